@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "tunshim",
+      "sources": ["native-shims/tun.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11"]
+    }
+  ]
+}

@@ -1,0 +1,117 @@
+/**
+ * Counters named like Linux /proc/net/snmp and netstat (TcpExt), plus a
+ * drop-reason table. Plain objects with numeric fields: `stats.Ip.InReceives++`
+ * costs nothing on the packet path.
+ */
+
+export function ipCounters() {
+  return {
+    InReceives: 0,
+    InHdrErrors: 0,
+    InAddrErrors: 0,
+    ForwDatagrams: 0,
+    InUnknownProtos: 0,
+    InDiscards: 0,
+    InDelivers: 0,
+    OutRequests: 0,
+    OutDiscards: 0,
+    OutNoRoutes: 0,
+    ReasmTimeout: 0,
+    ReasmReqds: 0,
+    ReasmOKs: 0,
+    ReasmFails: 0,
+    FragOKs: 0,
+    FragFails: 0,
+    FragCreates: 0,
+  };
+}
+
+export function icmpCounters() {
+  return {
+    InMsgs: 0,
+    InErrors: 0,
+    InCsumErrors: 0,
+    InDestUnreachs: 0,
+    InTimeExcds: 0,
+    InEchos: 0,
+    InEchoReps: 0,
+    OutMsgs: 0,
+    OutErrors: 0,
+    OutRateLimited: 0,
+    OutDestUnreachs: 0,
+    OutTimeExcds: 0,
+    OutEchos: 0,
+    OutEchoReps: 0,
+  };
+}
+
+export function udpCounters() {
+  return {
+    InDatagrams: 0,
+    NoPorts: 0,
+    InErrors: 0,
+    OutDatagrams: 0,
+    RcvbufErrors: 0,
+    SndbufErrors: 0,
+    InCsumErrors: 0,
+  };
+}
+
+export function tcpCounters() {
+  return {
+    ActiveOpens: 0,
+    PassiveOpens: 0,
+    AttemptFails: 0,
+    EstabResets: 0,
+    CurrEstab: 0,
+    InSegs: 0,
+    OutSegs: 0,
+    RetransSegs: 0,
+    InErrs: 0,
+    OutRsts: 0,
+    InCsumErrors: 0,
+  };
+}
+
+export function tcpExtCounters() {
+  return {
+    SyncookiesSent: 0,
+    SyncookiesRecv: 0,
+    SyncookiesFailed: 0,
+    ListenOverflows: 0,
+    ListenDrops: 0,
+    TCPChallengeACK: 0,
+    TCPSACKRecovery: 0,
+    TCPFastRetrans: 0,
+    TCPTimeouts: 0,
+    TCPAbortOnTimeout: 0,
+    TCPAbortOnData: 0,
+    TCPKeepAlive: 0,
+    PAWSEstab: 0,
+    TCPOFOQueue: 0,
+    TCPOFODrop: 0,
+    TCPZeroWindowDrop: 0,
+    TCPWinProbe: 0,
+    TW: 0,
+    TWRecycled: 0,
+    IcmpForgedDrops: 0,
+  };
+}
+
+export class Stats {
+  readonly Ip = ipCounters();
+  readonly Icmp = icmpCounters();
+  readonly Udp = udpCounters();
+  readonly Tcp = tcpCounters();
+  readonly TcpExt = tcpExtCounters();
+  /** Drops by reason, e.g. `ip.bad-checksum`: every packet the stack discards is counted once here. */
+  readonly drops: Record<string, number> = Object.create(null) as Record<string, number>;
+
+  drop(reason: string): void {
+    this.drops[reason] = (this.drops[reason] ?? 0) + 1;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { Ip: this.Ip, Icmp: this.Icmp, Udp: this.Udp, Tcp: this.Tcp, TcpExt: this.TcpExt, drops: { ...this.drops } };
+  }
+}
