@@ -1,0 +1,464 @@
+/**
+ * TCP header and options (RFC 9293 §3.1–3.2, RFC 7323 window scale and
+ * timestamps, RFC 2018 SACK): parse into a caller-owned `TcpHeader` (no
+ * allocation on the packet path, options included), emit into a caller's
+ * buffer with exactly Linux's option layouts.
+ */
+import { checksumOk, internetChecksum, pseudoHeaderSum } from './checksum.js';
+import { read16, read32, write16, write32 } from './bytes.js';
+
+export const TCP_MIN_HEADER = 20;
+/** Largest header: data offset 15 words. */
+export const TCP_MAX_HEADER = 60;
+/** Room for options: 40 bytes. */
+export const TCP_MAX_OPTIONS = TCP_MAX_HEADER - TCP_MIN_HEADER;
+const IPPROTO_TCP = 6;
+
+export const TCP_FIN = 0x01;
+export const TCP_SYN = 0x02;
+export const TCP_RST = 0x04;
+export const TCP_PSH = 0x08;
+export const TCP_ACK = 0x10;
+export const TCP_URG = 0x20;
+export const TCP_ECE = 0x40;
+export const TCP_CWR = 0x80;
+/** AccECN's AE bit (RFC 9768), the low bit of byte 12; carried in `flags` as bit 8. */
+export const TCP_AE = 0x100;
+
+export const TcpOptionKind = {
+  Eol: 0,
+  Nop: 1,
+  Mss: 2,
+  WindowScale: 3,
+  SackPermitted: 4,
+  Sack: 5,
+  Timestamps: 8,
+} as const;
+
+export type TcpParseError = 'truncated' | 'bad-data-offset' | 'bad-checksum' | 'bad-options';
+
+/** Meaning of a TCP header and its options; a plain mutable object so one instance can be reused per segment. */
+export class TcpHeader {
+  srcPort = 0;
+  dstPort = 0;
+  /** Sequence number, u32. */
+  seq = 0;
+  /** Acknowledgement number, u32 (meaningful when ACK is set). */
+  ack = 0;
+  /** Data offset in 32-bit words (5..15). */
+  dataOffset = 5;
+  /** Header length in bytes, options included (dataOffset * 4); also the payload's offset in the segment. */
+  headerLength = 20;
+  /** TCP_FIN | TCP_SYN | ... (TCP_AE as bit 8). */
+  flags = 0;
+  /** Raw 16-bit window field (not scaled). */
+  window = 0;
+  checksum = 0;
+  urgent = 0;
+  /** Offset of the payload from the start of the segment (= headerLength). */
+  payloadOffset = 20;
+  /** Payload bytes in the segment. */
+  payloadLength = 0;
+
+  // Options (reset on every decode).
+  /** MSS option value; 0 = absent. */
+  mss = 0;
+  /** Window scale shift count as received (not clamped to 14); -1 = absent. */
+  wscale = -1;
+  sackPermitted = false;
+  tsPresent = false;
+  tsVal = 0;
+  tsEcr = 0;
+  /** Number of SACK blocks (0..4) in `sackBlocks`. */
+  sackCount = 0;
+  /** SACK blocks as (left, right) pairs: [l0, r0, l1, r1, ...]; `sackCount` pairs are valid. */
+  readonly sackBlocks = new Uint32Array(8);
+
+  get fin(): boolean {
+    return (this.flags & TCP_FIN) !== 0;
+  }
+  get syn(): boolean {
+    return (this.flags & TCP_SYN) !== 0;
+  }
+  get rst(): boolean {
+    return (this.flags & TCP_RST) !== 0;
+  }
+  get psh(): boolean {
+    return (this.flags & TCP_PSH) !== 0;
+  }
+  /** The ACK flag (the number is `ack`). */
+  get hasAck(): boolean {
+    return (this.flags & TCP_ACK) !== 0;
+  }
+  get urg(): boolean {
+    return (this.flags & TCP_URG) !== 0;
+  }
+  /** Sequence space the segment occupies: payload plus one for SYN and one for FIN (RFC 9293 SEG.LEN). */
+  get seqLength(): number {
+    return this.payloadLength + (this.flags & TCP_SYN ? 1 : 0) + (this.flags & TCP_FIN ? 1 : 0);
+  }
+}
+
+/**
+ * Parses the TCP segment in b[o, o+len). `pseudoSum`, when given, is
+ * `pseudoHeaderSum(src, dst, IPPROTO_TCP, len)` and the checksum is verified
+ * over the whole segment; without it the checksum is not checked.
+ *
+ * Options: EOL stops the walk, NOP is one byte, every other kind has a length
+ * byte; a length < 2 or running past the header is 'bad-options'. A known
+ * option with the wrong length for its kind is skipped (as Linux does), as
+ * are unknown kinds.
+ */
+export function decodeTcp(b: Uint8Array, o: number, len: number, into: TcpHeader, pseudoSum?: number): TcpParseError | undefined {
+  if (!(o >= 0) || !(len >= TCP_MIN_HEADER) || o + len > b.length) return 'truncated';
+  const dataOffset = b[o + 12]! >> 4;
+  const hlen = dataOffset * 4;
+  if (dataOffset < 5 || hlen > len) return 'bad-data-offset';
+  if (pseudoSum !== undefined && !checksumOk(b, o, len, pseudoSum)) return 'bad-checksum';
+  if (hlen > TCP_MIN_HEADER && decodeTcpOptions(b, o + TCP_MIN_HEADER, o + hlen, into) !== undefined) return 'bad-options';
+  if (hlen === TCP_MIN_HEADER) resetOptions(into);
+  into.srcPort = read16(b, o);
+  into.dstPort = read16(b, o + 2);
+  into.seq = read32(b, o + 4);
+  into.ack = read32(b, o + 8);
+  into.dataOffset = dataOffset;
+  into.headerLength = hlen;
+  into.flags = ((b[o + 12]! & 1) << 8) | b[o + 13]!;
+  into.window = read16(b, o + 14);
+  into.checksum = read16(b, o + 16);
+  into.urgent = read16(b, o + 18);
+  into.payloadOffset = hlen;
+  into.payloadLength = len - hlen;
+  return undefined;
+}
+
+/** Convenience form for tools and tests: a new header or an error. The checksum is verified only when `src` and `dst` are given. */
+export function parseTcp(b: Uint8Array, src?: number, dst?: number): TcpHeader | TcpParseError {
+  const h = new TcpHeader();
+  const ps = src !== undefined && dst !== undefined ? pseudoHeaderSum(src, dst, IPPROTO_TCP, b.length) : undefined;
+  return decodeTcp(b, 0, b.length, h, ps) ?? h;
+}
+
+function resetOptions(h: TcpHeader): void {
+  h.mss = 0;
+  h.wscale = -1;
+  h.sackPermitted = false;
+  h.tsPresent = false;
+  h.tsVal = 0;
+  h.tsEcr = 0;
+  h.sackCount = 0;
+}
+
+/** Walks options in b[start, end) into `into`'s option fields. */
+function decodeTcpOptions(b: Uint8Array, start: number, end: number, into: TcpHeader): 'bad-options' | undefined {
+  resetOptions(into);
+  let i = start;
+  while (i < end) {
+    const kind = b[i]!;
+    if (kind === TcpOptionKind.Eol) break;
+    if (kind === TcpOptionKind.Nop) {
+      i++;
+      continue;
+    }
+    if (i + 1 >= end) return 'bad-options';
+    const olen = b[i + 1]!;
+    if (olen < 2 || i + olen > end) return 'bad-options';
+    switch (kind) {
+      case TcpOptionKind.Mss:
+        if (olen === 4) into.mss = read16(b, i + 2);
+        break;
+      case TcpOptionKind.WindowScale:
+        if (olen === 3) into.wscale = b[i + 2]!;
+        break;
+      case TcpOptionKind.SackPermitted:
+        if (olen === 2) into.sackPermitted = true;
+        break;
+      case TcpOptionKind.Sack:
+        if (olen >= 10 && (olen - 2) % 8 === 0) {
+          const n = Math.min((olen - 2) >> 3, 4);
+          for (let k = 0; k < n; k++) {
+            into.sackBlocks[2 * k] = read32(b, i + 2 + 8 * k);
+            into.sackBlocks[2 * k + 1] = read32(b, i + 6 + 8 * k);
+          }
+          into.sackCount = n;
+        }
+        break;
+      case TcpOptionKind.Timestamps:
+        if (olen === 10) {
+          into.tsPresent = true;
+          into.tsVal = read32(b, i + 2);
+          into.tsEcr = read32(b, i + 6);
+        }
+        break;
+      default:
+        break;
+    }
+    i += olen;
+  }
+  return undefined;
+}
+
+/** Timestamps to send (RFC 7323 §3): TSval and TSecr. */
+export interface TcpTimestamps {
+  val: number;
+  ecr: number;
+}
+
+/**
+ * Options to emit. Meant to be owned by a connection and mutated in place
+ * (no per-segment allocation): clear a field (undefined / false / count 0)
+ * to leave the option out.
+ */
+export interface TcpOptions {
+  /** MSS to announce (SYN segments only, by convention); undefined = absent. */
+  mss?: number | undefined;
+  /** Window scale shift count; undefined or negative = absent. */
+  wscale?: number | undefined;
+  sackPermitted?: boolean | undefined;
+  ts?: TcpTimestamps | undefined;
+  /** SACK blocks as (left, right) pairs. */
+  sack?: ArrayLike<number> | undefined;
+  /** How many pairs of `sack` to send; default `sack.length / 2`. Capped to what fits (4, or 3 with timestamps). */
+  sackCount?: number | undefined;
+}
+
+/** Fields of a segment to emit. */
+export interface TcpEmit {
+  srcPort: number;
+  dstPort: number;
+  seq: number;
+  ack: number;
+  /** TCP_FIN | TCP_SYN | ... */
+  flags: number;
+  window: number;
+  urgent?: number | undefined;
+  /** Structured options, laid out as Linux does. */
+  options?: TcpOptions | undefined;
+  /** Raw option bytes written verbatim instead of `options` (length a multiple of 4, at most 40). */
+  rawOptions?: Uint8Array | undefined;
+}
+
+function sackPairs(opts: TcpOptions): number {
+  const s = opts.sack;
+  if (!s) return 0;
+  const n = opts.sackCount ?? s.length >> 1;
+  return Math.max(0, Math.min(n, s.length >> 1, 4));
+}
+
+/** Bytes of option space before SACK blocks, Linux layout. */
+function baseOptionsLength(opts: TcpOptions): number {
+  let n = 0;
+  if (opts.mss !== undefined) n += 4; // mss
+  if (opts.ts) n += 12; // sackOK,TS  or  nop,nop,TS
+  else if (opts.sackPermitted) n += 4; // nop,nop,sackOK
+  if (opts.wscale !== undefined && opts.wscale >= 0) n += 4; // nop,wscale
+  return n;
+}
+
+/** SACK blocks that fit after the other options (Linux trims the block count to the space left). */
+function sackBlocksToSend(opts: TcpOptions, base: number): number {
+  const want = sackPairs(opts);
+  if (want === 0) return 0;
+  const room = (TCP_MAX_OPTIONS - base - 4) >> 3;
+  return Math.max(0, Math.min(want, room));
+}
+
+/** Length in bytes of the options `emitTcp` will write for `opts` (a multiple of 4). */
+export function tcpOptionsLength(opts: TcpOptions | undefined): number {
+  if (!opts) return 0;
+  const base = baseOptionsLength(opts);
+  const n = sackBlocksToSend(opts, base);
+  return base + (n > 0 ? 4 + 8 * n : 0);
+}
+
+/** Header length `emitTcp` will write for `fields` (20 + options): the payload goes at b[o + this]. */
+export function tcpHeaderLength(fields: TcpEmit): number {
+  return TCP_MIN_HEADER + (fields.rawOptions ? fields.rawOptions.length : tcpOptionsLength(fields.options));
+}
+
+/** Writes options at b[p..] in Linux's layout; returns the bytes written. */
+function writeOptions(b: Uint8Array, p: number, opts: TcpOptions): number {
+  const start = p;
+  if (opts.mss !== undefined) {
+    b[p] = TcpOptionKind.Mss;
+    b[p + 1] = 4;
+    write16(b, p + 2, opts.mss);
+    p += 4;
+  }
+  if (opts.ts) {
+    if (opts.sackPermitted) {
+      b[p] = TcpOptionKind.SackPermitted;
+      b[p + 1] = 2;
+    } else {
+      b[p] = TcpOptionKind.Nop;
+      b[p + 1] = TcpOptionKind.Nop;
+    }
+    b[p + 2] = TcpOptionKind.Timestamps;
+    b[p + 3] = 10;
+    write32(b, p + 4, opts.ts.val >>> 0);
+    write32(b, p + 8, opts.ts.ecr >>> 0);
+    p += 12;
+  } else if (opts.sackPermitted) {
+    b[p] = TcpOptionKind.Nop;
+    b[p + 1] = TcpOptionKind.Nop;
+    b[p + 2] = TcpOptionKind.SackPermitted;
+    b[p + 3] = 2;
+    p += 4;
+  }
+  if (opts.wscale !== undefined && opts.wscale >= 0) {
+    b[p] = TcpOptionKind.Nop;
+    b[p + 1] = TcpOptionKind.WindowScale;
+    b[p + 2] = 3;
+    b[p + 3] = opts.wscale;
+    p += 4;
+  }
+  const n = sackBlocksToSend(opts, p - start);
+  if (n > 0) {
+    const s = opts.sack!;
+    b[p] = TcpOptionKind.Nop;
+    b[p + 1] = TcpOptionKind.Nop;
+    b[p + 2] = TcpOptionKind.Sack;
+    b[p + 3] = 2 + 8 * n;
+    p += 4;
+    for (let k = 0; k < n; k++) {
+      write32(b, p, s[2 * k]! >>> 0);
+      write32(b, p + 4, s[2 * k + 1]! >>> 0);
+      p += 8;
+    }
+  }
+  return p - start;
+}
+
+/**
+ * Writes the header (and options) at b[o..o+headerLength) and the checksum
+ * over the header and the `payloadLength` payload bytes already in place at
+ * b[o+headerLength..], with the IPv4 pseudo-header of `src` → `dst`. Use
+ * `tcpHeaderLength(fields)` to know where to put the payload. Returns the
+ * header length.
+ */
+export function emitTcp(b: Uint8Array, o: number, fields: TcpEmit, payloadLength: number, src: number, dst: number): number {
+  let optLen: number;
+  if (fields.rawOptions) {
+    optLen = fields.rawOptions.length;
+    b.set(fields.rawOptions, o + TCP_MIN_HEADER);
+  } else {
+    optLen = fields.options ? writeOptions(b, o + TCP_MIN_HEADER, fields.options) : 0;
+  }
+  const hlen = TCP_MIN_HEADER + optLen;
+  write16(b, o, fields.srcPort);
+  write16(b, o + 2, fields.dstPort);
+  write32(b, o + 4, fields.seq >>> 0);
+  write32(b, o + 8, fields.ack >>> 0);
+  b[o + 12] = ((hlen >> 2) << 4) | ((fields.flags >> 8) & 1);
+  b[o + 13] = fields.flags & 0xff;
+  write16(b, o + 14, fields.window);
+  b[o + 16] = 0;
+  b[o + 17] = 0;
+  write16(b, o + 18, fields.urgent ?? 0);
+  const total = hlen + payloadLength;
+  write16(b, o + 16, internetChecksum(b, o, total, pseudoHeaderSum(src, dst, IPPROTO_TCP, total)));
+  return hlen;
+}
+
+/** Flags in packetdrill notation: F S R P . U E W A, or `-` for none. */
+export function formatTcpFlags(flags: number): string {
+  let s = '';
+  if (flags & TCP_FIN) s += 'F';
+  if (flags & TCP_SYN) s += 'S';
+  if (flags & TCP_RST) s += 'R';
+  if (flags & TCP_PSH) s += 'P';
+  if (flags & TCP_ACK) s += '.';
+  if (flags & TCP_URG) s += 'U';
+  if (flags & TCP_ECE) s += 'E';
+  if (flags & TCP_CWR) s += 'W';
+  if (flags & TCP_AE) s += 'A';
+  return s === '' ? '-' : s;
+}
+
+/** Options of b[start, end) in packetdrill notation, in wire order (`nop`, `mss 1460`, `TS val 1 ecr 0`, ...). */
+export function formatTcpOptionBytes(b: Uint8Array, start: number, end: number): string {
+  const parts: string[] = [];
+  let i = start;
+  while (i < end) {
+    const kind = b[i]!;
+    if (kind === TcpOptionKind.Eol) {
+      parts.push('eol');
+      i++;
+      continue;
+    }
+    if (kind === TcpOptionKind.Nop) {
+      parts.push('nop');
+      i++;
+      continue;
+    }
+    if (i + 1 >= end) {
+      parts.push(`<kind ${kind} truncated>`);
+      break;
+    }
+    const olen = b[i + 1]!;
+    if (olen < 2 || i + olen > end) {
+      parts.push(`<kind ${kind} bad length ${olen}>`);
+      break;
+    }
+    if (kind === TcpOptionKind.Mss && olen === 4) parts.push(`mss ${read16(b, i + 2)}`);
+    else if (kind === TcpOptionKind.WindowScale && olen === 3) parts.push(`wscale ${b[i + 2]!}`);
+    else if (kind === TcpOptionKind.SackPermitted && olen === 2) parts.push('sackOK');
+    else if (kind === TcpOptionKind.Timestamps && olen === 10) parts.push(`TS val ${read32(b, i + 2)} ecr ${read32(b, i + 6)}`);
+    else if (kind === TcpOptionKind.Sack && olen >= 10 && (olen - 2) % 8 === 0) {
+      let s = 'sack';
+      for (let k = i + 2; k + 8 <= i + olen; k += 8) s += ` ${read32(b, k)}:${read32(b, k + 4)}`;
+      parts.push(s);
+    } else {
+      let hex = '';
+      for (let k = i + 2; k < i + olen; k++) hex += b[k]!.toString(16).padStart(2, '0');
+      parts.push(`kind ${kind} len ${olen}${hex ? ' 0x' + hex : ''}`);
+    }
+    i += olen;
+  }
+  return parts.join(',');
+}
+
+/** Options of a decoded header in packetdrill notation, in Linux's layout order (used when no bytes are at hand). */
+function formatDecodedOptions(h: TcpHeader): string {
+  const parts: string[] = [];
+  if (h.mss !== 0) parts.push(`mss ${h.mss}`);
+  if (h.sackPermitted) parts.push('sackOK');
+  if (h.tsPresent) parts.push(`TS val ${h.tsVal} ecr ${h.tsEcr}`);
+  if (h.wscale >= 0) parts.push(`wscale ${h.wscale}`);
+  if (h.sackCount > 0) {
+    let s = 'sack';
+    for (let k = 0; k < h.sackCount; k++) s += ` ${h.sackBlocks[2 * k]!}:${h.sackBlocks[2 * k + 1]!}`;
+    parts.push(s);
+  }
+  return parts.join(',');
+}
+
+export interface FormatTcpOptions {
+  /** The segment's bytes starting at its TCP header: options are then listed in wire order, NOPs included. */
+  segment?: Uint8Array;
+  /** Prefix `sport>dport`. */
+  ports?: boolean;
+  /** Subtracted (mod 2^32) from seq, e.g. the peer's ISN, to print relative numbers. */
+  seqBase?: number;
+  /** Subtracted (mod 2^32) from ack. */
+  ackBase?: number;
+}
+
+/**
+ * A segment in tcpdump/packetdrill notation for diagnostics:
+ * `S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7>`.
+ */
+export function formatTcp(h: TcpHeader, fmt: FormatTcpOptions = {}): string {
+  const seq = (h.seq - (fmt.seqBase ?? 0)) >>> 0;
+  const end = (seq + h.payloadLength) >>> 0;
+  let s = fmt.ports ? `${h.srcPort}>${h.dstPort} ` : '';
+  s += `${formatTcpFlags(h.flags)} ${seq}:${end}(${h.payloadLength})`;
+  if (h.flags & TCP_ACK) s += ` ack ${(h.ack - (fmt.ackBase ?? 0)) >>> 0}`;
+  s += ` win ${h.window}`;
+  if (h.flags & TCP_URG || h.urgent !== 0) s += ` urg ${h.urgent}`;
+  let opts: string;
+  if (fmt.segment && fmt.segment.length >= h.headerLength) opts = formatTcpOptionBytes(fmt.segment, TCP_MIN_HEADER, h.headerLength);
+  else opts = formatDecodedOptions(h);
+  if (opts !== '') s += ` <${opts}>`;
+  return s;
+}
