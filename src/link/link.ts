@@ -2,7 +2,8 @@
  * A link moves whole IPv4 packets (no link-layer header: TUN with IFF_NO_PI).
  *
  * Ownership: packets handed to `send` belong to the link from then on (it may
- * queue them; the caller must not reuse the buffer). Packets delivered to the
+ * queue them; the caller must not reuse the buffer). The array holding them
+ * stays the caller's: a link that queues packets copies the references out. Packets delivered to the
  * receiver are views valid only during the call (a link may reuse its receive
  * buffers); a receiver that keeps bytes must copy them.
  */

@@ -1,0 +1,173 @@
+/**
+ * A stack instance: interfaces (links + addresses), IPv4, ICMP and the
+ * transports, one timer queue, counters. Wires link <-> ip <-> transports.
+ *
+ * Per batch from a link: every packet goes through `ip.input`, then the
+ * egress hooks run (transports coalesce ACKs and window updates there), then
+ * every interface flushes its queue as one batch.
+ */
+import pino, { type Logger } from 'pino';
+import { RealClock, RealTimerDriver, TimerQueue, type Clock } from './clock.js';
+import type { Link } from './link/link.js';
+import { Stats } from './stats.js';
+import { parseCidr } from './ip/address.js';
+import { NetInterface } from './ip/interface.js';
+import { Ipv4Layer } from './ip/ipv4.js';
+import { IcmpType, UnreachCode } from './wire/icmp.js';
+import { IcmpLayer, defaultIcmpOptions, type IcmpOptions } from './ip/icmp.js';
+
+export interface StackOptions {
+  /** Time source; a VirtualClock in tests. Default: the real clock. */
+  clock?: Clock;
+  /** The one timer structure; created when not given. */
+  timers?: TimerQueue;
+  logger?: Logger;
+  /** TTL of datagrams the stack originates (Linux ip_default_ttl = 64). */
+  ttl?: number;
+  icmp?: Partial<IcmpOptions>;
+  /**
+   * Flush output queued outside a link batch (timers, application writes) on
+   * a microtask. Default true; tests that drive everything by hand may turn it
+   * off and call `flush()`.
+   */
+  autoFlush?: boolean;
+}
+
+export interface InterfaceOptions {
+  /** Interface name for logs; the link's name by default. */
+  name?: string;
+  /** Also install a default route through this interface (a point-to-point link needs no gateway). */
+  defaultRoute?: boolean;
+}
+
+export class Stack {
+  readonly clock: Clock;
+  readonly timers: TimerQueue;
+  readonly stats = new Stats();
+  readonly logger: Logger;
+  readonly ip: Ipv4Layer;
+  readonly icmp: IcmpLayer;
+  readonly interfaces: NetInterface[] = [];
+  private readonly egressHooks: ((now: number) => void)[] = [];
+  private readonly closeHooks: (() => void)[] = [];
+  private inBatch = false;
+  private flushScheduled = false;
+  private readonly autoFlush: boolean;
+  private driver: RealTimerDriver | null = null;
+  private closed = false;
+
+  constructor(opts: StackOptions = {}) {
+    this.clock = opts.clock ?? new RealClock();
+    this.timers = opts.timers ?? new TimerQueue();
+    this.logger = opts.logger ?? pino({ level: 'silent' });
+    this.autoFlush = opts.autoFlush ?? true;
+    this.ip = new Ipv4Layer(this.stats, { defaultTtl: opts.ttl ?? 64 });
+    this.ip.onOutput = this.requestFlush;
+    this.icmp = new IcmpLayer(this.ip, this.stats, { ...defaultIcmpOptions, ...opts.icmp });
+    // RFC 1122 §3.2.2.1: a host SHOULD answer a datagram for an unknown protocol with Protocol Unreachable.
+    this.ip.onUnknownProtocol = (packet, h, _iface, now) => {
+      this.icmp.sendError(IcmpType.DestUnreachable, UnreachCode.Protocol, 0, packet, h, now);
+    };
+  }
+
+  /** Attaches a link with the stack's address on it, e.g. `addInterface(tun, '10.77.0.2/24')`. */
+  addInterface(link: Link, cidr: string, opts: InterfaceOptions = {}): NetInterface {
+    const c = parseCidr(cidr);
+    if (c instanceof Error) throw c;
+    const iface = new NetInterface(opts.name ?? link.name, link, c.address, c.prefixLength, c.mask);
+    this.interfaces.push(iface);
+    this.ip.interfaces.push(iface);
+    this.ip.routes.add({ network: c.network, mask: c.mask, prefixLength: c.prefixLength, iface, gateway: 0 });
+    if (opts.defaultRoute) this.ip.routes.add({ network: 0, mask: 0, prefixLength: 0, iface, gateway: 0 });
+    link.setReceiver((packets, count) => this.receiveBatch(iface, packets, count));
+    this.logger.debug({ iface: iface.name, cidr, mtu: link.mtu }, 'interface up');
+    return iface;
+  }
+
+  /** Adds a route: `addRoute('10.77.9.0/24', iface)`; a gateway is recorded for forwarding decisions. */
+  addRoute(cidr: string, iface: NetInterface, gateway = 0): void {
+    const c = parseCidr(cidr);
+    if (c instanceof Error) throw c;
+    this.ip.routes.add({ network: c.network, mask: c.mask, prefixLength: c.prefixLength, iface, gateway });
+  }
+
+  /** Transports register a pass that runs after each input batch, before the flush. */
+  addEgressHook(hook: (now: number) => void): void {
+    this.egressHooks.push(hook);
+  }
+
+  /** Runs on close (transports stop their timers and sockets). */
+  addCloseHook(hook: () => void): void {
+    this.closeHooks.push(hook);
+  }
+
+  /** Processes one batch of received packets: input each, egress pass, one flush. */
+  receiveBatch(iface: NetInterface, packets: readonly Uint8Array[], count: number): void {
+    if (this.closed) return;
+    const now = this.clock.now();
+    this.inBatch = true;
+    try {
+      for (let i = 0; i < count; i++) this.ip.input(packets[i]!, iface, now);
+      this.runEgress(now);
+    } finally {
+      this.inBatch = false;
+    }
+    this.flush();
+  }
+
+  private runEgress(now: number): void {
+    const hooks = this.egressHooks;
+    for (let i = 0; i < hooks.length; i++) hooks[i]!(now);
+  }
+
+  /** Fires due timers at `now` (default: the clock's now), runs the egress pass and flushes. */
+  runTimers(now = this.clock.now()): void {
+    if (this.closed) return;
+    this.inBatch = true;
+    try {
+      this.timers.runDue(now);
+      this.runEgress(now);
+    } finally {
+      this.inBatch = false;
+    }
+    this.flush();
+  }
+
+  /** Sends every interface's queued packets, one batch per interface. */
+  flush(): void {
+    this.flushScheduled = false;
+    const ifs = this.interfaces;
+    for (let i = 0; i < ifs.length; i++) ifs[i]!.flush();
+  }
+
+  private readonly requestFlush = (): void => {
+    if (this.inBatch || this.flushScheduled || !this.autoFlush) return;
+    this.flushScheduled = true;
+    queueMicrotask(this.flushFromMicrotask);
+  };
+
+  private readonly flushFromMicrotask = (): void => {
+    if (!this.flushScheduled || this.closed) return;
+    this.runEgress(this.clock.now());
+    this.flush();
+  };
+
+  /** Drives the timer queue from the real clock (for a running stack; tests use a VirtualClock instead). */
+  startRealTime(): void {
+    if (this.driver) return;
+    this.driver = new RealTimerDriver(this.clock, this.timers, () => {
+      this.runEgress(this.clock.now());
+      this.flush();
+    });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    for (const h of this.closeHooks) h();
+    this.flush();
+    this.closed = true;
+    this.driver?.stop();
+    this.driver = null;
+    for (const f of this.interfaces) f.link.close();
+  }
+}
