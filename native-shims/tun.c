@@ -1,0 +1,864 @@
+/*
+ * tunshim — a raw N-API addon that gives JavaScript a Linux TUN device.
+ *
+ *   open(name, batchSize, onReceive) -> TunDevice
+ *       TUNSETIFF(IFF_TUN | IFF_NO_PI) on /dev/net/tun: creates the device, or
+ *       attaches to an existing one of that name (including a persistent
+ *       device made by `ip tuntap add dev X mode tun`) without touching its
+ *       configuration. The fd is non-blocking and watched by uv_poll; on every
+ *       readable wake-up up to batchSize packets are read into one receive
+ *       area (device.rxBuffer, slots of SLOT_SIZE bytes, lengths in
+ *       device.rxLengths) and onReceive(count) is called once. A read error
+ *       other than EAGAIN stops the watcher and calls onReceive(0, error).
+ *   device.write(packets, start, count) -> number written
+ *       Writes packets[start .. start+count) (Uint8Array/Buffer each). Stops at
+ *       EAGAIN/ENOBUFS and returns the number written; other errors throw, the
+ *       error's `.written` says how many of the batch went out before it.
+ *   device.close()          idempotent; stops the watcher, closes the fd.
+ *   configure(name, { address, prefixLength, mtu, up })   ioctls on an AF_INET socket
+ *   addRoute(name, cidr) -> boolean (false when the route already existed)
+ *   getMtu(name) -> number
+ *
+ * Every thrown error has .code (e.g. 'ENOENT'), .errno, .syscall and, where a
+ * device is involved, .device.
+ */
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <uv.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <net/route.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define SLOT_SIZE 65536u
+#define DEFAULT_BATCH 64u
+#define MAX_BATCH 1024u
+
+/* ------------------------------------------------------------------------ */
+/* errors                                                                    */
+
+static const char *errno_code(int err) {
+  switch (err) {
+    case EPERM: return "EPERM";
+    case ENOENT: return "ENOENT";
+    case EINTR: return "EINTR";
+    case EIO: return "EIO";
+    case ENXIO: return "ENXIO";
+    case EBADF: return "EBADF";
+    case EAGAIN: return "EAGAIN";
+    case ENOMEM: return "ENOMEM";
+    case EACCES: return "EACCES";
+    case EFAULT: return "EFAULT";
+    case EBUSY: return "EBUSY";
+    case EEXIST: return "EEXIST";
+    case ENODEV: return "ENODEV";
+    case EINVAL: return "EINVAL";
+    case ENFILE: return "ENFILE";
+    case EMFILE: return "EMFILE";
+    case ENOSPC: return "ENOSPC";
+    case ERANGE: return "ERANGE";
+    case ENOSYS: return "ENOSYS";
+    case ENOTSUP: return "ENOTSUP";
+    case EMSGSIZE: return "EMSGSIZE";
+    case EAFNOSUPPORT: return "EAFNOSUPPORT";
+    case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
+    case ENETDOWN: return "ENETDOWN";
+    case ENETUNREACH: return "ENETUNREACH";
+    case ENOBUFS: return "ENOBUFS";
+    case EBADFD: return "EBADFD";
+    case ENOTTY: return "ENOTTY";
+    default: return NULL;
+  }
+}
+
+/* Throws Error(message) with .code, .errno, .syscall and optionally .device. */
+static void throw_errno(napi_env env, int err, const char *code_override, const char *syscall,
+                        const char *device, const char *message) {
+  char codebuf[16];
+  const char *code = code_override ? code_override : errno_code(err);
+  if (!code) {
+    snprintf(codebuf, sizeof codebuf, "E%d", err);
+    code = codebuf;
+  }
+  napi_value msg, code_v, error, v;
+  if (napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg) != napi_ok) return;
+  if (napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &code_v) != napi_ok) return;
+  if (napi_create_error(env, code_v, msg, &error) != napi_ok) return;
+  if (napi_create_int32(env, -err, &v) == napi_ok) napi_set_named_property(env, error, "errno", v);
+  if (napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &v) == napi_ok)
+    napi_set_named_property(env, error, "syscall", v);
+  if (device && napi_create_string_utf8(env, device, NAPI_AUTO_LENGTH, &v) == napi_ok)
+    napi_set_named_property(env, error, "device", v);
+  napi_throw(env, error);
+}
+
+static void throw_sys(napi_env env, int err, const char *syscall, const char *device, const char *what) {
+  char message[512];
+  const char *code = NULL;
+  if (err == EPERM || err == EACCES) {
+    code = "EPERM";
+    snprintf(message, sizeof message,
+             "%s%s%s: permission denied (%s): needs CAP_NET_ADMIN - run as root, or in Docker use "
+             "--privileged or --cap-add NET_ADMIN --device /dev/net/tun",
+             what, device ? " " : "", device ? device : "", strerror(err));
+  } else {
+    snprintf(message, sizeof message, "%s%s%s: %s", what, device ? " " : "", device ? device : "",
+             strerror(err));
+  }
+  throw_errno(env, err, code, syscall, device, message);
+}
+
+static void throw_type(napi_env env, const char *message) { napi_throw_type_error(env, NULL, message); }
+
+#define NAPI_CALL(env, call)                                                  \
+  do {                                                                        \
+    if ((call) != napi_ok) {                                                  \
+      bool pending_ = false;                                                  \
+      napi_is_exception_pending((env), &pending_);                            \
+      if (!pending_) napi_throw_error((env), "EINTERNAL", "N-API call failed: " #call); \
+      return NULL;                                                            \
+    }                                                                         \
+  } while (0)
+
+/* ------------------------------------------------------------------------ */
+/* argument helpers                                                          */
+
+/* Reads a device name into buf (IFNAMSIZ bytes). Returns 0 on success (exception thrown otherwise). */
+static int get_ifname(napi_env env, napi_value v, char *buf) {
+  napi_valuetype t;
+  size_t len = 0;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_string) {
+    throw_type(env, "device name must be a string");
+    return -1;
+  }
+  char tmp[64];
+  if (napi_get_value_string_utf8(env, v, tmp, sizeof tmp, &len) != napi_ok) return -1;
+  if (len == 0 || len >= IFNAMSIZ || strchr(tmp, '/') || strchr(tmp, ' ')) {
+    char message[160];
+    snprintf(message, sizeof message,
+             "invalid device name '%s': 1 to %d characters, no '/' or spaces", tmp, IFNAMSIZ - 1);
+    throw_errno(env, EINVAL, NULL, "ioctl", NULL, message);
+    return -1;
+  }
+  memcpy(buf, tmp, len + 1);
+  return 0;
+}
+
+/* Reads an optional property; *present is false when missing or undefined. */
+static int get_opt(napi_env env, napi_value obj, const char *key, napi_value *out, bool *present) {
+  bool has = false;
+  *present = false;
+  if (napi_has_named_property(env, obj, key, &has) != napi_ok) return -1;
+  if (!has) return 0;
+  if (napi_get_named_property(env, obj, key, out) != napi_ok) return -1;
+  napi_valuetype t;
+  if (napi_typeof(env, *out, &t) != napi_ok) return -1;
+  *present = t != napi_undefined && t != napi_null;
+  return 0;
+}
+
+/* Parses "a.b.c.d/n" into a network-order address and prefix length. */
+static int parse_cidr(const char *s, struct in_addr *addr, int *prefix) {
+  char buf[40];
+  size_t len = strlen(s);
+  if (len >= sizeof buf) return -1;
+  memcpy(buf, s, len + 1);
+  char *slash = strchr(buf, '/');
+  *prefix = 32;
+  if (slash) {
+    *slash = '\0';
+    char *end = NULL;
+    long p = strtol(slash + 1, &end, 10);
+    if (end == slash + 1 || *end != '\0' || p < 0 || p > 32) return -1;
+    *prefix = (int)p;
+  }
+  if (inet_pton(AF_INET, buf, addr) != 1) return -1;
+  return 0;
+}
+
+static uint32_t prefix_mask(int prefix) {
+  return prefix <= 0 ? 0 : htonl(0xffffffffu << (32 - prefix));
+}
+
+/* ------------------------------------------------------------------------ */
+/* the device                                                                */
+
+typedef struct tun_dev {
+  napi_env env;
+  int fd;
+  char name[IFNAMSIZ];
+  uint32_t batch;
+  uint8_t *rx;       /* batch * SLOT_SIZE bytes, owned by rxbuf_ref's ArrayBuffer */
+  uint32_t *lens;    /* batch lengths, owned by rxlen_ref's ArrayBuffer */
+  uv_poll_t poll;
+  napi_ref self_ref; /* strong while open: an open device is never collected */
+  napi_ref cb_ref;
+  napi_ref rxbuf_ref;
+  napi_ref rxlen_ref;
+  napi_async_context async_ctx;
+  napi_async_cleanup_hook_handle cleanup;
+  bool closed;
+  bool in_callback;  /* inside deliver(): JS may close(); refs are released after it returns */
+  bool handle_closed;
+  bool finalized;
+} tun_dev;
+
+static void maybe_free(tun_dev *d) {
+  if (d->handle_closed && d->finalized) free(d);
+}
+
+static void on_poll_closed(uv_handle_t *h) {
+  tun_dev *d = (tun_dev *)h->data;
+  d->handle_closed = true;
+  if (d->cleanup) {
+    napi_async_cleanup_hook_handle c = d->cleanup;
+    d->cleanup = NULL;
+    napi_remove_async_cleanup_hook(c);
+  }
+  maybe_free(d);
+}
+
+static void release_refs(tun_dev *d) {
+  napi_env env = d->env;
+  if (d->cb_ref) { napi_delete_reference(env, d->cb_ref); d->cb_ref = NULL; }
+  if (d->rxbuf_ref) { napi_delete_reference(env, d->rxbuf_ref); d->rxbuf_ref = NULL; }
+  if (d->rxlen_ref) { napi_delete_reference(env, d->rxlen_ref); d->rxlen_ref = NULL; }
+  if (d->self_ref) { napi_delete_reference(env, d->self_ref); d->self_ref = NULL; }
+  if (d->async_ctx) { napi_async_destroy(env, d->async_ctx); d->async_ctx = NULL; }
+}
+
+/* Stops the watcher (asynchronously), closes the fd. Safe to call more than once. */
+static void dev_close(tun_dev *d) {
+  if (d->closed) return;
+  d->closed = true;
+  uv_poll_stop(&d->poll);
+  uv_close((uv_handle_t *)&d->poll, on_poll_closed);
+  if (d->fd >= 0) {
+    close(d->fd);
+    d->fd = -1;
+  }
+  d->rx = NULL;
+  d->lens = NULL;
+  if (!d->in_callback) release_refs(d);
+}
+
+/* Env teardown (process exit, worker exit): close so the loop can finish. */
+static void on_env_cleanup(napi_async_cleanup_hook_handle handle, void *arg) {
+  (void)handle;
+  tun_dev *d = (tun_dev *)arg;
+  if (!d->closed) {
+    d->closed = true;
+    uv_poll_stop(&d->poll);
+    if (d->fd >= 0) {
+      close(d->fd);
+      d->fd = -1;
+    }
+    uv_close((uv_handle_t *)&d->poll, on_poll_closed); /* removes the hook when done */
+  }
+  /* else: a close is already under way and on_poll_closed removes the hook. */
+}
+
+static void on_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  tun_dev *d = (tun_dev *)data;
+  d->finalized = true;
+  if (!d->closed) {
+    /* Only reachable at env teardown (an open device holds a strong self reference). */
+    d->closed = true;
+    uv_poll_stop(&d->poll);
+    if (d->fd >= 0) {
+      close(d->fd);
+      d->fd = -1;
+    }
+    uv_close((uv_handle_t *)&d->poll, on_poll_closed);
+    return;
+  }
+  maybe_free(d);
+}
+
+/* Calls onReceive(count[, error]) once, surfacing any exception it throws. */
+static void deliver(tun_dev *d, uint32_t count, int err) {
+  napi_env env = d->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value cb, recv, argv[2];
+  size_t argc = 1;
+  /* napi_make_callback needs an object receiver: the device object itself. */
+  if (d->cb_ref && napi_get_reference_value(env, d->cb_ref, &cb) == napi_ok && cb && d->self_ref &&
+      napi_get_reference_value(env, d->self_ref, &recv) == napi_ok && recv &&
+      napi_create_uint32(env, count, &argv[0]) == napi_ok) {
+    if (err) {
+      char message[256];
+      snprintf(message, sizeof message, "read from TUN device %s failed: %s; the device stopped receiving",
+               d->name, strerror(err));
+      napi_value code_v, msg, v;
+      const char *code = errno_code(err);
+      char codebuf[16];
+      if (!code) {
+        snprintf(codebuf, sizeof codebuf, "E%d", err);
+        code = codebuf;
+      }
+      if (napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &code_v) == napi_ok &&
+          napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg) == napi_ok &&
+          napi_create_error(env, code_v, msg, &argv[1]) == napi_ok) {
+        if (napi_create_int32(env, -err, &v) == napi_ok) napi_set_named_property(env, argv[1], "errno", v);
+        if (napi_create_string_utf8(env, "read", NAPI_AUTO_LENGTH, &v) == napi_ok)
+          napi_set_named_property(env, argv[1], "syscall", v);
+        if (napi_create_string_utf8(env, d->name, NAPI_AUTO_LENGTH, &v) == napi_ok)
+          napi_set_named_property(env, argv[1], "device", v);
+        argc = 2;
+      }
+    }
+    napi_value result;
+    d->in_callback = true;
+    napi_status st = napi_make_callback(env, d->async_ctx, recv, cb, argc, argv, &result);
+    d->in_callback = false;
+    if (d->closed) release_refs(d); /* closed from inside the callback */
+    if (st != napi_ok) {
+      bool pending = false;
+      napi_is_exception_pending(env, &pending);
+      if (pending) {
+        napi_value exc;
+        if (napi_get_and_clear_last_exception(env, &exc) == napi_ok) napi_fatal_exception(env, exc);
+      }
+    }
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+static void on_poll(uv_poll_t *h, int status, int events) {
+  (void)events;
+  tun_dev *d = (tun_dev *)h->data;
+  if (d->closed) return;
+  if (status < 0) {
+    uv_poll_stop(&d->poll);
+    deliver(d, 0, -status);
+    return;
+  }
+  uint32_t n = 0;
+  int err = 0;
+  while (n < d->batch) {
+    ssize_t r = read(d->fd, d->rx + (size_t)n * SLOT_SIZE, SLOT_SIZE);
+    if (r > 0) {
+      d->lens[n++] = (uint32_t)r;
+      continue;
+    }
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK) err = errno;
+    break; /* EAGAIN, EOF (0) or a hard error */
+  }
+  if (err) uv_poll_stop(&d->poll); /* level-triggered: a dead fd would spin */
+  if (n > 0 || err) deliver(d, n, err);
+}
+
+static tun_dev *unwrap_this(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv) {
+  napi_value self;
+  void *data = NULL;
+  if (napi_get_cb_info(env, info, argc, argv, &self, NULL) != napi_ok) return NULL;
+  if (napi_unwrap(env, self, &data) != napi_ok || !data) {
+    throw_type(env, "not a TunDevice");
+    return NULL;
+  }
+  return (tun_dev *)data;
+}
+
+/* device.write(packets, start, count) -> number */
+static napi_value dev_write(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  tun_dev *d = unwrap_this(env, info, &argc, argv);
+  if (!d) return NULL;
+  bool is_array = false;
+  if (argc < 1 || napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array) {
+    throw_type(env, "write(packets, start, count): packets must be an array");
+    return NULL;
+  }
+  uint32_t length = 0, start = 0, count;
+  NAPI_CALL(env, napi_get_array_length(env, argv[0], &length));
+  if (argc >= 2) {
+    napi_valuetype t;
+    NAPI_CALL(env, napi_typeof(env, argv[1], &t));
+    if (t != napi_undefined) NAPI_CALL(env, napi_get_value_uint32(env, argv[1], &start));
+  }
+  count = length > start ? length - start : 0;
+  if (argc >= 3) {
+    napi_valuetype t;
+    uint32_t c;
+    NAPI_CALL(env, napi_typeof(env, argv[2], &t));
+    if (t != napi_undefined) {
+      NAPI_CALL(env, napi_get_value_uint32(env, argv[2], &c));
+      if (c > count) {
+        throw_type(env, "write(packets, start, count): start + count exceeds packets.length");
+        return NULL;
+      }
+      count = c;
+    }
+  }
+  if (d->closed) {
+    throw_errno(env, EBADF, NULL, "write", d->name, "write to a closed TUN device");
+    return NULL;
+  }
+  uint32_t written = 0;
+  for (; written < count; written++) {
+    napi_value el;
+    bool is_ta = false;
+    NAPI_CALL(env, napi_get_element(env, argv[0], start + written, &el));
+    NAPI_CALL(env, napi_is_typedarray(env, el, &is_ta));
+    if (!is_ta) {
+      throw_type(env, "write(packets): every packet must be a Uint8Array or Buffer");
+      return NULL;
+    }
+    napi_typedarray_type type;
+    size_t len;
+    void *data;
+    NAPI_CALL(env, napi_get_typedarray_info(env, el, &type, &len, &data, NULL, NULL));
+    if (type != napi_uint8_array && type != napi_uint8_clamped_array) {
+      throw_type(env, "write(packets): every packet must be a Uint8Array or Buffer");
+      return NULL;
+    }
+    ssize_t r;
+    do {
+      r = write(d->fd, data, len);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0) {
+      int err = errno;
+      if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) break;
+      char message[256];
+      snprintf(message, sizeof message, "write of a %zu-byte packet to TUN device %s failed: %s", len,
+               d->name, strerror(err));
+      throw_errno(env, err, NULL, "write", d->name, message);
+      /* tell the caller where the batch stopped */
+      napi_value exc, v;
+      if (napi_get_and_clear_last_exception(env, &exc) == napi_ok) {
+        if (napi_create_uint32(env, written, &v) == napi_ok) napi_set_named_property(env, exc, "written", v);
+        napi_throw(env, exc);
+      }
+      return NULL;
+    }
+  }
+  napi_value out;
+  NAPI_CALL(env, napi_create_uint32(env, written, &out));
+  return out;
+}
+
+/* device.close() */
+static napi_value dev_close_js(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  tun_dev *d = unwrap_this(env, info, &argc, NULL);
+  if (!d) return NULL;
+  dev_close(d);
+  return NULL;
+}
+
+/* Opens /dev/net/tun and binds it to `name`. Returns the fd or -1 with an exception thrown. */
+static int tun_attach(napi_env env, char *name) {
+  int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    int err = errno;
+    if (err == ENOENT || err == ENXIO || err == ENODEV) {
+      throw_errno(env, err, "ENOENT", "open", name,
+                  "/dev/net/tun does not exist: load the tun module (modprobe tun), or in Docker pass "
+                  "--device /dev/net/tun");
+    } else {
+      throw_sys(env, err, "open", NULL, "cannot open /dev/net/tun for device");
+    }
+    return -1;
+  }
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+  memcpy(ifr.ifr_name, name, strlen(name) + 1);
+  if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+    int err = errno;
+    close(fd);
+    char message[400];
+    if (err == EBUSY) {
+      snprintf(message, sizeof message,
+               "TUN device %s is busy: another process has it open (a single-queue TUN has one "
+               "reader); close that process, or create the device persistent with "
+               "`ip tuntap add dev %s mode tun` and attach when it is free",
+               name, name);
+      throw_errno(env, err, NULL, "ioctl", name, message);
+    } else if (err == EINVAL) {
+      snprintf(message, sizeof message,
+               "cannot attach to %s: a network device of that name exists but is not a "
+               "single-queue TUN device (a TAP, a multi_queue TUN, or another kind of link)",
+               name);
+      throw_errno(env, err, NULL, "ioctl", name, message);
+    } else {
+      throw_sys(env, err, "ioctl", name, "TUNSETIFF failed for device");
+    }
+    return -1;
+  }
+  memcpy(name, ifr.ifr_name, IFNAMSIZ);
+  name[IFNAMSIZ - 1] = '\0';
+  /* O_NONBLOCK was given to open(), but make sure (older kernels honour only fcntl). */
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+    int err = errno;
+    close(fd);
+    throw_sys(env, err, "fcntl", name, "cannot make the TUN fd non-blocking for device");
+    return -1;
+  }
+  return fd;
+}
+
+static napi_value set_fn(napi_env env, napi_value obj, const char *name, napi_callback fn) {
+  napi_value f;
+  NAPI_CALL(env, napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, NULL, &f));
+  NAPI_CALL(env, napi_set_named_property(env, obj, name, f));
+  return obj;
+}
+
+/* open(name, batchSize, onReceive) -> TunDevice */
+static napi_value js_open(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3) {
+    throw_type(env, "open(name, batchSize, onReceive): three arguments expected");
+    return NULL;
+  }
+  char name[IFNAMSIZ];
+  if (get_ifname(env, argv[0], name) < 0) return NULL;
+  uint32_t batch = DEFAULT_BATCH;
+  napi_valuetype t;
+  NAPI_CALL(env, napi_typeof(env, argv[1], &t));
+  if (t != napi_undefined) {
+    if (t != napi_number) {
+      throw_type(env, "open(): batchSize must be a number");
+      return NULL;
+    }
+    NAPI_CALL(env, napi_get_value_uint32(env, argv[1], &batch));
+    if (batch < 1 || batch > MAX_BATCH) {
+      napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "open(): batchSize must be 1 to 1024");
+      return NULL;
+    }
+  }
+  NAPI_CALL(env, napi_typeof(env, argv[2], &t));
+  if (t != napi_function) {
+    throw_type(env, "open(): onReceive must be a function");
+    return NULL;
+  }
+
+  /* JS-owned receive area, allocated once for the life of the device. */
+  napi_value rxbuf, lenbuf, lens_arr;
+  void *rx_data = NULL, *len_data = NULL;
+  NAPI_CALL(env, napi_create_arraybuffer(env, (size_t)batch * SLOT_SIZE, &rx_data, &rxbuf));
+  NAPI_CALL(env, napi_create_arraybuffer(env, (size_t)batch * sizeof(uint32_t), &len_data, &lenbuf));
+  NAPI_CALL(env, napi_create_typedarray(env, napi_uint32_array, batch, lenbuf, 0, &lens_arr));
+
+  int fd = tun_attach(env, name);
+  if (fd < 0) return NULL;
+
+  tun_dev *d = (tun_dev *)calloc(1, sizeof *d);
+  if (!d) {
+    close(fd);
+    throw_errno(env, ENOMEM, NULL, "open", name, "out of memory");
+    return NULL;
+  }
+  d->env = env;
+  d->fd = fd;
+  d->batch = batch;
+  d->rx = (uint8_t *)rx_data;
+  d->lens = (uint32_t *)len_data;
+  memcpy(d->name, name, IFNAMSIZ);
+  d->handle_closed = true; /* until uv_poll_init succeeds */
+
+  napi_value self, v, resource_name;
+  if (napi_create_object(env, &self) != napi_ok ||
+      napi_wrap(env, self, d, on_finalize, NULL, NULL) != napi_ok) {
+    close(fd);
+    free(d);
+    napi_throw_error(env, "EINTERNAL", "napi_wrap failed");
+    return NULL;
+  }
+  /* From here on d is owned by the wrapper (freed by on_finalize + on_poll_closed). */
+  d->closed = true; /* until the poll handle is live, finalize must not uv_close */
+
+  uv_loop_t *loop = NULL;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok || !loop) {
+    close(fd);
+    d->fd = -1;
+    napi_throw_error(env, "EINTERNAL", "napi_get_uv_event_loop failed");
+    return NULL;
+  }
+  int rc = uv_poll_init(loop, &d->poll, fd);
+  if (rc != 0) {
+    close(fd);
+    d->fd = -1;
+    throw_sys(env, -rc, "uv_poll_init", name, "cannot watch TUN device");
+    return NULL;
+  }
+  d->poll.data = d;
+  d->handle_closed = false;
+  d->closed = false;
+
+  if (napi_create_reference(env, argv[2], 1, &d->cb_ref) != napi_ok ||
+      napi_create_reference(env, rxbuf, 1, &d->rxbuf_ref) != napi_ok ||
+      napi_create_reference(env, lens_arr, 1, &d->rxlen_ref) != napi_ok ||
+      napi_create_reference(env, self, 1, &d->self_ref) != napi_ok ||
+      napi_create_string_utf8(env, "tunshim:receive", NAPI_AUTO_LENGTH, &resource_name) != napi_ok ||
+      napi_async_init(env, NULL, resource_name, &d->async_ctx) != napi_ok ||
+      napi_add_async_cleanup_hook(env, on_env_cleanup, d, &d->cleanup) != napi_ok) {
+    dev_close(d);
+    napi_throw_error(env, "EINTERNAL", "N-API set-up of the TUN device failed");
+    return NULL;
+  }
+  rc = uv_poll_start(&d->poll, UV_READABLE, on_poll);
+  if (rc != 0) {
+    dev_close(d);
+    throw_sys(env, -rc, "uv_poll_start", name, "cannot watch TUN device");
+    return NULL;
+  }
+
+  NAPI_CALL(env, napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &v));
+  NAPI_CALL(env, napi_set_named_property(env, self, "name", v));
+  NAPI_CALL(env, napi_create_int32(env, fd, &v));
+  NAPI_CALL(env, napi_set_named_property(env, self, "fd", v));
+  NAPI_CALL(env, napi_create_uint32(env, batch, &v));
+  NAPI_CALL(env, napi_set_named_property(env, self, "batchSize", v));
+  NAPI_CALL(env, napi_create_uint32(env, SLOT_SIZE, &v));
+  NAPI_CALL(env, napi_set_named_property(env, self, "slotSize", v));
+  NAPI_CALL(env, napi_set_named_property(env, self, "rxBuffer", rxbuf));
+  NAPI_CALL(env, napi_set_named_property(env, self, "rxLengths", lens_arr));
+  if (!set_fn(env, self, "write", dev_write)) return NULL;
+  if (!set_fn(env, self, "close", dev_close_js)) return NULL;
+  return self;
+}
+
+/* ------------------------------------------------------------------------ */
+/* kernel-side configuration                                                 */
+
+static int inet_socket(napi_env env, const char *name) {
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) throw_sys(env, errno, "socket", name, "cannot open an AF_INET socket to configure device");
+  return s;
+}
+
+static int if_ioctl(napi_env env, int s, unsigned long req, const char *reqname, struct ifreq *ifr,
+                    const char *name) {
+  if (ioctl(s, req, ifr) == 0) return 0;
+  int err = errno;
+  char what[64];
+  snprintf(what, sizeof what, "%s failed for device", reqname);
+  if (err == ENODEV) {
+    char message[200];
+    snprintf(message, sizeof message, "%s: no such network device %s", reqname, name);
+    throw_errno(env, err, NULL, "ioctl", name, message);
+  } else {
+    throw_sys(env, err, "ioctl", name, what);
+  }
+  return -1;
+}
+
+static void set_sin(struct sockaddr *sa, uint32_t addr_be) {
+  struct sockaddr_in sin;
+  memset(&sin, 0, sizeof sin);
+  sin.sin_family = AF_INET;
+  sin.sin_addr.s_addr = addr_be;
+  memcpy(sa, &sin, sizeof sin);
+}
+
+/* configure(name, { address?, prefixLength?, mtu?, up? }) */
+static napi_value js_configure(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char name[IFNAMSIZ];
+  if (argc < 2) {
+    throw_type(env, "configure(name, options): two arguments expected");
+    return NULL;
+  }
+  if (get_ifname(env, argv[0], name) < 0) return NULL;
+  napi_valuetype t;
+  NAPI_CALL(env, napi_typeof(env, argv[1], &t));
+  if (t != napi_object) {
+    throw_type(env, "configure(name, options): options must be an object");
+    return NULL;
+  }
+  napi_value v;
+  bool has_addr, has_prefix, has_mtu, has_up;
+  struct in_addr addr = {0};
+  uint32_t prefix = 24, mtu = 0;
+  bool up = false;
+  if (get_opt(env, argv[1], "address", &v, &has_addr) < 0) return NULL;
+  if (has_addr) {
+    char buf[40];
+    size_t len;
+    NAPI_CALL(env, napi_typeof(env, v, &t));
+    if (t != napi_string || napi_get_value_string_utf8(env, v, buf, sizeof buf, &len) != napi_ok ||
+        inet_pton(AF_INET, buf, &addr) != 1) {
+      throw_type(env, "configure(): address must be a dotted-quad IPv4 address");
+      return NULL;
+    }
+  }
+  if (get_opt(env, argv[1], "prefixLength", &v, &has_prefix) < 0) return NULL;
+  if (has_prefix) {
+    NAPI_CALL(env, napi_typeof(env, v, &t));
+    if (t != napi_number || napi_get_value_uint32(env, v, &prefix) != napi_ok || prefix > 32) {
+      napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "configure(): prefixLength must be 0 to 32");
+      return NULL;
+    }
+  }
+  if (get_opt(env, argv[1], "mtu", &v, &has_mtu) < 0) return NULL;
+  if (has_mtu) {
+    NAPI_CALL(env, napi_typeof(env, v, &t));
+    if (t != napi_number || napi_get_value_uint32(env, v, &mtu) != napi_ok || mtu < 68 || mtu > 65535) {
+      napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "configure(): mtu must be 68 to 65535");
+      return NULL;
+    }
+  }
+  if (get_opt(env, argv[1], "up", &v, &has_up) < 0) return NULL;
+  if (has_up) NAPI_CALL(env, napi_get_value_bool(env, v, &up));
+
+  int s = inet_socket(env, name);
+  if (s < 0) return NULL;
+  struct ifreq ifr;
+  int fail = 0;
+  if (has_addr) {
+    memset(&ifr, 0, sizeof ifr);
+    memcpy(ifr.ifr_name, name, IFNAMSIZ);
+    set_sin(&ifr.ifr_addr, addr.s_addr);
+    fail = if_ioctl(env, s, SIOCSIFADDR, "SIOCSIFADDR", &ifr, name);
+    if (!fail) {
+      memset(&ifr, 0, sizeof ifr);
+      memcpy(ifr.ifr_name, name, IFNAMSIZ);
+      set_sin(&ifr.ifr_netmask, prefix_mask((int)prefix));
+      fail = if_ioctl(env, s, SIOCSIFNETMASK, "SIOCSIFNETMASK", &ifr, name);
+    }
+  }
+  if (!fail && has_mtu) {
+    memset(&ifr, 0, sizeof ifr);
+    memcpy(ifr.ifr_name, name, IFNAMSIZ);
+    ifr.ifr_mtu = (int)mtu;
+    fail = if_ioctl(env, s, SIOCSIFMTU, "SIOCSIFMTU", &ifr, name);
+  }
+  if (!fail && has_up) {
+    memset(&ifr, 0, sizeof ifr);
+    memcpy(ifr.ifr_name, name, IFNAMSIZ);
+    fail = if_ioctl(env, s, SIOCGIFFLAGS, "SIOCGIFFLAGS", &ifr, name);
+    if (!fail) {
+      if (up)
+        ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+      else
+        ifr.ifr_flags &= ~IFF_UP;
+      fail = if_ioctl(env, s, SIOCSIFFLAGS, "SIOCSIFFLAGS", &ifr, name);
+    }
+  }
+  close(s);
+  return NULL;
+}
+
+/* addRoute(name, cidr) -> true when added, false when it already existed */
+static napi_value js_add_route(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char name[IFNAMSIZ];
+  if (argc < 2) {
+    throw_type(env, "addRoute(name, cidr): two arguments expected");
+    return NULL;
+  }
+  if (get_ifname(env, argv[0], name) < 0) return NULL;
+  char cidr[40];
+  size_t len;
+  napi_valuetype t;
+  struct in_addr dst;
+  int prefix;
+  NAPI_CALL(env, napi_typeof(env, argv[1], &t));
+  if (t != napi_string || napi_get_value_string_utf8(env, argv[1], cidr, sizeof cidr, &len) != napi_ok ||
+      parse_cidr(cidr, &dst, &prefix) < 0) {
+    throw_type(env, "addRoute(): route must be an IPv4 CIDR like '10.77.9.0/24'");
+    return NULL;
+  }
+  uint32_t mask = prefix_mask(prefix);
+  struct rtentry rt;
+  memset(&rt, 0, sizeof rt);
+  set_sin(&rt.rt_dst, dst.s_addr & mask);
+  set_sin(&rt.rt_genmask, mask);
+  set_sin(&rt.rt_gateway, 0);
+  rt.rt_flags = RTF_UP | (prefix == 32 ? RTF_HOST : 0);
+  rt.rt_dev = name;
+  int s = inet_socket(env, name);
+  if (s < 0) return NULL;
+  bool added = true;
+  if (ioctl(s, SIOCADDRT, &rt) < 0) {
+    int err = errno;
+    if (err == EEXIST) {
+      added = false;
+    } else {
+      close(s);
+      char what[96];
+      snprintf(what, sizeof what, "SIOCADDRT %s failed for device", cidr);
+      if (err == ENETDOWN || err == ENETUNREACH) {
+        char message[200];
+        snprintf(message, sizeof message, "%s %s: the device is down (bring it up before adding routes)",
+                 what, name);
+        throw_errno(env, err, NULL, "ioctl", name, message);
+      } else {
+        throw_sys(env, err, "ioctl", name, what);
+      }
+      return NULL;
+    }
+  }
+  close(s);
+  napi_value out;
+  NAPI_CALL(env, napi_get_boolean(env, added, &out));
+  return out;
+}
+
+/* getMtu(name) -> number */
+static napi_value js_get_mtu(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char name[IFNAMSIZ];
+  if (argc < 1) {
+    throw_type(env, "getMtu(name): one argument expected");
+    return NULL;
+  }
+  if (get_ifname(env, argv[0], name) < 0) return NULL;
+  int s = inet_socket(env, name);
+  if (s < 0) return NULL;
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  memcpy(ifr.ifr_name, name, IFNAMSIZ);
+  int fail = if_ioctl(env, s, SIOCGIFMTU, "SIOCGIFMTU", &ifr, name);
+  close(s);
+  if (fail) return NULL;
+  napi_value out;
+  NAPI_CALL(env, napi_create_int32(env, ifr.ifr_mtu, &out));
+  return out;
+}
+
+/* ------------------------------------------------------------------------ */
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_value v;
+  if (!set_fn(env, exports, "open", js_open)) return NULL;
+  if (!set_fn(env, exports, "configure", js_configure)) return NULL;
+  if (!set_fn(env, exports, "addRoute", js_add_route)) return NULL;
+  if (!set_fn(env, exports, "getMtu", js_get_mtu)) return NULL;
+  NAPI_CALL(env, napi_create_uint32(env, SLOT_SIZE, &v));
+  NAPI_CALL(env, napi_set_named_property(env, exports, "SLOT_SIZE", v));
+  NAPI_CALL(env, napi_create_uint32(env, DEFAULT_BATCH, &v));
+  NAPI_CALL(env, napi_set_named_property(env, exports, "DEFAULT_BATCH", v));
+  NAPI_CALL(env, napi_create_uint32(env, MAX_BATCH, &v));
+  NAPI_CALL(env, napi_set_named_property(env, exports, "MAX_BATCH", v));
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
