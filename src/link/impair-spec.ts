@@ -93,7 +93,12 @@ const KEYS: Record<ParamKey, Kind> = {
 };
 const KEY_NAMES = [...Object.keys(KEYS), 'seed'].join(', ');
 
-const TIME_UNITS: Record<string, number> = { us: 0.001, ms: 1, s: 1000 };
+/** Milliseconds = value * mul / div (dividing keeps `1876us` exactly 1.876). */
+const TIME_UNITS: Record<string, { mul: number; div: number }> = {
+  us: { mul: 1, div: 1000 },
+  ms: { mul: 1, div: 1 },
+  s: { mul: 1000, div: 1 },
+};
 
 const RATE_UNITS: Record<string, number> = {
   bit: 1,
@@ -137,7 +142,7 @@ function parseValue(key: string, kind: Kind, text: string): number | string {
       if (unit === '') return `${key}: missing time unit (us, ms or s) in "${text}"`;
       const f = TIME_UNITS[unit];
       if (f === undefined) return `${key}: unknown time unit "${m[2]}" (use us, ms or s)`;
-      const ms = num * f;
+      const ms = (num * f.mul) / f.div;
       if (ms > MAX_TIME_MS) return `${key}: ${text} is too long (at most 3600s)`;
       return ms;
     }
