@@ -91,6 +91,11 @@ export class Ipv4Layer {
   /** Entry point for one received packet. Never throws. */
   input(bytes: Uint8Array, iface: NetInterface, now: number): void {
     const s = this.stats.Ip;
+    // IPv6 shares the TUN (IFF_NO_PI): not ours to count as an IPv4 header error, like Linux's separate Ip6 MIB.
+    if (bytes.length > 0 && bytes[0]! >> 4 === 6) {
+      this.stats.drop('link.ipv6-not-supported');
+      return;
+    }
     s.InReceives++;
     const h = this.header;
     const err = decodeIpv4(bytes, h);

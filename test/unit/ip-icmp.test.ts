@@ -71,7 +71,7 @@ describe('IPv4 input and ICMP echo', () => {
 
   const bad: [string, () => Uint8Array, string][] = [
     ['truncated', () => echoRequest(1, 1, new Uint8Array(4)).subarray(0, 12), 'ip.truncated'],
-    ['version 6', () => { const p = echoRequest(1, 1, new Uint8Array(4)); p[0] = 0x65; return p; }, 'ip.bad-version'],
+    ['version 5', () => { const p = echoRequest(1, 1, new Uint8Array(4)); p[0] = 0x55; return p; }, 'ip.bad-version'],
     ['IHL < 5', () => { const p = echoRequest(1, 1, new Uint8Array(4)); p[0] = 0x44; return p; }, 'ip.bad-ihl'],
     ['IHL beyond the packet', () => { const p = echoRequest(1, 1, new Uint8Array(4)).subarray(0, 24); p[0] = 0x4f; return p; }, 'ip.bad-ihl'],
     ['total length > bytes', () => { const p = echoRequest(1, 1, new Uint8Array(4)); p[3] = p[3]! + 10; return p; }, 'ip.bad-total-length'],
@@ -171,6 +171,7 @@ describe('IPv4 input and ICMP echo', () => {
       const n = Math.floor(rnd() * 80);
       const p = new Uint8Array(n).map(() => Math.floor(rnd() * 256));
       if (n > 0 && rnd() < 0.5) p[0] = 0x45;
+      if (n > 0 && p[0]! >> 4 === 6) p[0] = 0x75; // IPv6 is set aside before IPv4 counting
       link.inject(p);
     }
     // Every packet is either delivered to a protocol or dropped with an ip.* reason, exactly once.
@@ -179,5 +180,17 @@ describe('IPv4 input and ICMP echo', () => {
       .reduce((a, [, v]) => a + v, 0);
     expect(stack.stats.Ip.InReceives).toBe(2000);
     expect(ipDrops + stack.stats.Ip.InDelivers).toBe(2000);
+  });
+});
+
+describe('IPv6 on the shared TUN', () => {
+  it('is dropped with its own reason, not counted as an IPv4 header error', () => {
+    const { stack, link } = setup();
+    const v6 = new Uint8Array(48);
+    v6[0] = 0x60;
+    link.inject(v6);
+    expect(stack.stats.Ip.InReceives).toBe(0);
+    expect(stack.stats.Ip.InHdrErrors).toBe(0);
+    expect(stack.stats.drops['link.ipv6-not-supported']).toBe(1);
   });
 });

@@ -1,0 +1,104 @@
+/**
+ * `tunstack up`: a stack on a TUN device (optionally behind the impairment
+ * stage and a pcap tap), built-in services, real time, clean shutdown on
+ * SIGINT/SIGTERM with the capture flushed.
+ */
+import type { Logger } from 'pino';
+import { RealClock, TimerQueue } from './clock.js';
+import { Stack } from './stack.js';
+import { TunLink } from './link/tun.js';
+import type { Link } from './link/link.js';
+import { ImpairedLink } from './link/impair.js';
+import { parseImpairSpec, formatImpairSpec } from './link/impair-spec.js';
+import { PcapTap } from './link/pcap-tap.js';
+import { PcapFileSink, PcapWriter } from './wire/pcap.js';
+import { parseAddress, parseCidr } from './ip/address.js';
+import { resolveServices } from './services.js';
+import { existsSync } from 'node:fs';
+
+export interface UpOptions {
+  tun: string;
+  addr: string;
+  peer: string;
+  mtu?: number;
+  pcap?: string;
+  impair?: string;
+  services: string;
+  hostnames: string[];
+  /** Extra CIDRs routed by the kernel through the TUN (virtual networks behind the stack). */
+  kernelRoutes: string[];
+}
+
+export interface RunningStack {
+  stack: Stack;
+  /** Stops services, closes the stack (flushing the capture); idempotent. */
+  stop(): void;
+}
+
+/** Validates options and brings the stack up; throws an Error with a clear message on bad options. */
+export function startStack(opts: UpOptions, logger: Logger): RunningStack {
+  const addr = parseCidr(opts.addr);
+  if (addr instanceof Error) throw new Error(`--addr: ${addr.message}`);
+  const peer = parseAddress(opts.peer);
+  if (peer instanceof Error) throw new Error(`--peer: ${peer.message}`);
+  if (((peer & addr.mask) >>> 0) !== addr.network) throw new Error(`--peer ${opts.peer} is not inside ${opts.addr}`);
+  if (peer === addr.address) throw new Error(`--peer and --addr are the same address`);
+  const services = resolveServices(opts.services);
+  if (services instanceof Error) throw new Error(`--services: ${services.message}`);
+  const spec = opts.impair ? parseImpairSpec(opts.impair) : undefined;
+  if (spec && 'error' in spec) throw new Error(spec.error);
+  for (const r of opts.kernelRoutes) {
+    const c = parseCidr(r);
+    if (c instanceof Error) throw new Error(`route ${r}: ${c.message}`);
+  }
+
+  const clock = new RealClock();
+  const timers = new TimerQueue();
+  const exists = existsSync(`/sys/class/net/${opts.tun}`);
+  const tun = exists
+    ? TunLink.open({ name: opts.tun, ...(opts.mtu ? { mtu: opts.mtu } : {}), routes: opts.kernelRoutes })
+    : TunLink.open({
+        name: opts.tun,
+        mtu: opts.mtu ?? 1500,
+        kernelAddress: opts.peer,
+        prefixLength: addr.prefixLength,
+        up: true,
+        routes: opts.kernelRoutes,
+      });
+  logger.info({ tun: opts.tun, attached: exists, mtu: tun.mtu }, exists ? 'attached to existing TUN device' : 'created TUN device');
+
+  let link: Link = tun;
+  if (spec && !('error' in spec)) {
+    link = new ImpairedLink(link, spec, clock, timers);
+    logger.info({ impair: formatImpairSpec(spec) }, 'impairment stage on');
+  }
+  let sink: PcapFileSink | undefined;
+  if (opts.pcap) {
+    sink = new PcapFileSink(opts.pcap);
+    link = new PcapTap(link, new PcapWriter(sink), clock);
+    logger.info({ pcap: opts.pcap }, 'capturing every packet in and out');
+  }
+
+  const stack = new Stack({ clock, timers, logger });
+  stack.addInterface(link, opts.addr, { defaultRoute: true, name: opts.tun });
+  const ctx = { hostnames: opts.hostnames };
+  const stops = services.map((s) => {
+    const stop = s.start(stack, ctx);
+    logger.info({ service: s.name }, `service ${s.name} up`);
+    return stop;
+  });
+  stack.startRealTime();
+  logger.info({ addr: opts.addr, peer: opts.peer, services: services.map((s) => s.name) }, 'stack up');
+
+  let stopped = false;
+  return {
+    stack,
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      for (const s of stops) s();
+      stack.close();
+      logger.info({ stats: stack.stats.toJSON() }, 'stack down');
+    },
+  };
+}
