@@ -69,7 +69,7 @@ export function isIcmpError(type: number): boolean {
 
 /** Parses the ICMP message in b[o, o+len). */
 export function decodeIcmp(b: Uint8Array, o: number, len: number, into: IcmpHeader, verifyChecksum = true): IcmpParseError | undefined {
-  if (len < ICMP_HEADER || o + len > b.length) return 'truncated';
+  if (!(o >= 0) || !(len >= ICMP_HEADER) || o + len > b.length) return 'truncated';
   if (verifyChecksum && !checksumOk(b, o, len)) return 'bad-checksum';
   into.type = b[o]!;
   into.code = b[o + 1]!;

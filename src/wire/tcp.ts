@@ -378,7 +378,8 @@ export function formatTcpFlags(flags: number): string {
 /** Options of b[start, end) in packetdrill notation, in wire order (`nop`, `mss 1460`, `TS val 1 ecr 0`, ...). */
 export function formatTcpOptionBytes(b: Uint8Array, start: number, end: number): string {
   const parts: string[] = [];
-  let i = start;
+  if (end > b.length) end = b.length;
+  let i = start > 0 ? start : 0;
   while (i < end) {
     const kind = b[i]!;
     if (kind === TcpOptionKind.Eol) {

@@ -73,6 +73,7 @@ describe('ICMP errors', () => {
     const b = echo(0);
     for (let n = 0; n < 8; n++) expect(parseIcmp(b.subarray(0, n))).toBe('truncated');
     expect(decodeIcmp(b, 4, 8, new IcmpHeader())).toBe('truncated');
+    expect(decodeIcmp(echo(8), -2, 8, new IcmpHeader(), false)).toBe('truncated');
   });
 
   it('bad-checksum, unless verification is off', () => {
