@@ -8,8 +8,9 @@
  *       configuration. The fd is non-blocking and watched by uv_poll; on every
  *       readable wake-up up to batchSize packets are read into one receive
  *       area (device.rxBuffer, slots of SLOT_SIZE bytes, lengths in
- *       device.rxLengths) and onReceive(count) is called once. A read error
- *       other than EAGAIN stops the watcher and calls onReceive(0, error).
+ *       device.rxLengths) and onReceive(count) is called once (`this` is the
+ *       device). A read/poll error other than EAGAIN (the device was deleted)
+ *       stops the watcher and calls onReceive(count, error).
  *   device.write(packets, start, count) -> number written
  *       Writes packets[start .. start+count) (Uint8Array/Buffer each). Stops at
  *       EAGAIN/ENOBUFS and returns the number written; other errors throw, the
@@ -289,7 +290,7 @@ static void on_finalize(napi_env env, void *data, void *hint) {
 }
 
 /* Calls onReceive(count[, error]) once, surfacing any exception it throws. */
-static void deliver(tun_dev *d, uint32_t count, int err) {
+static void deliver(tun_dev *d, uint32_t count, int err, const char *syscall) {
   napi_env env = d->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
@@ -301,8 +302,9 @@ static void deliver(tun_dev *d, uint32_t count, int err) {
       napi_create_uint32(env, count, &argv[0]) == napi_ok) {
     if (err) {
       char message[256];
-      snprintf(message, sizeof message, "read from TUN device %s failed: %s; the device stopped receiving",
-               d->name, strerror(err));
+      snprintf(message, sizeof message,
+               "TUN device %s failed (%s: %s): it was probably deleted or detached; the link stopped receiving",
+               d->name, syscall, strerror(err));
       napi_value code_v, msg, v;
       const char *code = errno_code(err);
       char codebuf[16];
@@ -314,7 +316,7 @@ static void deliver(tun_dev *d, uint32_t count, int err) {
           napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg) == napi_ok &&
           napi_create_error(env, code_v, msg, &argv[1]) == napi_ok) {
         if (napi_create_int32(env, -err, &v) == napi_ok) napi_set_named_property(env, argv[1], "errno", v);
-        if (napi_create_string_utf8(env, "read", NAPI_AUTO_LENGTH, &v) == napi_ok)
+        if (napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &v) == napi_ok)
           napi_set_named_property(env, argv[1], "syscall", v);
         if (napi_create_string_utf8(env, d->name, NAPI_AUTO_LENGTH, &v) == napi_ok)
           napi_set_named_property(env, argv[1], "device", v);
@@ -344,7 +346,7 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   if (d->closed) return;
   if (status < 0) {
     uv_poll_stop(&d->poll);
-    deliver(d, 0, -status);
+    deliver(d, 0, -status, "poll"); /* libuv reports POLLERR as UV_EBADF */
     return;
   }
   uint32_t n = 0;
@@ -360,7 +362,7 @@ static void on_poll(uv_poll_t *h, int status, int events) {
     break; /* EAGAIN, EOF (0) or a hard error */
   }
   if (err) uv_poll_stop(&d->poll); /* level-triggered: a dead fd would spin */
-  if (n > 0 || err) deliver(d, n, err);
+  if (n > 0 || err) deliver(d, n, err, "read");
 }
 
 static tun_dev *unwrap_this(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv) {
