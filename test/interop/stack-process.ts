@@ -1,0 +1,52 @@
+/**
+ * The real `tunstack up` (built CLI, dist/cli.js) inside a test's network
+ * namespace: started, waited for (it answers ping), stopped with SIGTERM.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { type NetNs, waitForExit } from './netns.js';
+
+export const STACK_ADDR = '10.77.0.2';
+export const KERNEL_ADDR = '10.77.0.1';
+export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+
+export interface StackProcess {
+  child: ChildProcess;
+  /** Everything the process wrote (logs are pino JSON on stderr). */
+  output(): string;
+  /** SIGTERM, then wait; resolves with the exit code (null if it had to be killed). */
+  stop(timeoutMs?: number): Promise<number | null>;
+}
+
+/** Whether the CLI has been built (npm test builds it first). */
+export function cliBuilt(): boolean {
+  return existsSync(CLI);
+}
+
+export async function startStack(ns: NetNs, args: string[] = [], waitMs = 10_000): Promise<StackProcess> {
+  const child = ns.spawn([process.execPath, CLI, 'up', '--tun', 'tun0', '--addr', `${STACK_ADDR}/24`, '--peer', KERNEL_ADDR, '--log-level', 'info', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const proc: StackProcess = {
+    child,
+    output: () => out,
+    async stop(timeoutMs = 5000) {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill('SIGTERM');
+      const r = await waitForExit(child, timeoutMs);
+      return r.timedOut ? null : r.code;
+    },
+  };
+  const deadline = Date.now() + waitMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`stack exited at start (code ${child.exitCode}): ${out.slice(-500)}`);
+    if (ns.exec(['ping', '-c', '1', '-W', '1', STACK_ADDR], { timeoutMs: 3000 }).status === 0) return proc;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await proc.stop();
+  throw new Error(`stack never answered ping: ${out.slice(-500)}`);
+}
