@@ -30,7 +30,7 @@ function have(tool: string): boolean {
 }
 
 function run(cmd: string[], timeoutMs = 60_000): { status: number; out: string; stdout: string } {
-  const r = spawnSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8', timeout: timeoutMs });
+  const r = spawnSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 256 << 20 });
   return { status: r.status ?? -1, out: `${r.stdout ?? ''}${r.stderr ?? ''}`, stdout: r.stdout ?? '' };
 }
 
