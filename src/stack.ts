@@ -15,6 +15,10 @@ import { NetInterface } from './ip/interface.js';
 import { Ipv4Layer } from './ip/ipv4.js';
 import { IcmpType, UnreachCode } from './wire/icmp.js';
 import { IcmpLayer, defaultIcmpOptions, type IcmpOptions } from './ip/icmp.js';
+import { Reassembler, type ReassemblyOptions } from './ip/reassembler.js';
+import { fragmentDatagram } from './ip/fragmenter.js';
+import { Forwarder } from './ip/forward.js';
+import { UdpLayer, type UdpOptions } from './udp/layer.js';
 
 export interface StackOptions {
   /** Time source; a VirtualClock in tests. Default: the real clock. */
@@ -25,6 +29,12 @@ export interface StackOptions {
   /** TTL of datagrams the stack originates (Linux ip_default_ttl = 64). */
   ttl?: number;
   icmp?: Partial<IcmpOptions>;
+  /** Reassembly limits and timeout (defaults like Linux: 30 s, 4 MiB). */
+  reassembly?: Partial<ReassemblyOptions>;
+  /** UDP defaults (receive queue size, ephemeral range). */
+  udp?: Partial<UdpOptions>;
+  /** Router mode: forward datagrams not addressed to us (Linux net.ipv4.ip_forward). Default false. */
+  forwarding?: boolean;
   /**
    * Flush output queued outside a link batch (timers, application writes) on
    * a microtask. Default true; tests that drive everything by hand may turn it
@@ -47,6 +57,9 @@ export class Stack {
   readonly logger: Logger;
   readonly ip: Ipv4Layer;
   readonly icmp: IcmpLayer;
+  readonly reassembler: Reassembler;
+  readonly forwarder: Forwarder;
+  readonly udp: UdpLayer;
   readonly interfaces: NetInterface[] = [];
   private readonly egressHooks: ((now: number) => void)[] = [];
   private readonly closeHooks: (() => void)[] = [];
@@ -68,6 +81,30 @@ export class Stack {
     this.ip.onUnknownProtocol = (packet, h, _iface, now) => {
       this.icmp.sendError(IcmpType.DestUnreachable, UnreachCode.Protocol, 0, packet, h, now);
     };
+    // Fragments addressed to us are reassembled; datagrams over an interface's MTU are fragmented.
+    this.reassembler = new Reassembler(
+      { deliver: (p, h, iface, now) => this.ip.deliver(p, h, iface, now), sendError: (t, c, r, o, h, now) => this.icmp.sendError(t, c, r, o, h, now) },
+      this.timers,
+      this.stats,
+      opts.reassembly,
+    );
+    this.ip.fragmentSink = (p, h, iface, now) => this.reassembler.input(p, h, iface, now);
+    this.ip.fragmenter = (packet, iface) => {
+      fragmentDatagram(packet, iface.mtu, this.stats, (piece) => iface.enqueue(piece));
+    };
+    this.forwarder = new Forwarder(this.ip, this.icmp, this.stats);
+    if (opts.forwarding) this.forwarder.enable();
+    this.udp = new UdpLayer(this.ip, this.icmp, this.stats, opts.udp);
+    this.closeHooks.push(() => {
+      this.udp.closeAll();
+      this.reassembler.clear();
+    });
+  }
+
+  /** Router mode on or off (forwarding of datagrams not addressed to this stack). */
+  setForwarding(on: boolean): void {
+    if (on) this.forwarder.enable();
+    else this.forwarder.disable();
   }
 
   /** Attaches a link with the stack's address on it, e.g. `addInterface(tun, '10.77.0.2/24')`. */

@@ -23,6 +23,10 @@ export function ipCounters() {
     FragOKs: 0,
     FragFails: 0,
     FragCreates: 0,
+    /** Linux IpExt ReasmOverlaps: datagrams discarded for an overlapping fragment. */
+    ReasmOverlaps: 0,
+    /** Linux IpExt InNoRoutes: datagrams to forward with no route. */
+    InNoRoutes: 0,
   };
 }
 

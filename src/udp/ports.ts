@@ -1,0 +1,108 @@
+/**
+ * The UDP port table: endpoints bound to (address, port), address 0 meaning
+ * any local address; an endpoint may also be connected to one remote
+ * (address, port). Binding follows Linux without SO_REUSEADDR: a port is
+ * taken for an address when an endpoint holds it on that address or on the
+ * wildcard. Lookup picks the best match the way Linux's compute_score does:
+ * a connected endpoint matching the remote beats an unconnected one, a
+ * specific local address beats the wildcard.
+ */
+
+export interface UdpEndpoint {
+  boundAddress: number;
+  boundPort: number;
+  /** 0 when not connected. */
+  peerAddress: number;
+  peerPort: number;
+}
+
+export const EPHEMERAL_LOW = 32768;
+export const EPHEMERAL_HIGH = 60999;
+
+export class UdpPortTable<T extends UdpEndpoint> {
+  private readonly byPort = new Map<number, T[]>();
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Could an endpoint bind (address, port) now? */
+  isFree(address: number, port: number): boolean {
+    const list = this.byPort.get(port);
+    if (!list) return true;
+    for (let i = 0; i < list.length; i++) {
+      const a = list[i]!.boundAddress;
+      if (a === 0 || address === 0 || a === address) return false;
+    }
+    return true;
+  }
+
+  add(e: T): void {
+    let list = this.byPort.get(e.boundPort);
+    if (!list) {
+      list = [];
+      this.byPort.set(e.boundPort, list);
+    }
+    list.push(e);
+    this.count++;
+  }
+
+  remove(e: T): boolean {
+    const list = this.byPort.get(e.boundPort);
+    if (!list) return false;
+    const i = list.indexOf(e);
+    if (i < 0) return false;
+    list.splice(i, 1);
+    if (list.length === 0) this.byPort.delete(e.boundPort);
+    this.count--;
+    return true;
+  }
+
+  /** The endpoint a datagram (remote → local) belongs to, or undefined. */
+  lookup(boundAddress: number, boundPort: number, peerAddress: number, peerPort: number): T | undefined {
+    const list = this.byPort.get(boundPort);
+    if (!list) return undefined;
+    let best: T | undefined;
+    let bestScore = -1;
+    for (let i = 0; i < list.length; i++) {
+      const e = list[i]!;
+      let score = 0;
+      if (e.boundAddress !== 0) {
+        if (e.boundAddress !== boundAddress) continue;
+        score += 1;
+      }
+      if (e.peerPort !== 0) {
+        if (e.peerAddress !== peerAddress || e.peerPort !== peerPort) continue;
+        score += 2;
+      }
+      if (score > bestScore) {
+        best = e;
+        bestScore = score;
+      }
+    }
+    return best;
+  }
+
+  /**
+   * A free ephemeral port for `address` in [low, high], starting at a random
+   * point and probing upwards like Linux; 0 when the range is exhausted.
+   */
+  ephemeral(address: number, random: () => number, low = EPHEMERAL_LOW, high = EPHEMERAL_HIGH): number {
+    const span = high - low + 1;
+    const start = Math.floor(random() * span);
+    for (let k = 0; k < span; k++) {
+      const port = low + ((start + k) % span);
+      if (this.isFree(address, port)) return port;
+    }
+    return 0;
+  }
+
+  /** Every endpoint, ordered by port. */
+  list(): T[] {
+    const out: T[] = [];
+    const ports = [...this.byPort.keys()].sort((a, b) => a - b);
+    for (const p of ports) out.push(...this.byPort.get(p)!);
+    return out;
+  }
+}
