@@ -21,9 +21,28 @@ export interface ServiceInfo {
 }
 
 const registry = new Map<string, ServiceInfo>();
+/** Names that stand for several services, e.g. `echo` → echo-tcp and echo-udp. Each transport adds its member. */
+const aliases = new Map<string, Set<string>>();
 
 export function registerService(info: ServiceInfo): void {
   registry.set(info.name, info);
+}
+
+/** Makes `alias` (also) start the service `member`: `registerAlias('echo', 'echo-udp')`. */
+export function registerAlias(alias: string, member: string): void {
+  let set = aliases.get(alias);
+  if (!set) {
+    set = new Set();
+    aliases.set(alias, set);
+  }
+  set.add(member);
+}
+
+/** The aliases and the registered services each one starts. */
+export function knownAliases(): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const [a, m] of aliases) out.set(a, [...m].filter((n) => registry.has(n)));
+  return out;
 }
 
 export function knownServices(): ServiceInfo[] {
@@ -38,10 +57,17 @@ export function resolveServices(list: string): ServiceInfo[] | Error {
     .filter((s) => s.length > 0);
   if (names.length === 1 && names[0] === 'none') return [];
   if (names.includes('all')) return knownServices();
-  const unknown = names.filter((n) => !registry.has(n));
+  const expanded: string[] = [];
+  for (const n of names) {
+    const members = aliases.get(n);
+    const live = members && !registry.has(n) ? [...members].filter((m) => registry.has(m)) : [];
+    if (live.length > 0) expanded.push(...live);
+    else expanded.push(n);
+  }
+  const unknown = expanded.filter((n) => !registry.has(n));
   if (unknown.length > 0) {
-    const avail = [...registry.keys()].join(', ') || '(none yet)';
+    const avail = [...registry.keys(), ...[...aliases.keys()].filter((a) => !registry.has(a))].join(', ') || '(none yet)';
     return new Error(`unknown service(s): ${unknown.join(', ')}; available: ${avail}`);
   }
-  return names.map((n) => registry.get(n)!);
+  return [...new Set(expanded)].map((n) => registry.get(n)!);
 }
