@@ -14,6 +14,17 @@ function positiveInt(name: string) {
   };
 }
 
+/** `2s`, `500ms`, `1.5s`, `1m`, or a bare number of seconds → milliseconds. */
+function duration(name: string) {
+  return (v: string): number => {
+    const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v.trim());
+    if (!m) throw new InvalidArgumentError(`${name} must be a duration like 2s, 500ms or 1m`);
+    const n = Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 'm' ? 60_000 : 1000);
+    if (!(n > 0) || n > 3_600_000) throw new InvalidArgumentError(`${name} must be between 1ms and 1h`);
+    return n;
+  };
+}
+
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
 }
@@ -33,8 +44,11 @@ program
   .option('--services <list>', 'built-in services: all, none, or a comma-separated list', 'all')
   .option('--hostname <name>', 'an extra name the DNS service answers for (repeatable)', collect, [])
   .option('--kernel-route <cidr>', 'a subnet the kernel routes through the TUN (repeatable)', collect, [])
+  .option('--topology <preset|file>', 'a virtual network behind the TUN: a preset (router, router-small-mtu) or a JSON file')
+  .option('--forward', 'router mode: forward datagrams not addressed to the stack')
+  .option('--reasm-timeout <duration>', 'IP reassembly timeout (Linux ipfrag_time), e.g. 2s', duration('--reasm-timeout'))
   .option('--log-level <level>', 'trace, debug, info, warn, error, silent', 'info')
-  .action((o: { tun: string; addr: string; peer: string; mtu?: number; pcap?: string; impair?: string; services: string; hostname: string[]; kernelRoute: string[]; logLevel: string }) => {
+  .action((o: { tun: string; addr: string; peer: string; mtu?: number; pcap?: string; impair?: string; services: string; hostname: string[]; kernelRoute: string[]; logLevel: string; topology?: string; forward?: boolean; reasmTimeout?: number }) => {
     const logger = createLogger(o.logLevel);
     let running;
     try {
@@ -49,6 +63,9 @@ program
           ...(o.mtu !== undefined ? { mtu: o.mtu } : {}),
           ...(o.pcap !== undefined ? { pcap: o.pcap } : {}),
           ...(o.impair !== undefined ? { impair: o.impair } : {}),
+          ...(o.topology !== undefined ? { topology: o.topology } : {}),
+          ...(o.forward ? { forward: true } : {}),
+          ...(o.reasmTimeout !== undefined ? { reasmTimeoutMs: o.reasmTimeout } : {}),
         },
         logger,
       );

@@ -14,6 +14,7 @@ import { PcapTap } from './link/pcap-tap.js';
 import { PcapFileSink, PcapWriter } from './wire/pcap.js';
 import { parseAddress, parseCidr } from './ip/address.js';
 import { resolveServices } from './services.js';
+import { buildTopology, loadTopology, topologyKernelRoutes, type VirtualNetwork } from './topology.js';
 import { existsSync } from 'node:fs';
 
 export interface UpOptions {
@@ -27,6 +28,12 @@ export interface UpOptions {
   hostnames: string[];
   /** Extra CIDRs routed by the kernel through the TUN (virtual networks behind the stack). */
   kernelRoutes: string[];
+  /** A virtual network behind the TUN: a preset name (`router`) or a JSON file (see src/topology.ts). */
+  topology?: string;
+  /** Reassembly timeout, ms (Linux ipfrag_time; default 30 s). */
+  reasmTimeoutMs?: number;
+  /** Router mode for the TUN stack (also set by a topology whose `tun` node forwards). */
+  forward?: boolean;
 }
 
 export interface RunningStack {
@@ -47,7 +54,10 @@ export function startStack(opts: UpOptions, logger: Logger): RunningStack {
   if (services instanceof Error) throw new Error(`--services: ${services.message}`);
   const spec = opts.impair ? parseImpairSpec(opts.impair) : undefined;
   if (spec && 'error' in spec) throw new Error(spec.error);
-  for (const r of opts.kernelRoutes) {
+  const topo = opts.topology !== undefined ? loadTopology(opts.topology) : undefined;
+  if (topo instanceof Error) throw topo;
+  const kernelRoutes = [...opts.kernelRoutes, ...(topo ? topologyKernelRoutes(topo, opts.addr) : [])];
+  for (const r of kernelRoutes) {
     const c = parseCidr(r);
     if (c instanceof Error) throw new Error(`route ${r}: ${c.message}`);
   }
@@ -56,14 +66,14 @@ export function startStack(opts: UpOptions, logger: Logger): RunningStack {
   const timers = new TimerQueue();
   const exists = existsSync(`/sys/class/net/${opts.tun}`);
   const tun = exists
-    ? TunLink.open({ name: opts.tun, ...(opts.mtu ? { mtu: opts.mtu } : {}), routes: opts.kernelRoutes })
+    ? TunLink.open({ name: opts.tun, ...(opts.mtu ? { mtu: opts.mtu } : {}), routes: kernelRoutes })
     : TunLink.open({
         name: opts.tun,
         mtu: opts.mtu ?? 1500,
         kernelAddress: opts.peer,
         prefixLength: addr.prefixLength,
         up: true,
-        routes: opts.kernelRoutes,
+        routes: kernelRoutes,
       });
   logger.info({ tun: opts.tun, attached: exists, mtu: tun.mtu }, exists ? 'attached to existing TUN device' : 'created TUN device');
 
@@ -79,8 +89,14 @@ export function startStack(opts: UpOptions, logger: Logger): RunningStack {
     logger.info({ pcap: opts.pcap }, 'capturing every packet in and out');
   }
 
-  const stack = new Stack({ clock, timers, logger });
+  const reassembly = opts.reasmTimeoutMs !== undefined ? { timeoutMs: opts.reasmTimeoutMs } : undefined;
+  const stack = new Stack({ clock, timers, logger, forwarding: opts.forward ?? false, ...(reassembly ? { reassembly } : {}) });
   stack.addInterface(link, opts.addr, { defaultRoute: true, name: opts.tun });
+  let net: VirtualNetwork | undefined;
+  if (topo) {
+    net = buildTopology(topo, stack, { clock, logger, ...(reassembly ? { stackOptions: { reassembly } } : {}) });
+    logger.info({ topology: opts.topology, nodes: [...net.stacks.keys()], kernelRoutes }, 'virtual network up');
+  }
   const ctx = { hostnames: opts.hostnames };
   const stops = services.map((s) => {
     const stop = s.start(stack, ctx);
@@ -97,6 +113,7 @@ export function startStack(opts: UpOptions, logger: Logger): RunningStack {
       if (stopped) return;
       stopped = true;
       for (const s of stops) s();
+      net?.stop();
       stack.close();
       logger.info({ stats: stack.stats.toJSON() }, 'stack down');
     },
