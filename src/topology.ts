@@ -107,7 +107,7 @@ function parseEnd(text: unknown, where: string): End | Error {
 
 /** Checks a parsed JSON value; returns the spec or an Error naming the first problem. */
 export function validateTopology(v: unknown): TopologySpec | Error {
-  if (typeof v !== 'object' || v === null) return new Error('topology: expected a JSON object');
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return new Error('topology: expected a JSON object');
   const o = v as Record<string, unknown>;
   if (!Array.isArray(o['nodes']) || !Array.isArray(o['links'])) return new Error('topology: needs "nodes" and "links" arrays');
   const names = new Set<string>();
