@@ -76,7 +76,7 @@ describe('UDP sockets between two stacks', () => {
     const client = a.udp.createSocket('udp4');
     const cgot = collect(client);
     const sent: (number | undefined)[] = [];
-    client.send(Buffer.from('hello'), 7, '10.0.0.2', (err, n) => sent.push(err ? -1 : n));
+    client.send(Buffer.from('hello'), 7, '10.0.0.2', (err: Error | null, n?: number) => sent.push(err ? -1 : n));
     await pump();
     expect(listening).toBe(true);
     expect(sent).toEqual([5]);
@@ -111,7 +111,7 @@ describe('UDP sockets between two stacks', () => {
     expect(a.stats.Ip.FragCreates).toBe(Math.ceil(65515 / 1480));
     expect(b.stats.Ip.ReasmOKs).toBe(1);
     const errs: string[] = [];
-    client.send(Buffer.alloc(65508), 9000, '10.0.0.2', (err) => errs.push((err as NodeJS.ErrnoException).code!));
+    client.send(Buffer.alloc(65508), 9000, '10.0.0.2', (err: Error | null) => errs.push((err as NodeJS.ErrnoException).code!));
     await pump();
     expect(errs).toEqual(['EMSGSIZE']);
   });
