@@ -46,6 +46,23 @@ function pingCheck(ns: string, name: string, args: string[]): Check {
   return { name, ok, detail: loss === undefined ? r.out.trim().split('\n').pop() ?? 'no output' : `${loss}% loss${rtt ? `, avg rtt ${rtt} ms` : ''}` };
 }
 
+/** UDP echo (port 7) of 5, 1400 and 8000 bytes from the kernel side, through python3's socket module. */
+function udpEchoCheck(ns: string): Check {
+  if (!have('python3')) return { name: 'UDP echo (5, 1400, 8000 B)', ok: true, detail: 'skipped: python3 not installed' };
+  const py = [
+    'import socket, os',
+    's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2); ok = 0',
+    'for n in (5, 1400, 8000):',
+    '    d = os.urandom(n); s.sendto(d, ("' + STACK + '", 7))',
+    '    try: ok += s.recvfrom(65535)[0] == d',
+    '    except Exception: pass',
+    'print(ok)',
+  ].join('\n');
+  const r = run(['ip', 'netns', 'exec', ns, 'python3', '-c', py], 20_000);
+  const ok = r.out.trim() === '3';
+  return { name: 'UDP echo (5, 1400, 8000 B)', ok, detail: ok ? '3/3 exact' : `${r.out.trim() || 'no answer'}/3` };
+}
+
 export async function runDemo(opts: DemoOptions = {}): Promise<number> {
   const problems: string[] = [];
   if (process.getuid?.() !== 0) problems.push('must run as root (it creates a network namespace and a TUN device)');
@@ -111,6 +128,15 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
       checks.push(pingCheck(ns, 'ping (100 x 56 B, 10 ms apart)', ['-c', '100', '-i', '0.01']));
       checks.push(pingCheck(ns, 'ping (20 x 1400 B)', ['-c', '20', '-i', '0.01', '-s', '1400']));
       checks.push(pingCheck(ns, 'flood ping (2000)', ['-f', '-c', '2000', '-w', '20']));
+      checks.push(pingCheck(ns, 'ping (5 x 4000 B, fragmented both ways)', ['-c', '5', '-i', '0.05', '-s', '4000']));
+      checks.push(udpEchoCheck(ns));
+      if (have('dig')) {
+        const d = run(['ip', 'netns', 'exec', ns, 'dig', '+short', '+time=2', '+tries=1', `@${STACK}`, 'tunstack.test', 'A'], 10_000);
+        const ans = d.out.trim().split('\n')[0] ?? '';
+        checks.push({ name: 'dig @stack tunstack.test', ok: ans === STACK, detail: ans || 'no answer' });
+      } else {
+        checks.push({ name: 'dig @stack tunstack.test', ok: true, detail: 'skipped: dig not installed (apt-get install dnsutils)' });
+      }
     }
 
     // Stop the stack (SIGTERM), which flushes its capture.
