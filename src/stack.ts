@@ -19,6 +19,8 @@ import { Reassembler, type ReassemblyOptions } from './ip/reassembler.js';
 import { fragmentDatagram } from './ip/fragmenter.js';
 import { Forwarder } from './ip/forward.js';
 import { UdpLayer, type UdpOptions } from './udp/layer.js';
+import { TcpLayer } from './tcp/layer.js';
+import type { TcpConfig } from './tcp/config.js';
 
 export interface StackOptions {
   /** Time source; a VirtualClock in tests. Default: the real clock. */
@@ -33,6 +35,8 @@ export interface StackOptions {
   reassembly?: Partial<ReassemblyOptions>;
   /** UDP defaults (receive queue size, ephemeral range). */
   udp?: Partial<UdpOptions>;
+  /** TCP settings (syncookies, buffers, RTO bounds, congestion control, ...); Linux-like defaults, see src/tcp/config.ts. */
+  tcp?: Partial<TcpConfig>;
   /** Router mode: forward datagrams not addressed to us (Linux net.ipv4.ip_forward). Default false. */
   forwarding?: boolean;
   /**
@@ -60,6 +64,7 @@ export class Stack {
   readonly reassembler: Reassembler;
   readonly forwarder: Forwarder;
   readonly udp: UdpLayer;
+  readonly tcp: TcpLayer;
   readonly interfaces: NetInterface[] = [];
   private readonly egressHooks: ((now: number) => void)[] = [];
   private readonly closeHooks: (() => void)[] = [];
@@ -95,6 +100,7 @@ export class Stack {
     this.forwarder = new Forwarder(this.ip, this.icmp, this.stats);
     if (opts.forwarding) this.forwarder.enable();
     this.udp = new UdpLayer(this.ip, this.icmp, this.stats, opts.udp);
+    this.tcp = new TcpLayer(this, opts.tcp);
     this.closeHooks.push(() => {
       this.udp.closeAll();
       this.reassembler.clear();

@@ -1,0 +1,123 @@
+/**
+ * TCP settings (`StackOptions.tcp`), every one with a Linux-like default.
+ * Names follow the sysctls they mirror where there is one.
+ */
+
+export type CongestionControlName = 'newreno' | 'cubic';
+
+export interface TcpConfig {
+  /** net.ipv4.tcp_syncookies: 0 never, 1 when the SYN queue is full (default), 2 always. */
+  syncookies: 0 | 1 | 2;
+  /** Receive buffer per connection in bytes (SO_RCVBUF); the advertised window never exceeds it. */
+  rmem: number;
+  /** Send buffer per connection in bytes (SO_SNDBUF): unacknowledged + unsent data. */
+  wmem: number;
+  /** Upper bound on the MSS we announce and use (0 = only the interface MTU − 40 decides). */
+  mssClamp: number;
+  /** RTO before any RTT sample (RFC 6298 §2.1: 1 s). */
+  initialRto: number;
+  /** Lower bound on the RTO (Linux TCP_RTO_MIN = 200 ms). */
+  minRto: number;
+  /** Upper bound on the RTO (Linux TCP_RTO_MAX = 120 s). */
+  maxRto: number;
+  /** Congestion controller: 'newreno' (RFC 5681/6582) or 'cubic' (RFC 9438). */
+  congestionControl: CongestionControlName;
+  /** net.ipv4.tcp_timestamps (RFC 7323 timestamps + PAWS). */
+  timestamps: boolean;
+  /** net.ipv4.tcp_sack (RFC 2018). */
+  sack: boolean;
+  /** net.ipv4.tcp_window_scaling (RFC 7323). */
+  windowScaling: boolean;
+  /** Delayed-ACK timeout in ms (Linux TCP_DELACK_MIN = 40; RFC 9293 allows up to 500, RFC 1122 asks < 500, we cap at 200). */
+  delayedAckMs: number;
+  /** Segments ACKed at once at the start of a connection (Linux TCP_MAX_QUICKACKS = 16). */
+  quickAcks: number;
+  /** TIME_WAIT length, 2·MSL (Linux TCP_TIMEWAIT_LEN = 60 s). */
+  timeWaitMs: number;
+  /** FIN_WAIT_2 timeout for closed sockets (net.ipv4.tcp_fin_timeout = 60 s). */
+  finTimeoutMs: number;
+  /** SYN retransmissions before ETIMEDOUT (net.ipv4.tcp_syn_retries = 6). */
+  synRetries: number;
+  /** SYN-ACK retransmissions before a half-open entry expires (net.ipv4.tcp_synack_retries = 5). */
+  synAckRetries: number;
+  /** Data retransmissions before ETIMEDOUT (net.ipv4.tcp_retries2 = 15). */
+  retries2: number;
+  /** Idle time before the first keepalive probe (net.ipv4.tcp_keepalive_time = 7200 s). */
+  keepaliveTimeMs: number;
+  /** Interval between keepalive probes (net.ipv4.tcp_keepalive_intvl = 75 s). */
+  keepaliveIntervalMs: number;
+  /** Unanswered probes before the connection is dropped (net.ipv4.tcp_keepalive_probes = 9). */
+  keepaliveProbes: number;
+  /** Emit Linux's exact option layouts (packetdrill scripts written against Linux then run unmodified). */
+  linuxOptionLayout: boolean;
+  /** Seed for the ISN, cookie and timestamp secrets (deterministic tests); random when undefined. */
+  seed: number | undefined;
+  /** Cap on listen() backlogs (net.core.somaxconn = 4096). */
+  somaxconn: number;
+  /** Backlog of `listen()` without one (Node's and nginx's 511). */
+  defaultBacklog: number;
+  /** Challenge ACKs per second, stack-wide (net.ipv4.tcp_challenge_ack_limit = 1000). */
+  challengeAckLimit: number;
+  /** Initial congestion window in segments (RFC 6928: 10). */
+  initialCwnd: number;
+  /** Out-of-order ranges kept per connection; a segment that would need more is dropped (TCPOFODrop). */
+  maxOooRanges: number;
+  /** How often the SYN-cookie secret rotates (the previous one stays valid). */
+  cookieSecretRotationMs: number;
+  /** Ephemeral port range for connect() (net.ipv4.ip_local_port_range = 32768 60999). */
+  ephemeralPortLow: number;
+  ephemeralPortHigh: number;
+  /** Most TIME_WAIT connections kept (net.ipv4.tcp_max_tw_buckets); beyond, closing sockets skip TIME_WAIT. */
+  maxTimeWait: number;
+}
+
+export const defaultTcpConfig: Readonly<TcpConfig> = {
+  syncookies: 1,
+  rmem: 1 << 20,
+  wmem: 1 << 20,
+  mssClamp: 0,
+  initialRto: 1000,
+  minRto: 200,
+  maxRto: 120_000,
+  congestionControl: 'newreno',
+  timestamps: true,
+  sack: true,
+  windowScaling: true,
+  delayedAckMs: 40,
+  quickAcks: 16,
+  timeWaitMs: 60_000,
+  finTimeoutMs: 60_000,
+  synRetries: 6,
+  synAckRetries: 5,
+  retries2: 15,
+  keepaliveTimeMs: 7_200_000,
+  keepaliveIntervalMs: 75_000,
+  keepaliveProbes: 9,
+  linuxOptionLayout: true,
+  seed: undefined,
+  somaxconn: 4096,
+  defaultBacklog: 511,
+  challengeAckLimit: 1000,
+  initialCwnd: 10,
+  maxOooRanges: 64,
+  cookieSecretRotationMs: 128_000,
+  ephemeralPortLow: 32768,
+  ephemeralPortHigh: 60999,
+  maxTimeWait: 262_144,
+};
+
+export function resolveTcpConfig(o: Partial<TcpConfig> | undefined): TcpConfig {
+  const c: TcpConfig = { ...defaultTcpConfig, ...o };
+  if (![0, 1, 2].includes(c.syncookies)) throw new RangeError(`tcp.syncookies must be 0, 1 or 2 (got ${c.syncookies})`);
+  if (c.congestionControl !== 'newreno' && c.congestionControl !== 'cubic') throw new RangeError(`tcp.congestionControl: unknown '${String(c.congestionControl)}'`);
+  for (const k of ['rmem', 'wmem'] as const) if (!(c[k] >= 2048 && c[k] <= 1 << 30)) throw new RangeError(`tcp.${k} must be between 2048 and 2^30`);
+  if (c.delayedAckMs > 200) c.delayedAckMs = 200;
+  return c;
+}
+
+/** Window scale shift we announce for a receive buffer of `rmem` bytes (RFC 7323 §2.3: at most 14). */
+export function windowScaleFor(rmem: number): number {
+  let s = 0;
+  while (s < 14 && rmem >> s > 0xffff) s++;
+  return s;
+}

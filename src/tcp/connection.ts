@@ -1,0 +1,1614 @@
+/**
+ * One TCP connection: the transmission control block and the RFC 9293
+ * state machine (all eleven states), with the segment-arrives checks in the
+ * RFC's order (§3.10.7), RFC 7323 (window scale, timestamps, PAWS), RFC 2018
+ * SACK, RFC 5961 (challenge ACKs, ACK range check), RFC 6298 (RTO), RFC
+ * 5681/6582 (fast retransmit, NewReno), RFC 6675 (SACK loss recovery),
+ * delayed ACKs (RFC 1122 §4.2.3.2), Nagle (RFC 896), persist and keepalive.
+ *
+ * Input never sends directly: it records what is owed (an ACK now, a delayed
+ * ACK, room to send) and marks the connection dirty; the layer's egress pass
+ * (once per input batch, or per timer run, or on a microtask after an
+ * application call) delivers events to the socket and then transmits — so
+ * the ACKs for a batch of segments are coalesced into one.
+ */
+import { Timer } from '../clock.js';
+import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, type TcpHeader, type TcpOptions } from '../wire/tcp.js';
+import type { TcpConfig } from './config.js';
+import { windowScaleFor } from './config.js';
+import { createCongestionController, type CongestionController } from './congestion.js';
+import { TcpError, ERRNO, type TcpErrorCode } from './errors.js';
+import { ReceiveBuffer } from './receive-buffer.js';
+import { RttEstimator } from './rtt.js';
+import { SackScoreboard } from './sack-scoreboard.js';
+import { SendBuffer } from './send-buffer.js';
+import { seqGe, seqGt, seqLe, seqLt } from './seq.js';
+import type { TcpLayer } from './layer.js';
+import type { TcpListener } from './listener.js';
+
+export const TcpState = {
+  CLOSED: 0,
+  LISTEN: 1,
+  SYN_SENT: 2,
+  SYN_RECEIVED: 3,
+  ESTABLISHED: 4,
+  FIN_WAIT_1: 5,
+  FIN_WAIT_2: 6,
+  CLOSE_WAIT: 7,
+  CLOSING: 8,
+  LAST_ACK: 9,
+  TIME_WAIT: 10,
+} as const;
+export type TcpStateValue = (typeof TcpState)[keyof typeof TcpState];
+
+/** State names as `ss` prints them. */
+export const STATE_NAMES: readonly string[] = ['CLOSED', 'LISTEN', 'SYN-SENT', 'SYN-RECV', 'ESTAB', 'FIN-WAIT-1', 'FIN-WAIT-2', 'CLOSE-WAIT', 'CLOSING', 'LAST-ACK', 'TIME-WAIT'];
+
+/** What the socket above a connection is told (from the egress pass, never from inside input processing). */
+export interface ConnectionUser {
+  onConnected(): void;
+  /** In-order data is waiting: call `read()`. */
+  onData(): void;
+  /** The peer's FIN arrived and every byte before it has been made readable. */
+  onEof(): void;
+  /** Send-buffer space was freed. */
+  onWritable(): void;
+  /** The connection is gone (reset, timed out, refused, or closed); `err` null for an orderly end. */
+  onClosed(err: TcpError | null): void;
+}
+
+/** Negotiated parameters of a passive open (from the SYN queue or a SYN cookie). */
+export interface PassiveOpen {
+  iss: number;
+  irs: number;
+  /** Peer's MSS option, 0 when absent. */
+  peerMss: number;
+  /** Peer's window scale, -1 when absent (or not negotiated). */
+  peerWscale: number;
+  sackOk: boolean;
+  tsOk: boolean;
+  tsRecent: number;
+  /** The peer's SYN window field (never scaled). */
+  peerWindow: number;
+  /** MSS we announced in the SYN-ACK. */
+  advMss: number;
+  /** When the first SYN-ACK went out, or -1 if it was retransmitted (Karn: no sample). */
+  synAckSentAt: number;
+  retransmitted: boolean;
+}
+
+const EV_CONNECTED = 1;
+const EV_DATA = 2;
+const EV_EOF = 4;
+const EV_WRITABLE = 8;
+const EV_CLOSED = 16;
+
+const RTX_NONE = 0;
+const RTX_RTO = 1;
+const RTX_PERSIST = 2;
+
+const REC_NONE = 0;
+const REC_NEWRENO = 1;
+const REC_SACK = 2;
+
+/** Linux TCP_INFINITE_SSTHRESH. */
+const INFINITE_SSTHRESH = 0x7fffffff;
+/** RFC 7323 §5.5: a TS.Recent older than 24 days is no longer trusted for PAWS. */
+const PAWS_IDLE_MS = 24 * 24 * 3600 * 1000;
+/** Largest chunk handed to the application in one push. */
+const READ_CHUNK = 256 * 1024;
+/** RFC 9293 §3.8.6.2.1: the sender's SWS override timeout is the persist timer. */
+
+export class TcpConnection {
+  state: TcpStateValue = TcpState.CLOSED;
+  user: ConnectionUser | null = null;
+  /** Passive open waiting in (or for) the listener's accept queue. */
+  listener: TcpListener | null = null;
+  /** The application closed its socket: the connection finishes on its own. */
+  orphaned = false;
+  /** In the layer's dirty list. */
+  dirty = false;
+  /** In the demultiplexing table. */
+  hashed = false;
+  private events = 0;
+  private wantOutput = false;
+  private closeError: TcpError | null = null;
+  /** SO_ERROR: errno of the last hard error, cleared when read. */
+  pendingError = 0;
+  /** Soft error from ICMP (reported if the connection then times out). */
+  private softError: TcpErrorCode | null = null;
+
+  // Send sequence space (RFC 9293 §3.3.1).
+  iss = 0;
+  sndUna = 0;
+  /** Next sequence number to send (pulled back to SND.UNA after an RTO: go-back-N). */
+  sndNxt = 0;
+  /** Highest sequence number sent + 1. */
+  sndMax = 0;
+  sndWnd = 0;
+  sndWl1 = 0;
+  sndWl2 = 0;
+  maxSndWnd = 0;
+  /** Peer's shift (applied to windows we receive). */
+  sndWscale = 0;
+  /** Our shift (applied to windows we send). */
+  rcvWscale = 0;
+  wsOk = false;
+  tsOk = false;
+  sackOk = false;
+  /** MSS we announce. */
+  advMss: number;
+  /** MSS the peer announced (536 when absent, RFC 9293 §3.7.1). */
+  peerMss = 536;
+  /** Path-MTU bound on the MSS (from ICMP fragmentation-needed). */
+  private pmtuMss = 0xffff;
+  /** Payload bytes per full segment (options excluded). */
+  smss = 536;
+
+  // Receive sequence space.
+  irs = 0;
+  rcvNxt = 0;
+  /** Right edge of the window we advertised (never moved left: RFC 9293 §3.8.6.2.2). */
+  rcvAdvRight = 0;
+  /** Largest payload received (estimate of the peer's segment size, for delayed ACKs). */
+  private rcvMss = 536;
+  finReceived = false;
+  private peerFinSeq = 0;
+  private peerFinKnown = false;
+
+  // Timestamps (RFC 7323).
+  tsRecent = 0;
+  private tsRecentStamp = 0;
+  readonly tsOffset: number;
+
+  // ACK state.
+  private ackPending = false;
+  private quickAcks: number;
+  private unackedBytes = 0;
+
+  // Application side.
+  sb: SendBuffer;
+  rb: ReceiveBuffer;
+  /** end() was called: a FIN follows the data. */
+  finQueued = false;
+  /** Sequence number of our FIN (valid when finQueued). */
+  finSeq = 0;
+  nodelay = false;
+
+  // Congestion control and loss recovery.
+  cwnd = 0;
+  ssthresh = INFINITE_SSTHRESH;
+  private readonly cc: CongestionController;
+  private dupAcks = 0;
+  private recovery = REC_NONE;
+  private recover = 0;
+  private rxtNext = 0;
+  private readonly scoreboard = new SackScoreboard();
+  readonly rtt: RttEstimator;
+  private rttTiming = false;
+  private rttSeq = 0;
+  private rttTime = 0;
+
+  // Timers.
+  private readonly rtxTimer: Timer;
+  private rtxMode = RTX_NONE;
+  /** Consecutive retransmission timeouts (or unanswered persist probes). */
+  retransmits = 0;
+  private synRetransmitted = false;
+  /** Our SYN is not acknowledged yet (it occupies SND.UNA, the buffer starts one later). */
+  private synUnacked = true;
+  private readonly delackTimer: Timer;
+  private readonly keepTimer: Timer;
+  private readonly waitTimer: Timer;
+  keepalive = false;
+  keepIdleMs: number;
+  keepIntervalMs: number;
+  keepProbes: number;
+  private probesOut = 0;
+  private lastRecv = 0;
+  private lastSend = 0;
+
+  // Statistics (ss -i).
+  bytesAcked = 0;
+  bytesReceived = 0;
+  bytesSent = 0;
+  retransTotal = 0;
+  segsIn = 0;
+  segsOut = 0;
+
+  /** Options emitted with each segment (mutated in place). */
+  private readonly opts: TcpOptions = {};
+  private readonly tsPair = { val: 0, ecr: 0 };
+  private readonly sackOut = new Uint32Array(8);
+
+  constructor(
+    readonly layer: TcpLayer,
+    readonly localAddr: number,
+    readonly localPort: number,
+    readonly remoteAddr: number,
+    readonly remotePort: number,
+    readonly cfg: TcpConfig,
+  ) {
+    this.sb = new SendBuffer(cfg.wmem);
+    this.rb = new ReceiveBuffer(cfg.rmem, cfg.maxOooRanges);
+    this.cc = createCongestionController(cfg.congestionControl);
+    this.rtt = new RttEstimator(cfg.initialRto, cfg.minRto, cfg.maxRto);
+    this.quickAcks = cfg.quickAcks;
+    this.keepIdleMs = cfg.keepaliveTimeMs;
+    this.keepIntervalMs = cfg.keepaliveIntervalMs;
+    this.keepProbes = cfg.keepaliveProbes;
+    this.advMss = layer.advertisedMss(remoteAddr);
+    this.tsOffset = layer.tsOffset(localAddr, localPort, remoteAddr, remotePort);
+    this.rtxTimer = new Timer((now) => this.onRtxTimer(now));
+    this.delackTimer = new Timer((now) => this.onDelackTimer(now));
+    this.keepTimer = new Timer((now) => this.onKeepaliveTimer(now));
+    this.waitTimer = new Timer((now) => this.onWaitTimer(now));
+  }
+
+  get stateName(): string {
+    return STATE_NAMES[this.state]!;
+  }
+
+  /** Bytes sent and not yet acknowledged (SYN/FIN included). */
+  get flight(): number {
+    return (this.sndNxt - this.sndUna) | 0;
+  }
+
+  /** Bytes the application has written that are not acknowledged yet. */
+  get sendQueue(): number {
+    return this.sb.length;
+  }
+
+  tsNow(now: number): number {
+    return (Math.floor(now) + this.tsOffset) >>> 0;
+  }
+
+  // ---------------------------------------------------------------- opening
+
+  /** Active open (RFC 9293 §3.10.1): CLOSED → SYN-SENT, SYN sent. */
+  openActive(now: number): void {
+    this.iss = this.layer.isn(this.localAddr, this.localPort, this.remoteAddr, this.remotePort, now);
+    this.sndUna = this.iss;
+    this.sndNxt = this.iss;
+    this.sndMax = this.iss;
+    this.recover = this.iss;
+    this.setState(TcpState.SYN_SENT);
+    this.layer.stats.Tcp.ActiveOpens++;
+    this.rttTime = now;
+    this.sendSyn(false, now);
+    this.armRtx(RTX_RTO, now + this.rtt.rto);
+  }
+
+  /** Passive open from a SYN-queue entry or a validated cookie: a connection in SYN-RECEIVED whose final ACK is about to be processed. */
+  openPassive(p: PassiveOpen, now: number): void {
+    this.iss = p.iss;
+    this.sndUna = p.iss;
+    this.sndNxt = (p.iss + 1) >>> 0;
+    this.sndMax = this.sndNxt;
+    this.recover = p.iss;
+    this.irs = p.irs;
+    this.rcvNxt = (p.irs + 1) >>> 0;
+    this.rb.nxt = this.rcvNxt;
+    this.advMss = p.advMss;
+    this.applyPeerOptions(p.peerMss, p.peerWscale, p.sackOk, p.tsOk);
+    this.tsRecent = p.tsRecent;
+    this.tsRecentStamp = now;
+    // RFC 7323 §2.2: the window of a SYN is never scaled.
+    this.sndWnd = p.peerWindow;
+    this.maxSndWnd = p.peerWindow;
+    this.sndWl1 = p.irs;
+    this.sndWl2 = p.iss;
+    this.rcvAdvRight = (this.rcvNxt + Math.min(this.rb.free, 0xffff)) >>> 0;
+    if (p.synAckSentAt >= 0 && !p.retransmitted) {
+      this.rttTiming = true;
+      this.rttSeq = p.iss;
+      this.rttTime = p.synAckSentAt;
+    }
+    this.synRetransmitted = p.retransmitted;
+    this.setState(TcpState.SYN_RECEIVED);
+    this.lastRecv = now;
+  }
+
+  private applyPeerOptions(peerMss: number, peerWscale: number, sackOk: boolean, tsOk: boolean): void {
+    const cfg = this.cfg;
+    this.peerMss = peerMss > 0 ? peerMss : 536;
+    this.wsOk = cfg.windowScaling && peerWscale >= 0;
+    this.sndWscale = this.wsOk ? Math.min(peerWscale, 14) : 0;
+    this.rcvWscale = this.wsOk ? windowScaleFor(cfg.rmem) : 0;
+    this.sackOk = cfg.sack && sackOk;
+    this.tsOk = cfg.timestamps && tsOk;
+    this.updateMss();
+    this.cwnd = this.cfg.initialCwnd * this.smss;
+  }
+
+  private updateMss(): void {
+    const m = Math.min(this.peerMss, this.advMss, this.pmtuMss);
+    this.smss = Math.max(64, m - (this.tsOk ? 12 : 0));
+  }
+
+  private setState(s: TcpStateValue): void {
+    const old = this.state;
+    if (old === s) return;
+    const st = this.layer.stats.Tcp;
+    const wasEst = old === TcpState.ESTABLISHED || old === TcpState.CLOSE_WAIT;
+    const isEst = s === TcpState.ESTABLISHED || s === TcpState.CLOSE_WAIT;
+    if (wasEst && !isEst) st.CurrEstab--;
+    if (!wasEst && isEst) st.CurrEstab++;
+    this.state = s;
+    if (s === TcpState.TIME_WAIT) this.layer.stats.TcpExt.TW++;
+  }
+
+  // ---------------------------------------------------------------- application calls
+
+  /** Copies up to `len` bytes in; returns how many fit. */
+  write(src: Uint8Array, off: number, len: number): number {
+    if (this.finQueued || this.state === TcpState.CLOSED || this.state === TcpState.TIME_WAIT) return 0;
+    const n = this.sb.write(src, off, len);
+    if (n > 0) this.requestOutput();
+    return n;
+  }
+
+  /** Whether writes are still possible (no FIN queued, not closed). */
+  get writable(): boolean {
+    return !this.finQueued && this.state !== TcpState.CLOSED && this.state !== TcpState.TIME_WAIT;
+  }
+
+  /** shutdown(SHUT_WR): a FIN after the data written so far. */
+  shutdownWrite(): void {
+    if (this.finQueued) return;
+    const s = this.state;
+    if (s === TcpState.CLOSED || s === TcpState.LISTEN) return;
+    this.finQueued = true;
+    this.finSeq = (this.sndUna + (this.synUnacked ? 1 : 0) + this.sb.length) >>> 0;
+    if (s === TcpState.ESTABLISHED) this.setState(TcpState.FIN_WAIT_1);
+    else if (s === TcpState.CLOSE_WAIT) this.setState(TcpState.LAST_ACK);
+    // SYN-SENT / SYN-RECEIVED: the FIN goes out once established (RFC 9293 §3.10.4).
+    this.requestOutput();
+  }
+
+  /**
+   * close(2): the application is done. Unread data → RST (RFC 2525 §2.17,
+   * as Linux); otherwise a FIN after the unsent data and the connection
+   * finishes on its own.
+   */
+  close(now: number): void {
+    if (this.orphaned) return;
+    this.orphaned = true;
+    this.user = null;
+    const s = this.state;
+    if (s === TcpState.CLOSED || s === TcpState.TIME_WAIT) return;
+    if (s === TcpState.SYN_SENT) {
+      this.terminate(null, false);
+      return;
+    }
+    if (this.rb.length > 0) {
+      this.layer.stats.TcpExt.TCPAbortOnData++;
+      this.reset(now);
+      return;
+    }
+    this.shutdownWrite();
+    if (this.state === TcpState.FIN_WAIT_2) this.armFinTimeout(now);
+  }
+
+  /** Abortive close: RST now (when synchronized), resources freed. */
+  reset(now: number): void {
+    const s = this.state;
+    if (s === TcpState.CLOSED) return;
+    if (s !== TcpState.SYN_SENT && s !== TcpState.TIME_WAIT && s !== TcpState.LISTEN) {
+      this.layer.sendRst(this.localAddr, this.localPort, this.remoteAddr, this.remotePort, this.sndNxt, this.rcvNxt, true);
+      void now;
+    }
+    this.user = null;
+    this.terminate(null, false);
+  }
+
+  /** Takes up to `max` in-order bytes; sends a window update when the read opened the window a lot. */
+  read(max = READ_CHUNK): Buffer | null {
+    const b = this.rb.read(max);
+    if (b === null) return null;
+    if (this.state !== TcpState.CLOSED && !this.finReceived) {
+      const cur = Math.max(0, (this.rcvAdvRight - this.rcvNxt) | 0);
+      // Linux tcp_cleanup_rbuf: ACK at once if the window can at least double.
+      if (2 * cur <= this.rb.capacity) {
+        const next = this.windowCandidate();
+        if (next > 0 && next >= 2 * cur) {
+          this.ackPending = true;
+          this.requestOutput();
+        }
+      }
+    }
+    return b;
+  }
+
+  /** Bytes readable now. */
+  get readable(): number {
+    return this.rb.length;
+  }
+
+  setNoDelay(on: boolean): void {
+    this.nodelay = on;
+    if (on) this.requestOutput();
+  }
+
+  setKeepAlive(on: boolean, idleMs: number | undefined, now: number): void {
+    this.keepalive = on;
+    if (idleMs !== undefined && idleMs > 0) this.keepIdleMs = idleMs;
+    if (on) this.armKeepalive(now);
+    else this.layer.timers.disarm(this.keepTimer);
+  }
+
+  /** SO_ERROR: the pending error's errno (0 for none), cleared by the read. */
+  takeError(): number {
+    const e = this.pendingError;
+    this.pendingError = 0;
+    return e;
+  }
+
+  private requestOutput(): void {
+    this.wantOutput = true;
+    this.layer.markDirty(this);
+    this.layer.kick();
+  }
+
+  private post(ev: number): void {
+    this.events |= ev;
+    this.layer.markDirty(this);
+  }
+
+  /** The egress pass: tell the user what happened, then transmit what is owed. */
+  service(now: number): void {
+    const u = this.user;
+    const ev = this.events;
+    if (u === null) {
+      // Not accepted yet: keep the events for the socket that will attach; an orphan has nobody to tell.
+      if (this.orphaned) this.events = 0;
+    } else if (ev !== 0) {
+      this.events = 0;
+      if (ev & EV_CONNECTED) u.onConnected();
+      if (ev & EV_DATA && this.user) this.user.onData();
+      if (ev & EV_EOF && this.user) this.user.onEof();
+      if (ev & EV_WRITABLE && this.user) this.user.onWritable();
+      if (ev & EV_CLOSED && this.user) {
+        const e = this.closeError;
+        this.user = null;
+        u.onClosed(e);
+      }
+    }
+    if (this.state === TcpState.CLOSED) return;
+    if (this.wantOutput || this.ackPending) {
+      this.wantOutput = false;
+      this.transmit(now);
+    }
+  }
+
+  /** Attaches the socket that will receive events (accept(), or connect()). */
+  attach(u: ConnectionUser): void {
+    this.user = u;
+    if (this.events !== 0) {
+      this.layer.markDirty(this);
+      this.layer.kick();
+    }
+  }
+
+  // ---------------------------------------------------------------- segment arrives (RFC 9293 §3.10.7)
+
+  /** A segment for this connection. `pkt[payloadStart, +h.payloadLength)` is the payload. */
+  segmentArrives(h: TcpHeader, pkt: Uint8Array, payloadStart: number, now: number): void {
+    this.segsIn++;
+    this.lastRecv = now;
+    this.probesOut = 0;
+    switch (this.state) {
+      case TcpState.CLOSED:
+        this.layer.noSocket(h, now);
+        return;
+      case TcpState.SYN_SENT:
+        this.synSentArrives(h, pkt, payloadStart, now);
+        return;
+      default:
+        this.synchronizedArrives(h, pkt, payloadStart, now);
+    }
+  }
+
+  /** §3.10.7.3 SYN-SENT. */
+  private synSentArrives(h: TcpHeader, pkt: Uint8Array, payloadStart: number, now: number): void {
+    const stats = this.layer.stats;
+    const flags = h.flags;
+    let ackOk = false;
+    // First: the ACK bit.
+    if (flags & TCP_ACK) {
+      if (seqLe(h.ack, this.iss) || seqGt(h.ack, this.sndMax)) {
+        stats.drop('tcp.syn-sent-bad-ack');
+        if (!(flags & TCP_RST)) this.layer.sendRst(this.localAddr, this.localPort, this.remoteAddr, this.remotePort, h.ack, 0, false);
+        return;
+      }
+      ackOk = seqLe(this.sndUna, h.ack);
+    }
+    // Second: RST.
+    if (flags & TCP_RST) {
+      if (ackOk) {
+        this.pendingError = ERRNO.ECONNREFUSED;
+        this.terminate(new TcpError('ECONNREFUSED', 'connect'), true);
+      } else stats.drop('tcp.syn-sent-rst-no-ack');
+      return;
+    }
+    // Fourth: SYN.
+    if (!(flags & TCP_SYN)) {
+      stats.drop('tcp.syn-sent-no-syn');
+      return;
+    }
+    this.irs = h.seq;
+    this.rcvNxt = (h.seq + 1) >>> 0;
+    this.rb.nxt = this.rcvNxt;
+    this.applyPeerOptions(h.mss, h.wscale, h.sackPermitted, h.tsPresent);
+    if (this.tsOk) {
+      this.tsRecent = h.tsVal;
+      this.tsRecentStamp = now;
+    }
+    if (ackOk) {
+      // SYN-ACK: established.
+      this.sndUna = h.ack;
+      this.synUnacked = false;
+      this.sndWnd = h.window; // never scaled in a SYN (RFC 7323 §2.2)
+      this.maxSndWnd = this.sndWnd;
+      this.sndWl1 = h.seq;
+      this.sndWl2 = h.ack;
+      this.layer.timers.disarm(this.rtxTimer);
+      this.rtxMode = RTX_NONE;
+      this.retransmits = 0;
+      if (this.tsOk && h.tsEcr !== 0) this.rtt.sample(Math.max(0, (this.tsNow(now) - h.tsEcr) | 0));
+      else if (!this.synRetransmitted) this.rtt.sample(now - this.rttTime);
+      if (this.synRetransmitted) this.rtt.fallBackAfterSynLoss();
+      this.setState(TcpState.ESTABLISHED);
+      if (this.finQueued) this.setState(TcpState.FIN_WAIT_1);
+      this.rcvAdvRight = this.rcvNxt;
+      this.ackPending = true;
+      this.wantOutput = true;
+      this.post(EV_CONNECTED);
+      if (this.keepalive) this.armKeepalive(now);
+      // Data or FIN in the SYN-ACK (§3.10.7.3: continue with the URG/data/FIN steps).
+      if (h.payloadLength > 0 || flags & TCP_FIN) {
+        const seg = (h.seq + 1) >>> 0;
+        this.acceptData(seg, pkt, payloadStart, h.payloadLength, now);
+        if (flags & TCP_FIN) this.noteFin((seg + h.payloadLength) >>> 0, now);
+      }
+      return;
+    }
+    // Simultaneous open: SYN-RECEIVED, SYN-ACK with our ISN.
+    this.sndWnd = h.window;
+    this.maxSndWnd = this.sndWnd;
+    this.sndWl1 = h.seq;
+    this.sndWl2 = this.iss;
+    this.setState(TcpState.SYN_RECEIVED);
+    this.sendSyn(true, now);
+  }
+
+  /** §3.10.7.4 the other states. */
+  private synchronizedArrives(h: TcpHeader, pkt: Uint8Array, payloadStart: number, now: number): void {
+    const stats = this.layer.stats;
+    const flags = h.flags;
+    let seq = h.seq;
+    let len = h.payloadLength;
+    let off = payloadStart;
+    let fin = (flags & TCP_FIN) !== 0;
+
+    // RFC 7323 §5.3: PAWS before the sequence check.
+    if (this.tsOk && h.tsPresent && !(flags & TCP_RST) && seqLt(h.tsVal, this.tsRecent) && now - this.tsRecentStamp < PAWS_IDLE_MS) {
+      stats.TcpExt.PAWSEstab++;
+      stats.drop('tcp.paws');
+      this.ackPending = true;
+      this.wantOutput = true;
+      this.layer.markDirty(this);
+      return;
+    }
+
+    // First: sequence number acceptability (four cases).
+    const segLen = len + (flags & TCP_SYN ? 1 : 0) + (fin ? 1 : 0);
+    const wnd = Math.max(0, (this.rcvAdvRight - this.rcvNxt) | 0);
+    const rn = this.rcvNxt;
+    let acceptable: boolean;
+    if (segLen === 0) {
+      acceptable = wnd === 0 ? seq === rn : seqGe(seq, rn) && seqLt(seq, (rn + wnd) >>> 0);
+    } else if (wnd === 0) {
+      acceptable = false;
+    } else {
+      const last = (seq + segLen - 1) >>> 0;
+      acceptable = (seqGe(seq, rn) && seqLt(seq, (rn + wnd) >>> 0)) || (seqGe(last, rn) && seqLt(last, (rn + wnd) >>> 0));
+    }
+    let zeroWindowAck = false;
+    if (!acceptable) {
+      // RFC 9293: with a zero window, valid ACKs (and RSTs) are still processed.
+      if (wnd === 0 && seq === rn && !(flags & TCP_SYN)) {
+        zeroWindowAck = true;
+        if (len > 0) stats.TcpExt.TCPZeroWindowDrop++;
+      } else {
+        if (flags & TCP_RST) {
+          stats.drop('tcp.rst-out-of-window');
+          return;
+        }
+        stats.drop('tcp.out-of-window');
+        if (fin && this.state === TcpState.TIME_WAIT) this.armTimeWait(now);
+        this.ackPending = true;
+        this.wantOutput = true;
+        this.layer.markDirty(this);
+        return;
+      }
+    }
+
+    // Second: RST (RFC 5961 §3.2: exact match resets, otherwise a challenge ACK).
+    if (flags & TCP_RST) {
+      if (seq !== rn) {
+        this.challengeAck(now);
+        return;
+      }
+      this.onReset();
+      return;
+    }
+
+    // Fourth: SYN in a synchronized state → challenge ACK (RFC 5961 §4.2).
+    if (flags & TCP_SYN) {
+      if (this.state === TcpState.SYN_RECEIVED && seq === this.irs && !(flags & TCP_ACK)) {
+        // A retransmitted SYN for our simultaneous/passive open: answer with the SYN-ACK again.
+        this.sendSyn(true, now);
+        return;
+      }
+      this.challengeAck(now);
+      return;
+    }
+
+    // Fifth: the ACK field.
+    if (!(flags & TCP_ACK)) {
+      stats.drop('tcp.no-ack');
+      return;
+    }
+    if (this.state === TcpState.SYN_RECEIVED) {
+      if (seqLe(h.ack, this.sndUna) || seqGt(h.ack, this.sndMax)) {
+        stats.drop('tcp.syn-recv-bad-ack');
+        this.layer.sendRst(this.localAddr, this.localPort, this.remoteAddr, this.remotePort, h.ack, 0, false);
+        return;
+      }
+      this.establishFromSynReceived(h, now);
+      if ((this.state as number) === TcpState.CLOSED) return;
+    }
+    if (!this.processAck(h, now)) return;
+    if (this.state === TcpState.CLOSED) return;
+
+    // Timestamps: RFC 7323 §4.3 (update TS.Recent when the segment covers RCV.NXT).
+    if (this.tsOk && h.tsPresent && seqLe(seq, this.rcvNxt) && !seqLt(h.tsVal, this.tsRecent)) {
+      this.tsRecent = h.tsVal;
+      this.tsRecentStamp = now;
+    }
+
+    // Seventh: segment text.
+    if (zeroWindowAck) {
+      len = 0;
+      fin = false;
+    }
+    if (len > 0 || fin) {
+      const s = this.state;
+      if (s === TcpState.ESTABLISHED || s === TcpState.FIN_WAIT_1 || s === TcpState.FIN_WAIT_2) {
+        if (this.orphaned && len > 0 && this.finQueued) {
+          // The application is gone and cannot read this: RST (Linux tcp_rcv_state_process, TCPAbortOnData).
+          stats.TcpExt.TCPAbortOnData++;
+          this.reset(now);
+          return;
+        }
+        // Trim what lies beyond the window we advertised.
+        const right = this.rcvAdvRight;
+        const end = (seq + len) >>> 0;
+        if (seqGt(end, right)) {
+          const cut = (end - right) | 0;
+          len = Math.max(0, len - cut);
+          fin = false;
+        }
+        if (len > 0) this.acceptData(seq, pkt, off, len, now);
+        if (fin) this.noteFin((h.seq + h.payloadLength) >>> 0, now);
+      } else if (fin && (s === TcpState.CLOSE_WAIT || s === TcpState.CLOSING || s === TcpState.LAST_ACK || s === TcpState.TIME_WAIT)) {
+        // Eighth, a retransmitted FIN: ACK again; TIME-WAIT restarts its 2·MSL.
+        this.ackPending = true;
+        this.wantOutput = true;
+        this.layer.markDirty(this);
+        if (s === TcpState.TIME_WAIT) this.armTimeWait(now);
+      }
+    }
+    void off;
+  }
+
+  private establishFromSynReceived(h: TcpHeader, now: number): void {
+    this.setState(TcpState.ESTABLISHED);
+    this.sndWnd = h.window << this.sndWscale;
+    this.maxSndWnd = Math.max(this.maxSndWnd, this.sndWnd);
+    this.sndWl1 = h.seq;
+    this.sndWl2 = h.ack;
+    if (this.synRetransmitted) this.rtt.fallBackAfterSynLoss();
+    if (this.finQueued) this.setState(TcpState.FIN_WAIT_1);
+    const l = this.listener;
+    if (l !== null) {
+      this.layer.stats.Tcp.PassiveOpens++;
+      l.established(this, now);
+    } else {
+      this.post(EV_CONNECTED);
+    }
+    if (this.keepalive) this.armKeepalive(now);
+  }
+
+  private onReset(): void {
+    const s = this.state;
+    switch (s) {
+      case TcpState.SYN_RECEIVED:
+        if (this.listener !== null) {
+          // Passive open: back to LISTEN, i.e. this half-open connection vanishes.
+          this.terminate(null, false);
+        } else {
+          this.pendingError = ERRNO.ECONNREFUSED;
+          this.terminate(new TcpError('ECONNREFUSED', 'connect'), true);
+        }
+        return;
+      case TcpState.ESTABLISHED:
+      case TcpState.FIN_WAIT_1:
+      case TcpState.FIN_WAIT_2:
+      case TcpState.CLOSE_WAIT:
+        this.pendingError = ERRNO.ECONNRESET;
+        this.terminate(new TcpError('ECONNRESET', 'read'), true);
+        return;
+      default:
+        // CLOSING, LAST-ACK, TIME-WAIT: just close (Linux kills TIME-WAIT on RST, tcp_rfc1337 = 0).
+        this.terminate(null, true);
+    }
+  }
+
+  private challengeAck(now: number): void {
+    const stats = this.layer.stats;
+    if (this.layer.allowChallengeAck(now)) {
+      stats.TcpExt.TCPChallengeACK++;
+      stats.drop('tcp.challenge-ack');
+      this.ackPending = true;
+      this.wantOutput = true;
+      this.layer.markDirty(this);
+    } else {
+      stats.drop('tcp.challenge-ack-limited');
+    }
+  }
+
+  /** Step five for synchronized states. Returns false when the segment must be dropped. */
+  private processAck(h: TcpHeader, now: number): boolean {
+    const stats = this.layer.stats;
+    const ack = h.ack;
+    if (seqGt(ack, this.sndMax)) {
+      // ACK for data never sent (RFC 9293, RFC 5961 §5.2): ACK and drop.
+      stats.drop('tcp.ack-unsent');
+      this.ackPending = true;
+      this.wantOutput = true;
+      this.layer.markDirty(this);
+      return false;
+    }
+    if (seqLt(ack, (this.sndUna - this.maxSndWnd) >>> 0)) {
+      stats.drop('tcp.ack-too-old');
+      this.ackPending = true;
+      this.wantOutput = true;
+      this.layer.markDirty(this);
+      return false;
+    }
+    const newWnd = h.window << this.sndWscale;
+    let sackNew = false;
+    if (this.sackOk && h.sackCount > 0) {
+      const blocks = h.sackBlocks;
+      for (let i = 0; i < h.sackCount; i++) {
+        if (this.scoreboard.add(blocks[2 * i]!, blocks[2 * i + 1]!, ack, this.sndMax)) sackNew = true;
+      }
+    }
+    const oldWnd = this.sndWnd;
+    if (seqGt(ack, this.sndUna)) {
+      this.newAck(h, ack, now);
+    } else if (ack === this.sndUna) {
+      const dup = this.sndMax !== this.sndUna && ((h.payloadLength === 0 && !(h.flags & (TCP_SYN | TCP_FIN)) && newWnd === oldWnd) || sackNew);
+      if (dup) this.onDupAck(now);
+    }
+    // Window update (§3.10.7.4, SND.WL1/WL2 rule).
+    if (seqLt(this.sndWl1, h.seq) || (this.sndWl1 === h.seq && seqLe(this.sndWl2, ack))) {
+      this.sndWnd = newWnd;
+      this.sndWl1 = h.seq;
+      this.sndWl2 = ack;
+      if (newWnd > this.maxSndWnd) this.maxSndWnd = newWnd;
+      if (newWnd > oldWnd) {
+        this.wantOutput = true;
+        this.layer.markDirty(this);
+        if (this.rtxMode === RTX_PERSIST && newWnd > 0) {
+          this.layer.timers.disarm(this.rtxTimer);
+          this.rtxMode = RTX_NONE;
+          this.rtt.resetBackoff();
+          this.retransmits = 0;
+        }
+      }
+    }
+    // State transitions driven by the ACK of our FIN.
+    if (this.finQueued && seqGt(this.sndUna, this.finSeq)) {
+      switch (this.state) {
+        case TcpState.FIN_WAIT_1:
+          this.setState(TcpState.FIN_WAIT_2);
+          if (this.orphaned) this.armFinTimeout(now);
+          break;
+        case TcpState.CLOSING:
+          this.enterTimeWait(now);
+          return false;
+        case TcpState.LAST_ACK:
+          this.terminate(null, true);
+          return false;
+      }
+    }
+    return true;
+  }
+
+  private newAck(h: TcpHeader, ack: number, now: number): void {
+    const stats = this.layer.stats;
+    let acked = (ack - this.sndUna) | 0;
+    // The SYN and FIN take sequence space but no buffer.
+    let dataAcked = acked;
+    if (this.synUnacked) {
+      dataAcked--; // our SYN
+      this.synUnacked = false;
+    }
+    if (this.finQueued && seqGt(ack, this.finSeq) && seqLe(this.sndUna, this.finSeq)) dataAcked--;
+    if (dataAcked > 0) {
+      this.sb.consume(dataAcked);
+      this.bytesAcked += dataAcked;
+    }
+    this.sndUna = ack;
+    if (seqLt(this.sndNxt, ack)) this.sndNxt = ack;
+    this.scoreboard.advance(ack);
+    // RTT: timestamps when present (RFC 7323 §4), else one timed segment (Karn).
+    if (this.tsOk && h.tsPresent && h.tsEcr !== 0) {
+      this.rtt.sample(Math.max(0, (this.tsNow(now) - h.tsEcr) | 0));
+    } else if (this.rttTiming && seqGt(ack, this.rttSeq)) {
+      this.rttTiming = false;
+      this.rtt.sample(now - this.rttTime);
+    }
+    this.retransmits = 0;
+    this.rtt.resetBackoff();
+    if (this.recovery !== REC_NONE) {
+      if (seqGe(ack, this.recover)) {
+        // Full ACK: leave recovery (RFC 6582 §3.2 step 3; RFC 6675 §5).
+        this.recovery = REC_NONE;
+        this.cwnd = Math.max(this.ssthresh, this.smss);
+        this.cc.onRecoveryEnd(this, now);
+        this.dupAcks = 0;
+      } else if (this.recovery === REC_NEWRENO) {
+        // Partial ACK: retransmit the next hole, deflate by the amount acked (RFC 6582 step 4).
+        this.retransmitOne(this.sndUna, now);
+        this.cwnd = Math.max(this.smss, this.cwnd - Math.max(0, dataAcked) + this.smss);
+        this.armRtx(RTX_RTO, now + this.rtt.rto);
+      } else {
+        if (seqLt(this.rxtNext, ack)) this.rxtNext = ack;
+      }
+    } else {
+      this.dupAcks = 0;
+      if (dataAcked > 0) this.cc.onAck(this, dataAcked, now, this.rtt.srtt);
+    }
+    if (dataAcked > 0) this.post(EV_WRITABLE);
+    this.wantOutput = true;
+    this.layer.markDirty(this);
+    // §5.2/5.3: restart the timer when data is outstanding, stop it when all is acknowledged.
+    if (this.sndMax === this.sndUna) {
+      if (this.rtxMode === RTX_RTO) {
+        this.layer.timers.disarm(this.rtxTimer);
+        this.rtxMode = RTX_NONE;
+      }
+    } else if (this.rtxMode !== RTX_PERSIST) {
+      this.armRtx(RTX_RTO, now + this.rtt.rto);
+    }
+    void stats;
+  }
+
+  private onDupAck(now: number): void {
+    this.dupAcks++;
+    const stats = this.layer.stats.TcpExt;
+    if (this.recovery === REC_NONE) {
+      const sackLoss = this.sackOk && this.scoreboard.sacked >= 3 * this.smss;
+      if (this.dupAcks >= 3 || sackLoss) {
+        // RFC 6582 §3.2 step 2: only when the ACK covers more than `recover` (not duplicates from the last episode).
+        if (seqGt(this.sndUna, this.recover)) this.enterRecovery(now);
+      } else {
+        // Limited transmit (RFC 3042): transmit() allows up to two extra segments.
+        this.wantOutput = true;
+        this.layer.markDirty(this);
+      }
+      void stats;
+      return;
+    }
+    if (this.recovery === REC_NEWRENO) this.cwnd += this.smss; // window inflation (RFC 5681 §3.2 step 4)
+    this.wantOutput = true;
+    this.layer.markDirty(this);
+  }
+
+  private enterRecovery(now: number): void {
+    const x = this.layer.stats.TcpExt;
+    const flight = (this.sndMax - this.sndUna) | 0;
+    this.ssthresh = this.cc.ssthreshOnLoss(this, flight, now);
+    this.recover = this.sndMax;
+    this.rttTiming = false;
+    if (this.sackOk) {
+      x.TCPSACKRecovery++;
+      this.recovery = REC_SACK;
+      this.cwnd = this.ssthresh;
+      this.rxtNext = this.sndUna;
+      // RFC 6675 §5 step 4.2: the first lost segment goes out regardless of pipe.
+      const holeEnd = this.scoreboard.nextSackedStart(this.sndUna);
+      const len = holeEnd === -1 ? this.smss : Math.min(this.smss, (holeEnd - this.sndUna) | 0);
+      this.retransmitOne(this.sndUna, now, len);
+      this.rxtNext = (this.sndUna + len) >>> 0;
+    } else {
+      x.TCPFastRetrans++;
+      this.recovery = REC_NEWRENO;
+      this.cwnd = this.ssthresh + 3 * this.smss;
+      this.retransmitOne(this.sndUna, now);
+    }
+    if (this.sackOk) x.TCPFastRetrans++;
+    this.armRtx(RTX_RTO, now + this.rtt.rto);
+  }
+
+  /** In-order or out-of-order payload into the receive buffer; decides how soon to ACK. */
+  private acceptData(seq: number, pkt: Uint8Array, off: number, len: number, now: number): void {
+    const rb = this.rb;
+    const stats = this.layer.stats;
+    const hadGap = rb.rangeCount > 0;
+    const before = rb.nxt;
+    const r = rb.insert(seq, pkt, off, len);
+    switch (r) {
+      case 'in-order': {
+        const adv = (rb.nxt - before) | 0;
+        this.bytesReceived += adv;
+        this.rcvNxt = rb.nxt;
+        if (len > this.rcvMss) this.rcvMss = Math.min(len, this.advMss);
+        this.unackedBytes += adv;
+        this.post(EV_DATA);
+        if (hadGap || this.quickAcks > 0 || this.unackedBytes >= 2 * this.rcvMss) {
+          // Gap filled (RFC 5681 §4.2), quick-ack mode at the start, or a second full segment (RFC 1122 §4.2.3.2).
+          if (this.quickAcks > 0) this.quickAcks--;
+          this.ackPending = true;
+          this.wantOutput = true;
+          this.layer.markDirty(this);
+        } else if (!this.delackTimer.armed) {
+          this.layer.timers.arm(this.delackTimer, now + this.cfg.delayedAckMs);
+        }
+        break;
+      }
+      case 'out-of-order':
+        stats.TcpExt.TCPOFOQueue++;
+        this.ackNow();
+        break;
+      case 'duplicate':
+        stats.drop('tcp.duplicate-data');
+        this.ackNow();
+        break;
+      case 'no-room':
+        stats.TcpExt.TCPZeroWindowDrop++;
+        stats.drop('tcp.rcvbuf-full');
+        this.ackNow();
+        break;
+      case 'too-many-ranges':
+        stats.TcpExt.TCPOFODrop++;
+        stats.drop('tcp.ofo-drop');
+        this.ackNow();
+        break;
+    }
+    if (this.peerFinKnown && !this.finReceived && rb.nxt === this.peerFinSeq) this.processFin(now);
+  }
+
+  private ackNow(): void {
+    this.ackPending = true;
+    this.wantOutput = true;
+    this.layer.markDirty(this);
+  }
+
+  /** A FIN at sequence `finSeq`: processed now if everything before it arrived, else when the gap fills. */
+  private noteFin(finSeq: number, now: number): void {
+    if (this.finReceived) return;
+    this.peerFinSeq = finSeq;
+    this.peerFinKnown = true;
+    if (this.rb.nxt === finSeq) this.processFin(now);
+    else this.ackNow();
+  }
+
+  /** Eighth: the FIN bit (RFC 9293 §3.10.7.4). */
+  private processFin(now: number): void {
+    this.finReceived = true;
+    this.rcvNxt = (this.rb.nxt + 1) >>> 0;
+    this.ackNow();
+    this.post(EV_EOF);
+    switch (this.state) {
+      case TcpState.SYN_RECEIVED:
+      case TcpState.ESTABLISHED:
+        this.setState(TcpState.CLOSE_WAIT);
+        break;
+      case TcpState.FIN_WAIT_1:
+        if (this.finQueued && seqGt(this.sndUna, this.finSeq)) this.enterTimeWait(now);
+        else this.setState(TcpState.CLOSING);
+        break;
+      case TcpState.FIN_WAIT_2:
+        this.enterTimeWait(now);
+        break;
+    }
+  }
+
+  private enterTimeWait(now: number): void {
+    this.setState(TcpState.TIME_WAIT);
+    const t = this.layer.timers;
+    t.disarm(this.rtxTimer);
+    t.disarm(this.keepTimer);
+    t.disarm(this.delackTimer);
+    this.rtxMode = RTX_NONE;
+    this.post(EV_CLOSED);
+    if (!this.layer.admitTimeWait()) {
+      this.terminate(null, true);
+      return;
+    }
+    this.armTimeWait(now);
+  }
+
+  private armTimeWait(now: number): void {
+    this.layer.timers.arm(this.waitTimer, now + this.cfg.timeWaitMs);
+  }
+
+  private armFinTimeout(now: number): void {
+    this.layer.timers.arm(this.waitTimer, now + this.cfg.finTimeoutMs);
+  }
+
+  /** TIME-WAIT: may a new SYN reuse this 4-tuple (Linux tcp_timewait_state_process)? */
+  acceptsNewSyn(h: TcpHeader): boolean {
+    if (this.state !== TcpState.TIME_WAIT) return false;
+    if (this.tsOk && h.tsPresent) return seqGt(h.tsVal, this.tsRecent) || (h.tsVal === this.tsRecent && seqGt(h.seq, this.rcvNxt));
+    return seqGt(h.seq, this.rcvNxt);
+  }
+
+  /** An ISN for a new incarnation of this 4-tuple above everything this one sent (Linux: tw_snd_nxt + 65535 + 2). */
+  get successorIsn(): number {
+    return (this.sndMax + 65535 + 2) >>> 0;
+  }
+
+  /** Ends the connection: timers off, out of the tables, the user told (unless `notify` is false). */
+  terminate(err: TcpError | null, notify: boolean): void {
+    const s = this.state;
+    if (s === TcpState.CLOSED && !this.hashed) return;
+    const stats = this.layer.stats;
+    // Linux tcp_done / tcp_set_state(TCP_CLOSE).
+    if (s === TcpState.SYN_SENT || s === TcpState.SYN_RECEIVED) stats.Tcp.AttemptFails++;
+    if (s === TcpState.ESTABLISHED || s === TcpState.CLOSE_WAIT) stats.Tcp.EstabResets++;
+    this.setState(TcpState.CLOSED);
+    const t = this.layer.timers;
+    t.disarm(this.rtxTimer);
+    t.disarm(this.delackTimer);
+    t.disarm(this.keepTimer);
+    t.disarm(this.waitTimer);
+    this.rtxMode = RTX_NONE;
+    this.layer.unhash(this);
+    if (this.listener !== null) {
+      this.listener.forget(this);
+      this.listener = null;
+    }
+    this.closeError = err;
+    this.ackPending = false;
+    this.wantOutput = false;
+    if (this.user !== null) this.post(EV_CLOSED);
+    void notify;
+  }
+
+  /** The socket above went away before the connection ended; with `err` the user sees it. */
+  abort(code: TcpErrorCode, now: number): void {
+    const s = this.state;
+    if (s === TcpState.CLOSED) return;
+    void now;
+    this.pendingError = ERRNO[code];
+    const e = new TcpError(code, s === TcpState.SYN_SENT ? 'connect' : 'read');
+    this.terminate(e, true);
+  }
+
+  // ---------------------------------------------------------------- output
+
+  /** Window to advertise now, in bytes (receiver SWS avoidance, RFC 9293 §3.8.6.2.2; never shrinking). */
+  private windowCandidate(): number {
+    const free = this.rb.free;
+    const cur = Math.max(0, (this.rcvAdvRight - this.rcvNxt) | 0);
+    const threshold = Math.min(this.rb.capacity >> 1, this.rcvMss);
+    let win = free - cur >= threshold ? free : cur;
+    const max = 0xffff << this.rcvWscale;
+    if (win > max) win = max;
+    return win;
+  }
+
+  /** The 16-bit window field for a segment now; moves RCV.ADV right when it grows. */
+  private windowField(): number {
+    let win = this.windowCandidate();
+    const unit = 1 << this.rcvWscale;
+    const cur = Math.max(0, (this.rcvAdvRight - this.rcvNxt) | 0);
+    let field = win >> this.rcvWscale;
+    if (field << this.rcvWscale < cur) field = (cur + unit - 1) >> this.rcvWscale; // never shrink (RFC 7323 §2.4)
+    if (field > 0xffff) field = 0xffff;
+    win = field << this.rcvWscale;
+    const right = (this.rcvNxt + win) >>> 0;
+    if (seqGt(right, this.rcvAdvRight)) this.rcvAdvRight = right;
+    return field;
+  }
+
+  private fillOptions(now: number, syn: boolean, withSack: boolean): TcpOptions {
+    const o = this.opts;
+    o.mss = undefined;
+    o.wscale = undefined;
+    o.sackPermitted = false;
+    o.ts = undefined;
+    o.sack = undefined;
+    o.sackCount = 0;
+    if (this.tsOk) {
+      this.tsPair.val = this.tsNow(now);
+      this.tsPair.ecr = this.tsRecent;
+      o.ts = this.tsPair;
+    }
+    void syn;
+    if (withSack && this.sackOk && this.rb.rangeCount > 0) {
+      const n = this.rb.sackBlocks(this.sackOut, this.tsOk ? 3 : 4);
+      o.sack = this.sackOut;
+      o.sackCount = n;
+    }
+    return o;
+  }
+
+  /** SYN (active open) or SYN-ACK (simultaneous open / retransmission in SYN-RECEIVED). */
+  private sendSyn(withAck: boolean, now: number): void {
+    const cfg = this.cfg;
+    const o = this.opts;
+    o.mss = this.advMss;
+    o.sack = undefined;
+    o.sackCount = 0;
+    if (withAck) {
+      o.wscale = this.wsOk ? this.rcvWscale : undefined;
+      o.sackPermitted = this.sackOk;
+      if (this.tsOk) {
+        this.tsPair.val = this.tsNow(now);
+        this.tsPair.ecr = this.tsRecent;
+        o.ts = this.tsPair;
+      } else o.ts = undefined;
+    } else {
+      o.wscale = cfg.windowScaling ? windowScaleFor(cfg.rmem) : undefined;
+      o.sackPermitted = cfg.sack;
+      if (cfg.timestamps) {
+        this.tsPair.val = this.tsNow(now);
+        this.tsPair.ecr = 0;
+        o.ts = this.tsPair;
+      } else o.ts = undefined;
+    }
+    const win = Math.min(this.rb.free, 0xffff);
+    if (withAck) this.rcvAdvRight = (this.rcvNxt + win) >>> 0;
+    this.layer.emit(this, this.iss, withAck ? this.rcvNxt : 0, withAck ? TCP_SYN | TCP_ACK : TCP_SYN, win, o, 0, 0);
+    if (seqLe(this.sndMax, this.iss)) {
+      this.sndNxt = (this.iss + 1) >>> 0;
+      this.sndMax = this.sndNxt;
+    }
+    this.lastSend = now;
+  }
+
+  /** Sends what the windows allow, then a pure ACK if one is still owed; arms the RTO / persist timer. */
+  transmit(now: number): void {
+    const s = this.state;
+    if (s === TcpState.CLOSED || s === TcpState.LISTEN) return;
+    if (s === TcpState.SYN_SENT) return;
+    if (s === TcpState.SYN_RECEIVED) {
+      if (this.ackPending) this.sendSyn(true, now);
+      this.ackPending = false;
+      return;
+    }
+    if (s === TcpState.FIN_WAIT_2 || s === TcpState.TIME_WAIT) {
+      if (this.ackPending) this.sendAck(now);
+      return;
+    }
+    const sb = this.sb;
+    const smss = this.smss;
+    let sent = 0;
+    // RFC 5681 §4.1: restart from the initial window after an idle period longer than the RTO.
+    if (this.sndMax === this.sndUna && sb.length > 0 && this.lastSend > 0 && now - this.lastSend > this.rtt.rto) {
+      const iw = this.cfg.initialCwnd * smss;
+      if (this.cwnd > iw) this.cwnd = iw;
+    }
+    if (this.recovery === REC_SACK) sent += this.sackRetransmit(now);
+    for (let guard = 0; guard < 100000; guard++) {
+      // Go-back-N after an RTO: skip what the receiver SACKed.
+      if (seqLt(this.sndNxt, this.sndMax) && this.sackOk && !this.scoreboard.empty) {
+        const e = this.scoreboard.sackedEnd(this.sndNxt);
+        if (e !== -1) this.sndNxt = seqLt(e, this.sndMax) ? e : this.sndMax;
+      }
+      const offset = (this.sndNxt - this.sndUna - (this.synUnacked ? 1 : 0)) | 0;
+      const avail = sb.length - offset;
+      const finHere = this.finQueued && this.sndNxt === this.finSeq;
+      if (avail <= 0 && !finHere) break;
+      const flight = this.recovery === REC_SACK ? this.pipe() : (this.sndNxt - this.sndUna) | 0;
+      let cwnd = this.cwnd;
+      if (this.recovery === REC_NONE && this.dupAcks > 0 && this.dupAcks < 3) cwnd += this.dupAcks * smss; // limited transmit
+      const cwndRoom = cwnd - flight;
+      const wndRoom = (this.sndUna + this.sndWnd - this.sndNxt) | 0;
+      if (avail <= 0) {
+        // A bare FIN (it needs no window, but respects cwnd like Linux).
+        if (cwndRoom <= 0 && flight > 0) break;
+        this.sendData(this.sndNxt, 0, TCP_FIN | TCP_ACK, now);
+        this.sndNxt = (this.sndNxt + 1) >>> 0;
+        if (seqGt(this.sndNxt, this.sndMax)) this.sndMax = this.sndNxt;
+        sent++;
+        break;
+      }
+      const len = Math.min(smss, avail, wndRoom, cwndRoom);
+      if (len <= 0) break;
+      if (len < smss && len < avail) {
+        // Window- or cwnd-limited partial segment: sender SWS avoidance (RFC 9293 §3.8.6.2.1).
+        if (cwndRoom < wndRoom && flight > 0) break;
+        if (len < (this.maxSndWnd >> 1) && flight > 0) break;
+        if (len < (this.maxSndWnd >> 1) && flight === 0 && this.rtxMode !== RTX_PERSIST) break;
+      }
+      const retrans = seqLt(this.sndNxt, this.sndMax);
+      if (!retrans && len === avail && len < smss && !this.nodelay && flight > 0 && !this.finQueued) break; // Nagle (RFC 896)
+      let flags = TCP_ACK;
+      if (len === avail) flags |= TCP_PSH;
+      const end = (this.sndNxt + len) >>> 0;
+      if (this.finQueued && end === this.finSeq) flags |= TCP_FIN;
+      this.sendData(this.sndNxt, len, flags, now);
+      if (retrans) this.countRetrans();
+      else if (!this.rttTiming && !this.tsOk) {
+        this.rttTiming = true;
+        this.rttSeq = this.sndNxt;
+        this.rttTime = now;
+      }
+      this.sndNxt = flags & TCP_FIN ? (end + 1) >>> 0 : end;
+      if (seqGt(this.sndNxt, this.sndMax)) this.sndMax = this.sndNxt;
+      sent++;
+    }
+    if (this.ackPending) this.sendAck(now);
+    // Timers.
+    if (this.sndMax !== this.sndUna) {
+      if (this.rtxMode !== RTX_RTO) this.armRtx(RTX_RTO, now + this.rtt.rto);
+    } else if (this.rtxMode === RTX_RTO) {
+      this.layer.timers.disarm(this.rtxTimer);
+      this.rtxMode = RTX_NONE;
+    }
+    const unsent = sb.length - ((this.sndNxt - this.sndUna - (this.synUnacked ? 1 : 0)) | 0);
+    if ((unsent > 0 || (this.finQueued && this.sndNxt === this.finSeq)) && this.sndMax === this.sndUna && this.rtxMode === RTX_NONE) {
+      // Nothing in flight and nothing allowed out: the persist timer probes the window (RFC 9293 §3.8.6.1).
+      this.armRtx(RTX_PERSIST, now + this.rtt.rto);
+    }
+    void sent;
+  }
+
+  /** RFC 6675 pipe: outstanding bytes not SACKed and not deemed lost (holes below the highest SACK not yet retransmitted). */
+  private pipe(): number {
+    const sbd = this.scoreboard;
+    const high = sbd.highest(this.sndUna);
+    const from = seqLt(this.rxtNext, this.sndUna) ? this.sndUna : this.rxtNext;
+    return ((this.sndMax - this.sndUna) | 0) - sbd.sacked - sbd.holeBytes(from, high);
+  }
+
+  /** RFC 6675 §5 NextSeg rule 1: retransmit holes below the highest SACK while pipe allows. */
+  private sackRetransmit(now: number): number {
+    const sbd = this.scoreboard;
+    let n = 0;
+    for (let guard = 0; guard < 10000; guard++) {
+      if (this.cwnd - this.pipe() < this.smss) break;
+      let s = seqLt(this.rxtNext, this.sndUna) ? this.sndUna : this.rxtNext;
+      for (let e = sbd.sackedEnd(s); e !== -1; e = sbd.sackedEnd(s)) s = e;
+      const high = sbd.highest(this.sndUna);
+      if (!seqLt(s, high)) break;
+      const holeEnd = sbd.nextSackedStart(s);
+      const limit = holeEnd === -1 ? high : holeEnd;
+      const len = Math.min(this.smss, (limit - s) | 0);
+      if (len <= 0) break;
+      this.retransmitOne(s, now, len);
+      this.rxtNext = (s + len) >>> 0;
+      n++;
+    }
+    return n;
+  }
+
+  private countRetrans(): void {
+    this.retransTotal++;
+    this.layer.stats.Tcp.RetransSegs++;
+    this.rttTiming = false;
+  }
+
+  /** Retransmits one segment at `seq` (at most `max` bytes, default one MSS). */
+  private retransmitOne(seq: number, now: number, max = this.smss): void {
+    const base = this.synUnacked ? 1 : 0;
+    const offset = (seq - this.sndUna - base) | 0;
+    let len = Math.min(max, this.sb.length - offset, (this.sndMax - seq) | 0);
+    let flags = TCP_ACK;
+    if (len < 0) len = 0;
+    const end = (seq + len) >>> 0;
+    if (this.finQueued && end === this.finSeq && seqGt(this.sndMax, this.finSeq)) flags |= TCP_FIN;
+    if (len === 0 && !(flags & TCP_FIN)) return;
+    if (len > 0 && offset + len === this.sb.length) flags |= TCP_PSH;
+    this.sendData(seq, len, flags, now);
+    this.countRetrans();
+  }
+
+  /** Emits a data (or FIN) segment with the current ACK and window. */
+  private sendData(seq: number, len: number, flags: number, now: number): void {
+    const o = this.fillOptions(now, false, true);
+    const base = this.synUnacked ? 1 : 0;
+    const offset = (seq - this.sndUna - base) | 0;
+    this.layer.emit(this, seq, this.rcvNxt, flags, this.windowField(), o, offset, len);
+    this.bytesSent += len;
+    this.lastSend = now;
+    this.ackSent();
+  }
+
+  private ackSent(): void {
+    this.ackPending = false;
+    this.unackedBytes = 0;
+    if (this.delackTimer.armed) this.layer.timers.disarm(this.delackTimer);
+  }
+
+  /** A pure ACK (with SACK blocks for what we hold out of order). */
+  sendAck(now: number): void {
+    const o = this.fillOptions(now, false, true);
+    this.layer.emit(this, this.sndNxt, this.rcvNxt, TCP_ACK, this.windowField(), o, 0, 0);
+    this.ackSent();
+  }
+
+  /** Zero-length probe with SEQ = SND.UNA − 1 (Linux tcp_xmit_probe_skb): the peer must answer with an ACK. */
+  private sendProbe(now: number): void {
+    const o = this.fillOptions(now, false, false);
+    this.layer.emit(this, (this.sndUna - 1) >>> 0, this.rcvNxt, TCP_ACK, this.windowField(), o, 0, 0);
+    this.ackSent();
+  }
+
+  // ---------------------------------------------------------------- timers
+
+  private armRtx(mode: number, deadline: number): void {
+    this.rtxMode = mode;
+    this.layer.timers.arm(this.rtxTimer, deadline);
+  }
+
+  private onRtxTimer(now: number): void {
+    const mode = this.rtxMode;
+    this.rtxMode = RTX_NONE;
+    if (mode === RTX_PERSIST) {
+      this.onPersistTimer(now);
+      return;
+    }
+    const s = this.state;
+    const cfg = this.cfg;
+    const x = this.layer.stats.TcpExt;
+    if (s === TcpState.SYN_SENT || (s === TcpState.SYN_RECEIVED && this.listener === null)) {
+      this.retransmits++;
+      const limit = s === TcpState.SYN_SENT ? cfg.synRetries : cfg.synAckRetries;
+      if (this.retransmits > limit) {
+        x.TCPAbortOnTimeout++;
+        this.abort(this.softError ?? 'ETIMEDOUT', now);
+        return;
+      }
+      this.synRetransmitted = true;
+      x.TCPTimeouts++;
+      this.rtt.backOff();
+      this.sendSyn(s === TcpState.SYN_RECEIVED, now);
+      this.countRetrans();
+      this.armRtx(RTX_RTO, now + this.rtt.rto);
+      return;
+    }
+    if (this.sndMax === this.sndUna) return;
+    // Linux tcp_retransmit_timer: against a zero window the retransmissions are probes; only silence for TCP_RTO_MAX ends it.
+    if (this.sndWnd === 0 && now - this.lastRecv <= cfg.maxRto) this.retransmits = Math.min(this.retransmits, cfg.retries2 - 1);
+    this.retransmits++;
+    if (this.retransmits > cfg.retries2) {
+      x.TCPAbortOnTimeout++;
+      this.abort(this.softError ?? 'ETIMEDOUT', now);
+      return;
+    }
+    x.TCPTimeouts++;
+    // RFC 5681 §3.1 eq. (4) on the first timeout only; cwnd = loss window.
+    if (this.retransmits === 1 || this.recovery !== REC_NONE) this.ssthresh = this.cc.ssthreshOnLoss(this, (this.sndMax - this.sndUna) | 0, now);
+    this.cwnd = this.smss;
+    this.cc.onTimeout(this);
+    this.recovery = REC_NONE;
+    this.recover = this.sndMax;
+    this.dupAcks = 0;
+    this.scoreboard.clear(); // RFC 2018 §8: forget SACK information after a timeout
+    this.rttTiming = false;
+    this.rtt.backOff();
+    this.sndNxt = this.sndUna;
+    if (this.synUnacked) this.sndNxt = (this.iss + 1) >>> 0;
+    this.transmit(now);
+    if (this.sndNxt === this.sndUna && this.sndMax !== this.sndUna) {
+      // Nothing could go out (zero window): retransmit the head anyway, like Linux.
+      this.retransmitOne(this.sndUna, now);
+    }
+    this.armRtx(RTX_RTO, now + this.rtt.rto);
+  }
+
+  private onPersistTimer(now: number): void {
+    const s = this.state;
+    if (s === TcpState.CLOSED || s === TcpState.TIME_WAIT) return;
+    const offset = (this.sndNxt - this.sndUna) | 0;
+    const unsent = this.sb.length - offset;
+    if (unsent <= 0 && !(this.finQueued && this.sndNxt === this.finSeq)) return;
+    if (this.sndMax !== this.sndUna) return;
+    this.layer.stats.TcpExt.TCPWinProbe++;
+    if (this.sndWnd > 0) {
+      // The window is open but too small for the SWS rule: send what fits (the override timeout).
+      this.rtxMode = RTX_PERSIST;
+      this.transmit(now);
+      if (this.sndMax !== this.sndUna) return;
+    }
+    if (this.probesOut >= this.cfg.retries2) {
+      // Linux tcp_probe_timer: probes left unanswered that long mean the peer is gone.
+      this.layer.stats.TcpExt.TCPAbortOnTimeout++;
+      this.abort(this.softError ?? 'ETIMEDOUT', now);
+      return;
+    }
+    this.sendProbe(now);
+    this.probesOut++;
+    this.rtt.backOff();
+    this.armRtx(RTX_PERSIST, now + this.rtt.rto);
+  }
+
+  private onDelackTimer(now: number): void {
+    if (this.state === TcpState.CLOSED) return;
+    this.ackPending = true;
+    this.transmit(now);
+  }
+
+  private armKeepalive(now: number): void {
+    if (!this.keepalive) return;
+    this.layer.timers.arm(this.keepTimer, Math.max(now, this.lastRecv) + this.keepIdleMs);
+  }
+
+  private onKeepaliveTimer(now: number): void {
+    const s = this.state;
+    if (!this.keepalive || (s !== TcpState.ESTABLISHED && s !== TcpState.CLOSE_WAIT && s !== TcpState.FIN_WAIT_2)) return;
+    const idle = now - this.lastRecv;
+    if (this.probesOut === 0 && idle < this.keepIdleMs) {
+      this.layer.timers.arm(this.keepTimer, this.lastRecv + this.keepIdleMs);
+      return;
+    }
+    if (this.probesOut > 0 && idle < this.keepIdleMs) {
+      this.probesOut = 0;
+      this.layer.timers.arm(this.keepTimer, this.lastRecv + this.keepIdleMs);
+      return;
+    }
+    if (this.probesOut >= this.keepProbes) {
+      this.abort(this.softError ?? 'ETIMEDOUT', now);
+      return;
+    }
+    this.layer.stats.TcpExt.TCPKeepAlive++;
+    this.sendProbe(now);
+    this.probesOut++;
+    this.layer.timers.arm(this.keepTimer, now + this.keepIntervalMs);
+  }
+
+  private onWaitTimer(now: number): void {
+    void now;
+    if (this.state === TcpState.TIME_WAIT || this.state === TcpState.FIN_WAIT_2) this.terminate(null, true);
+  }
+
+  // ---------------------------------------------------------------- ICMP (RFC 5927, RFC 1122 §4.2.3.9)
+
+  /** An ICMP error quoting one of our segments with sequence `seq`. */
+  icmpError(type: number, code: number, info: number, seq: number, now: number): void {
+    const x = this.layer.stats.TcpExt;
+    // RFC 5927 §4.1: believe it only if the quoted sequence number is one we have outstanding.
+    if (!(seqGe(seq, this.sndUna) && seqLe(seq, this.sndMax)) || this.state === TcpState.TIME_WAIT) {
+      x.IcmpForgedDrops++;
+      this.layer.stats.drop('tcp.icmp-out-of-window');
+      return;
+    }
+    if (type === 3 && code === 4) {
+      // Fragmentation needed: lower the path MTU and resend smaller (RFC 1191).
+      const mtu = info & 0xffff;
+      if (mtu < 68) return;
+      const mss = Math.max(mtu - 40, 48);
+      if (mss >= this.pmtuMss && mss >= Math.min(this.peerMss, this.advMss)) return;
+      this.pmtuMss = mss;
+      this.updateMss();
+      if (this.sndMax !== this.sndUna && this.state !== TcpState.SYN_SENT) {
+        this.sndNxt = this.sndUna;
+        this.rttTiming = false;
+        this.wantOutput = true;
+        this.layer.markDirty(this);
+      }
+      return;
+    }
+    let err: TcpErrorCode | null = null;
+    if (type === 3) {
+      if (code === 2) err = 'ENOPROTOOPT';
+      else if (code === 3) err = 'ECONNREFUSED';
+      else if (code === 0 || code === 6 || code === 9 || code === 11) err = 'ENETUNREACH';
+      else err = 'EHOSTUNREACH';
+    } else if (type === 11) {
+      err = 'EHOSTUNREACH';
+    }
+    if (err === null) return;
+    if (this.state === TcpState.SYN_SENT || (this.state === TcpState.SYN_RECEIVED && this.listener === null)) {
+      // Linux tcp_v4_err: during the handshake an unreachable ends the attempt.
+      this.pendingError = ERRNO[err];
+      this.terminate(new TcpError(err, 'connect'), true);
+      return;
+    }
+    this.softError = err;
+    void now;
+  }
+
+  /** A row for the socket table. */
+  info(): TcpInfo {
+    return {
+      state: this.stateName,
+      sndUna: this.sndUna,
+      sndNxt: this.sndNxt,
+      sndMax: this.sndMax,
+      sndWnd: this.sndWnd,
+      sndWscale: this.sndWscale,
+      rcvNxt: this.rcvNxt,
+      rcvWnd: Math.max(0, (this.rcvAdvRight - this.rcvNxt) | 0),
+      rcvWscale: this.rcvWscale,
+      iss: this.iss,
+      irs: this.irs,
+      mss: this.smss,
+      advMss: this.advMss,
+      peerMss: this.peerMss,
+      cwnd: this.cwnd,
+      ssthresh: this.ssthresh,
+      srtt: this.rtt.srtt,
+      rttvar: this.rtt.rttvar,
+      rto: this.rtt.rto,
+      backoff: this.rtt.backoff,
+      retransmits: this.retransmits,
+      totalRetrans: this.retransTotal,
+      timestamps: this.tsOk,
+      sack: this.sackOk,
+      windowScaling: this.wsOk,
+      recvQ: this.rb.length,
+      sendQ: this.sb.length,
+      bytesAcked: this.bytesAcked,
+      bytesReceived: this.bytesReceived,
+      bytesSent: this.bytesSent,
+      segsIn: this.segsIn,
+      segsOut: this.segsOut,
+      nodelay: this.nodelay,
+      keepalive: this.keepalive,
+      congestionControl: this.cc.name,
+      inRecovery: this.recovery !== REC_NONE,
+      oooRanges: this.rb.rangeCount,
+    };
+  }
+}
+
+/** `socket.tcpInfo()`: the TCB's variables (like Linux TCP_INFO). Windows and cwnd in bytes, times in ms. */
+export interface TcpInfo {
+  state: string;
+  sndUna: number;
+  sndNxt: number;
+  sndMax: number;
+  sndWnd: number;
+  sndWscale: number;
+  rcvNxt: number;
+  rcvWnd: number;
+  rcvWscale: number;
+  iss: number;
+  irs: number;
+  mss: number;
+  advMss: number;
+  peerMss: number;
+  cwnd: number;
+  ssthresh: number;
+  srtt: number;
+  rttvar: number;
+  rto: number;
+  backoff: number;
+  retransmits: number;
+  totalRetrans: number;
+  timestamps: boolean;
+  sack: boolean;
+  windowScaling: boolean;
+  recvQ: number;
+  sendQ: number;
+  bytesAcked: number;
+  bytesReceived: number;
+  bytesSent: number;
+  segsIn: number;
+  segsOut: number;
+  nodelay: boolean;
+  keepalive: boolean;
+  congestionControl: string;
+  inRecovery: boolean;
+  oooRanges: number;
+}

@@ -1,0 +1,540 @@
+/**
+ * The TCP layer of a stack: input validation and demultiplexing (4-tuple,
+ * then listener by local port), segments for no connection answered with
+ * RST the way Linux forms them, segment emission, ISNs (RFC 6528), the
+ * egress pass that services dirty connections once per batch, and the
+ * socket API entry points (`createServer`, `connect`, `socketTable`).
+ */
+import type { Stack } from '../stack.js';
+import type { Stats } from '../stats.js';
+import type { TimerQueue } from '../clock.js';
+import { pseudoHeaderSum } from '../wire/checksum.js';
+import { ipToString } from '../wire/bytes.js';
+import { TCP_ACK, TCP_RST, TCP_SYN, TcpHeader, decodeTcp, emitTcp, tcpHeaderLength, type TcpEmit, type TcpOptions } from '../wire/tcp.js';
+import { read16, read32 } from '../wire/bytes.js';
+import { resolveTcpConfig, type TcpConfig } from './config.js';
+import { TcpConnection, TcpState } from './connection.js';
+import { HashKey, hsiphash4, portsWord } from './hash.js';
+import { TcpListener } from './listener.js';
+import { SynCookies } from './syn-cookies.js';
+import { TcpServer, type ServerOptions } from './server.js';
+import { TcpSocket, type ConnectOptions } from './socket.js';
+import { parseAddress } from '../ip/address.js';
+import { TcpError } from './errors.js';
+
+const IPPROTO_TCP = 6;
+
+/** One row of `socketTable()`, like a line of `ss -tani`. */
+export interface TcpSocketRow {
+  /** Linux state name: ESTAB, SYN-SENT, SYN-RECV, FIN-WAIT-1, FIN-WAIT-2, TIME-WAIT, CLOSE-WAIT, LAST-ACK, CLOSING, LISTEN. */
+  state: string;
+  /** Bytes received not yet read (LISTEN: connections waiting in the accept queue). */
+  recvQ: number;
+  /** Bytes written not yet acknowledged (LISTEN: the backlog). */
+  sendQ: number;
+  /** `address:port` */
+  local: string;
+  peer: string;
+  /** Congestion window in segments. */
+  cwnd: number;
+  /** Slow-start threshold in segments (0 while still "infinite"). */
+  ssthresh: number;
+  /** Smoothed RTT and variance in ms. */
+  srtt: number;
+  rttvar: number;
+  /** Current RTO in ms. */
+  rto: number;
+  /** Send MSS. */
+  mss: number;
+  /** `snd,rcv` shifts, or '' without window scaling. */
+  wscale: string;
+  bytesAcked: number;
+  bytesReceived: number;
+  /** Retransmitted segments over the connection's life. */
+  retrans: number;
+}
+
+export class TcpLayer {
+  readonly config: TcpConfig;
+  readonly stats: Stats;
+  readonly timers: TimerQueue;
+  /** remote (addr·2^16 + port) → local (addr·2^16 + port) → connection. */
+  private readonly conns = new Map<number, Map<number, TcpConnection>>();
+  private connCount = 0;
+  /** local port → listeners on it (a specific address first, then the wildcard). */
+  private readonly listeners = new Map<number, TcpListener[]>();
+  private readonly dirty: TcpConnection[] = [];
+  private readonly dirtyListeners: TcpListener[] = [];
+  private readonly hdr = new TcpHeader();
+  private readonly fields: TcpEmit = { srcPort: 0, dstPort: 0, seq: 0, ack: 0, flags: 0, window: 0, urgent: 0, options: undefined, rawOptions: undefined };
+  private readonly rawScratch = new Uint8Array(40);
+  private readonly isnKey: HashKey;
+  private readonly tsKey: HashKey;
+  readonly cookies: SynCookies;
+  private challengeWindowStart = -Infinity;
+  private challengeCount = 0;
+  timeWaitCount = 0;
+  private kickScheduled = false;
+  private servicing = false;
+  private nextEphemeral: number;
+  private closed = false;
+  /** Kept so servers and sockets can be closed with the stack. */
+  readonly servers = new Set<TcpServer>();
+
+  constructor(
+    readonly stack: Stack,
+    opts?: Partial<TcpConfig>,
+  ) {
+    this.config = resolveTcpConfig(opts);
+    this.stats = stack.stats;
+    this.timers = stack.timers;
+    const seed = this.config.seed;
+    this.isnKey = seed === undefined ? HashKey.random() : HashKey.fromSeed(seed, 1);
+    this.tsKey = seed === undefined ? HashKey.random() : HashKey.fromSeed(seed, 2);
+    this.cookies = new SynCookies((g) => (seed === undefined ? HashKey.random() : HashKey.fromSeed(seed, 100 + g)), this.config.cookieSecretRotationMs, stack.clock.now());
+    const range = this.config.ephemeralPortHigh - this.config.ephemeralPortLow + 1;
+    this.nextEphemeral = seed === undefined ? Math.floor(Math.random() * range) : seed % range;
+    stack.ip.register(IPPROTO_TCP, this);
+    stack.addEgressHook((now) => this.egress(now));
+    stack.addCloseHook(() => this.shutdown());
+  }
+
+  now(): number {
+    return this.stack.clock.now();
+  }
+
+  // ---------------------------------------------------------------- input
+
+  input(packet: Uint8Array, ip: { src: number; dst: number }, off: number, len: number, now: number): void {
+    const st = this.stats;
+    st.Tcp.InSegs++;
+    const h = this.hdr;
+    const err = decodeTcp(packet, off, len, h, pseudoHeaderSum(ip.src, ip.dst, IPPROTO_TCP, len));
+    if (err !== undefined) {
+      st.Tcp.InErrs++;
+      if (err === 'bad-checksum') st.Tcp.InCsumErrors++;
+      st.drop(`tcp.${err}`);
+      return;
+    }
+    const payloadStart = off + h.headerLength;
+    const src = ip.src;
+    const dst = ip.dst;
+    const conn = this.lookup(src, h.srcPort, dst, h.dstPort);
+    if (conn !== undefined) {
+      if (conn.state === TcpState.TIME_WAIT && (h.flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN && conn.acceptsNewSyn(h)) {
+        const l = this.findListener(dst, h.dstPort);
+        if (l !== undefined) {
+          // A new incarnation of the pair takes over the TIME-WAIT (RFC 9293 §3.6.1, RFC 6191; Linux tcp_timewait_state_process).
+          const isn = conn.successorIsn;
+          conn.terminate(null, false);
+          st.TcpExt.TWRecycled++;
+          l.input(h, packet, payloadStart, dst, src, now, isn);
+          return;
+        }
+      }
+      conn.segmentArrives(h, packet, payloadStart, now);
+      return;
+    }
+    const l = this.findListener(dst, h.dstPort);
+    if (l !== undefined) {
+      l.input(h, packet, payloadStart, dst, src, now, -1);
+      return;
+    }
+    this.noSocketReply(h, dst, src);
+  }
+
+  /** A segment for a connection that is gone. */
+  noSocket(h: TcpHeader, now: number): void {
+    void now;
+    this.stats.drop('tcp.no-socket');
+  }
+
+  /** RST for a segment that matches nothing (RFC 9293 §3.10.7.1), in Linux's two forms. */
+  noSocketReply(h: TcpHeader, local: number, remote: number): void {
+    this.stats.drop('tcp.no-socket');
+    if (h.flags & TCP_RST) return;
+    if (h.flags & TCP_ACK) this.sendRst(local, h.dstPort, remote, h.srcPort, h.ack, 0, false);
+    else this.sendRst(local, h.dstPort, remote, h.srcPort, 0, (h.seq + h.seqLength) >>> 0, true);
+  }
+
+  icmpError(type: number, code: number, info: number, quoted: Uint8Array, qOff: number, qLen: number, now: number): void {
+    const ihl = (quoted[qOff]! & 0x0f) * 4;
+    if (qLen < ihl + 8) return;
+    const src = read32(quoted, qOff + 12);
+    const dst = read32(quoted, qOff + 16);
+    const t = qOff + ihl;
+    const sport = read16(quoted, t);
+    const dport = read16(quoted, t + 2);
+    const seq = read32(quoted, t + 4);
+    const conn = this.lookup(dst, dport, src, sport);
+    if (conn === undefined) {
+      this.stats.drop('tcp.icmp-no-socket');
+      return;
+    }
+    conn.icmpError(type, code, info, seq, now);
+  }
+
+  // ---------------------------------------------------------------- tables
+
+  lookup(remoteAddr: number, remotePort: number, localAddr: number, localPort: number): TcpConnection | undefined {
+    const inner = this.conns.get(remoteAddr * 65536 + remotePort);
+    return inner === undefined ? undefined : inner.get(localAddr * 65536 + localPort);
+  }
+
+  hash(c: TcpConnection): void {
+    const rk = c.remoteAddr * 65536 + c.remotePort;
+    let inner = this.conns.get(rk);
+    if (inner === undefined) {
+      inner = new Map();
+      this.conns.set(rk, inner);
+    }
+    inner.set(c.localAddr * 65536 + c.localPort, c);
+    c.hashed = true;
+    this.connCount++;
+  }
+
+  unhash(c: TcpConnection): void {
+    if (!c.hashed) return;
+    c.hashed = false;
+    const rk = c.remoteAddr * 65536 + c.remotePort;
+    const inner = this.conns.get(rk);
+    if (inner === undefined) return;
+    if (inner.get(c.localAddr * 65536 + c.localPort) === c) {
+      inner.delete(c.localAddr * 65536 + c.localPort);
+      this.connCount--;
+    }
+    if (inner.size === 0) this.conns.delete(rk);
+  }
+
+  get connectionCount(): number {
+    return this.connCount;
+  }
+
+  findListener(localAddr: number, localPort: number): TcpListener | undefined {
+    const ls = this.listeners.get(localPort);
+    if (ls === undefined) return undefined;
+    let wild: TcpListener | undefined;
+    for (let i = 0; i < ls.length; i++) {
+      const l = ls[i]!;
+      if (l.localAddr === localAddr) return l;
+      if (l.localAddr === 0) wild = l;
+    }
+    return wild;
+  }
+
+  /** Registers a listener; an Error with code EADDRINUSE when the port is taken. */
+  addListener(l: TcpListener): TcpError | undefined {
+    const ls = this.listeners.get(l.localPort) ?? [];
+    for (const o of ls) if (o.localAddr === l.localAddr || o.localAddr === 0 || l.localAddr === 0) return new TcpError('EADDRINUSE', 'listen', `${ipToString(l.localAddr)}:${l.localPort}`);
+    ls.push(l);
+    this.listeners.set(l.localPort, ls);
+    return undefined;
+  }
+
+  removeListener(l: TcpListener): void {
+    const ls = this.listeners.get(l.localPort);
+    if (!ls) return;
+    const i = ls.indexOf(l);
+    if (i >= 0) ls.splice(i, 1);
+    if (ls.length === 0) this.listeners.delete(l.localPort);
+  }
+
+  admitTimeWait(): boolean {
+    return this.timeWaitCount <= this.config.maxTimeWait;
+  }
+
+  // ---------------------------------------------------------------- secrets
+
+  /** RFC 6528: ISN = M + F(4-tuple, secret), M a 4 µs clock. */
+  isn(localAddr: number, localPort: number, remoteAddr: number, remotePort: number, now: number): number {
+    const f = hsiphash4(this.isnKey, localAddr | 0, remoteAddr | 0, portsWord(localPort, remotePort), 0);
+    return (f + Math.floor(now * 250)) >>> 0;
+  }
+
+  /** Per-connection timestamp offset (as Linux's tsoffset): a keyed hash of the 4-tuple, so SYN cookies and connections agree. */
+  tsOffset(localAddr: number, localPort: number, remoteAddr: number, remotePort: number): number {
+    return hsiphash4(this.tsKey, localAddr | 0, remoteAddr | 0, portsWord(localPort, remotePort), 1);
+  }
+
+  /** MSS we announce towards `remote`: the outgoing interface's MTU − 40, clamped. */
+  advertisedMss(remote: number): number {
+    const r = this.stack.ip.routes.lookup(remote);
+    let mss = (r ? r.iface.mtu : 1500) - 40;
+    if (this.config.mssClamp > 0 && mss > this.config.mssClamp) mss = this.config.mssClamp;
+    return Math.max(mss, 88);
+  }
+
+  /** RFC 5961 §7 / Linux tcp_challenge_ack_limit: at most N challenge ACKs per second. */
+  allowChallengeAck(now: number): boolean {
+    if (now - this.challengeWindowStart >= 1000) {
+      this.challengeWindowStart = now;
+      this.challengeCount = 0;
+    }
+    if (this.challengeCount >= this.config.challengeAckLimit) return false;
+    this.challengeCount++;
+    return true;
+  }
+
+  // ---------------------------------------------------------------- output
+
+  private optionFields(opts: TcpOptions | undefined, syn: boolean): void {
+    const f = this.fields;
+    f.rawOptions = undefined;
+    f.options = opts;
+    if (!syn || opts === undefined || this.config.linuxOptionLayout) return;
+    // BSD layout for SYN options: mss, nop, wscale, sackOK, TS (or NOP padding when one is absent).
+    const b = this.rawScratch;
+    let p = 0;
+    if (opts.mss !== undefined) {
+      b[p++] = 2;
+      b[p++] = 4;
+      b[p++] = opts.mss >> 8;
+      b[p++] = opts.mss & 0xff;
+    }
+    if (opts.wscale !== undefined && opts.wscale >= 0) {
+      b[p++] = 1;
+      b[p++] = 3;
+      b[p++] = 3;
+      b[p++] = opts.wscale;
+    }
+    if (opts.sackPermitted) {
+      b[p++] = 4;
+      b[p++] = 2;
+      if (!opts.ts) {
+        b[p++] = 1;
+        b[p++] = 1;
+      }
+    } else if (opts.ts) {
+      b[p++] = 1;
+      b[p++] = 1;
+    }
+    if (opts.ts) {
+      b[p++] = 8;
+      b[p++] = 10;
+      for (const v of [opts.ts.val, opts.ts.ecr]) {
+        b[p++] = (v >>> 24) & 0xff;
+        b[p++] = (v >>> 16) & 0xff;
+        b[p++] = (v >>> 8) & 0xff;
+        b[p++] = v & 0xff;
+      }
+    }
+    f.options = undefined;
+    f.rawOptions = b.subarray(0, p);
+  }
+
+  /** Emits a segment of `conn`, with `len` payload bytes taken from its send buffer at `sbOffset`. */
+  emit(conn: TcpConnection, seq: number, ack: number, flags: number, window: number, opts: TcpOptions | undefined, sbOffset: number, len: number): void {
+    const f = this.fields;
+    f.srcPort = conn.localPort;
+    f.dstPort = conn.remotePort;
+    f.seq = seq;
+    f.ack = flags & TCP_ACK ? ack : 0;
+    f.flags = flags;
+    f.window = window;
+    this.optionFields(opts, (flags & TCP_SYN) !== 0);
+    const hlen = tcpHeaderLength(f);
+    const ip = this.stack.ip;
+    const buf = ip.allocate(hlen + len);
+    if (len > 0) conn.sb.copyOut(sbOffset, len, buf, 20 + hlen);
+    emitTcp(buf, 20, f, len, conn.localAddr, conn.remoteAddr);
+    conn.segsOut++;
+    this.stats.Tcp.OutSegs++;
+    if (flags & TCP_RST) this.stats.Tcp.OutRsts++;
+    if (ip.output(buf, hlen + len, conn.localAddr, conn.remoteAddr, IPPROTO_TCP, true) !== undefined) this.stats.drop('tcp.out-error');
+  }
+
+  /** Emits a segment that belongs to no connection object (SYN-ACKs from the listener, RSTs). */
+  emitRaw(localAddr: number, localPort: number, remoteAddr: number, remotePort: number, seq: number, ack: number, flags: number, window: number, opts: TcpOptions | undefined): void {
+    const f = this.fields;
+    f.srcPort = localPort;
+    f.dstPort = remotePort;
+    f.seq = seq;
+    f.ack = flags & TCP_ACK ? ack : 0;
+    f.flags = flags;
+    f.window = window;
+    this.optionFields(opts, (flags & TCP_SYN) !== 0);
+    const hlen = tcpHeaderLength(f);
+    const ip = this.stack.ip;
+    const buf = ip.allocate(hlen);
+    emitTcp(buf, 20, f, 0, localAddr, remoteAddr);
+    this.stats.Tcp.OutSegs++;
+    if (flags & TCP_RST) this.stats.Tcp.OutRsts++;
+    if (ip.output(buf, hlen, localAddr, remoteAddr, IPPROTO_TCP, true) !== undefined) this.stats.drop('tcp.out-error');
+  }
+
+  /** RST: `withAck` gives Linux's `R.` form (seq as given, ACK set), otherwise `R` with seq only. Window 0, no options. */
+  sendRst(localAddr: number, localPort: number, remoteAddr: number, remotePort: number, seq: number, ack: number, withAck: boolean): void {
+    this.emitRaw(localAddr, localPort, remoteAddr, remotePort, seq, ack, withAck ? TCP_RST | TCP_ACK : TCP_RST, 0, undefined);
+  }
+
+  // ---------------------------------------------------------------- egress
+
+  markDirty(c: TcpConnection): void {
+    if (c.dirty) return;
+    c.dirty = true;
+    this.dirty.push(c);
+  }
+
+  markListenerDirty(l: TcpListener): void {
+    if (l.dirty) return;
+    l.dirty = true;
+    this.dirtyListeners.push(l);
+  }
+
+  /** An application call left work: run the egress pass on a microtask (same virtual instant). */
+  kick(): void {
+    if (this.kickScheduled || this.servicing || this.closed) return;
+    this.kickScheduled = true;
+    queueMicrotask(this.runKick);
+  }
+
+  private readonly runKick = (): void => {
+    this.kickScheduled = false;
+    if (this.closed) return;
+    this.egress(this.now());
+    this.stack.flush();
+  };
+
+  /** Once per input batch / timer run: hand new connections to servers, events to sockets, then transmit. */
+  egress(now: number): void {
+    if (this.servicing) return;
+    this.servicing = true;
+    try {
+      for (let round = 0; round < 64; round++) {
+        const ls = this.dirtyListeners;
+        for (let i = 0; i < ls.length; i++) {
+          const l = ls[i]!;
+          l.dirty = false;
+          l.service(now);
+        }
+        ls.length = 0;
+        const d = this.dirty;
+        for (let i = 0; i < d.length && i < 1_000_000; i++) {
+          const c = d[i]!;
+          c.dirty = false;
+          c.service(now);
+        }
+        d.length = 0;
+        if (this.dirtyListeners.length === 0) break;
+      }
+    } finally {
+      this.servicing = false;
+    }
+  }
+
+  // ---------------------------------------------------------------- API
+
+  createServer(opts?: ServerOptions | ((s: TcpSocket) => void), onConnection?: (s: TcpSocket) => void): TcpServer {
+    if (typeof opts === 'function') return new TcpServer(this, {}, opts);
+    return new TcpServer(this, opts ?? {}, onConnection);
+  }
+
+  /** Active open from the stack (like net.connect). */
+  connect(opts: ConnectOptions, cb?: () => void): TcpSocket {
+    const sock = new TcpSocket(this, null, opts.allowHalfOpen ?? false);
+    if (cb) sock.once('connect', cb);
+    const fail = (e: TcpError): TcpSocket => {
+      process.nextTick(() => sock.destroy(e));
+      return sock;
+    };
+    const dst = typeof opts.host === 'number' ? opts.host : parseAddress(opts.host ?? '127.0.0.1');
+    if (dst instanceof Error) return fail(new TcpError('EINVAL', 'connect', dst.message));
+    const port = opts.port;
+    if (!Number.isInteger(port) || port <= 0 || port > 65535) return fail(new TcpError('EINVAL', 'connect', `bad port ${port}`));
+    let local = 0;
+    if (opts.localAddress !== undefined) {
+      const a = parseAddress(opts.localAddress);
+      if (a instanceof Error || !this.stack.ip.isLocal(a)) return fail(new TcpError('EADDRNOTAVAIL', 'connect', opts.localAddress));
+      local = a;
+    } else {
+      local = this.stack.ip.sourceFor(dst);
+      if (local === 0) return fail(new TcpError('EHOSTUNREACH', 'connect', ipToString(dst)));
+    }
+    let lport: number;
+    if (opts.localPort !== undefined && opts.localPort !== 0) {
+      lport = opts.localPort;
+      if (this.lookup(dst, port, local, lport) !== undefined) return fail(new TcpError('EADDRINUSE', 'connect', `${ipToString(local)}:${lport}`));
+    } else {
+      lport = this.ephemeralPort(local, dst, port);
+      if (lport < 0) return fail(new TcpError('EADDRNOTAVAIL', 'connect', 'no ephemeral port'));
+    }
+    const c = new TcpConnection(this, local, lport, dst, port, this.config);
+    sock.bindConnection(c);
+    if (opts.noDelay) c.nodelay = true;
+    if (opts.keepAlive) c.setKeepAlive(true, opts.keepAliveInitialDelay, this.now());
+    this.hash(c);
+    c.openActive(this.now());
+    this.stack.flush();
+    return sock;
+  }
+
+  private ephemeralPort(local: number, remote: number, remotePort: number): number {
+    const lo = this.config.ephemeralPortLow;
+    const range = this.config.ephemeralPortHigh - lo + 1;
+    for (let i = 0; i < range; i++) {
+      const port = lo + ((this.nextEphemeral + i) % range);
+      if (this.lookup(remote, remotePort, local, port) !== undefined) continue;
+      if (this.listeners.has(port)) continue;
+      this.nextEphemeral = (this.nextEphemeral + i + 1) % range;
+      return port;
+    }
+    return -1;
+  }
+
+  /** Every connection and listener, like `ss -tani`. */
+  socketTable(): TcpSocketRow[] {
+    const rows: TcpSocketRow[] = [];
+    for (const ls of this.listeners.values()) {
+      for (const l of ls) {
+        rows.push({
+          state: 'LISTEN',
+          recvQ: l.acceptQueueLength,
+          sendQ: l.backlog,
+          local: `${l.localAddr === 0 ? '0.0.0.0' : ipToString(l.localAddr)}:${l.localPort}`,
+          peer: '0.0.0.0:*',
+          cwnd: 0,
+          ssthresh: 0,
+          srtt: 0,
+          rttvar: 0,
+          rto: 0,
+          mss: 0,
+          wscale: '',
+          bytesAcked: 0,
+          bytesReceived: 0,
+          retrans: 0,
+        });
+      }
+    }
+    for (const inner of this.conns.values()) {
+      for (const c of inner.values()) {
+        const i = c.info();
+        rows.push({
+          state: i.state,
+          recvQ: i.recvQ,
+          sendQ: i.sendQ,
+          local: `${ipToString(c.localAddr)}:${c.localPort}`,
+          peer: `${ipToString(c.remoteAddr)}:${c.remotePort}`,
+          cwnd: Math.round(i.cwnd / Math.max(1, i.mss)),
+          ssthresh: i.ssthresh >= 0x7fffffff ? 0 : Math.round(i.ssthresh / Math.max(1, i.mss)),
+          srtt: Math.round(i.srtt * 1000) / 1000,
+          rttvar: Math.round(i.rttvar * 1000) / 1000,
+          rto: Math.round(i.rto),
+          mss: i.mss,
+          wscale: i.windowScaling ? `${i.sndWscale},${i.rcvWscale}` : '',
+          bytesAcked: i.bytesAcked,
+          bytesReceived: i.bytesReceived,
+          retrans: i.totalRetrans,
+        });
+      }
+    }
+    return rows;
+  }
+
+  /** Stack close: every connection and server stops (no packets). */
+  private shutdown(): void {
+    for (const s of [...this.servers]) s.close();
+    for (const inner of [...this.conns.values()]) for (const c of [...inner.values()]) c.abort('ECONNABORTED', this.now());
+    this.egress(this.now());
+    this.closed = true;
+  }
+}

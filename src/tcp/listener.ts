@@ -1,0 +1,347 @@
+/**
+ * A listening endpoint: the SYN queue (half-open connections as compact
+ * records, with SYN-ACK retransmission on the stack's timer queue and
+ * expiry, like Linux's request socks) and the accept queue (established
+ * connections waiting for the application), each bounded by the backlog.
+ * When the SYN queue is full (or always, in mode 2) SYN cookies answer
+ * instead (RFC 4987, Linux tcp_syncookies); the returning ACK is validated
+ * before any state exists. A full accept queue drops the final ACK
+ * (ListenOverflows, ListenDrops): the peer retries, as with Linux.
+ */
+import { Timer } from '../clock.js';
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpHeader, type TcpOptions } from '../wire/tcp.js';
+import { windowScaleFor } from './config.js';
+import { TcpConnection, TcpState, type PassiveOpen } from './connection.js';
+import type { TcpLayer } from './layer.js';
+import { seqLt } from './seq.js';
+import { SynCookies, COOKIE_PERIOD_MS } from './syn-cookies.js';
+
+/** One SYN-queue entry: what the SYN negotiated, nothing more (no buffers, no connection). */
+class HalfOpen {
+  readonly timer: Timer;
+  retries = 0;
+  sentAt = 0;
+  /** The final ACK came while the accept queue was full. */
+  acked = false;
+  constructor(
+    readonly listener: TcpListener,
+    readonly key: number,
+    readonly localAddr: number,
+    readonly remoteAddr: number,
+    readonly remotePort: number,
+    readonly iss: number,
+    readonly irs: number,
+    readonly peerMss: number,
+    readonly peerWscale: number,
+    readonly sackOk: boolean,
+    readonly tsOk: boolean,
+    public tsRecent: number,
+    readonly peerWindow: number,
+    readonly advMss: number,
+  ) {
+    this.timer = new Timer((now) => listener.synAckTimeout(this, now));
+  }
+}
+
+export class TcpListener {
+  readonly synQueue = new Map<number, HalfOpen>();
+  readonly acceptQueue: TcpConnection[] = [];
+  dirty = false;
+  closed = false;
+  /** Called from the egress pass when connections are waiting in the accept queue. */
+  onAcceptable: (() => void) | null = null;
+  private lastCookieSent = -Infinity;
+  private readonly opts: TcpOptions = {};
+  private readonly ts = { val: 0, ecr: 0 };
+
+  constructor(
+    readonly layer: TcpLayer,
+    /** 0 = every local address. */
+    readonly localAddr: number,
+    readonly localPort: number,
+    /** Bound of each queue (listen()'s backlog capped by somaxconn). */
+    public backlog: number,
+  ) {}
+
+  get acceptQueueLength(): number {
+    return this.acceptQueue.length;
+  }
+
+  get synQueueLength(): number {
+    return this.synQueue.size;
+  }
+
+  /** Linux sk_acceptq_is_full: more than `backlog` waiting. */
+  private acceptQueueFull(): boolean {
+    return this.acceptQueue.length > this.backlog;
+  }
+
+  /** A segment for this listener (no connection matched). `isnHint` ≥ 0 when a SYN takes over a TIME-WAIT. */
+  input(h: TcpHeader, pkt: Uint8Array, payloadStart: number, local: number, remote: number, now: number, isnHint: number): void {
+    const layer = this.layer;
+    const st = layer.stats;
+    const flags = h.flags;
+    const key = remote * 65536 + h.srcPort;
+    // First: RST (RFC 9293 §3.10.7.2) — it may end a half-open entry (Linux tcp_check_req).
+    if (flags & TCP_RST) {
+      const e = this.synQueue.get(key);
+      if (e !== undefined && h.seq === ((e.irs + 1) >>> 0)) {
+        this.drop(e);
+        st.Tcp.AttemptFails++;
+      }
+      st.drop('tcp.listen-rst');
+      return;
+    }
+    // Second: an ACK completes a handshake, validates a cookie, or earns a RST.
+    if (flags & TCP_ACK) {
+      if (flags & TCP_SYN) {
+        st.drop('tcp.listen-syn-ack');
+        layer.sendRst(local, this.localPort, remote, h.srcPort, h.ack, 0, false);
+        return;
+      }
+      const e = this.synQueue.get(key);
+      if (e !== undefined) {
+        if (h.ack !== ((e.iss + 1) >>> 0)) {
+          st.drop('tcp.syn-recv-bad-ack');
+          layer.sendRst(local, this.localPort, remote, h.srcPort, h.ack, 0, false);
+          return;
+        }
+        if (seqLt(h.seq, (e.irs + 1) >>> 0)) {
+          st.drop('tcp.syn-recv-old-seq');
+          return;
+        }
+        if (this.acceptQueueFull()) {
+          e.acked = true;
+          st.TcpExt.ListenOverflows++;
+          st.TcpExt.ListenDrops++;
+          st.drop('tcp.accept-queue-full');
+          return;
+        }
+        this.drop(e);
+        this.createChild(
+          {
+            iss: e.iss,
+            irs: e.irs,
+            peerMss: e.peerMss,
+            peerWscale: e.peerWscale,
+            sackOk: e.sackOk,
+            tsOk: e.tsOk,
+            tsRecent: e.tsRecent,
+            peerWindow: e.peerWindow,
+            advMss: e.advMss,
+            synAckSentAt: e.sentAt,
+            retransmitted: e.retries > 0,
+          },
+          local,
+          remote,
+          h,
+          pkt,
+          payloadStart,
+          now,
+        );
+        return;
+      }
+      const cfg = layer.config;
+      if (cfg.syncookies === 2 || (cfg.syncookies === 1 && now - this.lastCookieSent < 2 * COOKIE_PERIOD_MS)) {
+        const cookie = (h.ack - 1) >>> 0;
+        const peerIsn = (h.seq - 1) >>> 0;
+        const mss = layer.cookies.check(local, this.localPort, remote, h.srcPort, peerIsn, cookie, now);
+        if (mss > 0) {
+          const tsOk = cfg.timestamps && h.tsPresent && h.tsEcr !== 0;
+          const o = tsOk ? SynCookies.decodeTimestamp(h.tsEcr) : { wscale: -1, sackOk: false };
+          if (o !== null) {
+            if (this.acceptQueueFull()) {
+              st.TcpExt.ListenOverflows++;
+              st.TcpExt.ListenDrops++;
+              st.drop('tcp.accept-queue-full');
+              return;
+            }
+            st.TcpExt.SyncookiesRecv++;
+            const advMss = layer.advertisedMss(remote);
+            this.createChild(
+              {
+                iss: cookie,
+                irs: peerIsn,
+                peerMss: mss,
+                peerWscale: cfg.windowScaling ? o.wscale : -1,
+                sackOk: o.sackOk,
+                tsOk,
+                tsRecent: h.tsVal,
+                // The SYN's window is gone; the ACK's (scaled) window stands in until the next update.
+                peerWindow: h.window << (o.wscale >= 0 && cfg.windowScaling ? Math.min(o.wscale, 14) : 0),
+                advMss,
+                synAckSentAt: -1,
+                retransmitted: false,
+              },
+              local,
+              remote,
+              h,
+              pkt,
+              payloadStart,
+              now,
+            );
+            return;
+          }
+        }
+        st.TcpExt.SyncookiesFailed++;
+      }
+      st.drop('tcp.listen-stray-ack');
+      layer.sendRst(local, this.localPort, remote, h.srcPort, h.ack, 0, false);
+      return;
+    }
+    // Third: SYN.
+    if (!(flags & TCP_SYN)) {
+      st.drop('tcp.listen-no-syn');
+      return;
+    }
+    if (flags & TCP_FIN) {
+      // Linux discards SYN+FIN in LISTEN.
+      st.drop('tcp.syn-fin');
+      return;
+    }
+    const existing = this.synQueue.get(key);
+    if (existing !== undefined) {
+      if (existing.irs === h.seq) {
+        // A retransmitted SYN: the SYN-ACK again.
+        this.sendSynAck(existing, now);
+      } else st.drop('tcp.syn-recv-other-syn');
+      return;
+    }
+    if (this.acceptQueueFull()) {
+      st.TcpExt.ListenOverflows++;
+      st.TcpExt.ListenDrops++;
+      st.drop('tcp.accept-queue-full');
+      return;
+    }
+    const cfg = layer.config;
+    const advMss = layer.advertisedMss(remote);
+    if (cfg.syncookies === 2 || this.synQueue.size >= this.backlog) {
+      if (cfg.syncookies === 0) {
+        st.TcpExt.ListenDrops++;
+        st.drop('tcp.syn-queue-full');
+        return;
+      }
+      this.sendCookie(h, local, remote, advMss, now);
+      return;
+    }
+    const iss = isnHint >= 0 ? isnHint : layer.isn(local, this.localPort, remote, h.srcPort, now);
+    const tsOk = cfg.timestamps && h.tsPresent;
+    const e = new HalfOpen(this, key, local, remote, h.srcPort, iss, h.seq, h.mss, cfg.windowScaling ? h.wscale : -1, cfg.sack && h.sackPermitted, tsOk, h.tsVal, h.window, advMss);
+    this.synQueue.set(key, e);
+    e.sentAt = now;
+    this.sendSynAck(e, now);
+    // Linux: the SYN-ACK is retransmitted after 1 s, then 2, 4, 8, 16 s (tcp_synack_retries = 5).
+    layer.timers.arm(e.timer, now + layer.config.initialRto);
+  }
+
+  private synAckOptions(local: number, remote: number, remotePort: number, mss: number, peerWscale: number, sackOk: boolean, tsOk: boolean, tsEcr: number, now: number, cookieTs: boolean): TcpOptions {
+    const cfg = this.layer.config;
+    const o = this.opts;
+    o.mss = mss;
+    o.sack = undefined;
+    o.sackCount = 0;
+    o.wscale = peerWscale >= 0 && cfg.windowScaling ? windowScaleFor(cfg.rmem) : undefined;
+    o.sackPermitted = sackOk;
+    if (tsOk) {
+      const tsNow = (Math.floor(now) + this.layer.tsOffset(local, this.localPort, remote, remotePort)) >>> 0;
+      this.ts.val = cookieTs ? SynCookies.encodeTimestamp(tsNow, { wscale: peerWscale, sackOk }) : tsNow;
+      this.ts.ecr = tsEcr;
+      o.ts = this.ts;
+    } else o.ts = undefined;
+    return o;
+  }
+
+  private sendSynAck(e: HalfOpen, now: number): void {
+    const o = this.synAckOptions(e.localAddr, e.remoteAddr, e.remotePort, e.advMss, e.peerWscale, e.sackOk, e.tsOk, e.tsRecent, now, false);
+    const win = Math.min(this.layer.config.rmem, 0xffff);
+    this.layer.emitRaw(e.localAddr, this.localPort, e.remoteAddr, e.remotePort, e.iss, (e.irs + 1) >>> 0, TCP_SYN | TCP_ACK, win, o);
+  }
+
+  /** A stateless SYN-ACK whose ISN is a cookie. Without timestamps only the MSS survives (Linux clears the other options). */
+  private sendCookie(h: TcpHeader, local: number, remote: number, advMss: number, now: number): void {
+    const layer = this.layer;
+    const cfg = layer.config;
+    const peerMss = h.mss > 0 ? h.mss : 536;
+    const mss = advMss;
+    const cookie = layer.cookies.make(local, this.localPort, remote, h.srcPort, h.seq, peerMss, now);
+    const tsOk = cfg.timestamps && h.tsPresent;
+    const o = this.synAckOptions(local, remote, h.srcPort, mss, tsOk && cfg.windowScaling ? h.wscale : -1, tsOk && cfg.sack && h.sackPermitted, tsOk, h.tsVal, now, true);
+    const win = Math.min(cfg.rmem, 0xffff);
+    layer.emitRaw(local, this.localPort, remote, h.srcPort, cookie, (h.seq + 1) >>> 0, TCP_SYN | TCP_ACK, win, o);
+    layer.stats.TcpExt.SyncookiesSent++;
+    this.lastCookieSent = now;
+  }
+
+  /** SYN-ACK retransmission timer of one half-open entry. */
+  synAckTimeout(e: HalfOpen, now: number): void {
+    if (this.synQueue.get(e.key) !== e) return;
+    const max = this.layer.config.synAckRetries;
+    if (e.retries >= max) {
+      this.drop(e);
+      this.layer.stats.drop('tcp.syn-recv-timeout');
+      return;
+    }
+    e.retries++;
+    this.sendSynAck(e, now);
+    this.layer.stats.Tcp.RetransSegs++;
+    this.layer.timers.arm(e.timer, now + this.layer.config.initialRto * 2 ** e.retries);
+  }
+
+  private drop(e: HalfOpen): void {
+    this.synQueue.delete(e.key);
+    this.layer.timers.disarm(e.timer);
+  }
+
+  private createChild(p: PassiveOpen, local: number, remote: number, h: TcpHeader, pkt: Uint8Array, payloadStart: number, now: number): void {
+    const layer = this.layer;
+    const c = new TcpConnection(layer, local, this.localPort, remote, h.srcPort, layer.config);
+    c.listener = this;
+    c.openPassive(p, now);
+    layer.hash(c);
+    // The ACK (and any data or FIN with it) goes through the state machine: SYN-RECEIVED → ESTABLISHED.
+    c.segmentArrives(h, pkt, payloadStart, now);
+    if (c.state === TcpState.SYN_RECEIVED) {
+      // Not acceptable after all: forget it silently.
+      c.terminate(null, false);
+    }
+  }
+
+  /** Called by a child entering ESTABLISHED. */
+  established(c: TcpConnection, now: number): void {
+    void now;
+    this.acceptQueue.push(c);
+    this.layer.markListenerDirty(this);
+  }
+
+  /** A child in the accept queue died (reset) before being accepted. */
+  forget(c: TcpConnection): void {
+    const i = this.acceptQueue.indexOf(c);
+    if (i >= 0) this.acceptQueue.splice(i, 1);
+  }
+
+  /** Takes the oldest established connection, or null. */
+  accept(): TcpConnection | null {
+    const c = this.acceptQueue.shift();
+    if (c === undefined) return null;
+    c.listener = null;
+    return c;
+  }
+
+  service(now: number): void {
+    void now;
+    if (this.acceptQueue.length > 0 && this.onAcceptable) this.onAcceptable();
+  }
+
+  /** Stops listening: half-open entries vanish, queued connections are reset. */
+  close(now: number): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.layer.removeListener(this);
+    for (const e of this.synQueue.values()) this.layer.timers.disarm(e.timer);
+    this.synQueue.clear();
+    for (const c of this.acceptQueue.splice(0)) {
+      c.listener = null;
+      c.reset(now);
+    }
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * The send buffer (SO_SNDBUF): bytes from SND.UNA on — sent-but-unacked,
+ * then not yet sent — in a ring that grows (powers of two) up to its
+ * capacity. Application bytes are copied in once; segments copy them out once
+ * into the output buffer; an ACK just moves the head.
+ */
+export class SendBuffer {
+  private buf: Uint8Array;
+  private mask: number;
+  private head = 0;
+  /** Bytes held (from SND.UNA). */
+  length = 0;
+
+  constructor(
+    /** Most bytes held. */
+    readonly capacity: number,
+    initial = 16 * 1024,
+  ) {
+    let n = 1024;
+    while (n < Math.min(initial, capacity)) n *= 2;
+    this.buf = new Uint8Array(n);
+    this.mask = n - 1;
+  }
+
+  get free(): number {
+    return this.capacity - this.length;
+  }
+
+  private grow(need: number): void {
+    let n = this.buf.length;
+    while (n < need) n *= 2;
+    const nb = new Uint8Array(n);
+    this.copyOut(0, this.length, nb, 0);
+    this.buf = nb;
+    this.mask = n - 1;
+    this.head = 0;
+  }
+
+  /** Appends up to `free` bytes of src[off, off+len); returns how many were taken. */
+  write(src: Uint8Array, off: number, len: number): number {
+    const n = Math.min(len, this.capacity - this.length);
+    if (n <= 0) return 0;
+    if (this.length + n > this.buf.length) this.grow(this.length + n);
+    const size = this.buf.length;
+    const tail = (this.head + this.length) & this.mask;
+    const first = Math.min(n, size - tail);
+    this.buf.set(first === len && off === 0 && src.length === len ? src : src.subarray(off, off + first), tail);
+    if (first < n) this.buf.set(src.subarray(off + first, off + n), 0);
+    this.length += n;
+    return n;
+  }
+
+  /** Copies `len` bytes starting `offset` bytes after SND.UNA into dst[dstOff..]. */
+  copyOut(offset: number, len: number, dst: Uint8Array, dstOff: number): void {
+    if (len <= 0) return;
+    const size = this.buf.length;
+    const start = (this.head + offset) & this.mask;
+    const first = Math.min(len, size - start);
+    dst.set(this.buf.subarray(start, start + first), dstOff);
+    if (first < len) dst.set(this.buf.subarray(0, len - first), dstOff + first);
+  }
+
+  /** Drops `n` acknowledged bytes from the front. */
+  consume(n: number): void {
+    if (n >= this.length) {
+      this.head = 0;
+      this.length = 0;
+      return;
+    }
+    this.head = (this.head + n) & this.mask;
+    this.length -= n;
+  }
+}

@@ -1,0 +1,210 @@
+/**
+ * TcpServer: an EventEmitter shaped like net.Server ('listening',
+ * 'connection', 'close', 'error'; listen(), close(), address(),
+ * maxConnections, getConnections()) over a TcpListener. By default every
+ * established connection is accepted at once and emitted as 'connection';
+ * with `manualAccept` they wait in the accept queue (bounded by the backlog)
+ * until `accept()` — what a conformance runner needs to exercise backlog
+ * overflow.
+ */
+import { EventEmitter } from 'node:events';
+import { parseAddress } from '../ip/address.js';
+import { ipToString } from '../wire/bytes.js';
+import { TcpError } from './errors.js';
+import type { TcpLayer } from './layer.js';
+import { TcpListener } from './listener.js';
+import { TcpSocket } from './socket.js';
+
+export interface ServerOptions {
+  /** Like net: keep our side open after the peer's FIN (default false). */
+  allowHalfOpen?: boolean;
+  /** Accepted sockets start paused. */
+  pauseOnConnect?: boolean;
+  noDelay?: boolean;
+  keepAlive?: boolean;
+  keepAliveInitialDelay?: number;
+  /** Leave established connections in the accept queue until accept() is called ('acceptable' is emitted). */
+  manualAccept?: boolean;
+}
+
+export interface ListenOptions {
+  port?: number;
+  host?: string;
+  backlog?: number;
+}
+
+export class TcpServer extends EventEmitter {
+  private listener: TcpListener | null = null;
+  /** Like net.Server#maxConnections: beyond it new connections are closed at once. */
+  maxConnections = Infinity;
+  private readonly sockets = new Set<TcpSocket>();
+  private closing = false;
+  private closeCallbacks: ((err?: Error) => void)[] = [];
+
+  constructor(
+    private readonly layer: TcpLayer,
+    private readonly opts: ServerOptions,
+    onConnection?: (s: TcpSocket) => void,
+  ) {
+    super();
+    if (onConnection) this.on('connection', onConnection);
+  }
+
+  get listening(): boolean {
+    return this.listener !== null;
+  }
+
+  /** Connections established and waiting to be accepted. */
+  get acceptQueueLength(): number {
+    return this.listener?.acceptQueueLength ?? 0;
+  }
+
+  /** Half-open entries in the SYN queue. */
+  get synQueueLength(): number {
+    return this.listener?.synQueueLength ?? 0;
+  }
+
+  listen(port?: number | ListenOptions, hostOrCb?: string | number | (() => void), backlogOrCb?: number | (() => void), cb?: () => void): this {
+    let o: ListenOptions;
+    let done: (() => void) | undefined;
+    if (typeof port === 'object' && port !== null) {
+      o = { ...port };
+      done = typeof hostOrCb === 'function' ? hostOrCb : undefined;
+    } else {
+      o = { ...(port !== undefined ? { port } : {}) };
+      const rest = [hostOrCb, backlogOrCb, cb];
+      for (const a of rest) {
+        if (typeof a === 'function') done = a;
+        else if (typeof a === 'string') o.host = a;
+        else if (typeof a === 'number') o.backlog = a;
+      }
+    }
+    if (done) this.once('listening', done);
+    const fail = (e: Error) => process.nextTick(() => this.emit('error', e));
+    if (this.listener !== null) {
+      fail(new TcpError('EINVAL', 'listen', 'already listening'));
+      return this;
+    }
+    let addr = 0;
+    if (o.host !== undefined && o.host !== '0.0.0.0' && o.host !== '::') {
+      const a = parseAddress(o.host);
+      if (a instanceof Error) {
+        fail(new TcpError('EINVAL', 'listen', a.message));
+        return this;
+      }
+      if (!this.layer.stack.ip.isLocal(a)) {
+        fail(new TcpError('EADDRNOTAVAIL', 'listen', o.host));
+        return this;
+      }
+      addr = a;
+    }
+    const cfg = this.layer.config;
+    const backlog = Math.max(0, Math.min(o.backlog ?? cfg.defaultBacklog, cfg.somaxconn));
+    let p = o.port ?? 0;
+    if (p === 0) {
+      for (let tries = 0; tries < 65536 && (p === 0 || this.layer.findListener(addr, p)); tries++) {
+        p = cfg.ephemeralPortLow + Math.floor(Math.random() * (cfg.ephemeralPortHigh - cfg.ephemeralPortLow + 1));
+      }
+    }
+    if (!Number.isInteger(p) || p < 1 || p > 65535) {
+      fail(new TcpError('EINVAL', 'listen', `bad port ${String(o.port)}`));
+      return this;
+    }
+    const l = new TcpListener(this.layer, addr, p, backlog);
+    const err = this.layer.addListener(l);
+    if (err) {
+      err.port = p;
+      err.address = o.host ?? '0.0.0.0';
+      fail(err);
+      return this;
+    }
+    this.listener = l;
+    this.layer.servers.add(this);
+    l.onAcceptable = () => {
+      if (this.opts.manualAccept) this.emit('acceptable');
+      else this.acceptAll();
+    };
+    process.nextTick(() => this.emit('listening'));
+    return this;
+  }
+
+  private acceptAll(): void {
+    for (let s = this.accept(); s !== null; s = this.accept()) {
+      if (this.sockets.size > this.maxConnections) {
+        s.destroy();
+        continue;
+      }
+      this.emit('connection', s);
+    }
+  }
+
+  /** Takes one established connection from the accept queue as a socket, or null. */
+  accept(): TcpSocket | null {
+    const l = this.listener;
+    if (l === null) return null;
+    const c = l.accept();
+    if (c === null) return null;
+    const s = new TcpSocket(this.layer, null, this.opts.allowHalfOpen ?? false);
+    s.server = this;
+    s.bindConnection(c);
+    if (this.opts.noDelay) s.setNoDelay(true);
+    if (this.opts.keepAlive) s.setKeepAlive(true, this.opts.keepAliveInitialDelay ?? 0);
+    if (this.opts.pauseOnConnect) s.pause();
+    this.sockets.add(s);
+    s.once('close', () => {
+      this.sockets.delete(s);
+      this.maybeClosed();
+    });
+    return s;
+  }
+
+  address(): { address: string; family: 'IPv4'; port: number } | null {
+    const l = this.listener;
+    if (l === null) return null;
+    return { address: l.localAddr === 0 ? '0.0.0.0' : ipToString(l.localAddr), family: 'IPv4', port: l.localPort };
+  }
+
+  getConnections(cb: (err: Error | null, count: number) => void): this {
+    const n = this.sockets.size;
+    process.nextTick(() => cb(null, n));
+    return this;
+  }
+
+  /** Stops accepting; 'close' follows once every accepted socket has closed (like net.Server#close). */
+  close(cb?: (err?: Error) => void): this {
+    if (this.listener === null) {
+      if (cb) {
+        const e = new Error('Server is not running.') as Error & { code: string };
+        e.code = 'ERR_SERVER_NOT_RUNNING';
+        process.nextTick(() => cb(e));
+      }
+      return this;
+    }
+    if (cb) this.closeCallbacks.push(cb);
+    this.listener.close(this.layer.now());
+    this.listener = null;
+    this.closing = true;
+    this.layer.kick();
+    this.maybeClosed();
+    return this;
+  }
+
+  private maybeClosed(): void {
+    if (!this.closing || this.sockets.size > 0) return;
+    this.closing = false;
+    this.layer.servers.delete(this);
+    const cbs = this.closeCallbacks.splice(0);
+    process.nextTick(() => {
+      this.emit('close');
+      for (const f of cbs) f();
+    });
+  }
+
+  ref(): this {
+    return this;
+  }
+
+  unref(): this {
+    return this;
+  }
+}

@@ -1,0 +1,347 @@
+/**
+ * TcpSocket: a `stream.Duplex` shaped like `net.Socket` over one
+ * TcpConnection, so that code written for net (Node's own http.Server
+ * through `server.emit('connection', socket)`, pipe(), 'drain') runs on it.
+ *
+ * Reading: in-order bytes are copied out of the receive buffer into a Buffer
+ * and pushed; when push() returns false we stop taking bytes, the receive
+ * buffer fills and the advertised window closes; _read() resumes.
+ * Writing: _write/_writev copy into the send buffer and call back as soon as
+ * the bytes are in; when the buffer is full the callback waits for ACKs to
+ * free space, which makes write() return false and 'drain' follow.
+ * destroy() behaves like close(2) on Linux: FIN after the unsent data, or RST
+ * when received data was left unread; resetAndDestroy() always sends RST.
+ */
+import { Duplex } from 'node:stream';
+import { Timer } from '../clock.js';
+import { ipToString } from '../wire/bytes.js';
+import type { ConnectionUser, TcpConnection, TcpInfo } from './connection.js';
+import { TcpState } from './connection.js';
+import { TcpError } from './errors.js';
+import type { TcpLayer } from './layer.js';
+import type { TcpServer } from './server.js';
+
+export interface ConnectOptions {
+  /** Dotted quad (or a 32-bit number). */
+  host?: string | number;
+  port: number;
+  localAddress?: string;
+  localPort?: number;
+  allowHalfOpen?: boolean;
+  noDelay?: boolean;
+  keepAlive?: boolean;
+  keepAliveInitialDelay?: number;
+}
+
+interface PendingWrite {
+  chunks: Buffer[];
+  index: number;
+  offset: number;
+  cb: (err?: Error | null) => void;
+}
+
+export class TcpSocket extends Duplex implements ConnectionUser {
+  private conn: TcpConnection | null = null;
+  /** True between connect() and the SYN-ACK (like net.Socket#connecting). */
+  connecting = false;
+  private readPaused = false;
+  private eofPushed = false;
+  private pendingWrite: PendingWrite | null = null;
+  private connGone = false;
+  private lastErrno = 0;
+  private timeoutMs = 0;
+  private lastActivity = 0;
+  private readonly idleTimer: Timer;
+  bytesRead = 0;
+  private written = 0;
+  remoteAddress: string | undefined;
+  remotePort: number | undefined;
+  remoteFamily: 'IPv4' | undefined;
+  localAddress: string | undefined;
+  localPort: number | undefined;
+  /** Set for sockets a TcpServer accepted. */
+  server: TcpServer | undefined;
+
+  constructor(
+    private readonly layer: TcpLayer,
+    conn: TcpConnection | null,
+    allowHalfOpen: boolean,
+  ) {
+    super({ allowHalfOpen, emitClose: true, autoDestroy: true, decodeStrings: true, readableHighWaterMark: 64 * 1024, writableHighWaterMark: 64 * 1024 });
+    this.idleTimer = new Timer((now) => this.onIdle(now));
+    if (conn !== null) this.bindConnection(conn);
+  }
+
+  /** Binds the socket to its connection (done by connect() and by the server on accept). */
+  bindConnection(c: TcpConnection): void {
+    this.conn = c;
+    this.remoteAddress = ipToString(c.remoteAddr);
+    this.remotePort = c.remotePort;
+    this.remoteFamily = 'IPv4';
+    this.localAddress = ipToString(c.localAddr);
+    this.localPort = c.localPort;
+    this.connecting = c.state === TcpState.SYN_SENT || (c.state === TcpState.SYN_RECEIVED && c.listener === null) || c.state === TcpState.CLOSED;
+    this.lastActivity = this.layer.now();
+    c.attach(this);
+    // An accepted connection may already hold data or the peer's FIN.
+    if (c.readable > 0 || c.finReceived) {
+      this.layer.markDirty(c);
+      this.layer.kick();
+      process.nextTick(() => this.pull());
+    }
+  }
+
+  // ------------------------------------------------------------ ConnectionUser
+
+  onConnected(): void {
+    this.connecting = false;
+    this.touch();
+    this.emit('connect');
+    this.emit('ready');
+  }
+
+  onData(): void {
+    if (!this.readPaused) this.pull();
+  }
+
+  onEof(): void {
+    if (!this.readPaused) this.pull();
+  }
+
+  onWritable(): void {
+    if (this.pendingWrite !== null) this.flushPending();
+  }
+
+  onClosed(err: TcpError | null): void {
+    this.connGone = true;
+    if (err !== null) {
+      this.lastErrno = -err.errno;
+      if (this.remoteAddress !== undefined) {
+        err.address = this.remoteAddress;
+        err.port = this.remotePort!;
+      }
+      this.destroy(err);
+      return;
+    }
+    // Orderly end: everything readable stays readable; a write still waiting can never complete.
+    this.pull();
+    if (this.pendingWrite !== null) {
+      const p = this.pendingWrite;
+      this.pendingWrite = null;
+      p.cb(new TcpError('EPIPE', 'write'));
+    }
+  }
+
+  // ------------------------------------------------------------ Readable side
+
+  private pull(): void {
+    const c = this.conn;
+    if (c === null || this.eofPushed || this.destroyed) return;
+    for (;;) {
+      const b = c.read();
+      if (b === null) break;
+      this.bytesRead += b.length;
+      this.touch();
+      if (!this.push(b)) {
+        this.readPaused = true;
+        return;
+      }
+      if (this.conn === null) return;
+    }
+    if (c.finReceived && c.readable === 0 && !this.eofPushed) {
+      this.eofPushed = true;
+      this.push(null);
+    }
+  }
+
+  override _read(_size: number): void {
+    this.readPaused = false;
+    this.pull();
+  }
+
+  // ------------------------------------------------------------ Writable side
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.startWrite([chunk], cb);
+  }
+
+  override _writev(chunks: { chunk: Buffer; encoding: BufferEncoding }[], cb: (err?: Error | null) => void): void {
+    const list: Buffer[] = new Array(chunks.length);
+    for (let i = 0; i < chunks.length; i++) list[i] = chunks[i]!.chunk;
+    this.startWrite(list, cb);
+  }
+
+  private startWrite(chunks: Buffer[], cb: (err?: Error | null) => void): void {
+    const c = this.conn;
+    if (c === null || this.connGone || !c.writable) {
+      cb(new TcpError('EPIPE', 'write'));
+      return;
+    }
+    this.pendingWrite = { chunks, index: 0, offset: 0, cb };
+    this.flushPending();
+  }
+
+  private flushPending(): void {
+    const p = this.pendingWrite!;
+    const c = this.conn;
+    if (c === null || !c.writable) {
+      this.pendingWrite = null;
+      p.cb(new TcpError('EPIPE', 'write'));
+      return;
+    }
+    while (p.index < p.chunks.length) {
+      const b = p.chunks[p.index]!;
+      const n = c.write(b, p.offset, b.length - p.offset);
+      p.offset += n;
+      this.written += n;
+      if (p.offset < b.length) return; // send buffer full: wait for onWritable
+      p.index++;
+      p.offset = 0;
+    }
+    this.pendingWrite = null;
+    this.touch();
+    p.cb();
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    const c = this.conn;
+    if (c !== null && !this.connGone) c.shutdownWrite();
+    cb();
+  }
+
+  override _destroy(err: Error | null, cb: (err: Error | null) => void): void {
+    this.layer.timers.disarm(this.idleTimer);
+    const c = this.conn;
+    this.conn = null;
+    if (c !== null && !this.connGone) c.close(this.layer.now());
+    if (this.pendingWrite !== null) {
+      const p = this.pendingWrite;
+      this.pendingWrite = null;
+      p.cb(err ?? new TcpError('EPIPE', 'write'));
+    }
+    cb(err);
+  }
+
+  // ------------------------------------------------------------ net.Socket surface
+
+  get bytesWritten(): number {
+    return this.written;
+  }
+
+  /** Like net.Socket#pending: not connected yet. */
+  get pending(): boolean {
+    return this.conn === null || this.connecting;
+  }
+
+  get readyState(): 'opening' | 'open' | 'readOnly' | 'writeOnly' | 'closed' {
+    if (this.connecting) return 'opening';
+    if (this.readable && this.writable) return 'open';
+    if (this.readable && !this.writable) return 'readOnly';
+    if (!this.readable && this.writable) return 'writeOnly';
+    return 'closed';
+  }
+
+  address(): { address: string; family: 'IPv4'; port: number } | Record<string, never> {
+    if (this.localAddress === undefined || this.localPort === undefined) return {};
+    return { address: this.localAddress, family: 'IPv4', port: this.localPort };
+  }
+
+  setNoDelay(noDelay = true): this {
+    this.conn?.setNoDelay(noDelay);
+    return this;
+  }
+
+  setKeepAlive(enable = false, initialDelay = 0): this {
+    this.conn?.setKeepAlive(enable, initialDelay > 0 ? initialDelay : undefined, this.layer.now());
+    return this;
+  }
+
+  /** Idle timeout on the stack's timer queue: 'timeout' after `ms` without activity (0 turns it off). */
+  setTimeout(ms: number, cb?: () => void): this {
+    this.timeoutMs = ms;
+    if (cb) {
+      if (ms === 0) this.removeListener('timeout', cb);
+      else this.once('timeout', cb);
+    }
+    if (ms > 0) {
+      this.lastActivity = this.layer.now();
+      this.layer.timers.arm(this.idleTimer, this.lastActivity + ms);
+    } else this.layer.timers.disarm(this.idleTimer);
+    return this;
+  }
+
+  get timeout(): number | undefined {
+    return this.timeoutMs > 0 ? this.timeoutMs : undefined;
+  }
+
+  private touch(): void {
+    if (this.timeoutMs <= 0) return;
+    this.lastActivity = this.layer.now();
+    if (!this.idleTimer.armed) this.layer.timers.arm(this.idleTimer, this.lastActivity + this.timeoutMs);
+  }
+
+  /** Used by node:http's timers. */
+  _unrefTimer(): void {
+    this.touch();
+  }
+
+  private onIdle(now: number): void {
+    if (this.timeoutMs <= 0 || this.destroyed) return;
+    const due = this.lastActivity + this.timeoutMs;
+    if (now < due) {
+      this.layer.timers.arm(this.idleTimer, due);
+      return;
+    }
+    this.emit('timeout');
+  }
+
+  /** Ends the writable side, then destroys once it is finished (net.Socket#destroySoon). */
+  destroySoon(): void {
+    if (this.writable) this.end();
+    if (this.writableFinished) this.destroy();
+    else this.once('finish', () => this.destroy());
+  }
+
+  /** Closes with RST (net.Socket#resetAndDestroy). */
+  resetAndDestroy(): this {
+    const c = this.conn;
+    if (c !== null && !this.connGone) {
+      this.connGone = true;
+      c.reset(this.layer.now());
+      this.layer.kick();
+    }
+    this.destroy();
+    return this;
+  }
+
+  ref(): this {
+    return this;
+  }
+
+  unref(): this {
+    return this;
+  }
+
+  /** SO_ERROR: errno of the pending error (0 when none), cleared by reading it. */
+  getError(): number {
+    const c = this.conn;
+    if (c !== null) {
+      const e = c.takeError();
+      if (e !== 0) return e;
+    }
+    const e = this.lastErrno;
+    this.lastErrno = 0;
+    return e;
+  }
+
+  /** TCP_INFO-like snapshot of the connection, or null once it is gone. */
+  tcpInfo(): TcpInfo | null {
+    return this.conn?.info() ?? null;
+  }
+
+  /** The underlying connection (for the conformance runner and tests). */
+  get connection(): TcpConnection | null {
+    return this.conn;
+  }
+}
+
