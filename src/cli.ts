@@ -2,7 +2,9 @@
 /** The `tunstack` command line (commander). */
 import { Command, InvalidArgumentError } from 'commander';
 import { createLogger } from './log.js';
-import { startStack } from './run.js';
+import { loadConfig, DEFAULTS } from './config.js';
+import { runInstance } from './control/instance.js';
+import { captureCommand, ssCommand, statsCommand } from './control/commands.js';
 import { runDemo } from './demo.js';
 import './services-all.js';
 
@@ -25,8 +27,8 @@ function duration(name: string) {
   };
 }
 
-function collect(v: string, prev: string[]): string[] {
-  return [...prev, v];
+function collect(v: string, prev: string[] | undefined): string[] {
+  return [...(prev ?? []), v];
 }
 
 const program = new Command();
@@ -35,34 +37,52 @@ program.name('tunstack').description('A userspace TCP/IP stack on a Linux TUN de
 program
   .command('up')
   .description('bring the stack up on a TUN device and run until SIGINT/SIGTERM')
-  .requiredOption('--tun <name>', 'TUN device (created and configured if it does not exist)')
-  .requiredOption('--addr <cidr>', "the stack's address and prefix, e.g. 10.77.0.2/24")
-  .requiredOption('--peer <addr>', 'the kernel side of the TUN, e.g. 10.77.0.1')
-  .option('--mtu <bytes>', 'link MTU', positiveInt('--mtu'))
+  .option('--tun <name>', `TUN device, created and configured if it does not exist (default ${DEFAULTS.tun})`)
+  .option('--addr <cidr>', `the stack's address and prefix (default ${DEFAULTS.addr})`)
+  .option('--peer <addr>', `the kernel side of the TUN (default ${DEFAULTS.peer})`)
+  .option('--mtu <bytes>', `link MTU, 68..65535 (default ${DEFAULTS.mtu} for a new device; an existing one keeps its own)`, positiveInt('--mtu'))
   .option('--pcap <file>', 'record every packet in and out (libpcap, LINKTYPE_RAW)')
   .option('--impair <spec>', 'impairment stage, e.g. loss=5%,delay=10ms,jitter=2ms,reorder=25%,seed=7 (in:/out: prefixes)')
-  .option('--services <list>', 'built-in services: all, none, or a comma-separated list', 'all')
-  .option('--hostname <name>', 'an extra name the DNS service answers for (repeatable)', collect, [])
-  .option('--kernel-route <cidr>', 'a subnet the kernel routes through the TUN (repeatable)', collect, [])
+  .option('--services <list>', 'built-in services: all, none, or a comma-separated list (default all)')
+  .option('--hostname <name>', 'an extra name the DNS service answers for (repeatable)', collect)
+  .option('--kernel-route <cidr>', 'a subnet the kernel routes through the TUN (repeatable)', collect)
   .option('--topology <preset|file>', 'a virtual network behind the TUN: a preset (router, router-small-mtu) or a JSON file')
   .option('--forward', 'router mode: forward datagrams not addressed to the stack')
   .option('--reasm-timeout <duration>', 'IP reassembly timeout (Linux ipfrag_time), e.g. 2s', duration('--reasm-timeout'))
-  .option('--log-level <level>', 'trace, debug, info, warn, error, silent', 'info')
-  .action((o: { tun: string; addr: string; peer: string; mtu?: number; pcap?: string; impair?: string; services: string; hostname: string[]; kernelRoute: string[]; logLevel: string; topology?: string; forward?: boolean; reasmTimeout?: number }) => {
-    const logger = createLogger(o.logLevel);
-    let running;
+  .option('--log-level <level>', 'trace, debug, info, warn, error, silent (default info)')
+  .option('--http <port>', 'port of the bundled HTTP server on the stack, or off (default off)')
+  .option('--name <name>', 'instance name for the control socket (default: the TUN name)')
+  .option('--control <path|off>', 'control socket path, or off (default /run/tunstack/NAME.sock)')
+  .option('--grace <duration>', 'graceful-shutdown budget: FIN, then RST after it (default 5s)')
+  .option('--config <file>', 'JSON file with any of these options (also TUNSTACK_CONFIG); flags beat TUNSTACK_* variables beat the file')
+  .action(async (o: { tun?: string; addr?: string; peer?: string; mtu?: number; pcap?: string; impair?: string; services?: string; hostname?: string[]; kernelRoute?: string[]; logLevel?: string; topology?: string; forward?: boolean; reasmTimeout?: number; http?: string; name?: string; control?: string; grace?: string; config?: string }) => {
+    let loaded;
     try {
-      running = startStack(
+      loaded = loadConfig({
+        flags: { tun: o.tun, addr: o.addr, peer: o.peer, mtu: o.mtu, pcap: o.pcap, impair: o.impair, services: o.services, hostnames: o.hostname, routes: o.kernelRoute, logLevel: o.logLevel, http: o.http, name: o.name, control: o.control, graceMs: o.grace },
+        env: process.env,
+        ...(o.config !== undefined ? { file: o.config } : {}),
+      });
+    } catch (e) {
+      process.stderr.write(`tunstack: ${(e as Error).message}\n`);
+      process.exit(1);
+    }
+    const c = loaded.config;
+    const logger = createLogger(c.logLevel);
+    try {
+      await runInstance(
+        c,
         {
-          tun: o.tun,
-          addr: o.addr,
-          peer: o.peer,
-          services: o.services,
-          hostnames: o.hostname,
-          kernelRoutes: o.kernelRoute,
-          ...(o.mtu !== undefined ? { mtu: o.mtu } : {}),
-          ...(o.pcap !== undefined ? { pcap: o.pcap } : {}),
-          ...(o.impair !== undefined ? { impair: o.impair } : {}),
+          tun: c.tun,
+          addr: c.addr,
+          peer: c.peer,
+          services: c.services,
+          hostnames: c.hostnames,
+          kernelRoutes: c.routes,
+          // An existing device keeps its MTU unless one was asked for.
+          ...(loaded.sources.mtu !== 'default' ? { mtu: c.mtu } : {}),
+          ...(c.impair !== null ? { impair: c.impair } : {}),
+          ...(c.pcap !== null ? { pcap: c.pcap } : {}),
           ...(o.topology !== undefined ? { topology: o.topology } : {}),
           ...(o.forward ? { forward: true } : {}),
           ...(o.reasmTimeout !== undefined ? { reasmTimeoutMs: o.reasmTimeout } : {}),
@@ -74,15 +94,60 @@ program
       process.stderr.write(`tunstack: ${(e as Error).message}\n`);
       process.exit(1);
     }
-    const r = running;
-    const shutdown = (sig: string) => {
-      logger.info({ signal: sig }, 'shutting down');
-      r.stop();
-      process.exit(0);
-    };
-    process.once('SIGINT', () => shutdown('SIGINT'));
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
   });
+
+/** --watch [SECS]: true (no value) means every second. */
+function watchSecs(v: string | boolean | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (v === true) return 1;
+  const n = Number(v);
+  if (!(n > 0)) throw new InvalidArgumentError('--watch takes a number of seconds > 0');
+  return n;
+}
+
+async function operatorCommand(run: () => Promise<number>): Promise<void> {
+  try {
+    process.exitCode = await run();
+  } catch (e) {
+    process.stderr.write(`tunstack: ${(e as Error).message}\n`);
+    process.exitCode = 1;
+  }
+}
+
+program
+  .command('stats')
+  .description("a running stack's counters, like nstat: the non-zero ones; with --watch the deltas every interval")
+  .option('--name <name>', 'instance name (default: the TUN name, $TUNSTACK_NAME or tun0; inside a named netns NETNS.tun0)')
+  .option('--socket <path>', 'control socket path (instead of --name)')
+  .option('--watch [secs]', 'print deltas every SECS seconds (default 1)')
+  .option('--count <n>', 'with --watch: stop after N intervals', positiveInt('--count'))
+  .option('-a, --all', 'include counters that are zero')
+  .option('--json', 'JSON instead of text')
+  .action((o: { name?: string; socket?: string; watch?: string | boolean; count?: number; all?: boolean; json?: boolean }) =>
+    operatorCommand(() => {
+      const watch = watchSecs(o.watch);
+      return statsCommand({ ...o, watch });
+    }),
+  );
+
+program
+  .command('ss')
+  .description("a running stack's socket table, like ss -tuani: state, queues, addresses, cwnd, rtt, rto, retransmits")
+  .option('--name <name>', 'instance name (default: as for stats)')
+  .option('--socket <path>', 'control socket path (instead of --name)')
+  .option('--no-info', 'without the per-connection detail lines')
+  .option('--json', 'JSON instead of text')
+  .action((o: { name?: string; socket?: string; info?: boolean; json?: boolean }) => operatorCommand(() => ssCommand(o)));
+
+program
+  .command('capture')
+  .description('start or stop a pcap capture on a running stack')
+  .option('--start <file>', 'start recording every packet in and out into FILE (truncated)')
+  .option('--stop', 'stop the capture (the file is flushed and closed)')
+  .option('--status', 'whether a capture is running')
+  .option('--name <name>', 'instance name (default: as for stats)')
+  .option('--socket <path>', 'control socket path (instead of --name)')
+  .action((o: { start?: string; stop?: boolean; status?: boolean; name?: string; socket?: string }) => operatorCommand(() => captureCommand(o)));
 
 program
   .command('demo')

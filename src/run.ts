@@ -11,7 +11,8 @@ import type { Link } from './link/link.js';
 import { ImpairedLink } from './link/impair.js';
 import { parseImpairSpec, formatImpairSpec } from './link/impair-spec.js';
 import { PcapTap } from './link/pcap-tap.js';
-import { PcapFileSink, PcapWriter } from './wire/pcap.js';
+import { CaptureController } from './control/capture.js';
+import { drainConnections } from './control/shutdown.js';
 import { parseAddress, parseCidr } from './ip/address.js';
 import { resolveServices } from './services.js';
 import { buildTopology, loadTopology, topologyKernelRoutes, type VirtualNetwork } from './topology.js';
@@ -38,6 +39,15 @@ export interface UpOptions {
 
 export interface RunningStack {
   stack: Stack;
+  /** Starts and stops captures on the running stack (`--pcap`, `tunstack capture`). */
+  capture: CaptureController;
+  /** True when this process created the TUN device (it disappears when the stack closes it). */
+  createdTun: boolean;
+  /**
+   * Graceful stop (SIGTERM): stops the services (no new connections), gives
+   * open connections `graceMs` to close with FIN, resets the rest, then stop().
+   */
+  shutdown(graceMs: number): Promise<void>;
   /** Stops services, closes the stack (flushing the capture); idempotent. */
   stop(): void;
 }
@@ -82,12 +92,11 @@ export function startStack(opts: UpOptions, logger: Logger): RunningStack {
     link = new ImpairedLink(link, spec, clock, timers);
     logger.info({ impair: formatImpairSpec(spec) }, 'impairment stage on');
   }
-  let sink: PcapFileSink | undefined;
-  if (opts.pcap) {
-    sink = new PcapFileSink(opts.pcap);
-    link = new PcapTap(link, new PcapWriter(sink), clock);
-    logger.info({ pcap: opts.pcap }, 'capturing every packet in and out');
-  }
+  // The tap is always in the chain so that `tunstack capture --start` can begin a capture on a running stack.
+  const tap = new PcapTap(link, null, clock);
+  link = tap;
+  const capture = new CaptureController(tap, logger);
+  if (opts.pcap) capture.start(opts.pcap);
 
   const reassembly = opts.reasmTimeoutMs !== undefined ? { timeoutMs: opts.reasmTimeoutMs } : undefined;
   const stack = new Stack({ clock, timers, logger, forwarding: opts.forward ?? false, ...(reassembly ? { reassembly } : {}) });
@@ -107,14 +116,29 @@ export function startStack(opts: UpOptions, logger: Logger): RunningStack {
   logger.info({ addr: opts.addr, peer: opts.peer, services: services.map((s) => s.name) }, 'stack up');
 
   let stopped = false;
+  let servicesStopped = false;
+  const stopServices = (): void => {
+    if (servicesStopped) return;
+    servicesStopped = true;
+    for (const s of stops) s();
+  };
   return {
     stack,
+    capture,
+    createdTun: !exists,
+    async shutdown(graceMs: number) {
+      if (stopped) return;
+      stopServices();
+      await drainConnections(stack, graceMs, logger);
+      this.stop();
+    },
     stop() {
       if (stopped) return;
       stopped = true;
-      for (const s of stops) s();
+      stopServices();
       net?.stop();
       stack.close();
+      capture.stop();
       logger.info({ stats: stack.stats.toJSON() }, 'stack down');
     },
   };

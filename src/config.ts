@@ -1,0 +1,383 @@
+/**
+ * One configuration object for `tunstack up`, validated once at start.
+ *
+ * The same options come from three places; the first that sets a key wins:
+ *   1. command-line flags        (`--addr 10.77.0.2/24`)
+ *   2. the environment           (`TUNSTACK_ADDR=10.77.0.2/24`)
+ *   3. a JSON file               (`--config FILE` or `TUNSTACK_CONFIG=FILE`: `{"addr": "10.77.0.2/24"}`)
+ * then the defaults below. Every problem is reported at once, each naming
+ * where the bad value came from; an unknown key in the file or an unknown
+ * `TUNSTACK_*` variable is an error (a typo must not be silently ignored).
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { maskOf, parseAddress, parseCidr } from './ip/address.js';
+import { parseImpairSpec } from './link/impair-spec.js';
+import { resolveServices } from './services.js';
+
+export interface TunstackConfig {
+  /** TUN device name (created and configured if it does not exist, attached as is if it does). */
+  tun: string;
+  /** The stack's own address and prefix. */
+  addr: string;
+  /** The kernel side of the TUN: inside `addr`'s prefix, not `addr` itself. */
+  peer: string;
+  /** Link MTU, 68..65535. */
+  mtu: number;
+  /** Extra subnets the kernel routes through the TUN (CIDRs with no host bits). */
+  routes: string[];
+  /** TCP port of the bundled HTTP server on the stack's address; null: off. */
+  http: number | null;
+  /** Capture file from the start (libpcap); null: none (start one later with `tunstack capture`). */
+  pcap: string | null;
+  /** Impairment spec (`loss=5%,delay=10ms`); null: none. */
+  impair: string | null;
+  /** Built-in services: `all`, `none` or a comma-separated list. */
+  services: string;
+  /** Extra names the DNS service answers for. */
+  hostnames: string[];
+  logLevel: string;
+  /** Instance name: names the control socket. Default: the TUN name (prefixed by the netns name inside a named netns). */
+  name: string | null;
+  /** Control socket path; `off` disables it. Default: /run/tunstack/NAME.sock. */
+  control: string | null;
+  /** Graceful-shutdown budget in milliseconds: connections get a FIN, those still open after it get a RST. */
+  graceMs: number;
+}
+
+export type ConfigKey = keyof TunstackConfig;
+export type ConfigSource = 'flag' | 'env' | 'file' | 'default';
+
+export const DEFAULTS: Readonly<TunstackConfig> = Object.freeze({
+  tun: 'tun0',
+  addr: '10.77.0.2/24',
+  peer: '10.77.0.1',
+  mtu: 1500,
+  routes: [],
+  http: null,
+  pcap: null,
+  impair: null,
+  services: 'all',
+  hostnames: [],
+  logLevel: 'info',
+  name: null,
+  control: null,
+  graceMs: 5000,
+});
+
+/** Per key: its flag, its environment variable and a one-line description (README and `--help` use these). */
+export const KEYS: Readonly<Record<ConfigKey, { flag: string; env: string; help: string }>> = {
+  tun: { flag: '--tun', env: 'TUNSTACK_TUN', help: 'TUN device name' },
+  addr: { flag: '--addr', env: 'TUNSTACK_ADDR', help: "the stack's address and prefix" },
+  peer: { flag: '--peer', env: 'TUNSTACK_PEER', help: 'the kernel side of the TUN' },
+  mtu: { flag: '--mtu', env: 'TUNSTACK_MTU', help: 'link MTU (68..65535)' },
+  routes: { flag: '--kernel-route', env: 'TUNSTACK_ROUTES', help: 'subnets the kernel routes through the TUN' },
+  http: { flag: '--http', env: 'TUNSTACK_HTTP', help: 'port of the bundled HTTP server, or off' },
+  pcap: { flag: '--pcap', env: 'TUNSTACK_PCAP', help: 'capture file from the start' },
+  impair: { flag: '--impair', env: 'TUNSTACK_IMPAIR', help: 'impairment spec' },
+  services: { flag: '--services', env: 'TUNSTACK_SERVICES', help: 'built-in services' },
+  hostnames: { flag: '--hostname', env: 'TUNSTACK_HOSTNAMES', help: 'extra DNS names' },
+  logLevel: { flag: '--log-level', env: 'TUNSTACK_LOG_LEVEL', help: 'log level' },
+  name: { flag: '--name', env: 'TUNSTACK_NAME', help: 'instance name (names the control socket)' },
+  control: { flag: '--control', env: 'TUNSTACK_CONTROL', help: 'control socket path, or off' },
+  graceMs: { flag: '--grace', env: 'TUNSTACK_GRACE', help: 'graceful-shutdown budget (ms, or with a unit: 5s)' },
+};
+
+/** `TUNSTACK_*` variables that are not configuration keys but are read elsewhere (so they are not "unknown"). */
+export const OTHER_ENV: ReadonlySet<string> = new Set([
+  'TUNSTACK_CONFIG', // the JSON file
+  'TUNSTACK_TUNSHIM', // path of the native addon (src/link/tun.ts)
+  'TUNSTACK_FORWARD', // docker/entrypoint.sh: enable IPv4 forwarding in the container
+  'TUNSTACK_SKIP_CHECKS', // docker/entrypoint.sh: skip the device/capability checks
+]);
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.length === 1 ? problems[0]! : `invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface ConfigInputs {
+  /** Values from command-line flags, by key (only those given). */
+  flags?: Partial<Record<ConfigKey, unknown>>;
+  /** The environment (default: none). */
+  env?: Record<string, string | undefined>;
+  /** A JSON file to read (a `--config` flag); else `env.TUNSTACK_CONFIG`. */
+  file?: string;
+}
+
+export interface LoadedConfig {
+  config: TunstackConfig;
+  /** Where each key's value came from. */
+  sources: Record<ConfigKey, ConfigSource>;
+  /** The JSON file read, if any. */
+  file: string | null;
+}
+
+function levenshtein(a: string, b: string): number {
+  const d: number[] = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = d[0]!;
+    d[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = d[j]!;
+      d[j] = Math.min(d[j]! + 1, d[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return d[b.length]!;
+}
+
+function suggest(word: string, candidates: readonly string[]): string {
+  let best = '';
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const dist = levenshtein(word.toLowerCase(), c.toLowerCase());
+    if (dist < bestD) {
+      bestD = dist;
+      best = c;
+    }
+  }
+  return bestD <= Math.max(2, Math.floor(word.length / 3)) ? ` (did you mean ${best}?)` : '';
+}
+
+type Coerced<T> = { value: T } | { error: string };
+
+function asString(v: unknown): Coerced<string> {
+  if (typeof v === 'string') return { value: v.trim() };
+  if (typeof v === 'number' && Number.isFinite(v)) return { value: String(v) };
+  return { error: `expected a string, got ${JSON.stringify(v)}` };
+}
+
+function asList(v: unknown): Coerced<string[]> {
+  if (Array.isArray(v)) {
+    const out: string[] = [];
+    for (const x of v) {
+      if (typeof x !== 'string') return { error: `expected a list of strings, got ${JSON.stringify(v)}` };
+      if (x.trim()) out.push(x.trim());
+    }
+    return { value: out };
+  }
+  if (typeof v === 'string') return { value: v.split(/[\s,]+/).filter((s) => s.length > 0) };
+  return { error: `expected a list of strings, got ${JSON.stringify(v)}` };
+}
+
+function asOptString(v: unknown): Coerced<string | null> {
+  if (v === null || v === false) return { value: null };
+  const s = asString(v);
+  if ('error' in s) return s;
+  return { value: s.value === '' || s.value === 'off' || s.value === 'none' ? null : s.value };
+}
+
+function asInt(v: unknown, what: string): Coerced<number> {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) ? Number(v) : NaN;
+  if (!Number.isInteger(n)) return { error: `${what} must be an integer, got ${JSON.stringify(v)}` };
+  return { value: n };
+}
+
+function coerceMtu(v: unknown): Coerced<number> {
+  const n = asInt(v, 'mtu');
+  if ('error' in n) return n;
+  if (n.value < 68 || n.value > 65535) return { error: `mtu ${n.value} is out of range 68..65535 (68 is the IPv4 minimum, RFC 791)` };
+  return n;
+}
+
+function coerceHttp(v: unknown): Coerced<number | null> {
+  if (v === null || v === false || v === 'off' || v === 'none' || v === '' || v === 0 || v === '0') return { value: null };
+  const n = asInt(v, 'http port');
+  if ('error' in n) return { error: `http must be a TCP port (1..65535) or off, got ${JSON.stringify(v)}` };
+  if (n.value < 1 || n.value > 65535) return { error: `http port ${n.value} is out of range 1..65535` };
+  return n;
+}
+
+function coerceGrace(v: unknown): Coerced<number> {
+  let ms: number;
+  if (typeof v === 'number') ms = v;
+  else if (typeof v === 'string') {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*$/.exec(v);
+    ms = m ? Number(m[1]) * (m[2] === 's' ? 1000 : 1) : NaN;
+  } else ms = NaN;
+  if (!Number.isFinite(ms) || ms < 0 || ms > 600_000) {
+    return { error: `grace must be a duration between 0 and 600s (e.g. 5000, 5000ms or 5s), got ${JSON.stringify(v)}` };
+  }
+  return { value: Math.round(ms) };
+}
+
+const COERCE: Record<ConfigKey, (v: unknown) => Coerced<unknown>> = {
+  tun: asString,
+  addr: asString,
+  peer: asString,
+  mtu: coerceMtu,
+  routes: asList,
+  http: coerceHttp,
+  pcap: asOptString,
+  impair: asOptString,
+  services: asString,
+  hostnames: asList,
+  logLevel: asString,
+  name: asOptString,
+  control: (v) => {
+    const s = asOptString(v);
+    // `off` disables the control socket: kept as the literal so it differs from "default path".
+    if (!('error' in s) && s.value === null) return { value: 'off' };
+    return s;
+  },
+  graceMs: coerceGrace,
+};
+
+const CONFIG_KEYS = Object.keys(KEYS) as ConfigKey[];
+const ENV_TO_KEY = new Map(CONFIG_KEYS.map((k) => [KEYS[k].env, k]));
+
+function describeSource(key: ConfigKey, source: ConfigSource, file: string | null): string {
+  switch (source) {
+    case 'flag':
+      return KEYS[key].flag;
+    case 'env':
+      return KEYS[key].env;
+    case 'file':
+      return `"${key}" in ${file}`;
+    default:
+      return `${key} (default)`;
+  }
+}
+
+function readJsonFile(path: string, problems: string[]): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    problems.push(`config file ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    return {};
+  }
+  let obj: unknown;
+  try {
+    obj = JSON.parse(text);
+  } catch (e) {
+    problems.push(`config file ${path} is not valid JSON: ${(e as Error).message}`);
+    return {};
+  }
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
+    problems.push(`config file ${path} must hold a JSON object, e.g. {"addr": "10.77.0.2/24"}`);
+    return {};
+  }
+  return obj as Record<string, unknown>;
+}
+
+/** A valid interface name (IFNAMSIZ: at most 15 bytes; no '/', ':' or whitespace; not '.' or '..'). */
+export function validInterfaceName(name: string): boolean {
+  return /^[A-Za-z0-9_.@+-]{1,15}$/.test(name) && name !== '.' && name !== '..';
+}
+
+/** Merges flags, environment, file and defaults; validates; throws ConfigError listing every problem. */
+export function loadConfig(inputs: ConfigInputs = {}): LoadedConfig {
+  const problems: string[] = [];
+  const env = inputs.env ?? {};
+  const flags = inputs.flags ?? {};
+
+  // Unknown TUNSTACK_* variables.
+  const knownEnv = [...ENV_TO_KEY.keys(), ...OTHER_ENV];
+  for (const name of Object.keys(env)) {
+    if (!name.startsWith('TUNSTACK_') || env[name] === undefined) continue;
+    if (!ENV_TO_KEY.has(name) && !OTHER_ENV.has(name)) problems.push(`unknown environment variable ${name}${suggest(name, knownEnv)}`);
+  }
+
+  const fileArg = inputs.file ?? (env['TUNSTACK_CONFIG'] ? env['TUNSTACK_CONFIG'] : undefined);
+  const file = fileArg ? resolve(fileArg) : null;
+  const fromFile = file ? readJsonFile(file, problems) : {};
+  for (const k of Object.keys(fromFile)) {
+    if (!(CONFIG_KEYS as string[]).includes(k)) problems.push(`unknown key "${k}" in ${file}${suggest(k, CONFIG_KEYS)}; known keys: ${CONFIG_KEYS.join(', ')}`);
+  }
+
+  const config = { ...DEFAULTS, routes: [...DEFAULTS.routes], hostnames: [...DEFAULTS.hostnames] } as TunstackConfig;
+  const sources = {} as Record<ConfigKey, ConfigSource>;
+  for (const key of CONFIG_KEYS) {
+    let raw: unknown;
+    let source: ConfigSource = 'default';
+    if (flags[key] !== undefined) {
+      raw = flags[key];
+      source = 'flag';
+    } else if (env[KEYS[key].env] !== undefined) {
+      raw = env[KEYS[key].env];
+      source = 'env';
+    } else if (Object.prototype.hasOwnProperty.call(fromFile, key)) {
+      raw = fromFile[key];
+      source = 'file';
+    }
+    sources[key] = source;
+    if (source === 'default') continue;
+    const c = COERCE[key](raw);
+    if ('error' in c) problems.push(`${describeSource(key, source, file)}: ${c.error}`);
+    else (config as unknown as Record<string, unknown>)[key] = c.value;
+  }
+
+  const where = (k: ConfigKey): string => describeSource(k, sources[k], file);
+
+  if (!validInterfaceName(config.tun)) {
+    problems.push(`${where('tun')}: '${config.tun}' is not a valid interface name (1..15 characters: letters, digits, _ . - @ +)`);
+  }
+  const addr = parseCidr(config.addr);
+  if (addr instanceof Error) problems.push(`${where('addr')}: ${addr.message}; expected e.g. 10.77.0.2/24`);
+  else if (!config.addr.includes('/')) problems.push(`${where('addr')}: '${config.addr}' has no prefix length; expected e.g. ${config.addr}/24`);
+  else {
+    if (addr.prefixLength > 30) {
+      problems.push(`${where('addr')}: prefix /${addr.prefixLength} leaves no room for a peer; use /30 or shorter`);
+    } else {
+      const host = (addr.address & ~addr.mask) >>> 0;
+      const hostMask = ~addr.mask >>> 0;
+      if (host === 0) problems.push(`${where('addr')}: ${config.addr} is the network address of its prefix; pick a host address, e.g. the .2`);
+      else if (host === hostMask) problems.push(`${where('addr')}: ${config.addr} is the broadcast address of its prefix`);
+    }
+    const peer = parseAddress(config.peer);
+    if (peer instanceof Error) problems.push(`${where('peer')}: ${peer.message}`);
+    else if (((peer & addr.mask) >>> 0) !== addr.network) {
+      problems.push(`${where('peer')}: ${config.peer} is outside the prefix of ${config.addr}; the kernel side must be on the same subnet (e.g. ${formatAddr((addr.network + 1) >>> 0)})`);
+    } else if (peer === addr.address) {
+      problems.push(`${where('peer')}: ${config.peer} is the stack's own address (${where('addr')}); the two sides need different addresses`);
+    } else if (addr.prefixLength <= 30 && (((peer & ~addr.mask) >>> 0) === 0 || ((peer & ~addr.mask) >>> 0) === ~addr.mask >>> 0)) {
+      problems.push(`${where('peer')}: ${config.peer} is the network or broadcast address of ${config.addr}`);
+    }
+  }
+  for (const r of config.routes) {
+    const c = parseCidr(r);
+    if (c instanceof Error) problems.push(`${where('routes')}: route ${r}: ${c.message}`);
+    else if (c.address !== c.network) {
+      problems.push(`${where('routes')}: route ${r} has host bits set (did you mean ${formatAddr(c.network)}/${c.prefixLength}?)`);
+    } else if (c.prefixLength === 0) problems.push(`${where('routes')}: a default route through the TUN is not allowed (it would take over this namespace's traffic)`);
+  }
+  if (config.impair) {
+    const spec = parseImpairSpec(config.impair);
+    if ('error' in spec) problems.push(`${where('impair')}: ${spec.error}`);
+  }
+  const svc = resolveServices(config.services);
+  if (svc instanceof Error) problems.push(`${where('services')}: ${svc.message}`);
+  if (!LOG_LEVELS.includes(config.logLevel)) problems.push(`${where('logLevel')}: unknown log level '${config.logLevel}'; one of ${LOG_LEVELS.join(', ')}`);
+  if (config.pcap) {
+    const dir = dirname(resolve(config.pcap));
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) problems.push(`${where('pcap')}: directory ${dir} does not exist`);
+  }
+  if (config.name !== null && !/^[A-Za-z0-9_.@+-]{1,64}$/.test(config.name)) {
+    problems.push(`${where('name')}: '${config.name}' is not a valid instance name (1..64 characters: letters, digits, _ . - @ +)`);
+  }
+  if (config.control && config.control !== 'off') {
+    const dir = dirname(resolve(config.control));
+    if (existsSync(dir) && !statSync(dir).isDirectory()) problems.push(`${where('control')}: ${dir} is not a directory`);
+    if (Buffer.byteLength(resolve(config.control)) > 107) problems.push(`${where('control')}: socket path longer than 107 bytes (the Unix socket limit)`);
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { config, sources, file };
+}
+
+function formatAddr(n: number): string {
+  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+}
+
+/** The prefix network and mask of a validated config's `addr`. */
+export function addrParts(config: TunstackConfig): { address: number; prefixLength: number; network: number; mask: number } {
+  const c = parseCidr(config.addr);
+  if (c instanceof Error) throw c;
+  return { ...c, mask: maskOf(c.prefixLength) };
+}

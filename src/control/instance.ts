@@ -1,0 +1,144 @@
+/**
+ * `tunstack up` as an operated process: checks, the control socket, the
+ * stack, signals.
+ *
+ *   preflight  →  claim /run/tunstack/NAME.sock  →  startStack  →  serve control requests
+ *   SIGTERM/SIGINT → stop accepting control requests → graceful shutdown
+ *   (services stop, connections FIN within the grace period, RST after) →
+ *   capture flushed, TUN closed (gone, if we created it) → exit 0.
+ *   A second signal during the grace period stops at once (exit 1).
+ */
+import type { Logger } from 'pino';
+import type { TunstackConfig } from '../config.js';
+import { startStack, type RunningStack, type UpOptions } from '../run.js';
+import { ControlServer } from './server.js';
+import type { ControlRequest, ControlResponse } from './protocol.js';
+import { controlPathFor, defaultInstanceName } from './paths.js';
+import { preflight } from './preflight.js';
+import { socketTable } from './sockets.js';
+
+export interface Instance {
+  running: RunningStack;
+  control: ControlServer | null;
+  name: string;
+  /** Graceful shutdown; resolves when the stack is down. */
+  shutdown(reason: string): Promise<void>;
+}
+
+/** The instance name and control socket path a config resolves to (path null: control off). */
+export function instanceIdentity(config: TunstackConfig): { name: string; controlPath: string | null } {
+  const name = config.name ?? defaultInstanceName(config.tun);
+  const controlPath = config.control === 'off' ? null : (config.control ?? controlPathFor(name));
+  return { name, controlPath };
+}
+
+/** Adds operator hints to errors from opening the TUN device. */
+function explainTunError(e: unknown, config: TunstackConfig): Error {
+  const err = e as NodeJS.ErrnoException;
+  if (err && err.code === 'EBUSY') {
+    return new Error(
+      `${err.message}. If that is another tunstack, \`tunstack stats --name ${config.name ?? defaultInstanceName(config.tun)}\` shows it; ` +
+        'two stacks cannot share one TUN device',
+    );
+  }
+  return err instanceof Error ? err : new Error(String(e));
+}
+
+export async function startInstance(config: TunstackConfig, up: UpOptions, logger: Logger): Promise<Instance> {
+  preflight(config);
+  const { name, controlPath } = instanceIdentity(config);
+  const control = controlPath ? await ControlServer.claim(controlPath, logger) : null;
+  let running: RunningStack;
+  try {
+    running = startStack(up, logger);
+  } catch (e) {
+    await control?.close();
+    throw explainTunError(e, config);
+  }
+  const startedAt = new Date();
+  if (config.http !== null) {
+    logger.warn({ http: config.http }, 'the bundled HTTP server is not part of this build yet: --http / TUNSTACK_HTTP has no effect');
+  }
+  const handle = (req: ControlRequest): ControlResponse => {
+    switch (req.cmd) {
+      case 'info':
+        return {
+          ok: true,
+          pid: process.pid,
+          name,
+          tun: config.tun,
+          addr: config.addr,
+          peer: config.peer,
+          mtu: config.mtu,
+          http: config.http,
+          createdTun: running.createdTun,
+          startedAt: startedAt.toISOString(),
+          uptimeMs: Date.now() - startedAt.getTime(),
+          capture: running.capture.status(),
+        };
+      case 'stats':
+        return { ok: true, name, at: new Date().toISOString(), stats: running.stack.stats.toJSON() };
+      case 'sockets':
+        return { ok: true, name, ...socketTable(running.stack) };
+      case 'capture':
+        if (req.action === 'start') return { ok: true, ...running.capture.start(req.file) };
+        if (req.action === 'stop') {
+          const st = running.capture.stop();
+          if (!st) return { ok: false, error: 'no capture is running' };
+          return { ok: true, ...st };
+        }
+        return { ok: true, ...running.capture.status() };
+    }
+  };
+  control?.setHandler(handle);
+  if (controlPath) logger.info({ control: controlPath, name }, 'control socket ready');
+
+  let down: Promise<void> | null = null;
+  return {
+    running,
+    control,
+    name,
+    shutdown(reason: string) {
+      if (down) return down;
+      logger.info({ reason, graceMs: config.graceMs }, 'shutting down');
+      down = (async () => {
+        await control?.close();
+        await running.shutdown(config.graceMs);
+      })();
+      return down;
+    },
+  };
+}
+
+/**
+ * Runs an instance until SIGINT/SIGTERM; exits the process: 0 after a
+ * graceful shutdown, 1 when a second signal (or the watchdog) cut it short.
+ */
+export async function runInstance(config: TunstackConfig, up: UpOptions, logger: Logger): Promise<void> {
+  const inst = await startInstance(config, up, logger);
+  let signalled = false;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (signalled) {
+      logger.warn({ signal: sig }, 'second signal: stopping now');
+      inst.running.stop();
+      process.exit(1);
+    }
+    signalled = true;
+    // Watchdog: the grace period plus a margin, whatever happens.
+    setTimeout(() => {
+      logger.error('graceful shutdown did not finish in time: stopping now');
+      inst.running.stop();
+      process.exit(1);
+    }, config.graceMs + 5000).unref();
+    inst.shutdown(sig).then(
+      () => process.exit(0),
+      (e: unknown) => {
+        logger.error({ err: e }, 'shutdown failed');
+        inst.running.stop();
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}

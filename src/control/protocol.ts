@@ -1,0 +1,57 @@
+/**
+ * The control channel's protocol: JSON lines over a Unix stream socket.
+ * A client writes one request object per line and reads one response line
+ * per request, in order:
+ *
+ *   → {"cmd":"info"}
+ *   ← {"ok":true,"pid":123,"name":"tun0","tun":"tun0","addr":"10.77.0.2/24",...}
+ *   → {"cmd":"stats"}
+ *   ← {"ok":true,"stats":{"Ip":{...},"Icmp":{...},...,"drops":{...}},"link":{...}}
+ *   → {"cmd":"sockets"}
+ *   ← {"ok":true,"tcp":[...] | null,"udp":[...] | null}
+ *   → {"cmd":"capture","action":"start","file":"/tmp/x.pcap"}   (or "stop", "status")
+ *   ← {"ok":true,"capturing":true,"file":"/tmp/x.pcap",...}
+ *   ← {"ok":false,"error":"..."}            on any failure
+ */
+
+export type ControlRequest =
+  | { cmd: 'info' }
+  | { cmd: 'stats' }
+  | { cmd: 'sockets' }
+  | { cmd: 'capture'; action: 'start'; file: string }
+  | { cmd: 'capture'; action: 'stop' | 'status' };
+
+export type ControlResponse = ({ ok: true } & Record<string, unknown>) | { ok: false; error: string };
+
+/** Longest request line accepted (a request is a few dozen bytes; this bounds a misbehaving client). */
+export const MAX_LINE = 64 * 1024;
+
+/** Parses and checks a request line; an Error names what is wrong. */
+export function parseRequest(line: string): ControlRequest | Error {
+  let obj: unknown;
+  try {
+    obj = JSON.parse(line);
+  } catch {
+    return new Error('request is not JSON');
+  }
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) return new Error('request must be a JSON object');
+  const o = obj as Record<string, unknown>;
+  switch (o['cmd']) {
+    case 'info':
+    case 'stats':
+    case 'sockets':
+      return { cmd: o['cmd'] };
+    case 'capture': {
+      const action = o['action'];
+      if (action === 'start') {
+        const file = o['file'];
+        if (typeof file !== 'string' || file.length === 0) return new Error('capture start needs "file"');
+        return { cmd: 'capture', action, file };
+      }
+      if (action === 'stop' || action === 'status') return { cmd: 'capture', action };
+      return new Error('capture "action" must be start, stop or status');
+    }
+    default:
+      return new Error(`unknown command ${JSON.stringify(o['cmd'])} (known: info, stats, sockets, capture)`);
+  }
+}

@@ -1,0 +1,22 @@
+/**
+ * The socket table of a stack, for `tunstack ss` and the control channel:
+ * TCP rows when the stack has a TCP layer (`stack.tcp.socketTable()`), UDP
+ * rows from `stack.udp.sockets()`.
+ */
+import type { Stack } from '../stack.js';
+
+export interface SocketTable {
+  /** null: this build has no TCP layer. */
+  tcp: Record<string, unknown>[] | null;
+  udp: Record<string, unknown>[] | null;
+}
+
+export function socketTable(stack: Stack): SocketTable {
+  const s = stack as unknown as {
+    tcp?: { socketTable?: () => unknown[] };
+    udp?: { sockets?: () => unknown[] };
+  };
+  const tcp = s.tcp && typeof s.tcp.socketTable === 'function' ? (s.tcp.socketTable() as Record<string, unknown>[]) : null;
+  const udp = s.udp && typeof s.udp.sockets === 'function' ? (s.udp.sockets() as Record<string, unknown>[]) : null;
+  return { tcp, udp };
+}
