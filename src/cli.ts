@@ -7,6 +7,7 @@ import { runInstance } from './control/instance.js';
 import { captureCommand, ssCommand, statsCommand } from './control/commands.js';
 import { runDemo } from './demo.js';
 import './services-all.js';
+import { addConnectCommand } from './tcp/connect-command.js';
 
 function positiveInt(name: string) {
   return (v: string): number => {
@@ -157,6 +158,8 @@ program
     const code = await runDemo({ ...(o.keepPcap ? { keepPcap: o.keepPcap } : {}) });
     process.exit(code);
   });
+
+addConnectCommand(program, { tun: DEFAULTS.tun, addr: DEFAULTS.addr, peer: DEFAULTS.peer });
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`tunstack: ${(e as Error).message}\n`);
