@@ -1,0 +1,421 @@
+/**
+ * Script options (dialect sections 2.3, 3, 6, 7 and the runner's own) and
+ * the sysctl whitelist of section 6, mapped onto runner settings and stack
+ * settings. Anything not recognised is reported as `unsupported: ...`.
+ */
+import type { ScriptOption } from './ast.js';
+
+/** TCP stack settings a script may change (keys of StackOptions.tcp). */
+export type TcpSettings = Record<string, number | boolean | string>;
+
+export interface RunnerConfig {
+  toleranceUsecs: number;
+  tolerancePercent: number;
+  strictTime: boolean;
+  coalesceSegments: boolean;
+  strictTail: boolean;
+  relaxOptionOrder: boolean;
+  remoteIsnOffset: number;
+  tsTickUsecs: number | undefined;
+  tsEcrScaled: boolean;
+  nonFatal: Set<'packet' | 'syscall'>;
+  bindPort: number;
+  connectPort: number;
+  localIp: string;
+  remoteIp: string;
+  /** Prefix length of the stack's address on the script link. */
+  prefix: number;
+  mtu: number;
+  dryRun: boolean;
+  verbose: boolean;
+  strictCode: boolean;
+  /** First ephemeral port the runner uses for the peer. */
+  remotePortBase: number;
+  /** Stack's TCP settings (StackOptions.tcp). */
+  tcp: TcpSettings;
+  /** Stack-level settings: ICMP rate limit off etc. */
+  icmpRateLimit: boolean;
+  /** IP reassembly timeout (ms) when set. */
+  reassemblyTimeoutMs: number | undefined;
+}
+
+export function defaultRunnerConfig(): RunnerConfig {
+  return {
+    toleranceUsecs: 4000,
+    tolerancePercent: 12.5,
+    strictTime: false,
+    coalesceSegments: false,
+    strictTail: false,
+    relaxOptionOrder: false,
+    remoteIsnOffset: 0,
+    tsTickUsecs: undefined,
+    tsEcrScaled: false,
+    nonFatal: new Set(),
+    bindPort: 8080,
+    connectPort: 8080,
+    localIp: '192.168.0.2',
+    remoteIp: '192.0.2.1',
+    prefix: 16,
+    mtu: 1500,
+    dryRun: false,
+    verbose: false,
+    strictCode: false,
+    remotePortBase: 40000,
+    // Deterministic runs: a fixed seed for ISNs, cookies and timestamps.
+    tcp: { seed: 1 },
+    icmpRateLimit: true,
+    reassemblyTimeoutMs: undefined,
+  };
+}
+
+/** Raised for an option or sysctl the runner or the stack cannot honour. */
+export class Unsupported extends Error {
+  constructor(
+    readonly what: string,
+    readonly line: number | undefined = undefined,
+  ) {
+    super(`unsupported: ${what}`);
+    this.name = 'Unsupported';
+  }
+}
+
+/** A bad value for a known option: a usage/syntax problem, not unsupported. */
+export class OptionError extends Error {
+  constructor(
+    message: string,
+    readonly line: number | undefined = undefined,
+  ) {
+    super(message);
+    this.name = 'OptionError';
+  }
+}
+
+function num(o: ScriptOption, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  const v = Number(o.value);
+  if (o.value === undefined || o.value === '' || !Number.isFinite(v) || v < min || v > max) {
+    throw new OptionError(`--${o.name} needs a number between ${min} and ${max} (got ${o.value ?? 'nothing'})`, o.line);
+  }
+  return v;
+}
+
+function bool(o: ScriptOption): boolean {
+  if (o.value === undefined) return true;
+  if (/^(1|true|yes|on)$/i.test(o.value)) return true;
+  if (/^(0|false|no|off)$/i.test(o.value)) return false;
+  throw new OptionError(`--${o.name} takes 0/1 (got ${o.value})`, o.line);
+}
+
+function ipv4(o: ScriptOption): string {
+  const v = o.value ?? '';
+  if (!/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(v) || v.split('.').some((x) => Number(x) > 255)) {
+    if (v.includes(':')) throw new Unsupported(`IPv6 address --${o.name}=${v}`, o.line);
+    throw new OptionError(`--${o.name} needs an IPv4 address (got ${v || 'nothing'})`, o.line);
+  }
+  return v;
+}
+
+/** Friendly names of stack settings, beside the generic `--tcp.KEY=VALUE`. */
+const TCP_ALIASES: Readonly<Record<string, string>> = {
+  syncookies: 'syncookies',
+  rmem: 'rmem',
+  wmem: 'wmem',
+  tcp_mss: 'mssClamp',
+  mss_clamp: 'mssClamp',
+  initial_rto_ms: 'initialRto',
+  initial_rto: 'initialRto',
+  min_rto_ms: 'minRto',
+  max_rto_ms: 'maxRto',
+  congestion_control: 'congestionControl',
+  cc: 'congestionControl',
+  timestamps: 'timestamps',
+  sack: 'sack',
+  window_scaling: 'windowScaling',
+  wscale: 'windowScaling',
+  delayed_ack_ms: 'delayedAckMs',
+  quick_acks: 'quickAcks',
+  time_wait_ms: 'timeWaitMs',
+  fin_timeout_ms: 'finTimeoutMs',
+  syn_retries: 'synRetries',
+  synack_retries: 'synAckRetries',
+  retries2: 'retries2',
+  keepalive_time_ms: 'keepaliveTimeMs',
+  keepalive_intvl_ms: 'keepaliveIntervalMs',
+  keepalive_probes: 'keepaliveProbes',
+  linux_option_layout: 'linuxOptionLayout',
+  seed: 'seed',
+  initial_cwnd: 'initialCwnd',
+  challenge_ack_limit: 'challengeAckLimit',
+  somaxconn: 'somaxconn',
+};
+
+const BOOL_TCP_KEYS = new Set(['timestamps', 'sack', 'windowScaling', 'linuxOptionLayout']);
+
+function setTcp(c: RunnerConfig, key: string, o: ScriptOption): void {
+  if (BOOL_TCP_KEYS.has(key)) c.tcp[key] = bool(o);
+  else if (key === 'congestionControl') {
+    const v = (o.value ?? '').toLowerCase();
+    if (v === 'reno' || v === 'newreno') c.tcp[key] = 'newreno';
+    else if (v === 'cubic') c.tcp[key] = 'cubic';
+    else throw new Unsupported(`congestion control '${o.value ?? ''}'`, o.line);
+  } else if (key === 'syncookies') c.tcp[key] = num(o, 0, 2);
+  else c.tcp[key] = num(o);
+}
+
+/** Applies one option to the configuration. Throws Unsupported or OptionError. */
+export function applyOption(c: RunnerConfig, o: ScriptOption): void {
+  const name = o.name.replace(/-/g, '_');
+  switch (name) {
+    case 'tolerance_usecs':
+      c.toleranceUsecs = num(o);
+      return;
+    case 'tolerance_percent':
+      c.tolerancePercent = num(o, 0, 100);
+      return;
+    case 'strict_time':
+      c.strictTime = bool(o);
+      return;
+    case 'coalesce_segments':
+      c.coalesceSegments = bool(o);
+      return;
+    case 'strict_segments':
+      c.coalesceSegments = !bool(o);
+      return;
+    case 'strict_tail':
+      c.strictTail = bool(o);
+      return;
+    case 'relax_option_order':
+      c.relaxOptionOrder = bool(o);
+      return;
+    case 'remote_isn_offset':
+      c.remoteIsnOffset = num(o, 0, 0xffffffff);
+      return;
+    case 'tcp_ts_tick_usecs':
+      c.tsTickUsecs = num(o, 1);
+      return;
+    case 'tcp_ts_ecr_scaled':
+      c.tsEcrScaled = bool(o);
+      return;
+    case 'non_fatal':
+      for (const k of (o.value ?? '').split(',')) {
+        if (k === 'packet' || k === 'syscall') c.nonFatal.add(k);
+        else if (k !== '') throw new OptionError(`--non_fatal takes packet,syscall (got ${k})`, o.line);
+      }
+      return;
+    case 'bind_port':
+      c.bindPort = num(o, 1, 65535);
+      return;
+    case 'connect_port':
+      c.connectPort = num(o, 1, 65535);
+      return;
+    case 'local_ip':
+      c.localIp = ipv4(o);
+      return;
+    case 'remote_ip':
+      c.remoteIp = ipv4(o);
+      return;
+    case 'gateway_ip':
+    case 'netmask_ip':
+      return;
+    case 'mtu':
+      c.mtu = num(o, 68, 65535);
+      return;
+    case 'mss':
+      // packetdrill: MSS of GRO-style inbound packets; nothing to do for us.
+      num(o, 1, 65535);
+      return;
+    case 'ip_version':
+      if (o.value === 'ipv4') return;
+      throw new Unsupported(`--ip_version=${o.value ?? ''} (IPv4 only)`, o.line);
+    case 'dry_run':
+      c.dryRun = bool(o);
+      return;
+    case 'v':
+    case 'verbose':
+      c.verbose = true;
+      return;
+    case 'strict_code':
+      c.strictCode = bool(o);
+      return;
+    case 'speed':
+    case 'init_scripts':
+    case 'tun_dev':
+    case 'persist_tun':
+      return;
+    case 'icmp_ratelimit':
+      c.icmpRateLimit = bool(o);
+      return;
+    case 'reassembly_timeout_ms':
+      c.reassemblyTimeoutMs = num(o, 1);
+      return;
+  }
+  if (name.startsWith('tcp.')) {
+    setTcp(c, o.name.slice(4), o);
+    return;
+  }
+  const alias = TCP_ALIASES[name];
+  if (alias !== undefined) {
+    setTcp(c, alias, o);
+    return;
+  }
+  if (/^(wire_|so_filename|psp_|udp_encapsulation|tcp_md5_secret|send_omit_free|define)/.test(name)) throw new Unsupported(`option --${o.name}`, o.line);
+  throw new Unsupported(`option --${o.name}`, o.line);
+}
+
+// ---------------------------------------------------------------- sysctls
+
+interface SysctlRule {
+  /** Applies `value`; throws Unsupported when the value is not our behaviour. */
+  apply(c: RunnerConfig, value: string, line: number | undefined): void;
+}
+
+function boolRule(key: string): SysctlRule {
+  return {
+    apply(c, v) {
+      c.tcp[key] = Number(v) !== 0;
+    },
+  };
+}
+
+function intRule(key: string, scale = 1): SysctlRule {
+  return {
+    apply(c, v, line) {
+      const n = Number(v);
+      if (!Number.isFinite(n)) throw new OptionError(`sysctl value '${v}' is not a number`, line);
+      c.tcp[key] = n * scale;
+    },
+  };
+}
+
+/** Accepts only the value(s) that match our behaviour. */
+function onlyRule(ok: readonly string[], what: string): SysctlRule {
+  const [name, ...rest] = what.split(' ');
+  const note = rest.length > 0 ? ` ${rest.join(' ')}` : '';
+  return {
+    apply(_c, v, line) {
+      if (!ok.includes(v.trim())) throw new Unsupported(`sysctl ${name}=${v.trim()}${note}`, line);
+    },
+  };
+}
+
+const bufRule = (key: string): SysctlRule => ({
+  apply(c, v, line) {
+    const parts = v.trim().split(/\s+/).map(Number);
+    const def = parts.length >= 2 ? parts[1]! : parts[0]!;
+    if (!Number.isFinite(def)) throw new OptionError(`sysctl value '${v}' is not a buffer size`, line);
+    c.tcp[key] = def;
+  },
+});
+
+const ccRule: SysctlRule = {
+  apply(c, v, line) {
+    const x = v.trim().toLowerCase();
+    if (x === 'reno' || x === 'newreno') c.tcp['congestionControl'] = 'newreno';
+    else if (x === 'cubic') c.tcp['congestionControl'] = 'cubic';
+    else throw new Unsupported(`congestion control '${v}'`, line);
+  },
+};
+
+export const SYSCTLS: Readonly<Record<string, SysctlRule>> = {
+  'net.ipv4.tcp_timestamps': boolRule('timestamps'),
+  'net.inet.tcp.rfc1323': {
+    apply(c, v) {
+      const on = Number(v) !== 0;
+      c.tcp['timestamps'] = on;
+      c.tcp['windowScaling'] = on;
+    },
+  },
+  'net.ipv4.tcp_sack': boolRule('sack'),
+  'net.inet.tcp.sack.enable': boolRule('sack'),
+  'net.ipv4.tcp_window_scaling': boolRule('windowScaling'),
+  'net.ipv4.tcp_syncookies': {
+    apply(c, v, line) {
+      const n = Number(v);
+      if (n !== 0 && n !== 1 && n !== 2) throw new OptionError(`tcp_syncookies must be 0, 1 or 2 (got ${v})`, line);
+      c.tcp['syncookies'] = n;
+    },
+  },
+  'net.inet.tcp.syncookies': {
+    apply(c, v) {
+      c.tcp['syncookies'] = Number(v) !== 0 ? 1 : 0;
+    },
+  },
+  'net.inet.tcp.syncookies_only': {
+    apply(c, v) {
+      if (Number(v) !== 0) c.tcp['syncookies'] = 2;
+    },
+  },
+  'net.ipv4.tcp_rmem': bufRule('rmem'),
+  'net.ipv4.tcp_wmem': bufRule('wmem'),
+  'net.inet.tcp.recvspace': bufRule('rmem'),
+  'net.inet.tcp.sendspace': bufRule('wmem'),
+  'net.ipv4.tcp_ecn': onlyRule(['0', '2'], 'net.ipv4.tcp_ecn (ECN)'),
+  'net.inet.tcp.ecn.enable': onlyRule(['0', '2'], 'net.inet.tcp.ecn.enable (ECN)'),
+  'net.inet.tcp.insecure_rst': onlyRule(['0'], 'net.inet.tcp.insecure_rst (classic RFC 793 RST rules)'),
+  'net.inet.tcp.insecure_syn': onlyRule(['0'], 'net.inet.tcp.insecure_syn (classic RFC 793 SYN rules)'),
+  'net.inet.tcp.blackhole': onlyRule(['0'], 'net.inet.tcp.blackhole'),
+  'net.ipv4.tcp_congestion_control': ccRule,
+  'net.inet.tcp.cc.algorithm': ccRule,
+  'net.ipv4.tcp_syn_retries': intRule('synRetries'),
+  'net.ipv4.tcp_synack_retries': intRule('synAckRetries'),
+  'net.ipv4.tcp_retries2': intRule('retries2'),
+  'net.ipv4.tcp_fin_timeout': intRule('finTimeoutMs', 1000),
+  'net.ipv4.tcp_keepalive_time': intRule('keepaliveTimeMs', 1000),
+  'net.ipv4.tcp_keepalive_intvl': intRule('keepaliveIntervalMs', 1000),
+  'net.ipv4.tcp_keepalive_probes': intRule('keepaliveProbes'),
+  'net.ipv4.tcp_challenge_ack_limit': intRule('challengeAckLimit'),
+  'net.ipv4.tcp_max_tw_buckets': intRule('maxTimeWait'),
+  'net.core.somaxconn': intRule('somaxconn'),
+  // Features we do not have: only the "off" value equals our behaviour.
+  'net.ipv4.tcp_fastopen': onlyRule(['0'], 'net.ipv4.tcp_fastopen (TCP Fast Open)'),
+  'net.ipv4.tcp_frto': onlyRule(['0'], 'net.ipv4.tcp_frto (F-RTO)'),
+  'net.ipv4.tcp_dsack': onlyRule(['0'], 'net.ipv4.tcp_dsack (D-SACK)'),
+  'net.ipv4.tcp_fack': onlyRule(['0'], 'net.ipv4.tcp_fack'),
+  'net.ipv4.tcp_early_retrans': onlyRule(['0'], 'net.ipv4.tcp_early_retrans (tail loss probe)'),
+  'net.ipv4.tcp_recovery': onlyRule(['0'], 'net.ipv4.tcp_recovery (RACK)'),
+  'net.ipv4.tcp_thin_linear_timeouts': onlyRule(['0'], 'net.ipv4.tcp_thin_linear_timeouts'),
+  'net.ipv4.tcp_mtu_probing': onlyRule(['0'], 'net.ipv4.tcp_mtu_probing'),
+  'net.ipv4.tcp_tw_reuse': onlyRule(['0', '2'], 'net.ipv4.tcp_tw_reuse'),
+  'net.ipv4.tcp_abort_on_overflow': onlyRule(['0'], 'net.ipv4.tcp_abort_on_overflow'),
+  'net.ipv4.tcp_slow_start_after_idle': onlyRule(['0', '1'], 'net.ipv4.tcp_slow_start_after_idle'),
+  // Sysctls that do not change what a script observes on our stack.
+  'net.ipv4.tcp_no_metrics_save': onlyRule(['0', '1'], 'net.ipv4.tcp_no_metrics_save'),
+  'net.ipv4.tcp_min_tso_segs': onlyRule(['0', '1', '2'], 'net.ipv4.tcp_min_tso_segs'),
+};
+
+/** Names of commands that are housekeeping for a kernel and ignored. */
+const IGNORED_COMMANDS = /(^|\/)(defaults\.sh|set_sysctls\.py)\b/;
+
+/**
+ * Interprets a backquoted shell command: sysctl assignments on the
+ * whitelist are applied, `defaults.sh`-style housekeeping is ignored,
+ * anything else is unsupported. Returns a description of what was done.
+ */
+export function applyShellCommand(c: RunnerConfig, command: string, line: number | undefined): string[] {
+  const done: string[] = [];
+  for (const part of command.split(/;|&&|\n/)) {
+    const cmd = part.trim();
+    if (cmd === '' || cmd === 'true' || cmd === ':') continue;
+    if (IGNORED_COMMANDS.test(cmd.split(/\s+/)[0]!)) {
+      done.push(`ignored ${cmd}`);
+      continue;
+    }
+    const words = cmd.split(/\s+/);
+    if (words[0] !== 'sysctl' && !words[0]!.endsWith('/sysctl')) throw new Unsupported(`shell command '${cmd}'`, line);
+    // sysctl [-q] [-w] name=value ...   (value may be quoted and contain spaces)
+    const rest = cmd.replace(/^\S+/, '').replace(/\s-[qwe]+\b/g, ' ').trim();
+    const re = /([A-Za-z0-9_.\-/]+)\s*=\s*("[^"]*"|'[^']*'|\S+)/g;
+    let m: RegExpExecArray | null;
+    let any = false;
+    while ((m = re.exec(rest)) !== null) {
+      any = true;
+      const key = m[1]!.replace(/\//g, '.');
+      const value = m[2]!.replace(/^["']|["']$/g, '');
+      const rule = SYSCTLS[key];
+      if (!rule) throw new Unsupported(`sysctl ${key}`, line);
+      rule.apply(c, value, line);
+      done.push(`${key}=${value}`);
+    }
+    if (!any) throw new Unsupported(`shell command '${cmd}' (only sysctl name=value is understood)`, line);
+  }
+  return done;
+}

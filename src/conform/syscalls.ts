@@ -1,0 +1,796 @@
+/**
+ * System calls of scripts (dialect section 5) mapped onto the stack's socket
+ * API, with a table from script fds to sockets.
+ *
+ * TCP goes through `stack.tcp` the way an application uses it: a server
+ * from `createServer()` + `listen({port, host, backlog})` for listen(2),
+ * `connect({host, port, localPort})` for connect(2), and the TcpSocket
+ * stream (`read(n)` in paused mode, `write`, `end` for shutdown(SHUT_WR),
+ * `destroy` for close(2), `resetAndDestroy` for SO_LINGER 0, `getError` for
+ * SO_ERROR). UDP goes through `stack.udp.createSocket()`.
+ *
+ * A call either completes (`CallOutcome`) or is `Blocked`; the runner
+ * retries blocked calls written with `S...E` times.
+ */
+import type { Expr, SyscallLine } from './ast.js';
+import { ERRNO, SYMBOLS, errnoName } from './constants.js';
+import { Unsupported } from './config.js';
+import type { Run } from './runner.js';
+import { ScriptFailure } from './runner.js';
+import type { UdpSocket } from '../udp/socket.js';
+import type { TcpSocket } from '../tcp/socket.js';
+import type { TcpServer, ServerOptions } from '../tcp/server.js';
+import type { TcpLayer } from '../tcp/layer.js';
+
+export interface CallOutcome {
+  ret: number;
+  errno?: number;
+  /** Values written back through pointer arguments (getsockopt, poll revents). */
+  out?: { optval?: number; revents?: number[] };
+}
+
+export interface Blocked {
+  blocked: true;
+  retry: () => Promise<CallOutcome | Blocked>;
+  /** A time at which the call completes on its own (poll timeout). */
+  wakeAt?: number;
+}
+
+const ok = (ret = 0, out?: CallOutcome['out']): CallOutcome => (out ? { ret, out } : { ret });
+const err = (name: keyof typeof ERRNO | string): CallOutcome => ({ ret: -1, errno: ERRNO[name] ?? 22 });
+
+type TcpSocketApi = TcpSocket;
+type TcpServerApi = TcpServer;
+
+/** Pending socket options applied when the socket exists. */
+interface SockOpts {
+  nodelay?: boolean;
+  keepalive?: boolean;
+  keepIdle?: number;
+  lingerZero?: boolean;
+  rcvbuf?: number;
+  sndbuf?: number;
+  maxseg?: number;
+}
+
+type TcpFdState =
+  | { s: 'fresh' }
+  | { s: 'listening'; server: TcpServerApi }
+  | { s: 'conn'; sock: TcpSocketApi }
+  | { s: 'closed' };
+
+class Fd {
+  nonblock = false;
+  boundPort: number | undefined;
+  opts: SockOpts = {};
+  tcp: TcpFdState = { s: 'fresh' };
+  udp: UdpSocket | undefined;
+  udpRx: number[] = [];
+  udpConnected = false;
+  /** Errno of an asynchronous error not yet reported (SO_ERROR / next call). */
+  pendingErrno = 0;
+  /** TCP: the 'end' event was seen. */
+  eof = false;
+  /** TCP: the socket was destroyed with this errno. */
+  deadErrno = 0;
+  readShut = false;
+  writeShut = false;
+  connectStarted = false;
+  constructor(
+    readonly kind: 'tcp' | 'udp',
+    readonly number: number,
+  ) {}
+}
+
+const SUPPORTED_CALLS = new Set(['socket', 'bind', 'listen', 'accept', 'connect', 'read', 'recv', 'recvfrom', 'write', 'send', 'sendto', 'close', 'shutdown', 'fcntl', 'setsockopt', 'getsockopt', 'poll']);
+
+const SKIPPED_OPTS = new Set(['TCP_INFO', 'TCP_CONGESTION', 'TCP_FASTOPEN', 'TCP_FASTOPEN_CONNECT', 'TCP_FASTOPEN_NO_COOKIE', 'TCP_USER_TIMEOUT', 'TCP_NOTSENT_LOWAT', 'TCP_CORK', 'TCP_INQ', 'SO_ZEROCOPY', 'SO_TIMESTAMPING', 'IP_RECVERR', 'TCP_MD5SIG', 'TCP_REPAIR', 'TCP_SAVE_SYN', 'TCP_SAVED_SYN', 'TCP_ZEROCOPY_RECEIVE', 'TCP_TX_DELAY', 'TCP_QUICKACK', 'TCP_WINDOW_CLAMP', 'TCP_DEFER_ACCEPT', 'TCP_SYNCNT', 'TCP_LINGER2', 'SO_MAX_PACING_RATE', 'TCP_TIMESTAMP', 'TCP_CC_INFO', 'TCP_THIN_LINEAR_TIMEOUTS', 'SO_RCVLOWAT', 'SO_SNDLOWAT', 'SO_RCVTIMEO', 'SO_SNDTIMEO', 'IP_MTU_DISCOVER', 'IP_TOS', 'IP_TTL', 'SO_REUSEPORT', 'SO_OOBINLINE', 'SO_TIMESTAMP', 'TCP_NOPUSH']);
+const HANDLED_OPTS = new Set(['SO_REUSEADDR', 'SO_RCVBUF', 'SO_SNDBUF', 'SO_LINGER', 'SO_ERROR', 'SO_KEEPALIVE', 'TCP_NODELAY', 'TCP_MAXSEG', 'TCP_KEEPIDLE', 'TCP_KEEPINTVL', 'TCP_KEEPCNT', 'SO_TYPE', 'SO_DEBUG', 'SO_BROADCAST']);
+
+function identOf(e: Expr | undefined): string | undefined {
+  return e?.t === 'ident' ? e.name : undefined;
+}
+
+export class SyscallAdapter {
+  private readonly fds = new Map<number, Fd>();
+
+  constructor(private readonly run: Run) {}
+
+  /** Rejects calls and options the runner does not map (before the script runs). */
+  static preflight(call: SyscallLine, line: number): void {
+    if (!SUPPORTED_CALLS.has(call.name)) throw new Unsupported(`system call ${call.name}()`, line);
+    if (call.name === 'setsockopt' || call.name === 'getsockopt') {
+      const name = identOf(call.args[2]);
+      if (name === undefined) throw new Unsupported(`${call.name} with a numeric option name`, line);
+      if (SKIPPED_OPTS.has(name) || !HANDLED_OPTS.has(name)) throw new Unsupported(`socket option ${name}`, line);
+    }
+    if (call.name === 'send' || call.name === 'sendto' || call.name === 'recv' || call.name === 'recvfrom') {
+      const flags = call.args[3];
+      for (const f of flagNames(flags)) {
+        if (f === 'MSG_MORE' || f === 'MSG_FASTOPEN' || f === 'MSG_ZEROCOPY' || f === 'MSG_EOR' || f === 'MSG_OOB' || f === 'MSG_ERRQUEUE' || f === 'MSG_WAITALL') {
+          throw new Unsupported(`${call.name} flag ${f}`, line);
+        }
+      }
+    }
+    if (call.name === 'socket') {
+      const dom = call.args[0];
+      if (identOf(dom) === 'AF_INET6' || identOf(dom) === 'PF_INET6') throw new Unsupported('IPv6 sockets', line);
+      const type = identOf(call.args[1]);
+      if (type !== undefined && type !== 'SOCK_STREAM' && type !== 'SOCK_DGRAM') throw new Unsupported(`socket type ${type}`, line);
+    }
+  }
+
+  private get tcpApi(): TcpLayer {
+    return this.run.ensureStack().tcp;
+  }
+
+  dispose(): void {
+    for (const fd of this.fds.values()) {
+      try {
+        if (fd.udp && !fd.udp.isClosed) fd.udp.close();
+        if (fd.tcp.s === 'listening') fd.tcp.server.close();
+        if (fd.tcp.s === 'conn' && !fd.tcp.sock.destroyed) fd.tcp.sock.destroy();
+      } catch {
+        // discarded
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ values
+
+  value(e: Expr, line: number): number {
+    switch (e.t) {
+      case 'num':
+        return e.v;
+      case 'ident': {
+        const v = SYMBOLS[e.name] ?? ERRNO[e.name];
+        if (v === undefined) throw new Unsupported(`symbolic constant ${e.name}`, line);
+        return v;
+      }
+      case 'or':
+        return e.items.reduce((a, x) => a | this.value(x, line), 0);
+      case 'list':
+        if (e.items.length === 1) return this.value(e.items[0]!, line);
+        break;
+      default:
+        break;
+    }
+    throw new ScriptFailure(`expected a number, got ${describeExpr(e)}`, line);
+  }
+
+  private fd(args: Expr[], line: number): Fd | undefined {
+    const n = this.value(args[0] ?? { t: 'num', v: -1 }, line);
+    return this.fds.get(n);
+  }
+
+  /** Compares a completed call with the script's expectation. */
+  checkResult(call: SyscallLine, o: CallOutcome, line: number, text: string): void {
+    const want = this.value(call.result, line);
+    const wantErrno = call.errno !== undefined ? ERRNO[call.errno] : undefined;
+    if (call.errno !== undefined && wantErrno === undefined) throw new Unsupported(`errno ${call.errno}`, line);
+    const got = o.errno !== undefined ? `${o.ret} ${errnoName(o.errno)}` : String(o.ret);
+    const exp = call.errno !== undefined ? `${want} ${call.errno}` : String(want);
+    // socket()/accept() results name script fds; a successful one is checked by success.
+    const fdResult = (call.name === 'socket' || call.name === 'accept') && want >= 0 && o.ret >= 0;
+    if ((!fdResult && o.ret !== want) || (fdResult && o.errno !== undefined) || (wantErrno !== undefined && o.errno !== wantErrno) || (wantErrno === undefined && want === -1 && o.errno !== undefined && call.errno !== undefined)) {
+      this.run.fail('syscall', `${call.name}() returned ${got}, expected ${exp}`, line, [`script: ${text}`]);
+      return;
+    }
+    if (o.ret === -1 && wantErrno === undefined && want !== -1) {
+      this.run.fail('syscall', `${call.name}() returned ${got}, expected ${exp}`, line, [`script: ${text}`]);
+      return;
+    }
+    // Values through pointers.
+    if (call.name === 'getsockopt' && o.out?.optval !== undefined) {
+      const optArg = call.args[3];
+      if (optArg && optArg.t !== 'ellipsis') {
+        const wantVal = this.value(optArg, line);
+        if (wantVal !== o.out.optval) this.run.fail('syscall', `getsockopt ${identOf(call.args[2]) ?? ''}: value ${o.out.optval}, expected ${wantVal}`, line, [`script: ${text}`]);
+      }
+    }
+    if (call.name === 'poll' && o.out?.revents) {
+      const fdsArg = call.args[0];
+      if (fdsArg?.t === 'list') {
+        fdsArg.items.forEach((item, i) => {
+          if (item.t !== 'struct') return;
+          const rf = item.fields.find((f) => f.name === 'revents');
+          if (!rf) return;
+          const wantR = this.value(rf.value, line);
+          const gotR = o.out!.revents![i] ?? 0;
+          if (wantR !== gotR) this.run.fail('syscall', `poll revents of entry ${i}: ${pollNames(gotR)}, expected ${pollNames(wantR)}`, line, [`script: ${text}`]);
+        });
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ dispatch
+
+  async start(call: SyscallLine, line: number, blockingLine: boolean): Promise<CallOutcome | Blocked> {
+    const a = call.args;
+    switch (call.name) {
+      case 'socket':
+        return this.socket(call, line);
+      case 'bind':
+        return this.bind(a, line);
+      case 'listen':
+        return this.listen(a, line);
+      case 'accept':
+        return this.accept(call, line);
+      case 'connect':
+        return this.connect(a, line);
+      case 'read':
+        return this.read(a, line, 0);
+      case 'recv':
+      case 'recvfrom':
+        return this.read(a, line, a[3] ? this.value(a[3], line) : 0);
+      case 'write':
+        return this.write(a, line, 0);
+      case 'send':
+      case 'sendto':
+        return this.write(a, line, a[3] ? this.value(a[3], line) : 0);
+      case 'close':
+        return this.close(a, line);
+      case 'shutdown':
+        return this.shutdown(a, line);
+      case 'fcntl':
+        return this.fcntl(a, line);
+      case 'setsockopt':
+        return this.setsockopt(a, line);
+      case 'getsockopt':
+        return this.getsockopt(a, line);
+      case 'poll':
+        return this.poll(a, line, blockingLine);
+    }
+    throw new Unsupported(`system call ${call.name}()`, line);
+  }
+
+  private socket(call: SyscallLine, line: number): CallOutcome {
+    const type = this.value(call.args[1] ?? { t: 'num', v: 1 }, line);
+    const want = this.value(call.result, line);
+    if (want < 0) return err('EINVAL');
+    if (this.fds.has(want)) throw new ScriptFailure(`socket() = ${want}: fd ${want} is already in use in the script`, line);
+    const fd = new Fd(type === SYMBOLS['SOCK_DGRAM'] ? 'udp' : 'tcp', want);
+    this.fds.set(want, fd);
+    if (fd.kind === 'udp') {
+      const stack = this.run.ensureStack();
+      const s = stack.udp.createSocket();
+      fd.udp = s;
+      s.on('message', (msg: Buffer) => {
+        fd.udpRx.push(msg.length);
+      });
+      s.on('error', (e: Error & { errno?: number; code?: string }) => {
+        fd.pendingErrno = (e.code && ERRNO[e.code]) || Math.abs(e.errno ?? 0) || ERRNO['EIO']!;
+      });
+    }
+    return ok(want);
+  }
+
+  private bind(a: Expr[], line: number): CallOutcome {
+    const fd = this.fd(a, line);
+    if (!fd) return err('EBADF');
+    if (fd.boundPort !== undefined) return err('EINVAL');
+    const port = this.run.cfg.bindPort;
+    for (const other of this.fds.values()) {
+      if (other !== fd && other.kind === fd.kind && other.boundPort === port && other.tcp.s !== 'closed') return err('EADDRINUSE');
+    }
+    fd.boundPort = port;
+    if (fd.udp) {
+      fd.udp.bind(port, this.run.cfg.localIp);
+      this.run.udpLocalPort = port;
+    }
+    return ok();
+  }
+
+  private async listen(a: Expr[], line: number): Promise<CallOutcome> {
+    const fd = this.fd(a, line);
+    if (!fd) return err('EBADF');
+    if (fd.kind !== 'tcp') return err('EOPNOTSUPP');
+    if (fd.tcp.s === 'listening') return ok();
+    if (fd.tcp.s !== 'fresh') return err('EINVAL');
+    const backlog = a[1] ? this.value(a[1], line) : 0;
+    const port = fd.boundPort ?? this.run.cfg.bindPort;
+    fd.boundPort = port;
+    this.applyBuffers(fd);
+    const server = this.tcpApi.createServer(this.serverOptions(fd));
+    let listenErr = 0;
+    server.on('error', (e: Error & { code?: string }) => {
+      listenErr = (e.code && ERRNO[e.code]) || ERRNO['EADDRINUSE']!;
+    });
+    server.listen({ port, host: this.run.cfg.localIp, backlog });
+    await this.run.settle();
+    if (listenErr) return { ret: -1, errno: listenErr };
+    fd.tcp = { s: 'listening', server };
+    this.run.sut = 'listener';
+    return ok();
+  }
+
+  private serverOptions(fd: Fd): ServerOptions {
+    // manualAccept: connections wait in the stack's accept queue until accept(2), so backlogs behave.
+    const o: ServerOptions = { manualAccept: true, allowHalfOpen: true };
+    if (fd.opts.nodelay) o.noDelay = true;
+    return o;
+  }
+
+  /**
+   * SO_RCVBUF/SO_SNDBUF: the socket API has no per-socket buffer sizes, so
+   * the stack-wide defaults are set just before listen()/connect() (new
+   * connections read them when they are created).
+   */
+  private applyBuffers(fd: Fd): void {
+    const c = this.tcpApi.config;
+    if (fd.opts.rcvbuf !== undefined) c.rmem = fd.opts.rcvbuf;
+    if (fd.opts.sndbuf !== undefined) c.wmem = fd.opts.sndbuf;
+  }
+
+  /** Error bookkeeping of a TCP socket, attached once. */
+  private watchTcp(s: TcpSocketApi, fd: Fd | undefined): void {
+    const state = { fd };
+    const mark = (f: Fd | undefined): Fd | undefined => f ?? this.fdOf(s);
+    s.on('error', (e: Error & { errno?: number; code?: string }) => {
+      const f = mark(state.fd);
+      const n = (e.code && ERRNO[e.code]) || Math.abs(e.errno ?? 0) || ERRNO['EIO']!;
+      if (f) {
+        f.deadErrno = n;
+        f.pendingErrno = n;
+      }
+    });
+    s.on('end', () => {
+      const f = mark(state.fd);
+      if (f) f.eof = true;
+    });
+  }
+
+  private fdOf(s: TcpSocketApi): Fd | undefined {
+    for (const f of this.fds.values()) if (f.tcp.s === 'conn' && f.tcp.sock === s) return f;
+    return undefined;
+  }
+
+  private applyOpts(fd: Fd, s: TcpSocketApi): void {
+    if (fd.opts.nodelay) s.setNoDelay(true);
+    if (fd.opts.keepalive) s.setKeepAlive(true, fd.opts.keepIdle ?? 0);
+  }
+
+  private accept(call: SyscallLine, line: number): CallOutcome | Blocked {
+    const a = call.args;
+    const fd = this.fd(a, line);
+    if (!fd) return err('EBADF');
+    if (fd.tcp.s !== 'listening') return err('EINVAL');
+    const st = fd.tcp;
+    const want = this.value(call.result, line);
+    const attempt = async (): Promise<CallOutcome | Blocked> => {
+      await this.run.settle();
+      const s = st.server.accept();
+      if (!s) return fd.nonblock ? err('EAGAIN') : { blocked: true, retry: attempt };
+      return this.accepted(fd, s, want, line);
+    };
+    const s = st.server.accept();
+    if (s) return this.accepted(fd, s, want, line);
+    return fd.nonblock ? err('EAGAIN') : { blocked: true, retry: attempt };
+  }
+
+  /** Binds an accepted socket to the script's fd number (the result written on the line). */
+  private accepted(listener: Fd, s: TcpSocketApi, want: number, line: number): CallOutcome {
+    const number = want >= 0 ? want : this.freeFd();
+    if (this.fds.has(number)) throw new ScriptFailure(`accept() = ${number}: fd ${number} is already in use in the script`, line);
+    const fd = new Fd('tcp', number);
+    fd.opts = { ...listener.opts };
+    fd.tcp = { s: 'conn', sock: s };
+    this.watchTcp(s, fd);
+    fd.boundPort = listener.boundPort;
+    this.fds.set(number, fd);
+    this.applyOpts(fd, s);
+    if (s.readableEnded) fd.eof = true;
+    this.run.sut = 'socket';
+    if (s.remotePort !== undefined) this.run.cut = this.run.tuple(s.localPort ?? this.run.cfg.bindPort, s.remotePort);
+    return ok(number);
+  }
+
+  private freeFd(): number {
+    let n = 3;
+    while (this.fds.has(n)) n++;
+    return n;
+  }
+
+  private connect(a: Expr[], line: number): CallOutcome | Blocked {
+    const fd = this.fd(a, line);
+    if (!fd) return err('EBADF');
+    const cfg = this.run.cfg;
+    if (fd.kind === 'udp') {
+      fd.udp!.connect(cfg.connectPort, cfg.remoteIp);
+      fd.udpConnected = true;
+      this.run.udpRemotePort = cfg.connectPort;
+      if (fd.boundPort === undefined) this.run.udpLocalPort = 0;
+      return ok();
+    }
+    if (fd.tcp.s === 'listening') return err('EISCONN');
+    if (fd.tcp.s === 'conn') {
+      const s = fd.tcp.sock;
+      if (s.connecting) return fd.nonblock ? err('EALREADY') : this.waitConnect(fd, s);
+      if (fd.deadErrno) return this.takeConnectError(fd);
+      return err('EISCONN');
+    }
+    if (fd.tcp.s === 'closed') return err('EBADF');
+    const opts: { host: string; port: number; localPort?: number } = { host: cfg.remoteIp, port: cfg.connectPort };
+    if (fd.boundPort !== undefined) opts.localPort = fd.boundPort;
+    this.applyBuffers(fd);
+    const s = this.tcpApi.connect({ ...opts, allowHalfOpen: true });
+    fd.tcp = { s: 'conn', sock: s };
+    fd.connectStarted = true;
+    this.watchTcp(s, fd);
+    this.applyOpts(fd, s);
+    this.run.sut = 'socket';
+    // The SYN tells the runner the local port; until then the tuple is (unknown, connect_port).
+    const lp = s.localPort ?? 0;
+    this.run.cut = this.run.tuple(lp, cfg.connectPort);
+    if (fd.nonblock) return err('EINPROGRESS');
+    return this.waitConnect(fd, s);
+  }
+
+  private takeConnectError(fd: Fd): CallOutcome {
+    const e = fd.deadErrno;
+    fd.pendingErrno = 0;
+    return { ret: -1, errno: e };
+  }
+
+  private waitConnect(fd: Fd, s: TcpSocketApi): Blocked {
+    const attempt = async (): Promise<CallOutcome | Blocked> => {
+      if (fd.deadErrno) return this.takeConnectError(fd);
+      if (!s.connecting && !s.destroyed) return ok();
+      if (s.destroyed) return err('ECONNREFUSED');
+      return { blocked: true, retry: attempt };
+    };
+    return { blocked: true, retry: attempt };
+  }
+
+  private async read(a: Expr[], line: number, flags: number): Promise<CallOutcome | Blocked> {
+    const fd = this.fd(a, line);
+    if (!fd) return err('EBADF');
+    const len = a[2] ? this.value(a[2], line) : 0;
+    const dontwait = fd.nonblock || (flags & SYMBOLS['MSG_DONTWAIT']!) !== 0;
+    const peek = (flags & SYMBOLS['MSG_PEEK']!) !== 0;
+    if (fd.kind === 'udp') {
+      const attempt = async (): Promise<CallOutcome | Blocked> => {
+        await this.run.settle();
+        if (fd.pendingErrno) {
+          const e = fd.pendingErrno;
+          fd.pendingErrno = 0;
+          return { ret: -1, errno: e };
+        }
+        const n = peek ? fd.udpRx[0] : fd.udpRx.shift();
+        if (n !== undefined) return ok(Math.min(n, len));
+        return dontwait ? err('EAGAIN') : { blocked: true, retry: attempt };
+      };
+      return attempt();
+    }
+    if (fd.tcp.s !== 'conn') return err(fd.tcp.s === 'listening' ? 'ENOTCONN' : 'ENOTCONN');
+    const s = fd.tcp.sock;
+    const attempt = async (): Promise<CallOutcome | Blocked> => {
+      const avail = s.readableLength;
+      if (avail > 0 && !fd.readShut) {
+        const n = Math.min(len, avail);
+        if (peek) return ok(n);
+        const b = s.read(n) as Buffer | null;
+        return ok(b ? b.length : 0);
+      }
+      if (fd.deadErrno) {
+        const e = fd.deadErrno;
+        fd.pendingErrno = 0;
+        // Linux reports the reset once, then EOF.
+        fd.deadErrno = 0;
+        fd.eof = true;
+        return { ret: -1, errno: e };
+      }
+      if (fd.readShut) return ok(0);
+      if (!fd.eof) {
+        // Trigger 'end' if the stream has seen the FIN.
+        s.read(0);
+        await this.run.settle();
+      }
+      if (fd.eof || s.readableEnded) return ok(0);
+      if (s.readableLength > 0) return attempt();
+      if (s.destroyed) return ok(0);
+      if (s.connecting && !dontwait) return { blocked: true, retry: attempt };
+      return dontwait ? err('EAGAIN') : { blocked: true, retry: attempt };
+    };
+    return attempt();
+  }
+
+  private async write(a: Expr[], line: number, flags: number): Promise<CallOutcome | Blocked> {
+    const fd = this.fd(a, line);
+    if (!fd) return err('EBADF');
+    const len = a[2] ? this.value(a[2], line) : 0;
+    const dontwait = fd.nonblock || (flags & SYMBOLS['MSG_DONTWAIT']!) !== 0;
+    if (fd.kind === 'udp') {
+      const u = fd.udp!;
+      if (fd.pendingErrno) {
+        const e = fd.pendingErrno;
+        fd.pendingErrno = 0;
+        return { ret: -1, errno: e };
+      }
+      if (!fd.udpConnected && a.length < 5) return err('EDESTADDRREQ');
+      let sendErr = 0;
+      const cb = (e: (Error & { code?: string }) | null): void => {
+        if (e) sendErr = (e.code && ERRNO[e.code]) || ERRNO['EIO']!;
+      };
+      if (fd.udpConnected) u.send(Buffer.alloc(len), cb);
+      else u.send(Buffer.alloc(len), this.run.cfg.connectPort, this.run.cfg.remoteIp, cb);
+      await this.run.settle();
+      if (this.run.udpLocalPort === 0) this.run.udpLocalPort = u.address().port;
+      if (sendErr) return { ret: -1, errno: sendErr };
+      return ok(len);
+    }
+    if (fd.tcp.s !== 'conn') return err(fd.tcp.s === 'closed' ? 'EBADF' : 'EPIPE');
+    const s = fd.tcp.sock;
+    if (fd.deadErrno) {
+      const e = fd.deadErrno;
+      fd.deadErrno = 0;
+      return { ret: -1, errno: e === ERRNO['ECONNRESET'] ? e : ERRNO['EPIPE']! };
+    }
+    if (fd.writeShut || s.writableEnded || s.destroyed) return err('EPIPE');
+    if (s.connecting) {
+      if (dontwait) return err('EAGAIN');
+    }
+    s.write(Buffer.alloc(len));
+    await this.run.settle();
+    if (fd.deadErrno) return err('EPIPE');
+    if (s.writableLength === 0) return ok(len);
+    // Part of the data is not in the send buffer yet.
+    const attempt = async (): Promise<CallOutcome | Blocked> => {
+      await this.run.settle();
+      if (s.writableLength === 0) return ok(len);
+      if (fd.deadErrno || s.destroyed) return err('EPIPE');
+      return { blocked: true, retry: attempt };
+    };
+    if (dontwait) return ok(len - s.writableLength);
+    return { blocked: true, retry: attempt };
+  }
+
+  private close(a: Expr[], line: number): CallOutcome {
+    const fd = this.fd(a, line);
+    if (!fd) return err('EBADF');
+    this.fds.delete(fd.number);
+    if (fd.udp) {
+      fd.udp.close();
+      return ok();
+    }
+    const st = fd.tcp;
+    fd.tcp = { s: 'closed' };
+    if (st.s === 'listening') {
+      st.server.close();
+    } else if (st.s === 'conn') {
+      if (fd.opts.lingerZero) st.sock.resetAndDestroy();
+      else st.sock.destroy();
+    }
+    // The closed socket stays the socket under test (TIME_WAIT, RST checks); the fd number is free again.
+    return ok();
+  }
+
+  private shutdown(a: Expr[], line: number): CallOutcome {
+    const fd = this.fd(a, line);
+    if (!fd) return err('EBADF');
+    const how = a[1] ? this.value(a[1], line) : 1;
+    if (fd.kind === 'udp') return fd.udpConnected ? ok() : err('ENOTCONN');
+    if (fd.tcp.s !== 'conn' || fd.tcp.sock.connecting) return err('ENOTCONN');
+    if (how === 0 || how === 2) fd.readShut = true;
+    if ((how === 1 || how === 2) && !fd.writeShut) {
+      fd.writeShut = true;
+      fd.tcp.sock.end();
+    }
+    return ok();
+  }
+
+  private fcntl(a: Expr[], line: number): CallOutcome {
+    const fd = this.fd(a, line);
+    if (!fd) return err('EBADF');
+    const cmd = a[1] ? this.value(a[1], line) : -1;
+    if (cmd === SYMBOLS['F_GETFL']) return ok(SYMBOLS['O_RDWR']! | (fd.nonblock ? SYMBOLS['O_NONBLOCK']! : 0));
+    if (cmd === SYMBOLS['F_SETFL']) {
+      const v = a[2] ? this.value(a[2], line) : 0;
+      fd.nonblock = (v & SYMBOLS['O_NONBLOCK']!) !== 0;
+      return ok();
+    }
+    if (cmd === SYMBOLS['F_GETFD'] || cmd === SYMBOLS['F_SETFD']) return ok();
+    throw new Unsupported(`fcntl command ${describeExpr(a[1]!)}`, line);
+  }
+
+  private optValue(e: Expr | undefined, line: number): number {
+    if (!e) return 0;
+    if (e.t === 'list' && e.items.length === 1) return this.value(e.items[0]!, line);
+    return this.value(e, line);
+  }
+
+  private setsockopt(a: Expr[], line: number): CallOutcome {
+    const fd = this.fd(a, line);
+    if (!fd) return err('EBADF');
+    const name = identOf(a[2])!;
+    const sock = fd.tcp.s === 'conn' ? fd.tcp.sock : undefined;
+    switch (name) {
+      case 'SO_REUSEADDR':
+      case 'SO_DEBUG':
+      case 'SO_BROADCAST':
+        return ok();
+      case 'SO_RCVBUF':
+      case 'SO_SNDBUF': {
+        const v = this.optValue(a[3], line);
+        if (fd.tcp.s !== 'fresh' && fd.kind === 'tcp') throw new Unsupported(`${name} after listen()/connect()`, line);
+        if (fd.kind === 'udp') {
+          if (name === 'SO_RCVBUF') fd.udp!.setRecvBufferSize(v * 2);
+          return ok();
+        }
+        // Linux doubles the value (the other half is for bookkeeping).
+        if (name === 'SO_RCVBUF') fd.opts.rcvbuf = v * 2;
+        else fd.opts.sndbuf = v * 2;
+        return ok();
+      }
+      case 'SO_LINGER': {
+        const st = a[3];
+        let onoff = 0;
+        let linger = 0;
+        if (st?.t === 'struct') {
+          for (const f of st.fields) {
+            if (f.name === 'onoff' || f.name === 'l_onoff') onoff = this.value(f.value, line);
+            if (f.name === 'linger' || f.name === 'l_linger') linger = this.value(f.value, line);
+          }
+        }
+        if (onoff && linger !== 0) throw new Unsupported('SO_LINGER with a non-zero timeout', line);
+        fd.opts.lingerZero = onoff !== 0;
+        return ok();
+      }
+      case 'SO_KEEPALIVE': {
+        fd.opts.keepalive = this.optValue(a[3], line) !== 0;
+        if (sock) sock.setKeepAlive(fd.opts.keepalive, fd.opts.keepIdle ?? 0);
+        return ok();
+      }
+      case 'TCP_KEEPIDLE': {
+        fd.opts.keepIdle = this.optValue(a[3], line) * 1000;
+        if (sock && fd.opts.keepalive) sock.setKeepAlive(true, fd.opts.keepIdle);
+        return ok();
+      }
+      case 'TCP_KEEPINTVL':
+      case 'TCP_KEEPCNT':
+        throw new Unsupported(`${name} (the socket API has no per-socket ${name === 'TCP_KEEPINTVL' ? 'interval' : 'probe count'}; use --keepalive_intvl_ms / --keepalive_probes)`, line);
+      case 'TCP_NODELAY': {
+        fd.opts.nodelay = this.optValue(a[3], line) !== 0;
+        if (sock) sock.setNoDelay(fd.opts.nodelay);
+        return ok();
+      }
+      case 'TCP_MAXSEG':
+        throw new Unsupported('setsockopt TCP_MAXSEG (use --tcp_mss)', line);
+      default:
+        throw new Unsupported(`setsockopt ${name}`, line);
+    }
+  }
+
+  private getsockopt(a: Expr[], line: number): CallOutcome {
+    const fd = this.fd(a, line);
+    if (!fd) return err('EBADF');
+    const name = identOf(a[2])!;
+    const sock = fd.tcp.s === 'conn' ? fd.tcp.sock : undefined;
+    switch (name) {
+      case 'SO_ERROR': {
+        let e = fd.pendingErrno;
+        fd.pendingErrno = 0;
+        if (!e && sock) e = sock.getError();
+        return ok(0, { optval: Math.abs(e) });
+      }
+      case 'SO_TYPE':
+        return ok(0, { optval: fd.kind === 'udp' ? 2 : 1 });
+      case 'TCP_NODELAY':
+        return ok(0, { optval: fd.opts.nodelay ? 1 : 0 });
+      case 'SO_KEEPALIVE':
+        return ok(0, { optval: fd.opts.keepalive ? 1 : 0 });
+      case 'TCP_MAXSEG': {
+        const info = sock?.tcpInfo();
+        if (!info) throw new Unsupported('getsockopt TCP_MAXSEG before the connection exists', line);
+        return ok(0, { optval: info.mss });
+      }
+      case 'SO_RCVBUF':
+      case 'SO_SNDBUF': {
+        const v = name === 'SO_RCVBUF' ? fd.opts.rcvbuf : fd.opts.sndbuf;
+        const def = this.run.cfg.tcp[name === 'SO_RCVBUF' ? 'rmem' : 'wmem'];
+        return ok(0, { optval: v ?? (typeof def === 'number' ? def : 1 << 20) });
+      }
+      default:
+        throw new Unsupported(`getsockopt ${name}`, line);
+    }
+  }
+
+  private revents(fd: Fd | undefined, events: number): number {
+    if (!fd) return SYMBOLS['POLLNVAL']!;
+    let r = 0;
+    const IN = SYMBOLS['POLLIN']!;
+    const OUT = SYMBOLS['POLLOUT']!;
+    const ERR = SYMBOLS['POLLERR']!;
+    const HUP = SYMBOLS['POLLHUP']!;
+    const RDHUP = SYMBOLS['POLLRDHUP']!;
+    if (fd.kind === 'udp') {
+      if (fd.udpRx.length > 0) r |= IN;
+      r |= OUT;
+      if (fd.pendingErrno) r |= ERR;
+      return r & (events | ERR | HUP);
+    }
+    const st = fd.tcp;
+    if (st.s === 'listening') return st.server.acceptQueueLength > 0 ? r | (IN & events) : r;
+    if (st.s !== 'conn') return r;
+    const s = st.sock;
+    if (s.readableLength > 0 || fd.eof || s.readableEnded) r |= IN;
+    if (fd.eof || s.readableEnded) r |= RDHUP;
+    if (!s.connecting && !s.destroyed && !fd.writeShut && s.writableLength === 0) r |= OUT;
+    if (fd.deadErrno || fd.pendingErrno) r |= ERR;
+    if (s.destroyed && (fd.eof || fd.deadErrno)) r |= HUP | IN;
+    if ((fd.eof || s.readableEnded) && fd.writeShut) r |= HUP;
+    return r & (events | ERR | HUP);
+  }
+
+  private poll(a: Expr[], line: number, blockingLine: boolean): CallOutcome | Blocked {
+    const list = a[0];
+    if (list?.t !== 'list') throw new ScriptFailure('poll() needs a list of {fd=..., events=...}', line);
+    const entries = list.items.map((item) => {
+      if (item.t !== 'struct') throw new ScriptFailure('poll() entries are {fd=N, events=...}', line);
+      const get = (n: string): Expr | undefined => item.fields.find((f) => f.name === n)?.value;
+      const fdE = get('fd');
+      const evE = get('events');
+      return { fd: fdE ? this.value(fdE, line) : -1, events: evE ? this.value(evE, line) : 0 };
+    });
+    const timeout = a[2] ? this.value(a[2], line) : 0;
+    const startMs = this.run.clock.now();
+    const attempt = async (): Promise<CallOutcome | Blocked> => {
+      await this.run.settle();
+      const revents = entries.map((e) => this.revents(this.fds.get(e.fd), e.events));
+      const n = revents.filter((r) => r !== 0).length;
+      if (n > 0 || timeout === 0 || (timeout > 0 && this.run.clock.now() >= startMs + timeout)) return ok(n, { revents });
+      const b: Blocked = { blocked: true, retry: attempt };
+      if (timeout > 0) b.wakeAt = startMs + timeout;
+      return b;
+    };
+    void blockingLine;
+    const revents = entries.map((e) => this.revents(this.fds.get(e.fd), e.events));
+    const n = revents.filter((r) => r !== 0).length;
+    if (n > 0 || timeout === 0) return ok(n, { revents });
+    const b: Blocked = { blocked: true, retry: attempt };
+    if (timeout > 0) b.wakeAt = startMs + timeout;
+    return b;
+  }
+}
+
+function flagNames(e: Expr | undefined): string[] {
+  if (!e) return [];
+  if (e.t === 'ident') return [e.name];
+  if (e.t === 'or') return e.items.flatMap(flagNames);
+  return [];
+}
+
+export function pollNames(v: number): string {
+  if (v === 0) return '0';
+  const names: string[] = [];
+  for (const n of ['POLLIN', 'POLLPRI', 'POLLOUT', 'POLLERR', 'POLLHUP', 'POLLNVAL', 'POLLRDHUP']) {
+    const b = SYMBOLS[n]!;
+    if (v & b) {
+      names.push(n);
+      v &= ~b;
+    }
+  }
+  if (v) names.push(`0x${v.toString(16)}`);
+  return names.join('|');
+}
+
+export function describeExpr(e: Expr): string {
+  switch (e.t) {
+    case 'num':
+      return String(e.v);
+    case 'ident':
+      return e.name;
+    case 'ellipsis':
+      return '...';
+    case 'str':
+      return `"${e.v}"`;
+    case 'list':
+      return `[${e.items.map(describeExpr).join(', ')}]`;
+    case 'struct':
+      return `{${e.fields.map((f) => (f.name ? `${f.name}=${describeExpr(f.value)}` : describeExpr(f.value))).join(', ')}}`;
+    case 'or':
+      return e.items.map(describeExpr).join('|');
+    case 'call':
+      return `${e.name}(${e.args.map(describeExpr).join(', ')})`;
+  }
+}
