@@ -11,7 +11,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { maskOf, parseAddress, parseCidr } from './ip/address.js';
+import { parseAddress, parseCidr } from './ip/address.js';
 import { parseImpairSpec } from './link/impair-spec.js';
 import { resolveServices } from './services.js';
 
@@ -89,6 +89,7 @@ export const OTHER_ENV: ReadonlySet<string> = new Set([
   'TUNSTACK_TUNSHIM', // path of the native addon (src/link/tun.ts)
   'TUNSTACK_FORWARD', // docker/entrypoint.sh: enable IPv4 forwarding in the container
   'TUNSTACK_SKIP_CHECKS', // docker/entrypoint.sh: skip the device/capability checks
+  'TUNSTACK_CLI_JS', // docker/entrypoint.sh: path of dist/cli.js
 ]);
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -373,11 +374,4 @@ export function loadConfig(inputs: ConfigInputs = {}): LoadedConfig {
 
 function formatAddr(n: number): string {
   return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
-}
-
-/** The prefix network and mask of a validated config's `addr`. */
-export function addrParts(config: TunstackConfig): { address: number; prefixLength: number; network: number; mask: number } {
-  const c = parseCidr(config.addr);
-  if (c instanceof Error) throw c;
-  return { ...c, mask: maskOf(c.prefixLength) };
 }
