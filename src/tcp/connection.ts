@@ -106,6 +106,8 @@ export class TcpConnection {
   listener: TcpListener | null = null;
   /** The application closed its socket: the connection finishes on its own. */
   orphaned = false;
+  /** The application closed with received bytes it never read. */
+  private unreadAtClose = false;
   /** In the layer's dirty list. */
   dirty = false;
   /** In the demultiplexing table. */
@@ -381,13 +383,18 @@ export class TcpConnection {
       this.terminate(null, false);
       return;
     }
-    if (this.rb.length > 0) {
+    if (this.rb.length > 0 || this.unreadAtClose) {
       this.layer.stats.TcpExt.TCPAbortOnData++;
       this.reset(now);
       return;
     }
     this.shutdownWrite();
     if (this.state === TcpState.FIN_WAIT_2) this.armFinTimeout(now);
+  }
+
+  /** The socket above held bytes it never read: close() must treat them as unread data. */
+  discardUnread(): void {
+    this.unreadAtClose = true;
   }
 
   /** Abortive close: RST now (when synchronized), resources freed. */

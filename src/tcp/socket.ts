@@ -213,7 +213,11 @@ export class TcpSocket extends Duplex implements ConnectionUser {
     this.layer.timers.disarm(this.idleTimer);
     const c = this.conn;
     this.conn = null;
-    if (c !== null && !this.connGone) c.close(this.layer.now());
+    if (c !== null && !this.connGone) {
+      // close(2): bytes received but never read by the application make it an abort (RST), as on Linux.
+      if (this.readableLength > 0 && !this.eofPushed) c.discardUnread();
+      c.close(this.layer.now());
+    }
     if (this.pendingWrite !== null) {
       const p = this.pendingWrite;
       this.pendingWrite = null;
