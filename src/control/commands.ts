@@ -125,7 +125,7 @@ export function tcpInfoLine(r: Record<string, unknown>): string {
   const cc = r['congestionControl'] ?? r['cc'];
   if (cc) parts.push(String(cc));
   const ws = r['wscale'];
-  if (ws !== undefined && ws !== null) parts.push(`wscale:${Array.isArray(ws) ? ws.join(',') : String(ws)}`);
+  if (ws !== undefined && ws !== null && ws !== '') parts.push(`wscale:${Array.isArray(ws) ? ws.join(',') : String(ws)}`);
   const rto = num(r, 'rto', 'rtoMs');
   if (rto !== undefined) parts.push(`rto:${rto}`);
   const rtt = num(r, 'rtt', 'srttMs', 'srtt');
@@ -136,7 +136,7 @@ export function tcpInfoLine(r: Record<string, unknown>): string {
   const cwnd = num(r, 'cwnd');
   if (cwnd !== undefined) parts.push(`cwnd:${cwnd}`);
   const ssthresh = num(r, 'ssthresh');
-  if (ssthresh !== undefined && ssthresh < 0x7fffffff) parts.push(`ssthresh:${ssthresh}`);
+  if (ssthresh !== undefined && ssthresh > 0 && ssthresh < 0x7fffffff) parts.push(`ssthresh:${ssthresh}`);
   const sent = num(r, 'bytesSent', 'bytesWritten');
   if (sent !== undefined) parts.push(`bytes_sent:${sent}`);
   const acked = num(r, 'bytesAcked');
@@ -163,10 +163,10 @@ export function formatSocketTable(tcp: Record<string, unknown>[] | null, udp: Re
       ssState(r['state']),
       str(num(r, 'recvQ', 'recvQueue', 'rcvQueue'), '0'),
       str(num(r, 'sendQ', 'sendQueue', 'sndQueue'), '0'),
-      endpoint(r['localAddress'], r['localPort']),
-      endpoint(r['remoteAddress'] ?? r['peerAddress'], r['remotePort'] ?? r['peerPort']),
+      typeof r['local'] === 'string' ? r['local'] : endpoint(r['localAddress'], r['localPort']),
+      typeof r['peer'] === 'string' ? r['peer'] : endpoint(r['remoteAddress'] ?? r['peerAddress'], r['remotePort'] ?? r['peerPort']),
     ]);
-    infos.push(opts.info === false ? null : tcpInfoLine(r) || null);
+    infos.push(opts.info === false || r['state'] === 'LISTEN' ? null : tcpInfoLine(r) || null);
   }
   for (const r of udp ?? []) {
     const connected = (num(r, 'remotePort') ?? 0) !== 0;
