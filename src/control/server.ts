@@ -150,15 +150,24 @@ export class ControlServer {
       while ((nl = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, nl).trim();
         buf = buf.slice(nl + 1);
+        if (line.length > MAX_LINE) {
+          chain = chain.then(() => this.tooLong(sock));
+          return;
+        }
         if (line) chain = chain.then(() => this.answer(sock, line));
       }
       if (buf.length > MAX_LINE) {
-        sock.end(`${JSON.stringify({ ok: false, error: 'request line too long' })}\n`);
+        chain = chain.then(() => this.tooLong(sock));
         buf = '';
       }
     });
     sock.on('error', () => sock.destroy());
     sock.on('close', () => this.conns.delete(sock));
+  }
+
+  /** A line over MAX_LINE: answer once and close the connection. */
+  private tooLong(sock: Socket): void {
+    if (!sock.destroyed) sock.end(`${JSON.stringify({ ok: false, error: 'request line too long' })}\n`);
   }
 
   private async answer(sock: Socket, line: string): Promise<void> {
