@@ -55,6 +55,8 @@ export interface ConnectionUser {
   onWritable(): void;
   /** The connection is gone (reset, timed out, refused, or closed); `err` null for an orderly end. */
   onClosed(err: TcpError | null): void;
+  /** The stack itself is closing. */
+  onStackClosed(): void;
 }
 
 /** Negotiated parameters of a passive open (from the SYN queue or a SYN cookie). */
@@ -592,8 +594,15 @@ export class TcpConnection {
   /** §3.10.7.4 the other states. */
   private synchronizedArrives(h: TcpHeader, pkt: Uint8Array, payloadStart: number, now: number): void {
     const stats = this.layer.stats;
-    const flags = h.flags;
+    let flags = h.flags;
     let seq = h.seq;
+    // Simultaneous open: the peer's SYN-ACK in SYN-RECEIVED acknowledges our SYN; take it as the ACK it carries
+    // (Linux tcp_validate_incoming lets exactly this one through).
+    if (this.state === TcpState.SYN_RECEIVED && this.listener === null && (flags & (TCP_SYN | TCP_ACK | TCP_RST)) === (TCP_SYN | TCP_ACK) && ((seq + 1) >>> 0) === this.rcvNxt && h.ack === this.sndNxt) {
+      flags &= ~TCP_SYN;
+      seq = this.rcvNxt;
+      this.ackNow();
+    }
     let len = h.payloadLength;
     let off = payloadStart;
     let fin = (flags & TCP_FIN) !== 0;
@@ -673,10 +682,10 @@ export class TcpConnection {
         this.layer.sendRst(this.localAddr, this.localPort, this.remoteAddr, this.remotePort, h.ack, 0, false);
         return;
       }
-      this.establishFromSynReceived(h, now);
+      this.establishFromSynReceived(h, seq, now);
       if ((this.state as number) === TcpState.CLOSED) return;
     }
-    if (!this.processAck(h, now)) return;
+    if (!this.processAck(h, seq, now)) return;
     if (this.state === TcpState.CLOSED) return;
 
     // Timestamps: RFC 7323 §4.3 (update TS.Recent when the segment covers RCV.NXT).
@@ -720,11 +729,11 @@ export class TcpConnection {
     void off;
   }
 
-  private establishFromSynReceived(h: TcpHeader, now: number): void {
+  private establishFromSynReceived(h: TcpHeader, seq: number, now: number): void {
     this.setState(TcpState.ESTABLISHED);
     this.sndWnd = h.window << this.sndWscale;
     this.maxSndWnd = Math.max(this.maxSndWnd, this.sndWnd);
-    this.sndWl1 = h.seq;
+    this.sndWl1 = seq;
     this.sndWl2 = h.ack;
     if (this.synRetransmitted) this.rtt.fallBackAfterSynLoss();
     if (this.finQueued) this.setState(TcpState.FIN_WAIT_1);
@@ -777,7 +786,7 @@ export class TcpConnection {
   }
 
   /** Step five for synchronized states. Returns false when the segment must be dropped. */
-  private processAck(h: TcpHeader, now: number): boolean {
+  private processAck(h: TcpHeader, seq: number, now: number): boolean {
     const stats = this.layer.stats;
     const ack = h.ack;
     if (seqGt(ack, this.sndMax)) {
@@ -807,13 +816,13 @@ export class TcpConnection {
     if (seqGt(ack, this.sndUna)) {
       this.newAck(h, ack, now);
     } else if (ack === this.sndUna) {
-      const dup = this.sndMax !== this.sndUna && ((h.payloadLength === 0 && !(h.flags & (TCP_SYN | TCP_FIN)) && newWnd === oldWnd) || sackNew);
+      const dup = this.sndMax !== this.sndUna && ((h.payloadLength === 0 && !(h.flags & TCP_FIN) && newWnd === oldWnd) || sackNew);
       if (dup) this.onDupAck(now);
     }
     // Window update (§3.10.7.4, SND.WL1/WL2 rule).
-    if (seqLt(this.sndWl1, h.seq) || (this.sndWl1 === h.seq && seqLe(this.sndWl2, ack))) {
+    if (seqLt(this.sndWl1, seq) || (this.sndWl1 === seq && seqLe(this.sndWl2, ack))) {
       this.sndWnd = newWnd;
-      this.sndWl1 = h.seq;
+      this.sndWl1 = seq;
       this.sndWl2 = ack;
       if (newWnd > this.maxSndWnd) this.maxSndWnd = newWnd;
       if (newWnd > oldWnd) {
@@ -1098,6 +1107,14 @@ export class TcpConnection {
     void notify;
   }
 
+  /** The stack is closing: the connection ends without a packet and the socket is destroyed without an error. */
+  shutdownSilently(): void {
+    const u = this.user;
+    this.user = null;
+    this.terminate(null, false);
+    u?.onStackClosed();
+  }
+
   /** The socket above went away before the connection ended; with `err` the user sees it. */
   abort(code: TcpErrorCode, now: number): void {
     const s = this.state;
@@ -1197,8 +1214,8 @@ export class TcpConnection {
     if (s === TcpState.CLOSED || s === TcpState.LISTEN) return;
     if (s === TcpState.SYN_SENT) return;
     if (s === TcpState.SYN_RECEIVED) {
-      if (this.ackPending) this.sendSyn(true, now);
-      this.ackPending = false;
+      // RFC 9293 §3.10.7.4: an unacceptable segment here is answered with a plain ACK (the SYN-ACK is the timer's job).
+      if (this.ackPending) this.sendAck(now);
       return;
     }
     if (s === TcpState.FIN_WAIT_2 || s === TcpState.TIME_WAIT) {

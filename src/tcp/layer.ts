@@ -533,7 +533,7 @@ export class TcpLayer {
   /** Stack close: every connection and server stops (no packets). */
   private shutdown(): void {
     for (const s of [...this.servers]) s.close();
-    for (const inner of [...this.conns.values()]) for (const c of [...inner.values()]) c.abort('ECONNABORTED', this.now());
+    for (const inner of [...this.conns.values()]) for (const c of [...inner.values()]) c.shutdownSilently();
     this.egress(this.now());
     this.closed = true;
   }

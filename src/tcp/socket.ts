@@ -132,6 +132,11 @@ export class TcpSocket extends Duplex implements ConnectionUser {
     }
   }
 
+  onStackClosed(): void {
+    this.connGone = true;
+    this.destroy();
+  }
+
   // ------------------------------------------------------------ Readable side
 
   private pull(): void {

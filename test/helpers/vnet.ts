@@ -29,6 +29,39 @@ export interface VnetOptions {
   impairB?: string;
   mtu?: number;
   start?: number;
+  /** Return true to drop a packet A sends (before its impairment stage); `n` counts A's packets from 0. */
+  dropA?: (packet: Uint8Array, n: number) => boolean;
+  dropB?: (packet: Uint8Array, n: number) => boolean;
+}
+
+/** A link stage that drops the packets a predicate picks (deterministic loss for tests). */
+export class FilterLink implements Link {
+  private n = 0;
+  dropped = 0;
+  constructor(
+    private readonly inner: Link,
+    private readonly drop: (packet: Uint8Array, n: number) => boolean,
+  ) {}
+  get mtu(): number {
+    return this.inner.mtu;
+  }
+  get name(): string {
+    return this.inner.name;
+  }
+  setReceiver(r: Parameters<Link['setReceiver']>[0]): void {
+    this.inner.setReceiver(r);
+  }
+  send(packets: readonly Uint8Array[], count: number): void {
+    const keep: Uint8Array[] = [];
+    for (let i = 0; i < count; i++) {
+      if (this.drop(packets[i]!, this.n++)) this.dropped++;
+      else keep.push(packets[i]!);
+    }
+    if (keep.length) this.inner.send(keep, keep.length);
+  }
+  close(): void {
+    this.inner.close();
+  }
 }
 
 export const A_ADDR = '10.0.0.1';
@@ -60,8 +93,9 @@ export class Vnet {
       if ('error' in p) throw new Error(p.error);
       return new ImpairedLink(l, p, this.clock, s.timers);
     };
-    this.a.addInterface(wrap(la, o.impairA, this.a), `${A_ADDR}/24`, { defaultRoute: true });
-    this.b.addInterface(wrap(lb, o.impairB, this.b), `${B_ADDR}/24`, { defaultRoute: true });
+    const filt = (l: Link, f: VnetOptions['dropA']): Link => (f ? new FilterLink(l, f) : l);
+    this.a.addInterface(filt(wrap(la, o.impairA, this.a), o.dropA), `${A_ADDR}/24`, { defaultRoute: true });
+    this.b.addInterface(filt(wrap(lb, o.impairB, this.b), o.dropB), `${B_ADDR}/24`, { defaultRoute: true });
   }
 
   private pending(): boolean {
