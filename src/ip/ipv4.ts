@@ -105,9 +105,19 @@ export class Ipv4Layer {
       return;
     }
     // RFC 1122 §3.2.1.3: a source that is broadcast or multicast (or class E) is discarded.
-    if (isLimitedBroadcast(h.src) || isMulticast(h.src) || h.src >>> 28 === 0xf || this.isBroadcastFor(h.src)) {
+    // Linux also drops "martian" sources: 0.0.0.0/8 (this network) and 127.0.0.0/8 (loopback) arriving on a
+    // link, which nothing may be sent back to (an RST or echo reply to 0.0.0.0 was the result before).
+    const top = h.src >>> 24;
+    if (isLimitedBroadcast(h.src) || isMulticast(h.src) || h.src >>> 28 === 0xf || top === 0 || top === 127 || this.isBroadcastFor(h.src)) {
       s.InAddrErrors++;
       this.stats.drop('ip.bad-source');
+      return;
+    }
+    // LAND (source = one of our own addresses, from the link): Linux drops it as martian (accept_local = 0);
+    // answering would send us our own SYN-ACKs and RSTs back through the kernel.
+    if (this.isLocal(h.src)) {
+      s.InAddrErrors++;
+      this.stats.drop('ip.land');
       return;
     }
     // Bytes past the IP total length are link padding: cut them off (a view, no copy).

@@ -280,7 +280,7 @@ describe('fuzz: DNS responder (query parser)', () => {
       (q) => {
         const t0 = performance.now();
         const out = r.respond(q, SRC);
-        expect(performance.now() - t0).toBeLessThan(50);
+        expect(performance.now() - t0).toBeLessThan(1000);
         if (typeof out === 'string') {
           expect(['dns.short', 'dns.response']).toContain(out);
           return;
@@ -374,7 +374,7 @@ describe('fuzz: packetdrill-dialect script parser', () => {
         } catch (e) {
           if (!(e instanceof ScriptSyntaxError)) throw new Error(`parseScript threw ${(e as Error)?.name}: ${(e as Error)?.message} for ${JSON.stringify(text)}`);
         }
-        expect(performance.now() - t0).toBeLessThan(200);
+        expect(performance.now() - t0).toBeLessThan(1000);
       },
       3000,
     );
