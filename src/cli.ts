@@ -2,12 +2,15 @@
 /** The `tunstack` command line (commander). */
 import { Command, InvalidArgumentError } from 'commander';
 import { createLogger } from './log.js';
-import { loadConfig, DEFAULTS } from './config.js';
+import { loadConfig, DEFAULTS, type TunstackConfig } from './config.js';
+import type { UpOptions } from './run.js';
+import { parseHttpLimitSpec } from './http/limits.js';
 import { runInstance } from './control/instance.js';
 import { captureCommand, ssCommand, statsCommand } from './control/commands.js';
 import { runDemo } from './demo.js';
 import './services-all.js';
 import { addConnectCommand } from './tcp/connect-command.js';
+import { addConformCommands } from './conform/commands.js';
 
 function positiveInt(name: string) {
   return (v: string): number => {
@@ -51,16 +54,18 @@ program
   .option('--forward', 'router mode: forward datagrams not addressed to the stack')
   .option('--reasm-timeout <duration>', 'IP reassembly timeout (Linux ipfrag_time), e.g. 2s', duration('--reasm-timeout'))
   .option('--log-level <level>', 'trace, debug, info, warn, error, silent (default info)')
-  .option('--http <port>', 'port of the bundled HTTP server on the stack, or off (default off)')
+  .option('--http <port>', 'port of the bundled HTTP server on the stack, or off (default 80: the `http` service, part of --services all)')
+  .option('--static <dir>', 'the HTTP server also serves the files in DIR (GET/HEAD, Range, If-Modified-Since)')
+  .option('--http-limit <spec>', 'HTTP limits, e.g. maxBodyBytes=10485760,headersTimeout=5000,maxConnections=256 (see src/http/limits.ts)')
   .option('--name <name>', 'instance name for the control socket (default: the TUN name)')
   .option('--control <path|off>', 'control socket path, or off (default /run/tunstack/NAME.sock)')
   .option('--grace <duration>', 'graceful-shutdown budget: FIN, then RST after it (default 5s)')
   .option('--config <file>', 'JSON file with any of these options (also TUNSTACK_CONFIG); flags beat TUNSTACK_* variables beat the file')
-  .action(async (o: { tun?: string; addr?: string; peer?: string; mtu?: number; pcap?: string; impair?: string; services?: string; hostname?: string[]; kernelRoute?: string[]; logLevel?: string; topology?: string; forward?: boolean; reasmTimeout?: number; http?: string; name?: string; control?: string; grace?: string; config?: string }) => {
+  .action(async (o: { tun?: string; addr?: string; peer?: string; mtu?: number; pcap?: string; impair?: string; services?: string; hostname?: string[]; kernelRoute?: string[]; logLevel?: string; topology?: string; forward?: boolean; reasmTimeout?: number; http?: string; static?: string; httpLimit?: string; name?: string; control?: string; grace?: string; config?: string }) => {
     let loaded;
     try {
       loaded = loadConfig({
-        flags: { tun: o.tun, addr: o.addr, peer: o.peer, mtu: o.mtu, pcap: o.pcap, impair: o.impair, services: o.services, hostnames: o.hostname, routes: o.kernelRoute, logLevel: o.logLevel, http: o.http, name: o.name, control: o.control, graceMs: o.grace },
+        flags: { tun: o.tun, addr: o.addr, peer: o.peer, mtu: o.mtu, pcap: o.pcap, impair: o.impair, services: o.services, hostnames: o.hostname, routes: o.kernelRoute, logLevel: o.logLevel, http: o.http, static: o.static, httpLimits: o.httpLimit, name: o.name, control: o.control, graceMs: o.grace },
         env: process.env,
         ...(o.config !== undefined ? { file: o.config } : {}),
       });
@@ -87,6 +92,7 @@ program
           ...(o.topology !== undefined ? { topology: o.topology } : {}),
           ...(o.forward ? { forward: true } : {}),
           ...(o.reasmTimeout !== undefined ? { reasmTimeoutMs: o.reasmTimeout } : {}),
+          ...httpUpOptions(c, loaded.sources.http !== 'default'),
         },
         logger,
       );
@@ -96,6 +102,20 @@ program
       process.exit(1);
     }
   });
+
+/** The HTTP part of UpOptions from a validated config: `--http off` given → off; a port, static dir or limits given → on with them. */
+function httpUpOptions(c: TunstackConfig, httpGiven: boolean): Pick<UpOptions, 'http'> {
+  if (httpGiven && c.http === null) return { http: 'off' };
+  if (c.http === null && c.static === null && c.httpLimits === null) return {};
+  const limits = c.httpLimits !== null ? parseHttpLimitSpec(c.httpLimits) : {};
+  return {
+    http: {
+      ...(c.http !== null ? { port: c.http } : {}),
+      ...(c.static !== null ? { staticDir: c.static } : {}),
+      ...(limits instanceof Error ? {} : { limits }),
+    },
+  };
+}
 
 /** --watch [SECS]: true (no value) means every second. */
 function watchSecs(v: string | boolean | undefined): number | undefined {
@@ -160,6 +180,7 @@ program
   });
 
 addConnectCommand(program, { tun: DEFAULTS.tun, addr: DEFAULTS.addr, peer: DEFAULTS.peer });
+addConformCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`tunstack: ${(e as Error).message}\n`);
