@@ -14,6 +14,7 @@ import { dirname, resolve } from 'node:path';
 import { parseAddress, parseCidr } from './ip/address.js';
 import { parseImpairSpec } from './link/impair-spec.js';
 import { resolveServices } from './services.js';
+import { parseHttpLimitSpec, resolveHttpLimits } from './http/limits.js';
 
 export interface TunstackConfig {
   /** TUN device name (created and configured if it does not exist, attached as is if it does). */
@@ -26,8 +27,12 @@ export interface TunstackConfig {
   mtu: number;
   /** Extra subnets the kernel routes through the TUN (CIDRs with no host bits). */
   routes: string[];
-  /** TCP port of the bundled HTTP server on the stack's address; null: off. */
+  /** TCP port of the bundled HTTP server on the stack's address; null: off (default: port 80 while `services` includes `http`). */
   http: number | null;
+  /** Directory the HTTP server serves static files from; null: none. */
+  static: string | null;
+  /** HTTP limits, `key=value,...` (maxBodyBytes, headersTimeout, ... — src/http/limits.ts); null: defaults. */
+  httpLimits: string | null;
   /** Capture file from the start (libpcap); null: none (start one later with `tunstack capture`). */
   pcap: string | null;
   /** Impairment spec (`loss=5%,delay=10ms`); null: none. */
@@ -55,6 +60,8 @@ export const DEFAULTS: Readonly<TunstackConfig> = Object.freeze({
   mtu: 1500,
   routes: [],
   http: null,
+  static: null,
+  httpLimits: null,
   pcap: null,
   impair: null,
   services: 'all',
@@ -73,6 +80,8 @@ export const KEYS: Readonly<Record<ConfigKey, { flag: string; env: string; help:
   mtu: { flag: '--mtu', env: 'TUNSTACK_MTU', help: 'link MTU (68..65535)' },
   routes: { flag: '--kernel-route', env: 'TUNSTACK_ROUTES', help: 'subnets the kernel routes through the TUN' },
   http: { flag: '--http', env: 'TUNSTACK_HTTP', help: 'port of the bundled HTTP server, or off' },
+  static: { flag: '--static', env: 'TUNSTACK_STATIC', help: 'directory of static files the HTTP server serves' },
+  httpLimits: { flag: '--http-limit', env: 'TUNSTACK_HTTP_LIMITS', help: 'HTTP limits, key=value,... (maxBodyBytes, headersTimeout, maxConnections, ...)' },
   pcap: { flag: '--pcap', env: 'TUNSTACK_PCAP', help: 'capture file from the start' },
   impair: { flag: '--impair', env: 'TUNSTACK_IMPAIR', help: 'impairment spec' },
   services: { flag: '--services', env: 'TUNSTACK_SERVICES', help: 'built-in services' },
@@ -214,6 +223,8 @@ const COERCE: Record<ConfigKey, (v: unknown) => Coerced<unknown>> = {
   mtu: coerceMtu,
   routes: asList,
   http: coerceHttp,
+  static: asOptString,
+  httpLimits: asOptString,
   pcap: asOptString,
   impair: asOptString,
   services: asString,
@@ -358,6 +369,21 @@ export function loadConfig(inputs: ConfigInputs = {}): LoadedConfig {
   if (config.pcap) {
     const dir = dirname(resolve(config.pcap));
     if (!existsSync(dir) || !statSync(dir).isDirectory()) problems.push(`${where('pcap')}: directory ${dir} does not exist`);
+  }
+  if (config.static) {
+    const dir = resolve(config.static);
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) problems.push(`${where('static')}: ${dir} is not a directory`);
+  }
+  if (config.httpLimits) {
+    const spec = parseHttpLimitSpec(config.httpLimits);
+    if (spec instanceof Error) problems.push(`${where('httpLimits')}: ${spec.message}`);
+    else {
+      try {
+        resolveHttpLimits(spec);
+      } catch (e) {
+        problems.push(`${where('httpLimits')}: ${(e as Error).message}`);
+      }
+    }
   }
   if (config.name !== null && !/^[A-Za-z0-9_.@+-]{1,64}$/.test(config.name)) {
     problems.push(`${where('name')}: '${config.name}' is not a valid instance name (1..64 characters: letters, digits, _ . - @ +)`);

@@ -14,7 +14,8 @@ import { PcapTap } from './link/pcap-tap.js';
 import { CaptureController } from './control/capture.js';
 import { drainConnections } from './control/shutdown.js';
 import { parseAddress, parseCidr } from './ip/address.js';
-import { resolveServices } from './services.js';
+import { resolveServices, type ServiceContext } from './services.js';
+import type { HttpLimits } from './http/limits.js';
 import { buildTopology, loadTopology, topologyKernelRoutes, type VirtualNetwork } from './topology.js';
 import { existsSync } from 'node:fs';
 
@@ -35,6 +36,11 @@ export interface UpOptions {
   reasmTimeoutMs?: number;
   /** Router mode for the TUN stack (also set by a topology whose `tun` node forwards). */
   forward?: boolean;
+  /**
+   * The bundled HTTP server (`--http PORT`, `--static DIR`, `--http-limit`): given, it runs even when
+   * `--services` does not name `http`; 'off' keeps it off even under `all`. Absent: as `--services` says, on port 80.
+   */
+  http?: { port?: number; staticDir?: string; limits?: Partial<HttpLimits> } | 'off';
 }
 
 export interface RunningStack {
@@ -60,8 +66,14 @@ export function startStack(opts: UpOptions, logger: Logger): RunningStack {
   if (peer instanceof Error) throw new Error(`--peer: ${peer.message}`);
   if (((peer & addr.mask) >>> 0) !== addr.network) throw new Error(`--peer ${opts.peer} is not inside ${opts.addr}`);
   if (peer === addr.address) throw new Error(`--peer and --addr are the same address`);
-  const services = resolveServices(opts.services);
-  if (services instanceof Error) throw new Error(`--services: ${services.message}`);
+  const resolved = resolveServices(opts.services);
+  if (resolved instanceof Error) throw new Error(`--services: ${resolved.message}`);
+  let services = resolved;
+  if (opts.http === 'off') services = services.filter((s) => s.name !== 'http');
+  else if (opts.http !== undefined && !services.some((s) => s.name === 'http')) {
+    const all = resolveServices('http');
+    if (!(all instanceof Error)) services = [...services, ...all];
+  }
   const spec = opts.impair ? parseImpairSpec(opts.impair) : undefined;
   if (spec && 'error' in spec) throw new Error(spec.error);
   const topo = opts.topology !== undefined ? loadTopology(opts.topology) : undefined;
@@ -106,7 +118,7 @@ export function startStack(opts: UpOptions, logger: Logger): RunningStack {
     net = buildTopology(topo, stack, { clock, logger, ...(reassembly ? { stackOptions: { reassembly } } : {}) });
     logger.info({ topology: opts.topology, nodes: [...net.stacks.keys()], kernelRoutes }, 'virtual network up');
   }
-  const ctx = { hostnames: opts.hostnames };
+  const ctx: ServiceContext = { hostnames: opts.hostnames, ...(opts.http !== undefined && opts.http !== 'off' ? { http: opts.http } : {}) };
   const stops = services.map((s) => {
     const stop = s.start(stack, ctx);
     logger.info({ service: s.name }, `service ${s.name} up`);

@@ -2,5 +2,6 @@
 import './services/udp-echo.js';
 import './services/dns.js';
 import './services/tcp-services.js';
+import './services/http.js';
 
 export {};

@@ -5,10 +5,13 @@
  * silent no-op.
  */
 import type { Stack } from './stack.js';
+import type { HttpLimits } from './http/limits.js';
 
 export interface ServiceContext {
   /** Extra names the DNS responder answers for (`--hostname`). */
   hostnames: string[];
+  /** The `http` service's port, static directory and limits (`--http`, `--static`, `--http-limit`); defaults when absent. */
+  http?: { port?: number; staticDir?: string; limits?: Partial<HttpLimits> };
 }
 
 /** Starts a service; returns a function that stops it. */

@@ -1,0 +1,261 @@
+/**
+ * node:http mounted on tunstack sockets.
+ *
+ * `createHttpServer(stack, opts, handler?)` returns a real `http.Server`
+ * (llhttp parses every byte; we never parse HTTP ourselves) that never
+ * listens on the kernel: a tunstack listener accepts TCP connections on the
+ * stack's address and hands each TcpSocket to the server with
+ * `server.emit('connection', socket)`, exactly what net.Server does with a
+ * kernel socket. `'listening'` is emitted on the http.Server when the stack
+ * listener is up, which also starts node:http's connection tracking (the
+ * headersTimeout / requestTimeout checks against slowloris clients).
+ *
+ * The connection cap works at the listener: established connections wait in
+ * the accept queue (bounded by `backlog`; beyond it SYN cookies or drops,
+ * like Linux) until a served connection closes.
+ */
+import http from 'node:http';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { Stack } from '../stack.js';
+import type { TcpServer } from '../tcp/server.js';
+import type { TcpSocket } from '../tcp/socket.js';
+import { declaredLength, tooLarge } from './body.js';
+import { resolveHttpLimits, type HttpLimits } from './limits.js';
+
+export interface HttpServerOptions extends Partial<HttpLimits> {
+  /** TCP port on the stack (default 80). */
+  port?: number;
+  /** Local address to listen on (default: every address of the stack). */
+  host?: string;
+  /** Accept-queue length of the tunstack listener (default: the TCP layer's, 511). */
+  backlog?: number;
+  /** Don't listen yet (call `server.listen()` later). */
+  noListen?: boolean;
+}
+
+/** Counters of one HTTP server, shown by `/_stack/stats` beside the stack's. */
+export interface HttpCounters {
+  ConnectionsAccepted: number;
+  /** Times a connection had to wait in the accept queue because the cap was reached. */
+  ConnectionsDeferred: number;
+  Requests: number;
+  Responses1xx: number;
+  Responses2xx: number;
+  Responses3xx: number;
+  Responses4xx: number;
+  Responses5xx: number;
+  /** Requests answered 413 by our handlers (body over maxBodyBytes). */
+  BodyTooLarge: number;
+  /** Connections closed by node:http for a parse error or a timeout, by code (HPE_*, ERR_HTTP_REQUEST_TIMEOUT). */
+  ClientErrors: Record<string, number>;
+  /** Other socket errors (ECONNRESET, EPIPE, ...), by code. */
+  SocketErrors: Record<string, number>;
+  /** Keep-alive or idle connections closed by the socket timeout. */
+  IdleTimeouts: number;
+  Upgrades: number;
+}
+
+function newCounters(): HttpCounters {
+  return {
+    ConnectionsAccepted: 0,
+    ConnectionsDeferred: 0,
+    Requests: 0,
+    Responses1xx: 0,
+    Responses2xx: 0,
+    Responses3xx: 0,
+    Responses4xx: 0,
+    Responses5xx: 0,
+    BodyTooLarge: 0,
+    ClientErrors: Object.create(null) as Record<string, number>,
+    SocketErrors: Object.create(null) as Record<string, number>,
+    IdleTimeouts: 0,
+    Upgrades: 0,
+  };
+}
+
+/** The parts of net.Server's bookkeeping that http.Server#close relies on (net.Socket keeps them for kernel sockets). */
+interface NetServerBookkeeping {
+  _connections: number;
+  _emitCloseIfDrained(): void;
+}
+
+export interface StackListenOptions {
+  port?: number;
+  host?: string;
+  backlog?: number;
+}
+
+/** An http.Server whose connections come from a tunstack listener. */
+export class StackHttpServer extends http.Server {
+  readonly stack: Stack;
+  readonly limits: HttpLimits;
+  readonly counters: HttpCounters = newCounters();
+  /** The tunstack listener, once listening. */
+  tcp: TcpServer | null = null;
+  private live = 0;
+  private closing = false;
+
+  constructor(stack: Stack, limits: Partial<HttpLimits> = {}, handler?: RequestListener) {
+    const l = resolveHttpLimits(limits);
+    super({
+      maxHeaderSize: l.maxHeaderSize,
+      headersTimeout: l.headersTimeout,
+      requestTimeout: l.requestTimeout,
+      keepAliveTimeout: l.keepAliveTimeout,
+      connectionsCheckingInterval: l.connectionsCheckingInterval,
+      noDelay: true,
+    });
+    this.stack = stack;
+    this.limits = l;
+    this.maxHeadersCount = l.maxHeadersCount;
+    this.maxRequestsPerSocket = l.maxRequestsPerSocket;
+    this.keepAliveTimeout = l.keepAliveTimeout;
+    // Counting first, so the numbers include requests a user's handler fails on.
+    this.prependListener('request', (req: IncomingMessage, res: ServerResponse) => this.countRequest(req, res));
+    if (handler) this.on('request', handler);
+    // `Expect: 100-continue` with a body over the cap: 413 before the client sends it.
+    this.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+      const n = declaredLength(req);
+      if (n !== null && n > this.limits.maxBodyBytes) {
+        this.counters.Requests++;
+        res.once('finish', () => this.counters.Responses4xx++);
+        tooLarge(res, this.limits.maxBodyBytes, this);
+        return;
+      }
+      res.writeContinue();
+      this.emit('request', req, res);
+    });
+    this.on('upgrade', () => {
+      this.counters.Upgrades++;
+    });
+    (this as unknown as NetServerBookkeeping)._connections = 0;
+    // net.Server's `listening` reads its kernel handle; ours is the tunstack listener.
+    Object.defineProperty(this, 'listening', { get: () => this.tcp !== null && this.tcp.listening, configurable: true });
+  }
+
+  private countRequest(_req: IncomingMessage, res: ServerResponse): void {
+    this.counters.Requests++;
+    res.once('finish', () => {
+      const c = this.counters;
+      const s = res.statusCode;
+      if (s < 200) c.Responses1xx++;
+      else if (s < 300) c.Responses2xx++;
+      else if (s < 400) c.Responses3xx++;
+      else if (s < 500) c.Responses4xx++;
+      else c.Responses5xx++;
+    });
+  }
+
+  /**
+   * Listens on the stack (never on the kernel): `listen(80)`, `listen({ port, host, backlog }, cb)`.
+   * Errors (port in use, an address the stack does not have) arrive as 'error'.
+   */
+  override listen(...args: unknown[]): this {
+    let o: StackListenOptions = {};
+    let cb: (() => void) | undefined;
+    for (const a of args) {
+      if (typeof a === 'function') cb = a as () => void;
+      else if (typeof a === 'number') o.port = a;
+      else if (typeof a === 'string') o.host = a;
+      else if (a !== null && typeof a === 'object') o = { ...(a as StackListenOptions) };
+    }
+    if (this.tcp !== null) {
+      process.nextTick(() => this.emit('error', Object.assign(new Error('the server is already listening'), { code: 'ERR_SERVER_ALREADY_LISTEN' })));
+      return this;
+    }
+    if (cb) this.once('listening', cb);
+    // allowHalfOpen like net.Server under http: node:http decides what a client's FIN means.
+    const tcp = this.stack.tcp.createServer({ allowHalfOpen: true, noDelay: true, manualAccept: true });
+    this.tcp = tcp;
+    this.closing = false;
+    tcp.on('acceptable', () => this.pump());
+    tcp.on('error', (e: Error) => {
+      this.tcp = null;
+      this.emit('error', e);
+    });
+    tcp.once('listening', () => {
+      this.stack.logger.debug({ http: tcp.address() }, 'http server listening on the stack');
+      // Also starts node:http's connection tracking (headersTimeout/requestTimeout).
+      this.emit('listening');
+    });
+    tcp.listen({ port: o.port ?? 80, ...(o.host !== undefined ? { host: o.host } : {}), ...(o.backlog !== undefined ? { backlog: o.backlog } : {}) });
+    return this;
+  }
+
+  /** Takes connections from the accept queue up to the cap. */
+  private pump(): void {
+    const tcp = this.tcp;
+    if (tcp === null) return;
+    while (this.live < this.limits.maxConnections) {
+      const s = tcp.accept();
+      if (s === null) return;
+      this.admit(s);
+    }
+    if (tcp.acceptQueueLength > 0) this.counters.ConnectionsDeferred++;
+  }
+
+  private admit(s: TcpSocket): void {
+    this.live++;
+    this.counters.ConnectionsAccepted++;
+    const book = this as unknown as NetServerBookkeeping;
+    book._connections++;
+    s.on('error', (e: Error & { code?: string }) => {
+      const code = e.code ?? 'unknown';
+      const table = code.startsWith('HPE_') || code === 'ERR_HTTP_REQUEST_TIMEOUT' ? this.counters.ClientErrors : this.counters.SocketErrors;
+      table[code] = (table[code] ?? 0) + 1;
+    });
+    s.on('timeout', () => {
+      this.counters.IdleTimeouts++;
+    });
+    s.once('close', () => {
+      this.live--;
+      book._connections--;
+      if (this.closing) book._emitCloseIfDrained();
+      this.pump();
+    });
+    this.emit('connection', s);
+  }
+
+  /** Connections being served now. */
+  get activeConnections(): number {
+    return this.live;
+  }
+
+  override address(): { address: string; family: string; port: number } | null {
+    return this.tcp?.address() ?? null;
+  }
+
+  /**
+   * Stops listening on the stack, closes idle keep-alive connections (node:http's
+   * close), and emits 'close' once the last connection has closed.
+   */
+  override close(cb?: (err?: Error) => void): this {
+    const tcp = this.tcp;
+    if (tcp === null) {
+      if (cb) process.nextTick(() => cb(Object.assign(new Error('Server is not running.'), { code: 'ERR_SERVER_NOT_RUNNING' })));
+      return this;
+    }
+    this.tcp = null;
+    this.closing = true;
+    if (cb) this.once('close', () => cb());
+    // Connections still waiting in the accept queue are reset by the listener's close.
+    tcp.close();
+    // node:http's close: stops the timeout checks, closes idle connections, then
+    // net.Server#close emits 'close' once _connections reaches 0.
+    super.close();
+    return this;
+  }
+}
+
+/**
+ * Creates node:http's server on the stack and listens on `opts.port` (default 80).
+ * `handler` is any `(req, res)` listener — an Express-style app included; without
+ * one the server has no 'request' listener yet (add the built-in routes with
+ * `builtinRoutes`, or your own with `server.on('request', ...)`).
+ */
+export function createHttpServer(stack: Stack, opts: HttpServerOptions = {}, handler?: RequestListener): StackHttpServer {
+  const { port, host, backlog, noListen, ...limits } = opts;
+  const server = new StackHttpServer(stack, limits, handler);
+  if (!noListen) server.listen({ port: port ?? 80, ...(host !== undefined ? { host } : {}), ...(backlog !== undefined ? { backlog } : {}) });
+  return server;
+}
