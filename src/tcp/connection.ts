@@ -162,6 +162,8 @@ export class TcpConnection {
 
   // Timestamps (RFC 7323).
   tsRecent = 0;
+  /** RCV.NXT carried by the last ACK we sent (Last.ACK.sent). */
+  private lastAckSent = 0;
   private tsRecentStamp = 0;
   readonly tsOffset: number;
 
@@ -293,6 +295,7 @@ export class TcpConnection {
     this.irs = p.irs;
     this.rcvNxt = (p.irs + 1) >>> 0;
     this.rb.nxt = this.rcvNxt;
+    this.lastAckSent = this.rcvNxt;
     this.advMss = p.advMss;
     this.applyPeerOptions(p.peerMss, p.peerWscale, p.sackOk, p.tsOk);
     this.tsRecent = p.tsRecent;
@@ -608,7 +611,8 @@ export class TcpConnection {
     let fin = (flags & TCP_FIN) !== 0;
 
     // RFC 7323 §5.3: PAWS before the sequence check.
-    if (this.tsOk && h.tsPresent && !(flags & TCP_RST) && seqLt(h.tsVal, this.tsRecent) && now - this.tsRecentStamp < PAWS_IDLE_MS) {
+    // Linux TCP_PAWS_WINDOW: one tick of disorder is tolerated.
+    if (this.tsOk && h.tsPresent && !(flags & TCP_RST) && ((this.tsRecent - h.tsVal) | 0) > 1 && now - this.tsRecentStamp < PAWS_IDLE_MS) {
       stats.TcpExt.PAWSEstab++;
       stats.drop('tcp.paws');
       this.ackPending = true;
@@ -688,8 +692,8 @@ export class TcpConnection {
     if (!this.processAck(h, seq, now)) return;
     if (this.state === TcpState.CLOSED) return;
 
-    // Timestamps: RFC 7323 §4.3 (update TS.Recent when the segment covers RCV.NXT).
-    if (this.tsOk && h.tsPresent && seqLe(seq, this.rcvNxt) && !seqLt(h.tsVal, this.tsRecent)) {
+    // Timestamps: RFC 7323 §4.3 (update TS.Recent when SEG.SEQ <= Last.ACK.sent).
+    if (this.tsOk && h.tsPresent && seqLe(seq, this.lastAckSent) && !seqLt(h.tsVal, this.tsRecent)) {
       this.tsRecent = h.tsVal;
       this.tsRecentStamp = now;
     }
@@ -871,9 +875,11 @@ export class TcpConnection {
     this.sndUna = ack;
     if (seqLt(this.sndNxt, ack)) this.sndNxt = ack;
     this.scoreboard.advance(ack);
-    // RTT: timestamps when present (RFC 7323 §4), else one timed segment (Karn).
+    // RTT: timestamps when present (RFC 7323 §4), else one timed segment (Karn). After a timeout or during
+    // recovery the echoed TSval may be the original transmission's (the receiver does not take timestamps from
+    // duplicates, RFC 7323 §5.3 R3), so such ACKs give no sample: Karn's rule applied to timestamps.
     if (this.tsOk && h.tsPresent && h.tsEcr !== 0) {
-      this.rtt.sample(Math.max(0, (this.tsNow(now) - h.tsEcr) | 0));
+      if (this.retransmits === 0 && this.recovery === REC_NONE) this.rtt.sample(Math.max(0, (this.tsNow(now) - h.tsEcr) | 0));
     } else if (this.rttTiming && seqGt(ack, this.rttSeq)) {
       this.rttTiming = false;
       this.rtt.sample(now - this.rttTime);
@@ -1223,7 +1229,7 @@ export class TcpConnection {
       return;
     }
     const sb = this.sb;
-    const smss = this.smss;
+    const smss = this.smss - this.sackOptionBytes();
     let sent = 0;
     // RFC 5681 §4.1: restart from the initial window after an idle period longer than the RTO.
     if (this.sndMax === this.sndUna && sb.length > 0 && this.lastSend > 0 && now - this.lastSend > this.rtt.rto) {
@@ -1307,6 +1313,7 @@ export class TcpConnection {
   /** RFC 6675 §5 NextSeg rule 1: retransmit holes below the highest SACK while pipe allows. */
   private sackRetransmit(now: number): number {
     const sbd = this.scoreboard;
+    const smss = this.smss - this.sackOptionBytes();
     let n = 0;
     for (let guard = 0; guard < 10000; guard++) {
       if (this.cwnd - this.pipe() < this.smss) break;
@@ -1316,7 +1323,7 @@ export class TcpConnection {
       if (!seqLt(s, high)) break;
       const holeEnd = sbd.nextSackedStart(s);
       const limit = holeEnd === -1 ? high : holeEnd;
-      const len = Math.min(this.smss, (limit - s) | 0);
+      const len = Math.min(smss, (limit - s) | 0);
       if (len <= 0) break;
       this.retransmitOne(s, now, len);
       this.rxtNext = (s + len) >>> 0;
@@ -1332,7 +1339,16 @@ export class TcpConnection {
   }
 
   /** Retransmits one segment at `seq` (at most `max` bytes, default one MSS). */
+  /** Option bytes the SACK blocks we would send now take (a full segment must shrink by as much, like Linux's tcp_current_mss). */
+  private sackOptionBytes(): number {
+    if (!this.sackOk) return 0;
+    const n = this.rb.rangeCount;
+    if (n === 0) return 0;
+    return 4 + 8 * Math.min(n, this.tsOk ? 3 : 4);
+  }
+
   private retransmitOne(seq: number, now: number, max = this.smss): void {
+    max = Math.min(max, this.smss - this.sackOptionBytes());
     const base = this.synUnacked ? 1 : 0;
     const offset = (seq - this.sndUna - base) | 0;
     let len = Math.min(max, this.sb.length - offset, (this.sndMax - seq) | 0);
@@ -1358,6 +1374,7 @@ export class TcpConnection {
   }
 
   private ackSent(): void {
+    this.lastAckSent = this.rcvNxt;
     this.ackPending = false;
     this.unackedBytes = 0;
     if (this.delackTimer.armed) this.layer.timers.disarm(this.delackTimer);
@@ -1366,7 +1383,9 @@ export class TcpConnection {
   /** A pure ACK (with SACK blocks for what we hold out of order). */
   sendAck(now: number): void {
     const o = this.fillOptions(now, false, true);
-    this.layer.emit(this, this.sndNxt, this.rcvNxt, TCP_ACK, this.windowField(), o, 0, 0);
+    // SEQ = the highest sequence sent, not a SND.NXT pulled back by go-back-N: a pure ACK must stay acceptable
+    // to the peer, whose RCV.NXT may already be past our retransmission point (Linux tcp_acceptable_seq).
+    this.layer.emit(this, this.sndMax, this.rcvNxt, TCP_ACK, this.windowField(), o, 0, 0);
     this.ackSent();
   }
 
