@@ -56,9 +56,6 @@ export async function startInstance(config: TunstackConfig, up: UpOptions, logge
     throw explainTunError(e, config);
   }
   const startedAt = new Date();
-  if (config.http !== null) {
-    logger.warn({ http: config.http }, 'the bundled HTTP server is not part of this build yet: --http / TUNSTACK_HTTP has no effect');
-  }
   const handle = (req: ControlRequest): ControlResponse => {
     switch (req.cmd) {
       case 'info':
