@@ -31,6 +31,11 @@ export interface IpInfo {
   id?: number;
   /** Runner extension: DF bit. */
   df?: boolean;
+  /**
+   * Runner extension: inject only bytes [offset, offset+length) of the IP
+   * payload this line describes, as a fragment (MF when `more`).
+   */
+  frag?: { offset: number; length: number; more: boolean };
 }
 
 export type TcpOptionSpec =

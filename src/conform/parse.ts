@@ -376,6 +376,18 @@ function parseIpInfo(s: Scanner): IpInfo | undefined {
       case 'df':
         info.df = true;
         break;
+      case 'frag': {
+        const offset = s.integer('a fragment offset');
+        s.expect(':', "':' in frag OFFSET:LENGTH");
+        const length = s.integer('a fragment length');
+        if (offset % 8 !== 0) s.fail(`fragment offset ${offset} is not a multiple of 8`);
+        info.frag = { offset, length, more: false };
+        break;
+      }
+      case 'mf':
+        if (!info.frag) s.fail("'mf' goes after 'frag OFFSET:LENGTH'");
+        info.frag.more = true;
+        break;
       case 'noecn':
         info.ecn = 0;
         break;

@@ -16,6 +16,7 @@ import { Stack, type StackOptions } from '../stack.js';
 import { TCP_ACK, TCP_SYN, TcpOptionKind, TCP_MIN_HEADER, formatTcpFlags } from '../wire/tcp.js';
 import { IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP } from '../wire/ipv4.js';
 import { ipToString, read16, read32 } from '../wire/bytes.js';
+import { internetChecksum } from '../wire/checksum.js';
 import { ScriptSyntaxError, type EventTime, type IcmpPacketLine, type PacketLine, type Script, type ScriptEvent, type ScriptOption, type TcpOptionSpec, type TcpPacketLine, type UdpPacketLine } from './ast.js';
 import { parseScript } from './parse.js';
 import { applyOption, applyShellCommand, defaultRunnerConfig, OptionError, Unsupported, type RunnerConfig } from './config.js';
@@ -171,6 +172,8 @@ interface TupleState {
   /** ISN_real - ISN_script of the stack; 0 until its SYN/SYN-ACK was matched. */
   off: number;
   synSeen: boolean;
+  /** A new SYN arrived on a tuple whose connection is over (TIME_WAIT reuse): the next SYN-ACK sets a new offset. */
+  relearn: boolean;
   /** script TS val -> real TS val of matched outbound packets. */
   tsMap: Map<number, number>;
   tsFirst: { script: number; real: number } | undefined;
@@ -239,7 +242,7 @@ export class Run {
     const k = `${localPort}>${remotePort}`;
     let t = this.tuples.get(k);
     if (!t) {
-      t = { localPort, remotePort, off: 0, synSeen: false, tsMap: new Map(), tsFirst: undefined };
+      t = { localPort, remotePort, off: 0, synSeen: false, relearn: false, tsMap: new Map(), tsFirst: undefined };
       this.tuples.set(k, t);
     }
     return t;
@@ -477,6 +480,7 @@ export class Run {
       const dport = p.ports?.dst ?? this.udpLocalPort;
       bytes = buildUdp(sport, dport, p.len, this.ipFields(IPPROTO_UDP, p.ip));
     } else bytes = this.buildIcmpIn(ev, p);
+    if (p.ip?.frag) bytes = fragmentOf(bytes, p.ip.frag, ev.line);
     this.trace(`< ${ev.text.replace(/^\S+\s+<\s*/, '')}`);
     this.link.inject(bytes);
   }
@@ -490,6 +494,7 @@ export class Run {
       this.sut = 'child';
     }
     const t = this.cut;
+    if ((p.flags & (TCP_SYN | TCP_ACK)) === TCP_SYN && t.synSeen && this.sut === 'socket') t.relearn = true;
     const rOff = this.cfg.remoteIsnOffset;
     const opts: TcpOptionSpec[] = [];
     if (Array.isArray(p.options)) {
@@ -628,11 +633,59 @@ export class Run {
     for (let i = 0; i < q.length; i++) {
       const d = decodeOut(q[i]!.bytes);
       if (!this.selects(p, d, q[i]!.bytes)) continue;
+      if (p.proto !== 'tcp' && d.ip.moreFragments && d.ip.fragmentOffset === 0) {
+        const whole = this.reassembleOut(i, d);
+        if (whole) return whole;
+        continue;
+      }
       const first = q.splice(i, 1)[0]!;
       if (p.proto === 'tcp' && this.cfg.coalesceSegments && d.tcp && d.tcp.payloadLength < p.len) return this.coalesce(first, d, p, i);
       return first;
     }
     return undefined;
+  }
+
+  /**
+   * An outbound datagram the stack fragmented: when all its fragments are
+   * queued, they are taken out and put back together (the runner checks
+   * the datagram; offsets must be multiples of 8 and cover it exactly).
+   */
+  private reassembleOut(i: number, d: DecodedOut): OutPacket | undefined {
+    const q = this.link.queue;
+    const id = d.ip.id;
+    const parts: { idx: number; off: number; len: number; more: boolean; bytes: Uint8Array; hl: number }[] = [];
+    for (let k = i; k < q.length; k++) {
+      const dd = decodeOut(q[k]!.bytes);
+      if (dd.ipError || dd.ip.id !== id || dd.ip.protocol !== d.ip.protocol || dd.ip.src !== d.ip.src || dd.ip.dst !== d.ip.dst || !dd.ip.isFragment) continue;
+      parts.push({ idx: k, off: dd.ip.fragmentOffset, len: dd.len, more: dd.ip.moreFragments, bytes: q[k]!.bytes, hl: dd.ip.headerLength });
+    }
+    parts.sort((a, b) => a.off - b.off);
+    let next = 0;
+    for (const p of parts) {
+      if (p.off !== next) return undefined;
+      next += p.len;
+      if (!p.more) break;
+    }
+    const last = parts.find((p) => !p.more);
+    if (!last || last.off + last.len !== next) return undefined;
+    const used = parts.filter((p) => p.off + p.len <= next);
+    const out = new Uint8Array(20 + next);
+    out.set(q[i]!.bytes.subarray(0, 20));
+    for (const p of used) out.set(p.bytes.subarray(p.hl, p.hl + p.len), 20 + p.off);
+    out[2] = ((20 + next) >> 8) & 0xff;
+    out[3] = (20 + next) & 0xff;
+    out[6] = 0;
+    out[7] = 0;
+    out[10] = 0;
+    out[11] = 0;
+    const c = internetChecksum(out, 0, 20);
+    out[10] = c >> 8;
+    out[11] = c & 0xff;
+    const time = q[i]!.time;
+    const index = q[i]!.index;
+    for (const p of [...used].sort((a, b) => b.idx - a.idx)) q.splice(p.idx, 1);
+    this.trace(`(reassembled ${used.length} outbound fragments of IP id ${id}: ${used.map((p) => `${p.off}+${p.len}${p.more ? ' MF' : ''}`).join(', ')})`);
+    return { bytes: out, time, index };
   }
 
   private coalesce(first: OutPacket, d: DecodedOut, p: TcpPacketLine, from: number): OutPacket {
@@ -746,9 +799,11 @@ export class Run {
     const tt = p.ports ? t : this.cut;
     const rOff = this.cfg.remoteIsnOffset;
     if (h.flags !== p.flags) m.push(`flags: expected ${p.flagsText} got ${formatTcpFlags(h.flags)}`);
-    if (p.flags & TCP_SYN && h.flags & TCP_SYN && !tt.synSeen) {
+    if (p.flags & TCP_SYN && h.flags & TCP_SYN && (!tt.synSeen || tt.relearn)) {
       tt.off = (h.seq - p.start) >>> 0;
       tt.synSeen = true;
+      tt.relearn = false;
+      tt.tsFirst = undefined;
     }
     const seq = (h.seq - tt.off) >>> 0;
     if (seq !== p.start) m.push(`seq: expected ${p.start}, got ${seq} (real ${h.seq})`);
@@ -898,7 +953,7 @@ export class Run {
     if (d.ip.isFragment) return `[IP fragment id ${d.ip.id} off ${d.ip.fragmentOffset}${d.ip.moreFragments ? ' MF' : ''} proto ${d.ip.protocol}] (${d.len})`;
     if (d.tcp) {
       const h = d.tcp;
-      const t = this.tuples.get(`${h.srcPort}>${h.dstPort}`) ?? { off: 0, tsFirst: undefined, tsMap: new Map(), localPort: h.srcPort, remotePort: h.dstPort, synSeen: false };
+      const t = this.tuples.get(`${h.srcPort}>${h.dstPort}`) ?? { off: 0, tsFirst: undefined, tsMap: new Map(), localPort: h.srcPort, remotePort: h.dstPort, synSeen: false, relearn: false };
       const seq = (h.seq - t.off) >>> 0;
       let s = `${h.srcPort}>${h.dstPort} ${formatTcpFlags(h.flags)} ${seq}:${(seq + h.payloadLength) >>> 0}(${h.payloadLength})`;
       if (h.flags & TCP_ACK || h.ack !== 0) s += ` ack ${(h.ack - this.cfg.remoteIsnOffset) >>> 0}`;
@@ -916,6 +971,27 @@ export class Run {
     }
     return `IP protocol ${d.ip.protocol} ${ipToString(d.ip.src)} > ${ipToString(d.ip.dst)} (${d.len})`;
   }
+}
+
+/** The fragment [offset, offset+length) of a whole datagram's payload, with its own IP header. */
+function fragmentOf(whole: Uint8Array, f: { offset: number; length: number; more: boolean }, line: number): Uint8Array {
+  const payload = whole.length - 20;
+  if (f.offset + f.length > payload) throw new ScriptFailure(`frag ${f.offset}:${f.length} is beyond the ${payload}-byte datagram`, line);
+  const out = new Uint8Array(20 + f.length);
+  out.set(whole.subarray(0, 20));
+  out.set(whole.subarray(20 + f.offset, 20 + f.offset + f.length), 20);
+  const total = out.length;
+  out[2] = (total >> 8) & 0xff;
+  out[3] = total & 0xff;
+  const fl = (f.more ? 0x2000 : 0) | (f.offset >> 3);
+  out[6] = (fl >> 8) & 0xff;
+  out[7] = fl & 0xff;
+  out[10] = 0;
+  out[11] = 0;
+  const c = internetChecksum(out, 0, 20);
+  out[10] = c >> 8;
+  out[11] = c & 0xff;
+  return out;
 }
 
 function specKind(w: TcpOptionSpec): number {
