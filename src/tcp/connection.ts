@@ -407,7 +407,7 @@ export class TcpConnection {
     const s = this.state;
     if (s === TcpState.CLOSED) return;
     if (s !== TcpState.SYN_SENT && s !== TcpState.TIME_WAIT && s !== TcpState.LISTEN) {
-      this.layer.sendRst(this.localAddr, this.localPort, this.remoteAddr, this.remotePort, this.sndNxt, this.rcvNxt, true);
+      this.layer.sendRst(this.localAddr, this.localPort, this.remoteAddr, this.remotePort, this.sndMax, this.rcvNxt, true);
       void now;
     }
     this.user = null;
@@ -1111,6 +1111,16 @@ export class TcpConnection {
     this.wantOutput = false;
     if (this.user !== null) this.post(EV_CLOSED);
     void notify;
+  }
+
+  /** RST to the peer and ECONNRESET-like end for the socket (stack shutdown after the grace period). */
+  abortWithReset(now: number): void {
+    const s = this.state;
+    if (s === TcpState.CLOSED || s === TcpState.TIME_WAIT) return;
+    if (s !== TcpState.SYN_SENT && s !== TcpState.LISTEN) this.layer.sendRst(this.localAddr, this.localPort, this.remoteAddr, this.remotePort, this.sndMax, this.rcvNxt, true);
+    this.pendingError = ERRNO.ECONNABORTED;
+    this.terminate(new TcpError('ECONNABORTED', 'read'), true);
+    void now;
   }
 
   /** The stack is closing: the connection ends without a packet and the socket is destroyed without an error. */

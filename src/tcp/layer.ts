@@ -530,6 +530,31 @@ export class TcpLayer {
     return rows;
   }
 
+  /** Connections that still carry data or handshakes (everything but TIME-WAIT). */
+  get activeConnections(): number {
+    let n = 0;
+    for (const inner of this.conns.values()) for (const c of inner.values()) if (c.state !== TcpState.TIME_WAIT) n++;
+    return n;
+  }
+
+  /** Graceful shutdown, step one: servers stop listening and every connection gets a FIN after its data. */
+  closeAllGracefully(): void {
+    for (const s of [...this.servers]) s.close();
+    const now = this.now();
+    for (const inner of [...this.conns.values()]) for (const c of [...inner.values()]) if (c.state !== TcpState.TIME_WAIT) c.shutdownWrite();
+    this.egress(now);
+    this.stack.flush();
+    void now;
+  }
+
+  /** Graceful shutdown, step two: whatever is still open is reset. */
+  resetAll(): void {
+    const now = this.now();
+    for (const inner of [...this.conns.values()]) for (const c of [...inner.values()]) if (c.state !== TcpState.TIME_WAIT) c.abortWithReset(now);
+    this.egress(now);
+    this.stack.flush();
+  }
+
   /** Stack close: every connection and server stops (no packets). */
   private shutdown(): void {
     for (const s of [...this.servers]) s.close();
