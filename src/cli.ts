@@ -92,7 +92,7 @@ program
           ...(o.topology !== undefined ? { topology: o.topology } : {}),
           ...(o.forward ? { forward: true } : {}),
           ...(o.reasmTimeout !== undefined ? { reasmTimeoutMs: o.reasmTimeout } : {}),
-          ...httpUpOptions(c, loaded.sources.http !== 'default'),
+          ...httpUpOptions(c),
         },
         logger,
       );
@@ -103,9 +103,9 @@ program
     }
   });
 
-/** The HTTP part of UpOptions from a validated config: `--http off` given → off; a port, static dir or limits given → on with them. */
-function httpUpOptions(c: TunstackConfig, httpGiven: boolean): Pick<UpOptions, 'http'> {
-  if (httpGiven && c.http === null) return { http: 'off' };
+/** The HTTP part of UpOptions from a validated config: `--http off` → off; a port, static dir or limits given → on with them. */
+function httpUpOptions(c: TunstackConfig): Pick<UpOptions, 'http'> {
+  if (c.http === 'off') return { http: 'off' };
   if (c.http === null && c.static === null && c.httpLimits === null) return {};
   const limits = c.httpLimits !== null ? parseHttpLimitSpec(c.httpLimits) : {};
   return {

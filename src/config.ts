@@ -27,8 +27,11 @@ export interface TunstackConfig {
   mtu: number;
   /** Extra subnets the kernel routes through the TUN (CIDRs with no host bits). */
   routes: string[];
-  /** TCP port of the bundled HTTP server on the stack's address; null: off (default: port 80 while `services` includes `http`). */
-  http: number | null;
+  /**
+   * The bundled HTTP server: a TCP port (on even when `services` leaves `http` out), `off`, or
+   * null — the default: as `services` says (the default `all` includes it), on port 80.
+   */
+  http: number | 'off' | null;
   /** Directory the HTTP server serves static files from; null: none. */
   static: string | null;
   /** HTTP limits, `key=value,...` (maxBodyBytes, headersTimeout, ... — src/http/limits.ts); null: defaults. */
@@ -100,6 +103,9 @@ export const OTHER_ENV: ReadonlySet<string> = new Set([
   'TUNSTACK_SKIP_CHECKS', // docker/entrypoint.sh: skip the device/capability checks
   'TUNSTACK_CLI_JS', // docker/entrypoint.sh: path of dist/cli.js
 ]);
+
+/** TCP ports the built-in services listen on (src/services/tcp-services.ts). */
+const BUILTIN_TCP_PORTS: Readonly<Record<string, number>> = { 'echo-tcp': 7, 'discard-tcp': 9, chargen: 19 };
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
@@ -195,8 +201,9 @@ function coerceMtu(v: unknown): Coerced<number> {
   return n;
 }
 
-function coerceHttp(v: unknown): Coerced<number | null> {
-  if (v === null || v === false || v === 'off' || v === 'none' || v === '' || v === 0 || v === '0') return { value: null };
+function coerceHttp(v: unknown): Coerced<number | 'off' | null> {
+  if (v === null || v === '') return { value: null };
+  if (v === false || v === 'off' || v === 'none' || v === 0 || v === '0') return { value: 'off' };
   const n = asInt(v, 'http port');
   if ('error' in n) return { error: `http must be a TCP port (1..65535) or off, got ${JSON.stringify(v)}` };
   if (n.value < 1 || n.value > 65535) return { error: `http port ${n.value} is out of range 1..65535` };
@@ -365,6 +372,15 @@ export function loadConfig(inputs: ConfigInputs = {}): LoadedConfig {
   }
   const svc = resolveServices(config.services);
   if (svc instanceof Error) problems.push(`${where('services')}: ${svc.message}`);
+  else if (typeof config.http === 'number') {
+    // Port in use: the HTTP server would fail to listen where a built-in TCP service already does.
+    const clash = svc.find((s) => BUILTIN_TCP_PORTS[s.name] === config.http);
+    if (clash) {
+      problems.push(
+        `${where('http')}: port ${config.http} is in use on the stack by the built-in service ${clash.name}: pick another port, or leave ${clash.name} out (--services)`,
+      );
+    }
+  }
   if (!LOG_LEVELS.includes(config.logLevel)) problems.push(`${where('logLevel')}: unknown log level '${config.logLevel}'; one of ${LOG_LEVELS.join(', ')}`);
   if (config.pcap) {
     const dir = dirname(resolve(config.pcap));

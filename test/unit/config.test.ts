@@ -72,7 +72,9 @@ describe('loadConfig: sources and precedence', () => {
     expect(config.graceMs).toBe(2500);
     expect(config.hostnames).toEqual(['a.test', 'b.test']);
     expect(config.control).toBe('off');
-    expect(loadConfig({ env: { TUNSTACK_HTTP: 'off' } }).config.http).toBeNull();
+    expect(loadConfig({ env: { TUNSTACK_HTTP: 'off' } }).config.http).toBe('off');
+    expect(loadConfig({ flags: { http: '0' } }).config.http).toBe('off');
+    expect(loadConfig({ env: { TUNSTACK_HTTP: '' } }).config.http).toBeNull(); // empty: the default
     expect(loadConfig({ flags: { graceMs: '700' } }).config.graceMs).toBe(700);
   });
 
@@ -142,6 +144,14 @@ describe('loadConfig: clear errors', () => {
     expect(problems({ file: file('bad.json', '{"addr": ') })[0]).toMatch(/is not valid JSON/);
     expect(problems({ file: file('arr.json', '[1]') })[0]).toMatch(/must hold a JSON object/);
     expect(problems({ file: file('type.json', '{"mtu": "big"}') })[0]).toMatch(/^"mtu" in .*type\.json: mtu must be an integer/);
+  });
+
+  it('an HTTP port already in use on the stack by a built-in service', () => {
+    expect(problems({ flags: { http: '7' } })[0]).toBe(
+      '--http: port 7 is in use on the stack by the built-in service echo-tcp: pick another port, or leave echo-tcp out (--services)',
+    );
+    expect(problems({ env: { TUNSTACK_HTTP: '19', TUNSTACK_SERVICES: 'chargen,http' } })[0]).toMatch(/^TUNSTACK_HTTP: port 19 is in use .* chargen/);
+    expect(loadConfig({ flags: { http: '7', services: 'dns,http' } }).config.http).toBe(7); // echo-tcp not running: free
   });
 
   it('routes, interface names, services, grace, pcap directory', () => {
