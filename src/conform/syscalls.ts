@@ -617,9 +617,11 @@ export class SyscallAdapter {
           if (name === 'SO_RCVBUF') fd.udp!.setRecvBufferSize(v * 2);
           return ok();
         }
-        // Linux doubles the value (the other half is for bookkeeping).
-        if (name === 'SO_RCVBUF') fd.opts.rcvbuf = v * 2;
-        else fd.opts.sndbuf = v * 2;
+        // Linux doubles the value and keeps about half of the doubled buffer for bookkeeping, so the
+        // window a script sees is about the value it set: the stack's buffer (its window cap) gets the
+        // value itself; getsockopt reports the doubled value, as Linux does.
+        if (name === 'SO_RCVBUF') fd.opts.rcvbuf = Math.max(2048, v);
+        else fd.opts.sndbuf = Math.max(2048, v);
         return ok();
       }
       case 'SO_LINGER': {
@@ -687,8 +689,8 @@ export class SyscallAdapter {
       case 'SO_RCVBUF':
       case 'SO_SNDBUF': {
         const v = name === 'SO_RCVBUF' ? fd.opts.rcvbuf : fd.opts.sndbuf;
-        const def = this.run.cfg.tcp[name === 'SO_RCVBUF' ? 'rmem' : 'wmem'];
-        return ok(0, { optval: v ?? (typeof def === 'number' ? def : 1 << 20) });
+        if (v !== undefined) return ok(0, { optval: v * 2 });
+        return ok(0, { optval: this.tcpApi.config[name === 'SO_RCVBUF' ? 'rmem' : 'wmem'] });
       }
       default:
         throw new Unsupported(`getsockopt ${name}`, line);
