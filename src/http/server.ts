@@ -85,6 +85,15 @@ export interface StackListenOptions {
   backlog?: number;
 }
 
+/** node:http's ServerResponse that reports its status to the server's counters when it finishes. */
+class CountingResponse extends http.ServerResponse {
+  constructor(req: IncomingMessage) {
+    super(req);
+    const server = (req.socket as { server?: unknown } | null)?.server;
+    if (server instanceof StackHttpServer) this.once('finish', () => server.countResponse(this.statusCode));
+  }
+}
+
 /** An http.Server whose connections come from a tunstack listener. */
 export class StackHttpServer extends http.Server {
   readonly stack: Stack;
@@ -104,6 +113,7 @@ export class StackHttpServer extends http.Server {
       keepAliveTimeout: l.keepAliveTimeout,
       connectionsCheckingInterval: l.connectionsCheckingInterval,
       noDelay: true,
+      ServerResponse: CountingResponse as unknown as typeof http.ServerResponse,
     });
     this.stack = stack;
     this.limits = l;
@@ -118,7 +128,6 @@ export class StackHttpServer extends http.Server {
       const n = declaredLength(req);
       if (n !== null && n > this.limits.maxBodyBytes) {
         this.counters.Requests++;
-        res.once('finish', () => this.counters.Responses4xx++);
         tooLarge(res, this.limits.maxBodyBytes, this);
         return;
       }
@@ -133,17 +142,18 @@ export class StackHttpServer extends http.Server {
     Object.defineProperty(this, 'listening', { get: () => this.tcp !== null && this.tcp.listening, configurable: true });
   }
 
-  private countRequest(_req: IncomingMessage, res: ServerResponse): void {
+  private countRequest(_req: IncomingMessage, _res: ServerResponse): void {
     this.counters.Requests++;
-    res.once('finish', () => {
-      const c = this.counters;
-      const s = res.statusCode;
-      if (s < 200) c.Responses1xx++;
-      else if (s < 300) c.Responses2xx++;
-      else if (s < 400) c.Responses3xx++;
-      else if (s < 500) c.Responses4xx++;
-      else c.Responses5xx++;
-    });
+  }
+
+  /** Called by CountingResponse for every response node:http finishes (its own 400s and 503s included). */
+  countResponse(status: number): void {
+    const c = this.counters;
+    if (status < 200) c.Responses1xx++;
+    else if (status < 300) c.Responses2xx++;
+    else if (status < 400) c.Responses3xx++;
+    else if (status < 500) c.Responses4xx++;
+    else c.Responses5xx++;
   }
 
   /**
