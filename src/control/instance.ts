@@ -16,6 +16,7 @@ import type { ControlRequest, ControlResponse } from './protocol.js';
 import { controlPathFor, defaultInstanceName } from './paths.js';
 import { preflight } from './preflight.js';
 import { socketTable } from './sockets.js';
+import { logConnections } from './connlog.js';
 
 export interface Instance {
   running: RunningStack;
@@ -56,6 +57,7 @@ export async function startInstance(config: TunstackConfig, up: UpOptions, logge
     throw explainTunError(e, config);
   }
   const startedAt = new Date();
+  logConnections(running.stack, logger);
   const handle = (req: ControlRequest): ControlResponse => {
     switch (req.cmd) {
       case 'info':

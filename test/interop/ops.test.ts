@@ -64,7 +64,7 @@ describe.skipIf(!ready)(`operating a live stack${ready ? '' : ` (skipped: ${why}
   });
 
   it('stats, ss and capture on a running stack; SIGTERM closes an open connection with a FIN and exits 0', async () => {
-    stack = await startStack(ns, ['--grace', '3s']);
+    stack = await startStack(ns, ['--grace', '3s', '--log-level', 'debug']);
     const sock = `/run/tunstack/${ns.name}.tun0.sock`;
     expect(existsSync(sock)).toBe(true);
 
@@ -122,6 +122,10 @@ describe.skipIf(!ready)(`operating a live stack${ready ? '' : ` (skipped: ${why}
     stack = null;
     expect(code).toBe(0);
     expect(out).toMatch(/"fin":2,"reset":1/);
+    // Per-connection events at debug, each with its connection id.
+    expect(out).toMatch(/"conn":1,"local":"10\.77\.0\.2:9","remote":"10\.77\.0\.1:\d+","msg":"connection accepted"/);
+    expect(out).toMatch(/"conn":2,"local":"10\.77\.0\.2:9".*"msg":"connection accepted"/);
+    expect(out).toMatch(/"conn":\d,"local":"10\.77\.0\.2:9","remote":"10\.77\.0\.1:\d+","ms":\d+,"bytesRead":\d+,"bytesWritten":0,"error":null,"msg":"connection closed"/);
     expect(took).toBeGreaterThanOrEqual(2500); // the stubborn peer held it to the end of the grace period
     await waitForExit(polite, 5000);
     stubborn.stdin!.end();
