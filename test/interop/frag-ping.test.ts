@@ -114,7 +114,9 @@ describe.skipIf(!!why)(`IPv4 fragments on a real TUN${why ? ` (skipped: ${why})`
     expect(ip['FragOKs']).toBe(ip['ReasmOKs']! - (scapyOk ? 2 : 0)); // the ooo and tiny echoes are small: their replies are not fragmented
     if (scapyOk) {
       expect(ip['ReasmTimeout']).toBeGreaterThanOrEqual(1);
-      expect(s!.Icmp['OutTimeExcds']).toBe(1);
+      // At least the first-only case; flood datagrams that expire before shutdown add more (timing-dependent,
+      // within the per-destination rate limit: burst 6, then 1/s).
+      expect(s!.Icmp['OutTimeExcds']).toBeGreaterThanOrEqual(1);
       expect(ip['ReasmOverlaps']).toBeGreaterThanOrEqual(1);
       expect(s!.drops['ip.frag-too-big']).toBe(1);
       expect(s!.drops['ip.frag-empty']).toBe(1);
