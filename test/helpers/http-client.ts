@@ -13,6 +13,29 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { B_ADDR, type Vnet } from './vnet.js';
 import type { TcpSocket } from '../../src/tcp/socket.js';
 
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Like `net.until`, but when nothing is due in virtual time before `maxMs` it
+ * also lets real time pass (up to `realMs`): file system calls of the static
+ * handler and node:http's real-clock timeout checks complete in real time.
+ */
+export async function waitUntil(net: Vnet, pred: () => boolean, maxMs = 60_000, what = 'condition', realMs = 5_000): Promise<void> {
+  const vEnd = net.clock.now() + maxMs;
+  const realEnd = Date.now() + realMs;
+  for (;;) {
+    await net.settle();
+    if (pred()) return;
+    const next = Math.min(net.a.timers.nextDeadline(), net.b.timers.nextDeadline());
+    if (next <= vEnd) {
+      if (next > net.clock.now()) net.clock.set(next);
+      continue;
+    }
+    if (Date.now() > realEnd) throw new Error(`${what} not reached within ${maxMs} ms (virtual) / ${realMs} ms (real)`);
+    await sleep(2);
+  }
+}
+
 export class RawClient {
   readonly sock: TcpSocket;
   readonly chunks: Buffer[] = [];
@@ -52,7 +75,7 @@ export class RawClient {
 
   /** Runs the network until `pred` holds. */
   until(pred: (c: RawClient) => boolean, maxMs = 10_000, what = 'client condition'): Promise<void> {
-    return this.net.until(() => pred(this), maxMs, what);
+    return waitUntil(this.net, () => pred(this), maxMs, what);
   }
 
   /** Runs until the server has answered `n` responses or closed. */
@@ -101,7 +124,7 @@ export async function request(net: Vnet, o: RequestOptions = {}, maxMs = 60_000)
     for (let i = 0; i < body.length; i += o.chunkSize) req.write(body.subarray(i, i + o.chunkSize));
     req.end();
   } else req.end(body);
-  await net.until(() => result !== null || failure !== null, maxMs, `response to ${o.method ?? 'GET'} ${o.path ?? '/'}`);
+  await waitUntil(net, () => result !== null || failure !== null, maxMs, `response to ${o.method ?? 'GET'} ${o.path ?? '/'}`);
   if (failure !== null) throw failure;
   return result!;
 }
