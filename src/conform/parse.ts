@@ -144,6 +144,7 @@ export function parseScript(text: string): Script {
   if (state.depth > 0) throw new ScriptSyntaxError('unbalanced brackets at end of script', chunks[chunks.length - 1]?.line ?? lines.length);
 
   const events = chunks.map((c) => parseEvent(c));
+  if (events.length === 0) throw new ScriptSyntaxError('the script has no events', Math.max(1, options[options.length - 1]?.line ?? 1));
   if (events.length > 0) {
     const first = events[0]!;
     const t = first.time;

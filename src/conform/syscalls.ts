@@ -405,8 +405,15 @@ export class SyscallAdapter {
     if (fd.tcp.s === 'listening') return err('EISCONN');
     if (fd.tcp.s === 'conn') {
       const s = fd.tcp.sock;
+      if (fd.deadErrno && fd.pendingErrno) return this.takeConnectError(fd);
+      if (s.destroyed) {
+        // A failed attempt whose error was collected: connect() starts a new one (Linux, socket back in CLOSE).
+        fd.tcp = { s: 'fresh' };
+        fd.deadErrno = 0;
+        fd.eof = false;
+        return this.connect(a, line);
+      }
       if (s.connecting) return fd.nonblock ? err('EALREADY') : this.waitConnect(fd, s);
-      if (fd.deadErrno) return this.takeConnectError(fd);
       return err('EISCONN');
     }
     if (fd.tcp.s === 'closed') return err('EBADF');

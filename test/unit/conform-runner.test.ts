@@ -1,0 +1,134 @@
+import { describe, expect, it } from 'vitest';
+import { runScript } from '../../src/conform/runner.js';
+import { formatResult, summarize, formatSummary } from '../../src/conform/suite.js';
+
+const PASSIVE = `0      socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0     bind(3, ..., ...) = 0
++0     listen(3, 4) = 0
++0     < S 0:0(0) win 20000 <mss 1000>
++0     > S. 0:0(0) ack 1 <mss 1460>
++0.1   < . 1:1(0) ack 1 win 20000
++0     accept(3, ..., ...) = 4
+`;
+
+describe('conform runner and matcher', () => {
+  it('passes a correct script', async () => {
+    const r = await runScript(PASSIVE + '+0 write(4, ..., 10) = 10\n+0 > P. 1:11(10) ack 1\n');
+    expect(r.status).toBe('pass');
+  });
+
+  it('fails a deliberate wrong expectation at its line with a readable diff', async () => {
+    // Line 9 expects ack 5; the stack acknowledges 1.
+    const r = await runScript(PASSIVE + '+0 write(4, ..., 10) = 10\n+0 > P. 1:11(10) ack 5\n', { name: 'wrong.pkt' });
+    expect(r.status).toBe('fail');
+    expect(r.line).toBe(9);
+    expect(r.reason).toBe('outbound packet mismatch: ack: expected 5, got 1');
+    const text = formatResult(r).join('\n');
+    expect(text).toContain('FAIL wrong.pkt:9');
+    expect(text).toContain('script: +0 > P. 1:11(10) ack 5');
+    expect(text).toMatch(/actual: 0\.100 > 8080>40001 P\. 1:11\(10\) ack 1 win \d+/);
+  });
+
+  it('reports a timing error with the expected and actual times', async () => {
+    const r = await runScript(PASSIVE + '+0 write(4, ..., 10) = 10\n+0.5 > P. 1:11(10) ack 1\n');
+    expect(r.status).toBe('fail');
+    expect(r.line).toBe(9);
+    expect(r.reason).toMatch(/timing error: packet sent at 0\.100, expected 0\.600/);
+  });
+
+  it('reports a packet that never comes', async () => {
+    const r = await runScript(PASSIVE + '+0 > P. 1:11(10) ack 1\n');
+    expect(r.status).toBe('fail');
+    expect(r.reason).toMatch(/expected packet not sent by 0\.104/);
+  });
+
+  it('checks option lists in order, and as a set with --relax-option-order', async () => {
+    const bsd = `0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 bind(3, ..., ...) = 0
++0 listen(3, 4) = 0
++0 < S 0:0(0) win 20000 <mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7>
++0 > S. 0:0(0) ack 1 <mss 1460,nop,wscale 5,sackOK,TS val 9 ecr 1>
+`;
+    const strict = await runScript(bsd);
+    expect(strict.status).toBe('fail');
+    expect(strict.reason).toMatch(/option 2: expected nop, got sackOK/);
+    const relaxed = await runScript(bsd, { options: ['--relax-option-order'] });
+    expect(relaxed.status).toBe('pass');
+  });
+
+  it('reports a syscall result mismatch', async () => {
+    const r = await runScript(PASSIVE + '+0 read(4, ..., 10) = 10\n');
+    expect(r.status).toBe('fail');
+    expect(r.reason).toBe('call would block (write \'S...E\' times for a blocking call)');
+    const r2 = await runScript(PASSIVE + '+0 fcntl(4, F_SETFL, O_RDWR|O_NONBLOCK) = 0\n+0 read(4, ..., 10) = 10\n');
+    expect(r2.reason).toBe('read() returned -1 EAGAIN, expected 10');
+    expect(r2.line).toBe(9);
+  });
+
+  it('turns mismatches into warnings with --non_fatal=packet', async () => {
+    const r = await runScript(PASSIVE + '+0 write(4, ..., 10) = 10\n+0 > P. 1:11(10) ack 5\n', { options: ['--non_fatal=packet'] });
+    expect(r.status).toBe('pass');
+    expect(r.warnings[0]).toMatch(/ack: expected 5, got 1/);
+  });
+
+  it('maps --remote_isn_offset onto the peer sequence space', async () => {
+    const r = await runScript(PASSIVE + '+0.01 < P. 1:101(100) ack 1 win 20000\n+0 > . 1:1(0) ack 101\n', { options: ['--remote_isn_offset=4000000000'] });
+    expect(r.status).toBe('pass');
+  });
+
+  it('reports unsupported constructs instead of running them', async () => {
+    const cases: [string, RegExp][] = [
+      ['0 `tc qdisc add dev tun0 root netem delay 10ms`\n', /shell command 'tc qdisc/],
+      ['0 `sysctl -q net.ipv4.tcp_fastopen=3`\n', /sysctl net\.ipv4\.tcp_fastopen=3/],
+      ['0 `sysctl -q net.ipv4.tcp_frobnicate=1`\n', /sysctl net\.ipv4\.tcp_frobnicate/],
+      ['--ip_version=ipv6\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n', /--ip_version=ipv6/],
+      ['0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 setsockopt(3, IPPROTO_TCP, TCP_CONGESTION, "bbr", 3) = 0\n', /socket option TCP_CONGESTION/],
+      ['0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 sendmsg(3, {...}, 0) = 10\n', /system call sendmsg/],
+      ['0 < S 0:0(0) win 1 <mss 1460,FO,nop,nop,nop>\n', /TCP Fast Open/],
+      ['--wire_server_ip=1.2.3.4\n0 < S 0:0(0) win 1\n', /option --wire_server_ip/],
+    ];
+    for (const [text, re] of cases) {
+      const r = await runScript(text);
+      expect(r.status, text).toBe('unsupported');
+      expect(r.reason, text).toMatch(re);
+    }
+    const code = await runScript('0 < S 0:0(0) win 1\n+0 %{ print(1) }%\n', { options: ['--strict_code'] });
+    expect(code.status).toBe('unsupported');
+  });
+
+  it('maps whitelisted sysctls and ignores defaults.sh housekeeping', async () => {
+    const r = await runScript(`0 \`../common/defaults.sh; sysctl -q net.ipv4.tcp_timestamps=0\`
++0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 bind(3, ..., ...) = 0
++0 listen(3, 4) = 0
++0 < S 0:0(0) win 20000 <mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7>
++0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 5>
+`);
+    expect(r.status).toBe('pass');
+  });
+
+  it('fails extra packets only with --strict_tail', async () => {
+    const text = '0 < icmp echo_request id 1 seq 1 (8)\n';
+    expect((await runScript(text)).status).toBe('pass');
+    const r = await runScript(text, { options: ['--strict_tail'] });
+    expect(r.status).toBe('fail');
+    expect(r.reason).toMatch(/1 packet\(s\) sent but not expected/);
+  });
+
+  it('groups reasons in the summary', async () => {
+    const a = await runScript('0 `tc qdisc x`\n');
+    const b = await runScript('0 `tc qdisc y`\n');
+    const c = await runScript('0 < icmp echo_request id 1 seq 1 (8)\n+0 > icmp echo_reply id 1 seq 2 (8)\n');
+    const s = summarize([a, b, c]);
+    const text = formatSummary(s).join('\n');
+    expect(text).toContain('0 passed / 1 failed / 2 unsupported (3 scripts)');
+    expect(s.failReasons.get('outbound packet mismatch: echo')).toBe(1);
+  });
+
+  it('never throws on garbage', async () => {
+    for (const text of ['', '0', '0 <', '0 > S. 1:1(0', '}{', '0 read(', '0 `', '0 %{', '\u0000\u0001']) {
+      const r = await runScript(text);
+      expect(['pass', 'fail', 'unsupported']).toContain(r.status);
+    }
+  });
+});
