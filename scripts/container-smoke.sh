@@ -77,6 +77,19 @@ need() { for t in "$@"; do command -v "$t" >/dev/null || { echo "container-smoke
 need ip ping curl node
 [ "$(id -u)" = 0 ] || { echo "container-smoke: FAIL: needs root (network namespaces, TUN devices)"; exit 1; }
 
+# Leftovers of a run that was SIGKILLed (its PID is gone): our namespaces and containers only, by name.
+for ns in $(ip netns list 2>/dev/null | grep -oE '^tsmk-[ck]-[0-9]+'); do
+  pid=${ns##*-}
+  kill -0 "$pid" 2>/dev/null && continue
+  for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+  ip netns del "$ns" 2>/dev/null && say "removed stale namespace $ns"
+done
+if [ -n "$DOCKER" ] && timeout 10 "$DOCKER" info >/dev/null 2>&1; then
+  for c in $("$DOCKER" ps -a --format '{{.Names}}' --filter name=tunstack-smoke- 2>/dev/null); do
+    kill -0 "${c##*-}" 2>/dev/null || { "$DOCKER" rm -f "$c" >/dev/null 2>&1 && say "removed stale container $c"; }
+  done
+fi
+
 if [ "$MODE" = auto ]; then
   if [ -n "$DOCKER" ] && timeout 10 "$DOCKER" info >/dev/null 2>&1; then MODE=docker; else MODE=netns; fi
 fi
