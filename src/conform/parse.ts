@@ -123,6 +123,7 @@ export function parseScript(text: string): Script {
         for (const opt of splitOptionLine(t, lineNo)) options.push(opt);
         continue;
       }
+      if (t.startsWith('--')) throw new ScriptSyntaxError(`option '${t}' after the first event (options go at the top)`, lineNo);
       if (TIME_START.test(t)) {
         if (current) chunks.push(current);
         current = { line: lineNo, text: raw };

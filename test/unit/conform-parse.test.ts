@@ -116,9 +116,12 @@ assert tcpi_snd_cwnd == 10   // python, untouched
     expect(syntaxError('0 < S 0:0(0) win 1 <mss 1460,sackOK>').message).toMatch(/not a multiple of 4/);
     expect(syntaxError('+1 < S 0:0(0) win 1').message).toMatch(/first event must be at time 0/);
     expect(syntaxError('0 read(3, ..., 1) = 1\n* write(3, ..., 1) = 1').line).toBe(2);
-    expect(syntaxError('0 < Q 0:0(0) win 1').message).toMatch(/unknown TCP flag 'Q'/);
+    expect(syntaxError('0 < Q 0:0(0) win 1').message).toMatch(/expected TCP flags .* but found 'Q 0:0\(0\) win 1'/);
+    expect(syntaxError('0 < SX 0:0(0) win 1').message).toMatch(/expected a start sequence number but found 'X/);
     expect(syntaxError('0 < S 0:0(0) win 1\n--late_option').message).toMatch(/after the first event/);
-    expect(syntaxError('0 < S 0:0(0) win 1\nbogus').message).toMatch(/expected an event starting with a time/);
+    expect(syntaxError('bogus\n0 < S 0:0(0) win 1').message).toMatch(/line 1: expected an event starting with a time/);
+    // A continuation line that does not fit the event is reported at its own line.
+    expect(syntaxError('0 < S 0:0(0) win 1\nbogus').message).toMatch(/line 2: unexpected 'bogus' in a TCP packet/);
     expect(syntaxError('0 < S 0:0(0) win 70000').message).toMatch(/16-bit window/);
     expect(syntaxError('0 < icmp unreachable nonsense').message).toMatch(/unknown ICMP code/);
   });
