@@ -722,12 +722,15 @@ export class SyscallAdapter {
     if (st.s === 'listening') return st.server.acceptQueueLength > 0 ? r | (IN & events) : r;
     if (st.s !== 'conn') return r;
     const s = st.sock;
-    if (s.readableLength > 0 || fd.eof || s.readableEnded) r |= IN;
-    if (fd.eof || s.readableEnded) r |= RDHUP;
+    // The peer's FIN may not have reached the stream yet (nobody read): ask the connection too.
+    const c = s.connection;
+    const peerFin = fd.eof || s.readableEnded || (c !== null && c.finReceived);
+    if (s.readableLength > 0 || (c !== null && c.readable > 0) || peerFin) r |= IN;
+    if (peerFin) r |= RDHUP;
     if (!s.connecting && !s.destroyed && !fd.writeShut && s.writableLength === 0) r |= OUT;
     if (fd.deadErrno || fd.pendingErrno) r |= ERR;
     if (s.destroyed && (fd.eof || fd.deadErrno)) r |= HUP | IN;
-    if ((fd.eof || s.readableEnded) && fd.writeShut) r |= HUP;
+    if (peerFin && fd.writeShut) r |= HUP;
     return r & (events | ERR | HUP);
   }
 
