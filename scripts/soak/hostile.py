@@ -101,8 +101,24 @@ MARK = 0x7757
 raw.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_MARK", 36), MARK)
 
 
+PPS = float(os.environ.get("HOSTILE_PPS", "0"))  # floods: packets per second (0 = as fast as possible)
+_next = [time.time()]
+
+
+def pace():
+    if PPS <= 0:
+        return
+    _next[0] += 1.0 / PPS
+    d = _next[0] - time.time()
+    if d > 0:
+        time.sleep(d)
+    elif d < -0.5:
+        _next[0] = time.time()
+
+
 def send(pkt, dst=None):
     d = dst or socket.inet_ntoa(pkt[16:20])
+    pace()
     try:
         raw.sendto(pkt, (d, 0))
         return True
@@ -220,7 +236,7 @@ def with_conn(port, body):
             return {"error": "echo before the test failed"}
         return body(c)
     finally:
-        c.close_rule()
+        c.close()  # RST (the stack forgets it) and the iptables rule removed
 
 
 # ------------------------------------------------------------------ cases
@@ -287,7 +303,7 @@ def options(port):
     r = {"syn": {}, "in_connection": {}}
     # SYNs with each malformation: what the listener answers.
     for name, o in BAD_OPTIONS.items():
-        sport = random.randint(30001, 39999)
+        sport = random.randint(10000, 19999)  # below the kernel's ephemeral range (legit clients)
         c = Conn(port, sport=sport)
         try:
             send(tcp_pkt(SRC, DST, sport, port, c.iss, 0, S, opts=o))

@@ -117,8 +117,8 @@ export interface Job<T> {
 }
 
 /** Starts `cmd` in the namespace; resolves with its stdout when it exits (killed by PID after timeoutMs). */
-export function job(ns: NetNs, cmd: string[], timeoutMs: number): Job<{ code: number | null; stdout: string; stderr: string; timedOut: boolean }> {
-  const child = ns.spawn(cmd, { stdio: ['ignore', 'pipe', 'pipe'] });
+export function job(ns: NetNs, cmd: string[], timeoutMs: number, env?: Record<string, string>): Job<{ code: number | null; stdout: string; stderr: string; timedOut: boolean }> {
+  const child = ns.spawn(cmd, { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env: { ...process.env, ...env } } : {}) });
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (d: Buffer) => {
@@ -148,13 +148,32 @@ export function legit(ns: NetNs, args: string[], durationS: number): Job<LegitRe
 }
 
 /** hostile.py in the namespace; resolves with its JSON output. */
-export async function hostile<T = Record<string, unknown>>(ns: NetNs, args: string[], timeoutMs = 60_000): Promise<T> {
-  const r = await job(ns, [PY, HOSTILE, STACK_ADDR, ...args], timeoutMs).done;
+export async function hostile<T = Record<string, unknown>>(ns: NetNs, args: string[], timeoutMs = 60_000, env?: Record<string, string>): Promise<T> {
+  const r = await job(ns, [PY, HOSTILE, STACK_ADDR, ...args], timeoutMs, env).done;
   const line = r.stdout.trim().split('\n').pop() ?? '';
   try {
     return JSON.parse(line) as T;
   } catch {
     throw new Error(`hostile.py ${args.join(' ')} failed (code ${r.code}, timedOut ${r.timedOut}): ${r.stderr.slice(-1500)} ${r.stdout.slice(-300)}`);
+  }
+}
+
+/** Kernel-side TUN counters: tx = kernel → stack (tx.dropped: the queue to the stack overflowed), rx = stack → kernel. */
+export interface TunCounters {
+  txPackets: number;
+  txDropped: number;
+  rxPackets: number;
+  rxDropped: number;
+}
+
+export function tunCounters(ns: NetNs, dev = 'tun0'): TunCounters {
+  const r = ns.exec(['ip', '-s', '-j', 'link', 'show', dev], { timeoutMs: 5000 });
+  try {
+    const j = JSON.parse(r.stdout) as { stats64: { rx: { packets: number; dropped: number }; tx: { packets: number; dropped: number } } }[];
+    const s = j[0]!.stats64;
+    return { txPackets: s.tx.packets, txDropped: s.tx.dropped, rxPackets: s.rx.packets, rxDropped: s.rx.dropped };
+  } catch {
+    return { txPackets: 0, txDropped: 0, rxPackets: 0, rxDropped: 0 };
   }
 }
 

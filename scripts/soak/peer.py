@@ -1,0 +1,144 @@
+#!/usr/bin/python3
+"""Misbehaving (but legitimate) peers for the fault suite. Run inside the
+test's network namespace only; every case is bounded in time. Each prints
+one JSON object.
+
+  peer.py DST never-reads SECONDS BYTES   connect to chargen (19), read nothing for SECONDS
+                                          (the stack meets a zero window), then read BYTES and
+                                          check them against RFC 864's pattern
+  peer.py DST app-stops SECONDS BYTES     send BYTES to echo (7) without reading for SECONDS:
+                                          the echo application blocks on its writes, stops
+                                          reading, the stack's receive window closes; then read
+                                          everything back and compare sha256
+  peer.py DST vanish BYTES PORTFILE       send BYTES to echo, write the local port to PORTFILE,
+                                          then hang (never read, never close) until killed
+  peer.py DST transfer BYTES TIMEOUT      one echo transfer of BYTES with a long timeout (spans
+                                          an outage); prints ok/sha256 match and seconds
+"""
+import hashlib
+import json
+import os
+import socket
+import sys
+import threading
+import time
+
+DST = sys.argv[1]
+CASE = sys.argv[2]
+A = sys.argv[3:]
+
+
+def chargen_pattern(n):
+    out = bytearray()
+    i = 0
+    while len(out) < n:
+        out += bytes(32 + ((i + k) % 95) for k in range(72)) + b"\r\n"
+        i += 1
+    return bytes(out[:n])
+
+
+def read_exact(s, n, timeout):
+    s.settimeout(timeout)
+    buf = bytearray()
+    while len(buf) < n:
+        c = s.recv(min(1 << 20, n - len(buf)))
+        if not c:
+            break
+        buf += c
+    return bytes(buf)
+
+
+def never_reads(secs, n):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    s.connect((DST, 19))
+    time.sleep(secs)
+    data = read_exact(s, n, 30)
+    s.close()
+    return {"read": len(data), "pattern_ok": data == chargen_pattern(n)}
+
+
+def app_stops(secs, n):
+    data = os.urandom(n)
+    s = socket.create_connection((DST, 7), timeout=30)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    sent = [0]
+    err = []
+
+    def writer():
+        try:
+            s.settimeout(secs + 60)
+            v = memoryview(data)
+            while sent[0] < n:
+                sent[0] += s.send(v[sent[0]:sent[0] + 65536])
+        except Exception as e:  # noqa: BLE001
+            err.append(repr(e))
+
+    t = threading.Thread(target=writer, daemon=True)
+    t.start()
+    time.sleep(secs)
+    sent_while_stalled = sent[0]
+    got = read_exact(s, n, 60)
+    t.join(5)
+    s.close()
+    return {"sent_while_stalled": sent_while_stalled, "sent": sent[0], "read": len(got), "sha256_ok": hashlib.sha256(got).digest() == hashlib.sha256(data).digest(), "errors": err}
+
+
+def vanish(n, portfile):
+    s = socket.create_connection((DST, 7), timeout=10)
+    with open(portfile, "w") as f:
+        f.write(str(s.getsockname()[1]))
+    s.sendall(os.urandom(n))
+    print(json.dumps({"sent": n}), flush=True)
+    time.sleep(3600)
+
+
+def transfer(n, timeout):
+    data = os.urandom(n)
+    t0 = time.time()
+    s = socket.create_connection((DST, 7), timeout=timeout)
+    got = [b""]
+    err = []
+
+    def reader():
+        try:
+            got[0] = read_exact(s, n, timeout)
+        except Exception as e:  # noqa: BLE001
+            err.append(repr(e))
+
+    t = threading.Thread(target=reader, daemon=True)
+    t.start()
+    s.settimeout(timeout)
+    try:
+        s.sendall(data)
+    except Exception as e:  # noqa: BLE001
+        err.append(repr(e))
+    t.join(timeout + 1)
+    s.close()
+    return {"read": len(got[0]), "sha256_ok": hashlib.sha256(got[0]).digest() == hashlib.sha256(data).digest(), "seconds": round(time.time() - t0, 2), "errors": err}
+
+
+def bounded_secs(x):
+    x = float(x)
+    if not 0 <= x <= 3600:
+        raise SystemExit("seconds out of range")
+    return x
+
+
+def bounded_bytes(x):
+    x = int(x)
+    if not 0 < x <= 1 << 30:
+        raise SystemExit("bytes out of range")
+    return x
+
+
+if CASE == "never-reads":
+    print(json.dumps(never_reads(bounded_secs(A[0]), bounded_bytes(A[1]))), flush=True)
+elif CASE == "app-stops":
+    print(json.dumps(app_stops(bounded_secs(A[0]), bounded_bytes(A[1]))), flush=True)
+elif CASE == "vanish":
+    vanish(bounded_bytes(A[0]), A[1])
+elif CASE == "transfer":
+    print(json.dumps(transfer(bounded_bytes(A[0]), bounded_secs(A[1]))), flush=True)
+else:
+    raise SystemExit("unknown case " + CASE)
