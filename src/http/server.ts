@@ -85,6 +85,30 @@ export interface StackListenOptions {
   backlog?: number;
 }
 
+/**
+ * Lets a handler be async: a promise it returns that rejects answers the error's
+ * `statusCode` (e.g. readBody's 413) or 500 when nothing was sent yet, and
+ * destroys the response otherwise — never an unhandled rejection.
+ */
+export function settleAsync(handler: RequestListener): RequestListener {
+  return (req, res) => {
+    const r: unknown = handler(req, res);
+    if (r instanceof Promise) {
+      r.catch((e: unknown) => {
+        const status = (e as { statusCode?: unknown } | null)?.statusCode;
+        if (res.headersSent || res.writableEnded) {
+          res.destroy();
+          return;
+        }
+        const code = typeof status === 'number' && status >= 400 && status < 600 ? status : 500;
+        const body = `${http.STATUS_CODES[code] ?? 'error'}\n`;
+        res.writeHead(code, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body), Connection: 'close' });
+        res.end(body);
+      });
+    }
+  };
+}
+
 /** node:http's ServerResponse that reports its status to the server's counters when it finishes. */
 class CountingResponse extends http.ServerResponse {
   constructor(req: IncomingMessage) {
@@ -122,7 +146,7 @@ export class StackHttpServer extends http.Server {
     this.keepAliveTimeout = l.keepAliveTimeout;
     // Counting first, so the numbers include requests a user's handler fails on.
     this.prependListener('request', (req: IncomingMessage, res: ServerResponse) => this.countRequest(req, res));
-    if (handler) this.on('request', handler);
+    if (handler) this.on('request', settleAsync(handler));
     // `Expect: 100-continue` with a body over the cap: 413 before the client sends it.
     this.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
       const n = declaredLength(req);

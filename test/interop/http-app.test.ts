@@ -1,0 +1,77 @@
+/**
+ * The README's "your own handler" example, run as written (imports pointed at
+ * dist/) in a namespace of the test's own on a TUN of its own, answered to
+ * curl from the kernel side.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
+import { NetNs, canRunInterop, which, waitForExit } from './netns.js';
+import { STACK_ADDR, cliBuilt } from './stack-process.js';
+
+const can = canRunInterop();
+const ready = can.ok && cliBuilt() && which('curl') !== null;
+const why = !can.ok ? can.reason : !cliBuilt() ? 'dist/ not built (run npm run build)' : 'curl not installed';
+if (!ready) console.warn(`\n*** interop HTTP app test SKIPPED: ${why} ***\n`);
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The js block of the README's "HTTP server" section that calls createHttpServer. */
+function readmeExample(): string {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## HTTP server'));
+  const m = /```js\n([\s\S]*?createHttpServer\(stack[\s\S]*?)```/.exec(section);
+  if (!m) throw new Error('README: no js example with createHttpServer(stack in the HTTP server section');
+  return m[1]!.replaceAll("'tunstack/dist/", `'${join(ROOT, 'dist')}/`);
+}
+
+describe.skipIf(!ready)(`README example: own handler on the stack${ready ? '' : ` (skipped: ${why})`}`, () => {
+  let ns: NetNs;
+  let dir: string;
+  let child: ChildProcess;
+
+  beforeAll(async () => {
+    ns = NetNs.create('httpapp');
+    dir = mkdtempSync(join(tmpdir(), 'tunstack-app-'));
+    const f = join(dir, 'app.mjs');
+    writeFileSync(f, readmeExample());
+    child = ns.spawnNode(f);
+    let err = '';
+    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    for (let i = 0; i < 40; i++) {
+      if (child.exitCode !== null) throw new Error(`example exited: ${err}`);
+      if (ns.exec(['ping', '-c', '1', '-W', '1', STACK_ADDR], { timeoutMs: 3000 }).status === 0) return;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error(`example never answered ping: ${err}`);
+  }, 30_000);
+
+  afterAll(async () => {
+    if (child && child.exitCode === null) {
+      child.kill('SIGTERM');
+      await waitForExit(child, 5000);
+    }
+    ns?.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const curl = (...args: string[]): string => ns.exec(['curl', '-s', '-m', '10', ...args], { timeoutMs: 15_000 }).stdout;
+
+  it('answers GET with the client address, POST JSON with the sum', () => {
+    expect(curl(`http://${STACK_ADDR}:8080/`)).toBe('hello 10.77.0.1 from tunstack\n');
+    expect(curl('-H', 'Content-Type: application/json', '--data', '[1,2,3,39]', `http://${STACK_ADDR}:8080/api/sum`)).toBe('{"sum":45}');
+  });
+
+  it('a body over the limit is 413, bad JSON 500, and the app keeps serving', () => {
+    const big = `[${'1,'.repeat(600_000)}1]`;
+    const f = join(dir, 'big.json');
+    writeFileSync(f, big);
+    expect(curl('-o', '/dev/null', '-w', '%{http_code}', '--data-binary', `@${f}`, `http://${STACK_ADDR}:8080/api/sum`)).toBe('413');
+    expect(curl('-o', '/dev/null', '-w', '%{http_code}', '--data', 'not json', `http://${STACK_ADDR}:8080/api/sum`)).toBe('500');
+    expect(curl(`http://${STACK_ADDR}:8080/`)).toBe('hello 10.77.0.1 from tunstack\n');
+    expect(child.exitCode).toBeNull();
+  });
+});
