@@ -63,6 +63,22 @@ function udpEchoCheck(ns: string): Check {
   return { name: 'UDP echo (5, 1400, 8000 B)', ok, detail: ok ? '3/3 exact' : `${r.out.trim() || 'no answer'}/3` };
 }
 
+/** curl from the kernel side against the bundled HTTP server: status, bytes and time of GET / and of 10 MB from /bytes. */
+function httpChecks(ns: string): Check[] {
+  if (!have('curl')) return [{ name: 'curl http://stack/', ok: true, detail: 'skipped: curl not installed (apt-get install curl)' }];
+  const one = (name: string, path: string, wantBytes: number | null): Check => {
+    const r = run(['ip', 'netns', 'exec', ns, 'curl', '-s', '-m', '20', '-o', '/dev/null', '-w', '%{http_code} %{size_download} %{time_total}', `http://${STACK}${path}`], 30_000);
+    const m = /^(\d{3}) (\d+) ([\d.]+)$/.exec(r.stdout.trim());
+    if (!m) return { name, ok: false, detail: r.out.trim() || `curl exit ${r.status}` };
+    const [, code, bytes, secs] = m;
+    const n = Number(bytes);
+    const ok = code === '200' && (wantBytes === null ? n > 0 : n === wantBytes);
+    const rate = Number(secs) > 0 ? `, ${((n * 8) / Number(secs) / 1e6).toFixed(0)} Mbit/s` : '';
+    return { name, ok, detail: `HTTP ${code}, ${n} bytes in ${(Number(secs) * 1000).toFixed(1)} ms${wantBytes !== null ? rate : ''}` };
+  };
+  return [one('curl http://stack/', '/', null), one('curl http://stack/bytes?n=10000000', '/bytes?n=10000000', 10_000_000)];
+}
+
 export async function runDemo(opts: DemoOptions = {}): Promise<number> {
   const problems: string[] = [];
   if (process.getuid?.() !== 0) problems.push('must run as root (it creates a network namespace and a TUN device)');
@@ -130,6 +146,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
       checks.push(pingCheck(ns, 'flood ping (2000)', ['-f', '-c', '2000', '-w', '20']));
       checks.push(pingCheck(ns, 'ping (5 x 4000 B, fragmented both ways)', ['-c', '5', '-i', '0.05', '-s', '4000']));
       checks.push(udpEchoCheck(ns));
+      checks.push(...httpChecks(ns));
       if (have('dig')) {
         const d = run(['ip', 'netns', 'exec', ns, 'dig', '+short', '+time=2', '+tries=1', `@${STACK}`, 'tunstack.test', 'A'], 10_000);
         const ans = d.out.trim().split('\n')[0] ?? '';
