@@ -16,7 +16,7 @@ export type EventTime =
   | { kind: 'any' }
   /** `A~B`: only outbound packets. */
   | { kind: 'range'; from: TimePoint; to: TimePoint }
-  /** `S...E`: blocking syscall starting at S, returning at E (E relative to S when S is relative, or written with `+`). */
+  /** `S...E`: blocking syscall starting at S, returning at E (with a relative S, E counts from the same base as S). */
   | { kind: 'blocking'; start: TimePoint; end: TimePoint };
 
 export type Direction = 'in' | 'out';

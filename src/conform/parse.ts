@@ -130,6 +130,14 @@ export function parseScript(text: string): Script {
         scanDepth(raw, state);
         continue;
       }
+      // packetdrill accepts a backquoted command without a time (e.g. `../common/defaults.sh` at the
+      // top of Linux scripts): it runs right after the previous event, as if written "+0".
+      if (t.startsWith('`')) {
+        if (current) chunks.push(current);
+        current = { line: lineNo, text: '+0 ' + raw };
+        scanDepth(raw, state);
+        continue;
+      }
       if (!current) {
         if (t.startsWith('-')) throw new ScriptSyntaxError(`option '${t}' after the first event (options go at the top)`, lineNo);
         throw new ScriptSyntaxError(`expected an event starting with a time, got '${clip(t)}'`, lineNo);
@@ -276,7 +284,8 @@ function parseTime(s: Scanner): EventTime {
   const a = parseTimePoint(s);
   if (s.eat('...')) {
     const b = parseTimePoint(s);
-    // "+0.1...0.2": the end is relative to the start when the start is relative.
+    // "+0.1...0.2": with a relative start the end is relative too, to the same base as the start
+    // (packetdrill run.c adds the previous event's time to both), i.e. 0.2 s after the previous event.
     return { kind: 'blocking', start: a, end: { relative: a.relative || b.relative, seconds: b.seconds } };
   }
   if (s.eat('~')) {

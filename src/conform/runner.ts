@@ -385,7 +385,7 @@ export class Run {
           await this.checkPending(false);
           break;
         case 'syscall':
-          await this.syscall(ev, T);
+          await this.syscall(ev, T, base);
           break;
         case 'shell':
           this.shell(ev, a.command);
@@ -429,7 +429,11 @@ export class Run {
 
   // ------------------------------------------------------------ syscalls
 
-  private async syscall(ev: ScriptEvent, T: number): Promise<void> {
+  /**
+   * `base` is what a relative start counts from: the end of a blocking call written `+S...E` is
+   * base + E, like packetdrill (run.c adds the same offset to the start and to the end).
+   */
+  private async syscall(ev: ScriptEvent, T: number, base: number): Promise<void> {
     if (ev.action.kind !== 'syscall') return;
     const call = ev.action.call;
     const blocking = ev.time.kind === 'blocking';
@@ -442,14 +446,14 @@ export class Run {
         return;
       }
       if (ev.time.kind !== 'blocking') return;
-      const endMs = ev.time.end.relative ? T + ev.time.end.seconds * 1000 : ev.time.end.seconds * 1000;
+      const endMs = ev.time.end.relative ? base + ev.time.end.seconds * 1000 : ev.time.end.seconds * 1000;
       this.pending = { ev, startMs: T, endMs, tol: this.tol(endMs, T), retry: r.retry, wakeAt: r.wakeAt, check };
       this.trace(`blocking: ${ev.text}`);
       return;
     }
     this.trace(`${ev.text} -> ${describeOutcome(r)}`);
     if (blocking && ev.time.kind === 'blocking') {
-      const endMs = ev.time.end.relative ? T + ev.time.end.seconds * 1000 : ev.time.end.seconds * 1000;
+      const endMs = ev.time.end.relative ? base + ev.time.end.seconds * 1000 : ev.time.end.seconds * 1000;
       const tol = this.tol(endMs, T);
       if (Math.abs(this.clock.now() - endMs) > tol + TOL_EPS) {
         this.fail('syscall', `blocking call returned at once (${fmtTime(this.clock.now())}), expected at ${fmtTime(endMs)}`, ev.line, [`script: ${ev.text}`]);

@@ -125,6 +125,20 @@ describe('conform runner and matcher', () => {
     expect(s.failReasons.get('outbound packet mismatch: echo')).toBe(1);
   });
 
+  it('times a blocking call written +S...E from the same base as its start (packetdrill run.c)', async () => {
+    // Start 0.1 s after the accept (at 0.2), return 0.2 s after the accept (0.3): data arrives 0.1 s after the start.
+    const r = await runScript(PASSIVE + '+.1...0.2 read(4, ..., 100) = 100\n+.1 < P. 1:101(100) ack 1 win 20000\n+0 > . 1:1(0) ack 101\n');
+    expect(r.status).toBe('pass');
+    const late = await runScript(PASSIVE + '+.1...0.2 read(4, ..., 100) = 100\n+.2 < P. 1:101(100) ack 1 win 20000\n');
+    expect(late.status).toBe('fail');
+    expect(late.reason).toMatch(/blocking call did not return by 0\.3/);
+  });
+
+  it('accepts a backquoted command without a time (Linux scripts start with `../common/defaults.sh`)', async () => {
+    const r = await runScript('`../common/defaults.sh`\n0 < icmp echo_request id 1 seq 1 (8)\n+0 > icmp echo_reply id 1 seq 1 (8)\n');
+    expect(r.status).toBe('pass');
+  });
+
   it('never throws on garbage', async () => {
     for (const text of ['', '0', '0 <', '0 > S. 1:1(0', '}{', '0 read(', '0 `', '0 %{', '\u0000\u0001']) {
       const r = await runScript(text);
