@@ -15,34 +15,19 @@
  */
 import type { Logger } from 'pino';
 import type { Stack } from '../stack.js';
+import type { TcpConnection } from '../tcp/connection.js';
 
-/** The parts of a TCP connection the drain uses (src/tcp/connection.ts). */
-interface DrainableConnection {
-  readonly stateName: string;
-  readonly sendQueue: number;
-  readonly readable: number;
-  readonly localPort: number;
-  readonly remotePort: number;
-  shutdownWrite(): void;
-  reset(now: number): void;
-  info?(): { bytesAcked: number; bytesReceived: number };
-}
+/** The parts of a TCP connection the drain uses. */
+type DrainableConnection = Pick<TcpConnection, 'stateName' | 'sendQueue' | 'readable' | 'localPort' | 'remotePort' | 'shutdownWrite' | 'reset' | 'info'>;
 
 const POLL_MS = 50;
 const IDLE_MS = 100;
 const DONE = new Set(['TIME-WAIT', 'CLOSED', 'LISTEN']);
 const FIN_NOW = new Set(['ESTAB', 'CLOSE-WAIT']);
 
-/** Every connection of the stack's TCP layer (its 4-tuple table: remote → local → connection). */
+/** Every connection of the stack's TCP layer. */
 export function tcpConnections(stack: Stack): DrainableConnection[] {
-  const table = (stack.tcp as unknown as { conns?: unknown }).conns;
-  if (!(table instanceof Map)) return [];
-  const out: DrainableConnection[] = [];
-  for (const inner of table.values()) {
-    if (!(inner instanceof Map)) continue;
-    for (const c of inner.values()) out.push(c as DrainableConnection);
-  }
-  return out;
+  return stack.tcp.connections();
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -58,9 +43,7 @@ export interface DrainResult {
 export async function drainConnections(stack: Stack, graceMs: number, logger: Logger): Promise<DrainResult> {
   const t0 = Date.now();
   const result: DrainResult = { fin: 0, reset: 0, waitedMs: 0 };
-  const tcp = stack.tcp as unknown as { servers?: Set<{ close(): unknown }> } | undefined;
-  if (!tcp) return result;
-  for (const s of [...(tcp.servers ?? [])]) s.close();
+  for (const s of [...stack.tcp.servers]) s.close();
 
   const finned = new WeakSet<DrainableConnection>();
   const seen = new WeakMap<DrainableConnection, { key: string; since: number }>();
@@ -82,7 +65,7 @@ export async function drainConnections(stack: Stack, graceMs: number, logger: Lo
     }
     for (const c of open) {
       if (finned.has(c) || !FIN_NOW.has(c.stateName)) continue;
-      const i = c.info?.();
+      const i = c.info();
       const key = `${c.sendQueue}/${c.readable}/${i?.bytesAcked ?? 0}/${i?.bytesReceived ?? 0}`;
       const prev = seen.get(c);
       if (!prev || prev.key !== key) {

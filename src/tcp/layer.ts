@@ -530,6 +530,13 @@ export class TcpLayer {
     return rows;
   }
 
+  /** Every connection in the 4-tuple table (a snapshot: safe to close or reset while iterating). */
+  connections(): TcpConnection[] {
+    const out: TcpConnection[] = [];
+    for (const inner of this.conns.values()) for (const c of inner.values()) out.push(c);
+    return out;
+  }
+
   /** Connections that still carry data or handshakes (everything but TIME-WAIT). */
   get activeConnections(): number {
     let n = 0;
