@@ -45,7 +45,8 @@ describe.skipIf(!ready)(`operating a stack under HTTP load${ready ? '' : ` (skip
 
   it('stats and ss show the connections of a running wrk load', async () => {
     stack = await startStack(ns, ['--http', '80']);
-    const wrk = ns.spawn(['wrk', '-t', '1', '-c', '8', '-d', '4s', `http://${STACK_ADDR}/`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Long enough to outlast the checks on a busy machine; stopped with SIGINT (wrk then prints its summary) once they are done.
+    const wrk = ns.spawn(['wrk', '-t', '1', '-c', '8', '-d', '30s', `http://${STACK_ADDR}/`], { stdio: ['ignore', 'pipe', 'pipe'] });
     let wrkOut = '';
     wrk.stdout!.on('data', (d: Buffer) => (wrkOut += d.toString()));
     let ss = '';
@@ -63,6 +64,7 @@ describe.skipIf(!ready)(`operating a stack under HTTP load${ready ? '' : ` (skip
     expect(Number(/^TcpPassiveOpens +(\d+)$/m.exec(stats)?.[1])).toBeGreaterThanOrEqual(8);
     const watch = cli(['stats', '--watch', '0.5', '--count', '1']).stdout;
     expect(Number(/^TcpInSegs +(\d+) +[\d.]+$/m.exec(watch)?.[1])).toBeGreaterThan(0); // segments flowing in that half second
+    wrk.kill('SIGINT');
     await waitForExit(wrk, 10_000);
     expect(wrkOut).toMatch(/Requests\/sec/);
   });
