@@ -8,7 +8,8 @@ if command -v apt-get >/dev/null; then
   apt-get update -q
   apt-get install -y -q --no-install-recommends \
     iproute2 iputils-ping traceroute curl netcat-openbsd socat tcpdump tshark hping3 \
-    python3 python3-scapy bind9-dnsutils wrk iperf3 apache2-utils iptables g++ make ca-certificates >/dev/null
+    python3 python3-scapy bind9-dnsutils wrk iperf3 apache2-utils iptables g++ make ca-certificates \
+    jq bc procps tmux chromium >/dev/null
 else
   echo "setup: not a Debian system; install iproute2, ping, tshark, curl, nc, hping3, dig, wrk, scapy yourself" >&2
 fi
