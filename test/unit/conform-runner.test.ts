@@ -139,6 +139,36 @@ describe('conform runner and matcher', () => {
     expect(r.status).toBe('pass');
   });
 
+  it('checks TS val against the tick rate only with --tcp_ts_tick_usecs', async () => {
+    const text = `0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 bind(3, ..., ...) = 0
++0 listen(3, 4) = 0
++0 < S 0:0(0) win 65535 <mss 1460,nop,nop,TS val 1 ecr 0>
++0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,TS val 1000 ecr 1>
++0.1 < . 1:1(0) ack 1 win 65535 <nop,nop,TS val 101 ecr 1000>
++0 accept(3, ..., ...) = 4
++0 write(4, ..., 10) = 10
++0 > P. 1:11(10) ack 1 <nop,nop,TS val 1300 ecr 101>
+`;
+    expect((await runScript(text)).status).toBe('pass');
+    const r = await runScript(text, { options: ['--tcp_ts_tick_usecs=1000'] });
+    expect(r.status).toBe('fail');
+    expect(r.reason).toMatch(/TS val 1300: off by -200 ticks/);
+  });
+
+  it('fails an inbound TS ecr the stack never sent', async () => {
+    const r = await runScript(`0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 bind(3, ..., ...) = 0
++0 listen(3, 4) = 0
++0 < S 0:0(0) win 65535 <mss 1460,nop,nop,TS val 1 ecr 0>
++0 > S. 0:0(0) ack 1 <...>
++0.1 < . 1:1(0) ack 1 win 65535 <nop,nop,TS val 101 ecr 777>
+`);
+    expect(r.status).toBe('fail');
+    expect(r.line).toBe(6);
+    expect(r.reason).toMatch(/TS ecr 777: the stack never sent/);
+  });
+
   it('never throws on garbage', async () => {
     for (const text of ['', '0', '0 <', '0 > S. 1:1(0', '}{', '0 read(', '0 `', '0 %{', '\u0000\u0001']) {
       const r = await runScript(text);
