@@ -51,6 +51,19 @@ describe('capture replay', () => {
     expect(formatReplay(r).join('\n')).toContain('replay: no divergence (1 reference packets)');
   });
 
+  it('reads Linux cooked (SLL) captures', async () => {
+    const sll = (ip: Uint8Array): Uint8Array => {
+      const f = new Uint8Array(16 + ip.length);
+      f[14] = 0x08;
+      f[15] = 0x00;
+      f.set(ip, 16);
+      return f;
+    };
+    const r = await replayBytes(pcap(113, [sll(req), sll(rep)]), {});
+    expect(r.ok).toBe(true);
+    expect(r.referencePackets).toBe(1);
+  });
+
   it('reports a divergence with the reference frame number', async () => {
     // The reference answered with a different sequence number than the request carried.
     const r = await replayBytes(pcap(LINKTYPE_RAW, [req, echoReply(7, 2, new Uint8Array(56).fill(0x61))]), {});
