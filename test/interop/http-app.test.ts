@@ -75,3 +75,23 @@ describe.skipIf(!ready)(`README example: own handler on the stack${ready ? '' : 
     expect(child.exitCode).toBeNull();
   });
 });
+
+describe.skipIf(!ready)(`tunstack up --http PORT / --http off${ready ? '' : ` (skipped: ${why})`}`, () => {
+  it('--http 8080 with --services none serves on 8080 only; --http off serves nothing', async () => {
+    const { startStack } = await import('./stack-process.js');
+    const ns = NetNs.create('httpflag');
+    try {
+      const code = (port: number): string =>
+        ns.exec(['curl', '-s', '-m', '3', '-o', '/dev/null', '-w', '%{http_code}', `http://${STACK_ADDR}:${port}/`], { timeoutMs: 8000 }).stdout;
+      const s1 = await startStack(ns, ['--http', '8080', '--services', 'none', '--control', 'off']);
+      expect(code(8080)).toBe('200');
+      expect(code(80)).toBe('000'); // refused (RST)
+      expect(await s1.stop()).toBe(0);
+      const s2 = await startStack(ns, ['--http', 'off', '--control', 'off']);
+      expect(code(80)).toBe('000');
+      expect(await s2.stop()).toBe(0);
+    } finally {
+      ns.destroy();
+    }
+  }, 40_000);
+});
