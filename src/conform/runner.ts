@@ -182,6 +182,10 @@ interface TupleState {
 type SocketUnderTest = 'none' | 'listener' | 'child' | 'socket';
 
 const TOL_EPS = 1e-6;
+/** Longest wait for an outbound packet written with '*'. */
+const ANY_TIME_LIMIT_MS = 3_600_000;
+/** Timer firings in one advance before the runner calls it a runaway timer. */
+const MAX_STEPS = 200_000;
 
 function fmtTime(ms: number): string {
   return (ms / 1000).toFixed(6).replace(/0{3}$/, '');
@@ -302,7 +306,9 @@ export class Run {
 
   /** Moves virtual time to `t`, firing every timer on the way (and checking a pending blocking call). */
   async advanceTo(t: number): Promise<void> {
+    let steps = 0;
     for (;;) {
+      if (++steps > MAX_STEPS) throw new ScriptFailure(`runaway timers: more than ${MAX_STEPS} timer firings before ${fmtTime(t)} (a timer re-armed at the same time?)`, undefined);
       const stack = this.stack;
       let next = stack ? this.timers.nextDeadline() : Infinity;
       const p = this.pending;
@@ -579,8 +585,10 @@ export class Run {
     let hi: number;
     let T: number;
     if (time.kind === 'any') {
+      // '*': no time check; the wait ends when no timer is pending, or after an hour of virtual time
+      // (a stack with a periodic timer, e.g. keepalive, would otherwise be waited on forever).
       lo = -Infinity;
-      hi = Infinity;
+      hi = this.clock.now() + ANY_TIME_LIMIT_MS;
       T = this.clock.now();
     } else if (time.kind === 'range') {
       const a = this.resolve(time.from, base);
@@ -605,7 +613,7 @@ export class Run {
         if (hi !== Infinity && hi > this.clock.now()) await this.advanceTo(hi);
         got = this.take(p);
         if (got) break;
-        const when = time.kind === 'any' ? 'and the stack has no timer pending' : `by ${fmtTime(hi)}`;
+        const when = time.kind === 'any' ? (next === Infinity ? 'and the stack has no timer pending' : `within an hour (by ${fmtTime(hi)})`) : `by ${fmtTime(hi)}`;
         const others = this.link.queue.slice(0, 3).map((q) => `  queued: ${fmtTime(q.time)} ${this.describe(q)}`);
         this.fail('packet', `expected packet not sent ${when}`, ev.line, [`script: ${ev.text}`, `expected at ${time.kind === 'any' ? 'any time' : fmtTime(T)}`, ...others]);
         this.prevActual = this.clock.now();
