@@ -101,6 +101,13 @@ export class Stack {
     if (opts.forwarding) this.forwarder.enable();
     this.udp = new UdpLayer(this.ip, this.icmp, this.stats, opts.udp);
     this.tcp = new TcpLayer(this, opts.tcp);
+    this.stats.gauges = () => ({
+      Timers: this.timers.size,
+      ReasmDatagrams: this.reassembler.pendingCount,
+      ReasmBytes: this.reassembler.memory,
+      TcpConnections: this.tcp.connectionCount,
+      UdpSockets: this.udp.sockets().length,
+    });
     this.closeHooks.push(() => {
       this.udp.closeAll();
       this.reassembler.clear();

@@ -111,11 +111,20 @@ export class Stats {
   /** Drops by reason, e.g. `ip.bad-checksum`: every packet the stack discards is counted once here. */
   readonly drops: Record<string, number> = Object.create(null) as Record<string, number>;
 
+  /**
+   * Current levels (not counters), set by the stack: timers armed, reassembly
+   * memory and datagrams, connections, sockets. Reported as the `Gauges` group
+   * so soak runs can watch resources through `tunstack stats` / the log.
+   */
+  gauges: (() => Record<string, number>) | null = null;
+
   drop(reason: string): void {
     this.drops[reason] = (this.drops[reason] ?? 0) + 1;
   }
 
   toJSON(): Record<string, unknown> {
-    return { Ip: this.Ip, Icmp: this.Icmp, Udp: this.Udp, Tcp: this.Tcp, TcpExt: this.TcpExt, drops: { ...this.drops } };
+    const out: Record<string, unknown> = { Ip: this.Ip, Icmp: this.Icmp, Udp: this.Udp, Tcp: this.Tcp, TcpExt: this.TcpExt, drops: { ...this.drops } };
+    if (this.gauges) out['Gauges'] = this.gauges();
+    return out;
   }
 }
