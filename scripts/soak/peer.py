@@ -10,8 +10,8 @@ one JSON object.
                                           the echo application blocks on its writes, stops
                                           reading, the stack's receive window closes; then read
                                           everything back and compare sha256
-  peer.py DST vanish BYTES PORTFILE       send BYTES to echo, write the local port to PORTFILE,
-                                          then hang (never read, never close) until killed
+  peer.py DST vanish BYTES PORTFILE       read BYTES of chargen, write the local port to PORTFILE,
+                                          keep reading until killed (the test makes the host vanish)
   peer.py DST transfer BYTES TIMEOUT      one echo transfer of BYTES with a long timeout (spans
                                           an outage); prints ok/sha256 match and seconds
 """
@@ -85,12 +85,22 @@ def app_stops(secs, n):
 
 
 def vanish(n, portfile):
-    s = socket.create_connection((DST, 7), timeout=10)
+    """Reads chargen (the stack sending flat out) until n bytes arrived, writes its port, keeps reading until killed."""
+    s = socket.create_connection((DST, 19), timeout=10)
+    s.settimeout(3600)
+    got = 0
+    while got < n:
+        c = s.recv(65536)
+        if not c:
+            break
+        got += len(c)
     with open(portfile, "w") as f:
         f.write(str(s.getsockname()[1]))
-    s.sendall(os.urandom(n))
-    print(json.dumps({"sent": n}), flush=True)
-    time.sleep(3600)
+    print(json.dumps({"read": got}), flush=True)
+    end = time.time() + 3600
+    while time.time() < end:
+        if not s.recv(65536):
+            break
 
 
 def transfer(n, timeout):
