@@ -12,7 +12,7 @@ import type { Command, CommanderError } from 'commander';
 import { collectScripts, formatResult, formatSummary, runFiles } from './suite.js';
 import { parseOptionWords } from './runner.js';
 import { applyOption, defaultRunnerConfig } from './config.js';
-import { formatReplay, replayCapture } from './replay.js';
+import { formatReplay, replayCapture, type ReplayOptions } from './replay.js';
 import { formatLint, lintCapture } from './lint.js';
 
 /** Writes everything, then exits (a bare process.exit may cut a long output written to a pipe). */
@@ -71,16 +71,24 @@ export function addConformCommands(program: Command): void {
     .description("re-play the client's packets of a capture against a fresh stack and compare its answers with the reference server's")
     .argument('<capture>', 'a pcap file (raw IP, Ethernet or Linux cooked)')
     .option('--server <addr:port>', 'the reference server (default: inferred from the capture)')
+    .option('--tcp <key=value>', 'a stack TCP setting, repeatable (e.g. --tcp syncookies=2 --tcp rmem=4096)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('-v, --verbose', 'print every packet compared, every note and every divergence')
     .exitOverride(usageExit)
-    .action(async (file: string, o: { server?: string; verbose?: boolean }) => {
+    .action(async (file: string, o: { server?: string; verbose?: boolean; tcp: string[] }) => {
+      const tcp: Record<string, number | boolean | string> = {};
+      for (const kv of o.tcp) {
+        const m = /^([A-Za-z]\w*)=(.*)$/.exec(kv);
+        if (!m) usage(`replay: --tcp takes KEY=VALUE (got ${kv})`);
+        const v = m[2]!;
+        tcp[m[1]!] = v === 'true' ? true : v === 'false' ? false : Number.isFinite(Number(v)) && v !== '' ? Number(v) : v;
+      }
       let server: { address: string; port: number | undefined } | undefined;
       if (o.server !== undefined) {
         const m = /^(\d+\.\d+\.\d+\.\d+)(?::(\d+))?$/.exec(o.server);
         if (!m) usage(`replay: --server takes ADDR:PORT (got ${o.server})`);
         server = { address: m[1]!, port: m[2] !== undefined ? Number(m[2]) : undefined };
       }
-      const r = await replayCapture(file, server ? { server } : {});
+      const r = await replayCapture(file, { ...(server ? { server } : {}), ...(Object.keys(tcp).length ? { tcp: tcp as ReplayOptions['tcp'] } : {}) });
       if (r.fatal !== undefined && r.usage) usage(`replay: ${r.fatal}`);
       finish(formatReplay(r, o.verbose ?? false).join('\n') + '\n', r.ok ? 0 : 1);
     });
