@@ -16,6 +16,7 @@
  */
 import http from 'node:http';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Stack } from '../stack.js';
 import type { TcpServer } from '../tcp/server.js';
 import type { TcpSocket } from '../tcp/socket.js';
@@ -72,6 +73,23 @@ function newCounters(): HttpCounters {
     Upgrades: 0,
   };
 }
+
+/** node:http's own answers to a request it could not parse (lib/_http_server.js), by error code. */
+function cannedResponse(code: string): string {
+  const status =
+    code === 'HPE_HEADER_OVERFLOW'
+      ? '431 Request Header Fields Too Large'
+      : code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW'
+        ? '413 Payload Too Large'
+        : code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? '408 Request Timeout'
+          : '400 Bad Request';
+  return `HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`;
+}
+
+/** After answering a bad request, how long and how much of the rest we read and discard before closing. */
+export const LINGER_MS = 2_000;
+export const LINGER_BYTES = 4 * 1024 * 1024;
 
 /** The parts of net.Server's bookkeeping that http.Server#close relies on (net.Socket keeps them for kernel sockets). */
 interface NetServerBookkeeping {
@@ -161,6 +179,7 @@ export class StackHttpServer extends http.Server {
     this.on('upgrade', () => {
       this.counters.Upgrades++;
     });
+    this.on('clientError', (err: Error & { code?: string }, socket: Duplex) => this.onClientError(err, socket));
     (this as unknown as NetServerBookkeeping)._connections = 0;
     // net.Server's `listening` reads its kernel handle; ours is the tunstack listener.
     Object.defineProperty(this, 'listening', { get: () => this.tcp !== null && this.tcp.listening, configurable: true });
@@ -168,6 +187,47 @@ export class StackHttpServer extends http.Server {
 
   private countRequest(_req: IncomingMessage, _res: ServerResponse): void {
     this.counters.Requests++;
+  }
+
+  private readonly answered = new WeakSet<Duplex>();
+
+  /**
+   * node:http's answer to a request it cannot parse (400, 431, 413 for chunk
+   * extensions, 408 on a timeout), counted — and then a lingering close like
+   * nginx's instead of destroy(): our FIN goes after the answer and the rest of
+   * what the client is still sending is read and discarded (up to LINGER_BYTES
+   * or LINGER_MS), so the answer is not wiped out by the RST that closing with
+   * unread data sends (RFC 2525 §2.17).
+   */
+  private onClientError(err: Error & { code?: string }, socket: Duplex): void {
+    // llhttp stays in its error state: every later chunk reports the error again.
+    if (this.answered.has(socket)) return;
+    this.answered.add(socket);
+    const code = err.code ?? 'unknown';
+    const parseOrTimeout = code.startsWith('HPE_') || code === 'ERR_HTTP_REQUEST_TIMEOUT';
+    const table = parseOrTimeout ? this.counters.ClientErrors : this.counters.SocketErrors;
+    table[code] = (table[code] ?? 0) + 1;
+    // As node:http decides: answer unless a response already put bytes on the wire (`_headerSent`, not `headersSent`,
+    // which is already true after a writeHead() whose head is still held back).
+    const inFlight = (socket as Duplex & { _httpMessage?: { _headerSent?: boolean } | null })._httpMessage;
+    if (!parseOrTimeout || !socket.writable || inFlight?._headerSent === true) {
+      socket.destroy();
+      return;
+    }
+    socket.write(cannedResponse(code));
+    if (code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      socket.destroy(); // a slow client: nothing more is owed to it
+      return;
+    }
+    socket.end();
+    let discarded = 0;
+    socket.on('data', (d: Buffer) => {
+      discarded += d.length;
+      if (discarded > LINGER_BYTES) socket.destroy();
+    });
+    socket.once('end', () => socket.destroy());
+    const t = setTimeout(() => socket.destroy(), LINGER_MS);
+    socket.once('close', () => clearTimeout(t));
   }
 
   /** Called by CountingResponse for every response node:http finishes (its own 400s and 503s included). */
@@ -233,11 +293,8 @@ export class StackHttpServer extends http.Server {
     this.counters.ConnectionsAccepted++;
     const book = this as unknown as NetServerBookkeeping;
     book._connections++;
-    s.on('error', (e: Error & { code?: string }) => {
-      const code = e.code ?? 'unknown';
-      const table = code.startsWith('HPE_') || code === 'ERR_HTTP_REQUEST_TIMEOUT' ? this.counters.ClientErrors : this.counters.SocketErrors;
-      table[code] = (table[code] ?? 0) + 1;
-    });
+    // node:http relays socket errors to 'clientError' (counted there); this keeps a late one from throwing.
+    s.on('error', () => undefined);
     s.on('timeout', () => {
       this.counters.IdleTimeouts++;
     });

@@ -214,9 +214,9 @@ print(",".join(res), ok)
     const got = codes!.split(',');
     expect(got[0]).toBe('400');
     expect(got[1]).toBe('400');
-    // Over maxHeaderSize: 431, or (the rest of a 1 MB line still arriving) the connection reset after it.
-    expect(['431', '<reset>']).toContain(got[2]);
-    expect(['431', '<reset>']).toContain(got[3]);
+    // Over maxHeaderSize: 431 reaches the client even while the rest of a 1 MB line is still arriving (lingering close).
+    expect(got[2]).toBe('431');
+    expect(got[3]).toBe('431');
     expect(got[4]).toBe('400');
     expect(got[5]).toBe('400');
     expect(served).toBe('200');

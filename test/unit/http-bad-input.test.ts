@@ -51,8 +51,11 @@ describe('bad requests get the right status or a closed connection', () => {
   for (const [name, data, status] of cases) {
     it(`${name} → ${status}`, async () => {
       const { net, server } = setup();
-      const { codes } = await exchange(net, typeof data === 'function' ? data() : data);
+      const { codes, client } = await exchange(net, typeof data === 'function' ? data() : data);
       expect(codes).toEqual([status]);
+      // A FIN after the answer (lingering close), not a RST that could wipe it out.
+      expect(client.error).toBeNull();
+      expect(client.ended).toBe(true);
       // Counted: a parser error as a client error, or (missing Host) a 4xx response by node:http.
       const counted = Object.values(server.counters.ClientErrors).reduce((a, b) => a + b, 0) + server.counters.Responses4xx;
       expect(counted).toBe(1);
