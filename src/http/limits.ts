@@ -29,7 +29,7 @@ export interface HttpLimits {
 
 export const defaultHttpLimits: Readonly<HttpLimits> = Object.freeze({
   maxHeaderSize: 16 * 1024,
-  maxHeadersCount: 100,
+  maxHeadersCount: 2000,
   headersTimeout: 10_000,
   requestTimeout: 120_000,
   keepAliveTimeout: 5_000,
