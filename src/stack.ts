@@ -21,6 +21,7 @@ import { Forwarder } from './ip/forward.js';
 import { UdpLayer, type UdpOptions } from './udp/layer.js';
 import { TcpLayer } from './tcp/layer.js';
 import type { TcpConfig } from './tcp/config.js';
+import { EventFeed } from './observe/feed.js';
 
 export interface StackOptions {
   /** Time source; a VirtualClock in tests. Default: the real clock. */
@@ -66,6 +67,8 @@ export class Stack {
   readonly udp: UdpLayer;
   readonly tcp: TcpLayer;
   readonly interfaces: NetInterface[] = [];
+  /** The observatory's event feed (src/observe): inert until something subscribes. */
+  readonly feed: EventFeed = new EventFeed(this);
   private readonly egressHooks: ((now: number) => void)[] = [];
   private readonly closeHooks: (() => void)[] = [];
   private inBatch = false;
@@ -93,6 +96,7 @@ export class Stack {
       this.stats,
       opts.reassembly,
     );
+    this.reassembler.feed = this.feed;
     this.ip.fragmentSink = (p, h, iface, now) => this.reassembler.input(p, h, iface, now);
     this.ip.fragmenter = (packet, iface) => {
       fragmentDatagram(packet, iface.mtu, this.stats, (piece) => iface.enqueue(piece));
@@ -213,6 +217,7 @@ export class Stack {
 
   close(): void {
     if (this.closed) return;
+    this.feed.close();
     for (const h of this.closeHooks) h();
     this.flush();
     this.closed = true;

@@ -53,6 +53,12 @@ export const DATAGRAM_OVERHEAD = 256;
 const MAX_DATAGRAM = 65535;
 
 /** What the reassembler needs from the stack around it. */
+/** Who hears how datagrams end (the stack's event feed). */
+export interface ReassemblyObserver {
+  readonly active: boolean;
+  reasm(what: 'ok' | 'fail' | 'timeout', src: number, dst: number, id: number, protocol: number, bytes: number): void;
+}
+
 export interface ReassemblyHost {
   /** Hands a reassembled datagram to the protocols (Ipv4Layer.deliver). */
   deliver(packet: Uint8Array, h: Ipv4Header, iface: NetInterface, now: number): void;
@@ -108,6 +114,8 @@ export class Reassembler {
   private totalBytes = 0;
   private readonly pool: Pending[] = [];
   private readonly outHeader = new Ipv4Header();
+  /** The observatory (src/observe/feed.ts); told about outcomes only while it has subscribers. */
+  feed: ReassemblyObserver | null = null;
 
   constructor(
     private readonly host: ReassemblyHost,
@@ -292,6 +300,7 @@ export class Reassembler {
 
   private fail(p: Pending): void {
     this.stats.Ip.ReasmFails++;
+    if (this.feed !== null && this.feed.active) this.feed.reasm('fail', p.src, p.dst, p.id, p.protocol, p.received);
     this.release(p);
   }
 
@@ -306,6 +315,7 @@ export class Reassembler {
     this.stats.Ip.ReasmTimeout++;
     this.stats.Ip.ReasmFails++;
     this.stats.drop('ip.frag-timeout');
+    if (this.feed !== null && this.feed.active) this.feed.reasm('timeout', p.src, p.dst, p.id, p.protocol, p.received);
     const first = p.first;
     const hl = p.firstHeaderLength;
     this.release(p);
@@ -336,6 +346,7 @@ export class Reassembler {
     write16(out, 10, internetChecksum(out, 0, hl));
     const iface = p.iface!;
     this.stats.Ip.ReasmOKs++;
+    if (this.feed !== null && this.feed.active) this.feed.reasm('ok', p.src, p.dst, p.id, p.protocol, p.end);
     this.release(p);
     const h = this.outHeader;
     if (decodeIpv4(out, h, false) !== undefined) {

@@ -343,6 +343,7 @@ export class TcpConnection {
     if (!wasEst && isEst) st.CurrEstab++;
     this.state = s;
     if (s === TcpState.TIME_WAIT) this.layer.stats.TcpExt.TW++;
+    if (this.layer.feed.active) this.layer.feed.stateChange(this, old, s);
   }
 
   // ---------------------------------------------------------------- application calls

@@ -21,6 +21,7 @@ import { TcpServer, type ServerOptions } from './server.js';
 import { TcpSocket, type ConnectOptions } from './socket.js';
 import { parseAddress } from '../ip/address.js';
 import { TcpError } from './errors.js';
+import type { EventFeed } from '../observe/feed.js';
 
 const IPPROTO_TCP = 6;
 
@@ -71,6 +72,8 @@ export class TcpLayer {
   private readonly isnKey: HashKey;
   private readonly tsKey: HashKey;
   readonly cookies: SynCookies;
+  /** The stack's event feed: each hook below is one property test unless something subscribes. */
+  readonly feed: EventFeed;
   private challengeWindowStart = -Infinity;
   private challengeCount = 0;
   timeWaitCount = 0;
@@ -88,6 +91,7 @@ export class TcpLayer {
     this.config = resolveTcpConfig(opts);
     this.stats = stack.stats;
     this.timers = stack.timers;
+    this.feed = stack.feed;
     const seed = this.config.seed;
     this.isnKey = seed === undefined ? HashKey.random() : HashKey.fromSeed(seed, 1);
     this.tsKey = seed === undefined ? HashKey.random() : HashKey.fromSeed(seed, 2);
@@ -120,6 +124,7 @@ export class TcpLayer {
     const src = ip.src;
     const dst = ip.dst;
     const conn = this.lookup(src, h.srcPort, dst, h.dstPort);
+    if (this.feed.segActive) this.feed.tcpIn(conn, h, src, dst, len - h.headerLength);
     if (conn !== undefined) {
       if (conn.state === TcpState.TIME_WAIT && (h.flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN && conn.acceptsNewSyn(h)) {
         const l = this.findListener(dst, h.dstPort);
@@ -340,6 +345,7 @@ export class TcpLayer {
     conn.segsOut++;
     this.stats.Tcp.OutSegs++;
     if (flags & TCP_RST) this.stats.Tcp.OutRsts++;
+    if (this.feed.active) this.feed.tcpOut(conn, seq, f.ack, flags, window, len);
     if (ip.output(buf, hlen + len, conn.localAddr, conn.remoteAddr, IPPROTO_TCP, true) !== undefined) this.stats.drop('tcp.out-error');
   }
 
@@ -359,6 +365,7 @@ export class TcpLayer {
     emitTcp(buf, 20, f, 0, localAddr, remoteAddr);
     this.stats.Tcp.OutSegs++;
     if (flags & TCP_RST) this.stats.Tcp.OutRsts++;
+    if (this.feed.segActive) this.feed.tcpOutRaw(localAddr, localPort, remoteAddr, remotePort, seq, f.ack, flags, window);
     if (ip.output(buf, hlen, localAddr, remoteAddr, IPPROTO_TCP, true) !== undefined) this.stats.drop('tcp.out-error');
   }
 
@@ -528,6 +535,13 @@ export class TcpLayer {
       }
     }
     return rows;
+  }
+
+  /** Every listener (a snapshot), for the observatory's queue gauges. */
+  listenerList(): TcpListener[] {
+    const out: TcpListener[] = [];
+    for (const ls of this.listeners.values()) for (const l of ls) out.push(l);
+    return out;
   }
 
   /** Every connection in the 4-tuple table (a snapshot: safe to close or reset while iterating). */

@@ -157,6 +157,7 @@ export class TcpListener {
               return;
             }
             st.TcpExt.SyncookiesRecv++;
+            if (layer.feed.active) layer.feed.cookie('ok', local, this.localPort, remote, h.srcPort);
             const advMss = layer.advertisedMss(remote);
             this.createChild(
               {
@@ -184,6 +185,7 @@ export class TcpListener {
           }
         }
         st.TcpExt.SyncookiesFailed++;
+        if (layer.feed.active) layer.feed.cookie('failed', local, this.localPort, remote, h.srcPort);
       }
       st.drop('tcp.listen-stray-ack');
       layer.sendRst(local, this.localPort, remote, h.srcPort, h.ack, 0, false);
@@ -269,6 +271,7 @@ export class TcpListener {
     const win = Math.min(cfg.rmem, 0xffff);
     layer.emitRaw(local, this.localPort, remote, h.srcPort, cookie, (h.seq + 1) >>> 0, TCP_SYN | TCP_ACK, win, o);
     layer.stats.TcpExt.SyncookiesSent++;
+    if (layer.feed.active) layer.feed.cookie('sent', local, this.localPort, remote, h.srcPort);
     this.lastCookieSent = now;
   }
 
