@@ -36,7 +36,8 @@ with open(os.path.join(d, "samples.csv")) as f:
     for line in f:
         parts = line.strip().split(",")
         if len(parts) == 6 and parts[1]:
-            samples.append([float(x) if x else 0.0 for x in parts])
+            # A gauge the control socket did not answer in time is missing (None), not zero.
+            samples.append([float(x) if x else None for x in parts])
 
 problems = []
 legit = load("legit.json")
@@ -96,6 +97,8 @@ after = [s for s in samples if s[0] >= warm]
 growth = {}
 # Bounded by objects at every sample: a few timers per connection, one per datagram in reassembly, some global ones.
 for s_ in samples:
+    if s_[2] is None or s_[3] is None or s_[4] is None:
+        continue
     if s_[2] > 8 * s_[4] + 1024 + 64:
         problems.append("timers (%d) beyond what %d connections explain at t=%ds" % (s_[2], s_[4], s_[0]))
         break
@@ -107,12 +110,16 @@ if len(after) >= 6:
     # Connection-driven levels (TIME-WAIT lasts 60 s, reassembly 30 s) only settle after a warm-up of 90 s or more.
     cols = [(1, "rss", 16 * 1024)] + ([(2, "timers", 64), (3, "reasm_bytes", 512 * 1024), (4, "tcp_conns", 32)] if warm >= 90 else [])
     for col, name, floor in cols:
-        first = statistics.median(s[col] for s in after[:third])
-        last = statistics.median(s[col] for s in after[-third:])
+        firsts = [s[col] for s in after[:third] if s[col] is not None]
+        lasts = [s[col] for s in after[-third:] if s[col] is not None]
+        if not firsts or not lasts:
+            continue
+        first = statistics.median(firsts)
+        last = statistics.median(lasts)
         growth[name] = {"first": first, "last": last}
         grew = last - first > max(floor, 0.2 * first)
         if col == 1:
-            sl = slope_mb_per_min([(s[0], s[1]) for s in after])
+            sl = slope_mb_per_min([(s[0], s[1]) for s in after if s[1] is not None])
             growth["rss"]["slope_mb_per_min"] = round(sl, 2)
             if grew and sl > 2.0:
                 problems.append("RSS keeps growing after warm-up: %.0f → %.0f MB (%.2f MB/min)" % (first / 1024, last / 1024, sl))
@@ -126,7 +133,7 @@ if left.get("left", -1) != 0:
 if stop.get("code") != 0:
     problems.append("the stack did not exit 0 on SIGTERM: %s" % json.dumps(stop))
 
-rss = [s[1] for s in samples]
+rss = [s[1] for s in samples if s[1] is not None]
 summary = {
     "ok": not problems,
     "problems": problems,
