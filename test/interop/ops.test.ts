@@ -168,7 +168,7 @@ describe.skipIf(!ready)(`operating a live stack${ready ? '' : ` (skipped: ${why}
     const sock = `/run/tunstack/${ns.name}.tun0.sock`;
     expect(existsSync(sock)).toBe(true);
     stack = await startStack(ns, ['--services', 'none']);
-    expect(stack.output()).toMatch(/removed a stale control socket/);
+    expect(await stack.waitForOutput(/removed a stale control socket/)).toMatch(/removed a stale control socket/);
     expect(cli(['stats']).status).toBe(0);
 
     const second = cli(['up', '--tun', 'tun0', '--addr', `${STACK_ADDR}/24`, '--peer', '10.77.0.1']);

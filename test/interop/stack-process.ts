@@ -13,8 +13,10 @@ export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 
 export interface StackProcess {
   child: ChildProcess;
-  /** Everything the process wrote (logs are pino JSON on stderr). */
+  /** Everything the process wrote so far (logs are pino JSON on stderr). */
   output(): string;
+  /** Waits until the output matches (the pipes are read on the event loop, so a log line may lag the event it reports). */
+  waitForOutput(re: RegExp, timeoutMs?: number): Promise<string>;
   /** SIGTERM, then wait; resolves with the exit code (null if it had to be killed). */
   stop(timeoutMs?: number): Promise<number | null>;
 }
@@ -29,15 +31,29 @@ export async function startStack(ns: NetNs, args: string[] = [], waitMs = 10_000
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
+  const closed = new Promise<void>((resolve) => {
+    child.once('close', () => resolve());
+    setTimeout(resolve, 30_000).unref();
+  });
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const proc: StackProcess = {
     child,
     output: () => out,
+    async waitForOutput(re, timeoutMs = 5000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!re.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      return out;
+    },
     async stop(timeoutMs = 5000) {
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      if (child.exitCode !== null || child.signalCode !== null) {
+        await closed;
+        return child.exitCode;
+      }
       child.kill('SIGTERM');
       const r = await waitForExit(child, timeoutMs);
+      // 'exit' can come before the last output is read: wait for the pipes to close too (bounded).
+      await closed;
       return r.timedOut ? null : r.code;
     },
   };
