@@ -61,7 +61,9 @@ describe.skipIf(!!why)(`faults against the live stack${why ? ` (SKIPPED: ${why})
         const lr = await legit(live.ns, ['--tcp-workers', '2', '--tcp-bytes', heavy ? '16384' : '65536', '--chargen-bytes', heavy ? '50000' : '200000', '--ping-interval', '0.2', '--udp-interval', '0.2', '--op-timeout', '60'], DUR).done;
         const d = diff(before, await live.counters());
         const sr = successRatio(lr);
+        const sockets = JSON.stringify((await live.sockets()).tcp.filter((r) => r['state'] !== 'LISTEN').slice(0, 6));
         const { code } = await live.stop();
+        const why = `legit ${JSON.stringify(lr)}; counters ${JSON.stringify(d)}; sockets ${sockets}; stack output ${live.proc.output().slice(-1500)}`;
         rows.push({
           scenario: `--impair ${name}`,
           sent: `${DUR}s legit: TCP echo ×2, chargen, ping, UDP echo`,
@@ -72,8 +74,8 @@ describe.skipIf(!!why)(`faults against the live stack${why ? ` (SKIPPED: ${why})
         });
         expect(lr.tcp.corrupt + lr.chargen.corrupt, 'a completed transfer differed').toBe(0);
         expect(lr.ping.bad + lr.udp.bad).toBe(0);
-        expect(lr.tcp.ok + lr.chargen.ok, JSON.stringify(lr)).toBeGreaterThan(0);
-        expect(sr.ratio, JSON.stringify(lr)).toBeGreaterThanOrEqual(minRatio);
+        expect(lr.tcp.ok + lr.chargen.ok, why).toBeGreaterThan(0);
+        expect(sr.ratio, why).toBeGreaterThanOrEqual(minRatio);
         expect(code).toBe(0);
       } finally {
         live.destroy();
@@ -174,8 +176,9 @@ describe.skipIf(!!why)(`faults against the live stack${why ? ` (SKIPPED: ${why})
       expect(never).toEqual({ read: 2_000_000, pattern_ok: true });
       expect(app.errors).toEqual([]);
       expect(app.sha256_ok).toBe(true);
-      // Back-pressure held: far less than 8 MiB could be pushed while nobody read.
-      expect(app.sent_while_stalled).toBeLessThan(4 << 20);
+      // Back-pressure held: while nobody read, only the stack's queues (SO_RCVBUF + SO_SNDBUF, 1 MiB each) and the
+      // client's small kernel buffers could fill — far less than the 8 MiB offered.
+      expect(app.sent_while_stalled).toBeLessThan(3 << 20);
     } finally {
       live.destroy();
     }
