@@ -291,7 +291,7 @@ export async function replayBytes(bytes: Uint8Array, opts: ReplayOptions, r: Rep
   const mtu = inferMtu(frames);
   const link2 = mtu !== 65535 ? new ScriptLink(mtu, clock) : link;
   stack.addInterface(link2, `${ipToString(server)}/24`, { defaultRoute: true });
-  if (tcpConfig.rmem !== undefined) r.notes.push(`stack receive buffer set to ${tcpConfig.rmem} bytes to match the reference's initial window`);
+  if (tcpConfig.rmem !== undefined) r.notes.push(`stack receive buffer set to ${tcpConfig.rmem} bytes to match the reference's (its initial window, or the bytes it held unread when it closed the window)`);
   // ---------------------------------------------------------- TCP applications
   const apps = new Map<number, AppModel>();
   const tcpConvs = new Set<number>();
@@ -508,10 +508,28 @@ function inferTcpConfig(fromServer: Frame[]): Partial<TcpConfig> {
     const th = parseTcpLoose(f);
     if (!th || (th.flags & (TCP_SYN | TCP_ACK)) !== (TCP_SYN | TCP_ACK)) continue;
     // A small initial window means a small receive buffer (SO_RCVBUF); Linux offers about half of it.
-    if (th.window < 16384 && th.wscale <= 0) return { rmem: Math.max(2048, th.window) };
+    if (th.window < 16384 && th.wscale <= 0) {
+      // Linux counts its buffer in memory (truesize), about twice the window it offers, so it can hold more
+      // unread bytes than its initial window; the stack's buffer counts payload bytes. When the reference
+      // closed its window, its ACK says how many bytes it held unread then: that is the buffer to play.
+      const held = heldAtZeroWindow(fromServer, th.dstPort, (th.ack - 1) >>> 0);
+      return { rmem: Math.max(2048, th.window, held) };
+    }
     return {};
   }
   return {};
+}
+
+/** Client bytes acknowledged by the reference server's first zero-window ACK in conversation `cport` (0 when none). */
+function heldAtZeroWindow(fromServer: Frame[], cport: number, clientIsn: number): number {
+  for (const f of fromServer) {
+    if (f.h.protocol !== IPPROTO_TCP || f.h.isFragment) continue;
+    const th = parseTcpLoose(f);
+    if (!th || th.dstPort !== cport || th.flags & (TCP_SYN | TCP_RST) || !(th.flags & TCP_ACK) || th.window !== 0) continue;
+    const held = ((th.ack - clientIsn - 1) | 0);
+    return held > 0 && held < 1 << 24 ? held : 0;
+  }
+  return 0;
 }
 
 interface AppAction {

@@ -97,6 +97,8 @@ const REC_SACK = 2;
 const INFINITE_SSTHRESH = 0x7fffffff;
 /** RFC 7323 §5.5: a TS.Recent older than 24 days is no longer trusted for PAWS. */
 const PAWS_IDLE_MS = 24 * 24 * 3600 * 1000;
+/** Linux sysctl_tcp_invalid_ratelimit: duplicate ACKs for out-of-window segments without data, at most one per this. */
+const OOW_ACK_INTERVAL_MS = 500;
 /** Largest chunk handed to the application in one push. */
 const READ_CHUNK = 256 * 1024;
 /** RFC 9293 §3.8.6.2.1: the sender's SWS override timeout is the persist timer. */
@@ -167,10 +169,37 @@ export class TcpConnection {
   private tsRecentStamp = 0;
   readonly tsOffset: number;
 
-  // ACK state.
+  // ACK state: Linux's delayed-ACK engine (inet_connection_sock icsk_ack, tcp_input.c).
+  /** An ACK goes out in this egress pass (ICSK_ACK_NOW). */
   private ackPending = false;
-  private quickAcks: number;
-  private unackedBytes = 0;
+  /** Received data (or a FIN) not acknowledged yet (ICSK_ACK_SCHED). */
+  private ackScheduled = false;
+  /** Data arrived in this batch: decide at egress, after the application saw it, whether to ACK now or delay. */
+  private ackCheck = false;
+  /** Quick ACKs left (icsk_ack.quick). */
+  private quick = 0;
+  /** The delayed-ACK engine started with the first data (icsk_ack.ato != 0). */
+  private ackStarted = false;
+  /** Interactive mode (inet_csk_in_pingpong_mode, TCP_PINGPONG_THRESH 1): no quick ACKs, ACKs ride on replies. */
+  pingpong = false;
+  /** When the last in-order data arrived (icsk_ack.lrcvtime). */
+  private lrcvtime = 0;
+  /** The window size we last advertised (tp->rcv_wnd). */
+  private rcvWnd = 0;
+  /** D-SACK block to report once (RFC 2883; Linux tp->duplicate_sack), when dsackOn. */
+  private dsackOn = false;
+  private dsackStart = 0;
+  private dsackEnd = 0;
+  /** When the last duplicate ACK for an out-of-window segment without data left (Linux last_oow_ack_time). */
+  private lastOowAck = 0;
+  /** End of the last sub-MSS segment sent (Linux tp->snd_sml, for the Minshall Nagle check). */
+  private sndSml = 0;
+  /**
+   * Bytes the socket above took out of the receive buffer that the application has not consumed yet (a
+   * stream's buffer): still unread for the window, as in Linux where the window is the free space of the one
+   * receive queue the application reads from.
+   */
+  private appBuffered = 0;
 
   // Application side.
   sb: SendBuffer;
@@ -226,6 +255,7 @@ export class TcpConnection {
   private readonly opts: TcpOptions = {};
   private readonly tsPair = { val: 0, ecr: 0 };
   private readonly sackOut = new Uint32Array(8);
+  private readonly sackTmp = new Uint32Array(8);
 
   constructor(
     readonly layer: TcpLayer,
@@ -239,7 +269,6 @@ export class TcpConnection {
     this.rb = new ReceiveBuffer(cfg.rmem, cfg.maxOooRanges);
     this.cc = createCongestionController(cfg.congestionControl);
     this.rtt = new RttEstimator(cfg.initialRto, cfg.minRto, cfg.maxRto);
-    this.quickAcks = cfg.quickAcks;
     this.keepIdleMs = cfg.keepaliveTimeMs;
     this.keepIntervalMs = cfg.keepaliveIntervalMs;
     this.keepProbes = cfg.keepaliveProbes;
@@ -277,6 +306,7 @@ export class TcpConnection {
     this.sndUna = this.iss;
     this.sndNxt = this.iss;
     this.sndMax = this.iss;
+    this.sndSml = this.iss;
     this.recover = this.iss;
     this.setState(TcpState.SYN_SENT);
     this.layer.stats.Tcp.ActiveOpens++;
@@ -289,6 +319,7 @@ export class TcpConnection {
   openPassive(p: PassiveOpen, now: number): void {
     this.iss = p.iss;
     this.sndUna = p.iss;
+    this.sndSml = p.iss;
     this.sndNxt = (p.iss + 1) >>> 0;
     this.sndMax = this.sndNxt;
     this.recover = p.iss;
@@ -305,7 +336,8 @@ export class TcpConnection {
     this.maxSndWnd = p.peerWindow;
     this.sndWl1 = p.irs;
     this.sndWl2 = p.iss;
-    this.rcvAdvRight = (this.rcvNxt + Math.min(this.rb.free, 0xffff)) >>> 0;
+    this.rcvWnd = Math.min(this.rb.free, 0xffff);
+    this.rcvAdvRight = (this.rcvNxt + this.rcvWnd) >>> 0;
     if (p.synAckSentAt >= 0 && !p.retransmitted) {
       this.rttTiming = true;
       this.rttSeq = p.iss;
@@ -415,22 +447,55 @@ export class TcpConnection {
     this.terminate(null, false);
   }
 
-  /** Takes up to `max` in-order bytes; sends a window update when the read opened the window a lot. */
+  /** The application takes up to `max` in-order bytes (recvmsg); an ACK follows when the read opened the window a lot. */
   read(max = READ_CHUNK): Buffer | null {
     const b = this.rb.read(max);
     if (b === null) return null;
-    if (this.state !== TcpState.CLOSED && !this.finReceived) {
+    this.cleanupRbuf(b.length);
+    return b;
+  }
+
+  /**
+   * Moves up to `max` in-order bytes to a buffer of the socket above (a stream's), where they still count as
+   * unread until `appConsumed` says the application took them.
+   */
+  readToApp(max = READ_CHUNK): Buffer | null {
+    const b = this.rb.read(max);
+    if (b !== null) this.appBuffered += b.length;
+    return b;
+  }
+
+  /** The socket above now holds `buffered` bytes the application has not consumed (it consumed the rest). */
+  appConsumed(buffered: number): void {
+    const copied = this.appBuffered - buffered;
+    if (copied <= 0) return;
+    this.appBuffered = buffered;
+    this.cleanupRbuf(copied);
+  }
+
+  /** Bytes the application has not read: the receive buffer's in-order data and what the socket above holds. */
+  get unread(): number {
+    return this.rb.length + this.appBuffered;
+  }
+
+  /**
+   * Linux tcp_cleanup_rbuf, after the application consumed `copied` bytes: ACK now if a once-per-two-segments
+   * ACK is still owed, or if the window we could offer now is non-zero and at least twice the one the peer has.
+   */
+  private cleanupRbuf(copied: number): void {
+    if (copied <= 0 || this.state === TcpState.CLOSED) return;
+    let timeToAck = this.ackScheduled && ((this.rcvNxt - this.lastAckSent) | 0) > this.rcvMss;
+    if (!timeToAck && !this.finReceived) {
       const cur = Math.max(0, (this.rcvAdvRight - this.rcvNxt) | 0);
-      // Linux tcp_cleanup_rbuf: ACK at once if the window can at least double.
-      if (2 * cur <= this.rb.capacity) {
-        const next = this.windowCandidate();
-        if (next > 0 && next >= 2 * cur) {
-          this.ackPending = true;
-          this.requestOutput();
-        }
+      if (2 * cur <= this.windowClamp) {
+        const next = this.selectWindow();
+        if (next > 0 && next >= 2 * cur) timeToAck = true;
       }
     }
-    return b;
+    if (timeToAck) {
+      this.ackPending = true;
+      this.requestOutput();
+    }
   }
 
   /** Bytes readable now. */
@@ -488,10 +553,53 @@ export class TcpConnection {
       }
     }
     if (this.state === TcpState.CLOSED) return;
+    if (this.ackCheck) {
+      this.ackCheck = false;
+      this.ackSndCheck(now);
+    }
     if (this.wantOutput || this.ackPending) {
       this.wantOutput = false;
       this.transmit(now);
     }
+  }
+
+  /**
+   * Linux __tcp_ack_snd_check, once per batch after the application was told about the data: ACK now when
+   * more than one full segment is unacknowledged and the window would not shrink by it (RFC 1122 §4.2.3.2:
+   * every second full segment), in quick-ACK mode, or when something asked for it (ICSK_ACK_NOW: a gap
+   * filled, a duplicate); otherwise the delayed-ACK timer (40 ms), whose ACK may ride on a reply first.
+   */
+  private ackSndCheck(now: number): void {
+    if (!this.ackScheduled || this.ackPending) return;
+    // The window is computed first: under memory pressure it ends quick-ACK mode (as __tcp_select_window).
+    if ((((this.rcvNxt - this.lastAckSent) | 0) > this.rcvMss && this.selectWindow() >= this.rcvWnd) || this.inQuickAckMode()) {
+      this.ackNow();
+    } else if (!this.delackTimer.armed) {
+      this.layer.timers.arm(this.delackTimer, now + this.cfg.delayedAckMs);
+    }
+  }
+
+  /** Linux tcp_in_quickack_mode: quick ACKs left and not interactive. */
+  private inQuickAckMode(): boolean {
+    return this.quick > 0 && !this.pingpong;
+  }
+
+  /**
+   * Linux tcp_incr_quickack: at most rcv_wnd / (2·rcv_mss) quick ACKs (2 when the window is smaller than two
+   * segments), at most `quickAcks` (TCP_MAX_QUICKACKS, 16) — a small window gets few, so the sender's
+   * ACK clock is every second segment almost at once.
+   */
+  private incrQuick(): void {
+    let q = Math.floor(this.rcvWnd / (2 * this.rcvMss));
+    if (q === 0) q = 2;
+    q = Math.min(q, this.cfg.quickAcks);
+    if (q > this.quick) this.quick = q;
+  }
+
+  /** Linux tcp_enter_quickack_mode (duplicate or out-of-window data): quick ACKs again, interactive mode off. */
+  private enterQuickAck(): void {
+    this.incrQuick();
+    this.pingpong = false;
   }
 
   /** Attaches the socket that will receive events (accept(), or connect()). */
@@ -648,6 +756,18 @@ export class TcpConnection {
         }
         stats.drop('tcp.out-of-window');
         if (fin && this.state === TcpState.TIME_WAIT) this.armTimeWait(now);
+        if (len > 0 && seqLt(seq, rn)) {
+          // Linux tcp_send_dupack: data received before — quick ACKs again, the old part reported as a D-SACK.
+          this.enterQuickAck();
+          const end = (seq + len) >>> 0;
+          this.setDsack(seq, seqGt(end, rn) ? rn : end);
+        }
+        // Linux tcp_oow_rate_limited (net.ipv4.tcp_invalid_ratelimit, 500 ms): a segment without data or SYN
+        // (a window probe, a stray ACK) gets at most one duplicate ACK per 500 ms — no ACK loops.
+        if (segLen === 0) {
+          if (this.lastOowAck !== 0 && now - this.lastOowAck < OOW_ACK_INTERVAL_MS) return;
+          this.lastOowAck = now === 0 ? 1e-9 : now;
+        }
         this.ackPending = true;
         this.wantOutput = true;
         this.layer.markDirty(this);
@@ -972,7 +1092,8 @@ export class TcpConnection {
   private acceptData(seq: number, pkt: Uint8Array, off: number, len: number, now: number): void {
     const rb = this.rb;
     const stats = this.layer.stats;
-    const hadGap = rb.rangeCount > 0;
+    // Out-of-order data, or a FIN beyond a hole, waiting: filling the gap is ACKed at once (RFC 5681 §4.2).
+    const hadGap = rb.rangeCount > 0 || (this.peerFinKnown && !this.finReceived);
     const before = rb.nxt;
     const r = rb.insert(seq, pkt, off, len);
     switch (r) {
@@ -980,17 +1101,27 @@ export class TcpConnection {
         const adv = (rb.nxt - before) | 0;
         this.bytesReceived += adv;
         this.rcvNxt = rb.nxt;
-        if (len > this.rcvMss) this.rcvMss = Math.min(len, this.advMss);
-        this.unackedBytes += adv;
+        // A segment that began below RCV.NXT: its old head is reported as a D-SACK (RFC 2883 §4; Linux tcp_data_queue).
+        if (seqLt(seq, before)) this.setDsack(seq, before);
+        // Linux tcp_event_data_recv: measure the peer's segment size; the first data starts quick-ACK mode.
+        // (Linux also re-arms quick ACKs for data after a silence longer than the RTO. Not modelled: in the
+        // tcp-zero-window capture the transfer resuming after 4 s is ACKed every second segment from its first
+        // one — the receiver took those segments from the socket backlog while the reader held the socket and
+        // deferred the ACK (tcp_backlog_ack_defer); ACKing the first alone would misalign every later ACK.)
+        if (len >= this.rcvMss) this.rcvMss = Math.min(len, this.advMss);
+        if (!this.ackStarted) {
+          this.ackStarted = true;
+          this.incrQuick();
+        }
+        this.lrcvtime = now;
+        this.ackScheduled = true;
         this.post(EV_DATA);
-        if (hadGap || this.quickAcks > 0 || this.unackedBytes >= 2 * this.rcvMss) {
-          // Gap filled (RFC 5681 §4.2), quick-ack mode at the start, or a second full segment (RFC 1122 §4.2.3.2).
-          if (this.quickAcks > 0) this.quickAcks--;
-          this.ackPending = true;
-          this.wantOutput = true;
+        if (hadGap) {
+          // A gap filled (RFC 5681 §4.2: SHOULD ACK at once).
+          this.ackNow();
+        } else {
+          this.ackCheck = true;
           this.layer.markDirty(this);
-        } else if (!this.delackTimer.armed) {
-          this.layer.timers.arm(this.delackTimer, now + this.cfg.delayedAckMs);
         }
         break;
       }
@@ -999,8 +1130,14 @@ export class TcpConnection {
         this.ackNow();
         break;
       case 'duplicate':
+        // Received before: an ACK at once, the duplicate reported as a D-SACK (RFC 2883), quick ACKs again
+        // (Linux tcp_data_queue: tcp_dsack_set + tcp_enter_quickack_mode).
         stats.drop('tcp.duplicate-data');
-        this.ackNow();
+        this.setDsack(seq, (seq + len) >>> 0);
+        this.enterQuickAck();
+        this.ackScheduled = true;
+        this.ackCheck = true;
+        this.layer.markDirty(this);
         break;
       case 'no-room':
         stats.TcpExt.TCPZeroWindowDrop++;
@@ -1016,7 +1153,16 @@ export class TcpConnection {
     if (this.peerFinKnown && !this.finReceived && rb.nxt === this.peerFinSeq) this.processFin(now);
   }
 
+  /** RFC 2883: report [start, end) as the first SACK block of the next segment (Linux tcp_dsack_set, tcp_dsack = 1). */
+  private setDsack(start: number, end: number): void {
+    if (!this.sackOk) return;
+    this.dsackOn = true;
+    this.dsackStart = start;
+    this.dsackEnd = end;
+  }
+
   private ackNow(): void {
+    this.ackScheduled = true;
     this.ackPending = true;
     this.wantOutput = true;
     this.layer.markDirty(this);
@@ -1035,20 +1181,29 @@ export class TcpConnection {
   private processFin(now: number): void {
     this.finReceived = true;
     this.rcvNxt = (this.rb.nxt + 1) >>> 0;
-    this.ackNow();
     this.post(EV_EOF);
     switch (this.state) {
       case TcpState.SYN_RECEIVED:
       case TcpState.ESTABLISHED:
+        // Linux tcp_fin: CLOSE-WAIT in interactive mode, so the ACK of the FIN is delayed and usually rides
+        // on the application's answer or its own FIN (tcp-http-get and tcp-syn-cookies captures).
         this.setState(TcpState.CLOSE_WAIT);
+        this.pingpong = true;
+        this.ackScheduled = true;
+        this.ackCheck = true;
+        this.layer.markDirty(this);
         break;
       case TcpState.FIN_WAIT_1:
+        this.ackNow();
         if (this.finQueued && seqGt(this.sndUna, this.finSeq)) this.enterTimeWait(now);
         else this.setState(TcpState.CLOSING);
         break;
       case TcpState.FIN_WAIT_2:
+        this.ackNow();
         this.enterTimeWait(now);
         break;
+      default:
+        this.ackNow();
     }
   }
 
@@ -1144,26 +1299,50 @@ export class TcpConnection {
 
   // ---------------------------------------------------------------- output
 
-  /** Window to advertise now, in bytes (receiver SWS avoidance, RFC 9293 §3.8.6.2.2; never shrinking). */
-  private windowCandidate(): number {
-    const free = this.rb.free;
-    const cur = Math.max(0, (this.rcvAdvRight - this.rcvNxt) | 0);
-    const threshold = Math.min(this.rb.capacity >> 1, this.rcvMss);
-    let win = free - cur >= threshold ? free : cur;
-    const max = 0xffff << this.rcvWscale;
-    if (win > max) win = max;
-    return win;
+  /** Largest window we can offer (Linux window_clamp): the receive buffer, within what the window field can say. */
+  private get windowClamp(): number {
+    return Math.min(this.rb.capacity, 0xffff << this.rcvWscale);
   }
 
-  /** The 16-bit window field for a segment now; moves RCV.ADV right when it grows. */
+  /**
+   * The window we would offer now, in bytes (Linux __tcp_select_window): the free space of the receive
+   * buffer — bytes the application has not consumed count, wherever they sit. Receiver SWS avoidance (RFC
+   * 9293 §3.8.6.2.2) as Linux does it: below half the buffer, quick-ACK mode ends and less than one segment
+   * (or 1/16 of the buffer) offers zero; without window scaling the window is a multiple of the peer's
+   * segment size, kept while within one segment of the free space.
+   */
+  private selectWindow(): number {
+    const full = this.windowClamp;
+    let mss = this.rcvMss;
+    if (mss > full) mss = full;
+    let free = this.rb.capacity - this.rb.length - this.appBuffered;
+    if (free < 0) free = 0;
+    if (free < full >> 1) {
+      this.quick = 0;
+      free -= free & ((1 << this.rcvWscale) - 1);
+      if (free < full >> 4 || free < mss) return 0;
+    }
+    if (free > full) free = full;
+    if (this.rcvWscale > 0) {
+      const unit = 1 << this.rcvWscale;
+      return Math.min((free + unit - 1) & ~(unit - 1), 0xffff << this.rcvWscale);
+    }
+    let window = this.rcvWnd;
+    if (window <= free - mss || window > free) window = free - (free % mss);
+    else if (mss === full && free > window + (full >> 1)) window = free;
+    return window;
+  }
+
+  /** The 16-bit window field for a segment now (never shrinking the offered window, RFC 7323 §2.4); moves RCV.ADV right when it grows. */
   private windowField(): number {
-    let win = this.windowCandidate();
+    let win = this.selectWindow();
     const unit = 1 << this.rcvWscale;
     const cur = Math.max(0, (this.rcvAdvRight - this.rcvNxt) | 0);
     let field = win >> this.rcvWscale;
-    if (field << this.rcvWscale < cur) field = (cur + unit - 1) >> this.rcvWscale; // never shrink (RFC 7323 §2.4)
+    if (field << this.rcvWscale < cur) field = (cur + unit - 1) >> this.rcvWscale;
     if (field > 0xffff) field = 0xffff;
     win = field << this.rcvWscale;
+    this.rcvWnd = win;
     const right = (this.rcvNxt + win) >>> 0;
     if (seqGt(right, this.rcvAdvRight)) this.rcvAdvRight = right;
     return field;
@@ -1183,9 +1362,23 @@ export class TcpConnection {
       o.ts = this.tsPair;
     }
     void syn;
-    if (withSack && this.sackOk && this.rb.rangeCount > 0) {
-      const n = this.rb.sackBlocks(this.sackOut, this.tsOk ? 3 : 4);
-      o.sack = this.sackOut;
+    if (withSack && this.sackOk && (this.rb.rangeCount > 0 || this.dsackOn)) {
+      const max = this.tsOk ? 3 : 4;
+      const out = this.sackOut;
+      let n = 0;
+      if (this.dsackOn) {
+        // RFC 2883 §4: the D-SACK block first, once, then the usual blocks (Linux tcp_options_write).
+        this.dsackOn = false;
+        out[0] = this.dsackStart;
+        out[1] = this.dsackEnd;
+        n = 1;
+        const k = this.rb.sackBlocks(this.sackTmp, max - 1);
+        for (let i = 0; i < 2 * k; i++) out[2 + i] = this.sackTmp[i]!;
+        n += k;
+      } else {
+        n = this.rb.sackBlocks(out, max);
+      }
+      o.sack = out;
       o.sackCount = n;
     }
     return o;
@@ -1216,6 +1409,7 @@ export class TcpConnection {
       } else o.ts = undefined;
     }
     const win = Math.min(this.rb.free, 0xffff);
+    this.rcvWnd = win;
     if (withAck) this.rcvAdvRight = (this.rcvNxt + win) >>> 0;
     this.layer.emit(this, this.iss, withAck ? this.rcvNxt : 0, withAck ? TCP_SYN | TCP_ACK : TCP_SYN, win, o, 0, 0);
     if (seqLe(this.sndMax, this.iss)) {
@@ -1281,10 +1475,13 @@ export class TcpConnection {
         if (len < (this.maxSndWnd >> 1) && flight === 0 && this.rtxMode !== RTX_PERSIST) break;
       }
       const retrans = seqLt(this.sndNxt, this.sndMax);
-      if (!retrans && len === avail && len < smss && !this.nodelay && flight > 0 && !this.finQueued) break; // Nagle (RFC 896)
+      // Nagle (RFC 896) in Minshall's form, as Linux (tcp_nagle_check / tcp_minshall_check): the last, partial
+      // segment waits only while an earlier partial segment is unacknowledged — not behind full ones.
+      if (!retrans && len === avail && len < smss && !this.nodelay && flight > 0 && !this.finQueued && seqGt(this.sndSml, this.sndUna) && seqLe(this.sndSml, this.sndNxt)) break;
       let flags = TCP_ACK;
       if (len === avail) flags |= TCP_PSH;
       const end = (this.sndNxt + len) >>> 0;
+      if (!retrans && len < smss) this.sndSml = end; // Linux tcp_minshall_update
       if (this.finQueued && end === this.finSeq) flags |= TCP_FIN;
       this.sendData(this.sndNxt, len, flags, now);
       if (retrans) this.countRetrans();
@@ -1353,7 +1550,7 @@ export class TcpConnection {
   /** Option bytes the SACK blocks we would send now take (a full segment must shrink by as much, like Linux's tcp_current_mss). */
   private sackOptionBytes(): number {
     if (!this.sackOk) return 0;
-    const n = this.rb.rangeCount;
+    const n = this.rb.rangeCount + (this.dsackOn ? 1 : 0);
     if (n === 0) return 0;
     return 4 + 8 * Math.min(n, this.tsOk ? 3 : 4);
   }
@@ -1381,13 +1578,20 @@ export class TcpConnection {
     this.layer.emit(this, seq, this.rcvNxt, flags, this.windowField(), o, offset, len);
     this.bytesSent += len;
     this.lastSend = now;
+    // Linux tcp_event_data_sent: data sent within the delayed-ACK time of the last data received is an answer —
+    // interactive (pingpong) mode: the next request's ACK waits for the answer to ride on.
+    if (len > 0 && this.ackStarted && now - this.lrcvtime < this.cfg.delayedAckMs) this.pingpong = true;
     this.ackSent();
   }
 
   private ackSent(): void {
     this.lastAckSent = this.rcvNxt;
     this.ackPending = false;
-    this.unackedBytes = 0;
+    // Linux tcp_event_ack_sent → tcp_dec_quickack_mode: each ACK of new data (pure or riding on data) uses one quick ACK.
+    if (this.ackScheduled) {
+      this.ackScheduled = false;
+      if (this.quick > 0) this.quick--;
+    }
     if (this.delackTimer.armed) this.layer.timers.disarm(this.delackTimer);
   }
 
@@ -1498,6 +1702,8 @@ export class TcpConnection {
 
   private onDelackTimer(now: number): void {
     if (this.state === TcpState.CLOSED) return;
+    // Linux tcp_delack_timer_handler: the ACK did not ride on a reply in time, so leave interactive mode.
+    if (this.ackScheduled) this.pingpong = false;
     this.ackPending = true;
     this.transmit(now);
   }
@@ -1521,6 +1727,10 @@ export class TcpConnection {
       return;
     }
     if (this.probesOut >= this.keepProbes) {
+      // Linux tcp_keepalive_timer: the peer is gone — tcp_send_active_reset (RST with SEQ = SND.NXT, ACK =
+      // RCV.NXT) tells any middlebox or half-alive peer, then tcp_write_err reports ETIMEDOUT.
+      this.layer.sendRst(this.localAddr, this.localPort, this.remoteAddr, this.remotePort, this.sndMax, this.rcvNxt, true);
+      this.layer.stats.TcpExt.TCPAbortOnTimeout++;
       this.abort(this.softError ?? 'ETIMEDOUT', now);
       return;
     }

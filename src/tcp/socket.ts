@@ -3,9 +3,13 @@
  * TcpConnection, so that code written for net (Node's own http.Server
  * through `server.emit('connection', socket)`, pipe(), 'drain') runs on it.
  *
- * Reading: in-order bytes are copied out of the receive buffer into a Buffer
- * and pushed; when push() returns false we stop taking bytes, the receive
- * buffer fills and the advertised window closes; _read() resumes.
+ * Reading: in-order bytes move from the receive buffer into the stream only
+ * while the stream wants them (after _read(), until push() returns false).
+ * Bytes in the stream's buffer that the application has not consumed yet
+ * still count as unread for the advertised window (Linux: the window is the
+ * free space of the receive queue the application reads from), so an
+ * application that does not read closes the window; consuming them (read(),
+ * 'data' in flowing mode) opens it again.
  * Writing: _write/_writev copy into the send buffer and call back as soon as
  * the bytes are in; when the buffer is full the callback waits for ACKs to
  * free space, which makes write() return false and 'drain' follow.
@@ -44,7 +48,8 @@ export class TcpSocket extends Duplex implements ConnectionUser {
   private conn: TcpConnection | null = null;
   /** True between connect() and the SYN-ACK (like net.Socket#connecting). */
   connecting = false;
-  private readPaused = false;
+  /** The stream asked for data (_read) and has not pushed back (push() returned false) since. */
+  private readWanted = false;
   private eofPushed = false;
   private pendingWrite: PendingWrite | null = null;
   private connGone = false;
@@ -101,11 +106,12 @@ export class TcpSocket extends Duplex implements ConnectionUser {
   }
 
   onData(): void {
-    if (!this.readPaused) this.pull();
+    if (this.readWanted) this.pull();
   }
 
   onEof(): void {
-    if (!this.readPaused) this.pull();
+    // The EOF itself carries no bytes: it reaches the stream even when nothing is wanted, once all data has.
+    this.pull(this.conn !== null && this.conn.readable === 0);
   }
 
   onWritable(): void {
@@ -124,7 +130,7 @@ export class TcpSocket extends Duplex implements ConnectionUser {
       return;
     }
     // Orderly end: everything readable stays readable; a write still waiting can never complete.
-    this.pull();
+    this.pull(true);
     if (this.pendingWrite !== null) {
       const p = this.pendingWrite;
       this.pendingWrite = null;
@@ -139,16 +145,22 @@ export class TcpSocket extends Duplex implements ConnectionUser {
 
   // ------------------------------------------------------------ Readable side
 
-  private pull(): void {
+  /** Moves in-order bytes (then the EOF) into the stream while it wants them (or once, `force`, when the connection ended). */
+  private pull(force = false): void {
     const c = this.conn;
     if (c === null || this.eofPushed || this.destroyed) return;
+    if (!this.readWanted && !force) return;
     for (;;) {
-      const b = c.read();
+      const b = c.readToApp();
       if (b === null) break;
       this.bytesRead += b.length;
       this.touch();
-      if (!this.push(b)) {
-        this.readPaused = true;
+      const more = this.push(b);
+      // In flowing mode push() may have handed the bytes to a 'data' listener already: tell the connection
+      // what is still waiting in the stream for the application.
+      c.appConsumed(this.readableLength);
+      if (!more) {
+        this.readWanted = false;
         return;
       }
       if (this.conn === null) return;
@@ -160,8 +172,15 @@ export class TcpSocket extends Duplex implements ConnectionUser {
   }
 
   override _read(_size: number): void {
-    this.readPaused = false;
+    this.readWanted = true;
     this.pull();
+  }
+
+  /** Every consumer (read() in paused mode, flowing mode, async iteration, pipe) reads through here. */
+  override read(size?: number): Buffer | string | null {
+    const r = super.read(size) as Buffer | string | null;
+    this.conn?.appConsumed(this.readableLength);
+    return r;
   }
 
   // ------------------------------------------------------------ Writable side
