@@ -60,12 +60,14 @@ program
   .option('--name <name>', 'instance name for the control socket (default: the TUN name)')
   .option('--control <path|off>', 'control socket path, or off (default /run/tunstack/NAME.sock)')
   .option('--grace <duration>', 'graceful-shutdown budget: FIN, then RST after it (default 5s)')
+  .option('--dashboard-token <token>', 'the dashboard (/_stack/ on the HTTP server) requires this token (?token=, Bearer, or its cookie)')
+  .option('--sample-rate <n>', `observatory samples per second, 1..100 (default ${DEFAULTS.sampleRate})`)
   .option('--config <file>', 'JSON file with any of these options (also TUNSTACK_CONFIG); flags beat TUNSTACK_* variables beat the file')
-  .action(async (o: { tun?: string; addr?: string; peer?: string; mtu?: number; pcap?: string; impair?: string; services?: string; hostname?: string[]; kernelRoute?: string[]; logLevel?: string; topology?: string; forward?: boolean; reasmTimeout?: number; http?: string; static?: string; httpLimit?: string; name?: string; control?: string; grace?: string; config?: string }) => {
+  .action(async (o: { tun?: string; addr?: string; peer?: string; mtu?: number; pcap?: string; impair?: string; services?: string; hostname?: string[]; kernelRoute?: string[]; logLevel?: string; topology?: string; forward?: boolean; reasmTimeout?: number; http?: string; static?: string; httpLimit?: string; name?: string; control?: string; grace?: string; dashboardToken?: string; sampleRate?: string; config?: string }) => {
     let loaded;
     try {
       loaded = loadConfig({
-        flags: { tun: o.tun, addr: o.addr, peer: o.peer, mtu: o.mtu, pcap: o.pcap, impair: o.impair, services: o.services, hostnames: o.hostname, routes: o.kernelRoute, logLevel: o.logLevel, http: o.http, static: o.static, httpLimits: o.httpLimit, name: o.name, control: o.control, graceMs: o.grace },
+        flags: { tun: o.tun, addr: o.addr, peer: o.peer, mtu: o.mtu, pcap: o.pcap, impair: o.impair, services: o.services, hostnames: o.hostname, routes: o.kernelRoute, logLevel: o.logLevel, http: o.http, static: o.static, httpLimits: o.httpLimit, name: o.name, control: o.control, graceMs: o.grace, dashboardToken: o.dashboardToken, sampleRate: o.sampleRate },
         env: process.env,
         ...(o.config !== undefined ? { file: o.config } : {}),
       });
@@ -93,6 +95,7 @@ program
           ...(o.forward ? { forward: true } : {}),
           ...(o.reasmTimeout !== undefined ? { reasmTimeoutMs: o.reasmTimeout } : {}),
           ...httpUpOptions(c),
+          observe: { sampleRate: c.sampleRate, dashboardToken: c.dashboardToken },
         },
         logger,
       );

@@ -51,6 +51,10 @@ export interface TunstackConfig {
   control: string | null;
   /** Graceful-shutdown budget in milliseconds: connections get a FIN, those still open after it get a RST. */
   graceMs: number;
+  /** Token the dashboard (/_stack/ on the HTTP server) requires; null: none. */
+  dashboardToken: string | null;
+  /** Observatory samples per second (per-connection cwnd/srtt/..., listener queues, counters), 1..100. */
+  sampleRate: number;
 }
 
 export type ConfigKey = keyof TunstackConfig;
@@ -73,6 +77,8 @@ export const DEFAULTS: Readonly<TunstackConfig> = Object.freeze({
   name: null,
   control: null,
   graceMs: 5000,
+  dashboardToken: null,
+  sampleRate: 10,
 });
 
 /** Per key: its flag, its environment variable and a one-line description (README and `--help` use these). */
@@ -93,6 +99,8 @@ export const KEYS: Readonly<Record<ConfigKey, { flag: string; env: string; help:
   name: { flag: '--name', env: 'TUNSTACK_NAME', help: 'instance name (names the control socket)' },
   control: { flag: '--control', env: 'TUNSTACK_CONTROL', help: 'control socket path, or off' },
   graceMs: { flag: '--grace', env: 'TUNSTACK_GRACE', help: 'graceful-shutdown budget (ms, or with a unit: 5s)' },
+  dashboardToken: { flag: '--dashboard-token', env: 'TUNSTACK_DASHBOARD_TOKEN', help: 'token the dashboard (/_stack/) requires' },
+  sampleRate: { flag: '--sample-rate', env: 'TUNSTACK_SAMPLE_RATE', help: 'observatory samples per second (1..100)' },
 };
 
 /** `TUNSTACK_*` variables that are not configuration keys but are read elsewhere (so they are not "unknown"). */
@@ -223,6 +231,12 @@ function coerceGrace(v: unknown): Coerced<number> {
   return { value: Math.round(ms) };
 }
 
+function coerceSampleRate(v: unknown): Coerced<number> {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(v) ? Number(v) : NaN;
+  if (!Number.isFinite(n) || n < 1 || n > 100) return { error: `sample rate must be 1..100 samples per second, got ${JSON.stringify(v)}` };
+  return { value: n };
+}
+
 const COERCE: Record<ConfigKey, (v: unknown) => Coerced<unknown>> = {
   tun: asString,
   addr: asString,
@@ -245,6 +259,8 @@ const COERCE: Record<ConfigKey, (v: unknown) => Coerced<unknown>> = {
     return s;
   },
   graceMs: coerceGrace,
+  dashboardToken: asOptString,
+  sampleRate: coerceSampleRate,
 };
 
 const CONFIG_KEYS = Object.keys(KEYS) as ConfigKey[];
@@ -410,6 +426,9 @@ export function loadConfig(inputs: ConfigInputs = {}): LoadedConfig {
     if (Buffer.byteLength(resolve(config.control)) > 107) problems.push(`${where('control')}: socket path longer than 107 bytes (the Unix socket limit)`);
   }
 
+  if (config.dashboardToken !== null && (config.dashboardToken.length < 8 || config.dashboardToken.length > 256 || /[\s;,]/.test(config.dashboardToken))) {
+    problems.push(`${where('dashboardToken')}: a dashboard token must be 8..256 characters without spaces, ';' or ','`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return { config, sources, file };
 }

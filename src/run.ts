@@ -41,6 +41,8 @@ export interface UpOptions {
    * `--services` does not name `http`; 'off' keeps it off even under `all`. Absent: as `--services` says, on port 80.
    */
   http?: { port?: number; staticDir?: string; limits?: Partial<HttpLimits> } | 'off';
+  /** The observatory: samples per second (default 10) and the dashboard's token (`--sample-rate`, `--dashboard-token`). */
+  observe?: { sampleRate?: number; dashboardToken?: string | null };
 }
 
 export interface RunningStack {
@@ -113,12 +115,17 @@ export function startStack(opts: UpOptions, logger: Logger): RunningStack {
   const reassembly = opts.reasmTimeoutMs !== undefined ? { timeoutMs: opts.reasmTimeoutMs } : undefined;
   const stack = new Stack({ clock, timers, logger, forwarding: opts.forward ?? false, ...(reassembly ? { reassembly } : {}) });
   stack.addInterface(link, opts.addr, { defaultRoute: true, name: opts.tun });
+  if (opts.observe?.sampleRate !== undefined) stack.feed.sampleMs = 1000 / opts.observe.sampleRate;
   let net: VirtualNetwork | undefined;
   if (topo) {
     net = buildTopology(topo, stack, { clock, logger, ...(reassembly ? { stackOptions: { reassembly } } : {}) });
     logger.info({ topology: opts.topology, nodes: [...net.stacks.keys()], kernelRoutes }, 'virtual network up');
   }
-  const ctx: ServiceContext = { hostnames: opts.hostnames, ...(opts.http !== undefined && opts.http !== 'off' ? { http: opts.http } : {}) };
+  const ctx: ServiceContext = {
+    hostnames: opts.hostnames,
+    ...(opts.http !== undefined && opts.http !== 'off' ? { http: opts.http } : {}),
+    dashboard: { token: opts.observe?.dashboardToken ?? null },
+  };
   const stops = services.map((s) => {
     const stop = s.start(stack, ctx);
     logger.info({ service: s.name }, `service ${s.name} up`);

@@ -12,6 +12,8 @@ export interface ServiceContext {
   hostnames: string[];
   /** The `http` service's port, static directory and limits (`--http`, `--static`, `--http-limit`); defaults when absent. */
   http?: { port?: number; staticDir?: string; limits?: Partial<HttpLimits> };
+  /** The observatory dashboard on the HTTP server: the token it requires (`--dashboard-token`). */
+  dashboard?: { token: string | null };
 }
 
 /** Starts a service; returns a function that stops it. */

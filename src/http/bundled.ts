@@ -2,11 +2,13 @@
  * The bundled server as `tunstack up` runs it: the built-in routes, optional
  * static files and the `/ws` echo, on one StackHttpServer.
  */
+import type { Duplex } from 'node:stream';
 import type { Stack } from '../stack.js';
 import type { HttpLimits } from './limits.js';
 import { builtinRoutes } from './routes.js';
 import { createHttpServer, type StackHttpServer } from './server.js';
 import { attachWebSocketEcho } from './ws.js';
+import { createDashboard } from './dashboard.js';
 
 export interface BundledHttpOptions {
   port?: number;
@@ -17,6 +19,8 @@ export interface BundledHttpOptions {
   limits?: Partial<HttpLimits>;
   /** The /ws echo endpoint (default on). */
   webSocket?: boolean;
+  /** The observatory dashboard at /_stack/ (default on); `token`: required token (`--dashboard-token`). */
+  dashboard?: { token?: string | null } | false;
 }
 
 export function startBundledHttp(stack: Stack, opts: BundledHttpOptions = {}): StackHttpServer {
@@ -27,13 +31,22 @@ export function startBundledHttp(stack: Stack, opts: BundledHttpOptions = {}): S
     ...(opts.backlog !== undefined ? { backlog: opts.backlog } : {}),
   });
   const ws = opts.webSocket ?? true;
+  const dash = opts.dashboard === false ? null : createDashboard(stack, { token: opts.dashboard?.token ?? null });
+  const links = [...(dash ? [{ path: '/_stack/', what: 'observatory: live dashboard (SSE /_stack/events, WebSocket /_stack/ws)' }] : []), ...(ws ? [{ path: '/ws', what: 'WebSocket echo' }] : [])];
   server.on(
     'request',
     builtinRoutes(stack, server, {
       ...(opts.staticDir !== undefined ? { staticDir: opts.staticDir } : {}),
-      ...(ws ? { extraLinks: [{ path: '/ws', what: 'WebSocket echo' }] } : {}),
+      ...(links.length > 0 ? { extraLinks: links } : {}),
+      ...(dash ? { dashboard: dash } : {}),
     }),
   );
-  if (ws) attachWebSocketEcho(server);
+  if (ws) attachWebSocketEcho(server, dash ? { otherUpgrades: dash.handleUpgrade } : {});
+  else if (dash) {
+    server.on('upgrade', (req, socket: Duplex, head: Buffer) => {
+      if (!dash.handleUpgrade(req, socket, head)) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    });
+  }
+  if (dash) server.once('close', () => dash.close());
   return server;
 }

@@ -6,6 +6,7 @@
  *   POST /echo           the request body back, streamed (Content-Length kept, or chunked)
  *   GET  /_stack/stats   the stack's counters (and this server's) as JSON
  *   GET  /_stack/sockets the socket table (TCP like ss -tan, UDP) as JSON
+ *   GET  /_stack/...     the observatory dashboard, when given (src/http/dashboard.ts)
  *
  * plus, with `staticDir`, files under it for every other GET/HEAD path.
  * HEAD works wherever GET does. Anything else: 404, or 405 with Allow.
@@ -31,6 +32,8 @@ export interface RouteOptions {
   maxBodyBytes?: number;
   /** Also mentioned on `/` (e.g. that /ws exists). */
   extraLinks?: { path: string; what: string }[];
+  /** The observatory dashboard (`/_stack/`, `/_stack/events`, ...): takes its own paths first. */
+  dashboard?: { handle(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams): boolean };
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string | Buffer, extra: Record<string, string> = {}): void {
@@ -130,6 +133,7 @@ export function builtinRoutes(stack: Stack, server?: StackHttpServer, opts: Rout
     const query = new URLSearchParams(q < 0 ? '' : raw.slice(q + 1));
     const method = req.method ?? 'GET';
     const getLike = method === 'GET' || method === 'HEAD';
+    if (opts.dashboard !== undefined && path.startsWith('/_stack') && opts.dashboard.handle(req, res, path, query)) return;
     switch (path) {
       case '/':
         if (!getLike) return methodNotAllowed(res, 'GET, HEAD');

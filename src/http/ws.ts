@@ -14,6 +14,8 @@ export interface WsEchoOptions {
   path?: string;
   /** Largest message accepted, bytes (default 64 MiB); larger ones close the connection with 1009. */
   maxPayload?: number;
+  /** Other upgrade endpoints (the dashboard's /_stack/ws): tried first; true when one took the request. */
+  otherUpgrades?: (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
 }
 
 /** Adds the `/ws` echo endpoint; other upgrade requests get 404. Returns the WebSocketServer. */
@@ -27,6 +29,7 @@ export function attachWebSocketEcho(server: StackHttpServer, opts: WsEchoOptions
     ws.on('error', () => ws.terminate());
   });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (opts.otherUpgrades !== undefined && opts.otherUpgrades(req, socket, head)) return;
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     if ((q < 0 ? url : url.slice(0, q)) !== path || (req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {

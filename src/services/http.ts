@@ -18,6 +18,7 @@ registerService({
       port: o.port ?? DEFAULT_HTTP_PORT,
       ...(o.staticDir !== undefined ? { staticDir: o.staticDir } : {}),
       ...(o.limits !== undefined ? { limits: o.limits } : {}),
+      dashboard: { token: ctx.dashboard?.token ?? null },
     });
     server.on('error', (e: Error) => stack.logger.warn({ service: 'http', err: e.message }, 'http server error'));
     server.on('listening', () => stack.logger.info({ service: 'http', address: server.address() }, 'http server listening'));
