@@ -106,6 +106,8 @@ export class TcpSocket extends Duplex implements ConnectionUser {
   }
 
   onData(): void {
+    // Bytes arriving are activity for setTimeout (as net.Socket), whether or not the application reads yet.
+    this.touch();
     if (this.readWanted) this.pull();
   }
 
