@@ -12,8 +12,9 @@ one JSON object.
                                           everything back and compare sha256
   peer.py DST vanish BYTES PORTFILE       read BYTES of chargen, write the local port to PORTFILE,
                                           keep reading until killed (the test makes the host vanish)
-  peer.py DST transfer BYTES TIMEOUT      one echo transfer of BYTES with a long timeout (spans
-                                          an outage); prints ok/sha256 match and seconds
+  peer.py DST transfer BYTES TIMEOUT [SPREAD]  one echo transfer of BYTES with a long timeout, writes
+                                          paced over SPREAD seconds (to span an outage); prints
+                                          sha256 match and seconds
 """
 import hashlib
 import json
@@ -107,7 +108,8 @@ def vanish(n, portfile):
             break
 
 
-def transfer(n, timeout):
+def transfer(n, timeout, spread=0.0):
+    """One echo transfer; with `spread` > 0 the writes are paced over that many seconds (to span an outage)."""
     data = os.urandom(n)
     t0 = time.time()
     s = socket.create_connection((DST, 7), timeout=timeout)
@@ -124,7 +126,14 @@ def transfer(n, timeout):
     t.start()
     s.settimeout(timeout)
     try:
-        s.sendall(data)
+        if spread > 0:
+            step = 64 * 1024
+            chunks = max(1, n // step)
+            for i in range(0, n, step):
+                s.sendall(data[i:i + step])
+                time.sleep(spread / chunks)
+        else:
+            s.sendall(data)
     except Exception as e:  # noqa: BLE001
         err.append(repr(e))
     t.join(timeout + 1)
@@ -153,6 +162,6 @@ elif CASE == "app-stops":
 elif CASE == "vanish":
     vanish(bounded_bytes(A[0]), A[1])
 elif CASE == "transfer":
-    print(json.dumps(transfer(bounded_bytes(A[0]), bounded_secs(A[1]))), flush=True)
+    print(json.dumps(transfer(bounded_bytes(A[0]), bounded_secs(A[1]), bounded_secs(A[2]) if len(A) > 2 else 0.0)), flush=True)
 else:
     raise SystemExit("unknown case " + CASE)

@@ -119,7 +119,8 @@ describe.skipIf(!!why)(`faults against the live stack${why ? ` (SKIPPED: ${why})
     try {
       const before = await live.counters();
       const size = 4 << 20;
-      const t = peer(live, ['transfer', String(size), String(OUTAGE_S + 80)], (OUTAGE_S + 100) * 1000);
+      // Writes paced over the outage and a few seconds either side, so the transfer is in flight when the link goes.
+      const t = peer(live, ['transfer', String(size), String(OUTAGE_S + 80), String(OUTAGE_S + 3)], (OUTAGE_S + 100) * 1000);
       const lg = legit(live.ns, ['--tcp-workers', '1', '--tcp-bytes', '65536', '--ping-interval', '0.5', '--udp-interval', '0', '--op-timeout', String(OUTAGE_S + 60)], OUTAGE_S + 4);
       await sleep(1000);
       for (const r of rules) live.ns.run(['iptables', '-I', ...r]);
@@ -141,6 +142,8 @@ describe.skipIf(!!why)(`faults against the live stack${why ? ` (SKIPPED: ${why})
       expect(res.sha256_ok).toBe(true);
       expect(lr.tcp.corrupt).toBe(0);
       expect(d['TcpExtTCPTimeouts'] ?? 0).toBeGreaterThan(0);
+      // The transfer spanned the outage and finished after the link came back.
+      expect(res.seconds).toBeGreaterThan(OUTAGE_S + 1);
     } finally {
       for (const r of rules) live.ns.exec(['iptables', '-D', ...r]);
       live.destroy();
