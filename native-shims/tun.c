@@ -1,7 +1,7 @@
 /*
  * tunshim — a raw N-API addon that gives JavaScript a Linux TUN device.
  *
- *   open(name, batchSize, onReceive) -> TunDevice
+ *   open(name, batchSize, onReceive[, { vnetHdr, offload }]) -> TunDevice
  *       TUNSETIFF(IFF_TUN | IFF_NO_PI) on /dev/net/tun: creates the device, or
  *       attaches to an existing one of that name (including a persistent
  *       device made by `ip tuntap add dev X mode tun`) without touching its
@@ -11,11 +11,25 @@
  *       device.rxLengths) and onReceive(count) is called once (`this` is the
  *       device). A read/poll error other than EAGAIN (the device was deleted)
  *       stops the watcher and calls onReceive(count, error).
- *   device.write(packets, start, count) -> number written
+ *       With vnetHdr: true the device is attached with IFF_VNET_HDR (falling
+ *       back to plain when the kernel refuses), TUNSETVNETHDRSZ 10, and
+ *       TUNSETOFFLOAD(offload) (TUN_F_* bits; device.offloadFlags says what
+ *       the kernel took, 0 when it refused). Each packet is then read with
+ *       readv into its 10-byte virtio_net_hdr (device.rxVnet, VNET_SLOT bytes
+ *       per packet, raw, for JS to validate) and the packet itself at the
+ *       start of its slot (so IP headers stay aligned). Without vnetHdr (or
+ *       when it was refused) TUNSETOFFLOAD(0) is issued, so a device left with
+ *       offloads on by an earlier owner never hands over unsegmented frames.
+ *   device.write(packets, start, count[, meta]) -> number written
  *       Writes packets[start .. start+count) (Uint8Array/Buffer each). Stops at
  *       EAGAIN/ENOBUFS and returns the number written; other errors throw, the
  *       error's `.written` says how many of the batch went out before it.
- *   device.close()          idempotent; stops the watcher, closes the fd.
+ *       On a vnetHdr device every packet goes out with writev behind a
+ *       virtio_net_hdr built from meta[i] (a Uint32Array indexed like packets:
+ *       bits 0-15 gso_size for a TCP/IPv4 super-segment, bit 16 the TCP/UDP
+ *       checksum holds only the pseudo-header sum, NEEDS_CSUM) and the
+ *       packet's own IP/TCP header lengths; without meta, an all-zero header.
+ *   device.close()          idempotent; stops the watcher, resets the offloads it set, closes the fd.
  *   configure(name, { address, prefixLength, mtu, up })   ioctls on an AF_INET socket
  *   addRoute(name, cidr) -> boolean (false when the route already existed)
  *   getMtu(name) -> number
@@ -40,11 +54,23 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define SLOT_SIZE 65536u
 #define DEFAULT_BATCH 64u
 #define MAX_BATCH 1024u
+
+/* struct virtio_net_hdr (legacy, 10 bytes; little-endian fields on the hosts we run on). */
+#define VNET_HDR_LEN 10u
+#define VNET_SLOT 12u /* bytes per packet in device.rxVnet */
+#define VNET_F_NEEDS_CSUM 1u
+#define VNET_GSO_TCPV4 1u
+#define META_GSO_MASK 0xffffu
+#define META_CSUM_PARTIAL 0x10000u
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#endif
 
 /* ------------------------------------------------------------------------ */
 /* errors                                                                    */
@@ -202,11 +228,15 @@ typedef struct tun_dev {
   uint32_t batch;
   uint8_t *rx;       /* batch * SLOT_SIZE bytes, owned by rxbuf_ref's ArrayBuffer */
   uint32_t *lens;    /* batch lengths, owned by rxlen_ref's ArrayBuffer */
+  uint8_t *vnet;     /* batch * VNET_SLOT raw virtio headers (vnet devices), owned by rxvnet_ref's ArrayBuffer */
+  bool vnet_hdr;     /* attached with IFF_VNET_HDR: every read and write carries a virtio_net_hdr */
+  unsigned offload;  /* TUN_F_* accepted by TUNSETOFFLOAD (reset to 0 at close) */
   uv_poll_t poll;
   napi_ref self_ref; /* strong while open: an open device is never collected */
   napi_ref cb_ref;
   napi_ref rxbuf_ref;
   napi_ref rxlen_ref;
+  napi_ref rxvnet_ref;
   napi_async_context async_ctx;
   napi_async_cleanup_hook_handle cleanup;
   bool closed;
@@ -235,6 +265,7 @@ static void release_refs(tun_dev *d) {
   if (d->cb_ref) { napi_delete_reference(env, d->cb_ref); d->cb_ref = NULL; }
   if (d->rxbuf_ref) { napi_delete_reference(env, d->rxbuf_ref); d->rxbuf_ref = NULL; }
   if (d->rxlen_ref) { napi_delete_reference(env, d->rxlen_ref); d->rxlen_ref = NULL; }
+  if (d->rxvnet_ref) { napi_delete_reference(env, d->rxvnet_ref); d->rxvnet_ref = NULL; }
   if (d->self_ref) { napi_delete_reference(env, d->self_ref); d->self_ref = NULL; }
   if (d->async_ctx) { napi_async_destroy(env, d->async_ctx); d->async_ctx = NULL; }
 }
@@ -246,11 +277,14 @@ static void dev_close(tun_dev *d) {
   uv_poll_stop(&d->poll);
   uv_close((uv_handle_t *)&d->poll, on_poll_closed);
   if (d->fd >= 0) {
+    /* Leave a persistent device as it was found: no offloads for the next (plain) reader. */
+    if (d->offload) (void)ioctl(d->fd, TUNSETOFFLOAD, 0u);
     close(d->fd);
     d->fd = -1;
   }
   d->rx = NULL;
   d->lens = NULL;
+  d->vnet = NULL;
   if (!d->in_callback) release_refs(d);
 }
 
@@ -262,6 +296,7 @@ static void on_env_cleanup(napi_async_cleanup_hook_handle handle, void *arg) {
     d->closed = true;
     uv_poll_stop(&d->poll);
     if (d->fd >= 0) {
+      if (d->offload) (void)ioctl(d->fd, TUNSETOFFLOAD, 0u);
       close(d->fd);
       d->fd = -1;
     }
@@ -280,6 +315,7 @@ static void on_finalize(napi_env env, void *data, void *hint) {
     d->closed = true;
     uv_poll_stop(&d->poll);
     if (d->fd >= 0) {
+      if (d->offload) (void)ioctl(d->fd, TUNSETOFFLOAD, 0u);
       close(d->fd);
       d->fd = -1;
     }
@@ -352,10 +388,28 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   uint32_t n = 0;
   int err = 0;
   while (n < d->batch) {
-    ssize_t r = read(d->fd, d->rx + (size_t)n * SLOT_SIZE, SLOT_SIZE);
-    if (r > 0) {
-      d->lens[n++] = (uint32_t)r;
-      continue;
+    ssize_t r;
+    if (d->vnet_hdr) {
+      /* Header into its own small slot, the packet at the start of its (aligned) slot. */
+      struct iovec iov[2];
+      uint8_t *h = d->vnet + (size_t)n * VNET_SLOT;
+      memset(h, 0, VNET_SLOT);
+      iov[0].iov_base = h;
+      iov[0].iov_len = VNET_HDR_LEN;
+      iov[1].iov_base = d->rx + (size_t)n * SLOT_SIZE;
+      iov[1].iov_len = SLOT_SIZE;
+      r = readv(d->fd, iov, 2);
+      if (r > 0) {
+        /* A read shorter than the header is handed up as length 0 (JS counts it as truncated). */
+        d->lens[n++] = r >= (ssize_t)VNET_HDR_LEN ? (uint32_t)(r - VNET_HDR_LEN) : 0u;
+        continue;
+      }
+    } else {
+      r = read(d->fd, d->rx + (size_t)n * SLOT_SIZE, SLOT_SIZE);
+      if (r > 0) {
+        d->lens[n++] = (uint32_t)r;
+        continue;
+      }
     }
     if (r < 0 && errno == EINTR) continue;
     if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK) err = errno;
@@ -376,10 +430,47 @@ static tun_dev *unwrap_this(napi_env env, napi_callback_info info, size_t *argc,
   return (tun_dev *)data;
 }
 
-/* device.write(packets, start, count) -> number */
+static void put16le(uint8_t *p, uint32_t v) {
+  p[0] = (uint8_t)(v & 0xff);
+  p[1] = (uint8_t)((v >> 8) & 0xff);
+}
+
+/*
+ * The virtio_net_hdr for one outgoing packet from its meta word and its own
+ * headers. NEEDS_CSUM: csum_start = the IP header length, csum_offset 16 (TCP)
+ * or 6 (UDP). GSO TCPV4: hdr_len = IP + TCP header lengths, gso_size from
+ * meta. Anything inconsistent (not IPv4/TCP for GSO, a header running past
+ * the packet) leaves the header all zero: the kernel then takes the packet as
+ * it is (and drops a super-segment larger than the MTU), never a wrong offload.
+ */
+static void build_vnet_hdr(uint8_t *h, const uint8_t *p, size_t len, uint32_t meta) {
+  memset(h, 0, VNET_HDR_LEN);
+  if (meta == 0 || len < 20 || (p[0] >> 4) != 4) return;
+  uint32_t ihl = (uint32_t)(p[0] & 0x0f) * 4u;
+  uint8_t proto = p[9];
+  if (ihl < 20 || ihl + 8 > len) return;
+  if (meta & META_CSUM_PARTIAL) {
+    uint32_t off = proto == 6 ? 16u : proto == 17 ? 6u : 0u;
+    if (off == 0 || ihl + off + 2 > len) return;
+    h[0] = VNET_F_NEEDS_CSUM;
+    put16le(h + 6, ihl);
+    put16le(h + 8, off);
+  }
+  uint32_t gso = meta & META_GSO_MASK;
+  if (gso != 0 && proto == 6 && ihl + 20 <= len) {
+    uint32_t thl = (uint32_t)(p[ihl + 12] >> 4) * 4u;
+    if (thl >= 20 && ihl + thl < len && len - ihl - thl > gso) {
+      h[1] = VNET_GSO_TCPV4;
+      put16le(h + 2, ihl + thl);
+      put16le(h + 4, gso);
+    }
+  }
+}
+
+/* device.write(packets, start, count[, meta]) -> number */
 static napi_value dev_write(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   tun_dev *d = unwrap_this(env, info, &argc, argv);
   if (!d) return NULL;
   bool is_array = false;
@@ -412,6 +503,25 @@ static napi_value dev_write(napi_env env, napi_callback_info info) {
     throw_errno(env, EBADF, NULL, "write", d->name, "write to a closed TUN device");
     return NULL;
   }
+  /* meta: a Uint32Array indexed like packets (optional; only read on a vnet device). */
+  const uint32_t *meta = NULL;
+  size_t meta_len = 0;
+  if (argc >= 4) {
+    napi_valuetype t;
+    NAPI_CALL(env, napi_typeof(env, argv[3], &t));
+    if (t != napi_undefined && t != napi_null) {
+      bool is_ta = false;
+      napi_typedarray_type type;
+      void *data = NULL;
+      NAPI_CALL(env, napi_is_typedarray(env, argv[3], &is_ta));
+      if (is_ta) NAPI_CALL(env, napi_get_typedarray_info(env, argv[3], &type, &meta_len, &data, NULL, NULL));
+      if (!is_ta || type != napi_uint32_array) {
+        throw_type(env, "write(packets, start, count, meta): meta must be a Uint32Array");
+        return NULL;
+      }
+      meta = (const uint32_t *)data;
+    }
+  }
   uint32_t written = 0;
   for (; written < count; written++) {
     napi_value el;
@@ -431,9 +541,23 @@ static napi_value dev_write(napi_env env, napi_callback_info info) {
       return NULL;
     }
     ssize_t r;
-    do {
-      r = write(d->fd, data, len);
-    } while (r < 0 && errno == EINTR);
+    if (d->vnet_hdr) {
+      uint8_t h[VNET_HDR_LEN];
+      uint32_t idx = start + written;
+      build_vnet_hdr(h, (const uint8_t *)data, len, meta && idx < meta_len ? meta[idx] : 0u);
+      struct iovec iov[2];
+      iov[0].iov_base = h;
+      iov[0].iov_len = VNET_HDR_LEN;
+      iov[1].iov_base = data;
+      iov[1].iov_len = len;
+      do {
+        r = writev(d->fd, iov, 2);
+      } while (r < 0 && errno == EINTR);
+    } else {
+      do {
+        r = write(d->fd, data, len);
+      } while (r < 0 && errno == EINTR);
+    }
     if (r < 0) {
       int err = errno;
       if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) break;
@@ -464,8 +588,12 @@ static napi_value dev_close_js(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* Opens /dev/net/tun and binds it to `name`. Returns the fd or -1 with an exception thrown. */
-static int tun_attach(napi_env env, char *name) {
+/*
+ * Opens /dev/net/tun and binds it to `name` (with IFF_VNET_HDR when *vnet;
+ * on EINVAL it tries once more without and clears *vnet). Returns the fd or
+ * -1 with an exception thrown.
+ */
+static int tun_attach(napi_env env, char *name, bool *vnet) {
   int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     int err = errno;
@@ -480,9 +608,17 @@ static int tun_attach(napi_env env, char *name) {
   }
   struct ifreq ifr;
   memset(&ifr, 0, sizeof ifr);
-  ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+  ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (*vnet ? IFF_VNET_HDR : 0);
   memcpy(ifr.ifr_name, name, strlen(name) + 1);
-  if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+  int rc = ioctl(fd, TUNSETIFF, &ifr);
+  if (rc < 0 && *vnet && errno == EINVAL) {
+    *vnet = false;
+    memset(&ifr, 0, sizeof ifr);
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+    memcpy(ifr.ifr_name, name, strlen(name) + 1);
+    rc = ioctl(fd, TUNSETIFF, &ifr);
+  }
+  if (rc < 0) {
     int err = errno;
     close(fd);
     char message[400];
@@ -524,10 +660,10 @@ static napi_value set_fn(napi_env env, napi_value obj, const char *name, napi_ca
   return obj;
 }
 
-/* open(name, batchSize, onReceive) -> TunDevice */
+/* open(name, batchSize, onReceive[, { vnetHdr, offload }]) -> TunDevice */
 static napi_value js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 3) {
     throw_type(env, "open(name, batchSize, onReceive): three arguments expected");
@@ -554,6 +690,22 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     throw_type(env, "open(): onReceive must be a function");
     return NULL;
   }
+  bool want_vnet = false;
+  uint32_t want_offload = 0;
+  if (argc >= 4) {
+    NAPI_CALL(env, napi_typeof(env, argv[3], &t));
+    if (t == napi_object) {
+      napi_value v;
+      bool present;
+      if (get_opt(env, argv[3], "vnetHdr", &v, &present) < 0) return NULL;
+      if (present) NAPI_CALL(env, napi_get_value_bool(env, v, &want_vnet));
+      if (get_opt(env, argv[3], "offload", &v, &present) < 0) return NULL;
+      if (present) NAPI_CALL(env, napi_get_value_uint32(env, v, &want_offload));
+    } else if (t != napi_undefined) {
+      throw_type(env, "open(): options must be an object");
+      return NULL;
+    }
+  }
 
   /* JS-owned receive area, allocated once for the life of the device. */
   napi_value rxbuf, lenbuf, lens_arr;
@@ -561,9 +713,33 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   NAPI_CALL(env, napi_create_arraybuffer(env, (size_t)batch * SLOT_SIZE, &rx_data, &rxbuf));
   NAPI_CALL(env, napi_create_arraybuffer(env, (size_t)batch * sizeof(uint32_t), &len_data, &lenbuf));
   NAPI_CALL(env, napi_create_typedarray(env, napi_uint32_array, batch, lenbuf, 0, &lens_arr));
+  napi_value vnetbuf, vnet_arr;
+  void *vnet_data = NULL;
+  NAPI_CALL(env, napi_create_arraybuffer(env, (size_t)batch * VNET_SLOT, &vnet_data, &vnetbuf));
+  NAPI_CALL(env, napi_create_typedarray(env, napi_uint8_array, (size_t)batch * VNET_SLOT, vnetbuf, 0, &vnet_arr));
 
-  int fd = tun_attach(env, name);
+  bool vnet = want_vnet;
+  int fd = tun_attach(env, name, &vnet);
   if (fd < 0) return NULL;
+  unsigned offload = 0;
+  if (vnet) {
+    int hsz = (int)VNET_HDR_LEN;
+    if (ioctl(fd, TUNSETVNETHDRSZ, &hsz) < 0) {
+      /* Cannot pin the header size: go on without the header rather than misparse. */
+      close(fd);
+      vnet = false;
+      fd = tun_attach(env, name, &vnet);
+      if (fd < 0) return NULL;
+    }
+  }
+  if (vnet && want_offload) {
+    /* USO4 is newer than the rest: when the kernel refuses the set, try without it. */
+    unsigned o = want_offload & (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN | TUN_F_USO4);
+    if (ioctl(fd, TUNSETOFFLOAD, o) == 0) offload = o;
+    else if ((o & TUN_F_USO4) && ioctl(fd, TUNSETOFFLOAD, o & ~(unsigned)TUN_F_USO4) == 0) offload = o & ~(unsigned)TUN_F_USO4;
+  }
+  /* A plain reader (or a vnet one without offloads) must never be handed unsegmented or unchecksummed frames. */
+  if (!offload) (void)ioctl(fd, TUNSETOFFLOAD, 0u);
 
   tun_dev *d = (tun_dev *)calloc(1, sizeof *d);
   if (!d) {
@@ -576,6 +752,9 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   d->batch = batch;
   d->rx = (uint8_t *)rx_data;
   d->lens = (uint32_t *)len_data;
+  d->vnet = (uint8_t *)vnet_data;
+  d->vnet_hdr = vnet;
+  d->offload = offload;
   memcpy(d->name, name, IFNAMSIZ);
   d->handle_closed = true; /* until uv_poll_init succeeds */
 
@@ -611,6 +790,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   if (napi_create_reference(env, argv[2], 1, &d->cb_ref) != napi_ok ||
       napi_create_reference(env, rxbuf, 1, &d->rxbuf_ref) != napi_ok ||
       napi_create_reference(env, lens_arr, 1, &d->rxlen_ref) != napi_ok ||
+      napi_create_reference(env, vnet_arr, 1, &d->rxvnet_ref) != napi_ok ||
       napi_create_reference(env, self, 1, &d->self_ref) != napi_ok ||
       napi_create_string_utf8(env, "tunshim:receive", NAPI_AUTO_LENGTH, &resource_name) != napi_ok ||
       napi_async_init(env, NULL, resource_name, &d->async_ctx) != napi_ok ||
@@ -636,6 +816,11 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   NAPI_CALL(env, napi_set_named_property(env, self, "slotSize", v));
   NAPI_CALL(env, napi_set_named_property(env, self, "rxBuffer", rxbuf));
   NAPI_CALL(env, napi_set_named_property(env, self, "rxLengths", lens_arr));
+  NAPI_CALL(env, napi_set_named_property(env, self, "rxVnet", vnet_arr));
+  NAPI_CALL(env, napi_get_boolean(env, vnet, &v));
+  NAPI_CALL(env, napi_set_named_property(env, self, "vnetHdr", v));
+  NAPI_CALL(env, napi_create_uint32(env, offload, &v));
+  NAPI_CALL(env, napi_set_named_property(env, self, "offloadFlags", v));
   if (!set_fn(env, self, "write", dev_write)) return NULL;
   if (!set_fn(env, self, "close", dev_close_js)) return NULL;
   return self;
@@ -860,6 +1045,14 @@ static napi_value init(napi_env env, napi_value exports) {
   NAPI_CALL(env, napi_set_named_property(env, exports, "DEFAULT_BATCH", v));
   NAPI_CALL(env, napi_create_uint32(env, MAX_BATCH, &v));
   NAPI_CALL(env, napi_set_named_property(env, exports, "MAX_BATCH", v));
+  NAPI_CALL(env, napi_create_uint32(env, VNET_SLOT, &v));
+  NAPI_CALL(env, napi_set_named_property(env, exports, "VNET_SLOT", v));
+  NAPI_CALL(env, napi_create_uint32(env, TUN_F_CSUM, &v));
+  NAPI_CALL(env, napi_set_named_property(env, exports, "TUN_F_CSUM", v));
+  NAPI_CALL(env, napi_create_uint32(env, TUN_F_TSO4, &v));
+  NAPI_CALL(env, napi_set_named_property(env, exports, "TUN_F_TSO4", v));
+  NAPI_CALL(env, napi_create_uint32(env, TUN_F_USO4, &v));
+  NAPI_CALL(env, napi_set_named_property(env, exports, "TUN_F_USO4", v));
   return exports;
 }
 

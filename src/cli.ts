@@ -8,6 +8,8 @@ import { parseHttpLimitSpec } from './http/limits.js';
 import { runInstance } from './control/instance.js';
 import { captureCommand, ssCommand, statsCommand } from './control/commands.js';
 import { runDemo } from './demo.js';
+import { topCommand } from './observe/top.js';
+import { traceCommand } from './observe/trace.js';
 import './services-all.js';
 import { addConnectCommand } from './tcp/connect-command.js';
 import { addConformCommands } from './conform/commands.js';
@@ -28,6 +30,14 @@ function duration(name: string) {
     const n = Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 'm' ? 60_000 : 1000);
     if (!(n > 0) || n > 3_600_000) throw new InvalidArgumentError(`${name} must be between 1ms and 1h`);
     return n;
+  };
+}
+
+function onOff(name: string) {
+  return (v: string): boolean => {
+    if (v === 'on') return true;
+    if (v === 'off') return false;
+    throw new InvalidArgumentError(`${name} takes on or off`);
   };
 }
 
@@ -60,10 +70,11 @@ program
   .option('--name <name>', 'instance name for the control socket (default: the TUN name)')
   .option('--control <path|off>', 'control socket path, or off (default /run/tunstack/NAME.sock)')
   .option('--grace <duration>', 'graceful-shutdown budget: FIN, then RST after it (default 5s)')
+  .option('--offload <on|off>', 'TUN offloads: virtio-net header, checksum offload, TSO both ways (default on when the kernel accepts them; off with --impair)', onOff('--offload'))
   .option('--dashboard-token <token>', 'the dashboard (/_stack/ on the HTTP server) requires this token (?token=, Bearer, or its cookie)')
   .option('--sample-rate <n>', `observatory samples per second, 1..100 (default ${DEFAULTS.sampleRate})`)
   .option('--config <file>', 'JSON file with any of these options (also TUNSTACK_CONFIG); flags beat TUNSTACK_* variables beat the file')
-  .action(async (o: { tun?: string; addr?: string; peer?: string; mtu?: number; pcap?: string; impair?: string; services?: string; hostname?: string[]; kernelRoute?: string[]; logLevel?: string; topology?: string; forward?: boolean; reasmTimeout?: number; http?: string; static?: string; httpLimit?: string; name?: string; control?: string; grace?: string; dashboardToken?: string; sampleRate?: string; config?: string }) => {
+  .action(async (o: { tun?: string; addr?: string; peer?: string; mtu?: number; pcap?: string; impair?: string; services?: string; hostname?: string[]; kernelRoute?: string[]; logLevel?: string; topology?: string; forward?: boolean; reasmTimeout?: number; http?: string; static?: string; httpLimit?: string; name?: string; control?: string; grace?: string; offload?: boolean; dashboardToken?: string; sampleRate?: string; config?: string }) => {
     let loaded;
     try {
       loaded = loadConfig({
@@ -94,6 +105,7 @@ program
           ...(o.topology !== undefined ? { topology: o.topology } : {}),
           ...(o.forward ? { forward: true } : {}),
           ...(o.reasmTimeout !== undefined ? { reasmTimeoutMs: o.reasmTimeout } : {}),
+          ...(o.offload !== undefined ? { offload: o.offload } : {}),
           ...httpUpOptions(c),
           observe: { sampleRate: c.sampleRate, dashboardToken: c.dashboardToken },
         },
@@ -172,6 +184,32 @@ program
   .option('--name <name>', 'instance name (default: as for stats)')
   .option('--socket <path>', 'control socket path (instead of --name)')
   .action((o: { start?: string; stop?: boolean; status?: boolean; name?: string; socket?: string }) => operatorCommand(() => captureCommand(o)));
+
+program
+  .command('top')
+  .description("a running stack, refreshing: counters with rates, listeners' SYN/accept queues, the busiest connections (q quits)")
+  .option('--name <name>', 'instance name (default: as for stats)')
+  .option('--socket <path>', 'control socket path (instead of --name)')
+  .option('--interval <secs>', 'seconds between refreshes (default 1)', Number)
+  .option('--count <n>', 'stop after N refreshes', positiveInt('--count'))
+  .option('--conns <n>', 'connections shown (default: what fits)', positiveInt('--conns'))
+  .action((o: { name?: string; socket?: string; interval?: number; count?: number; conns?: number }) => operatorCommand(() => topCommand(o)));
+
+program
+  .command('trace')
+  .description('segments as a ladder diagram: live from a running stack (--conn ID | --port N), or from a capture (--pcap FILE, --svg OUT)')
+  .option('--conn <id>', 'live: a connection id (from `tunstack top` or the dashboard); with --pcap: an index from the listing or ADDR:PORT-ADDR:PORT')
+  .option('--port <n>', 'every connection with this port (live), or the first one in the capture', positiveInt('--port'))
+  .option('--pcap <file>', 'draw from a capture instead of a running stack (without --conn/--port: list its connections)')
+  .option('--svg <file>', 'with --pcap: also write a time-sequence graph and the ladder as SVG')
+  .option('--count <n>', 'live: stop after N segments; capture: print at most N (default 2000)', positiveInt('--count'))
+  .option('--duration <secs>', 'live: stop after this many seconds', Number)
+  .option('--width <cols>', 'width of the ladder (default: the terminal)', positiveInt('--width'))
+  .option('--name <name>', 'instance name (default: as for stats)')
+  .option('--socket <path>', 'control socket path (instead of --name)')
+  .action((o: { conn?: string; port?: number; pcap?: string; svg?: string; count?: number; duration?: number; width?: number; name?: string; socket?: string }) =>
+    operatorCommand(() => traceCommand(o)),
+  );
 
 program
   .command('demo')

@@ -37,6 +37,11 @@ export interface UpOptions {
   /** Router mode for the TUN stack (also set by a topology whose `tun` node forwards). */
   forward?: boolean;
   /**
+   * TUN offloads (`--offload on|off`): virtio-net header, checksum offload and TSO both ways, used when the
+   * kernel accepts them. Default on, except behind `--impair` (the impairment stage works on wire packets).
+   */
+  offload?: boolean;
+  /**
    * The bundled HTTP server (`--http PORT`, `--static DIR`, `--http-limit`): given, it runs even when
    * `--services` does not name `http`; 'off' keeps it off even under `all`. Absent: as `--services` says, on port 80.
    */
@@ -89,8 +94,9 @@ export function startStack(opts: UpOptions, logger: Logger): RunningStack {
   const clock = new RealClock();
   const timers = new TimerQueue();
   const exists = existsSync(`/sys/class/net/${opts.tun}`);
+  const offload = opts.offload ?? spec === undefined;
   const tun = exists
-    ? TunLink.open({ name: opts.tun, ...(opts.mtu ? { mtu: opts.mtu } : {}), routes: kernelRoutes })
+    ? TunLink.open({ name: opts.tun, ...(opts.mtu ? { mtu: opts.mtu } : {}), routes: kernelRoutes, offload })
     : TunLink.open({
         name: opts.tun,
         mtu: opts.mtu ?? 1500,
@@ -98,8 +104,13 @@ export function startStack(opts: UpOptions, logger: Logger): RunningStack {
         prefixLength: addr.prefixLength,
         up: true,
         routes: kernelRoutes,
+        offload,
       });
-  logger.info({ tun: opts.tun, attached: exists, mtu: tun.mtu }, exists ? 'attached to existing TUN device' : 'created TUN device');
+  logger.info(
+    { tun: opts.tun, attached: exists, mtu: tun.mtu, offload: tun.vnetHdr ? `vnet_hdr, TUN_F 0x${tun.offloadFlags.toString(16)}` : 'off' },
+    exists ? 'attached to existing TUN device' : 'created TUN device',
+  );
+  if (offload && !tun.vnetHdr) logger.warn({ tun: opts.tun }, 'the kernel refused IFF_VNET_HDR: TUN offloads off (software segmentation and checksums)');
 
   let link: Link = tun;
   if (spec && !('error' in spec)) {
@@ -115,6 +126,7 @@ export function startStack(opts: UpOptions, logger: Logger): RunningStack {
   const reassembly = opts.reasmTimeoutMs !== undefined ? { timeoutMs: opts.reasmTimeoutMs } : undefined;
   const stack = new Stack({ clock, timers, logger, forwarding: opts.forward ?? false, ...(reassembly ? { reassembly } : {}) });
   stack.addInterface(link, opts.addr, { defaultRoute: true, name: opts.tun });
+  tun.onDrop = (reason) => stack.stats.drop(`link.${reason}`);
   if (opts.observe?.sampleRate !== undefined) stack.feed.sampleMs = 1000 / opts.observe.sampleRate;
   let net: VirtualNetwork | undefined;
   if (topo) {
@@ -159,6 +171,10 @@ export function startStack(opts: UpOptions, logger: Logger): RunningStack {
       stack.close();
       capture.stop();
       logger.info({ stats: stack.stats.toJSON() }, 'stack down');
+      logger.info(
+        { tx: tun.txPackets, txGso: tun.txGsoPackets, txDrops: tun.txDrops, rx: tun.rxPackets, rxBatches: tun.rxBatches, rxGso: tun.rxGsoPackets, rxPartialCsum: tun.rxPartialCsum, vnetDrops: tun.vnetDrops, gsoSoftware: stack.ip.gsoFallbackPackets },
+        'tun counters',
+      );
     },
   };
 }

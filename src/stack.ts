@@ -133,7 +133,7 @@ export class Stack {
     this.ip.interfaces.push(iface);
     this.ip.routes.add({ network: c.network, mask: c.mask, prefixLength: c.prefixLength, iface, gateway: 0 });
     if (opts.defaultRoute) this.ip.routes.add({ network: 0, mask: 0, prefixLength: 0, iface, gateway: 0 });
-    link.setReceiver((packets, count) => this.receiveBatch(iface, packets, count));
+    link.setReceiver((packets, count, meta) => this.receiveBatch(iface, packets, count, meta));
     this.logger.debug({ iface: iface.name, cidr, mtu: link.mtu }, 'interface up');
     return iface;
   }
@@ -155,13 +155,14 @@ export class Stack {
     this.closeHooks.push(hook);
   }
 
-  /** Processes one batch of received packets: input each, egress pass, one flush. */
-  receiveBatch(iface: NetInterface, packets: readonly Uint8Array[], count: number): void {
+  /** Processes one batch of received packets: input each, egress pass, one flush. `meta`: the link's offload words. */
+  receiveBatch(iface: NetInterface, packets: readonly Uint8Array[], count: number, meta?: Uint32Array): void {
     if (this.closed) return;
     const now = this.clock.now();
     this.inBatch = true;
     try {
-      for (let i = 0; i < count; i++) this.ip.input(packets[i]!, iface, now);
+      if (meta === undefined) for (let i = 0; i < count; i++) this.ip.input(packets[i]!, iface, now);
+      else for (let i = 0; i < count; i++) this.ip.input(packets[i]!, iface, now, meta[i]!);
       this.runEgress(now);
     } finally {
       this.inBatch = false;
@@ -187,11 +188,17 @@ export class Stack {
     this.flush();
   }
 
-  /** Sends every interface's queued packets, one batch per interface. */
+  /** Sends every interface's queued packets, one batch per interface; then recycles the transmit slab when every link is done with its buffers. */
   flush(): void {
     this.flushScheduled = false;
     const ifs = this.interfaces;
-    for (let i = 0; i < ifs.length; i++) ifs[i]!.flush();
+    let sync = ifs.length > 0;
+    for (let i = 0; i < ifs.length; i++) {
+      const f = ifs[i]!;
+      f.flush();
+      if (f.link.sendsSynchronously !== true) sync = false;
+    }
+    if (sync) this.ip.recycleTx();
   }
 
   private readonly requestFlush = (): void => {

@@ -2,12 +2,15 @@
  * One network interface of a stack: a link, the stack's address on it, and
  * the queue of packets waiting for the next flush (one batch per flush).
  */
-import type { Link } from '../link/link.js';
+import type { Link, LinkOffloads } from '../link/link.js';
 
 export class NetInterface {
   /** Packets queued for the next flush. */
   readonly txQueue: Uint8Array[] = [];
   txCount = 0;
+  /** Offload words of the queued packets (src/wire/offload.ts), same index; sent along only when one is non-zero. */
+  private txMeta = new Uint32Array(64);
+  private txMetaUsed = false;
 
   constructor(
     readonly name: string,
@@ -31,20 +34,40 @@ export class NetInterface {
     return (this.network | (~this.mask >>> 0)) >>> 0;
   }
 
-  enqueue(packet: Uint8Array): void {
-    if (this.txCount < this.txQueue.length) this.txQueue[this.txCount] = packet;
+  /** What the link finishes for us (TSO, checksums); none when it does not say. */
+  get offloads(): LinkOffloads {
+    return this.link.offloads ?? NO_OFFLOADS;
+  }
+
+  /** Queues a packet; `meta` is its offload word (0 = a complete wire packet). */
+  enqueue(packet: Uint8Array, meta = 0): void {
+    const i = this.txCount;
+    if (i < this.txQueue.length) this.txQueue[i] = packet;
     else this.txQueue.push(packet);
-    this.txCount++;
+    if (i >= this.txMeta.length) {
+      const m = new Uint32Array(this.txMeta.length * 2);
+      m.set(this.txMeta);
+      this.txMeta = m;
+    }
+    this.txMeta[i] = meta;
+    if (meta !== 0) this.txMetaUsed = true;
+    this.txCount = i + 1;
   }
 
   flush(): void {
     const n = this.txCount;
     if (n === 0) return;
     this.txCount = 0;
-    this.link.send(this.txQueue, n);
+    if (this.txMetaUsed) {
+      this.txMetaUsed = false;
+      this.link.send(this.txQueue, n, this.txMeta);
+    } else {
+      this.link.send(this.txQueue, n);
+    }
     // Drop references so sent buffers can be collected (the link owns them now).
     for (let i = 0; i < n; i++) this.txQueue[i] = EMPTY;
   }
 }
 
 const EMPTY = new Uint8Array(0);
+const NO_OFFLOADS: LinkOffloads = { txChecksum: false, tso4: false };

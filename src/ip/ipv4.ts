@@ -8,6 +8,7 @@ import { Ipv4Header, IPV4_MIN_HEADER, decodeIpv4, emitIpv4Simple, isMulticast, i
 import type { Stats } from '../stats.js';
 import type { NetInterface } from './interface.js';
 import { RouteTable } from './routes.js';
+import { META_CSUM_PARTIAL, META_CSUM_TRUSTED, META_GSO_MASK, completeL4Checksum, gsoSegment, gsoSegmentCount } from '../wire/offload.js';
 
 /** A transport (ICMP, UDP, TCP) registered for an IP protocol number. */
 export interface IpProtocolHandler {
@@ -23,6 +24,10 @@ export interface IpProtocolHandler {
    */
   icmpError?(type: number, code: number, info: number, quoted: Uint8Array, quotedOffset: number, quotedLength: number, now: number): void;
 }
+
+/** Transmit slab size and the largest packet cut from it (larger ones get their own buffer). */
+const TX_SLAB_BYTES = 1024 * 1024;
+const TX_SLAB_MAX_PACKET = 65536;
 
 export type IpOutputError = 'EHOSTUNREACH' | 'EMSGSIZE';
 
@@ -88,8 +93,11 @@ export class Ipv4Layer {
     return false;
   }
 
-  /** Entry point for one received packet. Never throws. */
-  input(bytes: Uint8Array, iface: NetInterface, now: number): void {
+  /**
+   * Entry point for one received packet. Never throws. `meta` is the link's offload word for it
+   * (src/wire/offload.ts): CSUM_TRUSTED spares the transport its checksum check.
+   */
+  input(bytes: Uint8Array, iface: NetInterface, now: number, meta = 0): void {
     const s = this.stats.Ip;
     // IPv6 shares the TUN (IFF_NO_PI): not ours to count as an IPv4 header error, like Linux's separate Ip6 MIB.
     if (bytes.length > 0 && bytes[0]! >> 4 === 6) {
@@ -99,6 +107,7 @@ export class Ipv4Layer {
     s.InReceives++;
     const h = this.header;
     const err = decodeIpv4(bytes, h);
+    h.checksumTrusted = (meta & META_CSUM_TRUSTED) !== 0;
     if (err !== undefined) {
       s.InHdrErrors++;
       this.stats.drop(IP_INPUT_ERRORS[err]);
@@ -139,6 +148,7 @@ export class Ipv4Layer {
     }
     // RFC 1122 §3.2.1.7: a host does not drop a datagram addressed to it because of a low TTL.
     if (h.isFragment) {
+      h.checksumTrusted = false; // a reassembled datagram is checked whole
       if (this.fragmentSink) {
         this.fragmentSink(packet, h, iface, now);
       } else {
@@ -163,10 +173,45 @@ export class Ipv4Layer {
     handler.input(packet, h, h.headerLength, h.totalLength - h.headerLength, now);
   }
 
-  /** A buffer with room for an option-less IP header before `payloadLength` bytes of payload (at offset 20). */
+  /**
+   * A zeroed buffer with room for an option-less IP header before `payloadLength` bytes of payload (at offset 20).
+   * Small packets are cut from a transmit slab (a bump allocator over one ArrayBuffer, 8-byte aligned, never
+   * reused: a slab is freed by the GC when its last packet is gone), which spares an ArrayBuffer allocation and
+   * its zero-fill per packet and keeps the IP/TCP headers 4-byte aligned for the checksum's word loop.
+   */
   allocate(payloadLength: number): Uint8Array {
-    return new Uint8Array(IPV4_MIN_HEADER + payloadLength);
+    const b = this.allocateUnzeroed(payloadLength);
+    if (this.slabRecycled && b.buffer === this.slab.buffer) b.fill(0);
+    return b;
   }
+
+  /** As `allocate`, but the bytes may hold an earlier packet's: for a caller that writes every byte (TCP). */
+  allocateUnzeroed(payloadLength: number): Uint8Array {
+    const n = IPV4_MIN_HEADER + payloadLength;
+    if (n > TX_SLAB_MAX_PACKET) return new Uint8Array(n);
+    let off = this.slabUsed;
+    if (off + n > this.slab.length) {
+      this.slab = new Uint8Array(TX_SLAB_BYTES);
+      this.slabRecycled = false;
+      off = 0;
+    }
+    this.slabUsed = (off + n + 7) & ~7;
+    return this.slab.subarray(off, off + n);
+  }
+
+  /**
+   * Called by the stack after a flush in which every link was done with its buffers on return
+   * (`Link.sendsSynchronously`): nothing references the current transmit slab any more, so it is
+   * used again from the start instead of growing garbage (no GC pressure per packet or per slab).
+   */
+  recycleTx(): void {
+    if (this.slabUsed === 0) return;
+    this.slabUsed = 0;
+    this.slabRecycled = true;
+  }
+  private slab = new Uint8Array(0);
+  private slabUsed = 0;
+  private slabRecycled = false;
 
   /** The source address we use towards `dst` (the outgoing interface's address), or 0 with no route. */
   sourceFor(dst: number): number {
@@ -179,7 +224,7 @@ export class Ipv4Layer {
    * the header is written into buf[0..20). The buffer's ownership passes to
    * the link. Returns an error code instead of throwing.
    */
-  output(buf: Uint8Array, payloadLength: number, src: number, dst: number, protocol: number, dontFragment = false, ttl = this.options.defaultTtl): IpOutputError | undefined {
+  output(buf: Uint8Array, payloadLength: number, src: number, dst: number, protocol: number, dontFragment = false, ttl = this.options.defaultTtl, meta = 0): IpOutputError | undefined {
     const route = this.routes.lookup(dst);
     if (!route) {
       this.stats.Ip.OutNoRoutes++;
@@ -190,15 +235,46 @@ export class Ipv4Layer {
     const total = IPV4_MIN_HEADER + payloadLength;
     this.stats.Ip.OutRequests++;
     const id = this.nextId;
-    this.nextId = (this.nextId + 1) & 0xffff;
     emitIpv4Simple(buf, total, id, dontFragment, ttl, protocol, src === 0 ? iface.address : src, dst);
     const packet = buf.length === total ? buf : buf.subarray(0, total);
-    return this.transmit(packet, iface, dontFragment);
+    // A super-segment takes one IP ID per wire segment (the segments count up from `id`, as Linux's GSO does).
+    this.nextId = (id + ((meta & META_GSO_MASK) === 0 ? 1 : gsoSegmentCount(packet, meta))) & 0xffff;
+    return this.transmit(packet, iface, dontFragment, meta);
   }
 
-  /** Queues a finished datagram on an interface, fragmenting when it exceeds the MTU. */
-  transmit(packet: Uint8Array, iface: NetInterface, dontFragment: boolean): IpOutputError | undefined {
+  /**
+   * Queues a finished datagram on an interface, fragmenting when it exceeds the MTU. `meta` is its offload
+   * word (src/wire/offload.ts): what the interface's link cannot do is done here — a super-segment is cut
+   * into wire segments (software GSO), a partial checksum is completed.
+   */
+  transmit(packet: Uint8Array, iface: NetInterface, dontFragment: boolean, meta = 0): IpOutputError | undefined {
+    if (meta !== 0) {
+      const off = iface.offloads;
+      const gso = meta & META_GSO_MASK;
+      const partial = (meta & META_CSUM_PARTIAL) !== 0;
+      if (gso !== 0) {
+        if (!(off.tso4 && off.txChecksum)) {
+          this.gsoFallbackPackets++;
+          this.gsoIface = iface;
+          gsoSegment(packet, gso, partial, this.allocRaw, this.enqueueGsoPiece);
+          this.gsoIface = null;
+          this.onOutput();
+          return undefined;
+        }
+        iface.enqueue(packet, meta);
+        this.onOutput();
+        return undefined;
+      }
+      if (partial && !off.txChecksum) {
+        completeL4Checksum(packet);
+        meta = 0;
+      }
+    }
     if (packet.length > iface.mtu) {
+      if (meta & META_CSUM_PARTIAL) {
+        completeL4Checksum(packet); // fragments carry a finished checksum
+        meta = 0;
+      }
       if (dontFragment || !this.fragmenter) {
         this.stats.Ip.FragFails++;
         this.stats.drop('ip.out-too-big');
@@ -208,10 +284,18 @@ export class Ipv4Layer {
       this.onOutput();
       return undefined;
     }
-    iface.enqueue(packet);
+    iface.enqueue(packet, meta);
     this.onOutput();
     return undefined;
   }
+
+  /** Super-segments cut in software because the link has no TSO. */
+  gsoFallbackPackets = 0;
+  private gsoIface: NetInterface | null = null;
+  private readonly enqueueGsoPiece = (piece: Uint8Array): void => this.gsoIface!.enqueue(piece);
+
+  /** A buffer of `n` bytes for a whole packet (software GSO pieces), from the transmit slab. */
+  private readonly allocRaw = (n: number): Uint8Array => this.allocate(n - IPV4_MIN_HEADER);
 
   /** Splits a datagram to an interface's MTU and enqueues the fragments; installed by the fragmenter module. */
   fragmenter: ((packet: Uint8Array, iface: NetInterface) => void) | null = null;

@@ -7,6 +7,18 @@
  * receiver are views valid only during the call (a link may reuse its receive
  * buffers); a receiver that keeps bytes must copy them.
  */
+/**
+ * What a link can finish for the stack (see src/wire/offload.ts for the meta
+ * words that ride with packets). A link without `offloads` takes only
+ * complete wire packets: the IP output path segments and checksums for it.
+ */
+export interface LinkOffloads {
+  /** Takes TCP/UDP packets with CSUM_PARTIAL (the pseudo-header sum only) and completes them. */
+  readonly txChecksum: boolean;
+  /** Takes TCP/IPv4 super-segments (up to 64 KiB, gso_size in the meta word) and cuts them itself (TSO). */
+  readonly tso4: boolean;
+}
+
 export interface Link {
   /** Largest IP packet the link carries, in bytes. */
   readonly mtu: number;
@@ -14,10 +26,27 @@ export interface Link {
   readonly name: string;
   /** Installs the receiver; each call hands one batch of `count` packets (`packets[0..count)`). */
   setReceiver(receiver: LinkReceiver): void;
-  /** Sends `count` packets (`packets[0..count)`) as one batch. */
-  send(packets: readonly Uint8Array[], count: number): void;
+  /**
+   * Sends `count` packets (`packets[0..count)`) as one batch. `meta`, when
+   * given, holds one offload word per packet (same index); the stack passes
+   * non-zero words only to a link whose `offloads` asks for them.
+   */
+  send(packets: readonly Uint8Array[], count: number, meta?: Uint32Array): void;
+  /** Offloads this link performs; absent = none. */
+  readonly offloads?: LinkOffloads | undefined;
+  /**
+   * True when `send` is done with the packet buffers by the time it returns (it wrote or copied them, like
+   * the TUN link): the stack may then reuse its transmit buffers after each flush. Absent = false (the link
+   * may keep them, like the memory link's queue or the impairment stage's delay line).
+   */
+  readonly sendsSynchronously?: boolean | undefined;
   /** Releases the link; idempotent. Pending delayed packets are discarded. */
   close(): void;
 }
 
-export type LinkReceiver = (packets: readonly Uint8Array[], count: number) => void;
+/**
+ * One received batch. `meta`, when given, holds an offload word per packet
+ * (src/wire/offload.ts: gso_size of a super-segment from the kernel,
+ * CSUM_PARTIAL, CSUM_TRUSTED); like the packets it is valid only during the call.
+ */
+export type LinkReceiver = (packets: readonly Uint8Array[], count: number, meta?: Uint32Array) => void;

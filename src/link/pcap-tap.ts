@@ -6,13 +6,20 @@
  * The writer may be null (no capture) and be swapped on a running link with
  * `start()`/`stop()` — `tunstack capture --start FILE | --stop`.
  *
+ * Offloads: a capture shows the wire. A TCP super-segment (TSO out, or one
+ * the kernel handed over unsegmented) is written as the MSS-sized segments it
+ * is cut into, with completed checksums — exactly what the kernel's GSO (or
+ * the stack's software GSO) puts on the wire — so tshark sees ordinary
+ * segments with valid checksums.
+ *
  * Timestamps come from the stack's clock mapped to wall time
  * (`Date.now()` at construction + (clock.now() - clock.now() at construction)),
  * so tshark shows real times and a virtual clock still gives an ordered capture.
  */
 import type { Clock } from '../clock.js';
 import type { PcapWriter } from '../wire/pcap.js';
-import type { Link, LinkReceiver } from './link.js';
+import type { Link, LinkOffloads, LinkReceiver } from './link.js';
+import { META_CSUM_TRUSTED, wireCopies } from '../wire/offload.js';
 
 export class PcapTap implements Link {
   private readonly wall0: number;
@@ -63,24 +70,48 @@ export class PcapTap implements Link {
     return this.wall0 + (this.clock.now() - this.now0);
   }
 
+  /** The writer copies what it records: the tap keeps nothing beyond what the inner link keeps. */
+  get sendsSynchronously(): boolean | undefined {
+    return this.inner.sendsSynchronously;
+  }
+
+  /** The inner link's offloads: the tap passes offload metadata through untouched. */
+  get offloads(): LinkOffloads | undefined {
+    return this.inner.offloads;
+  }
+
+  /**
+   * Records a batch. Packets with offload work (src/wire/offload.ts) are recorded in their wire form:
+   * a super-segment as the segments it is cut into (by the kernel or in software — the same segments),
+   * a partial checksum completed; the packets themselves are not touched.
+   */
+  private record(w: PcapWriter, packets: readonly Uint8Array[], count: number, meta: Uint32Array | undefined): void {
+    const ts = this.timestamp();
+    if (meta === undefined) {
+      for (let i = 0; i < count; i++) w.writePacket(packets[i]!, ts);
+      return;
+    }
+    for (let i = 0; i < count; i++) {
+      const m = meta[i]! & ~META_CSUM_TRUSTED;
+      if (m === 0) w.writePacket(packets[i]!, ts);
+      else wireCopies(packets[i]!, m, (p) => w.writePacket(p, ts));
+    }
+  }
+
   setReceiver(receiver: LinkReceiver): void {
-    this.inner.setReceiver((packets, count) => {
+    this.inner.setReceiver((packets, count, meta) => {
       const w = this.writer;
-      if (w !== null && !this.closed) {
-        const ts = this.timestamp();
-        for (let i = 0; i < count; i++) w.writePacket(packets[i]!, ts);
-      }
-      receiver(packets, count);
+      if (w !== null && !this.closed) this.record(w, packets, count, meta);
+      if (meta === undefined) receiver(packets, count);
+      else receiver(packets, count, meta);
     });
   }
 
-  send(packets: readonly Uint8Array[], count: number): void {
+  send(packets: readonly Uint8Array[], count: number, meta?: Uint32Array): void {
     const w = this.writer;
-    if (w !== null && !this.closed) {
-      const ts = this.timestamp();
-      for (let i = 0; i < count; i++) w.writePacket(packets[i]!, ts);
-    }
-    this.inner.send(packets, count);
+    if (w !== null && !this.closed) this.record(w, packets, count, meta);
+    if (meta === undefined) this.inner.send(packets, count);
+    else this.inner.send(packets, count, meta);
   }
 
   /** Hands buffered records to the writer's sink. */

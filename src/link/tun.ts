@@ -7,11 +7,24 @@
  * that area, valid only during the call. Send: one native call per batch; a
  * full device queue (EAGAIN/ENOBUFS) or a packet the kernel rejects counts as
  * a drop — the packet path never throws.
+ *
+ * Offloads (`offload: true`, the default): the device is attached with
+ * IFF_VNET_HDR and TUNSETOFFLOAD(TUN_F_CSUM | TUN_F_TSO4), so every packet
+ * crosses with a virtio_net_hdr. Inbound, the kernel hands over TCP
+ * super-segments of up to 64 KiB (its own TSO, no longer cut) and TCP/UDP
+ * with partial checksums; each header is validated (src/wire/offload.ts
+ * vnetMeta: lies are dropped and counted as `link.vnet-*`) and becomes the
+ * packet's meta word for the stack. Outbound, the link declares
+ * `offloads = { txChecksum, tso4 }`: the stack hands down super-segments
+ * with partial checksums and the shim writes the matching header — the kernel
+ * cuts and checksums them. When the kernel refuses IFF_VNET_HDR the link
+ * runs plain (`offloads` undefined) and the stack does that work itself.
  */
 import { accessSync, constants as fsConstants, existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import type { Link, LinkReceiver } from './link.js';
+import type { Link, LinkOffloads, LinkReceiver } from './link.js';
+import { META_CSUM_PARTIAL, META_GSO_MASK, vnetMeta } from '../wire/offload.js';
 
 export interface TunOptions {
   /** Device name (`tun0`). Created if missing; an existing TUN of that name (also a persistent one) is attached as is. */
@@ -31,6 +44,11 @@ export interface TunOptions {
   routes?: string[];
   /** Most packets read per wake-up (1..1024, default 64). */
   batchSize?: number;
+  /**
+   * TUN offloads (virtio-net header, checksum offload, TSO both ways). Default true: used when the kernel
+   * accepts them, plain otherwise (see `vnetHdr` / `offloadFlags` on the link). false: a plain TUN.
+   */
+  offload?: boolean;
 }
 
 /** A system error from the shim. */
@@ -50,18 +68,25 @@ interface NativeDevice {
   readonly slotSize: number;
   readonly rxBuffer: ArrayBuffer;
   readonly rxLengths: Uint32Array;
-  write(packets: readonly Uint8Array[], start: number, count: number): number;
+  /** Raw virtio headers of the batch (VNET_SLOT bytes per packet), for a vnet device. Older shims lack it. */
+  readonly rxVnet?: Uint8Array;
+  readonly vnetHdr?: boolean;
+  readonly offloadFlags?: number;
+  write(packets: readonly Uint8Array[], start: number, count: number, meta?: Uint32Array): number;
   close(): void;
 }
 
 interface NativeShim {
-  open(name: string, batchSize: number | undefined, onReceive: (count: number, error?: TunError) => void): NativeDevice;
+  open(name: string, batchSize: number | undefined, onReceive: (count: number, error?: TunError) => void, opts?: { vnetHdr: boolean; offload: number }): NativeDevice;
   configure(name: string, opts: { address?: string; prefixLength?: number; mtu?: number; up?: boolean }): void;
   addRoute(name: string, cidr: string): boolean;
   getMtu(name: string): number;
   readonly SLOT_SIZE: number;
   readonly DEFAULT_BATCH: number;
   readonly MAX_BATCH: number;
+  readonly VNET_SLOT?: number;
+  readonly TUN_F_CSUM?: number;
+  readonly TUN_F_TSO4?: number;
 }
 
 /** Where the addon lives: `$TUNSTACK_TUNSHIM`, else build/Release two levels above this module (src/link, dist/link). */
@@ -158,6 +183,23 @@ export class TunLink implements Link {
   rxPackets = 0;
   /** Read batches delivered (rxPackets / rxBatches is the mean batch size). */
   rxBatches = 0;
+  /** Attached with IFF_VNET_HDR (offloads on). */
+  readonly vnetHdr: boolean;
+  /** TUN_F_* flags the kernel accepted (TUNSETOFFLOAD); 0 without offloads. */
+  readonly offloadFlags: number;
+  /** What the link finishes for the stack: with a virtio header the kernel checksums and cuts super-segments. */
+  readonly offloads: LinkOffloads | undefined;
+  /** Every packet is written (copied by the kernel) inside `send`. */
+  readonly sendsSynchronously = true;
+  /** Super-segments written (cut by the kernel) / received (the kernel's own, left whole). */
+  txGsoPackets = 0;
+  rxGsoPackets = 0;
+  /** Received packets whose checksum the kernel left partial (trusted, not verified). */
+  rxPartialCsum = 0;
+  /** Received packets dropped because their virtio header lied, by reason (`vnet-bad-gso-size`, ...). */
+  readonly vnetDrops: Record<string, number> = {};
+  /** Told about each such drop (the stack counts it as `link.<reason>`). */
+  onDrop: ((reason: string) => void) | null = null;
   /**
    * Called when the device fails while reading (e.g. it was deleted): the link stops
    * receiving. Without a handler the error is thrown as an uncaught exception.
@@ -170,15 +212,25 @@ export class TunLink implements Link {
   private readonly lengths: Uint32Array;
   private readonly slot: number;
   private readonly views: Uint8Array[] = [];
+  private readonly rxVnet: Uint8Array | null;
+  private readonly vnetSlot: number;
+  private readonly rxMeta: Uint32Array;
   private closed = false;
 
-  private constructor(dev: NativeDevice, mtu: number) {
+  private constructor(dev: NativeDevice, mtu: number, vnetSlot: number) {
     this.dev = dev;
     this.name = dev.name;
     this.mtu = mtu;
     this.rx = new Uint8Array(dev.rxBuffer);
     this.lengths = dev.rxLengths;
     this.slot = dev.slotSize;
+    this.vnetHdr = dev.vnetHdr === true && dev.rxVnet !== undefined;
+    this.offloadFlags = this.vnetHdr ? (dev.offloadFlags ?? 0) : 0;
+    this.rxVnet = this.vnetHdr ? dev.rxVnet! : null;
+    this.vnetSlot = vnetSlot;
+    this.rxMeta = new Uint32Array(dev.batchSize);
+    // Writing with a virtio header is all it takes for the kernel to cut and checksum what we send.
+    this.offloads = this.vnetHdr ? { txChecksum: true, tso4: true } : undefined;
   }
 
   /**
@@ -190,9 +242,16 @@ export class TunLink implements Link {
     const native = loadShim();
     const name = opts.name;
     let link: TunLink | null = null;
-    const dev = native.open(name, opts.batchSize, (count, error) => {
-      if (link) link.onBatch(count, error);
-    });
+    const offload = opts.offload ?? true;
+    const flags = (native.TUN_F_CSUM ?? 1) | (native.TUN_F_TSO4 ?? 2);
+    const dev = native.open(
+      name,
+      opts.batchSize,
+      (count, error) => {
+        if (link) link.onBatch(count, error);
+      },
+      { vnetHdr: offload, offload: offload ? flags : 0 },
+    );
     try {
       const wantUp = opts.up ?? (opts.kernelAddress !== undefined || (opts.routes?.length ?? 0) > 0 ? true : undefined);
       const conf: { address?: string; prefixLength?: number; mtu?: number; up?: boolean } = {};
@@ -205,7 +264,7 @@ export class TunLink implements Link {
       if (Object.keys(conf).length > 0) native.configure(dev.name, conf);
       for (const cidr of opts.routes ?? []) native.addRoute(dev.name, cidr);
       const mtu = opts.mtu ?? native.getMtu(dev.name);
-      link = new TunLink(dev, mtu > 0 ? mtu : 1500);
+      link = new TunLink(dev, mtu > 0 ? mtu : 1500, native.VNET_SLOT ?? 12);
       return link;
     } catch (e) {
       dev.close();
@@ -217,16 +276,20 @@ export class TunLink implements Link {
     this.receiver = receiver;
   }
 
-  send(packets: readonly Uint8Array[], count: number): void {
+  send(packets: readonly Uint8Array[], count: number, meta?: Uint32Array): void {
     if (count <= 0) return;
     if (this.closed) {
       this.txDrops += count;
       return;
     }
+    if (meta !== undefined && this.vnetHdr) {
+      for (let k = 0; k < count; k++) if ((meta[k]! & META_GSO_MASK) !== 0) this.txGsoPackets++;
+    }
+    const m = this.vnetHdr ? meta : undefined;
     let i = 0;
     while (i < count) {
       try {
-        const n = this.dev.write(packets, i, count - i);
+        const n = this.dev.write(packets, i, count - i, m);
         this.txPackets += n;
         i += n;
         // A short count means the device queue is full: the rest is dropped.
@@ -267,13 +330,39 @@ export class TunLink implements Link {
       const rx = this.rx;
       const lengths = this.lengths;
       const slot = this.slot;
-      for (let i = 0; i < count; i++) {
-        const off = i * slot;
-        views[i] = rx.subarray(off, off + lengths[i]!);
+      const hdrs = this.rxVnet;
+      if (hdrs === null) {
+        for (let i = 0; i < count; i++) {
+          const off = i * slot;
+          views[i] = rx.subarray(off, off + lengths[i]!);
+        }
+        this.rxPackets += count;
+        this.rxBatches++;
+        this.receiver(views, count);
+      } else {
+        const meta = this.rxMeta;
+        const vs = this.vnetSlot;
+        let n = 0;
+        for (let i = 0; i < count; i++) {
+          const off = i * slot;
+          const len = lengths[i]!;
+          const view = rx.subarray(off, off + len);
+          const m = len === 0 ? 'vnet-truncated' : vnetMeta(hdrs, i * vs, view);
+          if (typeof m === 'string') {
+            this.vnetDrops[m] = (this.vnetDrops[m] ?? 0) + 1;
+            this.onDrop?.(m);
+            continue;
+          }
+          if ((m & META_GSO_MASK) !== 0) this.rxGsoPackets++;
+          if ((m & META_CSUM_PARTIAL) !== 0) this.rxPartialCsum++;
+          views[n] = view;
+          meta[n] = m;
+          n++;
+        }
+        this.rxPackets += count;
+        this.rxBatches++;
+        if (n > 0) this.receiver(views, n, meta);
       }
-      this.rxPackets += count;
-      this.rxBatches++;
-      this.receiver(views, count);
     }
     if (error) {
       if (this.onError) this.onError(error);

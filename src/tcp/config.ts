@@ -69,6 +69,12 @@ export interface TcpConfig {
   ephemeralPortHigh: number;
   /** Most TIME_WAIT connections kept (net.ipv4.tcp_max_tw_buckets); beyond, closing sockets skip TIME_WAIT. */
   maxTimeWait: number;
+  /**
+   * Segmentation offload (Linux's TSO/GSO): consecutive full segments of one transmit pass leave as one
+   * super-segment of up to 64 KiB with a partial checksum; a link with TSO (TUN with IFF_VNET_HDR) has the
+   * kernel cut it, otherwise the IP output path cuts it (software GSO) — the wire segments are the same.
+   */
+  tso: boolean;
 }
 
 export const defaultTcpConfig: Readonly<TcpConfig> = {
@@ -104,6 +110,7 @@ export const defaultTcpConfig: Readonly<TcpConfig> = {
   ephemeralPortLow: 32768,
   ephemeralPortHigh: 60999,
   maxTimeWait: 262_144,
+  tso: true,
 };
 
 export function resolveTcpConfig(o: Partial<TcpConfig> | undefined): TcpConfig {

@@ -1442,6 +1442,12 @@ export class TcpConnection {
       if (this.cwnd > iw) this.cwnd = iw;
     }
     if (this.recovery === REC_SACK) sent += this.sackRetransmit(now);
+    // Consecutive full segments leave as one super-segment (TSO/GSO): [bSeq, bSeq + bLen), cut at smss.
+    const maxSegs = this.layer.tsoSegments(smss);
+    let bSeq = 0;
+    let bLen = 0;
+    let bFlags = 0;
+    let bSegs = 0;
     for (let guard = 0; guard < 100000; guard++) {
       // Go-back-N after an RTO: skip what the receiver SACKed.
       if (seqLt(this.sndNxt, this.sndMax) && this.sackOk && !this.scoreboard.empty) {
@@ -1460,6 +1466,10 @@ export class TcpConnection {
       if (avail <= 0) {
         // A bare FIN (it needs no window, but respects cwnd like Linux).
         if (cwndRoom <= 0 && flight > 0) break;
+        if (bLen > 0) {
+          this.sendData(bSeq, bLen, bFlags, now, smss);
+          bLen = 0;
+        }
         this.sendData(this.sndNxt, 0, TCP_FIN | TCP_ACK, now);
         this.sndNxt = (this.sndNxt + 1) >>> 0;
         if (seqGt(this.sndNxt, this.sndMax)) this.sndMax = this.sndNxt;
@@ -1483,7 +1493,23 @@ export class TcpConnection {
       const end = (this.sndNxt + len) >>> 0;
       if (!retrans && len < smss) this.sndSml = end; // Linux tcp_minshall_update
       if (this.finQueued && end === this.finSeq) flags |= TCP_FIN;
-      this.sendData(this.sndNxt, len, flags, now);
+      if (bLen > 0 && this.sndNxt !== ((bSeq + bLen) >>> 0)) {
+        this.sendData(bSeq, bLen, bFlags, now, smss);
+        bLen = 0;
+      }
+      if (bLen === 0) {
+        bSeq = this.sndNxt;
+        bFlags = 0;
+        bSegs = 0;
+      }
+      bLen += len;
+      bFlags |= flags;
+      bSegs++;
+      // A short segment, the FIN, or a full super-segment closes the burst.
+      if (len !== smss || flags & TCP_FIN || bSegs >= maxSegs) {
+        this.sendData(bSeq, bLen, bFlags, now, smss);
+        bLen = 0;
+      }
       if (retrans) this.countRetrans();
       else if (!this.rttTiming && !this.tsOk) {
         this.rttTiming = true;
@@ -1494,6 +1520,7 @@ export class TcpConnection {
       if (seqGt(this.sndNxt, this.sndMax)) this.sndMax = this.sndNxt;
       sent++;
     }
+    if (bLen > 0) this.sendData(bSeq, bLen, bFlags, now, smss);
     if (this.ackPending) this.sendAck(now);
     // Timers.
     if (this.sndMax !== this.sndUna) {
@@ -1570,12 +1597,12 @@ export class TcpConnection {
     this.countRetrans();
   }
 
-  /** Emits a data (or FIN) segment with the current ACK and window. */
-  private sendData(seq: number, len: number, flags: number, now: number): void {
+  /** Emits a data (or FIN) segment with the current ACK and window; above `gsoSize` bytes a super-segment cut at it. */
+  private sendData(seq: number, len: number, flags: number, now: number, gsoSize = 0): void {
     const o = this.fillOptions(now, false, true);
     const base = this.synUnacked ? 1 : 0;
     const offset = (seq - this.sndUna - base) | 0;
-    this.layer.emit(this, seq, this.rcvNxt, flags, this.windowField(), o, offset, len);
+    this.layer.emit(this, seq, this.rcvNxt, flags, this.windowField(), o, offset, len, gsoSize);
     this.bytesSent += len;
     this.lastSend = now;
     // Linux tcp_event_data_sent: data sent within the delayed-ACK time of the last data received is an answer —

@@ -12,6 +12,7 @@ import { pseudoHeaderSum } from '../wire/checksum.js';
 import { ipToString } from '../wire/bytes.js';
 import { TCP_ACK, TCP_RST, TCP_SYN, TcpHeader, decodeTcp, emitTcp, tcpHeaderLength, type TcpEmit, type TcpOptions } from '../wire/tcp.js';
 import { read16, read32 } from '../wire/bytes.js';
+import { MAX_IPV4_PACKET, META_CSUM_PARTIAL } from '../wire/offload.js';
 import { resolveTcpConfig, type TcpConfig } from './config.js';
 import { TcpConnection, TcpState } from './connection.js';
 import { HashKey, hsiphash4, portsWord } from './hash.js';
@@ -109,11 +110,12 @@ export class TcpLayer {
 
   // ---------------------------------------------------------------- input
 
-  input(packet: Uint8Array, ip: { src: number; dst: number }, off: number, len: number, now: number): void {
+  input(packet: Uint8Array, ip: { src: number; dst: number; checksumTrusted?: boolean }, off: number, len: number, now: number): void {
     const st = this.stats;
     st.Tcp.InSegs++;
     const h = this.hdr;
-    const err = decodeTcp(packet, off, len, h, pseudoHeaderSum(ip.src, ip.dst, IPPROTO_TCP, len));
+    // A segment the link vouches for (a partial checksum from the local kernel) is not verified.
+    const err = decodeTcp(packet, off, len, h, ip.checksumTrusted === true ? undefined : pseudoHeaderSum(ip.src, ip.dst, IPPROTO_TCP, len));
     if (err !== undefined) {
       st.Tcp.InErrs++;
       if (err === 'bad-checksum') st.Tcp.InCsumErrors++;
@@ -327,8 +329,22 @@ export class TcpLayer {
     f.rawOptions = b.subarray(0, p);
   }
 
-  /** Emits a segment of `conn`, with `len` payload bytes taken from its send buffer at `sbOffset`. */
-  emit(conn: TcpConnection, seq: number, ack: number, flags: number, window: number, opts: TcpOptions | undefined, sbOffset: number, len: number): void {
+  /**
+   * Payload bytes per super-segment at this MSS (`smss` bytes per wire segment): 1 segment without TSO,
+   * else as many as fit a 64 KiB IPv4 datagram with the largest headers.
+   */
+  tsoSegments(smss: number): number {
+    if (!this.config.tso || smss <= 0) return 1;
+    return Math.max(1, Math.floor((MAX_IPV4_PACKET - 20 - 60) / smss));
+  }
+
+  /**
+   * Emits a segment of `conn`, with `len` payload bytes taken from its send buffer at `sbOffset`. With
+   * `gsoSize` > 0 and `len` above it, the segment is a super-segment: `len / gsoSize` wire segments (rounded
+   * up) that the link or the IP layer cuts (src/wire/offload.ts). The checksum is left partial: the link or
+   * the IP output path completes it.
+   */
+  emit(conn: TcpConnection, seq: number, ack: number, flags: number, window: number, opts: TcpOptions | undefined, sbOffset: number, len: number, gsoSize = 0): void {
     const f = this.fields;
     f.srcPort = conn.localPort;
     f.dstPort = conn.remotePort;
@@ -339,14 +355,16 @@ export class TcpLayer {
     this.optionFields(opts, (flags & TCP_SYN) !== 0);
     const hlen = tcpHeaderLength(f);
     const ip = this.stack.ip;
-    const buf = ip.allocate(hlen + len);
+    const buf = ip.allocateUnzeroed(hlen + len); // every header byte is written, the payload copied over
     if (len > 0) conn.sb.copyOut(sbOffset, len, buf, 20 + hlen);
-    emitTcp(buf, 20, f, len, conn.localAddr, conn.remoteAddr);
-    conn.segsOut++;
-    this.stats.Tcp.OutSegs++;
+    emitTcp(buf, 20, f, len, conn.localAddr, conn.remoteAddr, true);
+    const gso = gsoSize > 0 && len > gsoSize ? gsoSize : 0;
+    const segs = gso === 0 ? 1 : Math.ceil(len / gso);
+    conn.segsOut += segs;
+    this.stats.Tcp.OutSegs += segs;
     if (flags & TCP_RST) this.stats.Tcp.OutRsts++;
     if (this.feed.active) this.feed.tcpOut(conn, seq, f.ack, flags, window, len);
-    if (ip.output(buf, hlen + len, conn.localAddr, conn.remoteAddr, IPPROTO_TCP, true) !== undefined) this.stats.drop('tcp.out-error');
+    if (ip.output(buf, hlen + len, conn.localAddr, conn.remoteAddr, IPPROTO_TCP, true, undefined, META_CSUM_PARTIAL | gso) !== undefined) this.stats.drop('tcp.out-error');
   }
 
   /** Emits a segment that belongs to no connection object (SYN-ACKs from the listener, RSTs). */

@@ -125,7 +125,7 @@ export class UdpLayer implements IpProtocolHandler, UdpSocketHost {
   input(packet: Uint8Array, ip: Ipv4Header, off: number, len: number, now: number): void {
     const s = this.allStats.Udp;
     const h = this.h;
-    const err = decodeUdp(packet, off, len, h, pseudoHeaderSum(ip.src, ip.dst, IPPROTO_UDP, len));
+    const err = decodeUdp(packet, off, len, h, ip.checksumTrusted ? undefined : pseudoHeaderSum(ip.src, ip.dst, IPPROTO_UDP, len));
     if (err !== undefined) {
       s.InErrors++;
       if (err === 'bad-checksum') s.InCsumErrors++;

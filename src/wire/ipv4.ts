@@ -39,6 +39,11 @@ export class Ipv4Header {
   checksum = 0;
   src = 0;
   dst = 0;
+  /**
+   * Not a header field: set by the IP layer from the link's offload metadata when the link vouches for the
+   * transport checksum (it came from the local kernel, src/wire/offload.ts CSUM_TRUSTED). Decoding leaves it alone.
+   */
+  checksumTrusted = false;
   /** Does the header carry options (IHL > 5)? */
   get hasOptions(): boolean {
     return this.ihl > 5;

@@ -4,7 +4,7 @@
  * allocation on the packet path, options included), emit into a caller's
  * buffer with exactly Linux's option layouts.
  */
-import { checksumOk, internetChecksum, pseudoHeaderSum } from './checksum.js';
+import { checksumOk, foldSum, internetChecksum, pseudoHeaderSum } from './checksum.js';
 import { read16, read32, write16, write32 } from './bytes.js';
 
 export const TCP_MIN_HEADER = 20;
@@ -334,9 +334,11 @@ function writeOptions(b: Uint8Array, p: number, opts: TcpOptions): number {
  * over the header and the `payloadLength` payload bytes already in place at
  * b[o+headerLength..], with the IPv4 pseudo-header of `src` → `dst`. Use
  * `tcpHeaderLength(fields)` to know where to put the payload. Returns the
- * header length.
+ * header length. With `partialChecksum` the field gets only the folded
+ * pseudo-header sum (Linux CHECKSUM_PARTIAL): whoever puts the segment on a
+ * wire completes it (src/wire/offload.ts).
  */
-export function emitTcp(b: Uint8Array, o: number, fields: TcpEmit, payloadLength: number, src: number, dst: number): number {
+export function emitTcp(b: Uint8Array, o: number, fields: TcpEmit, payloadLength: number, src: number, dst: number, partialChecksum = false): number {
   let optLen: number;
   if (fields.rawOptions) {
     optLen = fields.rawOptions.length;
@@ -356,7 +358,8 @@ export function emitTcp(b: Uint8Array, o: number, fields: TcpEmit, payloadLength
   b[o + 17] = 0;
   write16(b, o + 18, fields.urgent ?? 0);
   const total = hlen + payloadLength;
-  write16(b, o + 16, internetChecksum(b, o, total, pseudoHeaderSum(src, dst, IPPROTO_TCP, total)));
+  if (partialChecksum) write16(b, o + 16, foldSum(pseudoHeaderSum(src, dst, IPPROTO_TCP, total)));
+  else write16(b, o + 16, internetChecksum(b, o, total, pseudoHeaderSum(src, dst, IPPROTO_TCP, total)));
   return hlen;
 }
 

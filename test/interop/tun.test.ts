@@ -4,7 +4,7 @@
  * child `node` (test/interop/fixtures/tun-echo.mjs) started with
  * `ip netns exec`, so the device lives in the test's namespace.
  */
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,16 +45,26 @@ describe.skipIf(!can.ok)(`TUN shim interop${can.ok ? '' : ` (SKIPPED: ${can.reas
       throw new Error(`${ADDON} is missing: run \`npm ci\` (or \`npx node-gyp rebuild\`) before the interop tests`);
     }
     NetNs.reapStale('tuntest');
-    // Run the current src/link/tun.ts under plain node: transpile it on its own (it has only type imports).
+    // Run the current src/link/tun.ts under plain node: transpile it and the pure wire modules it imports
+    // (virtio-header parsing) file by file into tmp/{link,wire}, an ES module tree of its own.
     tmp = mkdtempSync(join(tmpdir(), 'tunstack-tun-test-'));
-    const js = ts.transpileModule(readFileSync(join(ROOT, 'src/link/tun.ts'), 'utf8'), {
-      compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 },
-      fileName: 'tun.ts',
-    }).outputText;
-    const modulePath = join(tmp, 'tun.mjs');
-    writeFileSync(modulePath, js);
     chmodSync(tmp, 0o755); // readable by the unprivileged-user case
-    chmodSync(modulePath, 0o644);
+    writeFileSync(join(tmp, 'package.json'), '{"type":"module"}\n');
+    chmodSync(join(tmp, 'package.json'), 0o644);
+    for (const rel of ['link/tun', 'wire/offload', 'wire/checksum', 'wire/bytes']) {
+      const js = ts.transpileModule(readFileSync(join(ROOT, `src/${rel}.ts`), 'utf8'), {
+        compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 },
+        fileName: `${rel}.ts`,
+      }).outputText;
+      const dir = join(tmp, rel.split('/')[0]!);
+      if (!existsSync(dir)) {
+        mkdirSync(dir);
+        chmodSync(dir, 0o755);
+      }
+      writeFileSync(join(tmp, `${rel}.js`), js);
+      chmodSync(join(tmp, `${rel}.js`), 0o644);
+    }
+    const modulePath = join(tmp, 'link/tun.js');
     env = { TUNSTACK_TUN_MODULE: modulePath, TUNSTACK_TUNSHIM: ADDON };
   });
 
