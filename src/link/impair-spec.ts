@@ -238,7 +238,7 @@ function formatValue(kind: Kind, v: number): string {
 /**
  * The spec as text for logs, in a form `parseImpairSpec` reads back to the same
  * values: keys equal in both directions unprefixed, the rest with `in:`/`out:`,
- * defaults left out; `none` when nothing is impaired.
+ * defaults left out (the seed kept when not the default); `none` when nothing is set.
  */
 export function formatImpairSpec(spec: ImpairSpec): string {
   const items: string[] = [];
@@ -254,7 +254,8 @@ export function formatImpairSpec(spec: ImpairSpec): string {
       if (vo !== def) items.push(`out:${k}=${formatValue(kind, vo)}`);
     }
   }
-  if (items.length === 0) return 'none';
+  // The seed is kept even when nothing is impaired, so that every spec round-trips (`seed=100` stays itself).
   if (spec.seed !== DEFAULT_SEED) items.push(`seed=${spec.seed}`);
+  if (items.length === 0) return 'none';
   return items.join(',');
 }

@@ -37,3 +37,16 @@ describe('martian sources are dropped, never answered (found by fuzz: RST sent t
     });
   }
 });
+
+describe('--impair spec round trip (found by fuzz: "seed=100" formatted as "none", losing the seed)', () => {
+  it('a spec that only sets the seed formats and re-parses to itself; an empty one is still "none"', async () => {
+    const { parseImpairSpec, formatImpairSpec } = await import('../../src/link/impair-spec.js');
+    const s = parseImpairSpec('seed=100');
+    if ('error' in s) throw new Error(s.error);
+    expect(formatImpairSpec(s)).toBe('seed=100');
+    expect(parseImpairSpec(formatImpairSpec(s))).toEqual(s);
+    const none = parseImpairSpec('');
+    if ('error' in none) throw new Error(none.error);
+    expect(formatImpairSpec(none)).toBe('none');
+  });
+});
