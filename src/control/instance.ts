@@ -17,6 +17,7 @@ import { controlPathFor, defaultInstanceName } from './paths.js';
 import { preflight } from './preflight.js';
 import { socketTable } from './sockets.js';
 import { logConnections } from './connlog.js';
+import { subscribeControl } from '../observe/control.js';
 
 export interface Instance {
   running: RunningStack;
@@ -79,6 +80,10 @@ export async function startInstance(config: TunstackConfig, up: UpOptions, logge
         return { ok: true, name, at: new Date().toISOString(), stats: running.stack.stats.toJSON() };
       case 'sockets':
         return { ok: true, name, ...socketTable(running.stack) };
+      case 'observe':
+        return { ok: true, name, at: new Date().toISOString(), sampleMs: running.stack.feed.sampleMs, ...running.stack.feed.snapshot() };
+      case 'subscribe':
+        return { ok: false, error: 'subscribe is answered by the stream handler' };
       case 'capture':
         if (req.action === 'start') return { ok: true, ...running.capture.start(req.file) };
         if (req.action === 'stop') {
@@ -90,6 +95,7 @@ export async function startInstance(config: TunstackConfig, up: UpOptions, logge
     }
   };
   control?.setHandler(handle);
+  control?.setStreamHandler((req, stream) => subscribeControl(running.stack, req, stream));
   if (controlPath) logger.info({ control: controlPath, name }, 'control socket ready');
 
   let down: Promise<void> | null = null;

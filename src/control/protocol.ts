@@ -11,6 +11,11 @@
  *   ← {"ok":true,"tcp":[...] | null,"udp":[...] | null}
  *   → {"cmd":"capture","action":"start","file":"/tmp/x.pcap"}   (or "stop", "status")
  *   ← {"ok":true,"capturing":true,"file":"/tmp/x.pcap",...}
+ *   → {"cmd":"observe"}
+ *   ← {"ok":true,"conns":[...],"listeners":[...],"stats":{...}}   (the observatory's snapshot: ids, SYN queues)
+ *   → {"cmd":"subscribe"}  or  {"cmd":"subscribe","conn":3}  or  {"cmd":"subscribe","port":80}
+ *   ← {"ok":true,"subscribed":true}, then one event object per line (src/observe/events.ts), until
+ *     the client closes or the feed ends it (a last {"type":"bye","reason":...}); no more requests on it
  *   ← {"ok":false,"error":"..."}            on any failure
  */
 
@@ -19,7 +24,9 @@ export type ControlRequest =
   | { cmd: 'stats' }
   | { cmd: 'sockets' }
   | { cmd: 'capture'; action: 'start'; file: string }
-  | { cmd: 'capture'; action: 'stop' | 'status' };
+  | { cmd: 'capture'; action: 'stop' | 'status' }
+  | { cmd: 'observe' }
+  | { cmd: 'subscribe'; conn?: number; port?: number };
 
 export type ControlResponse = ({ ok: true } & Record<string, unknown>) | { ok: false; error: string };
 
@@ -40,7 +47,19 @@ export function parseRequest(line: string): ControlRequest | Error {
     case 'info':
     case 'stats':
     case 'sockets':
+    case 'observe':
       return { cmd: o['cmd'] };
+    case 'subscribe': {
+      const r: { cmd: 'subscribe'; conn?: number; port?: number } = { cmd: 'subscribe' };
+      for (const k of ['conn', 'port'] as const) {
+        const v = o[k];
+        if (v === undefined || v === null) continue;
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) return new Error(`subscribe "${k}" must be a non-negative integer`);
+        r[k] = v;
+      }
+      if (r.conn !== undefined && r.port !== undefined) return new Error('subscribe takes "conn" or "port", not both');
+      return r;
+    }
     case 'capture': {
       const action = o['action'];
       if (action === 'start') {
@@ -52,6 +71,6 @@ export function parseRequest(line: string): ControlRequest | Error {
       return new Error('capture "action" must be start, stop or status');
     }
     default:
-      return new Error(`unknown command ${JSON.stringify(o['cmd'])} (known: info, stats, sockets, capture)`);
+      return new Error(`unknown command ${JSON.stringify(o['cmd'])} (known: info, stats, sockets, capture, observe, subscribe)`);
   }
 }

@@ -16,6 +16,16 @@ import { MAX_LINE, parseRequest, type ControlRequest, type ControlResponse } fro
 
 export type ControlHandler = (req: ControlRequest) => ControlResponse | Promise<ControlResponse>;
 
+/** A streaming answer (the `subscribe` request): lines after the response, until either side ends it. */
+export interface ControlStream {
+  /** Writes one JSON line; false when the socket is full (wait for onDrain). */
+  write(obj: unknown): boolean;
+  end(): void;
+  onDrain(cb: () => void): void;
+  onClose(cb: () => void): void;
+}
+export type ControlStreamHandler = (req: Extract<ControlRequest, { cmd: 'subscribe' }>, stream: ControlStream) => ControlResponse;
+
 /** Another live instance owns the control socket. */
 export class InstanceRunningError extends Error {
   readonly code = 'EINSTANCE';
@@ -72,6 +82,7 @@ export function probeSocket(path: string, timeoutMs = PROBE_TIMEOUT_MS): Promise
 
 export class ControlServer {
   private handler: ControlHandler = () => ({ ok: false, error: 'the stack is still starting' });
+  private streamHandler: ControlStreamHandler | null = null;
   private readonly conns = new Set<Socket>();
   private closed = false;
   private ino: number | null = null;
@@ -135,6 +146,10 @@ export class ControlServer {
     this.handler = h;
   }
 
+  setStreamHandler(h: ControlStreamHandler): void {
+    this.streamHandler = h;
+  }
+
   private accept(sock: Socket): void {
     if (this.closed || this.conns.size >= MAX_CONNECTIONS) {
       sock.destroy();
@@ -144,7 +159,10 @@ export class ControlServer {
     sock.setEncoding('utf8');
     let buf = '';
     let chain: Promise<void> = Promise.resolve();
+    const streaming = { on: false };
     sock.on('data', (d: string) => {
+      // A connection that subscribed sends nothing more that we read.
+      if (streaming.on) return;
       buf += d;
       let nl: number;
       while ((nl = buf.indexOf('\n')) >= 0) {
@@ -154,7 +172,7 @@ export class ControlServer {
           chain = chain.then(() => this.tooLong(sock));
           return;
         }
-        if (line) chain = chain.then(() => this.answer(sock, line));
+        if (line) chain = chain.then(() => (streaming.on ? undefined : this.answer(sock, line, streaming)));
       }
       if (buf.length > MAX_LINE) {
         chain = chain.then(() => this.tooLong(sock));
@@ -170,11 +188,24 @@ export class ControlServer {
     if (!sock.destroyed) sock.end(`${JSON.stringify({ ok: false, error: 'request line too long' })}\n`);
   }
 
-  private async answer(sock: Socket, line: string): Promise<void> {
+  private async answer(sock: Socket, line: string, streaming: { on: boolean } = { on: false }): Promise<void> {
     const req = parseRequest(line);
     let res: ControlResponse;
     if (req instanceof Error) res = { ok: false, error: req.message };
-    else {
+    else if (req.cmd === 'subscribe') {
+      if (this.streamHandler === null) res = { ok: false, error: 'this instance has no event feed' };
+      else {
+        const stream: ControlStream = {
+          write: (obj) => !sock.destroyed && sock.write(`${JSON.stringify(obj)}\n`),
+          end: () => sock.end(),
+          onDrain: (cb) => sock.on('drain', cb),
+          onClose: (cb) => sock.once('close', cb),
+        };
+        res = this.streamHandler(req, stream);
+        if (res.ok) streaming.on = true;
+      }
+      this.logger.debug({ control: req.cmd, ok: res.ok }, 'control request');
+    } else {
       try {
         res = await this.handler(req);
       } catch (e) {
