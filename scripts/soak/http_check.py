@@ -21,11 +21,11 @@ a = p.parse_args()
 if not 0 < a.duration <= 86400:
     raise SystemExit("--duration out of range")
 
-PATTERN = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.\n"
+PATTERN = bytes(range(251))  # /bytes: byte i = i mod 251 (the peers' benchmark pattern)
 
 
 def expected(n):
-    return (PATTERN * (n // 64 + 1))[:n]
+    return (PATTERN * (n // 251 + 1))[:n]
 
 
 res = {"ok": 0, "fail": 0, "corrupt": 0, "bytes": 0, "errors": {}}

@@ -21,8 +21,8 @@ function setup(limits: Partial<HttpLimits> = {}): { net: Vnet; server: StackHttp
 
 function expectPattern(body: Buffer, n: number): void {
   expect(body.length).toBe(n);
-  for (let i = 0; i < n; i += 4093) expect(body[i]).toBe(BYTES_PATTERN[i % 64]);
-  if (n > 0) expect(body[n - 1]).toBe(BYTES_PATTERN[(n - 1) % 64]);
+  for (let i = 0; i < n; i += 4093) expect(body[i]).toBe(BYTES_PATTERN[i % 251]);
+  if (n > 0) expect(body[n - 1]).toBe((n - 1) % 251);
 }
 
 describe('mounting node:http on the stack', () => {
@@ -74,16 +74,21 @@ describe('mounting node:http on the stack', () => {
 });
 
 describe('built-in routes', () => {
-  it('GET / is a small HTML page about the stack; HEAD has the same head and no body', async () => {
+  it('GET / is a small HTML page about the stack for text/html, `hello\\n` for tools; HEAD has the same head and no body', async () => {
     const { net } = setup();
-    const r = await request(net);
+    const html = { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' };
+    const r = await request(net, { headers: html });
     expect(r.status).toBe(200);
     expect(r.headers['content-type']).toMatch(/text\/html/);
     expect(r.body.toString()).toContain(`${B_ADDR}/24`);
-    const h = await request(net, { method: 'HEAD' });
+    const h = await request(net, { method: 'HEAD', headers: html });
     expect(h.status).toBe(200);
     expect(h.headers['content-length']).toBe(r.headers['content-length']);
     expect(h.body.length).toBe(0);
+    const t = await request(net);
+    expect(t.status).toBe(200);
+    expect(t.headers['content-type']).toMatch(/text\/plain/);
+    expect(t.body.toString()).toBe('hello\n');
   });
 
   it('GET /bytes?n=N streams exactly N pattern bytes', async () => {
