@@ -374,7 +374,12 @@ export class TcpConnection {
     if (wasEst && !isEst) st.CurrEstab--;
     if (!wasEst && isEst) st.CurrEstab++;
     this.state = s;
-    if (s === TcpState.TIME_WAIT) this.layer.stats.TcpExt.TW++;
+    // The layer's TIME-WAIT count is what maxTimeWait (tcp_max_tw_buckets) is checked against.
+    if (old === TcpState.TIME_WAIT) this.layer.timeWaitCount--;
+    if (s === TcpState.TIME_WAIT) {
+      this.layer.timeWaitCount++;
+      this.layer.stats.TcpExt.TW++;
+    }
     if (this.layer.feed.active) this.layer.feed.stateChange(this, old, s);
   }
 

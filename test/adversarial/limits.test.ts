@@ -85,3 +85,33 @@ describe('caps hold, are counted, and recover', () => {
     }
   });
 });
+
+describe('TIME-WAIT is capped by maxTimeWait (tcp_max_tw_buckets)', () => {
+  it('beyond the cap, closing connections skip TIME-WAIT (found by review: the count was never kept, the cap never applied)', async () => {
+    const { Vnet, B_ADDR } = await import('../helpers/vnet.js');
+    const net = new Vnet({ tcpA: { maxTimeWait: 2 } });
+    try {
+      net.b.tcp.createServer((s) => {
+        s.on('error', () => {});
+        s.resume();
+        s.on('end', () => s.end());
+      }).listen(9);
+      for (let i = 0; i < 6; i++) {
+        const c = net.a.tcp.connect({ host: B_ADDR, port: 9 });
+        c.on('error', () => {});
+        c.resume();
+        c.on('connect', () => c.end('bye'));
+      }
+      await net.run(2000);
+      const tw = net.a.tcp.socketTable().filter((r) => r.state === 'TIME-WAIT').length;
+      expect(net.a.stats.TcpExt.TW).toBe(6);
+      expect(tw).toBe(2);
+      expect(net.a.tcp.connectionCount).toBe(2);
+      await net.run(61_000);
+      expect(net.a.tcp.connectionCount).toBe(0);
+      expect(net.a.tcp.timeWaitCount).toBe(0);
+    } finally {
+      net.close();
+    }
+  });
+});
