@@ -466,6 +466,7 @@ export function dashboardPage(o: PageOptions): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>tunstack observatory — ${esc(o.address)}</title>
 <style>${CSS}</style></head>
 <body>

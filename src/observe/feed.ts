@@ -162,6 +162,10 @@ export class EventFeed {
   private suppressed: Record<string, number> | null = null;
   private prevDrops: Record<string, number> = {};
   private lastConn: TcpConnection | null = null;
+  /** Highest sequence number (+1) each connection has sent while the feed was active; one cached in fields. */
+  private readonly hiSent = new WeakMap<TcpConnection, number>();
+  private hiConn: TcpConnection | null = null;
+  private hiSeq = 0;
   private lastConnId = 0;
   private isClosed = false;
 
@@ -473,8 +477,21 @@ export class EventFeed {
 
   /** A segment of a connection leaves (from TcpLayer.emit; `ack` is 0 without ACK). */
   tcpOut(c: TcpConnection, seq: number, ack: number, flags: number, win: number, len: number): void {
-    // Data, SYN or FIN below the highest sequence sent: a retransmission.
-    const rtx = (len > 0 || (flags & 0x03) !== 0) && ((seq - c.sndMax) | 0) < 0;
+    // Data, SYN or FIN below the highest sequence this connection has sent (as the feed saw it, like tcptrace):
+    // a retransmission. (SND.MAX itself may already be past a burst that leaves as one TSO super-segment.)
+    let rtx = false;
+    const span = len + (flags & 0x03 ? 1 : 0);
+    if (span > 0) {
+      if (c !== this.hiConn) {
+        if (this.hiConn !== null) this.hiSent.set(this.hiConn, this.hiSeq);
+        this.hiConn = c;
+        const h = this.hiSent.get(c);
+        this.hiSeq = h === undefined ? seq : h;
+      }
+      rtx = ((seq - this.hiSeq) | 0) < 0;
+      const end = (seq + span) >>> 0;
+      if (((end - this.hiSeq) | 0) > 0) this.hiSeq = end;
+    }
     if (rtx) {
       if (this.retransLeft > 0) {
         this.retransLeft--;
