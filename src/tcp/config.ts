@@ -70,6 +70,13 @@ export interface TcpConfig {
   /** Most TIME_WAIT connections kept (net.ipv4.tcp_max_tw_buckets); beyond, closing sockets skip TIME_WAIT. */
   maxTimeWait: number;
   /**
+   * Most connections at once, TIME-WAIT not counted (a userspace stack has no
+   * tcp_mem to fall back on: each connection holds buffers). At the cap a
+   * listener drops new SYNs and cookie ACKs (ListenDrops, drop reason
+   * `tcp.max-connections`); the peers retry and get in once others close.
+   */
+  maxConnections: number;
+  /**
    * Segmentation offload (Linux's TSO/GSO): consecutive full segments of one transmit pass leave as one
    * super-segment of up to 64 KiB with a partial checksum; a link with TSO (TUN with IFF_VNET_HDR) has the
    * kernel cut it, otherwise the IP output path cuts it (software GSO) — the wire segments are the same.
@@ -110,6 +117,7 @@ export const defaultTcpConfig: Readonly<TcpConfig> = {
   ephemeralPortLow: 32768,
   ephemeralPortHigh: 60999,
   maxTimeWait: 262_144,
+  maxConnections: 16_384,
   tso: true,
 };
 

@@ -117,6 +117,12 @@ export class TcpListener {
           st.drop('tcp.accept-queue-full');
           return;
         }
+        // At the connection cap the ACK is dropped and the half-open kept, as for a full accept queue:
+        // the SYN-ACK is retransmitted and the peer's next ACK gets in once a connection has closed.
+        if (this.atConnectionCap()) {
+          e.acked = true;
+          return;
+        }
         this.drop(e);
         this.createChild(
           {
@@ -156,6 +162,7 @@ export class TcpListener {
               st.drop('tcp.accept-queue-full');
               return;
             }
+            if (this.atConnectionCap()) return;
             st.TcpExt.SyncookiesRecv++;
             if (layer.feed.active) layer.feed.cookie('ok', local, this.localPort, remote, h.srcPort);
             const advMss = layer.advertisedMss(remote);
@@ -215,6 +222,7 @@ export class TcpListener {
       st.drop('tcp.accept-queue-full');
       return;
     }
+    if (this.atConnectionCap()) return;
     const cfg = layer.config;
     const advMss = layer.advertisedMss(remote);
     if (cfg.syncookies === 2 || this.synQueue.size >= this.backlog) {
@@ -288,6 +296,15 @@ export class TcpListener {
     this.sendSynAck(e, now);
     this.layer.stats.Tcp.RetransSegs++;
     this.layer.timers.arm(e.timer, now + this.layer.config.initialRto * 2 ** e.retries);
+  }
+
+  /** At maxConnections (TIME-WAIT not counted): the segment is dropped and counted; the peer will retry. */
+  private atConnectionCap(): boolean {
+    const layer = this.layer;
+    if (layer.connectionCount - layer.timeWaitCount < layer.config.maxConnections) return false;
+    layer.stats.TcpExt.ListenDrops++;
+    layer.stats.drop('tcp.max-connections');
+    return true;
   }
 
   private drop(e: HalfOpen): void {

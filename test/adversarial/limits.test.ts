@@ -115,3 +115,37 @@ describe('TIME-WAIT is capped by maxTimeWait (tcp_max_tw_buckets)', () => {
     }
   });
 });
+
+describe('connections are capped by maxConnections (not counting TIME-WAIT)', () => {
+  it('at the cap new SYNs are dropped and counted; the peers retry and get in when connections close', async () => {
+    const { Vnet, B_ADDR } = await import('../helpers/vnet.js');
+    const net = new Vnet({ tcpB: { maxConnections: 3 } });
+    try {
+      net.b.tcp.createServer((s) => {
+        s.on('error', () => {});
+        s.pipe(s);
+      }).listen(7);
+      const clients = [];
+      for (let i = 0; i < 5; i++) {
+        const c = net.a.tcp.connect({ host: B_ADDR, port: 7 });
+        c.on('error', () => {});
+        clients.push(c);
+      }
+      await net.run(500);
+      expect(net.b.tcp.connectionCount).toBe(3);
+      expect(net.b.stats.drops['tcp.max-connections'] ?? 0).toBeGreaterThanOrEqual(2);
+      expect(net.b.stats.TcpExt.ListenDrops).toBeGreaterThanOrEqual(2);
+      const served = () => net.b.tcp.socketTable().filter((r) => r.state === 'ESTAB').map((r) => r.peer);
+      const first = served();
+      expect(first).toHaveLength(3);
+      // Two of the served clients go away (RST: no TIME-WAIT anywhere); the two waiting ones get in on the retries.
+      for (const c of clients.filter((x) => first.includes(`${x.localAddress}:${x.localPort}`)).slice(0, 2)) c.resetAndDestroy();
+      await net.run(10_000);
+      const later = served();
+      expect(later).toHaveLength(3);
+      expect(later.filter((p) => !first.includes(p))).toHaveLength(2);
+    } finally {
+      net.close();
+    }
+  });
+});
