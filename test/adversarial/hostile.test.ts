@@ -132,7 +132,7 @@ describe.skipIf(!!why)(`hostile traffic against the live stack${why ? ` (SKIPPED
     for (const [k, v] of Object.entries(r)) if (k.startsWith('alive_after')) expect(v, k).toBe(true);
     // RST/RST-ACK/SYN inside the window draw counted challenge ACKs; the out-of-window SYN, bad ACKs and data draw the plain ACK of §3.10.7.4.
     expect(o.d['TcpExtTCPChallengeACK'] ?? 0).toBeGreaterThanOrEqual(3);
-    expect((o.d['TcpExtTCPChallengeACK'] ?? 0) + (o.d['drop:tcp.out-of-window'] ?? 0)).toBeGreaterThanOrEqual(7);
+    expect(o.d['drop:tcp.out-of-window'] ?? 0).toBeGreaterThanOrEqual(2); // at least the out-of-window SYN and data
     expect(o.d['drop:tcp.rst-out-of-window'] ?? 0).toBeGreaterThanOrEqual(1);
     expect(o.d['TcpEstabResets'] ?? 0).toBeGreaterThanOrEqual(1);
   }, 90_000);

@@ -37,7 +37,7 @@ describe('fuzz: the stack input path', () => {
           t.close();
         }
       },
-      600,
+      300,
     );
   }, 120_000);
 
@@ -53,7 +53,7 @@ describe('fuzz: the stack input path', () => {
           t.close();
         }
       },
-      400,
+      200,
     );
   }, 120_000);
 
@@ -66,7 +66,7 @@ describe('fuzz: the stack input path', () => {
         async (cmds) => {
           await runSequence(cmds, t);
         },
-        600,
+        300,
       );
       // Load stops: the application closes everything it holds, ten minutes pass.
       await t.apply({ k: 'app', what: 'destroy-all' });
