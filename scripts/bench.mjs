@@ -87,6 +87,42 @@ for (const [name, size, count] of [
 }
 
 // ---------------------------------------------------------------- HTTP
+let observatory = null;
+/**
+ * The observatory's cost: tunstack keep-alive req/s without and with one SSE subscriber (curl -N on
+ * /_stack/events, reading everything), in alternating rounds so drift hits both; medians.
+ */
+function subscriberOverhead(wrk) {
+  const rounds = Math.max(2, Math.min(6, Number(process.env.BENCH_OBS_ROUNDS ?? 3) || 3));
+  const pairs = [];
+  let events = 0;
+  for (let i = 0; i < rounds; i++) {
+    const off = wrk('http://10.77.0.2/');
+    const sse = join(tmp, `sse-${i}.txt`);
+    const sub = spawnSync('sh', ['-c', `ip netns exec ${A} timeout ${SECS + 4} curl -s -N -o ${sse} http://10.77.0.2/_stack/events & echo $!`], { encoding: 'utf8' });
+    const pid = Number(sub.stdout.trim());
+    sh(['sleep', '0.5']);
+    const on = wrk('http://10.77.0.2/');
+    if (pid > 0) {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        /* gone */
+      }
+    }
+    sh(['sleep', '0.3']);
+    events += Number(sh(['sh', '-c', `grep -c '^data:' ${sse} || true`]).out.trim() || 0);
+    if (off.rps && on.rps) pairs.push([off.rps, on.rps]);
+  }
+  if (pairs.length === 0) return null;
+  const med = (xs) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2] : Math.round((s[s.length / 2 - 1] + s[s.length / 2]) / 2);
+  };
+  const without = med(pairs.map((p) => p[0]));
+  const withSub = med(pairs.map((p) => p[1]));
+  return { rounds: pairs.length, without, with: withSub, costPct: Math.round(((without - withSub) / without) * 1000) / 10, events, pairs };
+}
 const have = (t) => sh(['sh', '-c', `command -v ${t}`]).status === 0;
 const httpRows = [];
 if (!have('curl')) console.error('bench: curl missing: HTTP figures skipped');
@@ -151,6 +187,7 @@ http.createServer((req, res) => {
     each((u) => wrk(`${u}/`, ['-d1s'])); // warm-up (JIT, ARP, caches)
     httpRows.push({ name: 'GET / keep-alive (wrk -c50)', unit: 'req/s', ...each((u) => wrk(`${u}/`)) });
     httpRows.push({ name: 'GET / new connection each (Connection: close)', unit: 'req/s', ...each((u) => wrk(`${u}/`, ['-H', 'Connection: close'])) });
+    observatory = subscriberOverhead(wrk);
   } else console.error('bench: wrk missing: request-rate figures skipped');
   // Fixed duration: ask for far more than fits (2^40 bytes / a 256 MiB body) and stop after SECS.
   httpRows.push({ name: `GET /bytes (${SECS} s of a 2^40-byte stream)`, unit: 'Mbit/s', ...each((u) => curlRate([`${u}/bytes?n=${2 ** 40}`], 'size_download')) });
@@ -180,7 +217,13 @@ if (httpRows.length > 0) {
   console.log('');
   print(ht);
 }
-const json = { when: new Date().toISOString(), node: process.version, seconds: SECS, results: rows, http: httpRows };
+if (observatory) {
+  const o = observatory;
+  console.log('');
+  console.log(`observatory: GET / keep-alive req/s, tunstack, without / with an SSE subscriber on /_stack/events (${o.rounds} alternating rounds of ${SECS} s, medians)`);
+  console.log(`  without ${o.without}   with ${o.with}   cost ${o.costPct}%   (${o.events} events received by the subscriber; rounds: ${o.pairs.map((p) => `${p[0]}/${p[1]}`).join(' ')})`);
+}
+const json = { when: new Date().toISOString(), node: process.version, seconds: SECS, results: rows, http: httpRows, observatory };
 writeFileSync('bench-results.json', JSON.stringify(json, null, 2) + '\n');
 console.log('\n(json: bench-results.json)');
 process.exit(0);
