@@ -1214,6 +1214,9 @@ export class TcpConnection {
 
   private enterTimeWait(now: number): void {
     this.setState(TcpState.TIME_WAIT);
+    // Nothing more to send, and what was received is the application's: no ring needed for 2·MSL.
+    this.sb.release();
+    this.rb.release();
     const t = this.layer.timers;
     t.disarm(this.rtxTimer);
     t.disarm(this.keepTimer);
@@ -1263,6 +1266,8 @@ export class TcpConnection {
     t.disarm(this.waitTimer);
     this.rtxMode = RTX_NONE;
     this.layer.unhash(this);
+    this.sb.release(); // both kept while they hold bytes (unsent data, or data the application has yet to read)
+    this.rb.release();
     if (this.listener !== null) {
       this.listener.forget(this);
       this.listener = null;

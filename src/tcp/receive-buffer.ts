@@ -11,11 +11,14 @@
  */
 import { seqGe, seqGt, seqLe, seqLt } from './seq.js';
 
+const EMPTY = new Uint8Array(0);
+
 export type InsertResult = 'in-order' | 'out-of-order' | 'duplicate' | 'no-room' | 'too-many-ranges';
 
 export class ReceiveBuffer {
-  private buf: Uint8Array;
-  private mask: number;
+  /** Allocated on the first data (`initial` bytes or more), given back by `release()` when empty. */
+  private buf: Uint8Array = EMPTY;
+  private mask = 0;
   private head = 0;
   /** In-order bytes waiting for the application. */
   length = 0;
@@ -29,12 +32,20 @@ export class ReceiveBuffer {
   constructor(
     readonly capacity: number,
     readonly maxRanges: number,
-    initial = 16 * 1024,
-  ) {
-    let n = 1024;
-    while (n < Math.min(initial, capacity)) n *= 2;
-    this.buf = new Uint8Array(n);
-    this.mask = n - 1;
+    private readonly initial = 16 * 1024,
+  ) {}
+
+  /** Bytes of ring allocated now. */
+  get allocated(): number {
+    return this.buf.length;
+  }
+
+  /** Gives the ring back when it holds nothing (no unread, no out-of-order bytes). */
+  release(): void {
+    if (this.length !== 0 || this.ranges.length !== 0) return;
+    this.buf = EMPTY;
+    this.mask = 0;
+    this.head = 0;
   }
 
   /** Bytes of space after the in-order data (what the window may offer). */
@@ -57,6 +68,10 @@ export class ReceiveBuffer {
   private ensure(bytes: number): void {
     if (bytes <= this.buf.length) return;
     let n = this.buf.length;
+    if (n === 0) {
+      n = 1024;
+      while (n < Math.min(this.initial, this.capacity)) n *= 2;
+    }
     while (n < bytes) n *= 2;
     const nb = new Uint8Array(n);
     // Keep everything at the same offset from the head: in-order and out-of-order bytes alike.

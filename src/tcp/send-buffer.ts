@@ -3,10 +3,16 @@
  * then not yet sent — in a ring that grows (powers of two) up to its
  * capacity. Application bytes are copied in once; segments copy them out once
  * into the output buffer; an ACK just moves the head.
+ *
+ * The ring is allocated on the first write (`initial` bytes or more) and
+ * given back by `release()` once empty (a connection in TIME-WAIT, or closed,
+ * keeps no buffer: thousands of them cost no memory).
  */
+const EMPTY = new Uint8Array(0);
+
 export class SendBuffer {
-  private buf: Uint8Array;
-  private mask: number;
+  private buf: Uint8Array = EMPTY;
+  private mask = 0;
   private head = 0;
   /** Bytes held (from SND.UNA). */
   length = 0;
@@ -14,12 +20,20 @@ export class SendBuffer {
   constructor(
     /** Most bytes held. */
     readonly capacity: number,
-    initial = 16 * 1024,
-  ) {
-    let n = 1024;
-    while (n < Math.min(initial, capacity)) n *= 2;
-    this.buf = new Uint8Array(n);
-    this.mask = n - 1;
+    private readonly initial = 16 * 1024,
+  ) {}
+
+  /** Bytes of ring allocated now (0 before the first write and after `release`). */
+  get allocated(): number {
+    return this.buf.length;
+  }
+
+  /** Gives the ring back when nothing is held; the next write allocates again. */
+  release(): void {
+    if (this.length !== 0) return;
+    this.buf = EMPTY;
+    this.mask = 0;
+    this.head = 0;
   }
 
   get free(): number {
@@ -28,6 +42,10 @@ export class SendBuffer {
 
   private grow(need: number): void {
     let n = this.buf.length;
+    if (n === 0) {
+      n = 1024;
+      while (n < Math.min(this.initial, this.capacity)) n *= 2;
+    }
     while (n < need) n *= 2;
     const nb = new Uint8Array(n);
     this.copyOut(0, this.length, nb, 0);
