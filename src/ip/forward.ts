@@ -7,6 +7,7 @@
  * link's MTU it is fragmented, or with DF set answered with Destination
  * Unreachable code 4 carrying the next-hop MTU (RFC 1191 §4).
  */
+import { META_GSO_MASK } from '../wire/offload.js';
 import { Ipv4Header } from '../wire/ipv4.js';
 import { IcmpType, TimeExceededCode, UnreachCode } from '../wire/icmp.js';
 import { checksumUpdate16 } from '../wire/checksum.js';
@@ -37,7 +38,7 @@ export class Forwarder {
   }
 
   /** A datagram that reached us but is addressed elsewhere (`packet` valid only during the call). */
-  readonly forward = (packet: Uint8Array, h: Ipv4Header, _in: NetInterface, now: number): void => {
+  readonly forward = (packet: Uint8Array, h: Ipv4Header, _in: NetInterface, now: number, meta = 0): void => {
     const s = this.stats.Ip;
     // 0.0.0.0/8 and loopback destinations are never forwarded (RFC 1812 §5.3.7).
     const top = h.dst >>> 24;
@@ -61,7 +62,8 @@ export class Forwarder {
       return;
     }
     const out = route.iface;
-    if (packet.length > out.mtu && h.dontFragment) {
+    // A super-segment from the kernel (GSO) leaves as wire-sized segments: it does not need fragmenting.
+    if (packet.length > out.mtu && h.dontFragment && (meta & META_GSO_MASK) === 0) {
       s.FragFails++;
       this.stats.drop('ip.forward-frag-needed');
       this.icmp.sendError(IcmpType.DestUnreachable, UnreachCode.FragNeeded, out.mtu & 0xffff, packet, h, now);
@@ -73,6 +75,7 @@ export class Forwarder {
     copy[8] = h.ttl - 1;
     write16(copy, 10, checksumUpdate16(read16(copy, 10), oldWord, read16(copy, 8)));
     s.ForwDatagrams++;
-    if (this.ip.transmit(copy, out, h.dontFragment) !== undefined) s.OutDiscards++;
+    // The offload word travels with it: a partial checksum is completed (and a super-segment cut) for a link that cannot.
+    if (this.ip.transmit(copy, out, h.dontFragment, meta) !== undefined) s.OutDiscards++;
   };
 }

@@ -46,7 +46,8 @@ export interface Ipv4Options {
 }
 
 /** Hands a complete datagram to the protocol layer; the reassembler plugs in here. */
-export type DatagramSink = (packet: Uint8Array, ip: Ipv4Header, iface: NetInterface, now: number) => void;
+/** `meta`: the link's offload word for the packet (partial checksum, GSO size), 0 when none. */
+export type DatagramSink = (packet: Uint8Array, ip: Ipv4Header, iface: NetInterface, now: number, meta?: number) => void;
 
 export class Ipv4Layer {
   readonly routes = new RouteTable();
@@ -139,7 +140,7 @@ export class Ipv4Layer {
         return;
       }
       if (this.forwardSink) {
-        this.forwardSink(packet, h, iface, now);
+        this.forwardSink(packet, h, iface, now, meta);
         return;
       }
       s.InAddrErrors++;

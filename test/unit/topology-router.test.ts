@@ -5,6 +5,7 @@ import { pumpAll } from '../../src/link/memory.js';
 import { parseIcmp, IcmpType } from '../../src/wire/icmp.js';
 import { emitUdp } from '../../src/wire/udp.js';
 import { checksumOk } from '../../src/wire/checksum.js';
+import { META_CSUM_PARTIAL, META_CSUM_TRUSTED, partialChecksum } from '../../src/wire/offload.js';
 import { buildTopology, loadTopology, validateTopology, topologyKernelRoutes, PRESETS, type TopologySpec } from '../../src/topology.js';
 import '../../src/services-all.js';
 import { CaptureLink } from '../helpers/capture-link.js';
@@ -199,5 +200,34 @@ describe('topology files', () => {
       expect((r as Error).message).toMatch(re);
     }
     expect((loadTopology('/nonexistent.json') as Error).message).toMatch(/neither a preset/);
+  });
+});
+
+describe('forwarding packets that carry TUN offload metadata', () => {
+  it('completes a partial UDP checksum from the kernel before forwarding (the host answers the echo)', async () => {
+    const { tun, kernel, vn, host } = net();
+    // As the kernel hands it over with TUN_F_CSUM: the checksum field holds only the pseudo-header sum.
+    const payload = new TextEncoder().encode('partial checksum');
+    const u = new Uint8Array(8 + payload.length);
+    u.set(payload, 8);
+    emitUdp(u, 0, 40000, 7, u.length, ip('10.77.0.1'), ip('10.77.9.2'));
+    const pkt = ipPacket(u, { protocol: 17, dst: '10.77.9.2' });
+    const partial = partialChecksum(ip('10.77.0.1'), ip('10.77.9.2'), 17, u.length);
+    pkt[26] = partial >> 8;
+    pkt[27] = partial & 0xff;
+    tun.receiveBatch(tun.interfaces[0]!, [pkt], 1, Uint32Array.of(META_CSUM_PARTIAL | META_CSUM_TRUSTED));
+    let replies: Uint8Array[] = [];
+    for (let i = 0; i < 10 && replies.length === 0; i++) {
+      await new Promise<void>((r) => setImmediate(r));
+      tun.flush();
+      host.flush();
+      pumpAll(vn.links);
+      replies = kernel.take();
+    }
+    expect(replies).toHaveLength(1);
+    const r = replies[0]!;
+    expect(r[9]).toBe(17);
+    expect(new TextDecoder().decode(r.subarray(28))).toBe('partial checksum');
+    expect(host.stats.Udp.InCsumErrors).toBe(0);
   });
 });
