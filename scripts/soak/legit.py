@@ -260,8 +260,10 @@ if a.udp_interval > 0:
     threads.append(threading.Thread(target=udp_worker, daemon=True))
 for t in threads:
     t.start()
+# One deadline for all: an operation started just before END may take op_timeout (plus a little) to finish.
+DEADLINE = END + a.op_timeout + 5
 for t in threads:
-    t.join(max(0.0, END - time.time()) + a.op_timeout + 5)
+    t.join(max(0.0, DEADLINE - time.time()))
 
 r = res
 r["ok"] = (r["tcp"]["fail"] == 0 and r["tcp"]["corrupt"] == 0 and r["chargen"]["fail"] == 0 and r["chargen"]["corrupt"] == 0

@@ -58,7 +58,7 @@ describe.skipIf(!!why)(`faults against the live stack${why ? ` (SKIPPED: ${why})
       try {
         const before = await live.counters();
         const heavy = name.startsWith('loss 20') || name.startsWith('delay');
-        const lr = await legit(live.ns, ['--tcp-workers', '2', '--tcp-bytes', heavy ? '16384' : '65536', '--chargen-bytes', heavy ? '50000' : '200000', '--ping-interval', '0.2', '--udp-interval', '0.2', '--op-timeout', '60'], DUR).done;
+        const lr = await legit(live.ns, ['--tcp-workers', '2', '--tcp-bytes', heavy ? '16384' : '65536', '--chargen-bytes', heavy ? '50000' : '200000', '--ping-interval', '0.2', '--udp-interval', '0.2', '--op-timeout', heavy ? '30' : '60'], DUR).done;
         const d = diff(before, await live.counters());
         const sr = successRatio(lr);
         const sockets = JSON.stringify((await live.sockets()).tcp.filter((r) => r['state'] !== 'LISTEN').slice(0, 6));

@@ -133,7 +133,10 @@ export function job(ns: NetNs, cmd: string[], timeoutMs: number, env?: Record<st
 
 /** legit.py in the namespace; resolves with its JSON summary. */
 export function legit(ns: NetNs, args: string[], durationS: number): Job<LegitResult> {
-  const j = job(ns, [PY, LEGIT, '--dst', STACK_ADDR, '--duration', String(durationS), ...args], (durationS + 60) * 1000);
+  // legit.py ends by itself at duration + op-timeout + 5 s; the kill is a backstop beyond that.
+  const i = args.indexOf('--op-timeout');
+  const opTimeout = i >= 0 ? Number(args[i + 1]) : 20;
+  const j = job(ns, [PY, LEGIT, '--dst', STACK_ADDR, '--duration', String(durationS), ...args], (durationS + opTimeout + 30) * 1000);
   return {
     child: j.child,
     done: j.done.then((r) => {
