@@ -131,7 +131,7 @@ const SCRIPT = String.raw`
       case "seg":
         if (ev.conn === S.selected) { S.segs.push(ev); if (S.segs.length > 6000) S.segs.splice(0, 1000); }
         break;
-      case "retrans": if (!fromFollow) log("retrans", "#" + ev.conn + " retransmit seq " + ev.seq + " len " + ev.len, ev.t); break;
+      case "retrans": if (!fromFollow) log("retrans", "#" + ev.conn + " retransmission (snd_una " + ev.sndUna + ", " + ev.total + " so far)", ev.t); break;
       case "cookie": log("cookie", "SYN cookie " + ev.what + " " + ev.peer + " \u2192 " + ev.local, ev.t); break;
       case "reasm": log("reasm", "reassembly " + ev.what + " " + ev.src + " \u2192 " + ev.dst + " id " + ev.id + " (" + ev.bytes + " B)", ev.t); break;
       case "drops":

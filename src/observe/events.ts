@@ -69,8 +69,8 @@ export type ObsEvent =
   | ({ type: 'sample'; t: number } & ConnRow)
   /** A connection changed state (RFC 9293 names as `ss` prints them). */
   | { type: 'state'; t: number; conn: number; local: string; peer: string; from: string; to: string }
-  /** A segment was sent again. */
-  | { type: 'retrans'; t: number; conn: number; seq: number; len: number; flags: number }
+  /** A segment was sent again (`sndUna`: the oldest unacknowledged sequence number; `total`: the connection's retransmissions so far). */
+  | { type: 'retrans'; t: number; conn: number; sndUna: number; total: number }
   /** SYN cookies: sent (stateless SYN-ACK), ok (a returning ACK validated), failed (a forged or stale one). */
   | { type: 'cookie'; t: number; what: 'sent' | 'ok' | 'failed'; local: string; peer: string }
   /** IP reassembly finished a datagram, gave one up, or timed one out. */

@@ -475,7 +475,18 @@ export class EventFeed {
     );
   }
 
-  /** A segment of a connection leaves (from TcpLayer.emit; `ack` is 0 without ACK). */
+  /** A connection retransmitted a segment (from TcpConnection.countRetrans: called on retransmissions only). */
+  retransmitted(c: TcpConnection): void {
+    if (this.retransLeft <= 0) {
+      this.suppress('retrans');
+      return;
+    }
+    this.retransLeft--;
+    const id = this.idOf(c);
+    this.broadcastConn({ type: 'retrans', t: this.host.clock.now(), conn: id, sndUna: c.sndUna, total: c.retransTotal }, id, c.localPort, c.remotePort);
+  }
+
+  /** A segment of a connection leaves (from TcpLayer.emit, while someone follows segments; `ack` is 0 without ACK). */
   tcpOut(c: TcpConnection, seq: number, ack: number, flags: number, win: number, len: number): void {
     // Data, SYN or FIN below the highest sequence this connection has sent (as the feed saw it, like tcptrace):
     // a retransmission. (SND.MAX itself may already be past a burst that leaves as one TSO super-segment.)
@@ -492,14 +503,7 @@ export class EventFeed {
       const end = (seq + span) >>> 0;
       if (((end - this.hiSeq) | 0) > 0) this.hiSeq = end;
     }
-    if (rtx) {
-      if (this.retransLeft > 0) {
-        this.retransLeft--;
-        const id = this.idOf(c);
-        this.broadcastConn({ type: 'retrans', t: this.host.clock.now(), conn: id, seq, len, flags }, id, c.localPort, c.remotePort);
-      } else this.suppress('retrans');
-    }
-    if (this.segActive) this.segment(c, true, c.localAddr, c.localPort, c.remoteAddr, c.remotePort, seq, ack, flags, len, win, rtx);
+    this.segment(c, true, c.localAddr, c.localPort, c.remoteAddr, c.remotePort, seq, ack, flags, len, win, rtx);
   }
 
   /** A segment that belongs to no connection object leaves (SYN-ACKs of the SYN queue, cookies, RSTs). */

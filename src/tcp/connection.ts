@@ -1581,6 +1581,7 @@ export class TcpConnection {
     this.retransTotal++;
     this.layer.stats.Tcp.RetransSegs++;
     this.rttTiming = false;
+    if (this.layer.feed.active) this.layer.feed.retransmitted(this);
   }
 
   /** Retransmits one segment at `seq` (at most `max` bytes, default one MSS). */

@@ -363,7 +363,7 @@ export class TcpLayer {
     conn.segsOut += segs;
     this.stats.Tcp.OutSegs += segs;
     if (flags & TCP_RST) this.stats.Tcp.OutRsts++;
-    if (this.feed.active) this.feed.tcpOut(conn, seq, f.ack, flags, window, len);
+    if (this.feed.segActive) this.feed.tcpOut(conn, seq, f.ack, flags, window, len);
     if (ip.output(buf, hlen + len, conn.localAddr, conn.remoteAddr, IPPROTO_TCP, true, undefined, META_CSUM_PARTIAL | gso) !== undefined) this.stats.drop('tcp.out-error');
   }
 

@@ -46,6 +46,7 @@ describe('observe: event feed', () => {
     feed.tcpIn = count;
     feed.tcpOutRaw = count;
     feed.stateChange = count;
+    feed.retransmitted = count;
     const { got } = download(net, 200_000);
     await net.until(() => got() === 200_000, 60_000, 'download');
     expect(feed.active).toBe(false);
