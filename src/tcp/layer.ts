@@ -61,7 +61,7 @@ export class TcpLayer {
   readonly stats: Stats;
   readonly timers: TimerQueue;
   /** remote (addr·2^16 + port) → local (addr·2^16 + port) → connection. */
-  private readonly conns = new Map<number, Map<number, TcpConnection>>();
+  private readonly conns = new Map<number, TcpConnection | Map<number, TcpConnection>>();
   private connCount = 0;
   /** local port → listeners on it (a specific address first, then the wildcard). */
   private readonly listeners = new Map<number, TcpListener[]>();
@@ -183,19 +183,31 @@ export class TcpLayer {
 
   // ---------------------------------------------------------------- tables
 
+  // The table: remote (addr·2^16 + port) → the one connection with that remote end (the usual case: no inner
+  // map, which cost ~0.7 KB per connection — thousands of TIME-WAITs), or a map local (addr·2^16 + port) →
+  // connection when several local ends talk to the same remote end.
+
   lookup(remoteAddr: number, remotePort: number, localAddr: number, localPort: number): TcpConnection | undefined {
-    const inner = this.conns.get(remoteAddr * 65536 + remotePort);
-    return inner === undefined ? undefined : inner.get(localAddr * 65536 + localPort);
+    const v = this.conns.get(remoteAddr * 65536 + remotePort);
+    if (v === undefined) return undefined;
+    if (v instanceof TcpConnection) return v.localPort === localPort && v.localAddr === localAddr ? v : undefined;
+    return v.get(localAddr * 65536 + localPort);
   }
 
   hash(c: TcpConnection): void {
     const rk = c.remoteAddr * 65536 + c.remotePort;
-    let inner = this.conns.get(rk);
-    if (inner === undefined) {
-      inner = new Map();
-      this.conns.set(rk, inner);
+    const lk = c.localAddr * 65536 + c.localPort;
+    const v = this.conns.get(rk);
+    if (v === undefined || (v instanceof TcpConnection && v.localAddr * 65536 + v.localPort === lk)) {
+      this.conns.set(rk, c);
+    } else if (v instanceof TcpConnection) {
+      const m = new Map<number, TcpConnection>();
+      m.set(v.localAddr * 65536 + v.localPort, v);
+      m.set(lk, c);
+      this.conns.set(rk, m);
+    } else {
+      v.set(lk, c);
     }
-    inner.set(c.localAddr * 65536 + c.localPort, c);
     c.hashed = true;
     this.connCount++;
   }
@@ -204,13 +216,22 @@ export class TcpLayer {
     if (!c.hashed) return;
     c.hashed = false;
     const rk = c.remoteAddr * 65536 + c.remotePort;
-    const inner = this.conns.get(rk);
-    if (inner === undefined) return;
-    if (inner.get(c.localAddr * 65536 + c.localPort) === c) {
-      inner.delete(c.localAddr * 65536 + c.localPort);
+    const v = this.conns.get(rk);
+    if (v === undefined) return;
+    if (v instanceof TcpConnection) {
+      if (v === c) {
+        this.conns.delete(rk);
+        this.connCount--;
+      }
+      return;
+    }
+    const lk = c.localAddr * 65536 + c.localPort;
+    if (v.get(lk) === c) {
+      v.delete(lk);
       this.connCount--;
     }
-    if (inner.size === 0) this.conns.delete(rk);
+    if (v.size === 0) this.conns.delete(rk);
+    else if (v.size === 1) this.conns.set(rk, v.values().next().value!);
   }
 
   get connectionCount(): number {
@@ -530,8 +551,8 @@ export class TcpLayer {
         });
       }
     }
-    for (const inner of this.conns.values()) {
-      for (const c of inner.values()) {
+    for (const c of this.connections()) {
+      {
         const i = c.info();
         rows.push({
           state: i.state,
@@ -565,14 +586,17 @@ export class TcpLayer {
   /** Every connection in the 4-tuple table (a snapshot: safe to close or reset while iterating). */
   connections(): TcpConnection[] {
     const out: TcpConnection[] = [];
-    for (const inner of this.conns.values()) for (const c of inner.values()) out.push(c);
+    for (const v of this.conns.values()) {
+      if (v instanceof TcpConnection) out.push(v);
+      else for (const c of v.values()) out.push(c);
+    }
     return out;
   }
 
   /** Connections that still carry data or handshakes (everything but TIME-WAIT). */
   get activeConnections(): number {
     let n = 0;
-    for (const inner of this.conns.values()) for (const c of inner.values()) if (c.state !== TcpState.TIME_WAIT) n++;
+    for (const c of this.connections()) if (c.state !== TcpState.TIME_WAIT) n++;
     return n;
   }
 
@@ -580,7 +604,7 @@ export class TcpLayer {
   closeAllGracefully(): void {
     for (const s of [...this.servers]) s.close();
     const now = this.now();
-    for (const inner of [...this.conns.values()]) for (const c of [...inner.values()]) if (c.state !== TcpState.TIME_WAIT) c.shutdownWrite();
+    for (const c of this.connections()) if (c.state !== TcpState.TIME_WAIT) c.shutdownWrite();
     this.egress(now);
     this.stack.flush();
     void now;
@@ -589,7 +613,7 @@ export class TcpLayer {
   /** Graceful shutdown, step two: whatever is still open is reset. */
   resetAll(): void {
     const now = this.now();
-    for (const inner of [...this.conns.values()]) for (const c of [...inner.values()]) if (c.state !== TcpState.TIME_WAIT) c.abortWithReset(now);
+    for (const c of this.connections()) if (c.state !== TcpState.TIME_WAIT) c.abortWithReset(now);
     this.egress(now);
     this.stack.flush();
   }
@@ -597,7 +621,7 @@ export class TcpLayer {
   /** Stack close: every connection and server stops (no packets). */
   private shutdown(): void {
     for (const s of [...this.servers]) s.close();
-    for (const inner of [...this.conns.values()]) for (const c of [...inner.values()]) c.shutdownSilently();
+    for (const c of this.connections()) c.shutdownSilently();
     this.egress(this.now());
     this.closed = true;
   }
