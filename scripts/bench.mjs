@@ -7,12 +7,20 @@
 // server on the kernel's TCP in namespace B, serving the same routes with the
 // same code (GET / the same bytes, /bytes via streamBytes, POST /echo piped):
 // wrk keep-alive req/s and p50/p99 (50 connections), wrk with Connection:
-// close (a new connection per request), /bytes and /echo throughput by curl.
+// close (a new connection per request), /bytes and /echo throughput by curl,
+// a 20 MB download with 1% random loss each way (iptables `statistic`, as the
+// peers' harness does: this kernel has no netem) checked by sha256.
+// ICMP: ping RTT p50/p99 (1000 x 1 ms) and flood rates (56 B and 1400 B).
+// Dimensions: TUN offloads on and off (`--offload`, BENCH_OFFLOAD=on,off);
+// `--workers` is not built (see the performance notes in README.md). Peak RSS
+// (VmHWM) of each stack process. Results: bench-results.json, and
+// bench-results.svg, a chart of every figure as a ratio to the kernel's.
 // Every load runs for a fixed, short time (BENCH_SECS, default 5 s).
 // Traffic stays inside the two namespaces this script creates; every load is
 // bounded in count and time; everything is torn down on every exit path.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,10 +28,13 @@ import { fileURLToPath } from 'node:url';
 const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const A = `tsbenchA${process.pid}`;
 const B = `tsbenchB${process.pid}`;
+const VETH = `vb${process.pid}`;
 let stack = null;
 let kernelHttp = null;
 const tmp = mkdtempSync(join(tmpdir(), 'tunstack-bench-'));
 const SECS = Math.max(1, Math.min(30, Number(process.env.BENCH_SECS ?? 5) || 5));
+const MODES = (process.env.BENCH_OFFLOAD ?? 'on,off').split(',').filter((m) => m === 'on' || m === 'off');
+const LOSS_BYTES = 20_000_000;
 
 function sh(cmd, timeout = 120_000) {
   const r = spawnSync(cmd[0], cmd.slice(1), { encoding: 'utf8', timeout, maxBuffer: 64 << 20 });
@@ -33,6 +44,7 @@ function cleanup() {
   if (stack && stack.exitCode === null) stack.kill('SIGTERM');
   if (kernelHttp && kernelHttp.exitCode === null) kernelHttp.kill('SIGKILL');
   rmSync(tmp, { recursive: true, force: true });
+  sh(['ip', 'netns', 'exec', A, 'iptables', '-F']);
   sh(['ip', 'netns', 'del', A]);
   sh(['ip', 'netns', 'del', B]);
 }
@@ -43,10 +55,13 @@ if (process.getuid?.() !== 0) {
   console.error('bench: must run as root (network namespaces, TUN)');
   process.exit(1);
 }
+const have = (t) => sh(['sh', '-c', `command -v ${t}`]).status === 0;
+const inA = (args, timeout) => sh(['ip', 'netns', 'exec', A, ...args], timeout);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Flood ping: count packets, returns packets/s (from ping's own elapsed time) and avg RTT. */
-function flood(ns, addr, size, count) {
-  const r = sh(['ip', 'netns', 'exec', ns, 'ping', '-q', '-f', '-c', String(count), '-w', '30', '-s', String(size), addr]);
+function flood(addr, size, count) {
+  const r = inA(['ping', '-q', '-f', '-c', String(count), '-w', '30', '-s', String(size), addr]);
   const m = /(\d+) packets transmitted, (\d+) received.*time (\d+)ms/s.exec(r.out);
   const rtt = /= [\d.]+\/([\d.]+)\//.exec(r.out);
   if (!m) return { error: r.out.trim().split('\n').pop() };
@@ -55,44 +70,147 @@ function flood(ns, addr, size, count) {
   return { sent: Number(m[1]), received, pps: Math.round((received / ms) * 1000), avgRttMs: rtt ? Number(rtt[1]) : null };
 }
 
+/** 1000 pings 1 ms apart: RTT p50/p99 and loss. */
+function pingRtt(addr) {
+  const r = inA(['ping', '-n', '-c', '1000', '-i', '0.001', '-W', '1', addr], 60_000);
+  const t = [...r.out.matchAll(/time=([\d.]+)/g)].map((m) => Number(m[1])).sort((a, b) => a - b);
+  if (t.length === 0) return { error: r.out.trim().split('\n').pop() };
+  const q = (p) => t[Math.min(t.length - 1, Math.ceil((p / 100) * t.length) - 1)];
+  return { p50Ms: q(50), p99Ms: q(99), received: t.length };
+}
+
+const ms = (v, unit) => Number(v) * (unit === 'us' ? 0.001 : unit === 's' ? 1000 : 1);
+function wrk(url, extra = []) {
+  const r = inA(['wrk', '-t1', '-c50', `-d${SECS}s`, '--latency', ...extra, url], (SECS + 20) * 1000);
+  const rps = /Requests\/sec:\s+([\d.]+)/.exec(r.out);
+  if (!rps) return { error: r.out.trim().split('\n').pop() };
+  const p = (q) => {
+    const m = new RegExp(`\\s${q}%\\s+([\\d.]+)(us|ms|s)`).exec(r.out);
+    return m ? Math.round(ms(m[1], m[2]) * 1000) / 1000 : null;
+  };
+  const errs = /Socket errors: (.*)/.exec(r.out)?.[1] ?? null;
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(r.out)?.[1] ?? 0);
+  return { rps: Math.round(Number(rps[1])), p50Ms: p(50), p99Ms: p(99), socketErrors: errs, non2xx };
+}
+function curlRate(args, field) {
+  const r = inA(['curl', '-s', '-o', '/dev/null', '-m', String(SECS), '-w', `%{${field}} %{time_total} %{http_code}`, ...args], (SECS + 20) * 1000);
+  const m = /^(\d+) ([\d.]+) (\d+)$/.exec(r.out.trim());
+  if (!m) return { error: r.out.trim() || `curl exit ${r.status}` };
+  const bytes = Number(m[1]);
+  const secs = Number(m[2]);
+  return { bytes, secs, mbitPerSec: Math.round((bytes * 8) / secs / 1e6), status: Number(m[3]) };
+}
+
+/** byte i = i mod 251 (the /bytes pattern): the sha256 of the first n bytes. */
+function patternSha(n) {
+  const chunk = Buffer.alloc(251 * 4096);
+  for (let i = 0; i < chunk.length; i++) chunk[i] = i % 251;
+  const h = createHash('sha256');
+  for (let left = n; left > 0; left -= chunk.length) h.update(left >= chunk.length ? chunk : chunk.subarray(0, left));
+  return h.digest('hex');
+}
+const lossWant = patternSha(LOSS_BYTES);
+
+/** A 20 MB download with 1% of packets dropped at random each way on `iface` (A's side), sha256-checked. */
+function lossDownload(base, iface) {
+  const rule = (op) => [
+    ['iptables', op, 'INPUT', '-i', iface, '-m', 'statistic', '--mode', 'random', '--probability', '0.01', '-j', 'DROP'],
+    ['iptables', op, 'OUTPUT', '-o', iface, '-m', 'statistic', '--mode', 'random', '--probability', '0.01', '-j', 'DROP'],
+  ];
+  for (const c of rule('-A')) if (inA(c).status !== 0) return { error: 'iptables refused the statistic rule' };
+  const out = join(tmp, 'loss.bin');
+  const r = inA(['curl', '-s', '-m', '110', '-o', out, '-w', '%{size_download} %{time_total}', `${base}/bytes?n=${LOSS_BYTES}`], 120_000);
+  for (const c of rule('-D')) inA(c);
+  const m = /^(\d+) ([\d.]+)$/.exec(r.out.trim());
+  if (!m) return { error: r.out.trim() || `curl exit ${r.status}` };
+  let got = '';
+  try {
+    got = createHash('sha256').update(readFileSync(out)).digest('hex');
+  } catch {
+    /* no file */
+  }
+  rmSync(out, { force: true });
+  return { MBps: Math.round((Number(m[1]) / Number(m[2]) / 1e6) * 100) / 100, shaOk: got === lossWant };
+}
+
+function vmHwmKb(pid) {
+  try {
+    const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Every figure for one target (the stack at 10.77.0.2 on tun0, or the kernel at 10.78.0.2 over the veth). */
+function measure(addr, iface) {
+  const base = `http://${addr}`;
+  flood(addr, 56, 2000); // warm-up
+  const f = {
+    flood56: flood(addr, 56, 50_000),
+    flood1400: flood(addr, 1400, 20_000),
+    ping: pingRtt(addr),
+  };
+  if (have('curl')) {
+    if (have('wrk')) {
+      wrk(`${base}/`, ['-d1s']); // warm-up (JIT, caches)
+      f.keepAlive = wrk(`${base}/`);
+      f.close = wrk(`${base}/`, ['-H', 'Connection: close']);
+    }
+    // Fixed duration: ask for far more than fits (2^40 bytes / a 256 MiB body) and stop after SECS.
+    f.bytes = curlRate([`${base}/bytes?n=${2 ** 40}`], 'size_download');
+    f.echo = curlRate(['--data-binary', `@${join(tmp, 'echo.bin')}`, '-H', 'Content-Type: application/octet-stream', `${base}/echo`], 'size_download');
+    if (have('iptables')) f.lossDl = lossDownload(base, iface);
+  }
+  return f;
+}
+
+// ---------------------------------------------------------------- namespaces, the kernel's side
 sh(['ip', 'netns', 'add', A]);
 sh(['ip', 'netns', 'add', B]);
 for (const ns of [A, B]) sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
-sh(['ip', 'link', 'add', `vb${process.pid}`, 'netns', A, 'type', 'veth', 'peer', 'name', 'vb1', 'netns', B]);
-sh(['ip', '-n', A, 'addr', 'add', '10.78.0.1/24', 'dev', `vb${process.pid}`]);
-sh(['ip', '-n', A, 'link', 'set', `vb${process.pid}`, 'up']);
+sh(['ip', 'link', 'add', VETH, 'netns', A, 'type', 'veth', 'peer', 'name', 'vb1', 'netns', B]);
+sh(['ip', '-n', A, 'addr', 'add', '10.78.0.1/24', 'dev', VETH]);
+sh(['ip', '-n', A, 'link', 'set', VETH, 'up']);
 sh(['ip', '-n', B, 'addr', 'add', '10.78.0.2/24', 'dev', 'vb1']);
 sh(['ip', '-n', B, 'link', 'set', 'vb1', 'up']);
+writeFileSync(join(tmp, 'echo.bin'), Buffer.alloc(256 * 1024 * 1024, 0x5a));
 
-stack = spawn('ip', ['netns', 'exec', A, process.execPath, cli, 'up', '--tun', 'tun0', '--addr', '10.77.0.2/24', '--peer', '10.77.0.1', '--log-level', 'warn'], { stdio: 'inherit' });
-let up = false;
-for (let i = 0; i < 40 && !up; i++) {
-  up = sh(['ip', 'netns', 'exec', A, 'ping', '-c', '1', '-W', '1', '10.77.0.2'], 5000).status === 0;
-  if (!up) await new Promise((r) => setTimeout(r, 250));
-}
-if (!up) {
-  console.error('bench: the stack never answered');
-  process.exit(1);
-}
-// warm up both paths
-flood(A, '10.77.0.2', 56, 2000);
-flood(A, '10.78.0.2', 56, 2000);
+// Node's http on the kernel in namespace B, same routes, same code (GET / answers hello\n like the stack does for tools).
+const routes = fileURLToPath(new URL('../dist/http/routes.js', import.meta.url));
+const server = join(tmp, 'kernel-http.mjs');
+writeFileSync(
+  server,
+  `import http from 'node:http';
+import { streamBytes, parseBytesCount } from ${JSON.stringify(routes)};
+const page = Buffer.from('hello\\n');
+http.createServer((req, res) => {
+  const [path, q] = (req.url ?? '/').split('?');
+  if (path === '/') { res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': page.length }); res.end(page); return; }
+  if (path === '/bytes') { const n = parseBytesCount(new URLSearchParams(q ?? '').get('n')); if (n instanceof Error) { res.writeHead(400); res.end(); return; }
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': n }); if (n === 0) res.end(); else streamBytes(res, n); return; }
+  if (path === '/echo') { const len = req.headers['content-length']; res.writeHead(200, { 'Content-Type': 'application/octet-stream', ...(len ? { 'Content-Length': len } : {}) }); req.pipe(res); return; }
+  res.writeHead(404); res.end();
+}).listen(80, '10.78.0.2', () => console.log('ready'));
+`,
+);
+kernelHttp = spawn('ip', ['netns', 'exec', B, process.execPath, server], { stdio: ['ignore', 'pipe', 'inherit'] });
+await new Promise((resolve) => {
+  const t = setTimeout(resolve, 5000);
+  kernelHttp.stdout.on('data', () => {
+    clearTimeout(t);
+    resolve();
+  });
+});
+const kernel = measure('10.78.0.2', VETH);
+kernel.rssPeakKb = vmHwmKb(kernelHttp.pid);
 
-const rows = [];
-for (const [name, size, count] of [
-  ['icmp echo flood, 56 B', 56, 50_000],
-  ['icmp echo flood, 1400 B', 1400, 20_000],
-]) {
-  rows.push({ name, tunstack: flood(A, '10.77.0.2', size, count), kernel: flood(A, '10.78.0.2', size, count) });
-}
-
-// ---------------------------------------------------------------- HTTP
-let observatory = null;
+// ---------------------------------------------------------------- the stack, offloads on and off
 /**
  * The observatory's cost: tunstack keep-alive req/s without and with one SSE subscriber (curl -N on
  * /_stack/events, reading everything), in alternating rounds so drift hits both; medians.
  */
-function subscriberOverhead(wrk) {
+function subscriberOverhead() {
   const rounds = Math.max(2, Math.min(6, Number(process.env.BENCH_OBS_ROUNDS ?? 3) || 3));
   const pairs = [];
   let events = 0;
@@ -123,99 +241,72 @@ function subscriberOverhead(wrk) {
   const withSub = med(pairs.map((p) => p[1]));
   return { rounds: pairs.length, without, with: withSub, costPct: Math.round(((without - withSub) / without) * 1000) / 10, events, pairs };
 }
-const have = (t) => sh(['sh', '-c', `command -v ${t}`]).status === 0;
-const httpRows = [];
-if (!have('curl')) console.error('bench: curl missing: HTTP figures skipped');
-else {
-  // Node's http on the kernel in namespace B, same routes, same code; GET / serves the stack's page bytes.
-  const page = join(tmp, 'page.html');
-  const got = sh(['ip', 'netns', 'exec', A, 'curl', '-s', '-m', '5', '-o', page, 'http://10.77.0.2/']);
-  if (got.status !== 0) console.error('bench: GET / on the stack failed');
-  const routes = fileURLToPath(new URL('../dist/http/routes.js', import.meta.url));
-  const server = join(tmp, 'kernel-http.mjs');
-  writeFileSync(
-    server,
-    `import http from 'node:http';
-import { readFileSync } from 'node:fs';
-import { streamBytes, parseBytesCount } from ${JSON.stringify(routes)};
-const page = readFileSync(${JSON.stringify(page)});
-http.createServer((req, res) => {
-  const [path, q] = (req.url ?? '/').split('?');
-  if (path === '/') { res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': page.length }); res.end(page); return; }
-  if (path === '/bytes') { const n = parseBytesCount(new URLSearchParams(q ?? '').get('n')); if (n instanceof Error) { res.writeHead(400); res.end(); return; }
-    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': n }); if (n === 0) res.end(); else streamBytes(res, n); return; }
-  if (path === '/echo') { const len = req.headers['content-length']; res.writeHead(200, { 'Content-Type': 'application/octet-stream', ...(len ? { 'Content-Length': len } : {}) }); req.pipe(res); return; }
-  res.writeHead(404); res.end();
-}).listen(80, '10.78.0.2', () => console.log('ready'));
-`,
-  );
-  kernelHttp = spawn('ip', ['netns', 'exec', B, process.execPath, server], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise((resolve) => {
-    const t = setTimeout(resolve, 5000);
-    kernelHttp.stdout.on('data', () => {
-      clearTimeout(t);
-      resolve();
-    });
-  });
 
-  const ms = (v, unit) => Number(v) * (unit === 'us' ? 0.001 : unit === 's' ? 1000 : 1);
-  const wrk = (url, extra = []) => {
-    const r = sh(['ip', 'netns', 'exec', A, 'wrk', '-t1', '-c50', `-d${SECS}s`, '--latency', ...extra, url], (SECS + 20) * 1000);
-    const rps = /Requests\/sec:\s+([\d.]+)/.exec(r.out);
-    if (!rps) return { error: r.out.trim().split('\n').pop() };
-    const p = (q) => {
-      const m = new RegExp(`\\s${q}%\\s+([\\d.]+)(us|ms|s)`).exec(r.out);
-      return m ? Math.round(ms(m[1], m[2]) * 1000) / 1000 : null;
-    };
-    const errs = /Socket errors: (.*)/.exec(r.out)?.[1] ?? null;
-    const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(r.out)?.[1] ?? 0);
-    return { rps: Math.round(Number(rps[1])), p50Ms: p(50), p99Ms: p(99), socketErrors: errs, non2xx };
-  };
-  const curlRate = (args, field) => {
-    const r = sh(['ip', 'netns', 'exec', A, 'curl', '-s', '-o', '/dev/null', '-m', String(SECS), '-w', `%{${field}} %{time_total} %{http_code}`, ...args], (SECS + 20) * 1000);
-    const m = /^(\d+) ([\d.]+) (\d+)$/.exec(r.out.trim());
-    if (!m) return { error: r.out.trim() || `curl exit ${r.status}` };
-    const bytes = Number(m[1]);
-    const secs = Number(m[2]);
-    return { bytes, secs, mbitPerSec: Math.round((bytes * 8) / secs / 1e6), status: Number(m[3]) };
-  };
-  const body = join(tmp, 'echo.bin');
-  writeFileSync(body, Buffer.alloc(256 * 1024 * 1024, 0x5a));
-  const targets = { tunstack: 'http://10.77.0.2', kernel: 'http://10.78.0.2' };
-  const each = (f) => ({ tunstack: f(targets.tunstack), kernel: f(targets.kernel) });
-  if (have('wrk')) {
-    each((u) => wrk(`${u}/`, ['-d1s'])); // warm-up (JIT, ARP, caches)
-    httpRows.push({ name: 'GET / keep-alive (wrk -c50)', unit: 'req/s', ...each((u) => wrk(`${u}/`)) });
-    httpRows.push({ name: 'GET / new connection each (Connection: close)', unit: 'req/s', ...each((u) => wrk(`${u}/`, ['-H', 'Connection: close'])) });
-    observatory = subscriberOverhead(wrk);
-  } else console.error('bench: wrk missing: request-rate figures skipped');
-  // Fixed duration: ask for far more than fits (2^40 bytes / a 256 MiB body) and stop after SECS.
-  httpRows.push({ name: `GET /bytes (${SECS} s of a 2^40-byte stream)`, unit: 'Mbit/s', ...each((u) => curlRate([`${u}/bytes?n=${2 ** 40}`], 'size_download')) });
-  httpRows.push({ name: 'POST /echo (256 MiB body, up + down)', unit: 'Mbit/s', ...each((u) => curlRate(['--data-binary', `@${body}`, '-H', 'Content-Type: application/octet-stream', `${u}/echo`], 'size_download')) });
+async function stopStack() {
+  if (!stack || stack.exitCode !== null) return;
+  const done = new Promise((r) => stack.once('exit', r));
+  stack.kill('SIGTERM');
+  await Promise.race([done, sleep(8000)]);
+  if (stack.exitCode === null) stack.kill('SIGKILL');
+  stack = null;
 }
 
-const table = [['benchmark', 'tunstack pkt/s', 'kernel pkt/s', 'ratio', 'tunstack rtt ms', 'kernel rtt ms']];
-for (const r of rows) {
-  const t = r.tunstack, k = r.kernel;
-  table.push([r.name, String(t.pps ?? t.error), String(k.pps ?? k.error), t.pps && k.pps ? (t.pps / k.pps).toFixed(2) : '-', String(t.avgRttMs ?? '-'), String(k.avgRttMs ?? '-')]);
+const tunstack = {};
+let observatory = null;
+for (const mode of MODES) {
+  stack = spawn('ip', ['netns', 'exec', A, process.execPath, cli, 'up', '--tun', 'tun0', '--addr', '10.77.0.2/24', '--peer', '10.77.0.1', '--offload', mode, '--control', 'off', '--log-level', 'warn'], { stdio: 'inherit' });
+  let up = false;
+  for (let i = 0; i < 40 && !up; i++) {
+    up = inA(['ping', '-c', '1', '-W', '1', '10.77.0.2'], 5000).status === 0;
+    if (!up) await sleep(250);
+  }
+  if (!up) {
+    console.error(`bench: the stack (offload ${mode}) never answered`);
+    process.exit(1);
+  }
+  const rssReadyKb = vmHwmKb(stack.pid);
+  const f = measure('10.77.0.2', 'tun0');
+  if (observatory === null && have('wrk') && have('curl')) observatory = subscriberOverhead();
+  f.rssReadyKb = rssReadyKb;
+  f.rssPeakKb = vmHwmKb(stack.pid);
+  tunstack[mode] = f;
+  await stopStack();
+}
+
+// ---------------------------------------------------------------- tables, JSON, chart
+const FIGS = [
+  ['ICMP echo flood 56 B', 'pkt/s', (f) => f.flood56?.pps],
+  ['ICMP echo flood 1400 B', 'pkt/s', (f) => f.flood1400?.pps],
+  ['ping RTT p50 (1000 x 1 ms)', 'ms', (f) => f.ping?.p50Ms, true],
+  ['ping RTT p99', 'ms', (f) => f.ping?.p99Ms, true],
+  ['GET / keep-alive (wrk -c50)', 'req/s', (f) => f.keepAlive?.rps],
+  ['  keep-alive p99', 'ms', (f) => f.keepAlive?.p99Ms, true],
+  ['GET / Connection: close (-c50)', 'req/s', (f) => f.close?.rps],
+  ['  Connection: close p99', 'ms', (f) => f.close?.p99Ms, true],
+  [`GET /bytes (${SECS} s stream)`, 'Mbit/s', (f) => f.bytes?.mbitPerSec],
+  ['POST /echo (256 MiB, up + down)', 'Mbit/s', (f) => f.echo?.mbitPerSec],
+  ['20 MB download, 1% loss each way', 'MB/s', (f) => f.lossDl?.MBps],
+  ['peak RSS (VmHWM)', 'MiB', (f) => (f.rssPeakKb ? Math.round(f.rssPeakKb / 102.4) / 10 : null), true],
+];
+const head = ['figure', 'unit', ...MODES.map((m) => `tunstack offload ${m}`), 'kernel', ...MODES.map((m) => `ratio (${m})`)];
+const table = [head];
+for (const [name, unit, get, lowerBetter] of FIGS) {
+  const k = get(kernel);
+  const vals = MODES.map((m) => get(tunstack[m]));
+  const ratio = (v) => (v && k ? (lowerBetter ? k / v : v / k).toFixed(2) : '-');
+  table.push([name, unit, ...vals.map((v) => (v == null ? '-' : String(v))), k == null ? '-' : String(k), ...vals.map(ratio)]);
 }
 const print = (t) => {
   const widths = t[0].map((_, i) => Math.max(...t.map((row) => row[i].length)));
   for (const row of t) console.log(row.map((c, i) => c.padEnd(widths[i])).join('  '));
 };
 print(table);
-if (httpRows.length > 0) {
-  const fig = (x) => (x.error ? `error: ${x.error}` : String(x.rps ?? x.mbitPerSec));
-  const lat = (x) => (x.p50Ms != null ? `${x.p50Ms} / ${x.p99Ms}` : '-');
-  const errs = (x) => (x.error ? '-' : `${x.socketErrors ?? 'none'}${x.non2xx ? `, non-2xx ${x.non2xx}` : ''}`);
-  const ht = [['HTTP (node:http on both)', 'unit', 'tunstack', 'kernel', 'ratio', 'tunstack p50/p99 ms', 'kernel p50/p99 ms', 'tunstack errors']];
-  for (const r of httpRows) {
-    const t = r.tunstack, k = r.kernel;
-    const a = t.rps ?? t.mbitPerSec, b = k.rps ?? k.mbitPerSec;
-    ht.push([r.name, r.unit, fig(t), fig(k), a && b ? (a / b).toFixed(2) : '-', lat(t), lat(k), r.unit === 'req/s' ? errs(t) : '-']);
-  }
-  console.log('');
-  print(ht);
+console.log('(ratio: tunstack / kernel, inverted for times and memory, so above 1 is better; --workers: not built)');
+for (const m of MODES) {
+  const f = tunstack[m];
+  const sha = f.lossDl ? (f.lossDl.error ? f.lossDl.error : f.lossDl.shaOk ? 'sha256 ok' : 'sha256 WRONG') : '-';
+  const errs = [f.keepAlive, f.close].map((x) => (x ? (x.error ?? `${x.socketErrors ?? 'no socket errors'}${x.non2xx ? `, non-2xx ${x.non2xx}` : ''}`) : '-'));
+  console.log(`offload ${m}: loss download ${sha}; wrk keep-alive ${errs[0]}; wrk close ${errs[1]}; RSS ready ${Math.round((f.rssReadyKb ?? 0) / 1024)} MiB`);
 }
 if (observatory) {
   const o = observatory;
@@ -223,7 +314,40 @@ if (observatory) {
   console.log(`observatory: GET / keep-alive req/s, tunstack, without / with an SSE subscriber on /_stack/events (${o.rounds} alternating rounds of ${SECS} s, medians)`);
   console.log(`  without ${o.without}   with ${o.with}   cost ${o.costPct}%   (${o.events} events received by the subscriber; rounds: ${o.pairs.map((p) => `${p[0]}/${p[1]}`).join(' ')})`);
 }
-const json = { when: new Date().toISOString(), node: process.version, seconds: SECS, results: rows, http: httpRows, observatory };
+
+/** A small SVG: for every figure, one bar per offload mode, the ratio to the kernel (log scale, 1 = the kernel). */
+function chart() {
+  const rowsC = FIGS.map(([name, , get, lowerBetter]) => {
+    const k = get(kernel);
+    return { name: name.trim(), r: MODES.map((m) => { const v = get(tunstack[m]); return v && k ? (lowerBetter ? k / v : v / k) : null; }) };
+  });
+  const W = 760, rowH = 26, left = 250, top = 40, plotW = W - left - 30;
+  const H = top + rowsC.length * rowH + 56;
+  const lo = Math.log10(0.05), hi = Math.log10(4);
+  const x = (r) => left + ((Math.log10(Math.min(4, Math.max(0.05, r))) - lo) / (hi - lo)) * plotW;
+  const colors = ['#2b7bba', '#f0a030'];
+  let s = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">\n`;
+  s += `<text x="10" y="20" font-size="14">tunstack / kernel (node:http over veth), same run — above 1 is better (times and memory inverted)</text>\n`;
+  for (const t of [0.1, 0.25, 0.5, 1, 2, 4]) {
+    s += `<line x1="${x(t)}" y1="${top - 5}" x2="${x(t)}" y2="${H - 51}" stroke="${t === 1 ? '#000' : '#ddd'}"/><text x="${x(t)}" y="${H - 36}" text-anchor="middle">${t}</text>\n`;
+  }
+  rowsC.forEach((row, i) => {
+    const y = top + i * rowH;
+    s += `<text x="${left - 8}" y="${y + 15}" text-anchor="end">${row.name.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</text>\n`;
+    row.r.forEach((r, j) => {
+      if (r == null) return;
+      const h = (rowH - 6) / MODES.length;
+      const x0 = x(0.05);
+      s += `<rect x="${x0}" y="${y + 2 + j * h}" width="${Math.max(1, x(r) - x0)}" height="${h - 1}" fill="${colors[j % 2]}"><title>${r.toFixed(2)}</title></rect>\n`;
+    });
+  });
+  MODES.forEach((m, j) => {
+    s += `<rect x="${left + j * 150}" y="${H - 14}" width="10" height="10" fill="${colors[j % 2]}"/><text x="${left + 14 + j * 150}" y="${H - 5}">offload ${m}</text>\n`;
+  });
+  return s + '</svg>\n';
+}
+const json = { when: new Date().toISOString(), node: process.version, seconds: SECS, modes: MODES, kernel, tunstack, observatory, workers: 'not built' };
 writeFileSync('bench-results.json', JSON.stringify(json, null, 2) + '\n');
-console.log('\n(json: bench-results.json)');
+writeFileSync('bench-results.svg', chart());
+console.log('\n(json: bench-results.json, chart: bench-results.svg)');
 process.exit(0);
