@@ -460,6 +460,13 @@ export class TcpConnection {
     return b;
   }
 
+  /** The application takes up to `max` in-order bytes and drops them uncopied (recv with MSG_TRUNC); returns how many. */
+  skip(max = Number.MAX_SAFE_INTEGER): number {
+    const n = this.rb.skip(max);
+    if (n > 0) this.cleanupRbuf(n);
+    return n;
+  }
+
   /**
    * Moves up to `max` in-order bytes to a buffer of the socket above (a stream's), where they still count as
    * unread until `appConsumed` says the application took them.

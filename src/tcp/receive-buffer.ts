@@ -229,6 +229,15 @@ export class ReceiveBuffer {
     return out;
   }
 
+  /** Drops up to `max` in-order bytes without copying them anywhere (Linux recv(MSG_TRUNC)); returns how many. */
+  skip(max: number): number {
+    const n = Math.min(max, this.length);
+    if (n <= 0) return 0;
+    this.head = (this.head + n) & this.mask;
+    this.length -= n;
+    return n;
+  }
+
   /** Forgets everything (out-of-order data included), e.g. when the connection closes. */
   clear(): void {
     this.length = 0;

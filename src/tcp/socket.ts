@@ -51,6 +51,8 @@ export class TcpSocket extends Duplex implements ConnectionUser {
   /** The stream asked for data (_read) and has not pushed back (push() returned false) since. */
   private readWanted = false;
   private eofPushed = false;
+  /** discard(): received bytes are counted and dropped in the connection, never copied into the stream. */
+  private discarding = false;
   private pendingWrite: PendingWrite | null = null;
   private connGone = false;
   private lastErrno = 0;
@@ -108,7 +110,18 @@ export class TcpSocket extends Duplex implements ConnectionUser {
   onData(): void {
     // Bytes arriving are activity for setTimeout (as net.Socket), whether or not the application reads yet.
     this.touch();
-    if (this.readWanted) this.pull();
+    if (this.readWanted || this.discarding) this.pull();
+  }
+
+  /**
+   * From now on every byte received is counted (`bytesRead`) and dropped inside the connection without being
+   * copied out — Linux's recv(MSG_TRUNC) for a stream, for a sink like the discard service: no 'data' events,
+   * no Buffers, the window stays open; 'end' still comes after the peer's FIN (in flowing mode).
+   */
+  discard(): this {
+    this.discarding = true;
+    this.pull();
+    return this;
   }
 
   onEof(): void {
@@ -151,7 +164,13 @@ export class TcpSocket extends Duplex implements ConnectionUser {
   private pull(force = false): void {
     const c = this.conn;
     if (c === null || this.eofPushed || this.destroyed) return;
-    if (!this.readWanted && !force) return;
+    if (this.discarding) {
+      const n = c.skip();
+      if (n > 0) {
+        this.bytesRead += n;
+        this.touch();
+      }
+    } else if (!this.readWanted && !force) return;
     for (;;) {
       const b = c.readToApp();
       if (b === null) break;
