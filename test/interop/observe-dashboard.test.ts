@@ -2,21 +2,25 @@
  * The observatory dashboard in headless Chromium (Debian's chromium driven by
  * playwright-core), the browser running inside the test's network namespace
  * and loading the page from the stack over its TUN. A download runs; the
- * socket table and the charts must update. Screenshots go to docs/: during a
+ * socket table and the charts must update. Screenshots are taken during a
  * SYN flood (hping3, bounded count, spoofed source inside the namespace) and
- * during a download over a lossy link (`--impair loss=2%,delay=5ms`).
+ * during a download over a lossy link (`--impair loss=2%,delay=5ms`): into a
+ * temporary folder, or into docs/ (the committed pictures) with UPDATE_SCREENSHOTS=1.
  *
  * Skips loudly without root, /dev/net/tun, the built CLI, chromium, curl or hping3.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ChildOutput, NetNs, canRunInterop, which, type ExecResult } from './netns.js';
 import { STACK_ADDR, cliBuilt, startStack, type StackProcess } from './stack-process.js';
 
 const CHROMIUM = process.env['CHROMIUM'] ?? '/usr/bin/chromium';
 const BROWSER = fileURLToPath(new URL('./fixtures/observe-browser.mjs', import.meta.url));
-const DOCS = fileURLToPath(new URL('../../docs/', import.meta.url));
+// A test run must not change tracked files: docs/ only when asked.
+const DOCS = process.env['UPDATE_SCREENSHOTS'] === '1' ? fileURLToPath(new URL('../../docs/', import.meta.url)) : `${mkdtempSync(join(tmpdir(), 'tunstack-shots-'))}/`;
 
 function skipReason(): string | null {
   const c = canRunInterop();
