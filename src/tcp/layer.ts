@@ -366,14 +366,7 @@ export class TcpLayer {
    * the IP output path completes it.
    */
   emit(conn: TcpConnection, seq: number, ack: number, flags: number, window: number, opts: TcpOptions | undefined, sbOffset: number, len: number, gsoSize = 0): void {
-    const f = this.fields;
-    f.srcPort = conn.localPort;
-    f.dstPort = conn.remotePort;
-    f.seq = seq;
-    f.ack = flags & TCP_ACK ? ack : 0;
-    f.flags = flags;
-    f.window = window;
-    this.optionFields(opts, (flags & TCP_SYN) !== 0);
+    const f = this.headerFields(conn.localPort, conn.remotePort, seq, ack, flags, window, opts);
     const hlen = tcpHeaderLength(f);
     const ip = this.stack.ip;
     const buf = ip.allocateUnzeroed(hlen + len); // every header byte is written, the payload copied over
@@ -388,16 +381,22 @@ export class TcpLayer {
     if (ip.output(buf, hlen + len, conn.localAddr, conn.remoteAddr, IPPROTO_TCP, true, undefined, META_CSUM_PARTIAL | gso) !== undefined) this.stats.drop('tcp.out-error');
   }
 
-  /** Emits a segment that belongs to no connection object (SYN-ACKs from the listener, RSTs). */
-  emitRaw(localAddr: number, localPort: number, remoteAddr: number, remotePort: number, seq: number, ack: number, flags: number, window: number, opts: TcpOptions | undefined): void {
+  /** Fills the one reused header object for the next segment (no allocation per segment). */
+  private headerFields(srcPort: number, dstPort: number, seq: number, ack: number, flags: number, window: number, opts: TcpOptions | undefined): TcpEmit {
     const f = this.fields;
-    f.srcPort = localPort;
-    f.dstPort = remotePort;
+    f.srcPort = srcPort;
+    f.dstPort = dstPort;
     f.seq = seq;
     f.ack = flags & TCP_ACK ? ack : 0;
     f.flags = flags;
     f.window = window;
     this.optionFields(opts, (flags & TCP_SYN) !== 0);
+    return f;
+  }
+
+  /** Emits a segment that belongs to no connection object (SYN-ACKs from the listener, RSTs). */
+  emitRaw(localAddr: number, localPort: number, remoteAddr: number, remotePort: number, seq: number, ack: number, flags: number, window: number, opts: TcpOptions | undefined): void {
+    const f = this.headerFields(localPort, remotePort, seq, ack, flags, window, opts);
     const hlen = tcpHeaderLength(f);
     const ip = this.stack.ip;
     const buf = ip.allocate(hlen);
