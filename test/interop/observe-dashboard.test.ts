@@ -124,7 +124,9 @@ describe.skipIf(why !== null)('observe: dashboard in headless Chromium over the 
     const b = await up([]);
     const opened = await b.cmd<{ status: number }>({ cmd: 'open', url: `http://${STACK_ADDR}/_stack/` });
     expect(opened.status).toBe(200);
-    const dl = background(ns, ['curl', '-s', '-o', '/dev/null', '--limit-rate', '3M', '-m', '12', `http://${STACK_ADDR}/bytes?n=30000000`], 15_000);
+    // Far more than 12 s can carry: curl's rate limit lets bursts through, and a fast stack finished a 30 MB body
+    // before the second sample; -m 12 ends it.
+    const dl = background(ns, ['curl', '-s', '-o', '/dev/null', '--limit-rate', '3M', '-m', '12', `http://${STACK_ADDR}/bytes?n=100000000000`], 15_000);
     await sleep(2500);
     const m1 = await b.check();
     await sleep(2000);
@@ -153,7 +155,7 @@ describe.skipIf(why !== null)('observe: dashboard in headless Chromium over the 
 
     // SYN flood against :80 while the page is open (and a slow download goes on): bounded count, spoofed
     // source that exists nowhere (its SYN-ACKs die in the namespace's kernel).
-    const slow = background(ns, ['curl', '-s', '-o', '/dev/null', '--limit-rate', '3M', '-m', '7', `http://${STACK_ADDR}/bytes?n=100000000`], 10_000);
+    const slow = background(ns, ['curl', '-s', '-o', '/dev/null', '--limit-rate', '3M', '-m', '7', `http://${STACK_ADDR}/bytes?n=100000000000`], 10_000);
     await sleep(1500);
     const flood = background(ns, ['hping3', '-q', '-S', '-p', '80', '-a', '10.77.0.99', '-c', '15000', '-i', 'u200', STACK_ADDR], 15_000);
     await sleep(2200);
@@ -169,7 +171,7 @@ describe.skipIf(why !== null)('observe: dashboard in headless Chromium over the 
 
     // The WebSocket alternative.
     await b.cmd({ cmd: 'open', url: `http://${STACK_ADDR}/_stack/?transport=ws` });
-    const dl2 = background(ns, ['curl', '-s', '-o', '/dev/null', '--limit-rate', '3M', '-m', '6', `http://${STACK_ADDR}/bytes?n=12000000`], 10_000);
+    const dl2 = background(ns, ['curl', '-s', '-o', '/dev/null', '--limit-rate', '3M', '-m', '6', `http://${STACK_ADDR}/bytes?n=100000000000`], 10_000);
     await sleep(2500);
     const w = await b.check();
     expect(w.status).toBe('live over WebSocket');
