@@ -98,6 +98,8 @@ export function tcpExtCounters() {
     TCPWinProbe: 0,
     TW: 0,
     TWRecycled: 0,
+    TCPTimeWaitOverflow: 0,
+    TCPACKSkippedTimeWait: 0,
     IcmpForgedDrops: 0,
   };
 }

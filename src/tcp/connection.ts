@@ -22,6 +22,7 @@ import { ReceiveBuffer } from './receive-buffer.js';
 import { RttEstimator } from './rtt.js';
 import { SackScoreboard } from './sack-scoreboard.js';
 import { SendBuffer } from './send-buffer.js';
+import { TimeWaitEntry } from './time-wait.js';
 import { seqGe, seqGt, seqLe, seqLt } from './seq.js';
 import type { TcpLayer } from './layer.js';
 import type { TcpListener } from './listener.js';
@@ -375,9 +376,9 @@ export class TcpConnection {
     if (!wasEst && isEst) st.CurrEstab++;
     this.state = s;
     // The layer's TIME-WAIT count is what maxTimeWait (tcp_max_tw_buckets) is checked against.
-    if (old === TcpState.TIME_WAIT) this.layer.timeWaitCount--;
+    if (old === TcpState.TIME_WAIT) this.layer.timeWaitConnections--;
     if (s === TcpState.TIME_WAIT) {
-      this.layer.timeWaitCount++;
+      this.layer.timeWaitConnections++;
       this.layer.stats.TcpExt.TW++;
     }
     if (this.layer.feed.active) this.layer.feed.stateChange(this, old, s);
@@ -573,6 +574,7 @@ export class TcpConnection {
       this.wantOutput = false;
       this.transmit(now);
     }
+    if (this.state === TcpState.TIME_WAIT && this.user === null) this.retireToTimeWait(now);
   }
 
   /**
@@ -1230,11 +1232,41 @@ export class TcpConnection {
     t.disarm(this.delackTimer);
     this.rtxMode = RTX_NONE;
     this.post(EV_CLOSED);
-    if (!this.layer.admitTimeWait()) {
-      this.terminate(null, true);
-      return;
-    }
+    // Retired to a TimeWaitEntry by the egress pass, after the ACK of the peer's FIN went out.
+    this.layer.markDirty(this);
     this.armTimeWait(now);
+  }
+
+  /**
+   * The egress pass has sent what TIME-WAIT owed: the pair goes on as a small record (Linux tcp_time_wait) and
+   * this object leaves the tables.
+   */
+  private retireToTimeWait(now: number): void {
+    const t = this.layer.timers;
+    t.disarm(this.waitTimer);
+    if (this.listener !== null) {
+      this.listener.forget(this);
+      this.listener = null;
+    }
+    const e = new TimeWaitEntry(
+      this.localAddr,
+      this.localPort,
+      this.remoteAddr,
+      this.remotePort,
+      this.sndMax,
+      this.rcvNxt,
+      Math.max(0, (this.rcvAdvRight - this.rcvNxt) | 0) >> this.rcvWscale,
+      this.tsOk,
+      this.tsRecent,
+      this.tsRecentStamp,
+      this.tsOffset,
+    );
+    // Not a state change anyone sees: the pair stays in TIME-WAIT, only its representation changes.
+    this.layer.timeWaitConnections--;
+    this.state = TcpState.CLOSED;
+    this.ackPending = false;
+    this.wantOutput = false;
+    this.layer.retireToTimeWait(this, e, now);
   }
 
   private armTimeWait(now: number): void {

@@ -17,6 +17,7 @@ import { resolveTcpConfig, type TcpConfig } from './config.js';
 import { TcpConnection, TcpState } from './connection.js';
 import { HashKey, hsiphash4, portsWord } from './hash.js';
 import { TcpListener } from './listener.js';
+import { TimeWaitEntry, TimeWaitTable, TW_ACK, TW_SYN } from './time-wait.js';
 import { SynCookies } from './syn-cookies.js';
 import { TcpServer, type ServerOptions } from './server.js';
 import { TcpSocket, type ConnectOptions } from './socket.js';
@@ -77,7 +78,11 @@ export class TcpLayer {
   readonly feed: EventFeed;
   private challengeWindowStart = -Infinity;
   private challengeCount = 0;
-  timeWaitCount = 0;
+  /** Connections in TIME-WAIT not yet retired to the TIME-WAIT table (the egress pass of the same batch does). */
+  timeWaitConnections = 0;
+  /** TIME-WAIT pairs, kept as small records (Linux inet_timewait_sock). */
+  readonly timeWait: TimeWaitTable;
+  private readonly twOptions: TcpOptions = { ts: { val: 0, ecr: 0 } };
   private kickScheduled = false;
   private servicing = false;
   private nextEphemeral: number;
@@ -92,6 +97,7 @@ export class TcpLayer {
     this.config = resolveTcpConfig(opts);
     this.stats = stack.stats;
     this.timers = stack.timers;
+    this.timeWait = new TimeWaitTable(this.timers, () => this.config.timeWaitMs);
     this.feed = stack.feed;
     const seed = this.config.seed;
     this.isnKey = seed === undefined ? HashKey.random() : HashKey.fromSeed(seed, 1);
@@ -142,12 +148,76 @@ export class TcpLayer {
       conn.segmentArrives(h, packet, payloadStart, now);
       return;
     }
+    const tw = this.timeWait.lookup(src, h.srcPort, dst, h.dstPort);
+    if (tw !== undefined) {
+      this.timeWaitArrives(tw, h, packet, payloadStart, now);
+      return;
+    }
     const l = this.findListener(dst, h.dstPort);
     if (l !== undefined) {
       l.input(h, packet, payloadStart, dst, src, now, -1);
       return;
     }
     this.noSocketReply(h, dst, src);
+  }
+
+  private timeWaitArrives(tw: TimeWaitEntry, h: TcpHeader, packet: Uint8Array, payloadStart: number, now: number): void {
+    const st = this.stats;
+    let verdict = this.timeWait.segmentArrives(
+      tw,
+      h,
+      now,
+      () => {
+        st.TcpExt.PAWSEstab++;
+        st.drop('tcp.paws');
+      },
+      () => {
+        st.TcpExt.TCPACKSkippedTimeWait++;
+        st.drop('tcp.time-wait-ack-limited');
+      },
+    );
+    if (verdict === TW_SYN) {
+      const l = this.findListener(tw.localAddr, tw.localPort);
+      if (l !== undefined) {
+        // A new incarnation of the pair takes over the TIME-WAIT (RFC 9293 §3.6.1, RFC 6191; Linux TCP_TW_SYN).
+        this.timeWait.remove(tw);
+        st.TcpExt.TWRecycled++;
+        l.input(h, packet, payloadStart, tw.localAddr, tw.remoteAddr, now, tw.successorIsn);
+        return;
+      }
+      verdict = TW_ACK; // no listener any more: the old pair answers (Linux falls through to TCP_TW_ACK)
+    }
+    if (verdict === TW_ACK) {
+      st.drop('tcp.time-wait-ack');
+      this.timeWaitAck(tw, now);
+    }
+  }
+
+  /** The ACK of a TIME-WAIT pair (Linux tcp_v4_timewait_ack): SND.NXT, RCV.NXT, the last window, timestamps. */
+  private timeWaitAck(tw: TimeWaitEntry, now: number): void {
+    let opts: TcpOptions | undefined;
+    if (tw.tsOk) {
+      opts = this.twOptions;
+      const ts = opts.ts!;
+      ts.val = tw.tsNow(now);
+      ts.ecr = tw.tsRecent;
+    }
+    this.emitRaw(tw.localAddr, tw.localPort, tw.remoteAddr, tw.remotePort, tw.sndNxt, tw.rcvNxt, TCP_ACK, tw.windowField, opts);
+  }
+
+  /**
+   * A connection in TIME-WAIT has said its last (the egress pass sent its ACK): it leaves the table and a small
+   * record takes its place for 2·MSL — unless the table is full (tcp_max_tw_buckets), when the pair is simply
+   * forgotten, as Linux does ("time wait bucket table overflow").
+   */
+  retireToTimeWait(c: TcpConnection, e: TimeWaitEntry | null, now: number): void {
+    this.unhash(c);
+    if (e === null) return;
+    if (this.timeWait.size >= this.config.maxTimeWait) {
+      this.stats.TcpExt.TCPTimeWaitOverflow++;
+      return;
+    }
+    this.timeWait.insert(e, now);
   }
 
   /** A segment for a connection that is gone. */
@@ -194,6 +264,11 @@ export class TcpLayer {
     return v.get(localAddr * 65536 + localPort);
   }
 
+  /** Is the 4-tuple taken, by a connection or a TIME-WAIT pair? */
+  inUse(remoteAddr: number, remotePort: number, localAddr: number, localPort: number): boolean {
+    return this.lookup(remoteAddr, remotePort, localAddr, localPort) !== undefined || this.timeWait.lookup(remoteAddr, remotePort, localAddr, localPort) !== undefined;
+  }
+
   hash(c: TcpConnection): void {
     const rk = c.remoteAddr * 65536 + c.remotePort;
     const lk = c.localAddr * 65536 + c.localPort;
@@ -234,8 +309,14 @@ export class TcpLayer {
     else if (v.size === 1) this.conns.set(rk, v.values().next().value!);
   }
 
+  /** Connections and TIME-WAIT pairs. */
   get connectionCount(): number {
-    return this.connCount;
+    return this.connCount + this.timeWait.size;
+  }
+
+  /** Pairs in TIME-WAIT (tcp_max_tw_buckets counts these). */
+  get timeWaitCount(): number {
+    return this.timeWaitConnections + this.timeWait.size;
   }
 
   findListener(localAddr: number, localPort: number): TcpListener | undefined {
@@ -265,10 +346,6 @@ export class TcpLayer {
     const i = ls.indexOf(l);
     if (i >= 0) ls.splice(i, 1);
     if (ls.length === 0) this.listeners.delete(l.localPort);
-  }
-
-  admitTimeWait(): boolean {
-    return this.timeWaitCount <= this.config.maxTimeWait;
   }
 
   // ---------------------------------------------------------------- secrets
@@ -498,7 +575,7 @@ export class TcpLayer {
     let lport: number;
     if (opts.localPort !== undefined && opts.localPort !== 0) {
       lport = opts.localPort;
-      if (this.lookup(dst, port, local, lport) !== undefined) return fail(new TcpError('EADDRINUSE', 'connect', `${ipToString(local)}:${lport}`));
+      if (this.inUse(dst, port, local, lport)) return fail(new TcpError('EADDRINUSE', 'connect', `${ipToString(local)}:${lport}`));
     } else {
       lport = this.ephemeralPort(local, dst, port);
       if (lport < 0) return fail(new TcpError('EADDRNOTAVAIL', 'connect', 'no ephemeral port'));
@@ -518,7 +595,7 @@ export class TcpLayer {
     const range = this.config.ephemeralPortHigh - lo + 1;
     for (let i = 0; i < range; i++) {
       const port = lo + ((this.nextEphemeral + i) % range);
-      if (this.lookup(remote, remotePort, local, port) !== undefined) continue;
+      if (this.inUse(remote, remotePort, local, port)) continue;
       if (this.listeners.has(port)) continue;
       this.nextEphemeral = (this.nextEphemeral + i + 1) % range;
       return port;
@@ -572,6 +649,25 @@ export class TcpLayer {
         });
       }
     }
+    for (const e of this.timeWait.entries()) {
+      rows.push({
+        state: 'TIME-WAIT',
+        recvQ: 0,
+        sendQ: 0,
+        local: `${ipToString(e.localAddr)}:${e.localPort}`,
+        peer: `${ipToString(e.remoteAddr)}:${e.remotePort}`,
+        cwnd: 0,
+        ssthresh: 0,
+        srtt: 0,
+        rttvar: 0,
+        rto: 0,
+        mss: 0,
+        wscale: '',
+        bytesAcked: 0,
+        bytesReceived: 0,
+        retrans: 0,
+      });
+    }
     return rows;
   }
 
@@ -621,6 +717,7 @@ export class TcpLayer {
   private shutdown(): void {
     for (const s of [...this.servers]) s.close();
     for (const c of this.connections()) c.shutdownSilently();
+    this.timeWait.clear();
     this.egress(this.now());
     this.closed = true;
   }

@@ -106,6 +106,11 @@ describe('TIME-WAIT is capped by maxTimeWait (tcp_max_tw_buckets)', () => {
       const tw = net.a.tcp.socketTable().filter((r) => r.state === 'TIME-WAIT').length;
       expect(net.a.stats.TcpExt.TW).toBe(6);
       expect(tw).toBe(2);
+      expect(net.a.stats.TcpExt.TCPTimeWaitOverflow).toBe(4);
+      // The pairs that found the table full still ACKed the peer's FIN first (found under a Connection: close
+      // load: they were dropped before the egress pass, so each peer retransmitted its FIN and met an RST).
+      expect(net.a.stats.Tcp.OutRsts).toBe(0);
+      expect(net.b.stats.Tcp.RetransSegs).toBe(0);
       expect(net.a.tcp.connectionCount).toBe(2);
       await net.run(61_000);
       expect(net.a.tcp.connectionCount).toBe(0);

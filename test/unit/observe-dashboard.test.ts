@@ -42,9 +42,13 @@ describe('observe: dashboard routes', () => {
     const html = page.body.toString();
     expect(html).toContain('"/_stack/events"');
     expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+stylesheet|https?:\/\/(?!www\.w3\.org)/); // self-contained, no CDN
+    // A connection that stays open across the requests below (each request's own connection is gone after it:
+    // its TIME-WAIT is a small record without a connection row).
+    const idle = new RawClient(net);
+    await idle.until((c) => c.connected);
     const snap = JSON.parse((await request(net, { path: '/_stack/snapshot' })).body.toString()) as { conns: { id: number; state: string }[]; listeners: { port: number; backlog: number }[] };
     expect(snap.listeners.some((l) => l.port === 80)).toBe(true);
-    const own = snap.conns.find((c) => c.state === 'ESTAB');
+    const own = snap.conns.filter((c) => c.state === 'ESTAB').sort((x, y) => x.id - y.id)[0];
     expect(own).toBeDefined();
     const row = await request(net, { path: `/_stack/conn/${own!.id}` });
     expect(row.status).toBe(200);

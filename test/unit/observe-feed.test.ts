@@ -23,15 +23,18 @@ class Collector implements SubscriberSink {
 }
 
 /** B serves `size` bytes on port 80 to A, which reads everything. */
-function download(net: Vnet, size: number): { client: TcpSocket; got: () => number } {
+function download(net: Vnet, size: number, keepOpen = false): { client: TcpSocket; got: () => number; served: () => TcpSocket | null } {
+  let served: TcpSocket | null = null;
   const server = net.b.tcp.createServer((s) => {
-    s.end(Buffer.alloc(size, 0x61));
+    served = s;
+    if (keepOpen) s.write(Buffer.alloc(size, 0x61));
+    else s.end(Buffer.alloc(size, 0x61));
   });
   server.listen({ port: 80 });
   let got = 0;
   const client = net.a.tcp.connect({ host: B_ADDR, port: 80 });
   client.on('data', (d: Buffer) => (got += d.length));
-  return { client, got: () => got };
+  return { client, got: () => got, served: () => served };
 }
 
 describe('observe: event feed', () => {
@@ -62,9 +65,13 @@ describe('observe: event feed', () => {
     const col = new Collector();
     const sub = feed.subscribe(col);
     expect(sub).not.toBeInstanceOf(Error);
-    const { got } = download(net, 2_000_000);
+    // The connection stays open across several sample ticks, then closes (a finished connection is no longer
+    // sampled: its TIME-WAIT is a small record, not a connection).
+    const { got, served } = download(net, 2_000_000, true);
     await net.until(() => got() === 2_000_000, 60_000, 'download');
     await net.run(500);
+    served()!.end();
+    await net.run(100);
     const hello = col.of('hello');
     expect(hello).toHaveLength(1);
     expect(hello[0]!.sampleMs).toBe(50);
