@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The `tunstack` command line (commander). */
+import './gc-tuning.js';
 import { Command, InvalidArgumentError } from 'commander';
 import { createLogger } from './log.js';
 import { loadConfig, DEFAULTS, type TunstackConfig } from './config.js';

@@ -266,8 +266,8 @@ export class TcpConnection {
     readonly remotePort: number,
     readonly cfg: TcpConfig,
   ) {
-    this.sb = new SendBuffer(cfg.wmem);
-    this.rb = new ReceiveBuffer(cfg.rmem, cfg.maxOooRanges);
+    this.sb = new SendBuffer(cfg.wmem, undefined, layer.rings);
+    this.rb = new ReceiveBuffer(cfg.rmem, cfg.maxOooRanges, undefined, layer.rings);
     this.cc = createCongestionController(cfg.congestionControl);
     this.rtt = new RttEstimator(cfg.initialRto, cfg.minRto, cfg.maxRto);
     this.keepIdleMs = cfg.keepaliveTimeMs;

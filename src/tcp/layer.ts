@@ -17,6 +17,7 @@ import { resolveTcpConfig, type TcpConfig } from './config.js';
 import { TcpConnection, TcpState } from './connection.js';
 import { HashKey, hsiphash4, portsWord } from './hash.js';
 import { TcpListener } from './listener.js';
+import { RingPool } from './ring-pool.js';
 import { TimeWaitEntry, TimeWaitTable, TW_ACK, TW_SYN } from './time-wait.js';
 import { SynCookies } from './syn-cookies.js';
 import { TcpServer, type ServerOptions } from './server.js';
@@ -57,6 +58,9 @@ export interface TcpSocketRow {
   retrans: number;
 }
 
+/** Most bytes of free rings kept for reuse. */
+const RING_POOL_BYTES = 16 * 1024 * 1024;
+
 export class TcpLayer {
   readonly config: TcpConfig;
   readonly stats: Stats;
@@ -82,6 +86,8 @@ export class TcpLayer {
   timeWaitConnections = 0;
   /** TIME-WAIT pairs, kept as small records (Linux inet_timewait_sock). */
   readonly timeWait: TimeWaitTable;
+  /** Free send/receive rings, shared by this layer's connections. */
+  readonly rings = new RingPool(RING_POOL_BYTES);
   private readonly twOptions: TcpOptions = { ts: { val: 0, ecr: 0 } };
   private kickScheduled = false;
   private servicing = false;

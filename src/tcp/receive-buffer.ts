@@ -11,6 +11,8 @@
  */
 import { seqGe, seqGt, seqLe, seqLt } from './seq.js';
 
+import { NO_RING_POOL, type RingPool } from './ring-pool.js';
+
 const EMPTY = new Uint8Array(0);
 
 export type InsertResult = 'in-order' | 'out-of-order' | 'duplicate' | 'no-room' | 'too-many-ranges';
@@ -33,6 +35,7 @@ export class ReceiveBuffer {
     readonly capacity: number,
     readonly maxRanges: number,
     private readonly initial = 16 * 1024,
+    private readonly pool: RingPool = NO_RING_POOL,
   ) {}
 
   /** Bytes of ring allocated now. */
@@ -43,6 +46,7 @@ export class ReceiveBuffer {
   /** Gives the ring back when it holds nothing (no unread, no out-of-order bytes). */
   release(): void {
     if (this.length !== 0 || this.ranges.length !== 0) return;
+    this.pool.give(this.buf);
     this.buf = EMPTY;
     this.mask = 0;
     this.head = 0;
@@ -73,7 +77,7 @@ export class ReceiveBuffer {
       while (n < Math.min(this.initial, this.capacity)) n *= 2;
     }
     while (n < bytes) n *= 2;
-    const nb = new Uint8Array(n);
+    const nb = this.pool.take(n);
     // Keep everything at the same offset from the head: in-order and out-of-order bytes alike.
     const old = this.buf;
     const span = this.spanInUse();
@@ -83,6 +87,7 @@ export class ReceiveBuffer {
       nb.set(old.subarray(p, p + run), k);
       k += run;
     }
+    this.pool.give(old);
     this.buf = nb;
     this.mask = n - 1;
     this.head = 0;

@@ -8,6 +8,8 @@
  * given back by `release()` once empty (a connection in TIME-WAIT, or closed,
  * keeps no buffer: thousands of them cost no memory).
  */
+import { NO_RING_POOL, type RingPool } from './ring-pool.js';
+
 const EMPTY = new Uint8Array(0);
 
 export class SendBuffer {
@@ -21,6 +23,7 @@ export class SendBuffer {
     /** Most bytes held. */
     readonly capacity: number,
     private readonly initial = 16 * 1024,
+    private readonly pool: RingPool = NO_RING_POOL,
   ) {}
 
   /** Bytes of ring allocated now (0 before the first write and after `release`). */
@@ -31,6 +34,7 @@ export class SendBuffer {
   /** Gives the ring back when nothing is held; the next write allocates again. */
   release(): void {
     if (this.length !== 0) return;
+    this.pool.give(this.buf);
     this.buf = EMPTY;
     this.mask = 0;
     this.head = 0;
@@ -47,8 +51,9 @@ export class SendBuffer {
       while (n < Math.min(this.initial, this.capacity)) n *= 2;
     }
     while (n < need) n *= 2;
-    const nb = new Uint8Array(n);
+    const nb = this.pool.take(n);
     this.copyOut(0, this.length, nb, 0);
+    this.pool.give(this.buf);
     this.buf = nb;
     this.mask = n - 1;
     this.head = 0;
