@@ -23,6 +23,12 @@ function positiveInt(name: string) {
   };
 }
 
+function busyPoll(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || n > 1_000_000) throw new InvalidArgumentError('--busy-poll must be 0 to 1000000 microseconds');
+  return n;
+}
+
 /** `2s`, `500ms`, `1.5s`, `1m`, or a bare number of seconds → milliseconds. */
 function duration(name: string) {
   return (v: string): number => {
@@ -72,10 +78,12 @@ program
   .option('--control <path|off>', 'control socket path, or off (default /run/tunstack/NAME.sock)')
   .option('--grace <duration>', 'graceful-shutdown budget: FIN, then RST after it (default 5s)')
   .option('--offload <on|off>', 'TUN offloads: virtio-net header, checksum offload, TSO both ways (default on when the kernel accepts them; off with --impair)', onOff('--offload'))
+  .option('--busy-poll <us>', 'after a batch, keep reading the TUN this many microseconds before sleeping (0 = never spin; default 50)', busyPoll)
+  .option('--warmup <on|off>', 'JIT warm-up before taking traffic: a 32 MiB transfer each way between two in-process stacks, no packets (default on)', onOff('--warmup'))
   .option('--dashboard-token <token>', 'the dashboard (/_stack/ on the HTTP server) requires this token (?token=, Bearer, or its cookie)')
   .option('--sample-rate <n>', `observatory samples per second, 1..100 (default ${DEFAULTS.sampleRate})`)
   .option('--config <file>', 'JSON file with any of these options (also TUNSTACK_CONFIG); flags beat TUNSTACK_* variables beat the file')
-  .action(async (o: { tun?: string; addr?: string; peer?: string; mtu?: number; pcap?: string; impair?: string; services?: string; hostname?: string[]; kernelRoute?: string[]; logLevel?: string; topology?: string; forward?: boolean; reasmTimeout?: number; http?: string; static?: string; httpLimit?: string; name?: string; control?: string; grace?: string; offload?: boolean; dashboardToken?: string; sampleRate?: string; config?: string }) => {
+  .action(async (o: { tun?: string; addr?: string; peer?: string; mtu?: number; pcap?: string; impair?: string; services?: string; hostname?: string[]; kernelRoute?: string[]; logLevel?: string; topology?: string; forward?: boolean; reasmTimeout?: number; http?: string; static?: string; httpLimit?: string; name?: string; control?: string; grace?: string; offload?: boolean; busyPoll?: number; warmup?: boolean; dashboardToken?: string; sampleRate?: string; config?: string }) => {
     let loaded;
     try {
       loaded = loadConfig({
@@ -107,6 +115,8 @@ program
           ...(o.forward ? { forward: true } : {}),
           ...(o.reasmTimeout !== undefined ? { reasmTimeoutMs: o.reasmTimeout } : {}),
           ...(o.offload !== undefined ? { offload: o.offload } : {}),
+          ...(o.busyPoll !== undefined ? { busyPollUs: o.busyPoll } : {}),
+          ...(o.warmup !== undefined ? { warmup: o.warmup } : {}),
           ...httpUpOptions(c),
           observe: { sampleRate: c.sampleRate, dashboardToken: c.dashboardToken },
         },

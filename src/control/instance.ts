@@ -16,6 +16,7 @@ import type { ControlRequest, ControlResponse } from './protocol.js';
 import { controlPathFor, defaultInstanceName } from './paths.js';
 import { preflight } from './preflight.js';
 import { socketTable } from './sockets.js';
+import { releaseWarmupMemory, warmUp } from '../warmup.js';
 import { logConnections } from './connlog.js';
 import { subscribeControl } from '../observe/control.js';
 
@@ -50,6 +51,11 @@ export async function startInstance(config: TunstackConfig, up: UpOptions, logge
   preflight(config);
   const { name, controlPath } = instanceIdentity(config);
   const control = controlPath ? await ControlServer.claim(controlPath, logger) : null;
+  if (up.warmup ?? true) {
+    const w = await warmUp();
+    releaseWarmupMemory();
+    logger.info({ ms: Math.round(w.ms), downloaded: w.downloaded, uploaded: w.uploaded }, 'JIT warm-up done (in process, no packets)');
+  }
   let running: RunningStack;
   try {
     running = startStack(up, logger);

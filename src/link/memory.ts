@@ -10,7 +10,8 @@
  * Ownership follows `Link`: sent packets are queued as they are (no copy), and
  * handed to the receiver as views valid only during the call.
  */
-import type { Link, LinkReceiver } from './link.js';
+import type { Link, LinkOffloads, LinkReceiver } from './link.js';
+import { META_CSUM_PARTIAL, META_CSUM_TRUSTED, META_GSO_MASK } from '../wire/offload.js';
 
 export interface MemoryLinkOptions {
   /** Largest packet either side carries (default 1500). Larger packets are dropped on send. */
@@ -21,6 +22,16 @@ export interface MemoryLinkOptions {
   autoDeliver?: boolean;
   /** Most packets handed to the receiver in one call (default 64). */
   batchLimit?: number;
+  /**
+   * Take what a TUN with offloads takes: TCP super-segments (up to 64 KiB) and partial checksums, handed to the
+   * peer as the kernel hands them to a TUN reader (meta: GSO size, partial checksum, trusted). Default false.
+   */
+  offloads?: boolean;
+  /**
+   * Copy each sent packet into the peer's reusable inbox area, so the sender may reuse its buffers at once
+   * (`sendsSynchronously`, as a TUN write): no transmit slab becomes garbage. Default false (queued as they are).
+   */
+  copyOnSend?: boolean;
 }
 
 export interface MemoryLinkStats {
@@ -48,16 +59,28 @@ export class MemoryLink implements Link {
   private inbox: Uint8Array[] = [];
   private head = 0;
   private readonly batch: Uint8Array[] = [];
+  /** Offload word of each inbox packet (only with offloads). */
+  private inboxMeta: number[] = [];
+  private readonly batchMeta: Uint32Array | null;
+  readonly offloads: LinkOffloads | undefined;
+  readonly sendsSynchronously: boolean;
+  /** With copyOnSend: the area the inbox packets are copied into, reused once the inbox is empty. */
+  private arena = new Uint8Array(0);
+  private arenaUsed = 0;
+  private arenaReset = false;
   private delivering = false;
   private microtaskQueued = false;
   private readonly autoDeliver: boolean;
   private readonly batchLimit: number;
 
-  private constructor(name: string, mtu: number, autoDeliver: boolean, batchLimit: number) {
+  private constructor(name: string, mtu: number, autoDeliver: boolean, batchLimit: number, offloads: boolean, copyOnSend: boolean) {
+    this.sendsSynchronously = copyOnSend;
     this.name = name;
     this.mtu = mtu;
     this.autoDeliver = autoDeliver;
     this.batchLimit = batchLimit;
+    this.offloads = offloads ? { txChecksum: true, tso4: true } : undefined;
+    this.batchMeta = offloads ? new Uint32Array(batchLimit) : null;
   }
 
   static pair(opts: MemoryLinkOptions = {}): [MemoryLink, MemoryLink] {
@@ -67,8 +90,8 @@ export class MemoryLink implements Link {
     if (!Number.isInteger(batchLimit) || batchLimit < 1) throw new RangeError(`MemoryLink: bad batchLimit ${batchLimit}`);
     const [n0, n1] = opts.names ?? ['mem0', 'mem1'];
     const auto = opts.autoDeliver ?? false;
-    const a = new MemoryLink(n0, mtu, auto, batchLimit);
-    const b = new MemoryLink(n1, mtu, auto, batchLimit);
+    const a = new MemoryLink(n0, mtu, auto, batchLimit, opts.offloads ?? false, opts.copyOnSend ?? false);
+    const b = new MemoryLink(n1, mtu, auto, batchLimit, opts.offloads ?? false, opts.copyOnSend ?? false);
     a.peer = b;
     b.peer = a;
     return [a, b];
@@ -94,7 +117,7 @@ export class MemoryLink implements Link {
     this.receiver = receiver;
   }
 
-  send(packets: readonly Uint8Array[], count: number): void {
+  send(packets: readonly Uint8Array[], count: number, meta?: Uint32Array): void {
     const peer = this.peer;
     if (this.closed || peer === null || peer.closed) {
       this.stats.closedDrops += count;
@@ -104,11 +127,14 @@ export class MemoryLink implements Link {
     let queued = 0;
     for (let i = 0; i < count; i++) {
       const p = packets[i]!;
-      if (p.length > mtu) {
+      const m = this.offloads !== undefined && meta !== undefined ? meta[i]! : 0;
+      if (p.length > mtu && (m & META_GSO_MASK) === 0) {
         this.stats.mtuDrops++;
         continue;
       }
-      peer.inbox.push(p);
+      peer.inbox.push(this.sendsSynchronously ? peer.copyIn(p) : p);
+      // As the kernel hands them to a TUN reader: a partial checksum arrives partial and trusted.
+      if (this.offloads !== undefined) peer.inboxMeta.push(m & META_CSUM_PARTIAL ? m | META_CSUM_TRUSTED : m);
       queued++;
     }
     this.stats.sent += queued;
@@ -116,6 +142,19 @@ export class MemoryLink implements Link {
       peer.microtaskQueued = true;
       queueMicrotask(peer.onMicrotask);
     }
+  }
+
+  private copyIn(p: Uint8Array): Uint8Array {
+    const n = p.length;
+    if (this.arenaUsed + n > this.arena.length) {
+      // Views into the old area stay valid; the new one is used from its start.
+      this.arena = new Uint8Array(Math.max(1 << 20, this.arena.length * 2, n));
+      this.arenaUsed = 0;
+    }
+    const v = this.arena.subarray(this.arenaUsed, this.arenaUsed + n);
+    v.set(p);
+    this.arenaUsed = (this.arenaUsed + n + 7) & ~7;
+    return v;
   }
 
   private readonly onMicrotask = (): void => {
@@ -139,16 +178,21 @@ export class MemoryLink implements Link {
       for (let round = 0; round < maxBatches && this.head < this.inbox.length; round++) {
         const inbox = this.inbox;
         const n = Math.min(this.batchLimit, inbox.length - this.head);
+        const bm = this.batchMeta;
         for (let i = 0; i < n; i++) {
           batch[i] = inbox[this.head + i]!;
           inbox[this.head + i] = EMPTY;
+          if (bm !== null) bm[i] = this.inboxMeta[this.head + i]!;
         }
         this.head += n;
         if (this.head === inbox.length) {
           inbox.length = 0;
+          this.inboxMeta.length = 0;
           this.head = 0;
+          this.arenaReset = true;
         } else if (this.head >= 1024 && this.head * 2 >= inbox.length) {
           inbox.splice(0, this.head);
+          if (bm !== null) this.inboxMeta.splice(0, this.head);
           this.head = 0;
         }
         total += n;
@@ -157,9 +201,13 @@ export class MemoryLink implements Link {
           this.stats.noReceiverDrops += n;
         } else {
           this.stats.delivered += n;
-          r(batch, n);
+          if (bm !== null) r(batch, n, bm);
+          else r(batch, n);
         }
         for (let i = 0; i < n; i++) batch[i] = EMPTY;
+        // Delivered, and nothing queued since: the copies are no longer referenced.
+        if (this.arenaReset && this.head === this.inbox.length) this.arenaUsed = 0;
+        this.arenaReset = false;
         if (this.closed) break;
       }
     } finally {

@@ -49,6 +49,11 @@ export interface TunOptions {
    * accepts them, plain otherwise (see `vnetHdr` / `offloadFlags` on the link). false: a plain TUN.
    */
   offload?: boolean;
+  /**
+   * After a batch, keep reading the device for this many microseconds before sleeping in epoll (0: sleep at
+   * once). Default 0 here; `tunstack up` sets it (--busy-poll).
+   */
+  busyPollUs?: number;
 }
 
 /** A system error from the shim. */
@@ -77,10 +82,12 @@ interface NativeDevice {
 }
 
 interface NativeShim {
-  open(name: string, batchSize: number | undefined, onReceive: (count: number, error?: TunError) => void, opts?: { vnetHdr: boolean; offload: number }): NativeDevice;
+  open(name: string, batchSize: number | undefined, onReceive: (count: number, error?: TunError) => void, opts?: { vnetHdr: boolean; offload: number; busyPollUs?: number }): NativeDevice;
   configure(name: string, opts: { address?: string; prefixLength?: number; mtu?: number; up?: boolean }): void;
   addRoute(name: string, cidr: string): boolean;
   getMtu(name: string): number;
+  /** glibc malloc_trim(0); older shims lack it. */
+  releaseFreeMemory?(): boolean;
   readonly SLOT_SIZE: number;
   readonly DEFAULT_BATCH: number;
   readonly MAX_BATCH: number;
@@ -98,6 +105,15 @@ function addonPath(): string {
 
 let shim: NativeShim | null = null;
 let shimError: Error | null = null;
+
+/** Hands the C heap's free pages back to the kernel (glibc malloc_trim); false when nothing was released or the shim cannot. */
+export function releaseFreeMemory(): boolean {
+  try {
+    return loadShim().releaseFreeMemory?.() ?? false;
+  } catch {
+    return false;
+  }
+}
 
 function loadShim(): NativeShim {
   if (shim) return shim;
@@ -250,7 +266,7 @@ export class TunLink implements Link {
       (count, error) => {
         if (link) link.onBatch(count, error);
       },
-      { vnetHdr: offload, offload: offload ? flags : 0 },
+      { vnetHdr: offload, offload: offload ? flags : 0, busyPollUs: opts.busyPollUs ?? 0 },
     );
     try {
       const wantUp = opts.up ?? (opts.kernelAddress !== undefined || (opts.routes?.length ?? 0) > 0 ? true : undefined);

@@ -1,0 +1,87 @@
+/** The JIT warm-up, the memory link's offload mode, and the ring pool behind the send/receive buffers. */
+import { describe, it, expect } from 'vitest';
+import { warmUp } from '../../src/warmup.js';
+import { MemoryLink } from '../../src/link/memory.js';
+import { RingPool } from '../../src/tcp/ring-pool.js';
+import { SendBuffer } from '../../src/tcp/send-buffer.js';
+import { META_CSUM_PARTIAL, META_CSUM_TRUSTED } from '../../src/wire/offload.js';
+
+describe('warm-up', () => {
+  it('moves every byte both ways between two in-process stacks', async () => {
+    const r = await warmUp(4 * 1024 * 1024);
+    expect(r.uploaded).toBe(4 * 1024 * 1024);
+    // the body plus the response head
+    expect(r.downloaded).toBeGreaterThan(4 * 1024 * 1024);
+    expect(r.downloaded).toBeLessThan(4 * 1024 * 1024 + 1024);
+  });
+});
+
+describe('MemoryLink offloads', () => {
+  it('passes super-segments with their meta word, a partial checksum arriving trusted', () => {
+    const [a, b] = MemoryLink.pair({ mtu: 1500, offloads: true });
+    const got: { len: number; meta: number }[] = [];
+    b.setReceiver((pkts, n, meta) => {
+      for (let i = 0; i < n; i++) got.push({ len: pkts[i]!.length, meta: meta ? meta[i]! : -1 });
+    });
+    expect(a.offloads).toEqual({ txChecksum: true, tso4: true });
+    a.send([new Uint8Array(30000), new Uint8Array(30000), new Uint8Array(100)], 3, Uint32Array.of(1448 | META_CSUM_PARTIAL, 0, 0));
+    b.deliver();
+    // the second is too big without a GSO size: dropped as on a real link
+    expect(got).toEqual([
+      { len: 30000, meta: 1448 | META_CSUM_PARTIAL | META_CSUM_TRUSTED },
+      { len: 100, meta: 0 },
+    ]);
+    expect(a.stats.mtuDrops).toBe(1);
+  });
+
+  it('with copyOnSend, the sender may reuse its buffer at once', () => {
+    const [a, b] = MemoryLink.pair({ copyOnSend: true });
+    expect(a.sendsSynchronously).toBe(true);
+    const seen: number[] = [];
+    b.setReceiver((pkts, n) => {
+      for (let i = 0; i < n; i++) seen.push(pkts[i]![0]!);
+    });
+    const buf = new Uint8Array(64);
+    for (let k = 1; k <= 3; k++) {
+      buf[0] = k;
+      a.send([buf], 1);
+    }
+    b.deliver();
+    expect(seen).toEqual([1, 2, 3]);
+  });
+});
+
+describe('RingPool', () => {
+  it('hands rings round by size and keeps at most maxBytes', () => {
+    const pool = new RingPool(48 * 1024);
+    const r1 = pool.take(16384);
+    const r2 = pool.take(32768);
+    pool.give(r1);
+    pool.give(r2);
+    pool.give(new Uint8Array(16384)); // over the cap: left to the collector
+    expect(pool.pooledBytes).toBe(48 * 1024);
+    expect(pool.take(16384)).toBe(r1);
+    expect(pool.take(32768)).toBe(r2);
+    expect(pool.take(16384)).not.toBe(r1);
+    pool.give(new Uint8Array(3000)); // not a power of two: never pooled
+    expect(pool.pooledBytes).toBe(0);
+  });
+
+  it('a send buffer gives its ring back when released and takes it again on the next write', () => {
+    const pool = new RingPool(1 << 20);
+    const sb = new SendBuffer(1 << 20, 16384, pool);
+    sb.write(new Uint8Array(100).fill(7), 0, 100);
+    expect(sb.allocated).toBe(16384);
+    sb.release(); // still holds bytes: kept
+    expect(sb.allocated).toBe(16384);
+    sb.consume(100);
+    sb.release();
+    expect(sb.allocated).toBe(0);
+    expect(pool.pooledBytes).toBe(16384);
+    sb.write(Uint8Array.of(1, 2, 3), 0, 3);
+    expect(pool.pooledBytes).toBe(0);
+    const out = new Uint8Array(3);
+    sb.copyOut(0, 3, out, 0);
+    expect([...out]).toEqual([1, 2, 3]);
+  });
+});
