@@ -56,6 +56,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -451,6 +452,7 @@ static void on_poll(uv_poll_t *h, int status, int events) {
     if (n > 0) last = t;
     else if (t - last >= d->busy_poll_ns) return;
     if (t - start >= BUSY_POLL_MAX_NS) return; /* level-triggered: back at once if more is ready */
+    if (n == 0) sched_yield(); /* spinning gives way to anything else runnable on this core */
   }
 }
 
