@@ -99,6 +99,7 @@ export function tcpExtCounters() {
     TW: 0,
     TWRecycled: 0,
     TCPTimeWaitOverflow: 0,
+    TCPLostRetransmit: 0,
     TCPACKSkippedTimeWait: 0,
     IcmpForgedDrops: 0,
   };

@@ -98,6 +98,38 @@ describe('TCP between two stacks', () => {
     net.close();
   });
 
+  it('SACK recovery: a lost retransmission is sent again once later data is SACKed, without an RTO (test first: it waited for the RTO)', async () => {
+    // The 20th data segment is lost, and so is its first retransmission.
+    let dataSeen = 0;
+    let lostSeq = -1;
+    let drops = 0;
+    const net = new Vnet({
+      dropA: (p) => {
+        const c = parseSent(p);
+        if (c.payload.length === 0) return false;
+        if (++dataSeen === 20) lostSeq = c.tcp.seq;
+        if (c.tcp.seq === lostSeq && drops < 2) {
+          drops++;
+          return true;
+        }
+        return false;
+      },
+    });
+    const recv: Buffer[] = [];
+    net.b.tcp.createServer((s) => s.on('data', (d: Buffer) => recv.push(d))).listen(80);
+    const data = pattern(600_000, 7);
+    const c = net.a.tcp.connect({ host: B_ADDR, port: 80 });
+    c.end(data);
+    await net.until(() => Buffer.concat(recv).length === data.length, 20_000, 'transfer');
+    expect(Buffer.concat(recv).equals(data)).toBe(true);
+    expect(drops).toBe(2);
+    const x = net.a.stats.TcpExt;
+    expect(x.TCPLostRetransmit).toBe(1);
+    expect(x.TCPTimeouts).toBe(0);
+    expect(net.a.stats.Tcp.RetransSegs).toBe(2);
+    net.close();
+  });
+
   it('NewReno without SACK: fast retransmit on three duplicate ACKs, partial ACKs repair a second loss', async () => {
     let dataSeen = 0;
     const net = new Vnet({ dropA: (p) => isData(p) && (++dataSeen === 20 || dataSeen === 24), tcpA: { sack: false } });
