@@ -137,7 +137,8 @@ export function startStack(opts: UpOptions, logger: Logger): RunningStack {
   if (opts.pcap) capture.start(opts.pcap);
 
   const reassembly = opts.reasmTimeoutMs !== undefined ? { timeoutMs: opts.reasmTimeoutMs } : undefined;
-  const stack = new Stack({ clock, timers, logger, forwarding: opts.forward ?? false, ...(reassembly ? { reassembly } : {}) });
+  // Tail loss probes on, as Linux has them by default (the library's default is off: see TcpConfig.tailLossProbe).
+  const stack = new Stack({ clock, timers, logger, forwarding: opts.forward ?? false, tcp: { tailLossProbe: true }, ...(reassembly ? { reassembly } : {}) });
   stack.addInterface(link, opts.addr, { defaultRoute: true, name: opts.tun });
   tun.onDrop = (reason) => stack.stats.drop(`link.${reason}`);
   if (opts.observe?.sampleRate !== undefined) stack.feed.sampleMs = 1000 / opts.observe.sampleRate;

@@ -100,6 +100,7 @@ export function tcpExtCounters() {
     TWRecycled: 0,
     TCPTimeWaitOverflow: 0,
     TCPLostRetransmit: 0,
+    TCPLossProbes: 0,
     TCPACKSkippedTimeWait: 0,
     IcmpForgedDrops: 0,
   };

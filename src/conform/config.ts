@@ -370,7 +370,14 @@ export const SYSCTLS: Readonly<Record<string, SysctlRule>> = {
   'net.ipv4.tcp_frto': onlyRule(['0'], 'net.ipv4.tcp_frto (F-RTO)'),
   'net.ipv4.tcp_dsack': onlyRule(['0'], 'net.ipv4.tcp_dsack (D-SACK)'),
   'net.ipv4.tcp_fack': onlyRule(['0'], 'net.ipv4.tcp_fack'),
-  'net.ipv4.tcp_early_retrans': onlyRule(['0'], 'net.ipv4.tcp_early_retrans (tail loss probe)'),
+  'net.ipv4.tcp_early_retrans': {
+    apply(c, v, line) {
+      const x = v.trim();
+      if (x === '0') c.tcp['tailLossProbe'] = false;
+      else if (x === '3') c.tcp['tailLossProbe'] = true;
+      else throw new Unsupported(`sysctl net.ipv4.tcp_early_retrans=${x} (only 0, and 3: tail loss probes)`, line);
+    },
+  },
   'net.ipv4.tcp_recovery': onlyRule(['0'], 'net.ipv4.tcp_recovery (RACK)'),
   'net.ipv4.tcp_thin_linear_timeouts': onlyRule(['0'], 'net.ipv4.tcp_thin_linear_timeouts'),
   'net.ipv4.tcp_mtu_probing': onlyRule(['0'], 'net.ipv4.tcp_mtu_probing'),

@@ -26,6 +26,11 @@ export interface TcpConfig {
   timestamps: boolean;
   /** net.ipv4.tcp_sack (RFC 2018). */
   sack: boolean;
+  /**
+   * Tail loss probes (RFC 8985 §7; Linux net.ipv4.tcp_early_retrans=3, its default). Off in the library, as
+   * the conformance dialogues assume (tcp_early_retrans=0); `tunstack up` turns them on.
+   */
+  tailLossProbe: boolean;
   /** net.ipv4.tcp_window_scaling (RFC 7323). */
   windowScaling: boolean;
   /** Delayed-ACK timeout in ms (Linux TCP_DELACK_MIN = 40; RFC 9293 allows up to 500, RFC 1122 asks < 500, we cap at 200). */
@@ -99,6 +104,7 @@ export const defaultTcpConfig: Readonly<TcpConfig> = {
   congestionControl: 'newreno',
   timestamps: true,
   sack: true,
+  tailLossProbe: false,
   windowScaling: true,
   delayedAckMs: 40,
   quickAcks: 16,

@@ -89,6 +89,8 @@ const EV_CLOSED = 16;
 const RTX_NONE = 0;
 const RTX_RTO = 1;
 const RTX_PERSIST = 2;
+/** The rtx timer is a tail loss probe timeout (RFC 8985 §7), which an RTO follows. */
+const RTX_TLP = 3;
 
 const REC_NONE = 0;
 const REC_NEWRENO = 1;
@@ -223,6 +225,8 @@ export class TcpConnection {
    * sent after a retransmission while the retransmission itself is still missing, it was lost too.
    */
   private readonly rtxInFlight: number[] = [];
+  /** SND.MAX when the last tail loss probe went out, until an ACK covers it (Linux tlp_high_seq); -1: none. */
+  private tlpHighSeq = -1;
   private recover = 0;
   private rxtNext = 0;
   private readonly scoreboard = new SackScoreboard();
@@ -1059,14 +1063,15 @@ export class TcpConnection {
     if (dataAcked > 0) this.post(EV_WRITABLE);
     this.wantOutput = true;
     this.layer.markDirty(this);
+    if (this.tlpHighSeq !== -1 && seqGe(ack, this.tlpHighSeq)) this.tlpHighSeq = -1;
     // §5.2/5.3: restart the timer when data is outstanding, stop it when all is acknowledged.
     if (this.sndMax === this.sndUna) {
-      if (this.rtxMode === RTX_RTO) {
+      if (this.rtxMode === RTX_RTO || this.rtxMode === RTX_TLP) {
         this.layer.timers.disarm(this.rtxTimer);
         this.rtxMode = RTX_NONE;
       }
     } else if (this.rtxMode !== RTX_PERSIST) {
-      this.armRtx(RTX_RTO, now + this.rtt.rto);
+      this.armRtoOrProbe(now);
     }
     void stats;
   }
@@ -1595,8 +1600,9 @@ export class TcpConnection {
     if (this.ackPending) this.sendAck(now);
     // Timers.
     if (this.sndMax !== this.sndUna) {
-      if (this.rtxMode !== RTX_RTO) this.armRtx(RTX_RTO, now + this.rtt.rto);
-    } else if (this.rtxMode === RTX_RTO) {
+      // New data re-arms the probe (Linux tcp_schedule_loss_probe after tcp_write_xmit); the RTO is not restarted.
+      if ((this.rtxMode !== RTX_RTO && this.rtxMode !== RTX_TLP) || (sent > 0 && this.rtxMode === RTX_TLP)) this.armRtoOrProbe(now);
+    } else if (this.rtxMode === RTX_RTO || this.rtxMode === RTX_TLP) {
       this.layer.timers.disarm(this.rtxTimer);
       this.rtxMode = RTX_NONE;
     }
@@ -1744,6 +1750,38 @@ export class TcpConnection {
 
   // ---------------------------------------------------------------- timers
 
+  /**
+   * With data in flight: the tail loss probe timer when a probe may go (RFC 8985 §7.2: SACK on, not in loss
+   * recovery, no probe outstanding, an RTT measured), else the RTO. PTO = 2·SRTT, plus Linux's allowance for
+   * a delayed ACK when one segment is in flight (TCP_RTO_MIN, else TCP_TIMEOUT_MIN), never later than the RTO.
+   */
+  private armRtoOrProbe(now: number): void {
+    const rto = this.rtt.rto;
+    if (this.cfg.tailLossProbe && this.sackOk && this.recovery === REC_NONE && this.tlpHighSeq === -1 && this.retransmits === 0 && this.rtt.hasSample) {
+      const flight = (this.sndMax - this.sndUna) | 0;
+      const pto = 2 * this.rtt.srtt + (flight <= this.smss ? this.cfg.minRto : 2);
+      this.armRtx(RTX_TLP, now + Math.min(pto, rto));
+      return;
+    }
+    this.armRtx(RTX_RTO, now + rto);
+  }
+
+  /**
+   * The probe timeout fired (RFC 8985 §7.3): the most recent segment goes out again, so that a lost tail is
+   * reported by an ACK (and repaired by SACK recovery) rather than after an RTO. Then the RTO runs.
+   */
+  private sendLossProbe(now: number): void {
+    if (this.sndMax === this.sndUna) return;
+    this.layer.stats.TcpExt.TCPLossProbes++;
+    const finSent = this.finQueued && seqGt(this.sndMax, this.finSeq);
+    const dataEnd = finSent ? this.finSeq : this.sndMax;
+    const inFlight = Math.max(0, (dataEnd - this.sndUna - (this.synUnacked ? 1 : 0)) | 0);
+    const len = Math.min(this.smss - this.sackOptionBytes(), inFlight);
+    this.retransmitOne((dataEnd - len) >>> 0, now, Math.max(len, 1));
+    this.tlpHighSeq = this.sndMax;
+    this.armRtx(RTX_RTO, now + this.rtt.rto);
+  }
+
   private armRtx(mode: number, deadline: number): void {
     this.rtxMode = mode;
     this.layer.timers.arm(this.rtxTimer, deadline);
@@ -1754,6 +1792,10 @@ export class TcpConnection {
     this.rtxMode = RTX_NONE;
     if (mode === RTX_PERSIST) {
       this.onPersistTimer(now);
+      return;
+    }
+    if (mode === RTX_TLP) {
+      this.sendLossProbe(now);
       return;
     }
     const s = this.state;
@@ -1794,6 +1836,7 @@ export class TcpConnection {
     this.dupAcks = 0;
     this.scoreboard.clear(); // RFC 2018 §8: forget SACK information after a timeout
     this.rtxInFlight.length = 0;
+    this.tlpHighSeq = -1;
     this.rttTiming = false;
     this.rtt.backOff();
     this.sndNxt = this.sndUna;

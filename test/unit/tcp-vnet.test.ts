@@ -167,6 +167,30 @@ describe('TCP between two stacks', () => {
     net.close();
   });
 
+  it('tail loss probe: a lost last segment is sent again after 2·SRTT, not after the RTO (tailLossProbe on, as in tunstack up)', async () => {
+    let lastData = false;
+    const net = new Vnet({
+      tcpA: { tailLossProbe: true },
+      dropA: (p) => {
+        const c = parseSent(p);
+        if (c.payload.length > 0 && c.payload.length < 1000 && !lastData) {
+          lastData = true;
+          return true;
+        }
+        return false;
+      },
+    });
+    const recv: Buffer[] = [];
+    net.b.tcp.createServer((s) => s.on('data', (d: Buffer) => recv.push(d))).listen(80);
+    const c = net.a.tcp.connect({ host: B_ADDR, port: 80 });
+    c.write(pattern(5000, 5));
+    await net.until(() => Buffer.concat(recv).length === 5000, 10_000, 'transfer');
+    expect(lastData).toBe(true);
+    expect(net.a.stats.TcpExt.TCPLossProbes).toBe(1);
+    expect(net.a.stats.TcpExt.TCPTimeouts).toBe(0);
+    net.close();
+  });
+
   it('backpressure: write() returns false and drain follows; a reader that stops reading closes the window', async () => {
     const net = new Vnet({ tcpA: { wmem: 64 * 1024 }, tcpB: { rmem: 32 * 1024 } });
     let server: TcpSocket | undefined;
