@@ -120,6 +120,10 @@ export class TcpConnection {
   /** In the demultiplexing table. */
   hashed = false;
   private events = 0;
+  /** Inside service()'s data/EOF calls into the socket above. */
+  private inUserCallback = false;
+  /** The application wrote (or ended) during those calls: transmit from the next kick. */
+  private outputDeferred = false;
   private wantOutput = false;
   private closeError: TcpError | null = null;
   /** SO_ERROR: errno of the last hard error, cleared when read. */
@@ -547,6 +551,14 @@ export class TcpConnection {
 
   private requestOutput(): void {
     this.wantOutput = true;
+    if (this.inUserCallback) {
+      // Written while the egress pass tells the application what arrived (a server answering in its data
+      // callback): sent from the kick after Node's tick queue instead, so that an end() that follows the write
+      // (node:http's Connection: close) leaves in the same segment as the data — as Linux's FIN rides on the
+      // last unsent segment (tcp_send_fin). The peer then closes second and keeps no TIME-WAIT of its own.
+      this.outputDeferred = true;
+      return;
+    }
     this.layer.markDirty(this);
     this.layer.kick();
   }
@@ -565,17 +577,29 @@ export class TcpConnection {
       if (this.orphaned) this.events = 0;
     } else if (ev !== 0) {
       this.events = 0;
-      if (ev & EV_CONNECTED) u.onConnected();
-      if (ev & EV_DATA && this.user) this.user.onData();
-      if (ev & EV_EOF && this.user) this.user.onEof();
-      if (ev & EV_WRITABLE && this.user) this.user.onWritable();
-      if (ev & EV_CLOSED && this.user) {
-        const e = this.closeError;
-        this.user = null;
-        u.onClosed(e);
+      try {
+        if (ev & EV_CONNECTED) u.onConnected();
+        // Only an answer to arriving data is held back; a writer refilling on 'drain' goes out at once.
+        this.inUserCallback = true;
+        if (ev & EV_DATA && this.user) this.user.onData();
+        if (ev & EV_EOF && this.user) this.user.onEof();
+        this.inUserCallback = false;
+        if (ev & EV_WRITABLE && this.user) this.user.onWritable();
+        if (ev & EV_CLOSED && this.user) {
+          const e = this.closeError;
+          this.user = null;
+          u.onClosed(e);
+        }
+      } finally {
+        this.inUserCallback = false;
       }
     }
     if (this.state === TcpState.CLOSED) return;
+    if (this.outputDeferred) {
+      this.outputDeferred = false;
+      this.layer.deferToKick(this);
+      return;
+    }
     if (this.ackCheck) {
       this.ackCheck = false;
       this.ackSndCheck(now);

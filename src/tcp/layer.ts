@@ -72,6 +72,8 @@ export class TcpLayer {
   private readonly listeners = new Map<number, TcpListener[]>();
   private readonly dirty: TcpConnection[] = [];
   private readonly dirtyListeners: TcpListener[] = [];
+  /** Connections whose application wrote during the egress pass: serviced by the next kick. */
+  private readonly deferred: TcpConnection[] = [];
   private readonly hdr = new TcpHeader();
   private readonly fields: TcpEmit = { srcPort: 0, dstPort: 0, seq: 0, ack: 0, flags: 0, window: 0, urgent: 0, options: undefined, rawOptions: undefined };
   private readonly rawScratch = new Uint8Array(40);
@@ -509,6 +511,11 @@ export class TcpLayer {
     this.dirtyListeners.push(l);
   }
 
+  /** Services `c` from the next kick rather than in this egress pass (see TcpConnection.requestOutput). */
+  deferToKick(c: TcpConnection): void {
+    this.deferred.push(c);
+  }
+
   /** An application call left work: run the egress pass on a microtask (same virtual instant). */
   kick(): void {
     if (this.kickScheduled || this.servicing || this.closed) return;
@@ -527,6 +534,11 @@ export class TcpLayer {
   egress(now: number): void {
     if (this.servicing) return;
     this.servicing = true;
+    const held = this.deferred;
+    if (held.length > 0) {
+      for (let i = 0; i < held.length; i++) this.markDirty(held[i]!);
+      held.length = 0;
+    }
     try {
       for (let round = 0; round < 64; round++) {
         const ls = this.dirtyListeners;
@@ -548,6 +560,7 @@ export class TcpLayer {
     } finally {
       this.servicing = false;
     }
+    if (this.deferred.length > 0) this.kick();
   }
 
   // ---------------------------------------------------------------- API
