@@ -210,6 +210,11 @@ export function shutdownCounters(output: string): Counters | null {
 
 export async function startLive(prefix: string, args: string[] = []): Promise<LiveStack> {
   const ns = NetNs.create(prefix);
+  // The legitimate clients open thousands of short connections per scenario and close first, so each leaves a
+  // TIME-WAIT on the kernel side for 60 s: the whole file would run the namespace out of its 28k ephemeral
+  // ports (EADDRNOTAVAIL). As the peers' harness does, TIME-WAIT ports are reused for new connections (the
+  // range stays the default one: the hostile scripts use source ports 10000-30000 below it).
+  ns.exec(['sysctl', '-q', '-w', 'net.ipv4.tcp_tw_reuse=1']);
   const dir = mkdtempSync(join(tmpdir(), `tunstack-${prefix}-`));
   const control = join(dir, 'ctl.sock');
   let proc: StackProcess;
