@@ -58,6 +58,11 @@ export interface TcpSocketRow {
   retrans: number;
 }
 
+/** A socket-table row for a listener or a TIME-WAIT pair: no congestion or transfer figures. */
+function socketRowWithoutTransfer(state: string, recvQ: number, sendQ: number, local: string, peer: string): TcpSocketRow {
+  return { state, recvQ, sendQ, local, peer, cwnd: 0, ssthresh: 0, srtt: 0, rttvar: 0, rto: 0, mss: 0, wscale: '', bytesAcked: 0, bytesReceived: 0, retrans: 0 };
+}
+
 /** Most bytes of free rings kept for reuse. */
 const RING_POOL_BYTES = 16 * 1024 * 1024;
 
@@ -627,23 +632,7 @@ export class TcpLayer {
     const rows: TcpSocketRow[] = [];
     for (const ls of this.listeners.values()) {
       for (const l of ls) {
-        rows.push({
-          state: 'LISTEN',
-          recvQ: l.acceptQueueLength,
-          sendQ: l.backlog,
-          local: `${l.localAddr === 0 ? '0.0.0.0' : ipToString(l.localAddr)}:${l.localPort}`,
-          peer: '0.0.0.0:*',
-          cwnd: 0,
-          ssthresh: 0,
-          srtt: 0,
-          rttvar: 0,
-          rto: 0,
-          mss: 0,
-          wscale: '',
-          bytesAcked: 0,
-          bytesReceived: 0,
-          retrans: 0,
-        });
+        rows.push(socketRowWithoutTransfer('LISTEN', l.acceptQueueLength, l.backlog, `${l.localAddr === 0 ? '0.0.0.0' : ipToString(l.localAddr)}:${l.localPort}`, '0.0.0.0:*'));
       }
     }
     for (const c of this.connections()) {
@@ -669,23 +658,7 @@ export class TcpLayer {
       }
     }
     for (const e of this.timeWait.entries()) {
-      rows.push({
-        state: 'TIME-WAIT',
-        recvQ: 0,
-        sendQ: 0,
-        local: `${ipToString(e.localAddr)}:${e.localPort}`,
-        peer: `${ipToString(e.remoteAddr)}:${e.remotePort}`,
-        cwnd: 0,
-        ssthresh: 0,
-        srtt: 0,
-        rttvar: 0,
-        rto: 0,
-        mss: 0,
-        wscale: '',
-        bytesAcked: 0,
-        bytesReceived: 0,
-        retrans: 0,
-      });
+      rows.push(socketRowWithoutTransfer('TIME-WAIT', 0, 0, `${ipToString(e.localAddr)}:${e.localPort}`, `${ipToString(e.remoteAddr)}:${e.remotePort}`));
     }
     return rows;
   }
