@@ -2,6 +2,7 @@
 import { createConnection } from 'node:net';
 import { existsSync } from 'node:fs';
 import type { ControlRequest, ControlResponse } from './protocol.js';
+import { onLines } from './lines.js';
 import { controlDir, controlPathFor, defaultInstanceName, listInstances } from './paths.js';
 
 /** A clear error for a control socket that is missing or dead. */
@@ -29,29 +30,21 @@ export function controlRequest(path: string, reqs: ControlRequest[], timeoutMs =
     if (!existsSync(path)) return reject(unavailable(path, 'no such socket'));
     const sock = createConnection(path);
     const out: ControlResponse[] = [];
-    let buf = '';
     const timer = setTimeout(() => {
       sock.destroy();
       reject(new Error(`the instance on ${path} did not answer within ${timeoutMs} ms`));
     }, timeoutMs);
-    sock.setEncoding('utf8');
     sock.once('connect', () => sock.write(reqs.map((r) => JSON.stringify(r)).join('\n') + '\n'));
-    sock.on('data', (d: string) => {
-      buf += d;
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        try {
-          out.push(JSON.parse(line) as ControlResponse);
-        } catch {
-          out.push({ ok: false, error: `bad response line: ${line.slice(0, 200)}` });
-        }
-        if (out.length === reqs.length) {
-          clearTimeout(timer);
-          sock.end();
-          resolve(out);
-        }
+    onLines(sock, (line) => {
+      try {
+        out.push(JSON.parse(line) as ControlResponse);
+      } catch {
+        out.push({ ok: false, error: `bad response line: ${line.slice(0, 200)}` });
+      }
+      if (out.length === reqs.length) {
+        clearTimeout(timer);
+        sock.end();
+        resolve(out);
       }
     });
     sock.once('error', (e: NodeJS.ErrnoException) => {

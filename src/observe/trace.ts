@@ -14,6 +14,7 @@
 import { createConnection } from 'node:net';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolveControlPath } from '../control/client.js';
+import { onLines } from '../control/lines.js';
 import type { Target } from '../control/commands.js';
 import type { ConnRow, ObsEvent } from './events.js';
 import { LadderText, traceSvg, type TraceSeg } from './ladder.js';
@@ -90,7 +91,6 @@ export function traceLive(opts: TraceOptions, out: NodeJS.WritableStream): Promi
     const rows = new Map<number, ConnRow>();
     let answered = false;
     let segs = 0;
-    let buf = '';
     let printedHeader = false;
     let timer: NodeJS.Timeout | null = null;
     let done = false;
@@ -153,34 +153,28 @@ export function traceLive(opts: TraceOptions, out: NodeJS.WritableStream): Promi
           break;
       }
     };
-    sock.setEncoding('utf8');
     sock.once('connect', () => sock.write(`${JSON.stringify({ cmd: 'subscribe', ...(conn !== undefined ? { conn } : { port: opts.port }) })}\n`));
-    sock.on('data', (d: string) => {
-      buf += d;
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        let obj: Record<string, unknown>;
-        try {
-          obj = JSON.parse(line) as Record<string, unknown>;
-        } catch {
-          continue;
-        }
-        if (done) return;
-        if (!answered) {
-          answered = true;
-          if (obj['ok'] !== true) {
-            if (timer) clearTimeout(timer);
-            process.off('SIGINT', onSig);
-            sock.destroy();
-            reject(new Error(typeof obj['error'] === 'string' ? obj['error'] : 'subscribe failed'));
-            return;
-          }
-          continue;
-        }
-        onEvent(obj as unknown as ObsEvent);
+    onLines(sock, (line) => {
+      let obj: Record<string, unknown>;
+      try {
+        obj = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        return true;
       }
+      if (done) return false;
+      if (!answered) {
+        answered = true;
+        if (obj['ok'] !== true) {
+          if (timer) clearTimeout(timer);
+          process.off('SIGINT', onSig);
+          sock.destroy();
+          reject(new Error(typeof obj['error'] === 'string' ? obj['error'] : 'subscribe failed'));
+          return false;
+        }
+        return true;
+      }
+      onEvent(obj as unknown as ObsEvent);
+      return true;
     });
     sock.once('error', (e: NodeJS.ErrnoException) => {
       if (timer) clearTimeout(timer);

@@ -2,6 +2,7 @@
 import { describe, it, expect } from 'vitest';
 import http from 'node:http';
 import { Vnet, A_ADDR, B_ADDR, parseSent } from '../helpers/vnet.js';
+import type { TcpConfig } from '../../src/tcp/config.js';
 import type { TcpSocket } from '../../src/tcp/socket.js';
 import { TCP_FIN, TCP_SYN } from '../../src/wire/tcp.js';
 
@@ -19,6 +20,28 @@ const isData = (p: Uint8Array) => {
   const c = parseSent(p);
   return c.payload.length > 0;
 };
+
+/** 5000 bytes from A to B whose last (short) segment is dropped once; resolves when B has them all. */
+async function transferLosingTheTail(tcpA: Partial<TcpConfig>): Promise<{ net: Vnet; lastData: boolean }> {
+  let lastData = false;
+  const net = new Vnet({
+    tcpA,
+    dropA: (p) => {
+      const c = parseSent(p);
+      if (c.payload.length > 0 && c.payload.length < 1000 && !lastData) {
+        lastData = true;
+        return true;
+      }
+      return false;
+    },
+  });
+  const recv: Buffer[] = [];
+  net.b.tcp.createServer((s) => s.on('data', (d: Buffer) => recv.push(d))).listen(80);
+  const c = net.a.tcp.connect({ host: B_ADDR, port: 80 });
+  c.write(pattern(5000, 5));
+  await net.until(() => Buffer.concat(recv).length === 5000, 10_000, 'transfer');
+  return { net, lastData };
+}
 
 describe('TCP between two stacks', () => {
   it('simultaneous open: both sides SYN-SENT → SYN-RECEIVED → ESTABLISHED', async () => {
@@ -147,44 +170,13 @@ describe('TCP between two stacks', () => {
   });
 
   it('tail loss is repaired by the RTO', async () => {
-    let lastData = false;
-    const net = new Vnet({
-      dropA: (p) => {
-        const c = parseSent(p);
-        if (c.payload.length > 0 && c.payload.length < 1000 && !lastData) {
-          lastData = true;
-          return true;
-        }
-        return false;
-      },
-    });
-    const recv: Buffer[] = [];
-    net.b.tcp.createServer((s) => s.on('data', (d: Buffer) => recv.push(d))).listen(80);
-    const c = net.a.tcp.connect({ host: B_ADDR, port: 80 });
-    c.write(pattern(5000, 5));
-    await net.until(() => Buffer.concat(recv).length === 5000, 10_000, 'transfer');
+    const { net } = await transferLosingTheTail({});
     expect(net.a.stats.TcpExt.TCPTimeouts).toBe(1);
     net.close();
   });
 
   it('tail loss probe: a lost last segment is sent again after 2·SRTT, not after the RTO (tailLossProbe on, as in tunstack up)', async () => {
-    let lastData = false;
-    const net = new Vnet({
-      tcpA: { tailLossProbe: true },
-      dropA: (p) => {
-        const c = parseSent(p);
-        if (c.payload.length > 0 && c.payload.length < 1000 && !lastData) {
-          lastData = true;
-          return true;
-        }
-        return false;
-      },
-    });
-    const recv: Buffer[] = [];
-    net.b.tcp.createServer((s) => s.on('data', (d: Buffer) => recv.push(d))).listen(80);
-    const c = net.a.tcp.connect({ host: B_ADDR, port: 80 });
-    c.write(pattern(5000, 5));
-    await net.until(() => Buffer.concat(recv).length === 5000, 10_000, 'transfer');
+    const { net, lastData } = await transferLosingTheTail({ tailLossProbe: true });
     expect(lastData).toBe(true);
     expect(net.a.stats.TcpExt.TCPLossProbes).toBe(1);
     expect(net.a.stats.TcpExt.TCPTimeouts).toBe(0);
