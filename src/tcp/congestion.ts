@@ -6,6 +6,7 @@
  * the reduction on loss.
  */
 import type { CongestionControlName } from './config.js';
+import { DOUBLE_ZERO } from '../shape.js';
 
 export interface CongestionState {
   cwnd: number;
@@ -61,11 +62,11 @@ export class Cubic implements CongestionController {
   readonly name = 'cubic' as const;
   private static readonly C = 0.4;
   private static readonly BETA = 0.7;
-  private wMax = 0;
-  private wLastMax = 0;
-  private k = 0;
+  private wMax = DOUBLE_ZERO;
+  private wLastMax = DOUBLE_ZERO;
+  private k = DOUBLE_ZERO;
   private epochStart = -1;
-  private wEst = 0;
+  private wEst = DOUBLE_ZERO;
   private acc = 0;
 
   onAck(s: CongestionState, acked: number, now: number, rttMs: number): void {

@@ -24,6 +24,7 @@ import { SackScoreboard } from './sack-scoreboard.js';
 import { SendBuffer } from './send-buffer.js';
 import { TimeWaitEntry } from './time-wait.js';
 import { seqGe, seqGt, seqLe, seqLt } from './seq.js';
+import { DOUBLE_ZERO } from '../shape.js';
 import type { TcpLayer } from './layer.js';
 import type { TcpListener } from './listener.js';
 
@@ -132,15 +133,15 @@ export class TcpConnection {
   private softError: TcpErrorCode | null = null;
 
   // Send sequence space (RFC 9293 §3.3.1).
-  iss = 0;
-  sndUna = 0;
+  iss = DOUBLE_ZERO;
+  sndUna = DOUBLE_ZERO;
   /** Next sequence number to send (pulled back to SND.UNA after an RTO: go-back-N). */
-  sndNxt = 0;
+  sndNxt = DOUBLE_ZERO;
   /** Highest sequence number sent + 1. */
-  sndMax = 0;
+  sndMax = DOUBLE_ZERO;
   sndWnd = 0;
-  sndWl1 = 0;
-  sndWl2 = 0;
+  sndWl1 = DOUBLE_ZERO;
+  sndWl2 = DOUBLE_ZERO;
   maxSndWnd = 0;
   /** Peer's shift (applied to windows we receive). */
   sndWscale = 0;
@@ -159,21 +160,21 @@ export class TcpConnection {
   smss = 536;
 
   // Receive sequence space.
-  irs = 0;
-  rcvNxt = 0;
+  irs = DOUBLE_ZERO;
+  rcvNxt = DOUBLE_ZERO;
   /** Right edge of the window we advertised (never moved left: RFC 9293 §3.8.6.2.2). */
-  rcvAdvRight = 0;
+  rcvAdvRight = DOUBLE_ZERO;
   /** Largest payload received (estimate of the peer's segment size, for delayed ACKs). */
   private rcvMss = 536;
   finReceived = false;
-  private peerFinSeq = 0;
+  private peerFinSeq = DOUBLE_ZERO;
   private peerFinKnown = false;
 
   // Timestamps (RFC 7323).
-  tsRecent = 0;
+  tsRecent = DOUBLE_ZERO;
   /** RCV.NXT carried by the last ACK we sent (Last.ACK.sent). */
-  private lastAckSent = 0;
-  private tsRecentStamp = 0;
+  private lastAckSent = DOUBLE_ZERO;
+  private tsRecentStamp = DOUBLE_ZERO;
   readonly tsOffset: number;
 
   // ACK state: Linux's delayed-ACK engine (inet_connection_sock icsk_ack, tcp_input.c).
@@ -190,17 +191,17 @@ export class TcpConnection {
   /** Interactive mode (inet_csk_in_pingpong_mode, TCP_PINGPONG_THRESH 1): no quick ACKs, ACKs ride on replies. */
   pingpong = false;
   /** When the last in-order data arrived (icsk_ack.lrcvtime). */
-  private lrcvtime = 0;
+  private lrcvtime = DOUBLE_ZERO;
   /** The window size we last advertised (tp->rcv_wnd). */
   private rcvWnd = 0;
   /** D-SACK block to report once (RFC 2883; Linux tp->duplicate_sack), when dsackOn. */
   private dsackOn = false;
-  private dsackStart = 0;
-  private dsackEnd = 0;
+  private dsackStart = DOUBLE_ZERO;
+  private dsackEnd = DOUBLE_ZERO;
   /** When the last duplicate ACK for an out-of-window segment without data left (Linux last_oow_ack_time). */
-  private lastOowAck = 0;
+  private lastOowAck = DOUBLE_ZERO;
   /** End of the last sub-MSS segment sent (Linux tp->snd_sml, for the Minshall Nagle check). */
-  private sndSml = 0;
+  private sndSml = DOUBLE_ZERO;
   /**
    * Bytes the socket above took out of the receive buffer that the application has not consumed yet (a
    * stream's buffer): still unread for the window, as in Linux where the window is the free space of the one
@@ -214,7 +215,7 @@ export class TcpConnection {
   /** end() was called: a FIN follows the data. */
   finQueued = false;
   /** Sequence number of our FIN (valid when finQueued). */
-  finSeq = 0;
+  finSeq = DOUBLE_ZERO;
   nodelay = false;
 
   // Congestion control and loss recovery.
@@ -229,15 +230,17 @@ export class TcpConnection {
    * sent after a retransmission while the retransmission itself is still missing, it was lost too.
    */
   private readonly rtxInFlight: number[] = [];
-  /** SND.MAX when the last tail loss probe went out, until an ACK covers it (Linux tlp_high_seq); -1: none. */
-  private tlpHighSeq = -1;
-  private recover = 0;
-  private rxtNext = 0;
+  /** A tail loss probe is out and no ACK has covered it yet (Linux tlp_high_seq != 0). */
+  private tlpOut = false;
+  /** SND.MAX when the last tail loss probe went out (Linux tlp_high_seq), while tlpOut. */
+  private tlpHighSeq = DOUBLE_ZERO;
+  private recover = DOUBLE_ZERO;
+  private rxtNext = DOUBLE_ZERO;
   private readonly scoreboard = new SackScoreboard();
   readonly rtt: RttEstimator;
   private rttTiming = false;
-  private rttSeq = 0;
-  private rttTime = 0;
+  private rttSeq = DOUBLE_ZERO;
+  private rttTime = DOUBLE_ZERO;
 
   // Timers.
   private readonly rtxTimer: Timer;
@@ -255,13 +258,13 @@ export class TcpConnection {
   keepIntervalMs: number;
   keepProbes: number;
   private probesOut = 0;
-  private lastRecv = 0;
-  private lastSend = 0;
+  private lastRecv = DOUBLE_ZERO;
+  private lastSend = DOUBLE_ZERO;
 
   // Statistics (ss -i).
-  bytesAcked = 0;
-  bytesReceived = 0;
-  bytesSent = 0;
+  bytesAcked = DOUBLE_ZERO;
+  bytesReceived = DOUBLE_ZERO;
+  bytesSent = DOUBLE_ZERO;
   retransTotal = 0;
   segsIn = 0;
   segsOut = 0;
@@ -1087,7 +1090,7 @@ export class TcpConnection {
     if (dataAcked > 0) this.post(EV_WRITABLE);
     this.wantOutput = true;
     this.layer.markDirty(this);
-    if (this.tlpHighSeq !== -1 && seqGe(ack, this.tlpHighSeq)) this.tlpHighSeq = -1;
+    if (this.tlpOut && seqGe(ack, this.tlpHighSeq)) this.tlpOut = false;
     // §5.2/5.3: restart the timer when data is outstanding, stop it when all is acknowledged.
     if (this.sndMax === this.sndUna) {
       if (this.rtxMode === RTX_RTO || this.rtxMode === RTX_TLP) {
@@ -1781,7 +1784,7 @@ export class TcpConnection {
    */
   private armRtoOrProbe(now: number): void {
     const rto = this.rtt.rto;
-    if (this.cfg.tailLossProbe && this.sackOk && this.recovery === REC_NONE && this.tlpHighSeq === -1 && this.retransmits === 0 && this.rtt.hasSample) {
+    if (this.cfg.tailLossProbe && this.sackOk && this.recovery === REC_NONE && !this.tlpOut && this.retransmits === 0 && this.rtt.hasSample) {
       const flight = (this.sndMax - this.sndUna) | 0;
       const pto = 2 * this.rtt.srtt + (flight <= this.smss ? this.cfg.minRto : 2);
       this.armRtx(RTX_TLP, now + Math.min(pto, rto));
@@ -1803,6 +1806,7 @@ export class TcpConnection {
     const len = Math.min(this.smss - this.sackOptionBytes(), inFlight);
     this.retransmitOne((dataEnd - len) >>> 0, now, Math.max(len, 1));
     this.tlpHighSeq = this.sndMax;
+    this.tlpOut = true;
     this.armRtx(RTX_RTO, now + this.rtt.rto);
   }
 
@@ -1860,7 +1864,7 @@ export class TcpConnection {
     this.dupAcks = 0;
     this.scoreboard.clear(); // RFC 2018 §8: forget SACK information after a timeout
     this.rtxInFlight.length = 0;
-    this.tlpHighSeq = -1;
+    this.tlpOut = false;
     this.rttTiming = false;
     this.rtt.backOff();
     this.sndNxt = this.sndUna;

@@ -15,12 +15,13 @@ import { TcpConnection, TcpState, type PassiveOpen } from './connection.js';
 import type { TcpLayer } from './layer.js';
 import { seqLt } from './seq.js';
 import { SynCookies, COOKIE_PERIOD_MS } from './syn-cookies.js';
+import { DOUBLE_ZERO } from '../shape.js';
 
 /** One SYN-queue entry: what the SYN negotiated, nothing more (no buffers, no connection). */
 class HalfOpen {
   readonly timer: Timer;
   retries = 0;
-  sentAt = 0;
+  sentAt = DOUBLE_ZERO;
   /** The final ACK came while the accept queue was full. */
   acked = false;
   constructor(

@@ -12,6 +12,7 @@
 import { seqGe, seqGt, seqLe, seqLt } from './seq.js';
 
 import { NO_RING_POOL, type RingPool } from './ring-pool.js';
+import { DOUBLE_ZERO } from '../shape.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -25,7 +26,7 @@ export class ReceiveBuffer {
   /** In-order bytes waiting for the application. */
   length = 0;
   /** Next sequence number expected in order (RCV.NXT as far as data goes). */
-  nxt = 0;
+  nxt = DOUBLE_ZERO;
   /** Out-of-order ranges [start, end) as sequence numbers, sorted, disjoint, not touching. */
   readonly ranges: number[] = [];
   /** Starts of the most recently changed out-of-order ranges, newest first (for SACK ordering, RFC 2018 §4). */

@@ -6,10 +6,11 @@
  * (§5.5) up to maxRto; a new sample after the back-off resets it (Karn: only
  * samples from segments never retransmitted, or from timestamps, count).
  */
+import { DOUBLE_ZERO } from '../shape.js';
 export class RttEstimator {
   /** Smoothed RTT in ms; 0 before the first sample. */
-  srtt = 0;
-  rttvar = 0;
+  srtt = DOUBLE_ZERO;
+  rttvar = DOUBLE_ZERO;
   /** Current RTO in ms (backed off). */
   rto: number;
   /** RTO without back-off. */
@@ -19,7 +20,7 @@ export class RttEstimator {
   /** Whether a sample has been taken. */
   hasSample = false;
   /** Most recent sample (ms). */
-  latest = 0;
+  latest = DOUBLE_ZERO;
   /** Smallest sample seen (ms). */
   minRtt = Infinity;
 

@@ -24,6 +24,7 @@ import { TcpState } from './connection.js';
 import { TcpError } from './errors.js';
 import type { TcpLayer } from './layer.js';
 import type { TcpServer } from './server.js';
+import { DOUBLE_ZERO } from '../shape.js';
 
 export interface ConnectOptions {
   /** Dotted quad (or a 32-bit number). */
@@ -57,10 +58,10 @@ export class TcpSocket extends Duplex implements ConnectionUser {
   private connGone = false;
   private lastErrno = 0;
   private timeoutMs = 0;
-  private lastActivity = 0;
+  private lastActivity = DOUBLE_ZERO;
   private readonly idleTimer: Timer;
-  bytesRead = 0;
-  private written = 0;
+  bytesRead = DOUBLE_ZERO;
+  private written = DOUBLE_ZERO;
   remoteAddress: string | undefined;
   remotePort: number | undefined;
   remoteFamily: 'IPv4' | undefined;

@@ -11,6 +11,7 @@
 import { Timer, type TimerQueue } from '../clock.js';
 import { seqGt } from './seq.js';
 import { TCP_ACK, TCP_RST, TCP_SYN, type TcpHeader } from '../wire/tcp.js';
+import { DOUBLE_ZERO } from '../shape.js';
 
 /** RFC 7323 §5.5: a TS.Recent older than 24 days is no longer trusted for PAWS. */
 const PAWS_IDLE_MS = 24 * 24 * 3600 * 1000;
@@ -31,8 +32,8 @@ export class TimeWaitEntry {
   next: TimeWaitEntry | null = null;
   /** Another pair with the same remote end (different local end). */
   chain: TimeWaitEntry | null = null;
-  expires = 0;
-  lastOowAck = 0;
+  expires = DOUBLE_ZERO;
+  lastOowAck = DOUBLE_ZERO;
   constructor(
     readonly localAddr: number,
     readonly localPort: number,
