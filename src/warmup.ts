@@ -1,25 +1,48 @@
 /**
  * JIT warm-up before the stack takes traffic.
  *
- * V8 compiles a function with its optimizing compiler only after it has run hot for a while, so the first
- * bulk transfer a fresh process serves runs the TCP send and receive paths, the checksum loops and the HTTP
- * body writer partly in the interpreter: a first 200 MB download measured 1.1 GB/s, the fourth 2.0 GB/s
- * (same process, same path). The warm-up runs the same code once, in process: two stacks joined by a memory
- * link that takes super-segments and partial checksums like a TUN with offloads, the bundled HTTP server on
- * one, a download from its `/bytes` and an upload to a discard server from the other, on a virtual clock.
- * No packet leaves the process. It takes a few hundred milliseconds; `--warmup off` skips it.
+ * V8 compiles a function with its optimizing compiler only after it has run hot for a while, for the object
+ * shapes and value types it saw; when later calls bring others it throws the code away and compiles again. A
+ * fresh process therefore served its first 200 MB download at ~1.1 GB/s and its fourth at 4–5 GB/s: about half
+ * of the first one's CPU went to the optimizing compiler (`perf`: v8::internal::compiler frames), the rest to
+ * code not yet optimized.
+ *
+ * The warm-up runs, in process and before the TUN device is opened, the traffic the stack will serve, through
+ * the code live traffic takes: two stacks on the real clock and timer driver, each behind a TunLink with
+ * offloads (a loopback pair, src/link/tun-loopback.ts: virtio headers, super-segments, partial checksums) and
+ * the pcap tap, the bundled HTTP server and the discard service on one; keep-alive requests, requests on new
+ * connections, a download from `/bytes`, an upload. No packet leaves the process. About a second;
+ * `--warmup off` skips it.
+ *
+ * One object of each hot class is kept afterwards (`retained`): optimized code holds the hidden classes it was
+ * specialised on weakly, and once the warm-up's objects were collected their classes went with them and the
+ * code was discarded ("weak objects") before the first real packet.
  */
-import { TimerQueue, VirtualClock } from './clock.js';
-import { MemoryLink } from './link/memory.js';
 import { Stack } from './stack.js';
+import { PcapTap } from './link/pcap-tap.js';
+import { tunLoopbackPair } from './link/tun-loopback.js';
 import { startBundledHttp } from './http/bundled.js';
 import { startTcpDiscard } from './services/tcp-services.js';
 import { releaseFreeMemory } from './link/tun.js';
+import type { TcpSocket } from './tcp/socket.js';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
+export interface WarmupOptions {
+  /** Bytes of the download and of the upload (default 64 MiB each). */
+  bytes?: number;
+  /** Keep-alive requests (default 3000, over 10 connections). */
+  requests?: number;
+  /** Requests on new connections (`Connection: close`, default 400). */
+  connections?: number;
+  /** Gives up after this long (default 5 s); what ran until then still counts. */
+  budgetMs?: number;
+}
+
 export interface WarmupResult {
   ms: number;
+  requests: number;
+  connections: number;
   downloaded: number;
   uploaded: number;
 }
@@ -27,7 +50,7 @@ export interface WarmupResult {
 /**
  * After the warm-up: one full collection, so the warm-up's packets and rings are freed now rather than at some
  * later collection, then the C heap's free pages go back to the kernel — otherwise RSS keeps the warm-up's
- * high-water mark (~50 MiB) for the life of the process.
+ * high-water mark for the life of the process.
  */
 export function releaseWarmupMemory(): void {
   v8.setFlagsFromString('--expose-gc');
@@ -36,77 +59,126 @@ export function releaseWarmupMemory(): void {
   releaseFreeMemory();
 }
 
+/** Objects of the warm-up kept alive so that their hidden classes (and the code specialised on them) live on. */
+const retained: unknown[] = [];
+
 const SERVER = '10.255.255.2';
 const CLIENT = '10.255.255.1';
 
-const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+class Budget {
+  private readonly end: number;
+  constructor(ms: number) {
+    this.end = performance.now() + ms;
+  }
+  get over(): boolean {
+    return performance.now() > this.end;
+  }
+}
 
-/** Runs a download of `bytes` and an upload of `bytes` between two in-process stacks. */
-export async function warmUp(bytes = 32 * 1024 * 1024, budgetMs = 5000): Promise<WarmupResult> {
+/** One HTTP/1.1 request at a time on `s`; resolves with the number of responses read (stops at `count` or when over budget). */
+function keepAliveRequests(s: TcpSocket, count: number, budget: Budget, onFirst: () => void): Promise<number> {
+  return new Promise((resolve) => {
+    let done = 0;
+    let buf = '';
+    const next = (): void => {
+      if (done >= count || budget.over) {
+        s.end();
+        return;
+      }
+      s.write('GET / HTTP/1.1\r\nHost: warmup\r\n\r\n');
+    };
+    s.setEncoding('latin1');
+    s.on('data', (chunk: string) => {
+      buf += chunk;
+      // Responses of `GET /` are small: a header block with Content-Length, then the body.
+      for (;;) {
+        const end = buf.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const m = /content-length:\s*(\d+)/i.exec(buf.slice(0, end));
+        const total = end + 4 + (m ? Number(m[1]) : 0);
+        if (buf.length < total) return;
+        buf = buf.slice(total);
+        if (++done === 1) onFirst();
+        next();
+      }
+    });
+    s.on('connect', next);
+    s.on('close', () => resolve(done));
+    s.on('error', () => {});
+  });
+}
+
+/** A request with `Connection: close`; resolves with the bytes received once the connection has closed. */
+function closeRequest(client: Stack, path: string): Promise<number> {
+  return new Promise((resolve) => {
+    const s = client.tcp.connect({ host: SERVER, port: 80 });
+    s.on('connect', () => s.write(`GET ${path} HTTP/1.1\r\nHost: warmup\r\nConnection: close\r\n\r\n`));
+    s.discard().resume(); // counted, never copied into Buffers (as the discard service)
+    s.on('close', () => resolve(s.bytesRead));
+    s.on('error', () => {});
+  });
+}
+
+/** Sends `bytes` to the discard service; resolves with the bytes written once the connection has closed. */
+function upload(client: Stack, bytes: number, budget: Budget): Promise<number> {
+  return new Promise((resolve) => {
+    const s = client.tcp.connect({ host: SERVER, port: 9 });
+    const chunk = Buffer.alloc(256 * 1024, 0x5a);
+    let sent = 0;
+    const pump = (): void => {
+      while (sent < bytes && !budget.over) {
+        const n = Math.min(chunk.length, bytes - sent);
+        sent += n;
+        if (!s.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return;
+      }
+      s.end();
+    };
+    s.resume(); // the server's FIN must be read for 'close' to come
+    s.on('connect', pump);
+    s.on('drain', pump);
+    s.on('close', () => resolve(sent));
+    s.on('error', () => {});
+  });
+}
+
+export async function warmUp(opts: WarmupOptions = {}): Promise<WarmupResult> {
   const t0 = performance.now();
-  const clock = new VirtualClock(1_000_000);
-  const [la, lb] = MemoryLink.pair({ mtu: 1500, names: ['warm0', 'warm1'], offloads: true, copyOnSend: true });
-  const client = new Stack({ clock, timers: new TimerQueue() });
-  const server = new Stack({ clock, timers: new TimerQueue() });
-  client.addInterface(la, `${CLIENT}/24`, { defaultRoute: true });
-  server.addInterface(lb, `${SERVER}/24`, { defaultRoute: true });
+  const bytes = opts.bytes ?? 64 * 1024 * 1024;
+  const budget = new Budget(opts.budgetMs ?? 5000);
+  const [la, lb] = tunLoopbackPair({ names: ['warm0', 'warm1'] });
+  const client = new Stack({ tcp: { tailLossProbe: true } });
+  const server = new Stack({ tcp: { tailLossProbe: true } });
+  client.addInterface(new PcapTap(la, null, client.clock), `${CLIENT}/24`, { defaultRoute: true });
+  server.addInterface(new PcapTap(lb, null, server.clock), `${SERVER}/24`, { defaultRoute: true });
   const http = startBundledHttp(server, { port: 80 });
   const stopDiscard = startTcpDiscard(server, 9);
-
-  let downloaded = 0;
-  let uploaded = 0;
-  let downDone = false;
-  let upDone = false;
-  const get = client.tcp.connect({ host: SERVER, port: 80 });
-  get.on('connect', () => get.write(`GET /bytes?n=${bytes} HTTP/1.1\r\nHost: warmup\r\nConnection: close\r\n\r\n`));
-  get.discard().resume(); // counted, never copied into Buffers (as the discard service)
-  get.on('close', () => {
-    downloaded = get.bytesRead;
-    downDone = true;
-  });
-  get.on('error', () => (downDone = true));
-
-  const put = client.tcp.connect({ host: SERVER, port: 9 });
-  const chunk = Buffer.alloc(256 * 1024, 0x5a);
-  const pump = (): void => {
-    while (uploaded < bytes) {
-      const n = Math.min(chunk.length, bytes - uploaded);
-      uploaded += n;
-      if (!put.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return;
-    }
-    put.end();
+  client.startRealTime();
+  server.startRealTime();
+  const result: WarmupResult = { ms: 0, requests: 0, connections: 0, downloaded: 0, uploaded: 0 };
+  // The classes of live connections, sockets and HTTP messages live on in these (see the module comment).
+  http.once('request', (req: unknown, res: unknown) => retained.push(req, res));
+  const keepSpecimens = (): void => {
+    if (retained.length <= 2) retained.push(...server.tcp.connections(), ...client.tcp.connections());
   };
-  put.resume(); // the server's FIN must be read for 'close' to come
-  put.on('connect', pump);
-  put.on('drain', pump);
-  put.on('close', () => (upDone = true));
-  put.on('error', () => (upDone = true));
-
   try {
-    // Event by event, as the test network does: links, due timers, then the event loop for stream callbacks;
-    // when nothing is left at this instant, virtual time jumps to the next deadline.
-    while (!(downDone && upDone) && performance.now() - t0 < budgetMs) {
-      const moved = la.deliver() + lb.deliver();
-      client.runTimers();
-      server.runTimers();
-      await tick();
-      if (moved === 0 && la.pending === 0 && lb.pending === 0) {
-        await tick(); // stream callbacks may still have writes to make at this instant
-        if (la.pending !== 0 || lb.pending !== 0 || client.timers.nextDeadline() <= clock.now() || server.timers.nextDeadline() <= clock.now()) continue;
-        const next = Math.min(client.timers.nextDeadline(), server.timers.nextDeadline());
-        if (next === Infinity) break;
-        if (next > clock.now()) clock.set(next);
-      }
+    const requests = opts.requests ?? 3000;
+    const perConn = Math.ceil(requests / 10);
+    const counts = await Promise.all(Array.from({ length: 10 }, () => keepAliveRequests(client.tcp.connect({ host: SERVER, port: 80 }), perConn, budget, keepSpecimens)));
+    result.requests = counts.reduce((a, b) => a + b, 0);
+    const connections = opts.connections ?? 400;
+    while (result.connections < connections && !budget.over) {
+      const got = await Promise.all(Array.from({ length: 4 }, () => closeRequest(client, '/')));
+      result.connections += got.filter((n) => n > 0).length;
     }
-    await tick(); // the last 'close' events
-    await tick();
+    if (!budget.over) result.downloaded = await closeRequest(client, `/bytes?n=${bytes}`);
+    if (!budget.over) result.uploaded = await upload(client, bytes, budget);
   } finally {
-    get.destroy();
-    put.destroy();
     stopDiscard();
     http.close();
     client.close();
     server.close();
+    retained.push(client, server);
   }
-  return { ms: performance.now() - t0, downloaded, uploaded: upDone ? uploaded : 0 };
+  result.ms = performance.now() - t0;
+  return result;
 }

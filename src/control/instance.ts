@@ -54,7 +54,7 @@ export async function startInstance(config: TunstackConfig, up: UpOptions, logge
   if (up.warmup ?? true) {
     const w = await warmUp();
     releaseWarmupMemory();
-    logger.info({ ms: Math.round(w.ms), downloaded: w.downloaded, uploaded: w.uploaded }, 'JIT warm-up done (in process, no packets)');
+    logger.info({ ms: Math.round(w.ms), requests: w.requests, connections: w.connections, downloaded: w.downloaded, uploaded: w.uploaded }, 'JIT warm-up done (in process, no packets)');
   }
   let running: RunningStack;
   try {

@@ -66,7 +66,8 @@ export interface TunError extends Error {
   written?: number;
 }
 
-interface NativeDevice {
+/** The device under a TunLink: the native shim's, or the in-process loopback of tun-loopback.ts. */
+export interface TunDevice {
   readonly name: string;
   readonly fd: number;
   readonly batchSize: number;
@@ -82,7 +83,7 @@ interface NativeDevice {
 }
 
 interface NativeShim {
-  open(name: string, batchSize: number | undefined, onReceive: (count: number, error?: TunError) => void, opts?: { vnetHdr: boolean; offload: number; busyPollUs?: number }): NativeDevice;
+  open(name: string, batchSize: number | undefined, onReceive: (count: number, error?: TunError) => void, opts?: { vnetHdr: boolean; offload: number; busyPollUs?: number }): TunDevice;
   configure(name: string, opts: { address?: string; prefixLength?: number; mtu?: number; up?: boolean }): void;
   addRoute(name: string, cidr: string): boolean;
   getMtu(name: string): number;
@@ -223,7 +224,7 @@ export class TunLink implements Link {
   onError: ((err: TunError) => void) | null = null;
 
   private receiver: LinkReceiver = noReceiver;
-  private readonly dev: NativeDevice;
+  private readonly dev: TunDevice;
   private readonly rx: Uint8Array;
   private readonly lengths: Uint32Array;
   private readonly slot: number;
@@ -233,7 +234,7 @@ export class TunLink implements Link {
   private readonly rxMeta: Uint32Array;
   private closed = false;
 
-  private constructor(dev: NativeDevice, mtu: number, vnetSlot: number) {
+  private constructor(dev: TunDevice, mtu: number, vnetSlot: number) {
     this.dev = dev;
     this.name = dev.name;
     this.mtu = mtu;
@@ -286,6 +287,16 @@ export class TunLink implements Link {
       dev.close();
       throw e;
     }
+  }
+
+  /**
+   * A TunLink over a device that is not a kernel TUN (the in-process loopback pair of tun-loopback.ts, which the
+   * JIT warm-up runs traffic through): `listen` is handed the callback the device calls with each batch it filled.
+   */
+  static attach(dev: TunDevice, mtu: number, vnetSlot: number, listen: (onReceive: (count: number, error?: TunError) => void) => void): TunLink {
+    const link = new TunLink(dev, mtu, vnetSlot);
+    listen((count, error) => link.onBatch(count, error));
+    return link;
   }
 
   setReceiver(receiver: LinkReceiver): void {

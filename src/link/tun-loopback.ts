@@ -1,0 +1,113 @@
+/**
+ * Two TUN links joined back to back inside the process: what one writes, the other reads, through the same
+ * TunLink code a kernel TUN with offloads goes through (virtio-net header on every packet, super-segments and
+ * partial checksums both ways), but with no device, no kernel and no packet leaving the process.
+ *
+ * It exists for the JIT warm-up (src/warmup.ts): V8 optimizes a function for the object shapes and value
+ * types it has seen, so the warm-up has to run the very code path live traffic takes — TunLink.send and its
+ * batch receive, vnetMeta on each header, the stack on the real clock — or the first real transfer pays for
+ * the compilation and the deoptimizations instead.
+ *
+ * Like the shim, a write copies each packet at once (the sender may reuse its buffers on return), and the
+ * reader gets them in batches of at most `batchSize`, from a macrotask (the shim calls back from libuv's poll
+ * phase), as views into one receive area with the lengths and the raw virtio headers beside it.
+ */
+import { TunLink, type TunDevice, type TunError } from './tun.js';
+import { writeVnetHeader } from '../wire/offload.js';
+
+/** Bytes per packet in the receive area (the shim's SLOT_SIZE: the largest IPv4 datagram fits). */
+const SLOT_SIZE = 65536;
+/** Bytes per packet in the virtio header area (the shim's VNET_SLOT). */
+const VNET_SLOT = 12;
+/** TUN_F_CSUM | TUN_F_TSO4: what the kernel accepts from `tunstack up`. */
+const OFFLOAD_FLAGS = 0x01 | 0x02;
+
+class LoopbackDevice implements TunDevice {
+  readonly fd = -1;
+  readonly slotSize = SLOT_SIZE;
+  readonly rxBuffer: ArrayBuffer;
+  readonly rxLengths: Uint32Array;
+  readonly rxVnet: Uint8Array;
+  readonly vnetHdr = true;
+  readonly offloadFlags = OFFLOAD_FLAGS;
+  peer: LoopbackDevice | null = null;
+  onReceive: ((count: number, error?: TunError) => void) | null = null;
+  private readonly rx: Uint8Array;
+  /** Packets written by the peer, not read yet: copies, with their meta words. */
+  private readonly queue: Uint8Array[] = [];
+  private readonly queueMeta: number[] = [];
+  private head = 0;
+  private scheduled = false;
+  private closed = false;
+
+  constructor(
+    readonly name: string,
+    readonly batchSize: number,
+  ) {
+    this.rxBuffer = new ArrayBuffer(batchSize * SLOT_SIZE);
+    this.rx = new Uint8Array(this.rxBuffer);
+    this.rxLengths = new Uint32Array(batchSize);
+    this.rxVnet = new Uint8Array(batchSize * VNET_SLOT);
+  }
+
+  write(packets: readonly Uint8Array[], start: number, count: number, meta?: Uint32Array): number {
+    const peer = this.peer;
+    if (this.closed || peer === null || peer.closed) return count; // the kernel takes it and drops it
+    for (let i = start; i < start + count; i++) {
+      peer.queue.push(Uint8Array.prototype.slice.call(packets[i]!));
+      peer.queueMeta.push(meta !== undefined ? meta[i]! : 0);
+    }
+    peer.schedule();
+    return count;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.queue.length = 0;
+    this.queueMeta.length = 0;
+    this.head = 0;
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(this.readBatch);
+  }
+
+  /** One wake-up of the reader: up to batchSize packets into the receive area, one callback. */
+  private readonly readBatch = (): void => {
+    this.scheduled = false;
+    if (this.closed) return;
+    const n = Math.min(this.batchSize, this.queue.length - this.head);
+    for (let k = 0; k < n; k++) {
+      const p = this.queue[this.head + k]!;
+      this.rx.set(p, k * SLOT_SIZE);
+      this.rxLengths[k] = p.length;
+      writeVnetHeader(this.rxVnet, k * VNET_SLOT, p, this.queueMeta[this.head + k]!);
+    }
+    this.head += n;
+    if (this.head === this.queue.length) {
+      this.queue.length = 0;
+      this.queueMeta.length = 0;
+      this.head = 0;
+    } else {
+      this.schedule();
+    }
+    if (n > 0) this.onReceive?.(n);
+  };
+}
+
+/** Two TunLinks with offloads whose devices are wired to each other in process. */
+export function tunLoopbackPair(opts: { mtu?: number; batchSize?: number; names?: [string, string] } = {}): [TunLink, TunLink] {
+  const mtu = opts.mtu ?? 1500;
+  const batch = opts.batchSize ?? 64;
+  const [n0, n1] = opts.names ?? ['loop0', 'loop1'];
+  const a = new LoopbackDevice(n0, batch);
+  const b = new LoopbackDevice(n1, batch);
+  a.peer = b;
+  b.peer = a;
+  return [
+    TunLink.attach(a, mtu, VNET_SLOT, (cb) => (a.onReceive = cb)),
+    TunLink.attach(b, mtu, VNET_SLOT, (cb) => (b.onReceive = cb)),
+  ];
+}
