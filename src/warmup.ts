@@ -20,7 +20,7 @@
  */
 import { Stack } from './stack.js';
 import { PcapTap } from './link/pcap-tap.js';
-import { tunLoopbackPair } from './link/tun-loopback.js';
+import { TunLoopback } from './link/tun-loopback.js';
 import { startBundledHttp } from './http/bundled.js';
 import { startTcpDiscard } from './services/tcp-services.js';
 import { releaseFreeMemory } from './link/tun.js';
@@ -61,6 +61,14 @@ export function releaseWarmupMemory(): void {
 
 /** Objects of the warm-up kept alive so that their hidden classes (and the code specialised on them) live on. */
 const retained: unknown[] = [];
+const keptOfKind = new Map<string, number>();
+/** Keeps the first few objects of each kind. */
+function keep(kind: string, ...objs: unknown[]): void {
+  const n = keptOfKind.get(kind) ?? 0;
+  if (n >= 2) return;
+  keptOfKind.set(kind, n + 1);
+  retained.push(...objs);
+}
 
 const SERVER = '10.255.255.2';
 const CLIENT = '10.255.255.1';
@@ -73,10 +81,16 @@ class Budget {
   get over(): boolean {
     return performance.now() > this.end;
   }
+  /** Destroys `s` when the budget runs out before it closed. */
+  guard(s: TcpSocket): void {
+    const t = setTimeout(() => s.destroy(), Math.max(0, this.end - performance.now()));
+    s.once('close', () => clearTimeout(t));
+  }
 }
 
 /** One HTTP/1.1 request at a time on `s`; resolves with the number of responses read (stops at `count` or when over budget). */
 function keepAliveRequests(s: TcpSocket, count: number, budget: Budget, onFirst: () => void): Promise<number> {
+  keep('keep-alive socket', s);
   return new Promise((resolve) => {
     let done = 0;
     let buf = '';
@@ -109,12 +123,38 @@ function keepAliveRequests(s: TcpSocket, count: number, budget: Budget, onFirst:
 }
 
 /** A request with `Connection: close`; resolves with the bytes received once the connection has closed. */
-function closeRequest(client: Stack, path: string): Promise<number> {
+function closeRequest(client: Stack, path: string, budget: Budget): Promise<number> {
   return new Promise((resolve) => {
     const s = client.tcp.connect({ host: SERVER, port: 80 });
+    keep('discarding socket', s);
+    budget.guard(s);
     s.on('connect', () => s.write(`GET ${path} HTTP/1.1\r\nHost: warmup\r\nConnection: close\r\n\r\n`));
     s.discard().resume(); // counted, never copied into Buffers (as the discard service)
     s.on('close', () => resolve(s.bytesRead));
+    s.on('error', () => {});
+  });
+}
+
+/**
+ * A download read by a slow application: the socket pauses every few chunks, so the receive window closes and
+ * reopens and the sender meets window-limited, partial and zero-window sends, as against a busy client.
+ */
+function slowDownload(client: Stack, bytes: number, budget: Budget): Promise<number> {
+  return new Promise((resolve) => {
+    const s = client.tcp.connect({ host: SERVER, port: 80 });
+    keep('reading socket', s);
+    budget.guard(s);
+    let got = 0;
+    let chunks = 0;
+    s.on('connect', () => s.write(`GET /bytes?n=${bytes} HTTP/1.1\r\nHost: warmup\r\nConnection: close\r\n\r\n`));
+    s.on('data', (b: Buffer) => {
+      got += b.length;
+      if (++chunks % 8 === 0) {
+        s.pause();
+        setTimeout(() => s.resume(), 1);
+      }
+    });
+    s.on('close', () => resolve(got));
     s.on('error', () => {});
   });
 }
@@ -123,6 +163,8 @@ function closeRequest(client: Stack, path: string): Promise<number> {
 function upload(client: Stack, bytes: number, budget: Budget): Promise<number> {
   return new Promise((resolve) => {
     const s = client.tcp.connect({ host: SERVER, port: 9 });
+    keep('writing socket', s);
+    budget.guard(s);
     const chunk = Buffer.alloc(256 * 1024, 0x5a);
     let sent = 0;
     const pump = (): void => {
@@ -145,7 +187,8 @@ export async function warmUp(opts: WarmupOptions = {}): Promise<WarmupResult> {
   const t0 = performance.now();
   const bytes = opts.bytes ?? 64 * 1024 * 1024;
   const budget = new Budget(opts.budgetMs ?? 5000);
-  const [la, lb] = tunLoopbackPair({ names: ['warm0', 'warm1'] });
+  const loop = new TunLoopback({ names: ['warm0', 'warm1'] });
+  const [la, lb] = [loop.a, loop.b];
   const client = new Stack({ tcp: { tailLossProbe: true } });
   const server = new Stack({ tcp: { tailLossProbe: true } });
   client.addInterface(new PcapTap(la, null, client.clock), `${CLIENT}/24`, { defaultRoute: true });
@@ -156,10 +199,9 @@ export async function warmUp(opts: WarmupOptions = {}): Promise<WarmupResult> {
   server.startRealTime();
   const result: WarmupResult = { ms: 0, requests: 0, connections: 0, downloaded: 0, uploaded: 0 };
   // The classes of live connections, sockets and HTTP messages live on in these (see the module comment).
-  http.once('request', (req: unknown, res: unknown) => retained.push(req, res));
-  const keepSpecimens = (): void => {
-    if (retained.length <= 2) retained.push(...server.tcp.connections(), ...client.tcp.connections());
-  };
+  http.on('request', (req: unknown, res: unknown) => keep('http message', req, res));
+  http.on('connection', (s: unknown) => keep('accepted socket', s));
+  const keepSpecimens = (): void => keep('connections', ...server.tcp.connections(), ...client.tcp.connections());
   try {
     const requests = opts.requests ?? 3000;
     const perConn = Math.ceil(requests / 10);
@@ -167,17 +209,23 @@ export async function warmUp(opts: WarmupOptions = {}): Promise<WarmupResult> {
     result.requests = counts.reduce((a, b) => a + b, 0);
     const connections = opts.connections ?? 400;
     while (result.connections < connections && !budget.over) {
-      const got = await Promise.all(Array.from({ length: 4 }, () => closeRequest(client, '/')));
+      const got = await Promise.all(Array.from({ length: 4 }, () => closeRequest(client, '/', budget)));
       result.connections += got.filter((n) => n > 0).length;
     }
-    if (!budget.over) result.downloaded = await closeRequest(client, `/bytes?n=${bytes}`);
-    if (!budget.over) result.uploaded = await upload(client, bytes, budget);
+    if (!budget.over) result.downloaded += await closeRequest(client, `/bytes?n=${bytes}`, budget);
+    if (!budget.over) result.uploaded += await upload(client, bytes, budget);
+    if (!budget.over) result.downloaded += await slowDownload(client, bytes >> 2, budget);
+    // Loss recovery: SACK, fast retransmit, tail loss probes, retransmitted retransmissions.
+    loop.loss = 0.01;
+    if (!budget.over) result.downloaded += await closeRequest(client, `/bytes?n=${bytes >> 2}`, budget);
+    if (!budget.over) result.uploaded += await upload(client, bytes >> 2, budget);
+    loop.loss = 0;
   } finally {
     stopDiscard();
     http.close();
     client.close();
     server.close();
-    retained.push(client, server);
+    retained.push(client, server, loop, http);
   }
   result.ms = performance.now() - t0;
   return result;

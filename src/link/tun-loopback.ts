@@ -31,6 +31,9 @@ class LoopbackDevice implements TunDevice {
   readonly vnetHdr = true;
   readonly offloadFlags = OFFLOAD_FLAGS;
   peer: LoopbackDevice | null = null;
+  /** Fraction of the packets written that are lost on the way (a fixed pseudo-random sequence). */
+  loss = 0;
+  private seed = 0x9e3779b9;
   onReceive: ((count: number, error?: TunError) => void) | null = null;
   private readonly rx: Uint8Array;
   /** Packets written by the peer, not read yet: copies, with their meta words. */
@@ -54,11 +57,22 @@ class LoopbackDevice implements TunDevice {
     const peer = this.peer;
     if (this.closed || peer === null || peer.closed) return count; // the kernel takes it and drops it
     for (let i = start; i < start + count; i++) {
+      if (this.loss > 0 && this.random() < this.loss) continue;
       peer.queue.push(Uint8Array.prototype.slice.call(packets[i]!));
       peer.queueMeta.push(meta !== undefined ? meta[i]! : 0);
     }
     peer.schedule();
     return count;
+  }
+
+  /** xorshift32 in [0, 1). */
+  private random(): number {
+    let x = this.seed;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.seed = x >>> 0;
+    return this.seed / 0x1_0000_0000;
   }
 
   close(): void {
@@ -98,16 +112,27 @@ class LoopbackDevice implements TunDevice {
 }
 
 /** Two TunLinks with offloads whose devices are wired to each other in process. */
-export function tunLoopbackPair(opts: { mtu?: number; batchSize?: number; names?: [string, string] } = {}): [TunLink, TunLink] {
-  const mtu = opts.mtu ?? 1500;
-  const batch = opts.batchSize ?? 64;
-  const [n0, n1] = opts.names ?? ['loop0', 'loop1'];
-  const a = new LoopbackDevice(n0, batch);
-  const b = new LoopbackDevice(n1, batch);
-  a.peer = b;
-  b.peer = a;
-  return [
-    TunLink.attach(a, mtu, VNET_SLOT, (cb) => (a.onReceive = cb)),
-    TunLink.attach(b, mtu, VNET_SLOT, (cb) => (b.onReceive = cb)),
-  ];
+export class TunLoopback {
+  readonly a: TunLink;
+  readonly b: TunLink;
+  private readonly devs: [LoopbackDevice, LoopbackDevice];
+
+  constructor(opts: { mtu?: number; batchSize?: number; names?: [string, string] } = {}) {
+    const mtu = opts.mtu ?? 1500;
+    const batch = opts.batchSize ?? 64;
+    const [n0, n1] = opts.names ?? ['loop0', 'loop1'];
+    const da = new LoopbackDevice(n0, batch);
+    const db = new LoopbackDevice(n1, batch);
+    da.peer = db;
+    db.peer = da;
+    this.devs = [da, db];
+    this.a = TunLink.attach(da, mtu, VNET_SLOT, (cb) => (da.onReceive = cb));
+    this.b = TunLink.attach(db, mtu, VNET_SLOT, (cb) => (db.onReceive = cb));
+  }
+
+  /** Fraction of the packets lost in each direction (0 by default). */
+  set loss(rate: number) {
+    this.devs[0].loss = rate;
+    this.devs[1].loss = rate;
+  }
 }

@@ -2,26 +2,28 @@
 import { describe, it, expect } from 'vitest';
 import { warmUp } from '../../src/warmup.js';
 import { MemoryLink } from '../../src/link/memory.js';
-import { tunLoopbackPair } from '../../src/link/tun-loopback.js';
+import { TunLoopback } from '../../src/link/tun-loopback.js';
 import { RingPool } from '../../src/tcp/ring-pool.js';
 import { SendBuffer } from '../../src/tcp/send-buffer.js';
 import { META_CSUM_PARTIAL, META_CSUM_TRUSTED } from '../../src/wire/offload.js';
 
 describe('warm-up', () => {
-  it('serves keep-alive requests, new connections, a download and an upload between two in-process stacks', async () => {
-    const r = await warmUp({ bytes: 4 * 1024 * 1024, requests: 50, connections: 8 });
+  it('serves keep-alive requests, new connections, downloads (one read slowly, one lossy) and uploads between two in-process stacks', async () => {
+    const bytes = 4 * 1024 * 1024;
+    const r = await warmUp({ bytes, requests: 50, connections: 8, budgetMs: 30_000 });
     expect(r.requests).toBe(50);
     expect(r.connections).toBe(8);
-    expect(r.uploaded).toBe(4 * 1024 * 1024);
-    // the body plus the response head
-    expect(r.downloaded).toBeGreaterThan(4 * 1024 * 1024);
-    expect(r.downloaded).toBeLessThan(4 * 1024 * 1024 + 1024);
+    // a full upload, then a quarter of it with 1% loss each way
+    expect(r.uploaded).toBe(bytes + bytes / 4);
+    // the full download, a quarter read slowly, a quarter with loss: the bodies plus three response heads
+    expect(r.downloaded).toBeGreaterThan(bytes + bytes / 2);
+    expect(r.downloaded).toBeLessThan(bytes + bytes / 2 + 3 * 1024);
   });
 });
 
 describe('TUN loopback pair', () => {
   it('carries a super-segment with a partial checksum through the virtio header, as a TUN with offloads', async () => {
-    const [a, b] = tunLoopbackPair();
+    const { a, b } = new TunLoopback();
     expect(a.vnetHdr).toBe(true);
     expect(a.offloads).toEqual({ txChecksum: true, tso4: true });
     const got: { len: number; meta: number; first: number }[] = [];
@@ -45,6 +47,21 @@ describe('TUN loopback pair', () => {
     expect(a.txGsoPackets).toBe(1);
     a.close();
     b.close();
+  });
+
+  it('loses the given fraction of packets', async () => {
+    const loop = new TunLoopback();
+    let got = 0;
+    loop.b.setReceiver((_p, n) => (got += n));
+    loop.loss = 0.1;
+    const p = new Uint8Array(60);
+    p[0] = 0x45;
+    for (let i = 0; i < 2000; i++) loop.a.send([p], 1);
+    for (let i = 0; i < 40; i++) await new Promise((r) => setImmediate(r));
+    expect(got).toBeGreaterThan(1700);
+    expect(got).toBeLessThan(1900);
+    loop.a.close();
+    loop.b.close();
   });
 });
 
