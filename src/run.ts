@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { RealClock, TimerQueue } from './clock.js';
 import { Stack } from './stack.js';
+import { liveTcpConfig } from './tcp/config.js';
 import { TunLink } from './link/tun.js';
 import type { Link } from './link/link.js';
 import { ImpairedLink } from './link/impair.js';
@@ -137,8 +138,8 @@ export function startStack(opts: UpOptions, logger: Logger): RunningStack {
   if (opts.pcap) capture.start(opts.pcap);
 
   const reassembly = opts.reasmTimeoutMs !== undefined ? { timeoutMs: opts.reasmTimeoutMs } : undefined;
-  // Tail loss probes on, as Linux has them by default (the library's default is off: see TcpConfig.tailLossProbe).
-  const stack = new Stack({ clock, timers, logger, forwarding: opts.forward ?? false, tcp: { tailLossProbe: true }, ...(reassembly ? { reassembly } : {}) });
+  // Tail loss probes and buffer autotuning on, as Linux has them by default (the library's defaults are off: see TcpConfig).
+  const stack = new Stack({ clock, timers, logger, forwarding: opts.forward ?? false, tcp: liveTcpConfig, ...(reassembly ? { reassembly } : {}) });
   stack.addInterface(link, opts.addr, { defaultRoute: true, name: opts.tun });
   tun.onDrop = (reason) => stack.stats.drop(`link.${reason}`);
   if (opts.observe?.sampleRate !== undefined) stack.feed.sampleMs = 1000 / opts.observe.sampleRate;

@@ -148,6 +148,9 @@ export function tcpInfoLine(r: Record<string, unknown>): string {
   if (retrans !== undefined || totalRetrans !== undefined) parts.push(`retrans:${retrans ?? 0}/${totalRetrans ?? retrans ?? 0}`);
   const rwnd = num(r, 'rcvWnd', 'rcvWindow', 'rwnd');
   if (rwnd !== undefined) parts.push(`rcv_space:${rwnd}`);
+  const rb = num(r, 'rcvBuf');
+  const tb = num(r, 'sndBuf');
+  if (rb !== undefined && tb !== undefined && rb + tb > 0) parts.push(`skmem:(rb${rb},tb${tb})`);
   const id = r['id'] ?? r['connId'];
   if (id !== undefined) parts.push(`id:${String(id)}`);
   return parts.join(' ');

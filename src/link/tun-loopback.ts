@@ -8,7 +8,8 @@
  * batch receive, vnetMeta on each header, the stack on the real clock — or the first real transfer pays for
  * the compilation and the deoptimizations instead.
  *
- * Like the shim, a write copies each packet at once (the sender may reuse its buffers on return), and the
+ * Like the shim, a write copies each packet at once (the sender may reuse its buffers on return; the copies go
+ * to an area reused once all were read, so the warm-up's bulk transfers make no garbage per packet), and the
  * reader gets them in batches of at most `batchSize`, from a macrotask (the shim calls back from libuv's poll
  * phase), as views into one receive area with the lengths and the raw virtio headers beside it.
  */
@@ -21,6 +22,8 @@ const SLOT_SIZE = 65536;
 const VNET_SLOT = 12;
 /** TUN_F_CSUM | TUN_F_TSO4: what the kernel accepts from `tunstack up`. */
 const OFFLOAD_FLAGS = 0x01 | 0x02;
+
+const EMPTY = new Uint8Array(0);
 
 class LoopbackDevice implements TunDevice {
   readonly fd = -1;
@@ -36,8 +39,11 @@ class LoopbackDevice implements TunDevice {
   private seed = 0x9e3779b9;
   onReceive: ((count: number, error?: TunError) => void) | null = null;
   private readonly rx: Uint8Array;
-  /** Packets written by the peer, not read yet: copies, with their meta words. */
+  /** Packets written by the peer, not read yet: copies in `arena`, with their meta words. */
   private readonly queue: Uint8Array[] = [];
+  /** Where written packets are copied (one area reused once the queue is empty: no garbage per packet). */
+  private arena = new Uint8Array(1 << 20);
+  private arenaUsed = 0;
   private readonly queueMeta: number[] = [];
   private head = 0;
   private scheduled = false;
@@ -58,11 +64,24 @@ class LoopbackDevice implements TunDevice {
     if (this.closed || peer === null || peer.closed) return count; // the kernel takes it and drops it
     for (let i = start; i < start + count; i++) {
       if (this.loss > 0 && this.random() < this.loss) continue;
-      peer.queue.push(Uint8Array.prototype.slice.call(packets[i]!));
+      peer.queue.push(peer.copyIn(packets[i]!));
       peer.queueMeta.push(meta !== undefined ? meta[i]! : 0);
     }
     peer.schedule();
     return count;
+  }
+
+  private copyIn(p: Uint8Array): Uint8Array {
+    const n = p.length;
+    if (this.arenaUsed + n > this.arena.length) {
+      // Views into the old area stay valid until read; new copies go to a fresh one.
+      this.arena = new Uint8Array(Math.max(this.arena.length, n));
+      this.arenaUsed = 0;
+    }
+    const v = this.arena.subarray(this.arenaUsed, this.arenaUsed + n);
+    v.set(p);
+    this.arenaUsed += (n + 7) & ~7;
+    return v;
   }
 
   /** xorshift32 in [0, 1). */
@@ -80,6 +99,8 @@ class LoopbackDevice implements TunDevice {
     this.queue.length = 0;
     this.queueMeta.length = 0;
     this.head = 0;
+    this.arena = EMPTY;
+    this.arenaUsed = 0;
   }
 
   private schedule(): void {
@@ -104,6 +125,7 @@ class LoopbackDevice implements TunDevice {
       this.queue.length = 0;
       this.queueMeta.length = 0;
       this.head = 0;
+      this.arenaUsed = 0;
     } else {
       this.schedule();
     }

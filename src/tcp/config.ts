@@ -12,6 +12,18 @@ export interface TcpConfig {
   rmem: number;
   /** Send buffer per connection in bytes (SO_SNDBUF): unacknowledged + unsent data. */
   wmem: number;
+  /**
+   * Receive buffer autotuning ceiling (Linux tcp_moderate_rcvbuf with tcp_rmem[2]): when above `rmem`, a
+   * connection's receive buffer grows from `rmem` toward it as the data the application reads per round trip
+   * demands (tcp_rcv_space_adjust), so a long path is not window-bound. 0: the buffer stays at `rmem` (the
+   * library default, which the conformance dialogues assume); `tunstack up` sets 6 MiB, Linux's default.
+   */
+  rmemMax: number;
+  /**
+   * Send buffer autotuning ceiling (Linux tcp_wmem[2]): when above `wmem`, the send buffer grows toward it to
+   * hold twice the congestion window (tcp_sndbuf_expand). 0: it stays at `wmem`; `tunstack up` sets 4 MiB.
+   */
+  wmemMax: number;
   /** Upper bound on the MSS we announce and use (0 = only the interface MTU − 40 decides). */
   mssClamp: number;
   /** RTO before any RTT sample (RFC 6298 §2.1: 1 s). */
@@ -97,6 +109,8 @@ export const defaultTcpConfig: Readonly<TcpConfig> = {
   syncookies: 1,
   rmem: 1 << 20,
   wmem: 1 << 20,
+  rmemMax: 0,
+  wmemMax: 0,
   mssClamp: 0,
   initialRto: 1000,
   minRto: 200,
@@ -136,11 +150,31 @@ export function resolveTcpConfig(o: Partial<TcpConfig> | undefined): TcpConfig {
   if (![0, 1, 2].includes(c.syncookies)) throw new RangeError(`tcp.syncookies must be 0, 1 or 2 (got ${c.syncookies})`);
   if (c.congestionControl !== 'newreno' && c.congestionControl !== 'cubic') throw new RangeError(`tcp.congestionControl: unknown '${String(c.congestionControl)}'`);
   for (const k of ['rmem', 'wmem'] as const) if (!(c[k] >= 2048 && c[k] <= 1 << 30)) throw new RangeError(`tcp.${k} must be between 2048 and 2^30`);
+  for (const k of ['rmemMax', 'wmemMax'] as const) if (!(c[k] === 0 || (c[k] >= 2048 && c[k] <= 1 << 30))) throw new RangeError(`tcp.${k} must be 0 or between 2048 and 2^30`);
   if (c.delayedAckMs > 200) c.delayedAckMs = 200;
   return c;
 }
 
-/** Window scale shift we announce for a receive buffer of `rmem` bytes (RFC 7323 §2.3: at most 14). */
+/**
+ * The TCP settings of a live stack (`tunstack up`, and its warm-up): tail loss probes and buffer autotuning on,
+ * as Linux has them by default (Linux: tcp_rmem 4096 131072 6291456, tcp_wmem 4096 16384 4194304; our
+ * starting sizes stay at the library's 1 MiB).
+ */
+export const liveTcpConfig: Readonly<Partial<TcpConfig>> = {
+  tailLossProbe: true,
+  rmemMax: 6 * 1024 * 1024,
+  wmemMax: 4 * 1024 * 1024,
+};
+
+/** The largest receive buffer a connection may reach: what its window scale must be able to express. */
+export function receiveBufferCeiling(c: Pick<TcpConfig, 'rmem' | 'rmemMax'>): number {
+  return Math.max(c.rmem, c.rmemMax);
+}
+
+/**
+ * Window scale shift we announce for a receive buffer of up to `rmem` bytes (RFC 7323 §2.3: at most 14; Linux
+ * tcp_select_initial_window sizes it for tcp_rmem[2], the most the buffer can grow to).
+ */
 export function windowScaleFor(rmem: number): number {
   let s = 0;
   while (s < 14 && rmem >> s > 0xffff) s++;

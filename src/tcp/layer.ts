@@ -56,11 +56,14 @@ export interface TcpSocketRow {
   bytesReceived: number;
   /** Retransmitted segments over the connection's life. */
   retrans: number;
+  /** Receive / send buffer sizes (`ss -m` rb / tb); 0 for listeners and TIME-WAIT. */
+  rcvBuf: number;
+  sndBuf: number;
 }
 
 /** A socket-table row for a listener or a TIME-WAIT pair: no congestion or transfer figures. */
 function socketRowWithoutTransfer(state: string, recvQ: number, sendQ: number, local: string, peer: string): TcpSocketRow {
-  return { state, recvQ, sendQ, local, peer, cwnd: 0, ssthresh: 0, srtt: 0, rttvar: 0, rto: 0, mss: 0, wscale: '', bytesAcked: 0, bytesReceived: 0, retrans: 0 };
+  return { state, recvQ, sendQ, local, peer, cwnd: 0, ssthresh: 0, srtt: 0, rttvar: 0, rto: 0, mss: 0, wscale: '', bytesAcked: 0, bytesReceived: 0, retrans: 0, rcvBuf: 0, sndBuf: 0 };
 }
 
 /** Most bytes of free rings kept for reuse. */
@@ -654,6 +657,8 @@ export class TcpLayer {
           bytesAcked: i.bytesAcked,
           bytesReceived: i.bytesReceived,
           retrans: i.totalRetrans,
+          rcvBuf: i.rcvBuf,
+          sndBuf: i.sndBuf,
         });
       }
     }
@@ -711,6 +716,7 @@ export class TcpLayer {
     for (const c of this.connections()) c.shutdownSilently();
     this.timeWait.clear();
     this.egress(this.now());
+    this.rings.clear();
     this.closed = true;
   }
 }

@@ -10,7 +10,7 @@
  */
 import { Timer } from '../clock.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpHeader, type TcpOptions } from '../wire/tcp.js';
-import { windowScaleFor } from './config.js';
+import { receiveBufferCeiling, windowScaleFor } from './config.js';
 import { TcpConnection, TcpState, type PassiveOpen } from './connection.js';
 import type { TcpLayer } from './layer.js';
 import { seqLt } from './seq.js';
@@ -251,7 +251,7 @@ export class TcpListener {
     o.mss = mss;
     o.sack = undefined;
     o.sackCount = 0;
-    o.wscale = peerWscale >= 0 && cfg.windowScaling ? windowScaleFor(cfg.rmem) : undefined;
+    o.wscale = peerWscale >= 0 && cfg.windowScaling ? windowScaleFor(receiveBufferCeiling(cfg)) : undefined;
     o.sackPermitted = sackOk;
     if (tsOk) {
       const tsNow = (Math.floor(now) + this.layer.tsOffset(local, this.localPort, remote, remotePort)) >>> 0;

@@ -32,12 +32,26 @@ export class ReceiveBuffer {
   /** Starts of the most recently changed out-of-order ranges, newest first (for SACK ordering, RFC 2018 §4). */
   private readonly recent: number[] = [];
 
+  /** Most bytes held, in order and out of order (grows with autotuning: `growCapacity`). */
+  private cap: number;
+
   constructor(
-    readonly capacity: number,
+    capacity: number,
     readonly maxRanges: number,
     private readonly initial = 16 * 1024,
     private readonly pool: RingPool = NO_RING_POOL,
-  ) {}
+  ) {
+    this.cap = capacity;
+  }
+
+  get capacity(): number {
+    return this.cap;
+  }
+
+  /** Raises the capacity to `bytes` (never lowers it); the ring follows when data needs it. */
+  growCapacity(bytes: number): void {
+    if (bytes > this.cap) this.cap = bytes;
+  }
 
   /** Bytes of ring allocated now. */
   get allocated(): number {

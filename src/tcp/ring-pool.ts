@@ -38,6 +38,12 @@ export class RingPool {
     (this.free[k] ??= []).push(ring);
     this.held += size;
   }
+
+  /** Lets go of every free ring (a closed layer keeps no memory for connections it will not have). */
+  clear(): void {
+    this.free.length = 0;
+    this.held = 0;
+  }
 }
 
 /** A pool that keeps nothing (buffers made outside a layer). */

@@ -19,12 +19,25 @@ export class SendBuffer {
   /** Bytes held (from SND.UNA). */
   length = 0;
 
+  /** Most bytes held (grows with autotuning: `growCapacity`). */
+  private cap: number;
+
   constructor(
-    /** Most bytes held. */
-    readonly capacity: number,
+    capacity: number,
     private readonly initial = 16 * 1024,
     private readonly pool: RingPool = NO_RING_POOL,
-  ) {}
+  ) {
+    this.cap = capacity;
+  }
+
+  get capacity(): number {
+    return this.cap;
+  }
+
+  /** Raises the capacity to `bytes` (never lowers it); the ring follows when writes need it. */
+  growCapacity(bytes: number): void {
+    if (bytes > this.cap) this.cap = bytes;
+  }
 
   /** Bytes of ring allocated now (0 before the first write and after `release`). */
   get allocated(): number {
