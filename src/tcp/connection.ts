@@ -1741,10 +1741,18 @@ export class TcpConnection {
     return ((this.sndMax - this.sndUna) | 0) - sbd.sacked - sbd.holeBytes(from, high);
   }
 
-  /** RFC 6675 §5 NextSeg rule 1: retransmit holes below the highest SACK while pipe allows. */
+  /**
+   * RFC 6675 §5 NextSeg rule 1: retransmit holes below the highest SACK while pipe allows. Consecutive full
+   * segments leave as one super-segment (as Linux retransmits a TSO skb whole, up to the congestion window):
+   * the wire segments are the same, but a receiver refilling a 44-segment hole takes one packet, not 44.
+   */
   private sackRetransmit(now: number): number {
     const sbd = this.scoreboard;
     const smss = this.smss - this.sackOptionBytes();
+    const maxSegs = this.layer.tsoSegments(smss);
+    let bSeq = 0;
+    let bLen = 0;
+    let bSegs = 0;
     let n = 0;
     for (let guard = 0; guard < 10000; guard++) {
       if (this.cwnd - this.pipe() < this.smss) break;
@@ -1756,11 +1764,37 @@ export class TcpConnection {
       const limit = holeEnd === -1 ? high : holeEnd;
       const len = Math.min(smss, (limit - s) | 0);
       if (len <= 0) break;
-      this.retransmitOne(s, now, len);
+      const offset = (s - this.sndUna - (this.synUnacked ? 1 : 0)) | 0;
+      const end = (s + len) >>> 0;
+      const plain = maxSegs > 1 && len === smss && offset + len < this.sb.length && !(this.finQueued && end === this.finSeq);
+      if (plain) {
+        if (bLen > 0 && s !== ((bSeq + bLen) >>> 0)) {
+          this.sendData(bSeq, bLen, TCP_ACK, now, smss);
+          bLen = 0;
+        }
+        if (bLen === 0) {
+          bSeq = s;
+          bSegs = 0;
+        }
+        bLen += len;
+        bSegs++;
+        if (bSegs >= maxSegs) {
+          this.sendData(bSeq, bLen, TCP_ACK, now, smss);
+          bLen = 0;
+        }
+        this.countRetrans();
+      } else {
+        if (bLen > 0) {
+          this.sendData(bSeq, bLen, TCP_ACK, now, smss);
+          bLen = 0;
+        }
+        this.retransmitOne(s, now, len);
+      }
       if (this.rtxInFlight.length < 3 * 256) this.rtxInFlight.push(s, len, this.sndMax);
-      this.rxtNext = (s + len) >>> 0;
+      this.rxtNext = end;
       n++;
     }
+    if (bLen > 0) this.sendData(bSeq, bLen, TCP_ACK, now, smss);
     return n;
   }
 
