@@ -124,9 +124,10 @@ describe.skipIf(why !== null)('observe: dashboard in headless Chromium over the 
     const b = await up([]);
     const opened = await b.cmd<{ status: number }>({ cmd: 'open', url: `http://${STACK_ADDR}/_stack/` });
     expect(opened.status).toBe(200);
-    // Far more than 12 s can carry: curl's rate limit lets bursts through, and a fast stack finished a 30 MB body
-    // before the second sample; -m 12 ends it.
-    const dl = background(ns, ['curl', '-s', '-o', '/dev/null', '--limit-rate', '3M', '-m', '12', `http://${STACK_ADDR}/bytes?n=100000000000`], 15_000);
+    // Far more than 12 s can carry, read at a steady ~6 MB/s (64 KiB every 10 ms) so the bytes keep moving
+    // between the samples; -m 12 ends it. (curl --limit-rate let a first burst of 34 MB through, then read
+    // nothing for seconds: no progress between the two samples.)
+    const dl = background(ns, ['sh', '-c', `curl -s -m 12 http://${STACK_ADDR}/bytes?n=100000000000 | while [ "$(dd bs=64k count=1 status=none | wc -c)" -gt 0 ]; do sleep 0.01; done`], 15_000);
     await sleep(2500);
     const m1 = await b.check();
     await sleep(2000);
