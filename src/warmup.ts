@@ -226,18 +226,21 @@ export async function warmUp(opts: WarmupOptions = {}): Promise<WarmupResult> {
     // Between the bulk phases, what the last one left behind is collected: the peak RSS of the process (what
     // `tunstack up` reports as VmHWM) is otherwise set by the warm-up's garbage piling up.
     collectGarbage();
-    if (!budget.over) result.downloaded += await closeRequest(client, `/bytes?n=${bytes}`, budget);
-    collectGarbage();
-    if (!budget.over) result.uploaded += await upload(client, bytes, budget);
-    collectGarbage();
+    // The rarer paths first — a slow reader (window-limited and zero-window sends), then loss recovery (SACK,
+    // fast retransmit, tail loss probes, retransmitted retransmissions) — and the plain bulk transfers last:
+    // the new feedback and object layouts the rare paths bring throw optimized code away ("code dependencies"),
+    // and what is optimized when live traffic starts must be the common path, with all of that feedback in.
     if (!budget.over) result.downloaded += await slowDownload(client, bytes >> 2, budget);
     collectGarbage();
-    // Loss recovery: SACK, fast retransmit, tail loss probes, retransmitted retransmissions.
     loop.loss = 0.01;
     if (!budget.over) result.downloaded += await closeRequest(client, `/bytes?n=${bytes >> 2}`, budget);
     collectGarbage();
     if (!budget.over) result.uploaded += await upload(client, bytes >> 2, budget);
     loop.loss = 0;
+    collectGarbage();
+    if (!budget.over) result.downloaded += await closeRequest(client, `/bytes?n=${bytes}`, budget);
+    collectGarbage();
+    if (!budget.over) result.uploaded += await upload(client, bytes, budget);
   } finally {
     stopDiscard();
     http.close();
