@@ -132,16 +132,22 @@ function keepAliveRequests(s: TcpSocket, count: number, budget: Budget, onFirst:
   });
 }
 
+/** A socket to the HTTP server that sends `GET path` with `Connection: close` once connected. */
+function getRequest(client: Stack, path: string, kind: string, budget: Budget): TcpSocket {
+  const s = client.tcp.connect({ host: SERVER, port: 80 });
+  keep(kind, s);
+  budget.guard(s);
+  s.on('connect', () => s.write(`GET ${path} HTTP/1.1\r\nHost: warmup\r\nConnection: close\r\n\r\n`));
+  s.on('error', () => {});
+  return s;
+}
+
 /** A request with `Connection: close`; resolves with the bytes received once the connection has closed. */
 function closeRequest(client: Stack, path: string, budget: Budget): Promise<number> {
   return new Promise((resolve) => {
-    const s = client.tcp.connect({ host: SERVER, port: 80 });
-    keep('discarding socket', s);
-    budget.guard(s);
-    s.on('connect', () => s.write(`GET ${path} HTTP/1.1\r\nHost: warmup\r\nConnection: close\r\n\r\n`));
+    const s = getRequest(client, path, 'discarding socket', budget);
     s.discard().resume(); // counted, never copied into Buffers (as the discard service)
     s.on('close', () => resolve(s.bytesRead));
-    s.on('error', () => {});
   });
 }
 
@@ -151,12 +157,9 @@ function closeRequest(client: Stack, path: string, budget: Budget): Promise<numb
  */
 function slowDownload(client: Stack, bytes: number, budget: Budget): Promise<number> {
   return new Promise((resolve) => {
-    const s = client.tcp.connect({ host: SERVER, port: 80 });
-    keep('reading socket', s);
-    budget.guard(s);
+    const s = getRequest(client, `/bytes?n=${bytes}`, 'reading socket', budget);
     let got = 0;
     let chunks = 0;
-    s.on('connect', () => s.write(`GET /bytes?n=${bytes} HTTP/1.1\r\nHost: warmup\r\nConnection: close\r\n\r\n`));
     s.on('data', (b: Buffer) => {
       got += b.length;
       if (++chunks % 8 === 0) {
@@ -165,7 +168,6 @@ function slowDownload(client: Stack, bytes: number, budget: Budget): Promise<num
       }
     });
     s.on('close', () => resolve(got));
-    s.on('error', () => {});
   });
 }
 
