@@ -530,12 +530,12 @@ export class TcpConnection {
   }
 
   /**
-   * Receive buffer autotuning (Linux tcp_rcv_space_adjust, "dynamic right-sizing"): once per receiver RTT
-   * (on paths of AUTOTUNE_MIN_RTT_MS and more),
-   * compare what the application consumed in that round trip with the round trip before; when it grew, the
-   * buffer becomes twice the new amount (losses) plus the growth again, twice (the sender in slow start doubles
-   * per round trip, and the window we offer now is for the next one), up to `rmemMax`. The window follows
-   * the buffer (window_clamp), so a long fat path is not held to `rmem` per round trip.
+   * Receive buffer autotuning (Linux tcp_rcv_space_adjust, "dynamic right-sizing"), on paths of
+   * AUTOTUNE_MIN_RTT_MS and more: once per receiver RTT, compare what the application consumed in that round
+   * trip with the round trip before; when it grew, the buffer becomes twice the new amount (losses) plus the
+   * growth again, twice (the sender in slow start doubles per round trip, and the window we offer now is for
+   * the next one), up to `rmemMax`. The window follows the buffer (window_clamp), so a long fat path is not
+   * held to `rmem` per round trip.
    */
   private rcvSpaceAdjust(copied: number, now: number): void {
     if (this.rcvqSpace === 0) {
@@ -581,10 +581,9 @@ export class TcpConnection {
   }
 
   /**
-   * Send buffer autotuning (Linux tcp_new_space → tcp_sndbuf_expand; on paths of AUTOTUNE_MIN_RTT_MS and
-   * more): after an ACK freed space, while the
-   * connection is not using all of its congestion window, the buffer grows to hold twice the window (the data
-   * in flight plus as much again queued behind it), up to `wmemMax`.
+   * Send buffer autotuning (Linux tcp_new_space → tcp_sndbuf_expand), on paths of AUTOTUNE_MIN_RTT_MS and
+   * more: after an ACK freed space, while the connection is not using all of its congestion window, the buffer
+   * grows to hold twice the window (the data in flight plus as much again queued behind it), up to `wmemMax`.
    */
   private expandSendBuffer(): void {
     if (!this.onLongPath()) return;
