@@ -102,7 +102,9 @@ describe.skipIf(!!why)(`hostile traffic against the live stack${why ? ` (SKIPPED
       ['TcpExtSyncookiesFailed', 'drop:tcp.listen-stray-ack', 'TcpOutRsts', 'TcpPassiveOpens'],
     );
     // Each forged ACK reaching the listener is a stray ACK (cookie checked and failed when cookies were recently sent) answered by RST.
-    expect(o.d['drop:tcp.listen-stray-ack'] ?? 0).toBeGreaterThan(N * 0.5);
+    // Of the N sent, those the kernel's TUN queue dropped before the stack read them never reached it (with a faster
+    // stack the flood ran faster too: 9,860 of 20,000 arrived in one CI run, the threshold was N / 2).
+    expect(o.d['drop:tcp.listen-stray-ack'] ?? 0).toBeGreaterThan((N - o.tunDropped) * 0.5);
     expect(o.d['TcpOutRsts'] ?? 0).toBeGreaterThanOrEqual(o.d['drop:tcp.listen-stray-ack'] ?? 0);
     expect(o.ratio).toBeGreaterThanOrEqual(0.9);
     // No connection came out of a forged ACK (legit ones are closed by now or in TIME-WAIT).
