@@ -12,6 +12,7 @@
  */
 import type { Link, LinkOffloads, LinkReceiver } from './link.js';
 import { META_CSUM_PARTIAL, META_CSUM_TRUSTED, META_GSO_MASK } from '../wire/offload.js';
+import { CopyArena } from './copy-arena.js';
 
 export interface MemoryLinkOptions {
   /** Largest packet either side carries (default 1500). Larger packets are dropped on send. */
@@ -65,8 +66,7 @@ export class MemoryLink implements Link {
   readonly offloads: LinkOffloads | undefined;
   readonly sendsSynchronously: boolean;
   /** With copyOnSend: the area the inbox packets are copied into, reused once the inbox is empty. */
-  private arena = new Uint8Array(0);
-  private arenaUsed = 0;
+  private readonly arena = new CopyArena(1 << 20, true);
   private arenaReset = false;
   private delivering = false;
   private microtaskQueued = false;
@@ -132,7 +132,7 @@ export class MemoryLink implements Link {
         this.stats.mtuDrops++;
         continue;
       }
-      peer.inbox.push(this.sendsSynchronously ? peer.copyIn(p) : p);
+      peer.inbox.push(this.sendsSynchronously ? peer.arena.copy(p) : p);
       // As the kernel hands them to a TUN reader: a partial checksum arrives partial and trusted.
       if (this.offloads !== undefined) peer.inboxMeta.push(m & META_CSUM_PARTIAL ? m | META_CSUM_TRUSTED : m);
       queued++;
@@ -142,19 +142,6 @@ export class MemoryLink implements Link {
       peer.microtaskQueued = true;
       queueMicrotask(peer.onMicrotask);
     }
-  }
-
-  private copyIn(p: Uint8Array): Uint8Array {
-    const n = p.length;
-    if (this.arenaUsed + n > this.arena.length) {
-      // Views into the old area stay valid; the new one is used from its start.
-      this.arena = new Uint8Array(Math.max(1 << 20, this.arena.length * 2, n));
-      this.arenaUsed = 0;
-    }
-    const v = this.arena.subarray(this.arenaUsed, this.arenaUsed + n);
-    v.set(p);
-    this.arenaUsed = (this.arenaUsed + n + 7) & ~7;
-    return v;
   }
 
   private readonly onMicrotask = (): void => {
@@ -206,7 +193,7 @@ export class MemoryLink implements Link {
         }
         for (let i = 0; i < n; i++) batch[i] = EMPTY;
         // Delivered, and nothing queued since: the copies are no longer referenced.
-        if (this.arenaReset && this.head === this.inbox.length) this.arenaUsed = 0;
+        if (this.arenaReset && this.head === this.inbox.length) this.arena.reset();
         this.arenaReset = false;
         if (this.closed) break;
       }

@@ -15,6 +15,7 @@
  */
 import { TunLink, type TunDevice, type TunError } from './tun.js';
 import { writeVnetHeader } from '../wire/offload.js';
+import { CopyArena } from './copy-arena.js';
 
 /** Bytes per packet in the receive area (the shim's SLOT_SIZE: the largest IPv4 datagram fits). */
 const SLOT_SIZE = 65536;
@@ -22,8 +23,6 @@ const SLOT_SIZE = 65536;
 const VNET_SLOT = 12;
 /** TUN_F_CSUM | TUN_F_TSO4: what the kernel accepts from `tunstack up`. */
 const OFFLOAD_FLAGS = 0x01 | 0x02;
-
-const EMPTY = new Uint8Array(0);
 
 class LoopbackDevice implements TunDevice {
   readonly fd = -1;
@@ -42,8 +41,7 @@ class LoopbackDevice implements TunDevice {
   /** Packets written by the peer, not read yet: copies in `arena`, with their meta words. */
   private readonly queue: Uint8Array[] = [];
   /** Where written packets are copied (one area reused once the queue is empty: no garbage per packet). */
-  private arena = new Uint8Array(1 << 20);
-  private arenaUsed = 0;
+  private readonly arena = new CopyArena(1 << 20, false);
   private readonly queueMeta: number[] = [];
   private head = 0;
   private scheduled = false;
@@ -64,24 +62,11 @@ class LoopbackDevice implements TunDevice {
     if (this.closed || peer === null || peer.closed) return count; // the kernel takes it and drops it
     for (let i = start; i < start + count; i++) {
       if (this.loss > 0 && this.random() < this.loss) continue;
-      peer.queue.push(peer.copyIn(packets[i]!));
+      peer.queue.push(peer.arena.copy(packets[i]!));
       peer.queueMeta.push(meta !== undefined ? meta[i]! : 0);
     }
     peer.schedule();
     return count;
-  }
-
-  private copyIn(p: Uint8Array): Uint8Array {
-    const n = p.length;
-    if (this.arenaUsed + n > this.arena.length) {
-      // Views into the old area stay valid until read; new copies go to a fresh one.
-      this.arena = new Uint8Array(Math.max(this.arena.length, n));
-      this.arenaUsed = 0;
-    }
-    const v = this.arena.subarray(this.arenaUsed, this.arenaUsed + n);
-    v.set(p);
-    this.arenaUsed += (n + 7) & ~7;
-    return v;
   }
 
   /** xorshift32 in [0, 1). */
@@ -99,8 +84,7 @@ class LoopbackDevice implements TunDevice {
     this.queue.length = 0;
     this.queueMeta.length = 0;
     this.head = 0;
-    this.arena = EMPTY;
-    this.arenaUsed = 0;
+    this.arena.release();
   }
 
   private schedule(): void {
@@ -125,7 +109,7 @@ class LoopbackDevice implements TunDevice {
       this.queue.length = 0;
       this.queueMeta.length = 0;
       this.head = 0;
-      this.arenaUsed = 0;
+      this.arena.reset();
     } else {
       this.schedule();
     }
