@@ -15,7 +15,7 @@
  */
 import { TunLink, type TunDevice, type TunError } from './tun.js';
 import { writeVnetHeader } from '../wire/offload.js';
-import { CopyArena } from './copy-arena.js';
+import { FifoCopyArena } from './copy-arena.js';
 
 /** Bytes per packet in the receive area (the shim's SLOT_SIZE: the largest IPv4 datagram fits). */
 const SLOT_SIZE = 65536;
@@ -40,8 +40,8 @@ class LoopbackDevice implements TunDevice {
   private readonly rx: Uint8Array;
   /** Packets written by the peer, not read yet: copies in `arena`, with their meta words. */
   private readonly queue: Uint8Array[] = [];
-  /** Where written packets are copied (one area reused once the queue is empty: no garbage per packet). */
-  private readonly arena = new CopyArena(1 << 20, false);
+  /** Where written packets are copied (areas reused once read: no garbage per packet, none per area). */
+  private readonly arena = new FifoCopyArena(1 << 20);
   private readonly queueMeta: number[] = [];
   private head = 0;
   private scheduled = false;
@@ -103,14 +103,20 @@ class LoopbackDevice implements TunDevice {
       this.rx.set(p, k * SLOT_SIZE);
       this.rxLengths[k] = p.length;
       writeVnetHeader(this.rxVnet, k * VNET_SLOT, p, this.queueMeta[this.head + k]!);
+      this.arena.consumed(p);
     }
     this.head += n;
     if (this.head === this.queue.length) {
       this.queue.length = 0;
       this.queueMeta.length = 0;
       this.head = 0;
-      this.arena.reset();
     } else {
+      if (this.head >= 1024 && this.head * 2 >= this.queue.length) {
+        // A queue that never drains: drop the read entries, so the array does not grow with the transfer.
+        this.queue.splice(0, this.head);
+        this.queueMeta.splice(0, this.head);
+        this.head = 0;
+      }
       this.schedule();
     }
     if (n > 0) this.onReceive?.(n);
