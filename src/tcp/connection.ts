@@ -13,7 +13,7 @@
  * the ACKs for a batch of segments are coalesced into one.
  */
 import { Timer } from '../clock.js';
-import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, type TcpHeader, type TcpOptions } from '../wire/tcp.js';
+import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG, type TcpHeader, type TcpOptions } from '../wire/tcp.js';
 import type { TcpConfig } from './config.js';
 import { receiveBufferCeiling, windowScaleFor } from './config.js';
 import { createCongestionController, type CongestionController } from './congestion.js';
@@ -195,6 +195,15 @@ export class TcpConnection {
   private ackCheck = false;
   /** Quick ACKs left (icsk_ack.quick). */
   private quick = 0;
+  /**
+   * A segment shorter than the peer's segment size (or a full one with PSH) arrived since our last ACK: the end
+   * of a write, so the sender may be waiting for this ACK (Nagle, a full window) — ICSK_ACK_PUSHED; a second
+   * one — ICSK_ACK_PUSHED2. Cleared by the next ACK we send.
+   */
+  private ackPushed = false;
+  private ackPushed2 = false;
+  /** Payload size of the last short segment that looked like the peer's real segment size (icsk_ack.last_seg_size). */
+  private lastSegSize = 0;
   /** The delayed-ACK engine started with the first data (icsk_ack.ato != 0). */
   private ackStarted = false;
   /** Interactive mode (inet_csk_in_pingpong_mode, TCP_PINGPONG_THRESH 1): no quick ACKs, ACKs ride on replies. */
@@ -600,6 +609,12 @@ export class TcpConnection {
     if (copied <= 0 || this.state === TcpState.CLOSED) return;
     if (this.cfg.rmemMax > this.rb.capacity) this.rcvSpaceAdjust(copied, this.layer.now());
     let timeToAck = this.ackScheduled && ((this.rcvNxt - this.lastAckSent) | 0) > this.rcvMss;
+    // ... or if this read emptied the receive queue after the end of a write arrived (a small segment), and the
+    // connection is not interactive (or two ends of writes came): the sender may be holding its next segment for
+    // this ACK (Nagle's algorithm, RFC 896/1122 §4.2.3.4) and no reply will carry it.
+    if (!timeToAck && this.ackScheduled && (this.ackPushed2 || (this.ackPushed && !this.pingpong)) && this.unread === 0 && this.rb.rangeCount === 0) {
+      timeToAck = true;
+    }
     if (!timeToAck && !this.finReceived) {
       const cur = Math.max(0, (this.rcvAdvRight - this.rcvNxt) | 0);
       if (2 * cur <= this.windowClamp) {
@@ -825,7 +840,7 @@ export class TcpConnection {
       // Data or FIN in the SYN-ACK (§3.10.7.3: continue with the URG/data/FIN steps).
       if (h.payloadLength > 0 || flags & TCP_FIN) {
         const seg = (h.seq + 1) >>> 0;
-        this.acceptData(seg, pkt, payloadStart, h.payloadLength, now);
+        this.acceptData(seg, pkt, payloadStart, h.payloadLength, flags, h.headerLength, now);
         if (flags & TCP_FIN) this.noteFin((seg + h.payloadLength) >>> 0, now);
       }
       return;
@@ -979,7 +994,7 @@ export class TcpConnection {
         }
         if (len > 0) {
           if (this.cfg.rmemMax > this.rb.capacity) this.rcvRttMeasure(h, len, now);
-          this.acceptData(seq, pkt, off, len, now);
+          this.acceptData(seq, pkt, off, len, h.flags, h.headerLength, now);
         }
         if (fin) this.noteFin((h.seq + h.payloadLength) >>> 0, now);
       } else if (fin && (s === TcpState.CLOSE_WAIT || s === TcpState.CLOSING || s === TcpState.LAST_ACK || s === TcpState.TIME_WAIT)) {
@@ -1247,8 +1262,36 @@ export class TcpConnection {
     this.armRtx(RTX_RTO, now + this.rtt.rto);
   }
 
+  /**
+   * Linux tcp_measure_rcv_mss: the peer's segment size from full-sized segments (a super-segment counts as full
+   * sized); a short segment marks the end of a write (ICSK_ACK_PUSHED, a second one ICSK_ACK_PUSHED2), unless it
+   * looks like the peer's real segment size (at least 536 bytes with the header, or 88 without PSH/URG/FIN/SYN:
+   * the same size twice running becomes the segment size).
+   */
+  private measureRcvMss(len: number, flags: number, headerLength: number): void {
+    if (len >= this.rcvMss) {
+      this.rcvMss = Math.min(len, this.advMss);
+      if (flags & TCP_PSH) this.ackPushed = true;
+      return;
+    }
+    // The segment with its header, less the header every segment has (20 bytes, 32 with timestamps): SACK
+    // blocks do not make a segment look short.
+    const withHeader = len + headerLength;
+    if (withHeader >= 536 + 20 || (withHeader >= 88 + 20 && (flags & (TCP_FIN | TCP_URG | TCP_SYN | TCP_PSH)) === 0)) {
+      const size = withHeader - (this.tsOk ? 32 : 20);
+      const last = this.lastSegSize;
+      this.lastSegSize = size;
+      if (size === last) {
+        this.rcvMss = size;
+        return;
+      }
+    }
+    if (this.ackPushed) this.ackPushed2 = true;
+    this.ackPushed = true;
+  }
+
   /** In-order or out-of-order payload into the receive buffer; decides how soon to ACK. */
-  private acceptData(seq: number, pkt: Uint8Array, off: number, len: number, now: number): void {
+  private acceptData(seq: number, pkt: Uint8Array, off: number, len: number, flags: number, headerLength: number, now: number): void {
     const rb = this.rb;
     const stats = this.layer.stats;
     // Out-of-order data, or a FIN beyond a hole, waiting: filling the gap is ACKed at once (RFC 5681 §4.2).
@@ -1267,7 +1310,7 @@ export class TcpConnection {
         // tcp-zero-window capture the transfer resuming after 4 s is ACKed every second segment from its first
         // one — the receiver took those segments from the socket backlog while the reader held the socket and
         // deferred the ACK (tcp_backlog_ack_defer); ACKing the first alone would misalign every later ACK.)
-        if (len >= this.rcvMss) this.rcvMss = Math.min(len, this.advMss);
+        this.measureRcvMss(len, flags, headerLength);
         if (!this.ackStarted) {
           this.ackStarted = true;
           this.incrQuick();
@@ -1881,6 +1924,8 @@ export class TcpConnection {
       this.ackScheduled = false;
       if (this.quick > 0) this.quick--;
     }
+    this.ackPushed = false;
+    this.ackPushed2 = false;
     if (this.delackTimer.armed) this.layer.timers.disarm(this.delackTimer);
   }
 

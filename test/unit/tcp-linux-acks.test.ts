@@ -128,6 +128,45 @@ describe('Linux ACK and window choices', () => {
     expect(h.take().map(fmt)).toEqual(['P. 1101:1201(100) ack 1 win 65535']);
   });
 
+  it('the end of a write (a short segment) is ACKed as soon as the application has read everything (tcp_measure_rcv_mss, tcp_cleanup_rbuf)', async () => {
+    // A bulk sender's write that is not a multiple of the MSS ends in a short segment, and its Nagle holds the
+    // next short one until this ACK: Linux sends it once the reader drained the queue, not 40 ms later.
+    const { h, sock, seg, fmt } = await established({ rmem: 3000 });
+    sock.on('data', () => {}); // reads at once
+    await h.settle();
+    await h.inject(seg(0, 1000));
+    expect(h.take().map(fmt)).toEqual(['. 1:1(0) ack 1001 win 3000']); // the one quick ACK (3000 / 2·1000)
+    await h.inject(seg(1000, 1000));
+    expect(h.take()).toHaveLength(0); // one full segment: delayed
+    await h.inject(seg(2000, 1000));
+    expect(h.take().map(fmt)).toEqual(['. 1:1(0) ack 3001 win 3000']); // every second full segment
+    await h.inject(seg(3000, 300, TCP_ACK | TCP_PSH));
+    expect(h.take().map(fmt)).toEqual(['. 1:1(0) ack 3301 win 3000']); // short, read at once: ACKed at once
+  });
+
+  it('a short segment the application has not read yet, or one in interactive mode, waits; a second one in interactive mode does not', async () => {
+    const { h, sock, seg, fmt } = await established({ rmem: 3000 });
+    await h.settle();
+    await h.inject(seg(0, 1000));
+    expect(h.take().map(fmt)).toEqual(['. 1:1(0) ack 1001 win 2000']); // not read yet
+    await h.inject(seg(1000, 300, TCP_ACK | TCP_PSH));
+    expect(h.take()).toHaveLength(0); // nobody read it: the receive queue is not empty
+    sock.on('data', () => {});
+    await h.settle();
+    expect(h.take().map(fmt)).toEqual(['. 1:1(0) ack 1301 win 3000']); // read: ACKed now
+    // Interactive mode (an answer went out within the delayed-ACK time): one short request waits for the answer...
+    await h.advance(5);
+    sock.write(Buffer.alloc(10));
+    await h.settle();
+    expect(h.take().map(fmt)).toEqual(['P. 1:11(10) ack 1301 win 3000']);
+    expect(sock.connection!.pingpong).toBe(true);
+    await h.inject(seg(1300, 100, TCP_ACK | TCP_PSH, 11));
+    expect(h.take()).toHaveLength(0);
+    // ... a second end of a write before any ACK (ICSK_ACK_PUSHED2) is ACKed once read.
+    await h.inject(seg(1400, 100, TCP_ACK | TCP_PSH, 11));
+    expect(h.take().map(fmt)).toEqual(['. 11:11(0) ack 1501 win 3000']);
+  });
+
   it('keepalive: unanswered probes end the connection with a RST, then ETIMEDOUT', async () => {
     const { h, sock, fmt } = await established({ keepaliveIntervalMs: 2000, keepaliveProbes: 3 });
     let err: (Error & { code?: string }) | null = null;
