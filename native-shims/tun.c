@@ -630,7 +630,7 @@ static napi_value dev_close_js(napi_env env, napi_callback_info info) {
  * on EINVAL it tries once more without and clears *vnet). Returns the fd or
  * -1 with an exception thrown.
  */
-static int tun_attach(napi_env env, char *name, bool *vnet) {
+static int tun_attach(napi_env env, char *name, bool *vnet, bool multi) {
   int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     int err = errno;
@@ -645,13 +645,14 @@ static int tun_attach(napi_env env, char *name, bool *vnet) {
   }
   struct ifreq ifr;
   memset(&ifr, 0, sizeof ifr);
-  ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (*vnet ? IFF_VNET_HDR : 0);
+  const short mq = multi ? IFF_MULTI_QUEUE : 0;
+  ifr.ifr_flags = IFF_TUN | IFF_NO_PI | mq | (*vnet ? IFF_VNET_HDR : 0);
   memcpy(ifr.ifr_name, name, strlen(name) + 1);
   int rc = ioctl(fd, TUNSETIFF, &ifr);
   if (rc < 0 && *vnet && errno == EINVAL) {
     *vnet = false;
     memset(&ifr, 0, sizeof ifr);
-    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI | mq;
     memcpy(ifr.ifr_name, name, strlen(name) + 1);
     rc = ioctl(fd, TUNSETIFF, &ifr);
   }
@@ -659,7 +660,21 @@ static int tun_attach(napi_env env, char *name, bool *vnet) {
     int err = errno;
     close(fd);
     char message[400];
-    if (err == EBUSY) {
+    if (err == EBUSY && multi) {
+      snprintf(message, sizeof message,
+               "TUN device %s is busy: it is a single-queue TUN open in another process, or has no queue "
+               "left (at most 256); --workers needs a multi_queue TUN (`ip tuntap add dev %s mode tun multi_queue`) "
+               "or one tunstack creates",
+               name, name);
+      throw_errno(env, err, NULL, "ioctl", name, message);
+    } else if (err == EINVAL && multi) {
+      snprintf(message, sizeof message,
+               "cannot attach to %s as one queue of several: it exists as a single-queue TUN (or is not a "
+               "TUN); --workers needs a multi_queue TUN (`ip tuntap add dev %s mode tun multi_queue`) or one "
+               "tunstack creates",
+               name, name);
+      throw_errno(env, err, NULL, "ioctl", name, message);
+    } else if (err == EBUSY) {
       snprintf(message, sizeof message,
                "TUN device %s is busy: another process has it open (a single-queue TUN has one "
                "reader); close that process, or create the device persistent with "
@@ -697,7 +712,7 @@ static napi_value set_fn(napi_env env, napi_value obj, const char *name, napi_ca
   return obj;
 }
 
-/* open(name, batchSize, onReceive[, { vnetHdr, offload }]) -> TunDevice */
+/* open(name, batchSize, onReceive[, { vnetHdr, offload, busyPollUs, multiQueue }]) -> TunDevice */
 static napi_value js_open(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
@@ -728,6 +743,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     return NULL;
   }
   bool want_vnet = false;
+  bool multi = false;
   uint32_t want_offload = 0;
   uint32_t busy_poll_us = 0;
   if (argc >= 4) {
@@ -737,6 +753,8 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
       bool present;
       if (get_opt(env, argv[3], "vnetHdr", &v, &present) < 0) return NULL;
       if (present) NAPI_CALL(env, napi_get_value_bool(env, v, &want_vnet));
+      if (get_opt(env, argv[3], "multiQueue", &v, &present) < 0) return NULL;
+      if (present) NAPI_CALL(env, napi_get_value_bool(env, v, &multi));
       if (get_opt(env, argv[3], "offload", &v, &present) < 0) return NULL;
       if (present) NAPI_CALL(env, napi_get_value_uint32(env, v, &want_offload));
       if (get_opt(env, argv[3], "busyPollUs", &v, &present) < 0) return NULL;
@@ -763,7 +781,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   NAPI_CALL(env, napi_create_typedarray(env, napi_uint8_array, (size_t)batch * VNET_SLOT, vnetbuf, 0, &vnet_arr));
 
   bool vnet = want_vnet;
-  int fd = tun_attach(env, name, &vnet);
+  int fd = tun_attach(env, name, &vnet, multi);
   if (fd < 0) return NULL;
   unsigned offload = 0;
   if (vnet) {
@@ -772,7 +790,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
       /* Cannot pin the header size: go on without the header rather than misparse. */
       close(fd);
       vnet = false;
-      fd = tun_attach(env, name, &vnet);
+      fd = tun_attach(env, name, &vnet, multi);
       if (fd < 0) return NULL;
     }
   }

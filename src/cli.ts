@@ -7,6 +7,7 @@ import { loadConfig, DEFAULTS, type TunstackConfig } from './config.js';
 import type { UpOptions } from './run.js';
 import { parseHttpLimitSpec } from './http/limits.js';
 import { runInstance } from './control/instance.js';
+import { runSupervisor } from './workers/supervisor.js';
 import { captureCommand, ssCommand, statsCommand } from './control/commands.js';
 import { runDemo } from './demo.js';
 import { topCommand } from './observe/top.js';
@@ -82,12 +83,13 @@ program
   .option('--warmup <on|off>', 'JIT warm-up before taking traffic: a 32 MiB transfer each way between two in-process stacks, no packets (default on)', onOff('--warmup'))
   .option('--dashboard-token <token>', 'the dashboard (/_stack/ on the HTTP server) requires this token (?token=, Bearer, or its cookie)')
   .option('--sample-rate <n>', `observatory samples per second, 1..100 (default ${DEFAULTS.sampleRate})`)
+  .option('--workers <n>', `stack shards, 1..64: worker threads, one queue each of a multi-queue TUN; flows stay on their shard (default ${DEFAULTS.workers})`)
   .option('--config <file>', 'JSON file with any of these options (also TUNSTACK_CONFIG); flags beat TUNSTACK_* variables beat the file')
-  .action(async (o: { tun?: string; addr?: string; peer?: string; mtu?: number; pcap?: string; impair?: string; services?: string; hostname?: string[]; kernelRoute?: string[]; logLevel?: string; topology?: string; forward?: boolean; reasmTimeout?: number; http?: string; static?: string; httpLimit?: string; name?: string; control?: string; grace?: string; offload?: boolean; busyPoll?: number; warmup?: boolean; dashboardToken?: string; sampleRate?: string; config?: string }) => {
+  .action(async (o: { tun?: string; addr?: string; peer?: string; mtu?: number; pcap?: string; impair?: string; services?: string; hostname?: string[]; kernelRoute?: string[]; logLevel?: string; topology?: string; forward?: boolean; reasmTimeout?: number; http?: string; static?: string; httpLimit?: string; name?: string; control?: string; grace?: string; offload?: boolean; busyPoll?: number; warmup?: boolean; dashboardToken?: string; sampleRate?: string; workers?: string; config?: string }) => {
     let loaded;
     try {
       loaded = loadConfig({
-        flags: { tun: o.tun, addr: o.addr, peer: o.peer, mtu: o.mtu, pcap: o.pcap, impair: o.impair, services: o.services, hostnames: o.hostname, routes: o.kernelRoute, logLevel: o.logLevel, http: o.http, static: o.static, httpLimits: o.httpLimit, name: o.name, control: o.control, graceMs: o.grace, dashboardToken: o.dashboardToken, sampleRate: o.sampleRate },
+        flags: { tun: o.tun, addr: o.addr, peer: o.peer, mtu: o.mtu, pcap: o.pcap, impair: o.impair, services: o.services, hostnames: o.hostname, routes: o.kernelRoute, logLevel: o.logLevel, http: o.http, static: o.static, httpLimits: o.httpLimit, name: o.name, control: o.control, graceMs: o.grace, dashboardToken: o.dashboardToken, sampleRate: o.sampleRate, workers: o.workers },
         env: process.env,
         ...(o.config !== undefined ? { file: o.config } : {}),
       });
@@ -97,8 +99,9 @@ program
     }
     const c = loaded.config;
     const logger = createLogger(c.logLevel);
+    const run = c.workers > 1 ? runSupervisor : runInstance;
     try {
-      await runInstance(
+      await run(
         c,
         {
           tun: c.tun,

@@ -55,6 +55,8 @@ export interface TunstackConfig {
   dashboardToken: string | null;
   /** Observatory samples per second (per-connection cwnd/srtt/..., listener queues, counters), 1..100. */
   sampleRate: number;
+  /** Stack shards, one worker thread and one TUN queue each (IFF_MULTI_QUEUE), 1..64; 1: one stack on the main thread. */
+  workers: number;
 }
 
 export type ConfigKey = keyof TunstackConfig;
@@ -79,6 +81,7 @@ export const DEFAULTS: Readonly<TunstackConfig> = Object.freeze({
   graceMs: 5000,
   dashboardToken: null,
   sampleRate: 10,
+  workers: 1,
 });
 
 /** Per key: its flag, its environment variable and a one-line description (README and `--help` use these). */
@@ -101,12 +104,14 @@ export const KEYS: Readonly<Record<ConfigKey, { flag: string; env: string; help:
   graceMs: { flag: '--grace', env: 'TUNSTACK_GRACE', help: 'graceful-shutdown budget (ms, or with a unit: 5s)' },
   dashboardToken: { flag: '--dashboard-token', env: 'TUNSTACK_DASHBOARD_TOKEN', help: 'token the dashboard (/_stack/) requires' },
   sampleRate: { flag: '--sample-rate', env: 'TUNSTACK_SAMPLE_RATE', help: 'observatory samples per second (1..100)' },
+  workers: { flag: '--workers', env: 'TUNSTACK_WORKERS', help: 'stack shards: worker threads, one TUN queue each (1..64)' },
 };
 
 /** `TUNSTACK_*` variables that are not configuration keys but are read elsewhere (so they are not "unknown"). */
 export const OTHER_ENV: ReadonlySet<string> = new Set([
   'TUNSTACK_CONFIG', // the JSON file
   'TUNSTACK_TUNSHIM', // path of the native addon (src/link/tun.ts)
+  'TUNSTACK_TEST_SHARD_CRASH', // fault injection: INDEX:MS makes that shard of --workers throw (src/workers/shard.ts)
   'TUNSTACK_FORWARD', // docker/entrypoint.sh: enable IPv4 forwarding in the container
   'TUNSTACK_SKIP_CHECKS', // docker/entrypoint.sh: skip the device/capability checks
   'TUNSTACK_CLI_JS', // docker/entrypoint.sh: path of dist/cli.js
@@ -237,6 +242,15 @@ function coerceSampleRate(v: unknown): Coerced<number> {
   return { value: n };
 }
 
+/** At most 64 shards (a multi-queue TUN takes 256 queues; more threads than that is no use on any machine here). */
+export const MAX_WORKERS = 64;
+
+function coerceWorkers(v: unknown): Coerced<number> {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_WORKERS) return { error: `workers must be an integer 1..${MAX_WORKERS}, got ${JSON.stringify(v)}` };
+  return { value: n };
+}
+
 const COERCE: Record<ConfigKey, (v: unknown) => Coerced<unknown>> = {
   tun: asString,
   addr: asString,
@@ -261,6 +275,7 @@ const COERCE: Record<ConfigKey, (v: unknown) => Coerced<unknown>> = {
   graceMs: coerceGrace,
   dashboardToken: asOptString,
   sampleRate: coerceSampleRate,
+  workers: coerceWorkers,
 };
 
 const CONFIG_KEYS = Object.keys(KEYS) as ConfigKey[];

@@ -19,6 +19,7 @@ import { resolveServices, type ServiceContext } from './services.js';
 import type { HttpLimits } from './http/limits.js';
 import { buildTopology, loadTopology, topologyKernelRoutes, type VirtualNetwork } from './topology.js';
 import { existsSync } from 'node:fs';
+import type { SocketTable } from './control/sockets.js';
 
 export interface UpOptions {
   tun: string;
@@ -57,6 +58,23 @@ export interface UpOptions {
   http?: { port?: number; staticDir?: string; limits?: Partial<HttpLimits> } | 'off';
   /** The observatory: samples per second (default 10) and the dashboard's token (`--sample-rate`, `--dashboard-token`). */
   observe?: { sampleRate?: number; dashboardToken?: string | null };
+  /**
+   * One shard of `--workers N`: the TUN is opened as one queue of a multi-queue device (IFF_MULTI_QUEUE).
+   * Queue 0 creates and configures the device as a single stack would; the others attach to it as it is.
+   */
+  queue?: { index: number; shards: ShardView };
+}
+
+/** What a shard's services see of the whole sharded stack (the counters and sockets of every shard). */
+export interface ShardView {
+  readonly index: number;
+  readonly count: number;
+  /** Every shard's counters summed, with the HTTP servers' (`Http`). */
+  stats(): Promise<Record<string, unknown>>;
+  /** Every shard's sockets, each row with its `shard`. */
+  sockets(): Promise<SocketTable>;
+  /** The HTTP service of this shard reports its counters through this. */
+  setHttpCounters(counters: () => object): void;
 }
 
 export interface RunningStack {
@@ -108,8 +126,11 @@ export function startStack(opts: UpOptions, logger: Logger): RunningStack {
   const exists = existsSync(`/sys/class/net/${opts.tun}`);
   const offload = opts.offload ?? spec === undefined;
   const busyPollUs = opts.busyPollUs ?? DEFAULT_BUSY_POLL_US;
-  const tun = exists
-    ? TunLink.open({ name: opts.tun, ...(opts.mtu ? { mtu: opts.mtu } : {}), routes: kernelRoutes, offload, busyPollUs })
+  const multiQueue = opts.queue !== undefined;
+  const tun = opts.queue !== undefined && opts.queue.index > 0
+    ? TunLink.open({ name: opts.tun, offload, busyPollUs, multiQueue })
+    : exists
+    ? TunLink.open({ name: opts.tun, ...(opts.mtu ? { mtu: opts.mtu } : {}), routes: kernelRoutes, offload, busyPollUs, multiQueue })
     : TunLink.open({
         name: opts.tun,
         mtu: opts.mtu ?? 1500,
@@ -119,6 +140,7 @@ export function startStack(opts: UpOptions, logger: Logger): RunningStack {
         routes: kernelRoutes,
         offload,
         busyPollUs,
+        multiQueue,
       });
   logger.info(
     { tun: opts.tun, attached: exists, mtu: tun.mtu, offload: tun.vnetHdr ? `vnet_hdr, TUN_F 0x${tun.offloadFlags.toString(16)}` : 'off' },
@@ -152,6 +174,7 @@ export function startStack(opts: UpOptions, logger: Logger): RunningStack {
     hostnames: opts.hostnames,
     ...(opts.http !== undefined && opts.http !== 'off' ? { http: opts.http } : {}),
     dashboard: { token: opts.observe?.dashboardToken ?? null },
+    ...(opts.queue !== undefined ? { shards: opts.queue.shards } : {}),
   };
   const stops = services.map((s) => {
     const stop = s.start(stack, ctx);

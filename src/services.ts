@@ -5,6 +5,7 @@
  * silent no-op.
  */
 import type { Stack } from './stack.js';
+import type { ShardView } from './run.js';
 import type { HttpLimits } from './http/limits.js';
 
 export interface ServiceContext {
@@ -14,6 +15,8 @@ export interface ServiceContext {
   http?: { port?: number; staticDir?: string; limits?: Partial<HttpLimits> };
   /** The observatory dashboard on the HTTP server: the token it requires (`--dashboard-token`). */
   dashboard?: { token: string | null };
+  /** Under `--workers N`: the whole sharded stack, whose counters and sockets /_stack/stats and /_stack/sockets show. */
+  shards?: ShardView;
 }
 
 /** Starts a service; returns a function that stops it. */

@@ -153,6 +153,8 @@ export function tcpInfoLine(r: Record<string, unknown>): string {
   if (rb !== undefined && tb !== undefined && rb + tb > 0) parts.push(`skmem:(rb${rb},tb${tb})`);
   const id = r['id'] ?? r['connId'];
   if (id !== undefined) parts.push(`id:${String(id)}`);
+  const shard = num(r, 'shard');
+  if (shard !== undefined) parts.push(`shard:${shard}`);
   return parts.join(' ');
 }
 

@@ -5,7 +5,7 @@
 import type { Duplex } from 'node:stream';
 import type { Stack } from '../stack.js';
 import type { HttpLimits } from './limits.js';
-import { builtinRoutes } from './routes.js';
+import { builtinRoutes, type RouteOptions } from './routes.js';
 import { createHttpServer, type StackHttpServer } from './server.js';
 import { attachWebSocketEcho } from './ws.js';
 import { createDashboard } from './dashboard.js';
@@ -21,6 +21,8 @@ export interface BundledHttpOptions {
   webSocket?: boolean;
   /** The observatory dashboard at /_stack/ (default on); `token`: required token (`--dashboard-token`). */
   dashboard?: { token?: string | null } | false;
+  /** Under `--workers N`: every shard's counters and sockets for /_stack/stats and /_stack/sockets. */
+  shards?: RouteOptions['shards'];
 }
 
 export function startBundledHttp(stack: Stack, opts: BundledHttpOptions = {}): StackHttpServer {
@@ -39,6 +41,7 @@ export function startBundledHttp(stack: Stack, opts: BundledHttpOptions = {}): S
       ...(opts.staticDir !== undefined ? { staticDir: opts.staticDir } : {}),
       ...(links.length > 0 ? { extraLinks: links } : {}),
       ...(dash ? { dashboard: dash } : {}),
+      ...(opts.shards !== undefined ? { shards: opts.shards } : {}),
     }),
   );
   if (ws) attachWebSocketEcho(server, dash ? { otherUpgrades: dash.handleUpgrade } : {});

@@ -17,7 +17,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Stack } from '../stack.js';
 import { ipToString } from '../wire/bytes.js';
-import { socketTable } from '../control/sockets.js';
+import { socketTable, type SocketTable } from '../control/sockets.js';
 import { guardBody } from './body.js';
 import type { StackHttpServer } from './server.js';
 import { createStaticHandler } from './static.js';
@@ -39,6 +39,11 @@ export interface RouteOptions {
   extraLinks?: { path: string; what: string }[];
   /** The observatory dashboard (`/_stack/`, `/_stack/events`, ...): takes its own paths first. */
   dashboard?: { handle(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams): boolean };
+  /**
+   * Under `--workers N`: /_stack/stats and /_stack/sockets show every shard (counters summed, sockets joined),
+   * not only the shard that answers.
+   */
+  shards?: { stats(): Promise<Record<string, unknown>>; sockets(): Promise<SocketTable> };
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string | Buffer, extra: Record<string, string> = {}): void {
@@ -49,6 +54,18 @@ function send(res: ServerResponse, status: number, type: string, body: string | 
 
 function sendJson(res: ServerResponse, value: unknown): void {
   send(res, 200, 'application/json', JSON.stringify(value, null, 2) + '\n', { 'Cache-Control': 'no-store' });
+}
+
+/** JSON that other shards must report first; 503 if they cannot (a shard is shutting down). */
+function sendLater(res: ServerResponse, value: Promise<unknown>): void {
+  value.then(
+    (v) => {
+      if (!res.destroyed) sendJson(res, v);
+    },
+    (e: unknown) => {
+      if (!res.destroyed) send(res, 503, 'text/plain; charset=utf-8', `the other shards did not answer: ${(e as Error).message}\n`);
+    },
+  );
 }
 
 function methodNotAllowed(res: ServerResponse, allow: string): void {
@@ -170,9 +187,11 @@ export function builtinRoutes(stack: Stack, server?: StackHttpServer, opts: Rout
       }
       case '/_stack/stats':
         if (!getLike) return methodNotAllowed(res, 'GET, HEAD');
+        if (opts.shards) return sendLater(res, opts.shards.stats());
         return sendJson(res, { ...stack.stats.toJSON(), ...(server ? { Http: server.counters } : {}) });
       case '/_stack/sockets':
         if (!getLike) return methodNotAllowed(res, 'GET, HEAD');
+        if (opts.shards) return sendLater(res, opts.shards.sockets());
         return sendJson(res, socketTable(stack));
       default:
         if (statics !== null && getLike) {

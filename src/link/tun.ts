@@ -54,6 +54,11 @@ export interface TunOptions {
    * once). Default 0 here; `tunstack up` sets it (--busy-poll).
    */
   busyPollUs?: number;
+  /**
+   * Open one queue of a multi-queue TUN (IFF_MULTI_QUEUE): the device is created as one, or must exist as one;
+   * each open is another queue, and the kernel keeps each flow on the queue it was last written from.
+   */
+  multiQueue?: boolean;
 }
 
 /** A system error from the shim. */
@@ -83,7 +88,7 @@ export interface TunDevice {
 }
 
 interface NativeShim {
-  open(name: string, batchSize: number | undefined, onReceive: (count: number, error?: TunError) => void, opts?: { vnetHdr: boolean; offload: number; busyPollUs?: number }): TunDevice;
+  open(name: string, batchSize: number | undefined, onReceive: (count: number, error?: TunError) => void, opts?: { vnetHdr: boolean; offload: number; busyPollUs?: number; multiQueue?: boolean }): TunDevice;
   configure(name: string, opts: { address?: string; prefixLength?: number; mtu?: number; up?: boolean }): void;
   addRoute(name: string, cidr: string): boolean;
   getMtu(name: string): number;
@@ -267,7 +272,7 @@ export class TunLink implements Link {
       (count, error) => {
         if (link) link.onBatch(count, error);
       },
-      { vnetHdr: offload, offload: offload ? flags : 0, busyPollUs: opts.busyPollUs ?? 0 },
+      { vnetHdr: offload, offload: offload ? flags : 0, busyPollUs: opts.busyPollUs ?? 0, multiQueue: opts.multiQueue ?? false },
     );
     try {
       const wantUp = opts.up ?? (opts.kernelAddress !== undefined || (opts.routes?.length ?? 0) > 0 ? true : undefined);

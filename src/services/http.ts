@@ -19,7 +19,10 @@ registerService({
       ...(o.staticDir !== undefined ? { staticDir: o.staticDir } : {}),
       ...(o.limits !== undefined ? { limits: o.limits } : {}),
       dashboard: { token: ctx.dashboard?.token ?? null },
+      ...(ctx.shards !== undefined ? { shards: ctx.shards } : {}),
     });
+    // Under --workers: this shard's HTTP counters go into the sum /_stack/stats shows.
+    ctx.shards?.setHttpCounters(() => server.counters);
     server.on('error', (e: Error) => stack.logger.warn({ service: 'http', err: e.message }, 'http server error'));
     server.on('listening', () => stack.logger.info({ service: 'http', address: server.address() }, 'http server listening'));
     return () => {
