@@ -11,8 +11,8 @@
 // a 20 MB download with 1% random loss each way (iptables `statistic`, as the
 // peers' harness does: this kernel has no netem) checked by sha256.
 // ICMP: ping RTT p50/p99 (1000 x 1 ms) and flood rates (56 B and 1400 B).
-// Dimensions: TUN offloads on and off (`--offload`, BENCH_OFFLOAD=on,off);
-// `--workers` is not built (see the performance notes in README.md). Peak RSS
+// Dimensions: TUN offloads on and off (`--offload`, BENCH_OFFLOAD=on,off), and
+// stack shards (`--workers`, BENCH_WORKERS=1,2: more than one with offloads on). Peak RSS
 // (VmHWM) of each stack process. Results: bench-results.json, and
 // bench-results.svg, a chart of every figure as a ratio to the kernel's.
 // Every load runs for a fixed, short time (BENCH_SECS, default 5 s).
@@ -33,7 +33,14 @@ let stack = null;
 let kernelHttp = null;
 const tmp = mkdtempSync(join(tmpdir(), 'tunstack-bench-'));
 const SECS = Math.max(1, Math.min(30, Number(process.env.BENCH_SECS ?? 5) || 5));
-const MODES = (process.env.BENCH_OFFLOAD ?? 'on,off').split(',').filter((m) => m === 'on' || m === 'off');
+const OFFLOADS = (process.env.BENCH_OFFLOAD ?? 'on,off').split(',').filter((m) => m === 'on' || m === 'off');
+const WORKERS = (process.env.BENCH_WORKERS ?? '1,2').split(',').map(Number).filter((n) => Number.isInteger(n) && n >= 1 && n <= 64);
+/** The tunstack configurations measured: each offload mode with one stack, then offloads on with N shards. */
+const CONFIGS = [
+  ...(WORKERS.includes(1) ? OFFLOADS.map((o) => ({ key: `offload ${o}`, offload: o, workers: 1 })) : []),
+  ...WORKERS.filter((w) => w > 1).map((w) => ({ key: `on, ${w} workers`, offload: 'on', workers: w })),
+];
+const MODES = CONFIGS.map((c) => c.key);
 const LOSS_BYTES = 20_000_000;
 
 function sh(cmd, timeout = 120_000) {
@@ -253,15 +260,15 @@ async function stopStack() {
 
 const tunstack = {};
 let observatory = null;
-for (const mode of MODES) {
-  stack = spawn('ip', ['netns', 'exec', A, process.execPath, cli, 'up', '--tun', 'tun0', '--addr', '10.77.0.2/24', '--peer', '10.77.0.1', '--offload', mode, '--control', 'off', '--log-level', 'warn'], { stdio: 'inherit' });
+for (const { key: mode, offload, workers } of CONFIGS) {
+  stack = spawn('ip', ['netns', 'exec', A, process.execPath, cli, 'up', '--tun', 'tun0', '--addr', '10.77.0.2/24', '--peer', '10.77.0.1', '--offload', offload, '--workers', String(workers), '--control', 'off', '--log-level', 'warn'], { stdio: 'inherit' });
   let up = false;
-  for (let i = 0; i < 40 && !up; i++) {
+  for (let i = 0; i < 60 && !up; i++) {
     up = inA(['ping', '-c', '1', '-W', '1', '10.77.0.2'], 5000).status === 0;
     if (!up) await sleep(250);
   }
   if (!up) {
-    console.error(`bench: the stack (offload ${mode}) never answered`);
+    console.error(`bench: the stack (${mode}) never answered`);
     process.exit(1);
   }
   const rssReadyKb = vmHwmKb(stack.pid);
@@ -288,7 +295,7 @@ const FIGS = [
   ['20 MB download, 1% loss each way', 'MB/s', (f) => f.lossDl?.MBps],
   ['peak RSS (VmHWM)', 'MiB', (f) => (f.rssPeakKb ? Math.round(f.rssPeakKb / 102.4) / 10 : null), true],
 ];
-const head = ['figure', 'unit', ...MODES.map((m) => `tunstack offload ${m}`), 'kernel', ...MODES.map((m) => `ratio (${m})`)];
+const head = ['figure', 'unit', ...MODES.map((m) => `tunstack ${m}`), 'kernel', ...MODES.map((m) => `ratio (${m})`)];
 const table = [head];
 for (const [name, unit, get, lowerBetter] of FIGS) {
   const k = get(kernel);
@@ -301,12 +308,12 @@ const print = (t) => {
   for (const row of t) console.log(row.map((c, i) => c.padEnd(widths[i])).join('  '));
 };
 print(table);
-console.log('(ratio: tunstack / kernel, inverted for times and memory, so above 1 is better; --workers: not built)');
+console.log('(ratio: tunstack / kernel, inverted for times and memory, so above 1 is better)');
 for (const m of MODES) {
   const f = tunstack[m];
   const sha = f.lossDl ? (f.lossDl.error ? f.lossDl.error : f.lossDl.shaOk ? 'sha256 ok' : 'sha256 WRONG') : '-';
   const errs = [f.keepAlive, f.close].map((x) => (x ? (x.error ?? `${x.socketErrors ?? 'no socket errors'}${x.non2xx ? `, non-2xx ${x.non2xx}` : ''}`) : '-'));
-  console.log(`offload ${m}: loss download ${sha}; wrk keep-alive ${errs[0]}; wrk close ${errs[1]}; RSS ready ${Math.round((f.rssReadyKb ?? 0) / 1024)} MiB`);
+  console.log(`${m}: loss download ${sha}; wrk keep-alive ${errs[0]}; wrk close ${errs[1]}; RSS ready ${Math.round((f.rssReadyKb ?? 0) / 1024)} MiB`);
 }
 if (observatory) {
   const o = observatory;
@@ -315,7 +322,7 @@ if (observatory) {
   console.log(`  without ${o.without}   with ${o.with}   cost ${o.costPct}%   (${o.events} events received by the subscriber; rounds: ${o.pairs.map((p) => `${p[0]}/${p[1]}`).join(' ')})`);
 }
 
-/** A small SVG: for every figure, one bar per offload mode, the ratio to the kernel (log scale, 1 = the kernel). */
+/** A small SVG: for every figure, one bar per configuration, the ratio to the kernel (log scale, 1 = the kernel). */
 function chart() {
   const rowsC = FIGS.map(([name, , get, lowerBetter]) => {
     const k = get(kernel);
@@ -325,7 +332,7 @@ function chart() {
   const H = top + rowsC.length * rowH + 56;
   const lo = Math.log10(0.05), hi = Math.log10(4);
   const x = (r) => left + ((Math.log10(Math.min(4, Math.max(0.05, r))) - lo) / (hi - lo)) * plotW;
-  const colors = ['#2b7bba', '#f0a030'];
+  const colors = ['#2b7bba', '#f0a030', '#3a9a4a', '#a04ab0'];
   let s = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">\n`;
   s += `<text x="10" y="20" font-size="14">tunstack / kernel (node:http over veth), same run — above 1 is better (times and memory inverted)</text>\n`;
   for (const t of [0.1, 0.25, 0.5, 1, 2, 4]) {
@@ -338,15 +345,15 @@ function chart() {
       if (r == null) return;
       const h = (rowH - 6) / MODES.length;
       const x0 = x(0.05);
-      s += `<rect x="${x0}" y="${y + 2 + j * h}" width="${Math.max(1, x(r) - x0)}" height="${h - 1}" fill="${colors[j % 2]}"><title>${r.toFixed(2)}</title></rect>\n`;
+      s += `<rect x="${x0}" y="${y + 2 + j * h}" width="${Math.max(1, x(r) - x0)}" height="${h - 1}" fill="${colors[j % colors.length]}"><title>${r.toFixed(2)}</title></rect>\n`;
     });
   });
   MODES.forEach((m, j) => {
-    s += `<rect x="${left + j * 150}" y="${H - 14}" width="10" height="10" fill="${colors[j % 2]}"/><text x="${left + 14 + j * 150}" y="${H - 5}">offload ${m}</text>\n`;
+    s += `<rect x="${left + j * 150}" y="${H - 14}" width="10" height="10" fill="${colors[j % colors.length]}"/><text x="${left + 14 + j * 150}" y="${H - 5}">${m}</text>\n`;
   });
   return s + '</svg>\n';
 }
-const json = { when: new Date().toISOString(), node: process.version, seconds: SECS, modes: MODES, kernel, tunstack, observatory, workers: 'not built' };
+const json = { when: new Date().toISOString(), node: process.version, seconds: SECS, configs: CONFIGS, kernel, tunstack, observatory };
 writeFileSync('bench-results.json', JSON.stringify(json, null, 2) + '\n');
 writeFileSync('bench-results.svg', chart());
 console.log('\n(json: bench-results.json, chart: bench-results.svg)');
