@@ -35,6 +35,21 @@ export function instanceIdentity(config: TunstackConfig): { name: string; contro
   return { name, controlPath };
 }
 
+/** The part of the control socket's `info` answer every instance gives: who it is and since when. */
+export function instanceInfo(config: TunstackConfig, name: string, startedAt: Date): Record<string, unknown> {
+  return {
+    pid: process.pid,
+    name,
+    tun: config.tun,
+    addr: config.addr,
+    peer: config.peer,
+    mtu: config.mtu,
+    http: config.http,
+    startedAt: startedAt.toISOString(),
+    uptimeMs: Date.now() - startedAt.getTime(),
+  };
+}
+
 /** Adds operator hints to errors from opening the TUN device. */
 function explainTunError(e: unknown, config: TunstackConfig): Error {
   const err = e as NodeJS.ErrnoException;
@@ -68,20 +83,7 @@ export async function startInstance(config: TunstackConfig, up: UpOptions, logge
   const handle = (req: ControlRequest): ControlResponse => {
     switch (req.cmd) {
       case 'info':
-        return {
-          ok: true,
-          pid: process.pid,
-          name,
-          tun: config.tun,
-          addr: config.addr,
-          peer: config.peer,
-          mtu: config.mtu,
-          http: config.http,
-          createdTun: running.createdTun,
-          startedAt: startedAt.toISOString(),
-          uptimeMs: Date.now() - startedAt.getTime(),
-          capture: running.capture.status(),
-        };
+        return { ok: true, ...instanceInfo(config, name, startedAt), createdTun: running.createdTun, capture: running.capture.status() };
       case 'stats':
         return { ok: true, name, at: new Date().toISOString(), stats: running.stack.stats.toJSON() };
       case 'sockets':

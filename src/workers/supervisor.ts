@@ -16,9 +16,10 @@ import type { UpOptions } from '../run.js';
 import { ControlServer } from '../control/server.js';
 import type { ControlRequest, ControlResponse } from '../control/protocol.js';
 import { preflight } from '../control/preflight.js';
-import { instanceIdentity } from '../control/instance.js';
+import { instanceIdentity, instanceInfo } from '../control/instance.js';
 import type { SocketTable } from '../control/sockets.js';
 import { joinSocketTables, sumStats } from './aggregate.js';
+import { YOUNG_GENERATION_CAP } from '../gc-tuning.js';
 import type { FromShard, ShardQuery, ShardStart, ToShard } from './messages.js';
 
 /** `x.pcap` → `x.2.pcap` (shard 2's capture); without an extension, `x.2`. */
@@ -47,7 +48,8 @@ class Shard {
     readonly index: number,
     start: ShardStart,
   ) {
-    this.worker = new Worker(new URL('./shard.js', import.meta.url), { workerData: start });
+    // The young generation at the same cap as the main thread's (gc-tuning.ts): 3 × an 8 MiB semi-space.
+    this.worker = new Worker(new URL('./shard.js', import.meta.url), { workerData: start, resourceLimits: { maxYoungGenerationSizeMb: (3 * YOUNG_GENERATION_CAP) / 2 / (1 << 20) } });
     this.worker.on('message', (m: FromShard) => this.onMessage(m));
     this.worker.on('error', (e: Error) => this.died(`failed: ${e.message}`));
     this.worker.on('exit', (code: number) => {
@@ -181,20 +183,7 @@ export async function startSupervisor(config: TunstackConfig, up: UpOptions, log
   const handle = async (req: ControlRequest): Promise<ControlResponse> => {
     switch (req.cmd) {
       case 'info':
-        return {
-          ok: true,
-          pid: process.pid,
-          name,
-          tun: config.tun,
-          addr: config.addr,
-          peer: config.peer,
-          mtu: config.mtu,
-          http: config.http,
-          workers: n,
-          startedAt: startedAt.toISOString(),
-          uptimeMs: Date.now() - startedAt.getTime(),
-          capture: await ask({ q: 'capture', action: 'status' }),
-        };
+        return { ok: true, ...instanceInfo(config, name, startedAt), workers: n, capture: await ask({ q: 'capture', action: 'status' }) };
       case 'stats':
         return { ok: true, name, at: new Date().toISOString(), workers: n, stats: sumStats((await ask({ q: 'stats', withHttp: false })) as Record<string, unknown>[]) };
       case 'sockets':
