@@ -1097,7 +1097,7 @@ export class TcpConnection {
       // An ACK that moves SND.UNA can still report loss: its SACK blocks cover DupThresh segments above a hole
       // (RFC 6675 §5: IsLost(SND.UNA); Linux tcp_fastretrans_alert runs for any ACK carrying SACK). A receiver
       // that acknowledges a coalesced batch at once sends no duplicate ACK to wait for.
-      if (this.recovery === REC_NONE && sackNew && this.scoreboard.sacked >= 3 * this.smss && seqGt(this.sndUna, this.recover) && this.sndMax !== this.sndUna) {
+      if (this.recovery === REC_NONE && sackNew && this.scoreboard.sacked >= 3 * this.smss && this.beyondRecoveryPoint() && this.sndMax !== this.sndUna) {
         this.enterRecovery(now);
         this.wantOutput = true;
         this.layer.markDirty(this);
@@ -1209,6 +1209,16 @@ export class TcpConnection {
     void stats;
   }
 
+  /**
+   * The cumulative ACK covers more than the last recovery's "recover", the highest sequence number sent when it
+   * began (RFC 6582 §3.2 step 2; RFC 6675 §5: "beyond the last value of RecoveryPoint"): a new loss may start a new
+   * recovery. `recover` holds SND.MAX of that moment — one past that highest octet — so SND.UNA equal to it already
+   * covers it all: a segment lost right at the old recovery point is a new loss, not an RTO.
+   */
+  private beyondRecoveryPoint(): boolean {
+    return seqGe(this.sndUna, this.recover);
+  }
+
   private onDupAck(now: number): void {
     this.dupAcks++;
     const stats = this.layer.stats.TcpExt;
@@ -1218,7 +1228,7 @@ export class TcpConnection {
         // RFC 6582 §3.2 step 2: only when the ACK covers more than `recover` (not duplicates from the last episode).
         // After the first retransmission, NextSeg goes on as the pipe allows (RFC 6675 §5 step 4.3): with one
         // coalesced SACK for a whole flight there may be no further duplicate ACK to start it.
-        if (seqGt(this.sndUna, this.recover)) this.enterRecovery(now);
+        if (this.beyondRecoveryPoint()) this.enterRecovery(now);
         this.wantOutput = true;
         this.layer.markDirty(this);
       } else {
