@@ -67,8 +67,6 @@ export interface UpOptions {
 
 /** What a shard's services see of the whole sharded stack (the counters and sockets of every shard). */
 export interface ShardView {
-  readonly index: number;
-  readonly count: number;
   /** Every shard's counters summed, with the HTTP servers' (`Http`). */
   stats(): Promise<Record<string, unknown>>;
   /** Every shard's sockets, each row with its `shard`. */

@@ -9,7 +9,6 @@ import type { UpOptions } from '../run.js';
 /** What a shard is started with (workerData). */
 export interface ShardStart {
   index: number;
-  count: number;
   config: TunstackConfig;
   /** UpOptions without `queue` (the shard adds its own). */
   up: Omit<UpOptions, 'queue'>;

@@ -44,8 +44,6 @@ function gather(query: ShardQuery): Promise<unknown[]> {
 }
 
 const view: ShardView = {
-  index: start.index,
-  count: start.count,
   stats: async () => sumStats((await gather({ q: 'stats', withHttp: true })) as Record<string, unknown>[]),
   sockets: async () => joinSocketTables((await gather({ q: 'sockets' })) as ReturnType<typeof socketTable>[]),
   setHttpCounters(c) {

@@ -138,7 +138,7 @@ export async function startSupervisor(config: TunstackConfig, up: UpOptions, log
   const control = controlPath ? await ControlServer.claim(controlPath, logger) : null;
   // Each shard captures its own queue's packets (--pcap x.pcap: x.0.pcap, x.1.pcap, ...).
   const { pcap, queue: _queue, ...shardUp } = up;
-  const shards = Array.from({ length: n }, (_, i) => new Shard(i, { index: i, count: n, config, up: { ...shardUp, ...(pcap !== undefined ? { pcap: shardFile(pcap, i) } : {}) } }));
+  const shards = Array.from({ length: n }, (_, i) => new Shard(i, { index: i, config, up: { ...shardUp, ...(pcap !== undefined ? { pcap: shardFile(pcap, i) } : {}) } }));
   let stopping = false;
   const ask = (query: ShardQuery): Promise<unknown[]> => Promise.all(shards.map((s) => s.ask(query)));
   for (const s of shards) {
