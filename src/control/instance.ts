@@ -129,25 +129,36 @@ export async function startInstance(config: TunstackConfig, up: UpOptions, logge
  */
 export async function runInstance(config: TunstackConfig, up: UpOptions, logger: Logger): Promise<void> {
   const inst = await startInstance(config, up, logger);
+  exitOnSignals(logger, config.graceMs, {
+    shutdown: (sig) => inst.shutdown(sig),
+    stopNow: () => inst.running.stop(),
+    exitCode: () => 0,
+  });
+}
+
+/**
+ * SIGINT/SIGTERM: a graceful shutdown, then exit with `exitCode()`; a second signal, a failed shutdown, or the
+ * watchdog (the grace period plus a margin, whatever happens) stops at once and exits 1.
+ */
+export function exitOnSignals(logger: Logger, graceMs: number, how: { shutdown(sig: NodeJS.Signals): Promise<void>; stopNow(): void; exitCode(): number }): void {
   let signalled = false;
   const onSignal = (sig: NodeJS.Signals): void => {
     if (signalled) {
       logger.warn({ signal: sig }, 'second signal: stopping now');
-      inst.running.stop();
+      how.stopNow();
       process.exit(1);
     }
     signalled = true;
-    // Watchdog: the grace period plus a margin, whatever happens.
     setTimeout(() => {
       logger.error('graceful shutdown did not finish in time: stopping now');
-      inst.running.stop();
+      how.stopNow();
       process.exit(1);
-    }, config.graceMs + 5000).unref();
-    inst.shutdown(sig).then(
-      () => process.exit(0),
+    }, graceMs + 5000).unref();
+    how.shutdown(sig).then(
+      () => process.exit(how.exitCode()),
       (e: unknown) => {
         logger.error({ err: e }, 'shutdown failed');
-        inst.running.stop();
+        how.stopNow();
         process.exit(1);
       },
     );

@@ -16,7 +16,7 @@ import type { UpOptions } from '../run.js';
 import { ControlServer } from '../control/server.js';
 import type { ControlRequest, ControlResponse } from '../control/protocol.js';
 import { preflight } from '../control/preflight.js';
-import { instanceIdentity, instanceInfo } from '../control/instance.js';
+import { exitOnSignals, instanceIdentity, instanceInfo } from '../control/instance.js';
 import type { SocketTable } from '../control/sockets.js';
 import { joinSocketTables, sumStats } from './aggregate.js';
 import { YOUNG_GENERATION_CAP } from '../gc-tuning.js';
@@ -37,7 +37,7 @@ export function workersConflict(up: Pick<UpOptions, 'topology' | 'forward'>): st
 
 class Shard {
   readonly worker: Worker;
-  state: 'warming' | 'warm' | 'opening' | 'ready' | 'down' | 'dead' = 'warming';
+  state: 'warming' | 'warm' | 'ready' | 'down' | 'dead' = 'warming';
   private nextId = 1;
   private readonly pending = new Map<number, (a: unknown) => void>();
   private readonly waiters: { want: FromShard['t']; resolve(m: FromShard): void; reject(e: Error): void }[] = [];
@@ -121,7 +121,6 @@ class Shard {
 }
 
 export interface Supervisor {
-  readonly shards: number;
   /** Graceful shutdown of every shard; resolves when all are down. */
   shutdown(reason: string): Promise<void>;
   /** Stops every shard at once. */
@@ -222,7 +221,6 @@ export async function startSupervisor(config: TunstackConfig, up: UpOptions, log
 
   let down: Promise<void> | null = null;
   return {
-    shards: n,
     shutdown(reason: string) {
       if (down) return down;
       stopping = true;
@@ -264,27 +262,6 @@ export async function runSupervisor(config: TunstackConfig, up: UpOptions, logge
     sup.stop();
     process.exit(1);
   }
-  let signalled = false;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    if (signalled) {
-      logger.warn({ signal: sig }, 'second signal: stopping now');
-      sup!.stop();
-      process.exit(1);
-    }
-    signalled = true;
-    setTimeout(() => {
-      logger.error('graceful shutdown did not finish in time: stopping now');
-      sup!.stop();
-      process.exit(1);
-    }, config.graceMs + 5000).unref();
-    sup!.shutdown(sig).then(
-      () => process.exit(fatal ? 1 : 0),
-      (e: unknown) => {
-        logger.error({ err: e }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const s = sup;
+  exitOnSignals(logger, config.graceMs, { shutdown: (sig) => s.shutdown(sig), stopNow: () => s.stop(), exitCode: () => (fatal ? 1 : 0) });
 }
