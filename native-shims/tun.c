@@ -617,6 +617,29 @@ static napi_value dev_write(napi_env env, napi_callback_info info) {
 }
 
 /* device.close() */
+/*
+ * device.readPending() -> number: reads what is already waiting on the device (non-blocking, one batch)
+ * and delivers it through onReceive at once, before returning the count. The stack calls it before it
+ * fires its timers: libuv runs expired timers before it polls for I/O, so an ACK that arrived while the
+ * process was busy would otherwise be read only after a retransmission timer decided it was missing.
+ * Never from inside onReceive (the batch being handled lives in the same receive area): returns 0 there.
+ */
+static napi_value dev_read_pending(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  tun_dev *d = unwrap_this(env, info, &argc, NULL);
+  if (!d) return NULL;
+  uint32_t n = 0;
+  if (!d->closed && !d->in_callback && d->fd >= 0) {
+    int err = 0;
+    n = read_batch(d, &err);
+    if (err) uv_poll_stop(&d->poll); /* level-triggered: a dead fd would spin */
+    if (n > 0 || err) deliver(d, n, err, "read");
+  }
+  napi_value v;
+  NAPI_CALL(env, napi_create_uint32(env, n, &v));
+  return v;
+}
+
 static napi_value dev_close_js(napi_env env, napi_callback_info info) {
   size_t argc = 0;
   tun_dev *d = unwrap_this(env, info, &argc, NULL);
@@ -886,6 +909,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   NAPI_CALL(env, napi_set_named_property(env, self, "offloadFlags", v));
   if (!set_fn(env, self, "write", dev_write)) return NULL;
   if (!set_fn(env, self, "close", dev_close_js)) return NULL;
+  if (!set_fn(env, self, "readPending", dev_read_pending)) return NULL;
   return self;
 }
 

@@ -137,8 +137,9 @@ export class VirtualClock implements Clock {
 
 /**
  * Drives a TimerQueue from the real clock with a single Node timer set to the
- * earliest deadline. `afterRun` runs after each batch of fired timers (the
- * stack uses it to flush its transmit queues).
+ * earliest deadline. `run` fires what is due (default: the queue's due timers
+ * at the clock's now); the stack's reads its links' waiting input first and
+ * flushes its transmit queues after.
  */
 export class RealTimerDriver {
   private handle: NodeJS.Timeout | null = null;
@@ -148,7 +149,9 @@ export class RealTimerDriver {
   constructor(
     private readonly clock: Clock,
     private readonly timers: TimerQueue,
-    private readonly afterRun: () => void = () => {},
+    private readonly run: () => void = () => {
+      timers.runDue(clock.now());
+    },
   ) {
     timers.onEarliestChanged = () => this.reschedule();
     this.reschedule();
@@ -169,8 +172,7 @@ export class RealTimerDriver {
   private readonly onTimer = (): void => {
     this.handle = null;
     this.armedFor = Infinity;
-    this.timers.runDue(this.clock.now());
-    this.afterRun();
+    this.run();
     this.reschedule();
   };
 

@@ -23,6 +23,9 @@ import { TcpLayer } from './tcp/layer.js';
 import type { TcpConfig } from './tcp/config.js';
 import { EventFeed } from './observe/feed.js';
 
+/** Batches read from each link before the timers fire (see Stack.pollLinks). */
+const POLL_BATCHES = 8;
+
 export interface StackOptions {
   /** Time source; a VirtualClock in tests. Default: the real clock. */
   clock?: Clock;
@@ -76,6 +79,8 @@ export class Stack {
   private readonly autoFlush: boolean;
   private driver: RealTimerDriver | null = null;
   private closed = false;
+  /** Packets read from the links just before timers fired (they had arrived while the process was busy). */
+  private linkPollPackets = 0;
 
   constructor(opts: StackOptions = {}) {
     this.clock = opts.clock ?? new RealClock();
@@ -111,6 +116,7 @@ export class Stack {
       ReasmBytes: this.reassembler.memory,
       TcpConnections: this.tcp.connectionCount,
       UdpSockets: this.udp.sockets().length,
+      PolledBeforeTimers: this.linkPollPackets,
     });
     this.closeHooks.push(() => {
       this.udp.closeAll();
@@ -170,14 +176,40 @@ export class Stack {
     this.flush();
   }
 
+  /**
+   * Reads the packets already waiting on every link (each batch through receiveBatch, as from the event loop),
+   * at most POLL_BATCHES batches per link so a flood cannot hold the timers off. Libuv runs expired timers
+   * before it polls for I/O: without this, an ACK that arrived while the process was busy (a large batch,
+   * a capture write, a collection) was read only after the tail-loss-probe timer sent a spurious probe.
+   */
+  private pollLinks(): void {
+    const ifs = this.interfaces;
+    for (let i = 0; i < ifs.length; i++) {
+      const link = ifs[i]!.link;
+      if (link.pollReceive === undefined) continue;
+      for (let b = 0; b < POLL_BATCHES && !this.closed; b++) {
+        const n = link.pollReceive();
+        if (n === 0) break;
+        this.linkPollPackets += n;
+      }
+    }
+  }
+
   private runEgress(now: number): void {
     const hooks = this.egressHooks;
     for (let i = 0; i < hooks.length; i++) hooks[i]!(now);
   }
 
-  /** Fires due timers at `now` (default: the clock's now), runs the egress pass and flushes. */
-  runTimers(now = this.clock.now()): void {
+  /**
+   * Fires due timers at `now` (default: the clock's now, read after the links' waiting input), runs the egress
+   * pass and flushes. Input already waiting on a link is handled first (`pollLinks`): a timer must not act
+   * on the absence of an ACK that has arrived but not been read yet.
+   */
+  runTimers(now?: number): void {
     if (this.closed) return;
+    this.pollLinks();
+    if (this.closed) return;
+    now ??= this.clock.now();
     this.inBatch = true;
     try {
       this.timers.runDue(now);
@@ -216,10 +248,7 @@ export class Stack {
   /** Drives the timer queue from the real clock (for a running stack; tests use a VirtualClock instead). */
   startRealTime(): void {
     if (this.driver) return;
-    this.driver = new RealTimerDriver(this.clock, this.timers, () => {
-      this.runEgress(this.clock.now());
-      this.flush();
-    });
+    this.driver = new RealTimerDriver(this.clock, this.timers, () => this.runTimers());
   }
 
   close(): void {

@@ -385,6 +385,11 @@ export class ImpairedLink implements Link {
     this.dirOut.accept(packets, count);
   }
 
+  /** Reads the inner link's waiting packets into the inbound direction (which may still delay or drop them). */
+  pollReceive(): number {
+    return this.closed ? 0 : (this.inner.pollReceive?.() ?? 0);
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

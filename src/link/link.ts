@@ -40,6 +40,14 @@ export interface Link {
    * may keep them, like the memory link's queue or the impairment stage's delay line).
    */
   readonly sendsSynchronously?: boolean | undefined;
+  /**
+   * Delivers to the receiver, before returning, the packets already waiting on the link (a non-blocking read
+   * of one batch); returns how many were read. The stack calls it before it fires its timers: an event loop
+   * runs expired timers before it polls for input, so an ACK that arrived while the process was busy would
+   * otherwise be read only after a retransmission timer decided it was missing. Absent = the link has no
+   * queue of its own to read (the memory link delivers as it sends). Never called from inside the receiver.
+   */
+  pollReceive?(): number;
   /** Releases the link; idempotent. Pending delayed packets are discarded. */
   close(): void;
 }

@@ -119,6 +119,11 @@ export class PcapTap implements Link {
     this.writer?.flush();
   }
 
+  /** The inner link's waiting packets, recorded on their way through like any batch. */
+  pollReceive(): number {
+    return this.closed ? 0 : (this.inner.pollReceive?.() ?? 0);
+  }
+
   /** Closes the inner link, then flushes the writer and closes its sink. Idempotent. */
   close(): void {
     if (this.closed) return;

@@ -45,6 +45,7 @@ class LoopbackDevice implements TunDevice {
   private readonly queueMeta: number[] = [];
   private head = 0;
   private scheduled = false;
+  private delivering = false;
   private closed = false;
 
   constructor(
@@ -93,10 +94,21 @@ class LoopbackDevice implements TunDevice {
     setImmediate(this.readBatch);
   }
 
-  /** One wake-up of the reader: up to batchSize packets into the receive area, one callback. */
+  /** What the shim's readPending does: what is waiting, read and delivered now (never from inside onReceive). */
+  readPending(): number {
+    if (this.closed || this.delivering || this.head === this.queue.length) return 0;
+    return this.deliverBatch();
+  }
+
+  /** One wake-up of the reader. */
   private readonly readBatch = (): void => {
     this.scheduled = false;
     if (this.closed) return;
+    this.deliverBatch();
+  };
+
+  /** Up to batchSize packets into the receive area, one callback; returns how many. */
+  private deliverBatch(): number {
     const n = Math.min(this.batchSize, this.queue.length - this.head);
     for (let k = 0; k < n; k++) {
       const p = this.queue[this.head + k]!;
@@ -119,8 +131,16 @@ class LoopbackDevice implements TunDevice {
       }
       this.schedule();
     }
-    if (n > 0) this.onReceive?.(n);
-  };
+    if (n > 0) {
+      this.delivering = true;
+      try {
+        this.onReceive?.(n);
+      } finally {
+        this.delivering = false;
+      }
+    }
+    return n;
+  }
 }
 
 /** Two TunLinks with offloads whose devices are wired to each other in process. */

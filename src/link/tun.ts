@@ -84,6 +84,8 @@ export interface TunDevice {
   readonly vnetHdr?: boolean;
   readonly offloadFlags?: number;
   write(packets: readonly Uint8Array[], start: number, count: number, meta?: Uint32Array): number;
+  /** Reads what is waiting (one batch, non-blocking) and delivers it through onReceive before returning the count; older shims lack it. */
+  readPending?(): number;
   close(): void;
 }
 
@@ -343,6 +345,12 @@ export class TunLink implements Link {
         }
       }
     }
+  }
+
+  /** See Link.pollReceive: the device reads what is waiting and calls back into onBatch before this returns. */
+  pollReceive(): number {
+    if (this.closed) return 0;
+    return this.dev.readPending?.() ?? 0;
   }
 
   close(): void {

@@ -21,6 +21,16 @@ export class CaptureLink implements Link {
   inject(...packets: Uint8Array[]): void {
     this.receiver?.(packets, packets.length);
   }
+  /** Packets that have arrived but not been read yet (a TUN's queue): delivered by the next pollReceive. */
+  readonly waiting: Uint8Array[] = [];
+  arrive(...packets: Uint8Array[]): void {
+    this.waiting.push(...packets);
+  }
+  pollReceive(): number {
+    const batch = this.waiting.splice(0, this.waiting.length);
+    if (batch.length > 0) this.receiver?.(batch, batch.length);
+    return batch.length;
+  }
   take(): Uint8Array[] {
     return this.sent.splice(0, this.sent.length);
   }

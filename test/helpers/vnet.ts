@@ -236,6 +236,11 @@ export class RawHarness {
     await this.settle();
   }
 
+  /** Segments that reach the link's queue without being read: the stack sees them at its next poll of the link. */
+  arrive(...segs: RawSeg[]): void {
+    this.link.arrive(...segs.map(tcpPacket));
+  }
+
   async settle(): Promise<void> {
     for (let i = 0; i < 5; i++) {
       this.stack.runTimers();
