@@ -15,7 +15,14 @@
 // stack shards (`--workers`, BENCH_WORKERS=1,2: more than one with offloads on). Peak RSS
 // (VmHWM) of each stack process. Results: bench-results.json, and
 // bench-results.svg, a chart of every figure as a ratio to the kernel's.
-// Every load runs for a fixed, short time (BENCH_SECS, default 5 s).
+// Spurious retransmissions on a lossless link: segments the client's kernel reported as
+// duplicates with a D-SACK (TcpExt TCPDSACKOldSent + TCPDSACKOfoSent in namespace A), per
+// 10,000 segments the server sent (its Tcp OutSegs: wire segments, as Linux counts a TSO
+// skb), under wrk (64 KiB responses, 50 connections), a 200 MB
+// download and four slow readers (curl --limit-rate 3M) — the server being tunstack, or
+// Linux itself over the veth.
+// Every load runs for a fixed, short time (BENCH_SECS, default 5 s). BENCH_ONLY=spurious (or any
+// comma list of icmp,http,loss,spurious) measures only those groups.
 // Traffic stays inside the two namespaces this script creates; every load is
 // bounded in count and time; everything is torn down on every exit path.
 import { spawn, spawnSync } from 'node:child_process';
@@ -42,6 +49,7 @@ const CONFIGS = [
 ];
 const MODES = CONFIGS.map((c) => c.key);
 const LOSS_BYTES = 20_000_000;
+const GROUPS = new Set((process.env.BENCH_ONLY ?? 'icmp,http,loss,spurious').split(','));
 
 function sh(cmd, timeout = 120_000) {
   const r = spawnSync(cmd[0], cmd.slice(1), { encoding: 'utf8', timeout, maxBuffer: 64 << 20 });
@@ -140,6 +148,71 @@ function lossDownload(base, iface) {
   return { MBps: Math.round((Number(m[1]) / Number(m[2]) / 1e6) * 100) / 100, shaOk: got === lossWant };
 }
 
+/** Named counters of a /proc/net/{snmp,netstat} pair of lines ("Tcp: A B" then "Tcp: 1 2"), per namespace. */
+function netCounters(ns) {
+  const r = sh(['ip', 'netns', 'exec', ns, 'cat', '/proc/net/snmp', '/proc/net/netstat']);
+  const out = {};
+  const lines = r.out.split('\n');
+  for (let i = 0; i + 1 < lines.length; i++) {
+    const [k, ...names] = lines[i].trim().split(/\s+/);
+    const [k2, ...vals] = lines[i + 1].trim().split(/\s+/);
+    if (!k?.endsWith(':') || k !== k2 || names.length !== vals.length || !/^-?\d+$/.test(vals[0] ?? '')) continue;
+    names.forEach((n, j) => (out[`${k.slice(0, -1)}.${n}`] = Number(vals[j])));
+    i++;
+  }
+  return out;
+}
+
+/** The server's own TCP counters: the kernel's in namespace B, or tunstack's through GET /_stack/stats. */
+function serverTcp(addr) {
+  if (addr !== '10.77.0.2') {
+    const c = netCounters(B);
+    return { OutSegs: c['Tcp.OutSegs'] ?? 0, RetransSegs: c['Tcp.RetransSegs'] ?? 0, LossProbes: c['TcpExt.TCPLossProbes'] ?? 0 };
+  }
+  const r = inA(['curl', '-s', '-m', '5', `http://${addr}/_stack/stats`]);
+  try {
+    const j = JSON.parse(r.out);
+    return { OutSegs: j.Tcp?.OutSegs ?? 0, RetransSegs: j.Tcp?.RetransSegs ?? 0, LossProbes: j.TcpExt?.TCPLossProbes ?? 0 };
+  } catch {
+    return { OutSegs: 0, RetransSegs: 0, LossProbes: 0 };
+  }
+}
+
+/**
+ * Spurious retransmissions on a lossless link, under load: wrk with 64 KiB responses, one 200 MB download,
+ * four slow readers. Counted by the receiver, the client's kernel in namespace A: duplicates it reported with
+ * a D-SACK (TCPDSACKOldSent: below its cumulative ACK; TCPDSACKOfoSent: above it), per 10,000 segments the
+ * server sent (Tcp OutSegs; the client's InSegs counts GRO-merged packets, not segments). The same client and
+ * counters for both servers.
+ */
+function spuriousUnderLoad(addr) {
+  const base = `http://${addr}`;
+  const sBefore = serverTcp(addr);
+  const before = netCounters(A);
+  const w = have('wrk') ? wrk(`${base}/bytes?n=65536`) : { error: 'no wrk' };
+  const big = inA(['curl', '-s', '-m', '60', '-o', '/dev/null', '-w', '%{size_download}', `${base}/bytes?n=200000000`], 70_000);
+  const slow = spawnSync(
+    'sh',
+    ['-c', `for i in 1 2 3 4; do ip netns exec ${A} curl -s -m ${SECS + 2} --limit-rate 3M -o /dev/null '${base}/bytes?n=${2 ** 40}' & done; wait`],
+    { timeout: (SECS + 20) * 1000 },
+  );
+  const after = netCounters(A);
+  const sAfter = serverTcp(addr);
+  const d = (k) => (after[k] ?? 0) - (before[k] ?? 0);
+  const segments = sAfter.OutSegs - sBefore.OutSegs;
+  const dsacks = d('TcpExt.TCPDSACKOldSent') + d('TcpExt.TCPDSACKOfoSent');
+  return {
+    segments,
+    dsacks,
+    retrans: sAfter.RetransSegs - sBefore.RetransSegs,
+    lossProbes: sAfter.LossProbes - sBefore.LossProbes,
+    per10k: segments > 0 ? Math.round((dsacks / segments) * 1e6) / 100 : null,
+    wrkRps: w.rps ?? null,
+    bigBytes: Number(big.out.trim()) || 0,
+    slowStatus: slow.status,
+  };
+}
+
 function vmHwmKb(pid) {
   try {
     const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -152,13 +225,15 @@ function vmHwmKb(pid) {
 /** Every figure for one target (the stack at 10.77.0.2 on tun0, or the kernel at 10.78.0.2 over the veth). */
 function measure(addr, iface) {
   const base = `http://${addr}`;
-  flood(addr, 56, 2000); // warm-up
-  const f = {
-    flood56: flood(addr, 56, 50_000),
-    flood1400: flood(addr, 1400, 20_000),
-    ping: pingRtt(addr),
-  };
-  if (have('curl')) {
+  const f = {};
+  if (GROUPS.has('icmp')) {
+    flood(addr, 56, 2000); // warm-up
+    f.flood56 = flood(addr, 56, 50_000);
+    f.flood1400 = flood(addr, 1400, 20_000);
+    f.ping = pingRtt(addr);
+  }
+  if (have('curl') && GROUPS.has('spurious')) f.spurious = spuriousUnderLoad(addr);
+  if (have('curl') && GROUPS.has('http')) {
     if (have('wrk')) {
       wrk(`${base}/`, ['-d1s']); // warm-up (JIT, caches)
       f.keepAlive = wrk(`${base}/`);
@@ -167,8 +242,8 @@ function measure(addr, iface) {
     // Fixed duration: ask for far more than fits (2^40 bytes / a 256 MiB body) and stop after SECS.
     f.bytes = curlRate([`${base}/bytes?n=${2 ** 40}`], 'size_download');
     f.echo = curlRate(['--data-binary', `@${join(tmp, 'echo.bin')}`, '-H', 'Content-Type: application/octet-stream', `${base}/echo`], 'size_download');
-    if (have('iptables')) f.lossDl = lossDownload(base, iface);
   }
+  if (have('curl') && have('iptables') && GROUPS.has('loss')) f.lossDl = lossDownload(base, iface);
   return f;
 }
 
@@ -293,6 +368,7 @@ const FIGS = [
   [`GET /bytes (${SECS} s stream)`, 'Mbit/s', (f) => f.bytes?.mbitPerSec],
   ['POST /echo (256 MiB, up + down)', 'Mbit/s', (f) => f.echo?.mbitPerSec],
   ['20 MB download, 1% loss each way', 'MB/s', (f) => f.lossDl?.MBps],
+  ['spurious rtx per 10k segs (D-SACKed, lossless)', '/10k', (f) => f.spurious?.per10k, true],
   ['peak RSS (VmHWM)', 'MiB', (f) => (f.rssPeakKb ? Math.round(f.rssPeakKb / 102.4) / 10 : null), true],
 ];
 const head = ['figure', 'unit', ...MODES.map((m) => `tunstack ${m}`), 'kernel', ...MODES.map((m) => `ratio (${m})`)];
@@ -314,6 +390,12 @@ for (const m of MODES) {
   const sha = f.lossDl ? (f.lossDl.error ? f.lossDl.error : f.lossDl.shaOk ? 'sha256 ok' : 'sha256 WRONG') : '-';
   const errs = [f.keepAlive, f.close].map((x) => (x ? (x.error ?? `${x.socketErrors ?? 'no socket errors'}${x.non2xx ? `, non-2xx ${x.non2xx}` : ''}`) : '-'));
   console.log(`${m}: loss download ${sha}; wrk keep-alive ${errs[0]}; wrk close ${errs[1]}; RSS ready ${Math.round((f.rssReadyKb ?? 0) / 1024)} MiB`);
+}
+const spur = (f) => (f?.spurious ? `${f.spurious.dsacks} D-SACKed of ${f.spurious.segments} segments sent (${f.spurious.per10k} per 10k; server retransmitted ${f.spurious.retrans}, ${f.spurious.lossProbes} loss probes; wrk ${f.spurious.wrkRps} req/s, 200 MB got ${f.spurious.bigBytes})` : '-');
+if (GROUPS.has('spurious')) {
+  console.log('spurious retransmissions on a lossless link (wrk 64 KiB, 200 MB download, 4 readers at 3 MB/s; counted by the client kernel):');
+  console.log(`  kernel: ${spur(kernel)}`);
+  for (const m of MODES) console.log(`  tunstack ${m}: ${spur(tunstack[m])}`);
 }
 if (observatory) {
   const o = observatory;
