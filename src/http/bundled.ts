@@ -23,6 +23,8 @@ export interface BundledHttpOptions {
   dashboard?: { token?: string | null } | false;
   /** Under `--workers N`: every shard's counters and sockets for /_stack/stats and /_stack/sockets. */
   shards?: RouteOptions['shards'];
+  /** HTTP/2 with prior knowledge (h2c) on the same port (default on). */
+  h2c?: boolean;
 }
 
 export function startBundledHttp(stack: Stack, opts: BundledHttpOptions = {}): StackHttpServer {
@@ -35,15 +37,14 @@ export function startBundledHttp(stack: Stack, opts: BundledHttpOptions = {}): S
   const ws = opts.webSocket ?? true;
   const dash = opts.dashboard === false ? null : createDashboard(stack, { token: opts.dashboard?.token ?? null });
   const links = [...(dash ? [{ path: '/_stack/', what: 'observatory: live dashboard (SSE /_stack/events, WebSocket /_stack/ws)' }] : []), ...(ws ? [{ path: '/ws', what: 'WebSocket echo' }] : [])];
-  server.on(
-    'request',
-    builtinRoutes(stack, server, {
-      ...(opts.staticDir !== undefined ? { staticDir: opts.staticDir } : {}),
-      ...(links.length > 0 ? { extraLinks: links } : {}),
-      ...(dash ? { dashboard: dash } : {}),
-      ...(opts.shards !== undefined ? { shards: opts.shards } : {}),
-    }),
-  );
+  const routes = builtinRoutes(stack, server, {
+    ...(opts.staticDir !== undefined ? { staticDir: opts.staticDir } : {}),
+    ...(links.length > 0 ? { extraLinks: links } : {}),
+    ...(dash ? { dashboard: dash } : {}),
+    ...(opts.shards !== undefined ? { shards: opts.shards } : {}),
+  });
+  server.on('request', routes);
+  if (opts.h2c ?? true) server.acceptPriorKnowledgeH2(routes);
   if (ws) attachWebSocketEcho(server, dash ? { otherUpgrades: dash.handleUpgrade } : {});
   else if (dash) {
     server.on('upgrade', (req, socket: Duplex, head: Buffer) => {
