@@ -9,6 +9,8 @@ import { builtinRoutes, type RouteOptions } from './routes.js';
 import { createHttpServer, type StackHttpServer } from './server.js';
 import { attachWebSocketEcho } from './ws.js';
 import { createDashboard } from './dashboard.js';
+import { DEFAULT_HTTPS_PORT, StackHttpsServer } from './https.js';
+import type { TlsIdentity } from './tls-identity.js';
 
 export interface BundledHttpOptions {
   port?: number;
@@ -52,5 +54,28 @@ export function startBundledHttp(stack: Stack, opts: BundledHttpOptions = {}): S
     });
   }
   if (dash) server.once('close', () => dash.close());
+  return server;
+}
+
+export interface BundledHttpsOptions {
+  port?: number;
+  host?: string;
+  backlog?: number;
+  identity: TlsIdentity;
+  staticDir?: string;
+  limits?: Partial<HttpLimits>;
+  shards?: RouteOptions['shards'];
+}
+
+/** The built-in routes over HTTPS (HTTP/2 and HTTP/1.1 by ALPN) on port 443, or `opts.port`. */
+export function startBundledHttps(stack: Stack, opts: BundledHttpsOptions): StackHttpsServer {
+  const server = new StackHttpsServer(stack, { ...opts.limits, identity: opts.identity });
+  server.handle(
+    builtinRoutes(stack, server, {
+      ...(opts.staticDir !== undefined ? { staticDir: opts.staticDir } : {}),
+      ...(opts.shards !== undefined ? { shards: opts.shards } : {}),
+    }),
+  );
+  server.listen({ port: opts.port ?? DEFAULT_HTTPS_PORT, ...(opts.host !== undefined ? { host: opts.host } : {}), ...(opts.backlog !== undefined ? { backlog: opts.backlog } : {}) });
   return server;
 }

@@ -23,6 +23,9 @@ import type { TcpSocket } from '../tcp/socket.js';
 import { declaredLength, tooLarge } from './body.js';
 import { resolveHttpLimits, type HttpLimits } from './limits.js';
 import { CappedAcceptor, type StackListenOptions } from './acceptor.js';
+import { newCounters, type HttpCounters, type HttpServerView } from './counters.js';
+
+export type { HttpCounters } from './counters.js';
 import { PriorKnowledgeH2 } from './h2c.js';
 import { settleAsync } from './settle-async.js';
 
@@ -39,46 +42,6 @@ export interface HttpServerOptions extends Partial<HttpLimits> {
   backlog?: number;
   /** Don't listen yet (call `server.listen()` later). */
   noListen?: boolean;
-}
-
-/** Counters of one HTTP server, shown by `/_stack/stats` beside the stack's. */
-export interface HttpCounters {
-  ConnectionsAccepted: number;
-  /** Times a connection had to wait in the accept queue because the cap was reached. */
-  ConnectionsDeferred: number;
-  Requests: number;
-  Responses1xx: number;
-  Responses2xx: number;
-  Responses3xx: number;
-  Responses4xx: number;
-  Responses5xx: number;
-  /** Requests answered 413 by our handlers (body over maxBodyBytes). */
-  BodyTooLarge: number;
-  /** Connections closed by node:http for a parse error or a timeout, by code (HPE_*, ERR_HTTP_REQUEST_TIMEOUT). */
-  ClientErrors: Record<string, number>;
-  /** Other socket errors (ECONNRESET, EPIPE, ...), by code. */
-  SocketErrors: Record<string, number>;
-  /** Keep-alive or idle connections closed by the socket timeout. */
-  IdleTimeouts: number;
-  Upgrades: number;
-}
-
-function newCounters(): HttpCounters {
-  return {
-    ConnectionsAccepted: 0,
-    ConnectionsDeferred: 0,
-    Requests: 0,
-    Responses1xx: 0,
-    Responses2xx: 0,
-    Responses3xx: 0,
-    Responses4xx: 0,
-    Responses5xx: 0,
-    BodyTooLarge: 0,
-    ClientErrors: Object.create(null) as Record<string, number>,
-    SocketErrors: Object.create(null) as Record<string, number>,
-    IdleTimeouts: 0,
-    Upgrades: 0,
-  };
 }
 
 /** node:http's own answers to a request it could not parse (lib/_http_server.js), by error code. */
@@ -115,7 +78,7 @@ class CountingResponse extends http.ServerResponse {
 }
 
 /** An http.Server whose connections come from a tunstack listener. */
-export class StackHttpServer extends http.Server {
+export class StackHttpServer extends http.Server implements HttpServerView {
   readonly stack: Stack;
   readonly limits: HttpLimits;
   readonly counters: HttpCounters = newCounters();
