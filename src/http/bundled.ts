@@ -76,6 +76,8 @@ export function startBundledHttps(stack: Stack, opts: BundledHttpsOptions): Stac
       ...(opts.shards !== undefined ? { shards: opts.shards } : {}),
     }),
   );
+  // wss://…/ws: HTTP/1.1 over TLS upgrades reach node:http2's secure server as node:http's 'upgrade'.
+  attachWebSocketEcho(server.secure);
   server.listen({ port: opts.port ?? DEFAULT_HTTPS_PORT, ...(opts.host !== undefined ? { host: opts.host } : {}), ...(opts.backlog !== undefined ? { backlog: opts.backlog } : {}) });
   return server;
 }

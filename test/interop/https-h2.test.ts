@@ -9,7 +9,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NetNs, canRunInterop, which } from './netns.js';
+import { fileURLToPath } from 'node:url';
+import { NetNs, canRunInterop, which, waitForExit } from './netns.js';
 import { STACK_ADDR, cliBuilt, startStack, type StackProcess } from './stack-process.js';
 
 const can = canRunInterop();
@@ -19,6 +20,7 @@ const why = !can.ok ? can.reason : !cliBuilt() ? 'dist/cli.js not built (run npm
 if (!ready) console.warn(`\n*** interop HTTPS tests SKIPPED: ${why} ***\n`);
 
 const S = `https://${STACK_ADDR}`;
+const WS_MODULE = fileURLToPath(new URL('../../node_modules/ws/wrapper.mjs', import.meta.url));
 
 describe.skipIf(!ready)(`HTTPS and HTTP/2 on the stack, curl and openssl${ready ? '' : ` (skipped: ${why})`}`, () => {
   let ns: NetNs;
@@ -71,6 +73,27 @@ describe.skipIf(!ready)(`HTTPS and HTTP/2 on the stack, curl and openssl${ready 
     const again = ns.exec(['sh', '-c', `echo | openssl s_client -connect ${STACK_ADDR}:443 -tls1_2 -sess_in ${sess} 2>&1`], { timeoutMs: 15_000 });
     expect(again.stdout).toMatch(/Reused, TLSv1\.2/);
   });
+
+  it('wss:// WebSocket echo from the ws package on the kernel side', async () => {
+    const script = `
+import { WebSocket } from ${JSON.stringify(WS_MODULE)};
+const ws = new WebSocket('wss://${STACK_ADDR}/ws', { rejectUnauthorized: false });
+const got = [];
+ws.on('open', () => { ws.send('hello'); ws.send(Buffer.alloc(1 << 20, 5)); });
+ws.on('message', (d, bin) => { got.push(bin ? d.length : d.toString()); if (got.length === 2) ws.close(1000); });
+ws.on('close', (code) => { console.log(JSON.stringify({ code, got })); process.exit(0); });
+ws.on('error', (e) => { console.log(JSON.stringify({ error: e.message })); process.exit(1); });
+setTimeout(() => { console.log(JSON.stringify({ error: 'timeout' })); process.exit(1); }, 20000);
+`;
+    const f = join(dir, 'wss-client.mjs');
+    writeFileSync(f, script);
+    const child = ns.spawnNode(f);
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    const r = await waitForExit(child, 25_000);
+    expect(out.trim()).toBe(JSON.stringify({ code: 1000, got: ['hello', 1 << 20] }));
+    expect(r.code).toBe(0);
+  }, 30_000);
 
   it('garbage instead of a ClientHello is counted; the server keeps serving', () => {
     ns.exec(['sh', '-c', `printf 'GET / HTTP/1.1\\r\\n\\r\\n' | timeout 5 nc -q 2 ${STACK_ADDR} 443 >/dev/null 2>&1; true`], { timeoutMs: 10_000 });
