@@ -21,6 +21,10 @@
 // skb), under wrk (64 KiB responses, 50 connections), a 200 MB
 // download and four slow readers (curl --limit-rate 3M) — the server being tunstack, or
 // Linux itself over the veth.
+// HTTPS (BENCH_ONLY group https): wrk keep-alive req/s over TLS, wrk with Connection: close (a TLS
+// handshake per request), h2load req/s over h2 (10 connections x 10 streams), and a 200 MB download
+// over TLS — tunstack's `https` service beside Node's http2 secure server (allowHTTP1) on the kernel,
+// the same self-signed EC P-256 certificate kind on both.
 // Every load runs for a fixed, short time (BENCH_SECS, default 5 s). BENCH_ONLY=spurious (or any
 // comma list of icmp,http,loss,spurious) measures only those groups.
 // Traffic stays inside the two namespaces this script creates; every load is
@@ -49,7 +53,7 @@ const CONFIGS = [
 ];
 const MODES = CONFIGS.map((c) => c.key);
 const LOSS_BYTES = 20_000_000;
-const GROUPS = new Set((process.env.BENCH_ONLY ?? 'icmp,http,loss,spurious').split(','));
+const GROUPS = new Set((process.env.BENCH_ONLY ?? 'icmp,http,loss,spurious,https').split(','));
 
 function sh(cmd, timeout = 120_000) {
   const r = spawnSync(cmd[0], cmd.slice(1), { encoding: 'utf8', timeout, maxBuffer: 64 << 20 });
@@ -213,6 +217,27 @@ function spuriousUnderLoad(addr) {
   };
 }
 
+/** HTTPS figures against https://addr (port 443). */
+function httpsFigures(addr) {
+  const base = `https://${addr}`;
+  const out = {};
+  if (have('wrk')) {
+    wrk(`${base}/`, ['-d1s']); // warm-up
+    out.keepAlive = wrk(`${base}/`);
+    out.close = wrk(`${base}/`, ['-H', 'Connection: close']);
+  }
+  if (have('h2load')) {
+    const r = inA(['h2load', '-D', String(SECS), '-c', '10', '-m', '10', '-t', '1', `${base}/`], (SECS + 20) * 1000);
+    const m = /finished in [\d.]+\w+, ([\d.]+) req\/s/.exec(r.out);
+    const ok = /requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed/.exec(r.out);
+    out.h2 = m ? { rps: Math.round(Number(m[1])), succeeded: Number(ok?.[1] ?? 0), failed: Number(ok?.[2] ?? 0) } : { error: r.out.trim().split('\n').pop() };
+  }
+  const d = inA(['curl', '-sk', '-m', '60', '-o', '/dev/null', '-w', '%{size_download} %{time_total}', `${base}/bytes?n=200000000`], 70_000);
+  const m = /^(\d+) ([\d.]+)$/.exec(d.out.trim());
+  out.download = m ? { bytes: Number(m[1]), MBps: Math.round(Number(m[1]) / Number(m[2]) / 1e4) / 100 } : { error: d.out.trim() || 'curl failed' };
+  return out;
+}
+
 function vmHwmKb(pid) {
   try {
     const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -244,6 +269,7 @@ function measure(addr, iface) {
     f.echo = curlRate(['--data-binary', `@${join(tmp, 'echo.bin')}`, '-H', 'Content-Type: application/octet-stream', `${base}/echo`], 'size_download');
   }
   if (have('curl') && have('iptables') && GROUPS.has('loss')) f.lossDl = lossDownload(base, iface);
+  if (have('curl') && GROUPS.has('https')) f.https = httpsFigures(addr);
   return f;
 }
 
@@ -261,19 +287,25 @@ writeFileSync(join(tmp, 'echo.bin'), Buffer.alloc(256 * 1024 * 1024, 0x5a));
 // Node's http on the kernel in namespace B, same routes, same code (GET / answers hello\n like the stack does for tools).
 const routes = fileURLToPath(new URL('../dist/http/routes.js', import.meta.url));
 const server = join(tmp, 'kernel-http.mjs');
+const tlsIdentity = fileURLToPath(new URL('../dist/http/tls-identity.js', import.meta.url));
 writeFileSync(
   server,
   `import http from 'node:http';
+import http2 from 'node:http2';
 import { streamBytes, parseBytesCount } from ${JSON.stringify(routes)};
+import { selfSignedIdentity } from ${JSON.stringify(tlsIdentity)};
 const page = Buffer.from('hello\\n');
-http.createServer((req, res) => {
+const handler = (req, res) => {
   const [path, q] = (req.url ?? '/').split('?');
   if (path === '/') { res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': page.length }); res.end(page); return; }
   if (path === '/bytes') { const n = parseBytesCount(new URLSearchParams(q ?? '').get('n')); if (n instanceof Error) { res.writeHead(400); res.end(); return; }
     res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': n }); if (n === 0) res.end(); else streamBytes(res, n); return; }
   if (path === '/echo') { const len = req.headers['content-length']; res.writeHead(200, { 'Content-Type': 'application/octet-stream', ...(len ? { 'Content-Length': len } : {}) }); req.pipe(res); return; }
   res.writeHead(404); res.end();
-}).listen(80, '10.78.0.2', () => console.log('ready'));
+};
+const id = await selfSignedIdentity(['tunstack.test'], ['10.78.0.2']);
+http2.createSecureServer({ key: id.key, cert: id.cert, allowHTTP1: true }, handler).listen(443, '10.78.0.2');
+http.createServer(handler).listen(80, '10.78.0.2', () => console.log('ready'));
 `,
 );
 kernelHttp = spawn('ip', ['netns', 'exec', B, process.execPath, server], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -368,6 +400,10 @@ const FIGS = [
   [`GET /bytes (${SECS} s stream)`, 'Mbit/s', (f) => f.bytes?.mbitPerSec],
   ['POST /echo (256 MiB, up + down)', 'Mbit/s', (f) => f.echo?.mbitPerSec],
   ['20 MB download, 1% loss each way', 'MB/s', (f) => f.lossDl?.MBps],
+  ['HTTPS GET / keep-alive (wrk -c50)', 'req/s', (f) => f.https?.keepAlive?.rps],
+  ['HTTPS new connection per request', 'req/s', (f) => f.https?.close?.rps],
+  ['h2 GET / (h2load -c10 -m10)', 'req/s', (f) => f.https?.h2?.rps],
+  ['200 MB download over TLS', 'MB/s', (f) => f.https?.download?.MBps],
   ['spurious rtx per 10k segs (D-SACKed, lossless)', '/10k', (f) => f.spurious?.per10k, true],
   ['peak RSS (VmHWM)', 'MiB', (f) => (f.rssPeakKb ? Math.round(f.rssPeakKb / 102.4) / 10 : null), true],
 ];
