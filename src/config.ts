@@ -16,6 +16,7 @@ import { parseImpairSpec } from './link/impair-spec.js';
 import { resolveServices } from './services.js';
 import { parseHttpLimitSpec, resolveHttpLimits } from './http/limits.js';
 import { loadTlsIdentity } from './http/tls-identity.js';
+import { parseIpv6 } from './wire/ipv6.js';
 
 export interface TunstackConfig {
   /** TUN device name (created and configured if it does not exist, attached as is if it does). */
@@ -24,6 +25,10 @@ export interface TunstackConfig {
   addr: string;
   /** The kernel side of the TUN: inside `addr`'s prefix, not `addr` itself. */
   peer: string;
+  /** The stack's IPv6 address and prefix on the TUN, or `off` (IPv4 only). */
+  addr6: string;
+  /** The kernel side's IPv6 address. */
+  peer6: string;
   /** Link MTU, 68..65535. */
   mtu: number;
   /** Extra subnets the kernel routes through the TUN (CIDRs with no host bits). */
@@ -76,6 +81,8 @@ export const DEFAULTS: Readonly<TunstackConfig> = Object.freeze({
   tun: 'tun0',
   addr: '10.77.0.2/24',
   peer: '10.77.0.1',
+  addr6: 'fd77::2/64',
+  peer6: 'fd77::1',
   mtu: 1500,
   routes: [],
   http: null,
@@ -102,6 +109,8 @@ export const KEYS: Readonly<Record<ConfigKey, { flag: string; env: string; help:
   tun: { flag: '--tun', env: 'TUNSTACK_TUN', help: 'TUN device name' },
   addr: { flag: '--addr', env: 'TUNSTACK_ADDR', help: "the stack's address and prefix" },
   peer: { flag: '--peer', env: 'TUNSTACK_PEER', help: 'the kernel side of the TUN' },
+  addr6: { flag: '--addr6', env: 'TUNSTACK_ADDR6', help: "the stack's IPv6 address and prefix, or off" },
+  peer6: { flag: '--peer6', env: 'TUNSTACK_PEER6', help: 'the kernel side of the TUN, IPv6' },
   mtu: { flag: '--mtu', env: 'TUNSTACK_MTU', help: 'link MTU (68..65535)' },
   routes: { flag: '--kernel-route', env: 'TUNSTACK_ROUTES', help: 'subnets the kernel routes through the TUN' },
   http: { flag: '--http', env: 'TUNSTACK_HTTP', help: 'port of the bundled HTTP server, or off' },
@@ -273,6 +282,8 @@ const COERCE: Record<ConfigKey, (v: unknown) => Coerced<unknown>> = {
   tun: asString,
   addr: asString,
   peer: asString,
+  addr6: asString,
+  peer6: asString,
   mtu: coerceMtu,
   routes: asList,
   http: coercePort('http'),
@@ -439,6 +450,13 @@ export function loadConfig(inputs: ConfigInputs = {}): LoadedConfig {
   } else if (config.tlsCert !== null && config.tlsKey !== null) {
     const id = loadTlsIdentity(config.tlsCert, config.tlsKey);
     if (id instanceof Error) problems.push(id.message);
+  }
+  if (config.addr6 !== 'off') {
+    const [a, pl] = config.addr6.split('/');
+    const n = pl === undefined ? 64 : Number(pl);
+    if (parseIpv6(a ?? '') instanceof Error || !Number.isInteger(n) || n < 1 || n > 128) problems.push(`${where('addr6')}: '${config.addr6}' is not an IPv6 address with a prefix (e.g. fd77::2/64), nor off`);
+    else if (parseIpv6(config.peer6) instanceof Error) problems.push(`${where('peer6')}: '${config.peer6}' is not an IPv6 address`);
+    else if (config.peer6 === a) problems.push(`${where('peer6')}: the same address as --addr6`);
   }
   if (!LOG_LEVELS.includes(config.logLevel)) problems.push(`${where('logLevel')}: unknown log level '${config.logLevel}'; one of ${LOG_LEVELS.join(', ')}`);
   if (config.pcap) {

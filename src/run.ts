@@ -19,12 +19,17 @@ import { resolveServices, type ServiceContext } from './services.js';
 import type { HttpLimits } from './http/limits.js';
 import { buildTopology, loadTopology, topologyKernelRoutes, type VirtualNetwork } from './topology.js';
 import { existsSync } from 'node:fs';
+import { parseIpv6 } from './wire/ipv6.js';
 import type { SocketTable } from './control/sockets.js';
 
 export interface UpOptions {
   tun: string;
   addr: string;
   peer: string;
+  /** The stack's IPv6 address and prefix (`--addr6`, default fd77::2/64); 'off': IPv4 only. */
+  addr6?: string;
+  /** The kernel side's IPv6 address (`--peer6`, default fd77::1), inside `addr6`'s prefix. */
+  peer6?: string;
   mtu?: number;
   pcap?: string;
   impair?: string;
@@ -96,6 +101,20 @@ export interface RunningStack {
 /** Default `--busy-poll`: covers a request/response turn-around on the kernel side of the TUN. */
 export const DEFAULT_BUSY_POLL_US = 50;
 
+/** IPv6 on the TUN by default: the stack at fd77::2/64, the kernel side fd77::1 (a ULA prefix, RFC 4193). */
+export const DEFAULT_ADDR6 = 'fd77::2/64';
+export const DEFAULT_PEER6 = 'fd77::1';
+
+/** `--addr6`: an IPv6 CIDR, or 'off' (null). */
+function ipv6Setting(v: string): { text: string; prefixLength: number } | null | Error {
+  if (v === 'off') return null;
+  const [a, p] = v.split('/');
+  if (parseIpv6(a ?? '') instanceof Error) return new Error(`--addr6: '${v}' is not an IPv6 address with a prefix (e.g. fd77::2/64), nor off`);
+  const prefixLength = p === undefined ? 64 : Number(p);
+  if (!Number.isInteger(prefixLength) || prefixLength < 1 || prefixLength > 128) return new Error(`--addr6: prefix length of '${v}' must be 1..128`);
+  return { text: `${a}/${prefixLength}`, prefixLength };
+}
+
 export function startStack(opts: UpOptions, logger: Logger): RunningStack {
   const addr = parseCidr(opts.addr);
   if (addr instanceof Error) throw new Error(`--addr: ${addr.message}`);
@@ -126,6 +145,10 @@ export function startStack(opts: UpOptions, logger: Logger): RunningStack {
     if (c instanceof Error) throw new Error(`route ${r}: ${c.message}`);
   }
 
+  const addr6 = ipv6Setting(opts.addr6 ?? DEFAULT_ADDR6);
+  if (addr6 instanceof Error) throw addr6;
+  const peer6 = opts.peer6 ?? DEFAULT_PEER6;
+  if (addr6 !== null && parseIpv6(peer6) instanceof Error) throw new Error(`--peer6: '${peer6}' is not an IPv6 address`);
   const clock = new RealClock();
   const timers = new TimerQueue();
   const exists = existsSync(`/sys/class/net/${opts.tun}`);
@@ -141,6 +164,7 @@ export function startStack(opts: UpOptions, logger: Logger): RunningStack {
         mtu: opts.mtu ?? 1500,
         kernelAddress: opts.peer,
         prefixLength: addr.prefixLength,
+        ...(addr6 !== null ? { kernelAddress6: peer6, prefixLength6: addr6.prefixLength } : {}),
         up: true,
         routes: kernelRoutes,
         offload,
@@ -167,7 +191,8 @@ export function startStack(opts: UpOptions, logger: Logger): RunningStack {
   const reassembly = opts.reasmTimeoutMs !== undefined ? { timeoutMs: opts.reasmTimeoutMs } : undefined;
   // Tail loss probes and buffer autotuning on, as Linux has them by default (the library's defaults are off: see TcpConfig).
   const stack = new Stack({ clock, timers, logger, forwarding: opts.forward ?? false, tcp: liveTcpConfig, ...(reassembly ? { reassembly } : {}) });
-  stack.addInterface(link, opts.addr, { defaultRoute: true, name: opts.tun });
+  const tunIface = stack.addInterface(link, opts.addr, { defaultRoute: true, name: opts.tun });
+  if (addr6 !== null) stack.addAddress6(tunIface, `${addr6.text}`);
   tun.onDrop = (reason) => stack.stats.drop(`link.${reason}`);
   if (opts.observe?.sampleRate !== undefined) stack.feed.sampleMs = 1000 / opts.observe.sampleRate;
   let net: VirtualNetwork | undefined;
