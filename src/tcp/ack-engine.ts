@@ -54,7 +54,7 @@ export function ackSndCheck(c: Tcb, now: number): void {
 }
 
 /** Linux tcp_in_quickack_mode: quick ACKs left and not interactive. */
-export function inQuickAckMode(c: Tcb): boolean {
+function inQuickAckMode(c: Tcb): boolean {
   return c.quick > 0 && !c.pingpong;
 }
 
@@ -112,6 +112,7 @@ export function setDsack(c: Tcb, start: number, end: number): void {
   c.dsackEnd = end;
 }
 
+/** An ACK in this egress pass (ICSK_ACK_NOW). */
 export function ackNow(c: Tcb): void {
   c.ackScheduled = true;
   c.ackPending = true;
@@ -119,6 +120,7 @@ export function ackNow(c: Tcb): void {
   c.layer.markDirty(c);
 }
 
+/** Bookkeeping after every segment that carried an ACK (Linux tcp_event_ack_sent): Last.ACK.sent, one quick ACK used, the pushed marks and the delayed-ACK timer cleared. */
 export function ackSent(c: Tcb): void {
   c.lastAckSent = c.rcvNxt;
   c.ackPending = false;

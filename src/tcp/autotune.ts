@@ -62,7 +62,7 @@ export function rcvRttMeasure(c: Tcb, h: TcpHeader, len: number, now: number): v
 }
 
 /** Whether the smallest round trip either side measured (the path's delay, without queueing) is AUTOTUNE_MIN_RTT_MS or more. */
-export function onLongPath(c: Tcb): boolean {
+function onLongPath(c: Tcb): boolean {
   const m = Math.min(c.rtt.hasSample ? c.rtt.minRtt : Infinity, c.rcvRttMin);
   return m !== Infinity && m >= AUTOTUNE_MIN_RTT_MS;
 }

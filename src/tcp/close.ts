@@ -51,12 +51,12 @@ export function resetByApplication(c: Tcb, now: number): void {
   if (s === TcpState.CLOSED) return;
   if (s !== TcpState.SYN_SENT && s !== TcpState.TIME_WAIT && s !== TcpState.LISTEN) {
     c.layer.sendRst(c.localAddr, c.localPort, c.remoteAddr, c.remotePort, c.sndMax, c.rcvNxt, true);
-    void now;
   }
   c.user = null;
   terminate(c, null);
 }
 
+/** TIME-WAIT (RFC 9293 §3.6.1): buffers and timers released, the socket told, 2·MSL armed; retired to a small record by the egress pass. */
 export function enterTimeWait(c: Tcb, now: number): void {
   c.setState(TcpState.TIME_WAIT);
   // Nothing more to send, and what was received is the application's: no ring needed for 2·MSL.
@@ -140,7 +140,6 @@ export function abortWithReset(c: Tcb, now: number): void {
   if (s !== TcpState.SYN_SENT && s !== TcpState.LISTEN) c.layer.sendRst(c.localAddr, c.localPort, c.remoteAddr, c.remotePort, c.sndMax, c.rcvNxt, true);
   c.pendingError = ERRNO.ECONNABORTED;
   terminate(c, new TcpError('ECONNABORTED', 'read'));
-  void now;
 }
 
 /** The stack is closing: the connection ends without a packet and the socket is destroyed without an error. */
@@ -155,7 +154,6 @@ export function shutdownSilently(c: Tcb): void {
 export function abort(c: Tcb, code: TcpErrorCode, now: number): void {
   const s = c.state;
   if (s === TcpState.CLOSED) return;
-  void now;
   c.pendingError = ERRNO[code];
   const e = new TcpError(code, s === TcpState.SYN_SENT ? 'connect' : 'read');
   terminate(c, e);

@@ -51,5 +51,4 @@ export function icmpErrorArrives(c: Tcb, type: number, code: number, info: numbe
     return;
   }
   c.softError = err;
-  void now;
 }

@@ -724,7 +724,6 @@ export class TcpLayer implements ServerHost {
     for (const c of this.connections()) if (c.state !== TcpState.TIME_WAIT) c.shutdownWrite();
     this.egress(now);
     this.host.flush();
-    void now;
   }
 
   /** Graceful shutdown, step two: whatever is still open is reset. */

@@ -346,7 +346,6 @@ export class TcpListener {
 
   /** Called by a child entering ESTABLISHED. */
   established(c: TcpConnection, now: number): void {
-    void now;
     this.acceptQueue.push(c);
     this.layer.markListenerDirty(this);
   }
@@ -366,7 +365,6 @@ export class TcpListener {
   }
 
   service(now: number): void {
-    void now;
     if (this.acceptQueue.length > 0 && this.onAcceptable) this.onAcceptable();
   }
 

@@ -56,6 +56,7 @@ export function openPassive(c: Tcb, p: PassiveOpen, now: number): void {
   c.lastRecv = now;
 }
 
+/** The options the peer sent with its SYN, as far as ours allow: MSS (536 when absent, RFC 9293 §3.7.1), window scale and timestamps (RFC 7323), SACK (RFC 2018); the initial window (RFC 5681 §3.1). */
 export function applyPeerOptions(c: Tcb, peerMss: number, peerWscale: number, sackOk: boolean, tsOk: boolean): void {
   const cfg = c.cfg;
   c.peerMss = peerMss > 0 ? peerMss : 536;

@@ -10,7 +10,8 @@ import { windowField } from './rcv-window.js';
 import { seqGt, seqLe } from './seq.js';
 import type { Tcb } from './tcb.js';
 
-export function fillOptions(c: Tcb, now: number, syn: boolean, withSack: boolean): TcpOptions {
+/** The options of a non-SYN segment, in the one reused object: timestamps (RFC 7323 §3), and with `withSack` the SACK blocks (RFC 2018 §4), a D-SACK first (RFC 2883). */
+function fillOptions(c: Tcb, now: number, withSack: boolean): TcpOptions {
   const o = c.opts;
   o.mss = undefined;
   o.wscale = undefined;
@@ -23,7 +24,6 @@ export function fillOptions(c: Tcb, now: number, syn: boolean, withSack: boolean
     c.tsPair.ecr = c.tsRecent;
     o.ts = c.tsPair;
   }
-  void syn;
   if (withSack && c.sackOk && (c.rb.rangeCount > 0 || c.dsackOn)) {
     const max = c.tsOk ? 3 : 4;
     const out = c.sackOut;
@@ -81,6 +81,7 @@ export function sendSyn(c: Tcb, withAck: boolean, now: number): void {
   c.lastSend = now;
 }
 
+/** Counts one retransmitted segment (Tcp.RetransSegs); the RTT timing in progress is void (Karn). */
 export function countRetrans(c: Tcb): void {
   c.retransTotal++;
   c.layer.stats.Tcp.RetransSegs++;
@@ -88,7 +89,6 @@ export function countRetrans(c: Tcb): void {
   if (c.layer.probe.active) c.layer.probe.retransmitted(c);
 }
 
-/** Retransmits one segment at `seq` (at most `max` bytes, default one MSS). */
 /** Option bytes the SACK blocks we would send now take (a full segment must shrink by as much, like Linux's tcp_current_mss). */
 export function sackOptionBytes(c: Tcb): number {
   if (!c.sackOk) return 0;
@@ -97,6 +97,7 @@ export function sackOptionBytes(c: Tcb): number {
   return 4 + 8 * Math.min(n, c.tsOk ? 3 : 4);
 }
 
+/** Retransmits one segment at `seq` (at most `max` bytes, default one MSS). */
 export function retransmitOne(c: Tcb, seq: number, now: number, max = c.smss): void {
   max = Math.min(max, c.smss - sackOptionBytes(c));
   const base = c.synUnacked ? 1 : 0;
@@ -114,7 +115,7 @@ export function retransmitOne(c: Tcb, seq: number, now: number, max = c.smss): v
 
 /** Emits a data (or FIN) segment with the current ACK and window; above `gsoSize` bytes a super-segment cut at it. */
 export function sendData(c: Tcb, seq: number, len: number, flags: number, now: number, gsoSize = 0): void {
-  const o = fillOptions(c, now, false, true);
+  const o = fillOptions(c, now, true);
   const base = c.synUnacked ? 1 : 0;
   const offset = (seq - c.sndUna - base) | 0;
   c.layer.emit(c, seq, c.rcvNxt, flags, windowField(c), o, offset, len, gsoSize);
@@ -128,7 +129,7 @@ export function sendData(c: Tcb, seq: number, len: number, flags: number, now: n
 
 /** A pure ACK (with SACK blocks for what we hold out of order). */
 export function sendAck(c: Tcb, now: number): void {
-  const o = fillOptions(c, now, false, true);
+  const o = fillOptions(c, now, true);
   // SEQ = the highest sequence sent, not a SND.NXT pulled back by go-back-N: a pure ACK must stay acceptable
   // to the peer, whose RCV.NXT may already be past our retransmission point (Linux tcp_acceptable_seq).
   c.layer.emit(c, c.sndMax, c.rcvNxt, TCP_ACK, windowField(c), o, 0, 0);
@@ -137,7 +138,7 @@ export function sendAck(c: Tcb, now: number): void {
 
 /** Zero-length probe with SEQ = SND.UNA − 1 (Linux tcp_xmit_probe_skb): the peer must answer with an ACK. */
 export function sendProbe(c: Tcb, now: number): void {
-  const o = fillOptions(c, now, false, false);
+  const o = fillOptions(c, now, false);
   c.layer.emit(c, (c.sndUna - 1) >>> 0, c.rcvNxt, TCP_ACK, windowField(c), o, 0, 0);
   ackSent(c);
 }

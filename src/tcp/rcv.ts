@@ -38,7 +38,7 @@ export function segmentArrives(c: Tcb, h: TcpHeader, pkt: Uint8Array, payloadSta
 }
 
 /** §3.10.7.3 SYN-SENT. */
-export function synSentArrives(c: Tcb, h: TcpHeader, pkt: Uint8Array, payloadStart: number, now: number): void {
+function synSentArrives(c: Tcb, h: TcpHeader, pkt: Uint8Array, payloadStart: number, now: number): void {
   const stats = c.layer.stats;
   const flags = h.flags;
   let ackOk = false;
@@ -110,34 +110,76 @@ export function synSentArrives(c: Tcb, h: TcpHeader, pkt: Uint8Array, payloadSta
   sendSyn(c, true, now);
 }
 
-/** §3.10.7.4 the other states. */
-export function synchronizedArrives(c: Tcb, h: TcpHeader, pkt: Uint8Array, payloadStart: number, now: number): void {
-  const stats = c.layer.stats;
+/** Verdicts of the sequence check (§3.10.7.4 first step). */
+const SEQ_ACCEPT = 0;
+/** Not acceptable, but at RCV.NXT against a zero window: its ACK (and RST) are still processed, not its text. */
+const SEQ_ZERO_WINDOW_ACK = 1;
+const SEQ_DROP = 2;
+
+/** §3.10.7.4 the synchronized states: each step in the RFC's order, one function each. */
+function synchronizedArrives(c: Tcb, h: TcpHeader, pkt: Uint8Array, payloadStart: number, now: number): void {
   let flags = h.flags;
   let seq = h.seq;
-  // Simultaneous open: the peer's SYN-ACK in SYN-RECEIVED acknowledges our SYN; take it as the ACK it carries
-  // (Linux tcp_validate_incoming lets exactly this one through).
-  if (c.state === TcpState.SYN_RECEIVED && c.listener === null && (flags & (TCP_SYN | TCP_ACK | TCP_RST)) === (TCP_SYN | TCP_ACK) && ((seq + 1) >>> 0) === c.rcvNxt && h.ack === c.sndNxt) {
+  if (isSimultaneousOpenSynAck(c, h)) {
+    // Taken as the ACK it carries (Linux tcp_validate_incoming lets exactly this one through).
     flags &= ~TCP_SYN;
     seq = c.rcvNxt;
     ackNow(c);
   }
-  let len = h.payloadLength;
-  let off = payloadStart;
-  let fin = (flags & TCP_FIN) !== 0;
-
-  // RFC 7323 §5.3: PAWS before the sequence check.
-  // Linux TCP_PAWS_WINDOW: one tick of disorder is tolerated.
-  if (c.tsOk && h.tsPresent && !(flags & TCP_RST) && ((c.tsRecent - h.tsVal) | 0) > 1 && now - c.tsRecentStamp < PAWS_IDLE_MS) {
-    stats.TcpExt.PAWSEstab++;
-    stats.drop('tcp.paws');
-    c.ackPending = true;
-    c.wantOutput = true;
-    c.layer.markDirty(c);
+  if (pawsRejects(c, h, flags, now)) return;
+  const verdict = checkSequence(c, h, seq, flags, now);
+  if (verdict === SEQ_DROP) return;
+  if (flags & TCP_RST) {
+    rstArrives(c, seq, now);
     return;
   }
+  // Third, security and precedence: not used (RFC 9293 §3.10.7.4 leaves it to RFC 791's IP options).
+  if (flags & TCP_SYN) {
+    synArrives(c, seq, flags, now);
+    return;
+  }
+  if (!ackArrives(c, h, seq, flags, now)) return;
+  updateTsRecent(c, h, seq, now);
+  // Sixth, the URG bit: the urgent pointer is not supported (RFC 6093 §6 discourages its use).
+  if (verdict === SEQ_ZERO_WINDOW_ACK) return;
+  textArrives(c, h, seq, flags, pkt, payloadStart, now);
+}
 
-  // First: sequence number acceptability (four cases).
+/** Simultaneous open (RFC 9293 §3.5, figure 7): the peer's SYN-ACK in SYN-RECEIVED acknowledges our SYN. */
+function isSimultaneousOpenSynAck(c: Tcb, h: TcpHeader): boolean {
+  return (
+    c.state === TcpState.SYN_RECEIVED &&
+    c.listener === null &&
+    (h.flags & (TCP_SYN | TCP_ACK | TCP_RST)) === (TCP_SYN | TCP_ACK) &&
+    ((h.seq + 1) >>> 0) === c.rcvNxt &&
+    h.ack === c.sndNxt
+  );
+}
+
+/**
+ * RFC 7323 §5.3 PAWS, before the sequence check: a segment whose TSval is older than TS.Recent is a duplicate
+ * from an earlier wrap of the sequence space — dropped, with an ACK. Linux's TCP_PAWS_WINDOW tolerates one tick
+ * of disorder; a TS.Recent idle for 24 days is no longer trusted (§5.5). RSTs are exempt.
+ */
+function pawsRejects(c: Tcb, h: TcpHeader, flags: number, now: number): boolean {
+  if (!c.tsOk || !h.tsPresent || flags & TCP_RST || ((c.tsRecent - h.tsVal) | 0) <= 1 || now - c.tsRecentStamp >= PAWS_IDLE_MS) return false;
+  const stats = c.layer.stats;
+  stats.TcpExt.PAWSEstab++;
+  stats.drop('tcp.paws');
+  c.ackPending = true;
+  c.wantOutput = true;
+  c.layer.markDirty(c);
+  return true;
+}
+
+/**
+ * §3.10.7.4 first step, sequence number acceptability (the four cases of segment length and window). An
+ * unacceptable segment is dropped with an ACK — except an RST; a duplicate's old data is reported as a D-SACK
+ * (Linux tcp_send_dupack) and, without data, at most one such ACK per 500 ms (Linux tcp_oow_rate_limited).
+ */
+function checkSequence(c: Tcb, h: TcpHeader, seq: number, flags: number, now: number): number {
+  const len = h.payloadLength;
+  const fin = (flags & TCP_FIN) !== 0;
   const segLen = len + (flags & TCP_SYN ? 1 : 0) + (fin ? 1 : 0);
   const wnd = Math.max(0, (c.rcvAdvRight - c.rcvNxt) | 0);
   const rn = c.rcvNxt;
@@ -150,121 +192,130 @@ export function synchronizedArrives(c: Tcb, h: TcpHeader, pkt: Uint8Array, paylo
     const last = (seq + segLen - 1) >>> 0;
     acceptable = (seqGe(seq, rn) && seqLt(seq, (rn + wnd) >>> 0)) || (seqGe(last, rn) && seqLt(last, (rn + wnd) >>> 0));
   }
-  let zeroWindowAck = false;
-  if (!acceptable) {
-    // RFC 9293: with a zero window, valid ACKs (and RSTs) are still processed.
-    if (wnd === 0 && seq === rn && !(flags & TCP_SYN)) {
-      zeroWindowAck = true;
-      if (len > 0) stats.TcpExt.TCPZeroWindowDrop++;
-    } else {
-      if (flags & TCP_RST) {
-        stats.drop('tcp.rst-out-of-window');
-        return;
-      }
-      stats.drop('tcp.out-of-window');
-      if (fin && c.state === TcpState.TIME_WAIT) c.armTimeWait(now);
-      if (len > 0 && seqLt(seq, rn)) {
-        // Linux tcp_send_dupack: data received before — quick ACKs again, the old part reported as a D-SACK.
-        enterQuickAck(c);
-        const end = (seq + len) >>> 0;
-        setDsack(c, seq, seqGt(end, rn) ? rn : end);
-      }
-      // Linux tcp_oow_rate_limited (net.ipv4.tcp_invalid_ratelimit, 500 ms): a segment without data or SYN
-      // (a window probe, a stray ACK) gets at most one duplicate ACK per 500 ms — no ACK loops.
-      if (segLen === 0) {
-        if (c.lastOowAck !== 0 && now - c.lastOowAck < OOW_ACK_INTERVAL_MS) return;
-        c.lastOowAck = now === 0 ? 1e-9 : now;
-      }
-      c.ackPending = true;
-      c.wantOutput = true;
-      c.layer.markDirty(c);
-      return;
-    }
+  if (acceptable) return SEQ_ACCEPT;
+  const stats = c.layer.stats;
+  // RFC 9293: with a zero window, valid ACKs (and RSTs) are still processed.
+  if (wnd === 0 && seq === rn && !(flags & TCP_SYN)) {
+    if (len > 0) stats.TcpExt.TCPZeroWindowDrop++;
+    return SEQ_ZERO_WINDOW_ACK;
   }
-
-  // Second: RST (RFC 5961 §3.2: exact match resets, otherwise a challenge ACK).
   if (flags & TCP_RST) {
-    if (seq !== rn) {
-      challengeAck(c, now);
-      return;
-    }
-    onReset(c);
-    return;
+    stats.drop('tcp.rst-out-of-window');
+    return SEQ_DROP;
   }
+  stats.drop('tcp.out-of-window');
+  if (fin && c.state === TcpState.TIME_WAIT) c.armTimeWait(now);
+  if (len > 0 && seqLt(seq, rn)) {
+    // Linux tcp_send_dupack: data received before — quick ACKs again, the old part reported as a D-SACK.
+    enterQuickAck(c);
+    const end = (seq + len) >>> 0;
+    setDsack(c, seq, seqGt(end, rn) ? rn : end);
+  }
+  // Linux tcp_oow_rate_limited (net.ipv4.tcp_invalid_ratelimit, 500 ms): a segment without data or SYN
+  // (a window probe, a stray ACK) gets at most one duplicate ACK per 500 ms — no ACK loops.
+  if (segLen === 0) {
+    if (c.lastOowAck !== 0 && now - c.lastOowAck < OOW_ACK_INTERVAL_MS) return SEQ_DROP;
+    c.lastOowAck = now === 0 ? 1e-9 : now;
+  }
+  c.ackPending = true;
+  c.wantOutput = true;
+  c.layer.markDirty(c);
+  return SEQ_DROP;
+}
 
-  // Fourth: SYN in a synchronized state → challenge ACK (RFC 5961 §4.2).
-  if (flags & TCP_SYN) {
-    if (c.state === TcpState.SYN_RECEIVED && seq === c.irs && !(flags & TCP_ACK)) {
-      // A retransmitted SYN for our simultaneous/passive open: answer with the SYN-ACK again.
-      sendSyn(c, true, now);
-      return;
-    }
+/** §3.10.7.4 second step, the RST bit (RFC 5961 §3.2): an exact match resets, any other in-window RST gets a challenge ACK. */
+function rstArrives(c: Tcb, seq: number, now: number): void {
+  if (seq !== c.rcvNxt) {
     challengeAck(c, now);
     return;
   }
+  resetArrives(c);
+}
 
-  // Fifth: the ACK field.
+/** §3.10.7.4 fourth step, the SYN bit: in a synchronized state a challenge ACK (RFC 5961 §4.2). */
+function synArrives(c: Tcb, seq: number, flags: number, now: number): void {
+  if (c.state === TcpState.SYN_RECEIVED && seq === c.irs && !(flags & TCP_ACK)) {
+    // A retransmitted SYN for our simultaneous/passive open: answer with the SYN-ACK again.
+    sendSyn(c, true, now);
+    return;
+  }
+  challengeAck(c, now);
+}
+
+/**
+ * §3.10.7.4 fifth step, the ACK field: a segment without ACK is dropped; in SYN-RECEIVED an acceptable ACK
+ * establishes the connection (an unacceptable one gets a RST); then the ACK is processed (recovery.ts).
+ * Returns false when the segment goes no further.
+ */
+function ackArrives(c: Tcb, h: TcpHeader, seq: number, flags: number, now: number): boolean {
+  const stats = c.layer.stats;
   if (!(flags & TCP_ACK)) {
     stats.drop('tcp.no-ack');
-    return;
+    return false;
   }
   if (c.state === TcpState.SYN_RECEIVED) {
     if (seqLe(h.ack, c.sndUna) || seqGt(h.ack, c.sndMax)) {
       stats.drop('tcp.syn-recv-bad-ack');
       c.layer.sendRst(c.localAddr, c.localPort, c.remoteAddr, c.remotePort, h.ack, 0, false);
-      return;
+      return false;
     }
     establishFromSynReceived(c, h, seq, now);
-    if ((c.state as number) === TcpState.CLOSED) return;
+    if ((c.state as number) === TcpState.CLOSED) return false;
   }
-  if (!processAck(c, h, seq, now)) return;
-  if (c.state === TcpState.CLOSED) return;
+  if (!processAck(c, h, seq, now)) return false;
+  return c.state !== TcpState.CLOSED;
+}
 
-  // Timestamps: RFC 7323 §4.3 (update TS.Recent when SEG.SEQ <= Last.ACK.sent).
+/** RFC 7323 §4.3: TS.Recent takes the segment's TSval when SEG.SEQ <= Last.ACK.sent (and it is not older). */
+function updateTsRecent(c: Tcb, h: TcpHeader, seq: number, now: number): void {
   if (c.tsOk && h.tsPresent && seqLe(seq, c.lastAckSent) && !seqLt(h.tsVal, c.tsRecent)) {
     c.tsRecent = h.tsVal;
     c.tsRecentStamp = now;
   }
-
-  // Seventh: segment text.
-  if (zeroWindowAck) {
-    len = 0;
-    fin = false;
-  }
-  if (len > 0 || fin) {
-    const s = c.state;
-    if (s === TcpState.ESTABLISHED || s === TcpState.FIN_WAIT_1 || s === TcpState.FIN_WAIT_2) {
-      if (c.orphaned && len > 0 && c.finQueued) {
-        // The application is gone and cannot read this: RST (Linux tcp_rcv_state_process, TCPAbortOnData).
-        stats.TcpExt.TCPAbortOnData++;
-        resetByApplication(c, now);
-        return;
-      }
-      // Trim what lies beyond the window we advertised.
-      const right = c.rcvAdvRight;
-      const end = (seq + len) >>> 0;
-      if (seqGt(end, right)) {
-        const cut = (end - right) | 0;
-        len = Math.max(0, len - cut);
-        fin = false;
-      }
-      if (len > 0) {
-        if (c.cfg.rmemMax > c.rb.capacity) rcvRttMeasure(c, h, len, now);
-        acceptData(c, seq, pkt, off, len, h.flags, h.headerLength, now);
-      }
-      if (fin) noteFin(c, (h.seq + h.payloadLength) >>> 0, now);
-    } else if (fin && (s === TcpState.CLOSE_WAIT || s === TcpState.CLOSING || s === TcpState.LAST_ACK || s === TcpState.TIME_WAIT)) {
-      // Eighth, a retransmitted FIN: ACK again; TIME-WAIT restarts its 2·MSL.
-      c.ackPending = true;
-      c.wantOutput = true;
-      c.layer.markDirty(c);
-      if (s === TcpState.TIME_WAIT) c.armTimeWait(now);
-    }
-  }
-  void off;
 }
 
-export function establishFromSynReceived(c: Tcb, h: TcpHeader, seq: number, now: number): void {
+/**
+ * §3.10.7.4 seventh step, the segment text, and eighth, the FIN bit: data in ESTABLISHED and FIN-WAIT-1/2,
+ * trimmed to the window we advertised, goes to the receive buffer; a FIN is noted (processed once everything
+ * before it arrived). In the states after the peer's FIN a retransmitted FIN is ACKed again, and TIME-WAIT
+ * restarts its 2·MSL.
+ */
+function textArrives(c: Tcb, h: TcpHeader, seq: number, flags: number, pkt: Uint8Array, payloadStart: number, now: number): void {
+  let len = h.payloadLength;
+  let fin = (flags & TCP_FIN) !== 0;
+  if (len === 0 && !fin) return;
+  const s = c.state;
+  if (s === TcpState.ESTABLISHED || s === TcpState.FIN_WAIT_1 || s === TcpState.FIN_WAIT_2) {
+    if (c.orphaned && len > 0 && c.finQueued) {
+      // The application is gone and cannot read this: RST (Linux tcp_rcv_state_process, TCPAbortOnData).
+      c.layer.stats.TcpExt.TCPAbortOnData++;
+      resetByApplication(c, now);
+      return;
+    }
+    // Trim what lies beyond the window we advertised.
+    const right = c.rcvAdvRight;
+    const end = (seq + len) >>> 0;
+    if (seqGt(end, right)) {
+      const cut = (end - right) | 0;
+      len = Math.max(0, len - cut);
+      fin = false;
+    }
+    if (len > 0) {
+      if (c.cfg.rmemMax > c.rb.capacity) rcvRttMeasure(c, h, len, now);
+      acceptData(c, seq, pkt, payloadStart, len, h.flags, h.headerLength, now);
+    }
+    if (fin) noteFin(c, (h.seq + h.payloadLength) >>> 0, now);
+  } else if (fin && (s === TcpState.CLOSE_WAIT || s === TcpState.CLOSING || s === TcpState.LAST_ACK || s === TcpState.TIME_WAIT)) {
+    // Eighth, a retransmitted FIN: ACK again; TIME-WAIT restarts its 2·MSL.
+    c.ackPending = true;
+    c.wantOutput = true;
+    c.layer.markDirty(c);
+    if (s === TcpState.TIME_WAIT) c.armTimeWait(now);
+  }
+}
+
+/** SYN-RECEIVED → ESTABLISHED on an acceptable ACK (§3.10.7.4 fifth step): the listener's accept queue, or the socket told. */
+function establishFromSynReceived(c: Tcb, h: TcpHeader, seq: number, now: number): void {
   c.setState(TcpState.ESTABLISHED);
   c.sndWnd = h.window << c.sndWscale;
   c.maxSndWnd = Math.max(c.maxSndWnd, c.sndWnd);
@@ -282,7 +333,8 @@ export function establishFromSynReceived(c: Tcb, h: TcpHeader, seq: number, now:
   if (c.keepalive) c.armKeepalive(now);
 }
 
-export function onReset(c: Tcb): void {
+/** An acceptable RST (§3.10.7.4 second step): what it ends depends on the state. */
+function resetArrives(c: Tcb): void {
   const s = c.state;
   switch (s) {
     case TcpState.SYN_RECEIVED:
@@ -307,7 +359,8 @@ export function onReset(c: Tcb): void {
   }
 }
 
-export function challengeAck(c: Tcb, now: number): void {
+/** A challenge ACK (RFC 5961 §3.2, §4.2), rate limited as Linux tcp_challenge_ack_limit (RFC 5961 §7). */
+function challengeAck(c: Tcb, now: number): void {
   const stats = c.layer.stats;
   if (c.layer.allowChallengeAck(now)) {
     stats.TcpExt.TCPChallengeACK++;
@@ -321,7 +374,7 @@ export function challengeAck(c: Tcb, now: number): void {
 }
 
 /** In-order or out-of-order payload into the receive buffer; decides how soon to ACK. */
-export function acceptData(c: Tcb, seq: number, pkt: Uint8Array, off: number, len: number, flags: number, headerLength: number, now: number): void {
+function acceptData(c: Tcb, seq: number, pkt: Uint8Array, off: number, len: number, flags: number, headerLength: number, now: number): void {
   const rb = c.rb;
   const stats = c.layer.stats;
   // Out-of-order data, or a FIN beyond a hole, waiting: filling the gap is ACKed at once (RFC 5681 §4.2).
@@ -386,7 +439,7 @@ export function acceptData(c: Tcb, seq: number, pkt: Uint8Array, off: number, le
 }
 
 /** A FIN at sequence `finSeq`: processed now if everything before it arrived, else when the gap fills. */
-export function noteFin(c: Tcb, finSeq: number, now: number): void {
+function noteFin(c: Tcb, finSeq: number, now: number): void {
   if (c.finReceived) return;
   c.peerFinSeq = finSeq;
   c.peerFinKnown = true;
@@ -395,7 +448,7 @@ export function noteFin(c: Tcb, finSeq: number, now: number): void {
 }
 
 /** Eighth: the FIN bit (RFC 9293 §3.10.7.4). */
-export function processFin(c: Tcb, now: number): void {
+function processFin(c: Tcb, now: number): void {
   c.finReceived = true;
   c.rcvNxt = (c.rb.nxt + 1) >>> 0;
   c.post(EV_EOF);

@@ -90,8 +90,8 @@ export function processAck(c: Tcb, h: TcpHeader, seq: number, now: number): bool
   return true;
 }
 
-export function newAck(c: Tcb, h: TcpHeader, ack: number, now: number): void {
-  const stats = c.layer.stats;
+/** An ACK that moves SND.UNA: the buffer freed, an RTT sample, recovery advanced or left, the timer restarted (RFC 6298 §5.2/5.3). */
+function newAck(c: Tcb, h: TcpHeader, ack: number, now: number): void {
   let acked = (ack - c.sndUna) | 0;
   // The SYN and FIN take sequence space but no buffer.
   let dataAcked = acked;
@@ -154,7 +154,6 @@ export function newAck(c: Tcb, h: TcpHeader, ack: number, now: number): void {
   } else if (c.rtxMode !== RTX_PERSIST) {
     armRtoOrProbe(c, now);
   }
-  void stats;
 }
 
 /**
@@ -163,13 +162,13 @@ export function newAck(c: Tcb, h: TcpHeader, ack: number, now: number): void {
  * recovery. `recover` holds SND.MAX of that moment — one past that highest octet — so SND.UNA equal to it already
  * covers it all: a segment lost right at the old recovery point is a new loss, not an RTO.
  */
-export function beyondRecoveryPoint(c: Tcb): boolean {
+function beyondRecoveryPoint(c: Tcb): boolean {
   return seqGe(c.sndUna, c.recover);
 }
 
-export function onDupAck(c: Tcb, now: number): void {
+/** A duplicate ACK (RFC 5681 §2): the third — or SACKed data of three segments — starts recovery (§3.2, RFC 6675 §5); fewer allow limited transmit (RFC 3042); during NewReno recovery each inflates the window. */
+function onDupAck(c: Tcb, now: number): void {
   c.dupAcks++;
-  const stats = c.layer.stats.TcpExt;
   if (c.recovery === REC_NONE) {
     const sackLoss = c.sackOk && c.scoreboard.sacked >= 3 * c.smss;
     if (c.dupAcks >= 3 || sackLoss) {
@@ -184,7 +183,6 @@ export function onDupAck(c: Tcb, now: number): void {
       c.wantOutput = true;
       c.layer.markDirty(c);
     }
-    void stats;
     return;
   }
   if (c.recovery === REC_NEWRENO) c.cwnd += c.smss; // window inflation (RFC 5681 §3.2 step 4)
@@ -192,7 +190,8 @@ export function onDupAck(c: Tcb, now: number): void {
   c.layer.markDirty(c);
 }
 
-export function enterRecovery(c: Tcb, now: number): void {
+/** Fast retransmit and the start of loss recovery: ssthresh from the congestion controller, SACK recovery (RFC 6675 §5 step 4) or NewReno (RFC 6582 §3.2 step 2), the first lost segment sent at once. */
+function enterRecovery(c: Tcb, now: number): void {
   const x = c.layer.stats.TcpExt;
   const flight = (c.sndMax - c.sndUna) | 0;
   c.ssthresh = c.cc.ssthreshOnLoss(c, flight, now);
@@ -290,7 +289,7 @@ export function sackRetransmit(c: Tcb, now: number): number {
  * again now (one recovery would otherwise end in an RTO — at 1% loss each way, most recoveries of a 20 MB
  * transfer lose a retransmission).
  */
-export function markLostRetransmits(c: Tcb, now: number): void {
+function markLostRetransmits(c: Tcb, now: number): void {
   const q = c.rtxInFlight;
   const sbd = c.scoreboard;
   const high = sbd.highest(c.sndUna);

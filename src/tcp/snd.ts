@@ -128,9 +128,9 @@ export function transmit(c: Tcb, now: number): void {
     // Nothing in flight and nothing allowed out: the persist timer probes the window (RFC 9293 §3.8.6.1).
     c.armRtx(RTX_PERSIST, now + c.rtt.rto);
   }
-  void sent;
 }
 
+/** The persist timer fired (RFC 9293 §3.8.6.1): against a zero window a probe (SEQ = SND.UNA − 1) with backoff; an open but too small window gets what fits (the SWS override, §3.8.6.2.1). */
 export function persistTimerFires(c: Tcb, now: number): void {
   const s = c.state;
   if (s === TcpState.CLOSED || s === TcpState.TIME_WAIT) return;

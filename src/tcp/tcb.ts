@@ -79,18 +79,21 @@ export interface ConnectionListener {
   forget(c: Tcb): void;
 }
 
+/** Events for the socket above (`events` bits), delivered by the egress pass. */
 export const EV_CONNECTED = 1;
 export const EV_DATA = 2;
 export const EV_EOF = 4;
 export const EV_WRITABLE = 8;
 export const EV_CLOSED = 16;
 
+/** What the retransmission timer (`rtxTimer`) is armed for (`rtxMode`). */
 export const RTX_NONE = 0;
 export const RTX_RTO = 1;
 export const RTX_PERSIST = 2;
 /** The rtx timer is a tail loss probe timeout (RFC 8985 §7), which an RTO follows. */
 export const RTX_TLP = 3;
 
+/** Loss recovery in progress (`recovery`): none, NewReno (RFC 6582), SACK (RFC 6675). */
 export const REC_NONE = 0;
 export const REC_NEWRENO = 1;
 export const REC_SACK = 2;

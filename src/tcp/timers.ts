@@ -11,6 +11,7 @@ import { persistTimerFires, transmit } from './snd.js';
 import { TcpState } from './state.js';
 import { REC_NONE, RTX_NONE, RTX_PERSIST, RTX_RTO, RTX_TLP, type Tcb } from './tcb.js';
 
+/** The retransmission timer fired: a persist probe, a tail loss probe, or a retransmission timeout, by what it was armed for. */
 export function rtxTimerFires(c: Tcb, now: number): void {
   const mode = c.rtxMode;
   c.rtxMode = RTX_NONE;
@@ -23,24 +24,38 @@ export function rtxTimerFires(c: Tcb, now: number): void {
     return;
   }
   const s = c.state;
+  if (s === TcpState.SYN_SENT || (s === TcpState.SYN_RECEIVED && c.listener === null)) synRetransmissionTimeout(c, now);
+  else retransmissionTimeout(c, now);
+}
+
+/** Our SYN (or the SYN-ACK of a simultaneous open) went unanswered: again after a backed-off RTO (RFC 6298 §5.7), up to synRetries / synAckRetries. */
+function synRetransmissionTimeout(c: Tcb, now: number): void {
+  const s = c.state;
   const cfg = c.cfg;
   const x = c.layer.stats.TcpExt;
-  if (s === TcpState.SYN_SENT || (s === TcpState.SYN_RECEIVED && c.listener === null)) {
-    c.retransmits++;
-    const limit = s === TcpState.SYN_SENT ? cfg.synRetries : cfg.synAckRetries;
-    if (c.retransmits > limit) {
-      x.TCPAbortOnTimeout++;
-      abort(c, c.softError ?? 'ETIMEDOUT', now);
-      return;
-    }
-    c.synRetransmitted = true;
-    x.TCPTimeouts++;
-    c.rtt.backOff();
-    sendSyn(c, s === TcpState.SYN_RECEIVED, now);
-    countRetrans(c);
-    c.armRtx(RTX_RTO, now + c.rtt.rto);
+  c.retransmits++;
+  const limit = s === TcpState.SYN_SENT ? cfg.synRetries : cfg.synAckRetries;
+  if (c.retransmits > limit) {
+    x.TCPAbortOnTimeout++;
+    abort(c, c.softError ?? 'ETIMEDOUT', now);
     return;
   }
+  c.synRetransmitted = true;
+  x.TCPTimeouts++;
+  c.rtt.backOff();
+  sendSyn(c, s === TcpState.SYN_RECEIVED, now);
+  countRetrans(c);
+  c.armRtx(RTX_RTO, now + c.rtt.rto);
+}
+
+/**
+ * The retransmission timeout (RFC 6298 §5.4–5.7): ssthresh and the loss window (RFC 5681 §3.1), the SACK
+ * scoreboard forgotten (RFC 2018 §8), the timer backed off, and go-back-N from SND.UNA; after retries2
+ * timeouts the connection ends with ETIMEDOUT (or the soft error an ICMP message left).
+ */
+function retransmissionTimeout(c: Tcb, now: number): void {
+  const cfg = c.cfg;
+  const x = c.layer.stats.TcpExt;
   if (c.sndMax === c.sndUna) return;
   // Linux tcp_retransmit_timer: against a zero window the retransmissions are probes; only silence for TCP_RTO_MAX ends it.
   if (c.sndWnd === 0 && now - c.lastRecv <= cfg.maxRto) c.retransmits = Math.min(c.retransmits, cfg.retries2 - 1);
@@ -73,6 +88,7 @@ export function rtxTimerFires(c: Tcb, now: number): void {
   c.armRtx(RTX_RTO, now + c.rtt.rto);
 }
 
+/** The delayed-ACK timer fired (RFC 1122 §4.2.3.2: at most 500 ms; Linux 40 ms). */
 export function delackTimerFires(c: Tcb, now: number): void {
   if (c.state === TcpState.CLOSED) return;
   // Linux tcp_delack_timer_handler: the ACK did not ride on a reply in time, so leave interactive mode.
@@ -81,6 +97,7 @@ export function delackTimerFires(c: Tcb, now: number): void {
   transmit(c, now);
 }
 
+/** The keepalive timer fired (RFC 1122 §4.2.3.6): a probe after the idle time, then every interval; after the last unanswered probe the connection ends. */
 export function keepaliveTimerFires(c: Tcb, now: number): void {
   const s = c.state;
   if (!c.keepalive || (s !== TcpState.ESTABLISHED && s !== TcpState.CLOSE_WAIT && s !== TcpState.FIN_WAIT_2)) return;
@@ -108,7 +125,7 @@ export function keepaliveTimerFires(c: Tcb, now: number): void {
   c.layer.timers.arm(c.keepTimer, now + c.keepIntervalMs);
 }
 
+/** TIME-WAIT's 2·MSL (RFC 9293 §3.6.1) or the FIN-WAIT-2 timeout (Linux tcp_fin_timeout) is over. */
 export function waitTimerFires(c: Tcb, now: number): void {
-  void now;
   if (c.state === TcpState.TIME_WAIT || c.state === TcpState.FIN_WAIT_2) terminate(c, null);
 }
