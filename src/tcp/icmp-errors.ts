@@ -3,6 +3,7 @@
  * in flight; fragmentation needed lowers the path MTU (RFC 1191); unreachables end a handshake, and are kept as
  * a soft error otherwise.
  */
+import { unreachableError } from '../ip/icmp-errno.js';
 import { terminate } from './close.js';
 import { ERRNO, TcpError, type TcpErrorCode } from './errors.js';
 import { seqGe, seqLe } from './seq.js';
@@ -36,10 +37,9 @@ export function icmpErrorArrives(c: Tcb, type: number, code: number, info: numbe
   }
   let err: TcpErrorCode | null = null;
   if (type === 3) {
-    if (code === 2) err = 'ENOPROTOOPT';
-    else if (code === 3) err = 'ECONNREFUSED';
-    else if (code === 0 || code === 6 || code === 9 || code === 11) err = 'ENETUNREACH';
-    else err = 'EHOSTUNREACH';
+    // Errno by code from the table UDP uses too; EMSGSIZE (code 4) is handled above, by the path MTU.
+    const e = unreachableError(code)[0];
+    err = e === 'EMSGSIZE' ? null : e;
   } else if (type === 11) {
     err = 'EHOSTUNREACH';
   }

@@ -135,7 +135,7 @@ export class TcpLayer implements ServerHost {
     this.config = resolveTcpConfig(opts);
     this.stats = host.stats;
     this.timers = host.timers;
-    this.timeWait = new TimeWaitTable(this.timers, () => this.config.timeWaitMs);
+    this.timeWait = new TimeWaitTable(this.timers, () => this.config.timeWaitMs, this.stats);
     this.probe = host.probe;
     const seed = this.config.seed;
     this.isnKey = seed === undefined ? HashKey.random() : HashKey.fromSeed(seed, 1);
@@ -201,19 +201,7 @@ export class TcpLayer implements ServerHost {
 
   private timeWaitArrives(tw: TimeWaitEntry, h: TcpHeader, packet: Uint8Array, payloadStart: number, now: number): void {
     const st = this.stats;
-    let verdict = this.timeWait.segmentArrives(
-      tw,
-      h,
-      now,
-      () => {
-        st.TcpExt.PAWSEstab++;
-        st.drop('tcp.paws');
-      },
-      () => {
-        st.TcpExt.TCPACKSkippedTimeWait++;
-        st.drop('tcp.time-wait-ack-limited');
-      },
-    );
+    let verdict = this.timeWait.segmentArrives(tw, h, now);
     if (verdict === TW_SYN) {
       const l = this.findListener(tw.localAddr, tw.localPort);
       if (l !== undefined) {

@@ -11,14 +11,11 @@ import { ERRNO, TcpError } from './errors.js';
 import { applyPeerOptions } from './open.js';
 import { sendSyn } from './output.js';
 import { processAck } from './recovery.js';
+import { oowAckAllowed, tsValTooOld } from './segment-checks.js';
 import { seqGe, seqGt, seqLe, seqLt } from './seq.js';
 import { TcpState } from './state.js';
 import { EV_CONNECTED, EV_DATA, EV_EOF, RTX_NONE, type Tcb } from './tcb.js';
 
-/** RFC 7323 §5.5: a TS.Recent older than 24 days is no longer trusted for PAWS. */
-const PAWS_IDLE_MS = 24 * 24 * 3600 * 1000;
-/** Linux sysctl_tcp_invalid_ratelimit: duplicate ACKs for out-of-window segments without data, at most one per this. */
-const OOW_ACK_INTERVAL_MS = 500;
 
 /** A segment for this connection. `pkt[payloadStart, +h.payloadLength)` is the payload. */
 export function segmentArrives(c: Tcb, h: TcpHeader, pkt: Uint8Array, payloadStart: number, now: number): void {
@@ -162,7 +159,8 @@ function isSimultaneousOpenSynAck(c: Tcb, h: TcpHeader): boolean {
  * of disorder; a TS.Recent idle for 24 days is no longer trusted (§5.5). RSTs are exempt.
  */
 function pawsRejects(c: Tcb, h: TcpHeader, flags: number, now: number): boolean {
-  if (!c.tsOk || !h.tsPresent || flags & TCP_RST || ((c.tsRecent - h.tsVal) | 0) <= 1 || now - c.tsRecentStamp >= PAWS_IDLE_MS) return false;
+  // An RST is accepted even if it fails PAWS (Linux tcp_validate_incoming).
+  if (!c.tsOk || !h.tsPresent || flags & TCP_RST || !tsValTooOld(c.tsRecent, c.tsRecentStamp, h.tsVal, now)) return false;
   const stats = c.layer.stats;
   stats.TcpExt.PAWSEstab++;
   stats.drop('tcp.paws');
@@ -214,7 +212,7 @@ function checkSequence(c: Tcb, h: TcpHeader, seq: number, flags: number, now: nu
   // Linux tcp_oow_rate_limited (net.ipv4.tcp_invalid_ratelimit, 500 ms): a segment without data or SYN
   // (a window probe, a stray ACK) gets at most one duplicate ACK per 500 ms — no ACK loops.
   if (segLen === 0) {
-    if (c.lastOowAck !== 0 && now - c.lastOowAck < OOW_ACK_INTERVAL_MS) return SEQ_DROP;
+    if (!oowAckAllowed(c.lastOowAck, now)) return SEQ_DROP;
     c.lastOowAck = now === 0 ? 1e-9 : now;
   }
   c.ackPending = true;
