@@ -13,6 +13,7 @@ import { ipToString } from '../wire/bytes.js';
 import { TCP_ACK, TCP_RST, TCP_SYN, TcpHeader, decodeTcp, emitTcp, tcpHeaderLength, type TcpEmit, type TcpOptions } from '../wire/tcp.js';
 import { read16, read32 } from '../wire/bytes.js';
 import { MAX_IPV4_PACKET, META_CSUM_PARTIAL } from '../wire/offload.js';
+import { IPPROTO_TCP } from '../wire/ipv4.js';
 import { resolveTcpConfig, type TcpConfig } from './config.js';
 import { TcpConnection } from './connection.js';
 import { TcpState } from './state.js';
@@ -28,8 +29,6 @@ import { TcpError } from './errors.js';
 import type { TcpProbe } from './probe.js';
 import type { ServerHost } from './server.js';
 import type { Tcb } from './tcb.js';
-
-const IPPROTO_TCP = 6;
 
 /**
  * What the TCP layer needs from its stack (src/stack.ts builds it): IP output, routes and local addresses, the
