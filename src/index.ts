@@ -24,7 +24,8 @@ export { parseImpairSpec, formatImpairSpec } from './link/impair-spec.js';
 export { PcapTap } from './link/pcap-tap.js';
 
 // TCP: `stack.tcp.createServer()`, `stack.tcp.connect()`; sockets shaped like net.Socket, servers like net.Server.
-export type { TcpLayer, TcpSocketRow } from './tcp/layer.js';
+export type { TcpLayer } from './tcp/layer.js';
+export type { TcpSocketRow } from './tcp/socket-table.js';
 export { TcpSocket, type ConnectOptions } from './tcp/socket.js';
 export { TcpServer, type ServerOptions, type ListenOptions } from './tcp/server.js';
 export { TcpError, type TcpErrorCode } from './tcp/errors.js';

@@ -1,9 +1,8 @@
 /**
- * The TCP layer of a stack: input validation and demultiplexing (4-tuple,
- * then listener by local port), segments for no connection answered with
- * RST the way Linux forms them, segment emission, ISNs (RFC 6528), the
- * egress pass that services dirty connections once per batch, and the
- * socket API entry points (`createServer`, `connect`, `socketTable`).
+ * The TCP layer of a stack: input validation and demultiplexing (the 4-tuple table in demux.ts, TIME-WAIT
+ * records, then a listener by local port), segments for no connection answered with RST the way Linux forms
+ * them, segment emission, ISNs (RFC 6528), the egress pass that services dirty connections once per batch,
+ * and the socket API entry points (`createServer`, `connect`, `socketTable` in socket-table.ts).
  */
 import type { Stats } from '../stats.js';
 import type { Clock, TimerQueue } from '../clock.js';
@@ -22,7 +21,9 @@ import { TcpListener } from './listener.js';
 import { RingPool } from './ring-pool.js';
 import { TimeWaitEntry, TimeWaitTable, TW_ACK, TW_SYN } from './time-wait.js';
 import { SynCookies } from './syn-cookies.js';
+import { ConnectionTable } from './demux.js';
 import { TcpServer, type ServerOptions } from './server.js';
+import { socketTable, type TcpSocketRow } from './socket-table.js';
 import { TcpSocket, type ConnectOptions } from './socket.js';
 import { parseAddress } from '../ip/address.js';
 import { TcpError } from './errors.js';
@@ -49,44 +50,6 @@ export interface TcpHost {
   flush(): void;
 }
 
-/** One row of `socketTable()`, like a line of `ss -tani`. */
-export interface TcpSocketRow {
-  /** Linux state name: ESTAB, SYN-SENT, SYN-RECV, FIN-WAIT-1, FIN-WAIT-2, TIME-WAIT, CLOSE-WAIT, LAST-ACK, CLOSING, LISTEN. */
-  state: string;
-  /** Bytes received not yet read (LISTEN: connections waiting in the accept queue). */
-  recvQ: number;
-  /** Bytes written not yet acknowledged (LISTEN: the backlog). */
-  sendQ: number;
-  /** `address:port` */
-  local: string;
-  peer: string;
-  /** Congestion window in segments. */
-  cwnd: number;
-  /** Slow-start threshold in segments (0 while still "infinite"). */
-  ssthresh: number;
-  /** Smoothed RTT and variance in ms. */
-  srtt: number;
-  rttvar: number;
-  /** Current RTO in ms. */
-  rto: number;
-  /** Send MSS. */
-  mss: number;
-  /** `snd,rcv` shifts, or '' without window scaling. */
-  wscale: string;
-  bytesAcked: number;
-  bytesReceived: number;
-  /** Retransmitted segments over the connection's life. */
-  retrans: number;
-  /** Receive / send buffer sizes (`ss -m` rb / tb); 0 for listeners and TIME-WAIT. */
-  rcvBuf: number;
-  sndBuf: number;
-}
-
-/** A socket-table row for a listener or a TIME-WAIT pair: no congestion or transfer figures. */
-function socketRowWithoutTransfer(state: string, recvQ: number, sendQ: number, local: string, peer: string): TcpSocketRow {
-  return { state, recvQ, sendQ, local, peer, cwnd: 0, ssthresh: 0, srtt: 0, rttvar: 0, rto: 0, mss: 0, wscale: '', bytesAcked: 0, bytesReceived: 0, retrans: 0, rcvBuf: 0, sndBuf: 0 };
-}
-
 /** Most bytes of free rings kept for reuse. */
 const RING_POOL_BYTES = 16 * 1024 * 1024;
 
@@ -94,9 +57,8 @@ export class TcpLayer implements ServerHost {
   readonly config: TcpConfig;
   readonly stats: Stats;
   readonly timers: TimerQueue;
-  /** remote (addr·2^16 + port) → local (addr·2^16 + port) → connection. */
-  private readonly conns = new Map<number, TcpConnection | Map<number, TcpConnection>>();
-  private connCount = 0;
+  /** The 4-tuple demultiplexing table. */
+  private readonly conns = new ConnectionTable();
   /** local port → listeners on it (a specific address first, then the wildcard). */
   private readonly listeners = new Map<number, TcpListener[]>();
   private readonly dirty: Tcb[] = [];
@@ -276,15 +238,21 @@ export class TcpLayer implements ServerHost {
 
   // ---------------------------------------------------------------- tables
 
-  // The table: remote (addr·2^16 + port) → the one connection with that remote end (the usual case: no inner
-  // map, which cost ~0.7 KB per connection — thousands of TIME-WAITs), or a map local (addr·2^16 + port) →
-  // connection when several local ends talk to the same remote end.
-
   lookup(remoteAddr: number, remotePort: number, localAddr: number, localPort: number): TcpConnection | undefined {
-    const v = this.conns.get(remoteAddr * 65536 + remotePort);
-    if (v === undefined) return undefined;
-    if (v instanceof TcpConnection) return v.localPort === localPort && v.localAddr === localAddr ? v : undefined;
-    return v.get(localAddr * 65536 + localPort);
+    return this.conns.lookup(remoteAddr, remotePort, localAddr, localPort);
+  }
+
+  hash(c: TcpConnection): void {
+    this.conns.hash(c);
+  }
+
+  unhash(c: Tcb): void {
+    this.conns.unhash(c);
+  }
+
+  /** Every connection in the 4-tuple table (a snapshot: safe to close or reset while iterating). */
+  connections(): TcpConnection[] {
+    return this.conns.all();
   }
 
   /** Is the 4-tuple taken, by a connection or a TIME-WAIT pair? */
@@ -292,49 +260,9 @@ export class TcpLayer implements ServerHost {
     return this.lookup(remoteAddr, remotePort, localAddr, localPort) !== undefined || this.timeWait.lookup(remoteAddr, remotePort, localAddr, localPort) !== undefined;
   }
 
-  hash(c: TcpConnection): void {
-    const rk = c.remoteAddr * 65536 + c.remotePort;
-    const lk = c.localAddr * 65536 + c.localPort;
-    const v = this.conns.get(rk);
-    if (v === undefined || (v instanceof TcpConnection && v.localAddr * 65536 + v.localPort === lk)) {
-      this.conns.set(rk, c);
-    } else if (v instanceof TcpConnection) {
-      const m = new Map<number, TcpConnection>();
-      m.set(v.localAddr * 65536 + v.localPort, v);
-      m.set(lk, c);
-      this.conns.set(rk, m);
-    } else {
-      v.set(lk, c);
-    }
-    c.hashed = true;
-    this.connCount++;
-  }
-
-  unhash(c: Tcb): void {
-    if (!c.hashed) return;
-    c.hashed = false;
-    const rk = c.remoteAddr * 65536 + c.remotePort;
-    const v = this.conns.get(rk);
-    if (v === undefined) return;
-    if (v instanceof TcpConnection) {
-      if (v === c) {
-        this.conns.delete(rk);
-        this.connCount--;
-      }
-      return;
-    }
-    const lk = c.localAddr * 65536 + c.localPort;
-    if (v.get(lk) === c) {
-      v.delete(lk);
-      this.connCount--;
-    }
-    if (v.size === 0) this.conns.delete(rk);
-    else if (v.size === 1) this.conns.set(rk, v.values().next().value!);
-  }
-
   /** Connections and TIME-WAIT pairs. */
   get connectionCount(): number {
-    return this.connCount + this.timeWait.size;
+    return this.conns.size + this.timeWait.size;
   }
 
   /** Pairs in TIME-WAIT (tcp_max_tw_buckets counts these). */
@@ -644,56 +572,13 @@ export class TcpLayer implements ServerHost {
 
   /** Every connection and listener, like `ss -tani`. */
   socketTable(): TcpSocketRow[] {
-    const rows: TcpSocketRow[] = [];
-    for (const ls of this.listeners.values()) {
-      for (const l of ls) {
-        rows.push(socketRowWithoutTransfer('LISTEN', l.acceptQueueLength, l.backlog, `${l.localAddr === 0 ? '0.0.0.0' : ipToString(l.localAddr)}:${l.localPort}`, '0.0.0.0:*'));
-      }
-    }
-    for (const c of this.connections()) {
-      {
-        const i = c.info();
-        rows.push({
-          state: i.state,
-          recvQ: i.recvQ,
-          sendQ: i.sendQ,
-          local: `${ipToString(c.localAddr)}:${c.localPort}`,
-          peer: `${ipToString(c.remoteAddr)}:${c.remotePort}`,
-          cwnd: Math.round(i.cwnd / Math.max(1, i.mss)),
-          ssthresh: i.ssthresh >= 0x7fffffff ? 0 : Math.round(i.ssthresh / Math.max(1, i.mss)),
-          srtt: Math.round(i.srtt * 1000) / 1000,
-          rttvar: Math.round(i.rttvar * 1000) / 1000,
-          rto: Math.round(i.rto),
-          mss: i.mss,
-          wscale: i.windowScaling ? `${i.sndWscale},${i.rcvWscale}` : '',
-          bytesAcked: i.bytesAcked,
-          bytesReceived: i.bytesReceived,
-          retrans: i.totalRetrans,
-          rcvBuf: i.rcvBuf,
-          sndBuf: i.sndBuf,
-        });
-      }
-    }
-    for (const e of this.timeWait.entries()) {
-      rows.push(socketRowWithoutTransfer('TIME-WAIT', 0, 0, `${ipToString(e.localAddr)}:${e.localPort}`, `${ipToString(e.remoteAddr)}:${e.remotePort}`));
-    }
-    return rows;
+    return socketTable(this.listenerList(), this.connections(), this.timeWait.entries());
   }
 
   /** Every listener (a snapshot), for the observatory's queue gauges. */
   listenerList(): TcpListener[] {
     const out: TcpListener[] = [];
     for (const ls of this.listeners.values()) for (const l of ls) out.push(l);
-    return out;
-  }
-
-  /** Every connection in the 4-tuple table (a snapshot: safe to close or reset while iterating). */
-  connections(): TcpConnection[] {
-    const out: TcpConnection[] = [];
-    for (const v of this.conns.values()) {
-      if (v instanceof TcpConnection) out.push(v);
-      else for (const c of v.values()) out.push(c);
-    }
     return out;
   }
 
