@@ -459,7 +459,7 @@ export class TcpLayer implements ServerHost {
     this.dirtyListeners.push(l);
   }
 
-  /** Services `c` from the next kick rather than in this egress pass (see TcpConnection.requestOutput). */
+  /** Services `c` from the next kick rather than in this egress pass (see Tcb.requestOutput). */
   deferToKick(c: Tcb): void {
     this.deferred.push(c);
   }
