@@ -15,6 +15,7 @@
  *   open.ts        active and passive open
  *   close.ts       close, shutdown, reset, abort, TIME-WAIT
  *   icmp-errors.ts ICMP errors for a connection (RFC 5927)
+ *   segment-checks.ts PAWS and the out-of-window ACK limit (shared with TIME-WAIT records)
  *   connection.ts  TcpConnection: this block with the API the layer and the socket call
  *
  * The fields are public so that those modules can reach them; only the modules of `tcp/` touch them.
