@@ -11,19 +11,17 @@
  */
 import type { TcpHeader } from '../wire/tcp.js';
 import { ackSndCheck, cleanupRbuf } from './ack-engine.js';
-import { retireToTimeWait } from './close.js';
-import { seqGt } from './seq.js';
-import { transmit } from './snd.js';
-import { type ConnectionUser, TcpState } from './state.js';
-import { EV_CLOSED, EV_CONNECTED, EV_DATA, EV_EOF, EV_WRITABLE, Tcb } from './tcb.js';
-import { delackTimerFires, keepaliveTimerFires, rtxTimerFires, waitTimerFires } from './timers.js';
-import { closeByApplication, abort, abortWithReset, resetByApplication, shutdownSilently, shutdownWrite, terminate } from './close.js';
+import { abort, abortWithReset, closeByApplication, resetByApplication, retireToTimeWait, shutdownSilently, shutdownWrite, terminate } from './close.js';
 import type { TcpError, TcpErrorCode } from './errors.js';
 import { icmpErrorArrives } from './icmp-errors.js';
 import { openActive, openPassive } from './open.js';
 import { sendAck } from './output.js';
 import { segmentArrives } from './rcv.js';
-import type { PassiveOpen } from './state.js';
+import { seqGt } from './seq.js';
+import { transmit } from './snd.js';
+import { TcpState, type ConnectionUser, type PassiveOpen } from './state.js';
+import { EV_CLOSED, EV_CONNECTED, EV_DATA, EV_EOF, EV_WRITABLE, Tcb } from './tcb.js';
+import { delackTimerFires, keepaliveTimerFires, rtxTimerFires, waitTimerFires } from './timers.js';
 
 /** Largest chunk handed to the application in one push. */
 const READ_CHUNK = 256 * 1024;

@@ -16,7 +16,6 @@ import { seqGe, seqGt, seqLe, seqLt } from './seq.js';
 import { TcpState } from './state.js';
 import { EV_CONNECTED, EV_DATA, EV_EOF, RTX_NONE, type Tcb } from './tcb.js';
 
-
 /** A segment for this connection. `pkt[payloadStart, +h.payloadLength)` is the payload. */
 export function segmentArrives(c: Tcb, h: TcpHeader, pkt: Uint8Array, payloadStart: number, now: number): void {
   c.segsIn++;

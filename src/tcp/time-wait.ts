@@ -15,7 +15,6 @@ import { DOUBLE_ZERO } from '../shape.js';
 import type { Stats } from '../stats.js';
 import { oowAckAllowed, timeWaitPawsRejects } from './segment-checks.js';
 
-
 /** What the layer does with a segment after the TIME-WAIT pair saw it (Linux enum tcp_tw_status). */
 export const TW_SUCCESS = 0;
 export const TW_ACK = 1;
