@@ -55,6 +55,8 @@ export interface UpOptions {
    * `--services` does not name `http`; 'off' keeps it off even under `all`. Absent: as `--services` says, on port 80.
    */
   http?: { port?: number; staticDir?: string; limits?: Partial<HttpLimits> } | 'off';
+  /** The HTTPS server (`--https PORT|off`, `--tls-cert`, `--tls-key`): like `http`; absent: as `--services` says, on port 443. */
+  https?: { port?: number; certFile?: string; keyFile?: string } | 'off';
   /** The observatory: samples per second (default 10) and the dashboard's token (`--sample-rate`, `--dashboard-token`). */
   observe?: { sampleRate?: number; dashboardToken?: string | null };
   /**
@@ -97,6 +99,11 @@ export function startStack(opts: UpOptions, logger: Logger): RunningStack {
   else if (opts.http !== undefined && !services.some((s) => s.name === 'http')) {
     const all = resolveServices('http');
     if (!(all instanceof Error)) services = [...services, ...all];
+  }
+  if (opts.https === 'off') services = services.filter((s) => s.name !== 'https');
+  else if (opts.https !== undefined && !services.some((s) => s.name === 'https')) {
+    const one = resolveServices('https');
+    if (!(one instanceof Error)) services = [...services, ...one];
   }
   const spec = opts.impair ? parseImpairSpec(opts.impair) : undefined;
   if (spec && 'error' in spec) throw new Error(spec.error);
@@ -160,6 +167,7 @@ export function startStack(opts: UpOptions, logger: Logger): RunningStack {
   const ctx: ServiceContext = {
     hostnames: opts.hostnames,
     ...(opts.http !== undefined && opts.http !== 'off' ? { http: opts.http } : {}),
+    ...(opts.https !== undefined && opts.https !== 'off' ? { https: opts.https } : {}),
     dashboard: { token: opts.observe?.dashboardToken ?? null },
     ...(opts.queue !== undefined ? { shards: opts.queue.shards } : {}),
   };

@@ -8,6 +8,7 @@ import { TCP_ACK, TCP_FIN, type TcpHeader } from '../wire/tcp.js';
 import { expandSendBuffer } from './autotune.js';
 import { enterTimeWait, terminate } from './close.js';
 import { countRetrans, retransmitOne, sackOptionBytes, sendData } from './output.js';
+import { probeTimeout } from './rtt.js';
 import { seqGe, seqGt, seqLe, seqLt } from './seq.js';
 import { TcpState } from './state.js';
 import { EV_WRITABLE, REC_NEWRENO, REC_NONE, REC_SACK, RTX_NONE, RTX_PERSIST, RTX_RTO, RTX_TLP, type Tcb } from './tcb.js';
@@ -317,15 +318,13 @@ function markLostRetransmits(c: Tcb, now: number): void {
 
 /**
  * With data in flight: the tail loss probe timer when a probe may go (RFC 8985 §7.2: SACK on, not in loss
- * recovery, no probe outstanding, an RTT measured), else the RTO. PTO = 2·SRTT, plus Linux's allowance for
- * a delayed ACK when one segment is in flight (TCP_RTO_MIN, else TCP_TIMEOUT_MIN), never later than the RTO.
+ * recovery, no probe outstanding, an RTT measured), else the RTO. The probe timeout: rtt.ts probeTimeout.
  */
 export function armRtoOrProbe(c: Tcb, now: number): void {
   const rto = c.rtt.rto;
   if (c.cfg.tailLossProbe && c.sackOk && c.recovery === REC_NONE && !c.tlpOut && c.retransmits === 0 && c.rtt.hasSample) {
     const flight = (c.sndMax - c.sndUna) | 0;
-    const pto = 2 * c.rtt.srtt + (flight <= c.smss ? c.cfg.minRto : 2);
-    c.armRtx(RTX_TLP, now + Math.min(pto, rto));
+    c.armRtx(RTX_TLP, now + probeTimeout(c.rtt.srtt, flight <= c.smss, c.cfg, rto));
     return;
   }
   c.armRtx(RTX_RTO, now + rto);
