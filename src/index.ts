@@ -1,7 +1,7 @@
 /**
  * tunstack as a library (`import { Stack, TunLink } from 'tunstack'`): a stack on a TUN device or on an
- * in-process memory link, its TCP and UDP sockets and servers, Node's HTTP server mounted on them, the clocks,
- * and the configuration types. docs/architecture.md shows the layers; docs/library-example.ts is a short
+ * in-process memory link, its TCP and UDP sockets and servers, Node's HTTP and HTTPS/HTTP/2 servers mounted on
+ * them, the clocks, and the configuration types. docs/architecture.md shows the layers; docs/library-example.ts is a short
  * program that uses this entry point (test/unit/library-example.test.ts runs it).
  */
 
@@ -39,3 +39,6 @@ export type { UdpOptions } from './udp/layer.js';
 // HTTP: Node's own http.Server on tunstack sockets, with limits and the built-in routes.
 export { createHttpServer, StackHttpServer, type HttpServerOptions } from './http/server.js';
 export { defaultHttpLimits, type HttpLimits } from './http/limits.js';
+// HTTPS and HTTP/2 (node:tls and node:http2 on tunstack sockets), with a certificate from files or self-signed.
+export { StackHttpsServer, type HttpsServerOptions } from './http/https.js';
+export { loadTlsIdentity, selfSignedIdentity, type TlsIdentity } from './http/tls-identity.js';
