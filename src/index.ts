@@ -1,8 +1,8 @@
 /**
  * tunstack as a library (`import { Stack, TunLink } from 'tunstack'`): a stack on a TUN device or on an
  * in-process memory link, its TCP and UDP sockets and servers, Node's HTTP and HTTPS/HTTP/2 servers mounted on
- * them, the clocks, and the configuration types. docs/architecture.md shows the layers; docs/library-example.ts is a short
- * program that uses this entry point (test/unit/library-example.test.ts runs it).
+ * them, the clocks, and the configuration types. docs/architecture.md shows the layers; docs/library-example.ts
+ * is a short program that uses this entry point (test/unit/library-example.test.ts runs it).
  */
 
 // The stack and its options.
