@@ -13,7 +13,7 @@ import { runDemo } from './demo.js';
 import { topCommand } from './observe/top.js';
 import { traceCommand } from './observe/trace.js';
 import './services-all.js';
-import { addConnectCommand } from './tcp/connect-command.js';
+import { addConnectCommand } from './control/connect-command.js';
 import { addConformCommands } from './conform/commands.js';
 
 function positiveInt(name: string) {

@@ -15,12 +15,11 @@ import { PcapTap } from './link/pcap-tap.js';
 import { CaptureController } from './control/capture.js';
 import { drainConnections } from './control/shutdown.js';
 import { parseAddress, parseCidr } from './ip/address.js';
-import { resolveServices, type ServiceContext } from './services.js';
+import { resolveServices, type ServiceContext, type ShardView } from './services.js';
 import type { HttpLimits } from './http/limits.js';
 import { buildTopology, loadTopology, topologyKernelRoutes, type VirtualNetwork } from './topology.js';
 import { existsSync } from 'node:fs';
 import { parseIpv6 } from './wire/ipv6.js';
-import type { SocketTable } from './control/sockets.js';
 
 export interface UpOptions {
   tun: string;
@@ -70,16 +69,6 @@ export interface UpOptions {
    * Queue 0 creates and configures the device as a single stack would; the others attach to it as it is.
    */
   queue?: { index: number; shards: ShardView };
-}
-
-/** What a shard's services see of the whole sharded stack (the counters and sockets of every shard). */
-export interface ShardView {
-  /** Every shard's counters summed, with the HTTP servers' (`Http`). */
-  stats(): Promise<Record<string, unknown>>;
-  /** Every shard's sockets, each row with its `shard`. */
-  sockets(): Promise<SocketTable>;
-  /** The HTTP service of this shard reports its counters through this. */
-  setHttpCounters(counters: () => object): void;
 }
 
 export interface RunningStack {

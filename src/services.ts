@@ -5,7 +5,7 @@
  * silent no-op.
  */
 import type { Stack } from './stack.js';
-import type { ShardView } from './run.js';
+import type { SocketTable } from './control/sockets.js';
 import type { HttpLimits } from './http/limits.js';
 
 export interface ServiceContext {
@@ -19,6 +19,16 @@ export interface ServiceContext {
   dashboard?: { token: string | null };
   /** Under `--workers N`: the whole sharded stack, whose counters and sockets /_stack/stats and /_stack/sockets show. */
   shards?: ShardView;
+}
+
+/** What a shard's services see of the whole sharded stack (the counters and sockets of every shard). */
+export interface ShardView {
+  /** Every shard's counters summed, with the HTTP servers' (`Http`). */
+  stats(): Promise<Record<string, unknown>>;
+  /** Every shard's sockets, each row with its `shard`. */
+  sockets(): Promise<SocketTable>;
+  /** The HTTP service of this shard reports its counters through this. */
+  setHttpCounters(counters: () => object): void;
 }
 
 /** Starts a service; returns a function that stops it. */

@@ -113,7 +113,19 @@ export class Stack {
     this.forwarder = new Forwarder(this.ip, this.icmp, this.stats);
     if (opts.forwarding) this.forwarder.enable();
     this.udp = new UdpLayer(this.ip, this.icmp, this.stats, opts.udp);
-    this.tcp = new TcpLayer(this, opts.tcp);
+    this.tcp = new TcpLayer(
+      {
+        clock: this.clock,
+        timers: this.timers,
+        stats: this.stats,
+        ip: this.ip,
+        probe: this.feed,
+        addEgressHook: (hook) => this.addEgressHook(hook),
+        addCloseHook: (hook) => this.addCloseHook(hook),
+        flush: () => this.flush(),
+      },
+      opts.tcp,
+    );
     this.stats.gauges = () => ({
       Timers: this.timers.size,
       ReasmDatagrams: this.reassembler.pendingCount,

@@ -21,7 +21,8 @@
  */
 import { Timer, type Clock, type TimerQueue } from '../clock.js';
 import type { Stats } from '../stats.js';
-import type { TcpConnection } from '../tcp/connection.js';
+import type { ProbedConnection, TcpProbe } from '../tcp/probe.js';
+import { STATE_NAMES, TcpState } from '../tcp/state.js';
 import type { TcpHeader } from '../wire/tcp.js';
 import { ipToString } from '../wire/bytes.js';
 import type { ConnRow, CounterGroups, ListenerRow, ObsEvent } from './events.js';
@@ -32,7 +33,7 @@ export interface FeedHost {
   readonly timers: TimerQueue;
   readonly stats: Stats;
   readonly tcp: {
-    connections(): TcpConnection[];
+    connections(): ProbedConnection[];
     listenerList(): readonly ListenerLike[];
   };
 }
@@ -73,9 +74,6 @@ const BUDGET_REASM = 64;
 const BUDGET_SEG = 600;
 /** Connections sampled per tick for general subscribers (the busiest; followed ones always). */
 const SAMPLED_CONNS = 64;
-const TIME_WAIT = 10;
-
-const STATE_NAMES: readonly string[] = ['CLOSED', 'LISTEN', 'SYN-SENT', 'SYN-RECV', 'ESTAB', 'FIN-WAIT-1', 'FIN-WAIT-2', 'CLOSE-WAIT', 'CLOSING', 'LAST-ACK', 'TIME-WAIT'];
 
 let nextSubscriberId = 0;
 
@@ -135,7 +133,7 @@ export class Subscriber {
   }
 }
 
-export class EventFeed {
+export class EventFeed implements TcpProbe {
   /** At least one subscriber: emission points call in. */
   active = false;
   /** At least one subscriber follows a connection or port: segment hooks call in. */
@@ -150,9 +148,9 @@ export class EventFeed {
   readonly dropped = { slow: 0, replaced: 0 };
 
   private readonly subs: Subscriber[] = [];
-  private readonly ids = new WeakMap<TcpConnection, number>();
+  private readonly ids = new WeakMap<ProbedConnection, number>();
   private nextConnId = 0;
-  private readonly lastBytes = new WeakMap<TcpConnection, number>();
+  private readonly lastBytes = new WeakMap<ProbedConnection, number>();
   private readonly timer = new Timer((now) => this.tick(now));
   private flushScheduled = false;
   private stateLeft = BUDGET_STATE;
@@ -161,10 +159,10 @@ export class EventFeed {
   private reasmLeft = BUDGET_REASM;
   private suppressed: Record<string, number> | null = null;
   private prevDrops: Record<string, number> = {};
-  private lastConn: TcpConnection | null = null;
+  private lastConn: ProbedConnection | null = null;
   /** Highest sequence number (+1) each connection has sent while the feed was active; one cached in fields. */
-  private readonly hiSent = new WeakMap<TcpConnection, number>();
-  private hiConn: TcpConnection | null = null;
+  private readonly hiSent = new WeakMap<ProbedConnection, number>();
+  private hiConn: ProbedConnection | null = null;
   private hiSeq = 0;
   private lastConnId = 0;
   private isClosed = false;
@@ -312,7 +310,7 @@ export class EventFeed {
   // ---------------------------------------------------------------- connection ids and tables
 
   /** The feed's id of a connection (assigned on first sight, stable for its life). */
-  idOf(c: TcpConnection): number {
+  idOf(c: ProbedConnection): number {
     if (c === this.lastConn) return this.lastConnId;
     let id = this.ids.get(c);
     if (id === undefined) {
@@ -325,12 +323,12 @@ export class EventFeed {
   }
 
   /** The open connection with this id, or undefined (unknown, or closed since). */
-  connById(id: number): TcpConnection | undefined {
+  connById(id: number): ProbedConnection | undefined {
     for (const c of this.host.tcp.connections()) if (this.idOf(c) === id) return c;
     return undefined;
   }
 
-  connRow(c: TcpConnection): ConnRow {
+  connRow(c: ProbedConnection): ConnRow {
     const i = c.info();
     return {
       id: this.idOf(c),
@@ -431,15 +429,15 @@ export class EventFeed {
       if (s.conn !== null) followed.add(s.conn);
       if (s.port !== null) ports.add(s.port);
     }
-    const picked: TcpConnection[] = [];
-    const busy: { c: TcpConnection; a: number }[] = [];
+    const picked: ProbedConnection[] = [];
+    const busy: { c: ProbedConnection; a: number }[] = [];
     for (const c of this.host.tcp.connections()) {
       const id = this.idOf(c);
       const total = c.bytesAcked + c.bytesReceived;
       const activity = total - (this.lastBytes.get(c) ?? 0);
       this.lastBytes.set(c, total);
       if (followed.has(id) || ports.has(c.localPort) || ports.has(c.remotePort)) picked.push(c);
-      else if (anyGeneral) busy.push({ c, a: c.state === TIME_WAIT ? -1 : activity });
+      else if (anyGeneral) busy.push({ c, a: c.state === TcpState.TIME_WAIT ? -1 : activity });
     }
     if (busy.length > SAMPLED_CONNS) busy.sort((x, y) => y.a - x.a);
     for (let i = 0; i < busy.length && i < SAMPLED_CONNS; i++) picked.push(busy[i]!.c);
@@ -451,8 +449,8 @@ export class EventFeed {
 
   // ---------------------------------------------------------------- emission points (called only when active)
 
-  /** A connection changed state (from TcpConnection.setState). */
-  stateChange(c: TcpConnection, from: number, to: number): void {
+  /** A connection changed state (from Tcb.setState). */
+  stateChange(c: ProbedConnection, from: number, to: number): void {
     if (this.stateLeft <= 0) {
       this.suppress('state');
       return;
@@ -475,8 +473,8 @@ export class EventFeed {
     );
   }
 
-  /** A connection retransmitted a segment (from TcpConnection.countRetrans: called on retransmissions only). */
-  retransmitted(c: TcpConnection): void {
+  /** A connection retransmitted a segment (from countRetrans in tcp/output.ts: called on retransmissions only). */
+  retransmitted(c: ProbedConnection): void {
     if (this.retransLeft <= 0) {
       this.suppress('retrans');
       return;
@@ -487,7 +485,7 @@ export class EventFeed {
   }
 
   /** A segment of a connection leaves (from TcpLayer.emit, while someone follows segments; `ack` is 0 without ACK). */
-  tcpOut(c: TcpConnection, seq: number, ack: number, flags: number, win: number, len: number): void {
+  tcpOut(c: ProbedConnection, seq: number, ack: number, flags: number, win: number, len: number): void {
     // Data, SYN or FIN below the highest sequence this connection has sent (as the feed saw it, like tcptrace):
     // a retransmission. (SND.MAX itself may already be past a burst that leaves as one TSO super-segment.)
     let rtx = false;
@@ -512,11 +510,11 @@ export class EventFeed {
   }
 
   /** A valid segment arrived (from TcpLayer.input), for a connection or not. */
-  tcpIn(c: TcpConnection | undefined, h: TcpHeader, src: number, dst: number, len: number): void {
+  tcpIn(c: ProbedConnection | undefined, h: TcpHeader, src: number, dst: number, len: number): void {
     this.segment(c ?? null, false, dst, h.dstPort, src, h.srcPort, h.seq, h.flags & 0x10 ? h.ack : 0, h.flags, len, h.window, false);
   }
 
-  private segment(c: TcpConnection | null, out: boolean, la: number, lp: number, ra: number, rp: number, seq: number, ack: number, flags: number, len: number, win: number, rtx: boolean): void {
+  private segment(c: ProbedConnection | null, out: boolean, la: number, lp: number, ra: number, rp: number, seq: number, ack: number, flags: number, len: number, win: number, rtx: boolean): void {
     const subs = this.subs;
     let id = -1;
     let ev: ObsEvent | null = null;

@@ -1,95 +1,78 @@
 /**
- * The TCP layer of a stack: input validation and demultiplexing (4-tuple,
- * then listener by local port), segments for no connection answered with
- * RST the way Linux forms them, segment emission, ISNs (RFC 6528), the
- * egress pass that services dirty connections once per batch, and the
- * socket API entry points (`createServer`, `connect`, `socketTable`).
+ * The TCP layer of a stack: input validation and demultiplexing (the 4-tuple table in demux.ts, TIME-WAIT
+ * records, then a listener by local port), segments for no connection answered with RST the way Linux forms
+ * them, segment emission, ISNs (RFC 6528), the egress pass that services dirty connections once per batch,
+ * and the socket API entry points (`createServer`, `connect`, `socketTable` in socket-table.ts).
  */
-import type { Stack } from '../stack.js';
 import type { Stats } from '../stats.js';
-import type { TimerQueue } from '../clock.js';
+import type { Clock, TimerQueue } from '../clock.js';
+import type { Ipv4Layer } from '../ip/ipv4.js';
 import { pseudoHeaderSum } from '../wire/checksum.js';
 import { ipToString } from '../wire/bytes.js';
 import { TCP_ACK, TCP_RST, TCP_SYN, TcpHeader, decodeTcp, emitTcp, tcpHeaderLength, type TcpEmit, type TcpOptions } from '../wire/tcp.js';
 import { read16, read32 } from '../wire/bytes.js';
 import { MAX_IPV4_PACKET, META_CSUM_PARTIAL } from '../wire/offload.js';
+import { IPPROTO_TCP } from '../wire/ipv4.js';
 import { resolveTcpConfig, type TcpConfig } from './config.js';
-import { TcpConnection, TcpState } from './connection.js';
+import { TcpConnection } from './connection.js';
+import { TcpState } from './state.js';
 import { HashKey, hsiphash4, portsWord } from './hash.js';
 import { TcpListener } from './listener.js';
 import { RingPool } from './ring-pool.js';
 import { TimeWaitEntry, TimeWaitTable, TW_ACK, TW_SYN } from './time-wait.js';
 import { SynCookies } from './syn-cookies.js';
+import { ConnectionTable } from './demux.js';
 import { TcpServer, type ServerOptions } from './server.js';
+import { socketTable, type TcpSocketRow } from './socket-table.js';
 import { TcpSocket, type ConnectOptions } from './socket.js';
 import { parseAddress } from '../ip/address.js';
 import { TcpError } from './errors.js';
-import type { EventFeed } from '../observe/feed.js';
+import type { TcpProbe } from './probe.js';
+import type { ServerHost } from './server.js';
+import type { Tcb } from './tcb.js';
 
-const IPPROTO_TCP = 6;
-
-/** One row of `socketTable()`, like a line of `ss -tani`. */
-export interface TcpSocketRow {
-  /** Linux state name: ESTAB, SYN-SENT, SYN-RECV, FIN-WAIT-1, FIN-WAIT-2, TIME-WAIT, CLOSE-WAIT, LAST-ACK, CLOSING, LISTEN. */
-  state: string;
-  /** Bytes received not yet read (LISTEN: connections waiting in the accept queue). */
-  recvQ: number;
-  /** Bytes written not yet acknowledged (LISTEN: the backlog). */
-  sendQ: number;
-  /** `address:port` */
-  local: string;
-  peer: string;
-  /** Congestion window in segments. */
-  cwnd: number;
-  /** Slow-start threshold in segments (0 while still "infinite"). */
-  ssthresh: number;
-  /** Smoothed RTT and variance in ms. */
-  srtt: number;
-  rttvar: number;
-  /** Current RTO in ms. */
-  rto: number;
-  /** Send MSS. */
-  mss: number;
-  /** `snd,rcv` shifts, or '' without window scaling. */
-  wscale: string;
-  bytesAcked: number;
-  bytesReceived: number;
-  /** Retransmitted segments over the connection's life. */
-  retrans: number;
-  /** Receive / send buffer sizes (`ss -m` rb / tb); 0 for listeners and TIME-WAIT. */
-  rcvBuf: number;
-  sndBuf: number;
-}
-
-/** A socket-table row for a listener or a TIME-WAIT pair: no congestion or transfer figures. */
-function socketRowWithoutTransfer(state: string, recvQ: number, sendQ: number, local: string, peer: string): TcpSocketRow {
-  return { state, recvQ, sendQ, local, peer, cwnd: 0, ssthresh: 0, srtt: 0, rttvar: 0, rto: 0, mss: 0, wscale: '', bytesAcked: 0, bytesReceived: 0, retrans: 0, rcvBuf: 0, sndBuf: 0 };
+/**
+ * What the TCP layer needs from its stack (src/stack.ts builds it): IP output, routes and local addresses, the
+ * clock and the one timer structure, counters, the pass after each input batch, a flush of what was queued,
+ * and the probe observers see TCP through.
+ */
+export interface TcpHost {
+  readonly clock: Clock;
+  readonly timers: TimerQueue;
+  readonly stats: Stats;
+  readonly ip: Pick<Ipv4Layer, 'register' | 'routes' | 'allocate' | 'allocateUnzeroed' | 'output' | 'isLocal' | 'sourceFor'>;
+  readonly probe: TcpProbe;
+  /** Runs `hook` after each input batch and timer run, before the flush. */
+  addEgressHook(hook: (now: number) => void): void;
+  /** Runs `hook` when the stack closes. */
+  addCloseHook(hook: () => void): void;
+  /** Hands what was queued for the links to them now. */
+  flush(): void;
 }
 
 /** Most bytes of free rings kept for reuse. */
 const RING_POOL_BYTES = 16 * 1024 * 1024;
 
-export class TcpLayer {
+export class TcpLayer implements ServerHost {
   readonly config: TcpConfig;
   readonly stats: Stats;
   readonly timers: TimerQueue;
-  /** remote (addr·2^16 + port) → local (addr·2^16 + port) → connection. */
-  private readonly conns = new Map<number, TcpConnection | Map<number, TcpConnection>>();
-  private connCount = 0;
+  /** The 4-tuple demultiplexing table. */
+  private readonly conns = new ConnectionTable();
   /** local port → listeners on it (a specific address first, then the wildcard). */
   private readonly listeners = new Map<number, TcpListener[]>();
-  private readonly dirty: TcpConnection[] = [];
+  private readonly dirty: Tcb[] = [];
   private readonly dirtyListeners: TcpListener[] = [];
   /** Connections whose application wrote during the egress pass: serviced by the next kick. */
-  private readonly deferred: TcpConnection[] = [];
+  private readonly deferred: Tcb[] = [];
   private readonly hdr = new TcpHeader();
   private readonly fields: TcpEmit = { srcPort: 0, dstPort: 0, seq: 0, ack: 0, flags: 0, window: 0, urgent: 0, options: undefined, rawOptions: undefined };
   private readonly rawScratch = new Uint8Array(40);
   private readonly isnKey: HashKey;
   private readonly tsKey: HashKey;
   readonly cookies: SynCookies;
-  /** The stack's event feed: each hook below is one property test unless something subscribes. */
-  readonly feed: EventFeed;
+  /** What observers see TCP through: each hook below is one property test unless something subscribes. */
+  readonly probe: TcpProbe;
   private challengeWindowStart = -Infinity;
   private challengeCount = 0;
   /** Connections in TIME-WAIT not yet retired to the TIME-WAIT table (the egress pass of the same batch does). */
@@ -107,27 +90,27 @@ export class TcpLayer {
   readonly servers = new Set<TcpServer>();
 
   constructor(
-    readonly stack: Stack,
+    private readonly host: TcpHost,
     opts?: Partial<TcpConfig>,
   ) {
     this.config = resolveTcpConfig(opts);
-    this.stats = stack.stats;
-    this.timers = stack.timers;
-    this.timeWait = new TimeWaitTable(this.timers, () => this.config.timeWaitMs);
-    this.feed = stack.feed;
+    this.stats = host.stats;
+    this.timers = host.timers;
+    this.timeWait = new TimeWaitTable(this.timers, () => this.config.timeWaitMs, this.stats);
+    this.probe = host.probe;
     const seed = this.config.seed;
     this.isnKey = seed === undefined ? HashKey.random() : HashKey.fromSeed(seed, 1);
     this.tsKey = seed === undefined ? HashKey.random() : HashKey.fromSeed(seed, 2);
-    this.cookies = new SynCookies((g) => (seed === undefined ? HashKey.random() : HashKey.fromSeed(seed, 100 + g)), this.config.cookieSecretRotationMs, stack.clock.now());
+    this.cookies = new SynCookies((g) => (seed === undefined ? HashKey.random() : HashKey.fromSeed(seed, 100 + g)), this.config.cookieSecretRotationMs, host.clock.now());
     const range = this.config.ephemeralPortHigh - this.config.ephemeralPortLow + 1;
     this.nextEphemeral = seed === undefined ? Math.floor(Math.random() * range) : seed % range;
-    stack.ip.register(IPPROTO_TCP, this);
-    stack.addEgressHook((now) => this.egress(now));
-    stack.addCloseHook(() => this.shutdown());
+    host.ip.register(IPPROTO_TCP, this);
+    host.addEgressHook((now) => this.egress(now));
+    host.addCloseHook(() => this.shutdown());
   }
 
   now(): number {
-    return this.stack.clock.now();
+    return this.host.clock.now();
   }
 
   // ---------------------------------------------------------------- input
@@ -148,14 +131,14 @@ export class TcpLayer {
     const src = ip.src;
     const dst = ip.dst;
     const conn = this.lookup(src, h.srcPort, dst, h.dstPort);
-    if (this.feed.segActive) this.feed.tcpIn(conn, h, src, dst, len - h.headerLength);
+    if (this.probe.segActive) this.probe.tcpIn(conn, h, src, dst, len - h.headerLength);
     if (conn !== undefined) {
       if (conn.state === TcpState.TIME_WAIT && (h.flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN && conn.acceptsNewSyn(h)) {
         const l = this.findListener(dst, h.dstPort);
         if (l !== undefined) {
           // A new incarnation of the pair takes over the TIME-WAIT (RFC 9293 §3.6.1, RFC 6191; Linux tcp_timewait_state_process).
           const isn = conn.successorIsn;
-          conn.terminate(null, false);
+          conn.terminate(null);
           st.TcpExt.TWRecycled++;
           l.input(h, packet, payloadStart, dst, src, now, isn);
           return;
@@ -179,19 +162,7 @@ export class TcpLayer {
 
   private timeWaitArrives(tw: TimeWaitEntry, h: TcpHeader, packet: Uint8Array, payloadStart: number, now: number): void {
     const st = this.stats;
-    let verdict = this.timeWait.segmentArrives(
-      tw,
-      h,
-      now,
-      () => {
-        st.TcpExt.PAWSEstab++;
-        st.drop('tcp.paws');
-      },
-      () => {
-        st.TcpExt.TCPACKSkippedTimeWait++;
-        st.drop('tcp.time-wait-ack-limited');
-      },
-    );
+    let verdict = this.timeWait.segmentArrives(tw, h, now);
     if (verdict === TW_SYN) {
       const l = this.findListener(tw.localAddr, tw.localPort);
       if (l !== undefined) {
@@ -226,9 +197,8 @@ export class TcpLayer {
    * record takes its place for 2·MSL — unless the table is full (tcp_max_tw_buckets), when the pair is simply
    * forgotten, as Linux does ("time wait bucket table overflow").
    */
-  retireToTimeWait(c: TcpConnection, e: TimeWaitEntry | null, now: number): void {
+  retireToTimeWait(c: Tcb, e: TimeWaitEntry, now: number): void {
     this.unhash(c);
-    if (e === null) return;
     if (this.timeWait.size >= this.config.maxTimeWait) {
       this.stats.TcpExt.TCPTimeWaitOverflow++;
       return;
@@ -237,8 +207,7 @@ export class TcpLayer {
   }
 
   /** A segment for a connection that is gone. */
-  noSocket(h: TcpHeader, now: number): void {
-    void now;
+  noSocket(): void {
     this.stats.drop('tcp.no-socket');
   }
 
@@ -269,15 +238,21 @@ export class TcpLayer {
 
   // ---------------------------------------------------------------- tables
 
-  // The table: remote (addr·2^16 + port) → the one connection with that remote end (the usual case: no inner
-  // map, which cost ~0.7 KB per connection — thousands of TIME-WAITs), or a map local (addr·2^16 + port) →
-  // connection when several local ends talk to the same remote end.
-
   lookup(remoteAddr: number, remotePort: number, localAddr: number, localPort: number): TcpConnection | undefined {
-    const v = this.conns.get(remoteAddr * 65536 + remotePort);
-    if (v === undefined) return undefined;
-    if (v instanceof TcpConnection) return v.localPort === localPort && v.localAddr === localAddr ? v : undefined;
-    return v.get(localAddr * 65536 + localPort);
+    return this.conns.lookup(remoteAddr, remotePort, localAddr, localPort);
+  }
+
+  hash(c: TcpConnection): void {
+    this.conns.hash(c);
+  }
+
+  unhash(c: Tcb): void {
+    this.conns.unhash(c);
+  }
+
+  /** Every connection in the 4-tuple table (a snapshot: safe to close or reset while iterating). */
+  connections(): TcpConnection[] {
+    return this.conns.all();
   }
 
   /** Is the 4-tuple taken, by a connection or a TIME-WAIT pair? */
@@ -285,49 +260,9 @@ export class TcpLayer {
     return this.lookup(remoteAddr, remotePort, localAddr, localPort) !== undefined || this.timeWait.lookup(remoteAddr, remotePort, localAddr, localPort) !== undefined;
   }
 
-  hash(c: TcpConnection): void {
-    const rk = c.remoteAddr * 65536 + c.remotePort;
-    const lk = c.localAddr * 65536 + c.localPort;
-    const v = this.conns.get(rk);
-    if (v === undefined || (v instanceof TcpConnection && v.localAddr * 65536 + v.localPort === lk)) {
-      this.conns.set(rk, c);
-    } else if (v instanceof TcpConnection) {
-      const m = new Map<number, TcpConnection>();
-      m.set(v.localAddr * 65536 + v.localPort, v);
-      m.set(lk, c);
-      this.conns.set(rk, m);
-    } else {
-      v.set(lk, c);
-    }
-    c.hashed = true;
-    this.connCount++;
-  }
-
-  unhash(c: TcpConnection): void {
-    if (!c.hashed) return;
-    c.hashed = false;
-    const rk = c.remoteAddr * 65536 + c.remotePort;
-    const v = this.conns.get(rk);
-    if (v === undefined) return;
-    if (v instanceof TcpConnection) {
-      if (v === c) {
-        this.conns.delete(rk);
-        this.connCount--;
-      }
-      return;
-    }
-    const lk = c.localAddr * 65536 + c.localPort;
-    if (v.get(lk) === c) {
-      v.delete(lk);
-      this.connCount--;
-    }
-    if (v.size === 0) this.conns.delete(rk);
-    else if (v.size === 1) this.conns.set(rk, v.values().next().value!);
-  }
-
   /** Connections and TIME-WAIT pairs. */
   get connectionCount(): number {
-    return this.connCount + this.timeWait.size;
+    return this.conns.size + this.timeWait.size;
   }
 
   /** Pairs in TIME-WAIT (tcp_max_tw_buckets counts these). */
@@ -377,9 +312,14 @@ export class TcpLayer {
     return hsiphash4(this.tsKey, localAddr | 0, remoteAddr | 0, portsWord(localPort, remotePort), 1);
   }
 
+  /** Is `addr` one of the stack's own addresses? */
+  isLocalAddress(addr: number): boolean {
+    return this.host.ip.isLocal(addr);
+  }
+
   /** MSS we announce towards `remote`: the outgoing interface's MTU − 40, clamped. */
   advertisedMss(remote: number): number {
-    const r = this.stack.ip.routes.lookup(remote);
+    const r = this.host.ip.routes.lookup(remote);
     let mss = (r ? r.iface.mtu : 1500) - 40;
     if (this.config.mssClamp > 0 && mss > this.config.mssClamp) mss = this.config.mssClamp;
     return Math.max(mss, 88);
@@ -458,10 +398,10 @@ export class TcpLayer {
    * up) that the link or the IP layer cuts (src/wire/offload.ts). The checksum is left partial: the link or
    * the IP output path completes it.
    */
-  emit(conn: TcpConnection, seq: number, ack: number, flags: number, window: number, opts: TcpOptions | undefined, sbOffset: number, len: number, gsoSize = 0): void {
+  emit(conn: Tcb, seq: number, ack: number, flags: number, window: number, opts: TcpOptions | undefined, sbOffset: number, len: number, gsoSize = 0): void {
     const f = this.headerFields(conn.localPort, conn.remotePort, seq, ack, flags, window, opts);
     const hlen = tcpHeaderLength(f);
-    const ip = this.stack.ip;
+    const ip = this.host.ip;
     const buf = ip.allocateUnzeroed(hlen + len); // every header byte is written, the payload copied over
     if (len > 0) conn.sb.copyOut(sbOffset, len, buf, 20 + hlen);
     emitTcp(buf, 20, f, len, conn.localAddr, conn.remoteAddr, true);
@@ -470,7 +410,7 @@ export class TcpLayer {
     conn.segsOut += segs;
     this.stats.Tcp.OutSegs += segs;
     if (flags & TCP_RST) this.stats.Tcp.OutRsts++;
-    if (this.feed.segActive) this.feed.tcpOut(conn, seq, f.ack, flags, window, len);
+    if (this.probe.segActive) this.probe.tcpOut(conn, seq, f.ack, flags, window, len);
     if (ip.output(buf, hlen + len, conn.localAddr, conn.remoteAddr, IPPROTO_TCP, true, undefined, META_CSUM_PARTIAL | gso) !== undefined) this.stats.drop('tcp.out-error');
   }
 
@@ -491,12 +431,12 @@ export class TcpLayer {
   emitRaw(localAddr: number, localPort: number, remoteAddr: number, remotePort: number, seq: number, ack: number, flags: number, window: number, opts: TcpOptions | undefined): void {
     const f = this.headerFields(localPort, remotePort, seq, ack, flags, window, opts);
     const hlen = tcpHeaderLength(f);
-    const ip = this.stack.ip;
+    const ip = this.host.ip;
     const buf = ip.allocate(hlen);
     emitTcp(buf, 20, f, 0, localAddr, remoteAddr);
     this.stats.Tcp.OutSegs++;
     if (flags & TCP_RST) this.stats.Tcp.OutRsts++;
-    if (this.feed.segActive) this.feed.tcpOutRaw(localAddr, localPort, remoteAddr, remotePort, seq, f.ack, flags, window);
+    if (this.probe.segActive) this.probe.tcpOutRaw(localAddr, localPort, remoteAddr, remotePort, seq, f.ack, flags, window);
     if (ip.output(buf, hlen, localAddr, remoteAddr, IPPROTO_TCP, true) !== undefined) this.stats.drop('tcp.out-error');
   }
 
@@ -507,7 +447,7 @@ export class TcpLayer {
 
   // ---------------------------------------------------------------- egress
 
-  markDirty(c: TcpConnection): void {
+  markDirty(c: Tcb): void {
     if (c.dirty) return;
     c.dirty = true;
     this.dirty.push(c);
@@ -519,8 +459,8 @@ export class TcpLayer {
     this.dirtyListeners.push(l);
   }
 
-  /** Services `c` from the next kick rather than in this egress pass (see TcpConnection.requestOutput). */
-  deferToKick(c: TcpConnection): void {
+  /** Services `c` from the next kick rather than in this egress pass (see Tcb.requestOutput). */
+  deferToKick(c: Tcb): void {
     this.deferred.push(c);
   }
 
@@ -535,7 +475,7 @@ export class TcpLayer {
     this.kickScheduled = false;
     if (this.closed) return;
     this.egress(this.now());
-    this.stack.flush();
+    this.host.flush();
   };
 
   /** Once per input batch / timer run: hand new connections to servers, events to sockets, then transmit. */
@@ -593,10 +533,10 @@ export class TcpLayer {
     let local = 0;
     if (opts.localAddress !== undefined) {
       const a = parseAddress(opts.localAddress);
-      if (a instanceof Error || !this.stack.ip.isLocal(a)) return fail(new TcpError('EADDRNOTAVAIL', 'connect', opts.localAddress));
+      if (a instanceof Error || !this.host.ip.isLocal(a)) return fail(new TcpError('EADDRNOTAVAIL', 'connect', opts.localAddress));
       local = a;
     } else {
-      local = this.stack.ip.sourceFor(dst);
+      local = this.host.ip.sourceFor(dst);
       if (local === 0) return fail(new TcpError('EHOSTUNREACH', 'connect', ipToString(dst)));
     }
     let lport: number;
@@ -613,7 +553,7 @@ export class TcpLayer {
     if (opts.keepAlive) c.setKeepAlive(true, opts.keepAliveInitialDelay, this.now());
     this.hash(c);
     c.openActive(this.now());
-    this.stack.flush();
+    this.host.flush();
     return sock;
   }
 
@@ -632,56 +572,13 @@ export class TcpLayer {
 
   /** Every connection and listener, like `ss -tani`. */
   socketTable(): TcpSocketRow[] {
-    const rows: TcpSocketRow[] = [];
-    for (const ls of this.listeners.values()) {
-      for (const l of ls) {
-        rows.push(socketRowWithoutTransfer('LISTEN', l.acceptQueueLength, l.backlog, `${l.localAddr === 0 ? '0.0.0.0' : ipToString(l.localAddr)}:${l.localPort}`, '0.0.0.0:*'));
-      }
-    }
-    for (const c of this.connections()) {
-      {
-        const i = c.info();
-        rows.push({
-          state: i.state,
-          recvQ: i.recvQ,
-          sendQ: i.sendQ,
-          local: `${ipToString(c.localAddr)}:${c.localPort}`,
-          peer: `${ipToString(c.remoteAddr)}:${c.remotePort}`,
-          cwnd: Math.round(i.cwnd / Math.max(1, i.mss)),
-          ssthresh: i.ssthresh >= 0x7fffffff ? 0 : Math.round(i.ssthresh / Math.max(1, i.mss)),
-          srtt: Math.round(i.srtt * 1000) / 1000,
-          rttvar: Math.round(i.rttvar * 1000) / 1000,
-          rto: Math.round(i.rto),
-          mss: i.mss,
-          wscale: i.windowScaling ? `${i.sndWscale},${i.rcvWscale}` : '',
-          bytesAcked: i.bytesAcked,
-          bytesReceived: i.bytesReceived,
-          retrans: i.totalRetrans,
-          rcvBuf: i.rcvBuf,
-          sndBuf: i.sndBuf,
-        });
-      }
-    }
-    for (const e of this.timeWait.entries()) {
-      rows.push(socketRowWithoutTransfer('TIME-WAIT', 0, 0, `${ipToString(e.localAddr)}:${e.localPort}`, `${ipToString(e.remoteAddr)}:${e.remotePort}`));
-    }
-    return rows;
+    return socketTable(this.listenerList(), this.connections(), this.timeWait.entries());
   }
 
   /** Every listener (a snapshot), for the observatory's queue gauges. */
   listenerList(): TcpListener[] {
     const out: TcpListener[] = [];
     for (const ls of this.listeners.values()) for (const l of ls) out.push(l);
-    return out;
-  }
-
-  /** Every connection in the 4-tuple table (a snapshot: safe to close or reset while iterating). */
-  connections(): TcpConnection[] {
-    const out: TcpConnection[] = [];
-    for (const v of this.conns.values()) {
-      if (v instanceof TcpConnection) out.push(v);
-      else for (const c of v.values()) out.push(c);
-    }
     return out;
   }
 
@@ -698,8 +595,7 @@ export class TcpLayer {
     const now = this.now();
     for (const c of this.connections()) if (c.state !== TcpState.TIME_WAIT) c.shutdownWrite();
     this.egress(now);
-    this.stack.flush();
-    void now;
+    this.host.flush();
   }
 
   /** Graceful shutdown, step two: whatever is still open is reset. */
@@ -707,7 +603,7 @@ export class TcpLayer {
     const now = this.now();
     for (const c of this.connections()) if (c.state !== TcpState.TIME_WAIT) c.abortWithReset(now);
     this.egress(now);
-    this.stack.flush();
+    this.host.flush();
   }
 
   /** Stack close: every connection and server stops (no packets). */

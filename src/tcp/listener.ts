@@ -11,8 +11,10 @@
 import { Timer } from '../clock.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpHeader, type TcpOptions } from '../wire/tcp.js';
 import { receiveBufferCeiling, windowScaleFor } from './config.js';
-import { TcpConnection, TcpState, type PassiveOpen } from './connection.js';
-import type { TcpLayer } from './layer.js';
+import { TcpConnection } from './connection.js';
+import { TcpState, type PassiveOpen } from './state.js';
+import type { TcpConfig } from './config.js';
+import type { ConnectionHost } from './tcb.js';
 import { seqLt } from './seq.js';
 import { SynCookies, COOKIE_PERIOD_MS } from './syn-cookies.js';
 import { DOUBLE_ZERO } from '../shape.js';
@@ -44,6 +46,21 @@ class HalfOpen {
   }
 }
 
+/** What a listener needs from its TCP layer (src/tcp/layer.ts implements it). */
+export interface ListenerHost extends ConnectionHost {
+  readonly config: TcpConfig;
+  readonly cookies: SynCookies;
+  /** Connections and TIME-WAIT pairs; of which in TIME-WAIT. */
+  readonly connectionCount: number;
+  readonly timeWaitCount: number;
+  /** Emits a segment that belongs to no connection object (SYN-ACKs, RSTs). */
+  emitRaw(localAddr: number, localPort: number, remoteAddr: number, remotePort: number, seq: number, ack: number, flags: number, window: number, opts: TcpOptions | undefined): void;
+  /** Puts a new connection into the 4-tuple table. */
+  hash(c: TcpConnection): void;
+  markListenerDirty(l: TcpListener): void;
+  removeListener(l: TcpListener): void;
+}
+
 export class TcpListener {
   readonly synQueue = new Map<number, HalfOpen>();
   readonly acceptQueue: TcpConnection[] = [];
@@ -56,7 +73,7 @@ export class TcpListener {
   private readonly ts = { val: 0, ecr: 0 };
 
   constructor(
-    readonly layer: TcpLayer,
+    readonly layer: ListenerHost,
     /** 0 = every local address. */
     readonly localAddr: number,
     readonly localPort: number,
@@ -165,7 +182,7 @@ export class TcpListener {
             }
             if (this.atConnectionCap()) return;
             st.TcpExt.SyncookiesRecv++;
-            if (layer.feed.active) layer.feed.cookie('ok', local, this.localPort, remote, h.srcPort);
+            if (layer.probe.active) layer.probe.cookie('ok', local, this.localPort, remote, h.srcPort);
             const advMss = layer.advertisedMss(remote);
             this.createChild(
               {
@@ -193,7 +210,7 @@ export class TcpListener {
           }
         }
         st.TcpExt.SyncookiesFailed++;
-        if (layer.feed.active) layer.feed.cookie('failed', local, this.localPort, remote, h.srcPort);
+        if (layer.probe.active) layer.probe.cookie('failed', local, this.localPort, remote, h.srcPort);
       }
       st.drop('tcp.listen-stray-ack');
       layer.sendRst(local, this.localPort, remote, h.srcPort, h.ack, 0, false);
@@ -280,7 +297,7 @@ export class TcpListener {
     const win = Math.min(cfg.rmem, 0xffff);
     layer.emitRaw(local, this.localPort, remote, h.srcPort, cookie, (h.seq + 1) >>> 0, TCP_SYN | TCP_ACK, win, o);
     layer.stats.TcpExt.SyncookiesSent++;
-    if (layer.feed.active) layer.feed.cookie('sent', local, this.localPort, remote, h.srcPort);
+    if (layer.probe.active) layer.probe.cookie('sent', local, this.localPort, remote, h.srcPort);
     this.lastCookieSent = now;
   }
 
@@ -323,13 +340,12 @@ export class TcpListener {
     c.segmentArrives(h, pkt, payloadStart, now);
     if (c.state === TcpState.SYN_RECEIVED) {
       // Not acceptable after all: forget it silently.
-      c.terminate(null, false);
+      c.terminate(null);
     }
   }
 
   /** Called by a child entering ESTABLISHED. */
   established(c: TcpConnection, now: number): void {
-    void now;
     this.acceptQueue.push(c);
     this.layer.markListenerDirty(this);
   }
@@ -349,7 +365,6 @@ export class TcpListener {
   }
 
   service(now: number): void {
-    void now;
     if (this.acceptQueue.length > 0 && this.onAcceptable) this.onAcceptable();
   }
 

@@ -11,9 +11,9 @@ import { EventEmitter } from 'node:events';
 import { parseAddress } from '../ip/address.js';
 import { ipToString } from '../wire/bytes.js';
 import { TcpError } from './errors.js';
-import type { TcpLayer } from './layer.js';
-import { TcpListener } from './listener.js';
-import { TcpSocket } from './socket.js';
+import type { TcpConfig } from './config.js';
+import { TcpListener, type ListenerHost } from './listener.js';
+import { TcpSocket, type SocketHost } from './socket.js';
 
 export interface ServerOptions {
   /** Like net: keep our side open after the peer's FIN (default false). */
@@ -33,6 +33,17 @@ export interface ListenOptions {
   backlog?: number;
 }
 
+/** What a server needs from its TCP layer (src/tcp/layer.ts implements it). */
+export interface ServerHost extends ListenerHost, SocketHost {
+  readonly config: TcpConfig;
+  /** Open servers, closed with the stack. */
+  readonly servers: Set<TcpServer>;
+  isLocalAddress(addr: number): boolean;
+  findListener(localAddr: number, localPort: number): TcpListener | undefined;
+  /** Registers a listener; an error with code EADDRINUSE when the port is taken. */
+  addListener(l: TcpListener): TcpError | undefined;
+}
+
 export class TcpServer extends EventEmitter {
   private listener: TcpListener | null = null;
   /** Like net.Server#maxConnections: beyond it new connections are closed at once. */
@@ -42,7 +53,7 @@ export class TcpServer extends EventEmitter {
   private closeCallbacks: ((err?: Error) => void)[] = [];
 
   constructor(
-    private readonly layer: TcpLayer,
+    private readonly layer: ServerHost,
     private readonly opts: ServerOptions,
     onConnection?: (s: TcpSocket) => void,
   ) {
@@ -92,7 +103,7 @@ export class TcpServer extends EventEmitter {
         fail(new TcpError('EINVAL', 'listen', a.message));
         return this;
       }
-      if (!this.layer.stack.ip.isLocal(a)) {
+      if (!this.layer.isLocalAddress(a)) {
         fail(new TcpError('EADDRNOTAVAIL', 'listen', o.host));
         return this;
       }

@@ -19,11 +19,12 @@
 import { Duplex } from 'node:stream';
 import { Timer } from '../clock.js';
 import { ipToString } from '../wire/bytes.js';
-import type { ConnectionUser, TcpConnection, TcpInfo } from './connection.js';
-import { TcpState } from './connection.js';
+import type { TcpConnection } from './connection.js';
+import type { Tcb } from './tcb.js';
+import { TcpState, type ConnectionUser, type TcpInfo } from './state.js';
 import { TcpError } from './errors.js';
-import type { TcpLayer } from './layer.js';
-import type { TcpServer } from './server.js';
+import type { EventEmitter } from 'node:events';
+import type { TimerQueue } from '../clock.js';
 import { DOUBLE_ZERO } from '../shape.js';
 
 export interface ConnectOptions {
@@ -43,6 +44,16 @@ interface PendingWrite {
   index: number;
   offset: number;
   cb: (err?: Error | null) => void;
+}
+
+/** What a socket needs from its TCP layer (src/tcp/layer.ts implements it). */
+export interface SocketHost {
+  readonly timers: TimerQueue;
+  now(): number;
+  /** `c` has work for the egress pass. */
+  markDirty(c: Tcb): void;
+  /** Run the egress pass soon (a microtask). */
+  kick(): void;
 }
 
 export class TcpSocket extends Duplex implements ConnectionUser {
@@ -67,11 +78,11 @@ export class TcpSocket extends Duplex implements ConnectionUser {
   remoteFamily: 'IPv4' | undefined;
   localAddress: string | undefined;
   localPort: number | undefined;
-  /** Set for sockets a TcpServer accepted. */
-  server: TcpServer | undefined;
+  /** The TcpServer that accepted this socket (like net.Socket#server). */
+  server: EventEmitter | undefined;
 
   constructor(
-    private readonly layer: TcpLayer,
+    private readonly layer: SocketHost,
     conn: TcpConnection | null,
     allowHalfOpen: boolean,
   ) {

@@ -12,13 +12,8 @@ import { Timer, type TimerQueue } from '../clock.js';
 import { seqGt } from './seq.js';
 import { TCP_ACK, TCP_RST, TCP_SYN, type TcpHeader } from '../wire/tcp.js';
 import { DOUBLE_ZERO } from '../shape.js';
-
-/** RFC 7323 §5.5: a TS.Recent older than 24 days is no longer trusted for PAWS. */
-const PAWS_IDLE_MS = 24 * 24 * 3600 * 1000;
-/** Linux TCP_PAWS_MSL: an RST may pass PAWS when TS.Recent is older than this. */
-const PAWS_MSL_MS = 60_000;
-/** Linux sysctl_tcp_invalid_ratelimit: at most one ACK per this for out-of-window segments without data. */
-const OOW_ACK_INTERVAL_MS = 500;
+import type { Stats } from '../stats.js';
+import { oowAckAllowed, timeWaitPawsRejects } from './segment-checks.js';
 
 /** What the layer does with a segment after the TIME-WAIT pair saw it (Linux enum tcp_tw_status). */
 export const TW_SUCCESS = 0;
@@ -73,6 +68,7 @@ export class TimeWaitTable {
   constructor(
     private readonly timers: TimerQueue,
     private readonly lifetimeMs: () => number,
+    private readonly stats: Stats,
   ) {}
 
   get size(): number {
@@ -140,15 +136,10 @@ export class TimeWaitTable {
    * or a newer timestamp may reopen the pair (TW_SYN); everything else is answered with an ACK, at most one
    * per 500 ms for segments without data, and an ACK-bearing (or PAWS-rejected) one restarts 2·MSL.
    */
-  segmentArrives(e: TimeWaitEntry, h: TcpHeader, now: number, onPawsReject: () => void, onAckSkipped: () => void): TimeWaitVerdict {
+  segmentArrives(e: TimeWaitEntry, h: TcpHeader, now: number): TimeWaitVerdict {
     const flags = h.flags;
     const rst = (flags & TCP_RST) !== 0;
-    let pawsReject = false;
-    if (e.tsOk && h.tsPresent) {
-      // RFC 7323 §5.3 (Linux tcp_paws_reject: one tick of disorder tolerated; an RST passes once TS.Recent is old).
-      const stale = ((e.tsRecent - h.tsVal) | 0) > 1 && now - e.tsRecentStamp < PAWS_IDLE_MS;
-      pawsReject = stale && !(rst && now - e.tsRecentStamp >= PAWS_MSL_MS);
-    }
+    const pawsReject = e.tsOk && h.tsPresent && timeWaitPawsRejects(e.tsRecent, e.tsRecentStamp, h.tsVal, rst, now);
     const segLen = h.seqLength;
     if (!pawsReject && h.seq === e.rcvNxt && (segLen === 0 || rst)) {
       if (rst) {
@@ -166,13 +157,17 @@ export class TimeWaitTable {
     if ((flags & (TCP_SYN | TCP_RST | TCP_ACK)) === TCP_SYN && !pawsReject && (seqGt(h.seq, e.rcvNxt) || (h.tsPresent && e.tsOk && ((e.tsRecent - h.tsVal) | 0) < 0))) {
       return TW_SYN;
     }
-    if (pawsReject) onPawsReject();
+    if (pawsReject) {
+      this.stats.TcpExt.PAWSEstab++;
+      this.stats.drop('tcp.paws');
+    }
     if (rst) return TW_SUCCESS;
     if (pawsReject || flags & TCP_ACK) this.reschedule(e, now);
     // Linux tcp_oow_rate_limited: segments with data (or a FIN) are never rate limited, the rest once per 500 ms.
     if (segLen === 0 || flags & TCP_SYN) {
-      if (e.lastOowAck !== 0 && now - e.lastOowAck < OOW_ACK_INTERVAL_MS) {
-        onAckSkipped();
+      if (!oowAckAllowed(e.lastOowAck, now)) {
+        this.stats.TcpExt.TCPACKSkippedTimeWait++;
+        this.stats.drop('tcp.time-wait-ack-limited');
         return TW_SUCCESS;
       }
       e.lastOowAck = now === 0 ? 1e-9 : now;

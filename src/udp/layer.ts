@@ -17,6 +17,7 @@ import { ipToString, read16, read32 } from '../wire/bytes.js';
 import type { Stats } from '../stats.js';
 import type { Ipv4Layer, IpProtocolHandler } from '../ip/ipv4.js';
 import type { IcmpLayer } from '../ip/icmp.js';
+import { unreachableError } from '../ip/icmp-errno.js';
 import { UdpPortTable, EPHEMERAL_HIGH, EPHEMERAL_LOW } from './ports.js';
 import { UdpSocket, type RemoteInfo, type UdpSocketHost, type UdpSocketOptions } from './socket.js';
 import { systemError, type UdpErrorCode } from './errors.js';
@@ -47,26 +48,6 @@ export interface UdpSocketRow {
   recvQueue: number;
   drops: number;
 }
-
-/** Errno for an ICMP Destination Unreachable code, and whether it is a hard error (Linux icmp_err_convert). */
-const UNREACH_ERRORS: readonly [UdpErrorCode, boolean][] = [
-  ['ENETUNREACH', false], // 0 net
-  ['EHOSTUNREACH', false], // 1 host
-  ['ENOPROTOOPT', true], // 2 protocol
-  ['ECONNREFUSED', true], // 3 port
-  ['EMSGSIZE', true], // 4 fragmentation needed (Linux makes it hard for UDP)
-  ['EHOSTUNREACH', false], // 5 source route failed
-  ['ENETUNREACH', true], // 6 net unknown
-  ['EHOSTUNREACH', true], // 7 host unknown
-  ['ENETUNREACH', true], // 8 host isolated
-  ['ENETUNREACH', true], // 9 net prohibited
-  ['EHOSTUNREACH', true], // 10 host prohibited
-  ['ENETUNREACH', false], // 11 net TOS
-  ['EHOSTUNREACH', false], // 12 host TOS
-  ['EHOSTUNREACH', true], // 13 administratively prohibited
-  ['EHOSTUNREACH', true], // 14 precedence violation
-  ['EHOSTUNREACH', true], // 15 precedence cut-off
-];
 
 export class UdpLayer implements IpProtocolHandler, UdpSocketHost {
   readonly options: UdpOptions;
@@ -168,8 +149,7 @@ export class UdpLayer implements IpProtocolHandler, UdpSocketHost {
     let errCode: UdpErrorCode = 'EHOSTUNREACH';
     let fatal = false;
     if (type === IcmpType.DestUnreachable) {
-      const e = UNREACH_ERRORS[code];
-      if (e) [errCode, fatal] = e;
+      [errCode, fatal] = unreachableError(code);
     } else if (type === IcmpType.ParameterProblem) {
       errCode = 'EINVAL'; // Linux: EPROTO, hard
       fatal = true;

@@ -24,6 +24,7 @@
  */
 import { foldSum, sumWords, pseudoHeaderSum } from './checksum.js';
 import { read16, read32, write16, write32 } from './bytes.js';
+import { IPPROTO_TCP, IPPROTO_UDP } from './ipv4.js';
 
 export const META_GSO_MASK = 0xffff;
 export const META_CSUM_PARTIAL = 0x10000;
@@ -38,9 +39,6 @@ export const VNET_GSO_ECN = 0x80;
 
 /** Largest IPv4 datagram: a super-segment never exceeds it. */
 export const MAX_IPV4_PACKET = 65535;
-
-const IPPROTO_TCP = 6;
-const IPPROTO_UDP = 17;
 
 export type VnetError = 'vnet-truncated' | 'vnet-bad-gso-type' | 'vnet-bad-gso-size' | 'vnet-bad-hdr-len' | 'vnet-bad-csum-range' | 'vnet-gso-not-tcp4';
 

@@ -6,13 +6,13 @@
  */
 import { checksumOk, foldSum, internetChecksum, pseudoHeaderSum } from './checksum.js';
 import { read16, read32, write16, write32 } from './bytes.js';
+import { IPPROTO_TCP } from './ipv4.js';
 
 export const TCP_MIN_HEADER = 20;
 /** Largest header: data offset 15 words. */
 export const TCP_MAX_HEADER = 60;
 /** Room for options: 40 bytes. */
 export const TCP_MAX_OPTIONS = TCP_MAX_HEADER - TCP_MIN_HEADER;
-const IPPROTO_TCP = 6;
 
 export const TCP_FIN = 0x01;
 export const TCP_SYN = 0x02;

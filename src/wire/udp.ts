@@ -4,9 +4,9 @@
  */
 import { checksumOk, internetChecksum, pseudoHeaderSum } from './checksum.js';
 import { read16, write16 } from './bytes.js';
+import { IPPROTO_UDP } from './ipv4.js';
 
 export const UDP_HEADER = 8;
-const IPPROTO_UDP = 17;
 
 export type UdpParseError = 'truncated' | 'bad-length' | 'bad-checksum';
 

@@ -12,7 +12,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { createLogger } from '../log.js';
-import { startStack, type RunningStack, type ShardView } from '../run.js';
+import { startStack, type RunningStack } from '../run.js';
+import type { ShardView } from '../services.js';
 import { releaseWarmupMemory, warmUp } from '../warmup.js';
 import { socketTable } from '../control/sockets.js';
 import { logConnections } from '../control/connlog.js';

@@ -1,0 +1,144 @@
+/**
+ * Building and emitting one segment of a connection: the options of each segment (timestamps, SACK and D-SACK
+ * blocks), the SYN and SYN-ACK, data segments (one super-segment for TSO), pure ACKs, zero-window and
+ * keepalive probes, and single retransmissions. Every segment leaves through the layer's `emit`.
+ */
+import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN, type TcpOptions } from '../wire/tcp.js';
+import { ackSent } from './ack-engine.js';
+import { receiveBufferCeiling, windowScaleFor } from './config.js';
+import { windowField } from './rcv-window.js';
+import { seqGt, seqLe } from './seq.js';
+import type { Tcb } from './tcb.js';
+
+/** The options of a non-SYN segment, in the one reused object: timestamps (RFC 7323 §3), and with `withSack` the SACK blocks (RFC 2018 §4), a D-SACK first (RFC 2883). */
+function fillOptions(c: Tcb, now: number, withSack: boolean): TcpOptions {
+  const o = c.opts;
+  o.mss = undefined;
+  o.wscale = undefined;
+  o.sackPermitted = false;
+  o.ts = undefined;
+  o.sack = undefined;
+  o.sackCount = 0;
+  if (c.tsOk) {
+    c.tsPair.val = c.tsNow(now);
+    c.tsPair.ecr = c.tsRecent;
+    o.ts = c.tsPair;
+  }
+  if (withSack && c.sackOk && (c.rb.rangeCount > 0 || c.dsackOn)) {
+    const max = c.tsOk ? 3 : 4;
+    const out = c.sackOut;
+    let n = 0;
+    if (c.dsackOn) {
+      // RFC 2883 §4: the D-SACK block first, once, then the usual blocks (Linux tcp_options_write).
+      c.dsackOn = false;
+      out[0] = c.dsackStart;
+      out[1] = c.dsackEnd;
+      n = 1;
+      const k = c.rb.sackBlocks(c.sackTmp, max - 1);
+      for (let i = 0; i < 2 * k; i++) out[2 + i] = c.sackTmp[i]!;
+      n += k;
+    } else {
+      n = c.rb.sackBlocks(out, max);
+    }
+    o.sack = out;
+    o.sackCount = n;
+  }
+  return o;
+}
+
+/** SYN (active open) or SYN-ACK (simultaneous open / retransmission in SYN-RECEIVED). */
+export function sendSyn(c: Tcb, withAck: boolean, now: number): void {
+  const cfg = c.cfg;
+  const o = c.opts;
+  o.mss = c.advMss;
+  o.sack = undefined;
+  o.sackCount = 0;
+  if (withAck) {
+    o.wscale = c.wsOk ? c.rcvWscale : undefined;
+    o.sackPermitted = c.sackOk;
+    if (c.tsOk) {
+      c.tsPair.val = c.tsNow(now);
+      c.tsPair.ecr = c.tsRecent;
+      o.ts = c.tsPair;
+    } else o.ts = undefined;
+  } else {
+    o.wscale = cfg.windowScaling ? windowScaleFor(receiveBufferCeiling(cfg)) : undefined;
+    o.sackPermitted = cfg.sack;
+    if (cfg.timestamps) {
+      c.tsPair.val = c.tsNow(now);
+      c.tsPair.ecr = 0;
+      o.ts = c.tsPair;
+    } else o.ts = undefined;
+  }
+  const win = Math.min(c.rb.free, 0xffff);
+  c.rcvWnd = win;
+  if (withAck) c.rcvAdvRight = (c.rcvNxt + win) >>> 0;
+  c.layer.emit(c, c.iss, withAck ? c.rcvNxt : 0, withAck ? TCP_SYN | TCP_ACK : TCP_SYN, win, o, 0, 0);
+  if (seqLe(c.sndMax, c.iss)) {
+    c.sndNxt = (c.iss + 1) >>> 0;
+    c.sndMax = c.sndNxt;
+  }
+  c.lastSend = now;
+}
+
+/** Counts one retransmitted segment (Tcp.RetransSegs); the RTT timing in progress is void (Karn). */
+export function countRetrans(c: Tcb): void {
+  c.retransTotal++;
+  c.layer.stats.Tcp.RetransSegs++;
+  c.rttTiming = false;
+  if (c.layer.probe.active) c.layer.probe.retransmitted(c);
+}
+
+/** Option bytes the SACK blocks we would send now take (a full segment must shrink by as much, like Linux's tcp_current_mss). */
+export function sackOptionBytes(c: Tcb): number {
+  if (!c.sackOk) return 0;
+  const n = c.rb.rangeCount + (c.dsackOn ? 1 : 0);
+  if (n === 0) return 0;
+  return 4 + 8 * Math.min(n, c.tsOk ? 3 : 4);
+}
+
+/** Retransmits one segment at `seq` (at most `max` bytes, default one MSS). */
+export function retransmitOne(c: Tcb, seq: number, now: number, max = c.smss): void {
+  max = Math.min(max, c.smss - sackOptionBytes(c));
+  const base = c.synUnacked ? 1 : 0;
+  const offset = (seq - c.sndUna - base) | 0;
+  let len = Math.min(max, c.sb.length - offset, (c.sndMax - seq) | 0);
+  let flags = TCP_ACK;
+  if (len < 0) len = 0;
+  const end = (seq + len) >>> 0;
+  if (c.finQueued && end === c.finSeq && seqGt(c.sndMax, c.finSeq)) flags |= TCP_FIN;
+  if (len === 0 && !(flags & TCP_FIN)) return;
+  if (len > 0 && offset + len === c.sb.length) flags |= TCP_PSH;
+  sendData(c, seq, len, flags, now);
+  countRetrans(c);
+}
+
+/** Emits a data (or FIN) segment with the current ACK and window; above `gsoSize` bytes a super-segment cut at it. */
+export function sendData(c: Tcb, seq: number, len: number, flags: number, now: number, gsoSize = 0): void {
+  const o = fillOptions(c, now, true);
+  const base = c.synUnacked ? 1 : 0;
+  const offset = (seq - c.sndUna - base) | 0;
+  c.layer.emit(c, seq, c.rcvNxt, flags, windowField(c), o, offset, len, gsoSize);
+  c.bytesSent += len;
+  c.lastSend = now;
+  // Linux tcp_event_data_sent: data sent within the delayed-ACK time of the last data received is an answer —
+  // interactive (pingpong) mode: the next request's ACK waits for the answer to ride on.
+  if (len > 0 && c.ackStarted && now - c.lrcvtime < c.cfg.delayedAckMs) c.pingpong = true;
+  ackSent(c);
+}
+
+/** A pure ACK (with SACK blocks for what we hold out of order). */
+export function sendAck(c: Tcb, now: number): void {
+  const o = fillOptions(c, now, true);
+  // SEQ = the highest sequence sent, not a SND.NXT pulled back by go-back-N: a pure ACK must stay acceptable
+  // to the peer, whose RCV.NXT may already be past our retransmission point (Linux tcp_acceptable_seq).
+  c.layer.emit(c, c.sndMax, c.rcvNxt, TCP_ACK, windowField(c), o, 0, 0);
+  ackSent(c);
+}
+
+/** Zero-length probe with SEQ = SND.UNA − 1 (Linux tcp_xmit_probe_skb): the peer must answer with an ACK. */
+export function sendProbe(c: Tcb, now: number): void {
+  const o = fillOptions(c, now, false);
+  c.layer.emit(c, (c.sndUna - 1) >>> 0, c.rcvNxt, TCP_ACK, windowField(c), o, 0, 0);
+  ackSent(c);
+}

@@ -1,0 +1,348 @@
+/**
+ * The sender's side of an arriving ACK and loss recovery: ACK processing (RFC 9293 §3.10.7.4 fifth step, RFC
+ * 5961 §5.2 limits, the SND.WL1/WL2 window update), RTT samples (RFC 7323 §4, Karn), fast retransmit and
+ * NewReno (RFC 5681 §3.2, RFC 6582), SACK loss recovery (RFC 6675: pipe, NextSeg, the SACK scoreboard), lost
+ * retransmissions, and tail loss probes (RFC 8985 §7).
+ */
+import { TCP_ACK, TCP_FIN, type TcpHeader } from '../wire/tcp.js';
+import { expandSendBuffer } from './autotune.js';
+import { enterTimeWait, terminate } from './close.js';
+import { countRetrans, retransmitOne, sackOptionBytes, sendData } from './output.js';
+import { probeTimeout } from './rtt.js';
+import { seqGe, seqGt, seqLe, seqLt } from './seq.js';
+import { TcpState } from './state.js';
+import { EV_WRITABLE, REC_NEWRENO, REC_NONE, REC_SACK, RTX_NONE, RTX_PERSIST, RTX_RTO, RTX_TLP, type Tcb } from './tcb.js';
+
+/** Step five for synchronized states. Returns false when the segment must be dropped. */
+export function processAck(c: Tcb, h: TcpHeader, seq: number, now: number): boolean {
+  const stats = c.layer.stats;
+  const ack = h.ack;
+  if (seqGt(ack, c.sndMax)) {
+    // ACK for data never sent (RFC 9293, RFC 5961 §5.2): ACK and drop.
+    stats.drop('tcp.ack-unsent');
+    c.ackPending = true;
+    c.wantOutput = true;
+    c.layer.markDirty(c);
+    return false;
+  }
+  if (seqLt(ack, (c.sndUna - c.maxSndWnd) >>> 0)) {
+    stats.drop('tcp.ack-too-old');
+    c.ackPending = true;
+    c.wantOutput = true;
+    c.layer.markDirty(c);
+    return false;
+  }
+  const newWnd = h.window << c.sndWscale;
+  let sackNew = false;
+  if (c.sackOk && h.sackCount > 0) {
+    const blocks = h.sackBlocks;
+    for (let i = 0; i < h.sackCount; i++) {
+      if (c.scoreboard.add(blocks[2 * i]!, blocks[2 * i + 1]!, ack, c.sndMax)) sackNew = true;
+    }
+  }
+  const oldWnd = c.sndWnd;
+  if (seqGt(ack, c.sndUna)) {
+    newAck(c, h, ack, now);
+    // An ACK that moves SND.UNA can still report loss: its SACK blocks cover DupThresh segments above a hole
+    // (RFC 6675 §5: IsLost(SND.UNA); Linux tcp_fastretrans_alert runs for any ACK carrying SACK). A receiver
+    // that acknowledges a coalesced batch at once sends no duplicate ACK to wait for.
+    if (c.recovery === REC_NONE && sackNew && c.scoreboard.sacked >= 3 * c.smss && beyondRecoveryPoint(c) && c.sndMax !== c.sndUna) {
+      enterRecovery(c, now);
+      c.wantOutput = true;
+      c.layer.markDirty(c);
+    }
+  } else if (ack === c.sndUna) {
+    const dup = c.sndMax !== c.sndUna && ((h.payloadLength === 0 && !(h.flags & TCP_FIN) && newWnd === oldWnd) || sackNew);
+    if (dup) onDupAck(c, now);
+  }
+  if (c.recovery === REC_SACK && sackNew && c.rtxInFlight.length > 0) markLostRetransmits(c, now);
+  // Window update (§3.10.7.4, SND.WL1/WL2 rule).
+  if (seqLt(c.sndWl1, seq) || (c.sndWl1 === seq && seqLe(c.sndWl2, ack))) {
+    c.sndWnd = newWnd;
+    c.sndWl1 = seq;
+    c.sndWl2 = ack;
+    if (newWnd > c.maxSndWnd) c.maxSndWnd = newWnd;
+    if (newWnd > oldWnd) {
+      c.wantOutput = true;
+      c.layer.markDirty(c);
+      if (c.rtxMode === RTX_PERSIST && newWnd > 0) {
+        c.layer.timers.disarm(c.rtxTimer);
+        c.rtxMode = RTX_NONE;
+        c.rtt.resetBackoff();
+        c.retransmits = 0;
+      }
+    }
+  }
+  // State transitions driven by the ACK of our FIN.
+  if (c.finQueued && seqGt(c.sndUna, c.finSeq)) {
+    switch (c.state) {
+      case TcpState.FIN_WAIT_1:
+        c.setState(TcpState.FIN_WAIT_2);
+        if (c.orphaned) c.armFinTimeout(now);
+        break;
+      case TcpState.CLOSING:
+        enterTimeWait(c, now);
+        return false;
+      case TcpState.LAST_ACK:
+        terminate(c, null);
+        return false;
+    }
+  }
+  return true;
+}
+
+/** An ACK that moves SND.UNA: the buffer freed, an RTT sample, recovery advanced or left, the timer restarted (RFC 6298 §5.2/5.3). */
+function newAck(c: Tcb, h: TcpHeader, ack: number, now: number): void {
+  let acked = (ack - c.sndUna) | 0;
+  // The SYN and FIN take sequence space but no buffer.
+  let dataAcked = acked;
+  if (c.synUnacked) {
+    dataAcked--; // our SYN
+    c.synUnacked = false;
+  }
+  if (c.finQueued && seqGt(ack, c.finSeq) && seqLe(c.sndUna, c.finSeq)) dataAcked--;
+  if (dataAcked > 0) {
+    c.sb.consume(dataAcked);
+    c.bytesAcked += dataAcked;
+  }
+  c.sndUna = ack;
+  if (seqLt(c.sndNxt, ack)) c.sndNxt = ack;
+  c.scoreboard.advance(ack);
+  // RTT: timestamps when present (RFC 7323 §4), else one timed segment (Karn). After a timeout or during
+  // recovery the echoed TSval may be the original transmission's (the receiver does not take timestamps from
+  // duplicates, RFC 7323 §5.3 R3), so such ACKs give no sample: Karn's rule applied to timestamps.
+  if (c.tsOk && h.tsPresent && h.tsEcr !== 0) {
+    if (c.retransmits === 0 && c.recovery === REC_NONE) c.rtt.sample(Math.max(0, (c.tsNow(now) - h.tsEcr) | 0));
+  } else if (c.rttTiming && seqGt(ack, c.rttSeq)) {
+    c.rttTiming = false;
+    c.rtt.sample(now - c.rttTime);
+  }
+  c.retransmits = 0;
+  c.rtt.resetBackoff();
+  if (c.recovery !== REC_NONE) {
+    if (seqGe(ack, c.recover)) {
+      // Full ACK: leave recovery (RFC 6582 §3.2 step 3; RFC 6675 §5).
+      c.recovery = REC_NONE;
+      c.rtxInFlight.length = 0;
+      c.cwnd = Math.max(c.ssthresh, c.smss);
+      c.cc.onRecoveryEnd(c, now);
+      c.dupAcks = 0;
+    } else if (c.recovery === REC_NEWRENO) {
+      // Partial ACK: retransmit the next hole, deflate by the amount acked (RFC 6582 step 4).
+      retransmitOne(c, c.sndUna, now);
+      c.cwnd = Math.max(c.smss, c.cwnd - Math.max(0, dataAcked) + c.smss);
+      c.armRtx(RTX_RTO, now + c.rtt.rto);
+    } else {
+      if (seqLt(c.rxtNext, ack)) c.rxtNext = ack;
+    }
+  } else {
+    c.dupAcks = 0;
+    if (dataAcked > 0) c.cc.onAck(c, dataAcked, now, c.rtt.srtt);
+  }
+  if (dataAcked > 0) {
+    if (c.cfg.wmemMax > c.sb.capacity) expandSendBuffer(c);
+    c.post(EV_WRITABLE);
+  }
+  c.wantOutput = true;
+  c.layer.markDirty(c);
+  if (c.tlpOut && seqGe(ack, c.tlpHighSeq)) c.tlpOut = false;
+  // §5.2/5.3: restart the timer when data is outstanding, stop it when all is acknowledged.
+  if (c.sndMax === c.sndUna) {
+    if (c.rtxMode === RTX_RTO || c.rtxMode === RTX_TLP) {
+      c.layer.timers.disarm(c.rtxTimer);
+      c.rtxMode = RTX_NONE;
+    }
+  } else if (c.rtxMode !== RTX_PERSIST) {
+    armRtoOrProbe(c, now);
+  }
+}
+
+/**
+ * The cumulative ACK covers more than the last recovery's "recover", the highest sequence number sent when it
+ * began (RFC 6582 §3.2 step 2; RFC 6675 §5: "beyond the last value of RecoveryPoint"): a new loss may start a new
+ * recovery. `recover` holds SND.MAX of that moment — one past that highest octet — so SND.UNA equal to it already
+ * covers it all: a segment lost right at the old recovery point is a new loss, not an RTO.
+ */
+function beyondRecoveryPoint(c: Tcb): boolean {
+  return seqGe(c.sndUna, c.recover);
+}
+
+/** A duplicate ACK (RFC 5681 §2): the third — or SACKed data of three segments — starts recovery (§3.2, RFC 6675 §5); fewer allow limited transmit (RFC 3042); during NewReno recovery each inflates the window. */
+function onDupAck(c: Tcb, now: number): void {
+  c.dupAcks++;
+  if (c.recovery === REC_NONE) {
+    const sackLoss = c.sackOk && c.scoreboard.sacked >= 3 * c.smss;
+    if (c.dupAcks >= 3 || sackLoss) {
+      // RFC 6582 §3.2 step 2: only when the ACK covers more than `recover` (not duplicates from the last episode).
+      // After the first retransmission, NextSeg goes on as the pipe allows (RFC 6675 §5 step 4.3): with one
+      // coalesced SACK for a whole flight there may be no further duplicate ACK to start it.
+      if (beyondRecoveryPoint(c)) enterRecovery(c, now);
+      c.wantOutput = true;
+      c.layer.markDirty(c);
+    } else {
+      // Limited transmit (RFC 3042): transmit() allows up to two extra segments.
+      c.wantOutput = true;
+      c.layer.markDirty(c);
+    }
+    return;
+  }
+  if (c.recovery === REC_NEWRENO) c.cwnd += c.smss; // window inflation (RFC 5681 §3.2 step 4)
+  c.wantOutput = true;
+  c.layer.markDirty(c);
+}
+
+/** Fast retransmit and the start of loss recovery: ssthresh from the congestion controller, SACK recovery (RFC 6675 §5 step 4) or NewReno (RFC 6582 §3.2 step 2), the first lost segment sent at once. */
+function enterRecovery(c: Tcb, now: number): void {
+  const x = c.layer.stats.TcpExt;
+  const flight = (c.sndMax - c.sndUna) | 0;
+  c.ssthresh = c.cc.ssthreshOnLoss(c, flight, now);
+  c.recover = c.sndMax;
+  c.rttTiming = false;
+  if (c.sackOk) {
+    x.TCPSACKRecovery++;
+    c.recovery = REC_SACK;
+    c.cwnd = c.ssthresh;
+    c.rxtNext = c.sndUna;
+    // RFC 6675 §5 step 4.2: the first lost segment goes out regardless of pipe.
+    const holeEnd = c.scoreboard.nextSackedStart(c.sndUna);
+    const len = holeEnd === -1 ? c.smss : Math.min(c.smss, (holeEnd - c.sndUna) | 0);
+    retransmitOne(c, c.sndUna, now, len);
+    c.rtxInFlight.length = 0;
+    c.rtxInFlight.push(c.sndUna, len, c.sndMax);
+    c.rxtNext = (c.sndUna + len) >>> 0;
+  } else {
+    x.TCPFastRetrans++;
+    c.recovery = REC_NEWRENO;
+    c.cwnd = c.ssthresh + 3 * c.smss;
+    retransmitOne(c, c.sndUna, now);
+  }
+  if (c.sackOk) x.TCPFastRetrans++;
+  c.armRtx(RTX_RTO, now + c.rtt.rto);
+}
+
+/** RFC 6675 pipe: outstanding bytes not SACKed and not deemed lost (holes below the highest SACK not yet retransmitted). */
+export function pipe(c: Tcb): number {
+  const sbd = c.scoreboard;
+  const high = sbd.highest(c.sndUna);
+  const from = seqLt(c.rxtNext, c.sndUna) ? c.sndUna : c.rxtNext;
+  return ((c.sndMax - c.sndUna) | 0) - sbd.sacked - sbd.holeBytes(from, high);
+}
+
+/**
+ * RFC 6675 §5 NextSeg rule 1: retransmit holes below the highest SACK while pipe allows. Consecutive full
+ * segments leave as one super-segment (as Linux retransmits a TSO skb whole, up to the congestion window):
+ * the wire segments are the same, but a receiver refilling a 44-segment hole takes one packet, not 44.
+ */
+export function sackRetransmit(c: Tcb, now: number): number {
+  const sbd = c.scoreboard;
+  const smss = c.smss - sackOptionBytes(c);
+  const maxSegs = c.layer.tsoSegments(smss);
+  let bSeq = 0;
+  let bLen = 0;
+  let bSegs = 0;
+  let n = 0;
+  for (let guard = 0; guard < 10000; guard++) {
+    if (c.cwnd - pipe(c) < c.smss) break;
+    let s = seqLt(c.rxtNext, c.sndUna) ? c.sndUna : c.rxtNext;
+    for (let e = sbd.sackedEnd(s); e !== -1; e = sbd.sackedEnd(s)) s = e;
+    const high = sbd.highest(c.sndUna);
+    if (!seqLt(s, high)) break;
+    const holeEnd = sbd.nextSackedStart(s);
+    const limit = holeEnd === -1 ? high : holeEnd;
+    const len = Math.min(smss, (limit - s) | 0);
+    if (len <= 0) break;
+    const offset = (s - c.sndUna - (c.synUnacked ? 1 : 0)) | 0;
+    const end = (s + len) >>> 0;
+    const plain = maxSegs > 1 && len === smss && offset + len < c.sb.length && !(c.finQueued && end === c.finSeq);
+    if (plain) {
+      if (bLen > 0 && s !== ((bSeq + bLen) >>> 0)) {
+        sendData(c, bSeq, bLen, TCP_ACK, now, smss);
+        bLen = 0;
+      }
+      if (bLen === 0) {
+        bSeq = s;
+        bSegs = 0;
+      }
+      bLen += len;
+      bSegs++;
+      if (bSegs >= maxSegs) {
+        sendData(c, bSeq, bLen, TCP_ACK, now, smss);
+        bLen = 0;
+      }
+      countRetrans(c);
+    } else {
+      if (bLen > 0) {
+        sendData(c, bSeq, bLen, TCP_ACK, now, smss);
+        bLen = 0;
+      }
+      retransmitOne(c, s, now, len);
+    }
+    if (c.rtxInFlight.length < 3 * 256) c.rtxInFlight.push(s, len, c.sndMax);
+    c.rxtNext = end;
+    n++;
+  }
+  if (bLen > 0) sendData(c, bSeq, bLen, TCP_ACK, now, smss);
+  return n;
+}
+
+/**
+ * A retransmission still missing below data the receiver SACKed that was sent after it is lost: send it
+ * again now (one recovery would otherwise end in an RTO — at 1% loss each way, most recoveries of a 20 MB
+ * transfer lose a retransmission).
+ */
+function markLostRetransmits(c: Tcb, now: number): void {
+  const q = c.rtxInFlight;
+  const sbd = c.scoreboard;
+  const high = sbd.highest(c.sndUna);
+  let w = 0;
+  for (let i = 0; i < q.length; i += 3) {
+    const seq = q[i]!;
+    const len = q[i + 1]!;
+    const mark = q[i + 2]!;
+    const end = (seq + len) >>> 0;
+    if (seqLe(end, c.sndUna) || sbd.sackedEnd(seq) !== -1) continue; // arrived
+    if (seqGt(high, mark)) {
+      c.layer.stats.TcpExt.TCPLostRetransmit++;
+      retransmitOne(c, seq, now, len);
+      q[w++] = seq;
+      q[w++] = len;
+      q[w++] = c.sndMax;
+      continue;
+    }
+    q[w++] = seq;
+    q[w++] = len;
+    q[w++] = mark;
+  }
+  q.length = w;
+}
+
+/**
+ * With data in flight: the tail loss probe timer when a probe may go (RFC 8985 §7.2: SACK on, not in loss
+ * recovery, no probe outstanding, an RTT measured), else the RTO. The probe timeout: rtt.ts probeTimeout.
+ */
+export function armRtoOrProbe(c: Tcb, now: number): void {
+  const rto = c.rtt.rto;
+  if (c.cfg.tailLossProbe && c.sackOk && c.recovery === REC_NONE && !c.tlpOut && c.retransmits === 0 && c.rtt.hasSample) {
+    const flight = (c.sndMax - c.sndUna) | 0;
+    c.armRtx(RTX_TLP, now + probeTimeout(c.rtt.srtt, flight <= c.smss, c.cfg, rto));
+    return;
+  }
+  c.armRtx(RTX_RTO, now + rto);
+}
+
+/**
+ * The probe timeout fired (RFC 8985 §7.3): the most recent segment goes out again, so that a lost tail is
+ * reported by an ACK (and repaired by SACK recovery) rather than after an RTO. Then the RTO runs.
+ */
+export function sendLossProbe(c: Tcb, now: number): void {
+  if (c.sndMax === c.sndUna) return;
+  c.layer.stats.TcpExt.TCPLossProbes++;
+  const finSent = c.finQueued && seqGt(c.sndMax, c.finSeq);
+  const dataEnd = finSent ? c.finSeq : c.sndMax;
+  const inFlight = Math.max(0, (dataEnd - c.sndUna - (c.synUnacked ? 1 : 0)) | 0);
+  const len = Math.min(c.smss - sackOptionBytes(c), inFlight);
+  retransmitOne(c, (dataEnd - len) >>> 0, now, Math.max(len, 1));
+  c.tlpHighSeq = c.sndMax;
+  c.tlpOut = true;
+  c.armRtx(RTX_RTO, now + c.rtt.rto);
+}

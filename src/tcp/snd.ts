@@ -1,0 +1,158 @@
+/**
+ * The send side: transmit what the windows allow — the congestion window (RFC 5681, limited transmit RFC
+ * 3042, restart after idle §4.1), the peer's window with sender SWS avoidance (RFC 9293 §3.8.6.2.1), Nagle in
+ * Minshall's form (RFC 896, RFC 1122 §4.2.3.4), consecutive full segments as one TSO super-segment — and the
+ * persist timer's window probes (RFC 9293 §3.8.6.1).
+ */
+import { TCP_ACK, TCP_FIN, TCP_PSH } from '../wire/tcp.js';
+import { abort } from './close.js';
+import { countRetrans, sackOptionBytes, sendAck, sendData, sendProbe } from './output.js';
+import { armRtoOrProbe, pipe, sackRetransmit } from './recovery.js';
+import { seqGt, seqLe, seqLt } from './seq.js';
+import { TcpState } from './state.js';
+import { REC_NONE, REC_SACK, RTX_NONE, RTX_PERSIST, RTX_RTO, RTX_TLP, type Tcb } from './tcb.js';
+
+/** Sends what the windows allow, then a pure ACK if one is still owed; arms the RTO / persist timer. */
+export function transmit(c: Tcb, now: number): void {
+  const s = c.state;
+  if (s === TcpState.CLOSED || s === TcpState.LISTEN) return;
+  if (s === TcpState.SYN_SENT) return;
+  if (s === TcpState.SYN_RECEIVED) {
+    // RFC 9293 §3.10.7.4: an unacceptable segment here is answered with a plain ACK (the SYN-ACK is the timer's job).
+    if (c.ackPending) sendAck(c, now);
+    return;
+  }
+  if (s === TcpState.FIN_WAIT_2 || s === TcpState.TIME_WAIT) {
+    if (c.ackPending) sendAck(c, now);
+    return;
+  }
+  const sb = c.sb;
+  const smss = c.smss - sackOptionBytes(c);
+  let sent = 0;
+  // RFC 5681 §4.1: restart from the initial window after an idle period longer than the RTO.
+  if (c.sndMax === c.sndUna && sb.length > 0 && c.lastSend > 0 && now - c.lastSend > c.rtt.rto) {
+    const iw = c.cfg.initialCwnd * smss;
+    if (c.cwnd > iw) c.cwnd = iw;
+  }
+  if (c.recovery === REC_SACK) sent += sackRetransmit(c, now);
+  // Consecutive full segments leave as one super-segment (TSO/GSO): [bSeq, bSeq + bLen), cut at smss.
+  const maxSegs = c.layer.tsoSegments(smss);
+  let bSeq = 0;
+  let bLen = 0;
+  let bFlags = 0;
+  let bSegs = 0;
+  for (let guard = 0; guard < 100000; guard++) {
+    // Go-back-N after an RTO: skip what the receiver SACKed.
+    if (seqLt(c.sndNxt, c.sndMax) && c.sackOk && !c.scoreboard.empty) {
+      const e = c.scoreboard.sackedEnd(c.sndNxt);
+      if (e !== -1) c.sndNxt = seqLt(e, c.sndMax) ? e : c.sndMax;
+    }
+    const offset = (c.sndNxt - c.sndUna - (c.synUnacked ? 1 : 0)) | 0;
+    const avail = sb.length - offset;
+    const finHere = c.finQueued && c.sndNxt === c.finSeq;
+    if (avail <= 0 && !finHere) break;
+    const flight = c.recovery === REC_SACK ? pipe(c) : (c.sndNxt - c.sndUna) | 0;
+    let cwnd = c.cwnd;
+    if (c.recovery === REC_NONE && c.dupAcks > 0 && c.dupAcks < 3) cwnd += c.dupAcks * smss; // limited transmit
+    const cwndRoom = cwnd - flight;
+    const wndRoom = (c.sndUna + c.sndWnd - c.sndNxt) | 0;
+    if (avail <= 0) {
+      // A bare FIN (it needs no window, but respects cwnd like Linux).
+      if (cwndRoom <= 0 && flight > 0) break;
+      if (bLen > 0) {
+        sendData(c, bSeq, bLen, bFlags, now, smss);
+        bLen = 0;
+      }
+      sendData(c, c.sndNxt, 0, TCP_FIN | TCP_ACK, now);
+      c.sndNxt = (c.sndNxt + 1) >>> 0;
+      if (seqGt(c.sndNxt, c.sndMax)) c.sndMax = c.sndNxt;
+      sent++;
+      break;
+    }
+    const len = Math.min(smss, avail, wndRoom, cwndRoom);
+    if (len <= 0) break;
+    if (len < smss && len < avail) {
+      // Window- or cwnd-limited partial segment: sender SWS avoidance (RFC 9293 §3.8.6.2.1).
+      if (cwndRoom < wndRoom && flight > 0) break;
+      if (len < (c.maxSndWnd >> 1) && flight > 0) break;
+      if (len < (c.maxSndWnd >> 1) && flight === 0 && c.rtxMode !== RTX_PERSIST) break;
+    }
+    const retrans = seqLt(c.sndNxt, c.sndMax);
+    // Nagle (RFC 896) in Minshall's form, as Linux (tcp_nagle_check / tcp_minshall_check): the last, partial
+    // segment waits only while an earlier partial segment is unacknowledged — not behind full ones.
+    if (!retrans && len === avail && len < smss && !c.nodelay && flight > 0 && !c.finQueued && seqGt(c.sndSml, c.sndUna) && seqLe(c.sndSml, c.sndNxt)) break;
+    let flags = TCP_ACK;
+    if (len === avail) flags |= TCP_PSH;
+    const end = (c.sndNxt + len) >>> 0;
+    if (!retrans && len < smss) c.sndSml = end; // Linux tcp_minshall_update
+    if (c.finQueued && end === c.finSeq) flags |= TCP_FIN;
+    if (bLen > 0 && c.sndNxt !== ((bSeq + bLen) >>> 0)) {
+      sendData(c, bSeq, bLen, bFlags, now, smss);
+      bLen = 0;
+    }
+    if (bLen === 0) {
+      bSeq = c.sndNxt;
+      bFlags = 0;
+      bSegs = 0;
+    }
+    bLen += len;
+    bFlags |= flags;
+    bSegs++;
+    // A short segment, the FIN, or a full super-segment closes the burst.
+    if (len !== smss || flags & TCP_FIN || bSegs >= maxSegs) {
+      sendData(c, bSeq, bLen, bFlags, now, smss);
+      bLen = 0;
+    }
+    if (retrans) countRetrans(c);
+    else if (!c.rttTiming && !c.tsOk) {
+      c.rttTiming = true;
+      c.rttSeq = c.sndNxt;
+      c.rttTime = now;
+    }
+    c.sndNxt = flags & TCP_FIN ? (end + 1) >>> 0 : end;
+    if (seqGt(c.sndNxt, c.sndMax)) c.sndMax = c.sndNxt;
+    sent++;
+  }
+  if (bLen > 0) sendData(c, bSeq, bLen, bFlags, now, smss);
+  if (c.ackPending) sendAck(c, now);
+  // Timers.
+  if (c.sndMax !== c.sndUna) {
+    // New data re-arms the probe (Linux tcp_schedule_loss_probe after tcp_write_xmit); the RTO is not restarted.
+    if ((c.rtxMode !== RTX_RTO && c.rtxMode !== RTX_TLP) || (sent > 0 && c.rtxMode === RTX_TLP)) armRtoOrProbe(c, now);
+  } else if (c.rtxMode === RTX_RTO || c.rtxMode === RTX_TLP) {
+    c.layer.timers.disarm(c.rtxTimer);
+    c.rtxMode = RTX_NONE;
+  }
+  const unsent = sb.length - ((c.sndNxt - c.sndUna - (c.synUnacked ? 1 : 0)) | 0);
+  if ((unsent > 0 || (c.finQueued && c.sndNxt === c.finSeq)) && c.sndMax === c.sndUna && c.rtxMode === RTX_NONE) {
+    // Nothing in flight and nothing allowed out: the persist timer probes the window (RFC 9293 §3.8.6.1).
+    c.armRtx(RTX_PERSIST, now + c.rtt.rto);
+  }
+}
+
+/** The persist timer fired (RFC 9293 §3.8.6.1): against a zero window a probe (SEQ = SND.UNA − 1) with backoff; an open but too small window gets what fits (the SWS override, §3.8.6.2.1). */
+export function persistTimerFires(c: Tcb, now: number): void {
+  const s = c.state;
+  if (s === TcpState.CLOSED || s === TcpState.TIME_WAIT) return;
+  const offset = (c.sndNxt - c.sndUna) | 0;
+  const unsent = c.sb.length - offset;
+  if (unsent <= 0 && !(c.finQueued && c.sndNxt === c.finSeq)) return;
+  if (c.sndMax !== c.sndUna) return;
+  c.layer.stats.TcpExt.TCPWinProbe++;
+  if (c.sndWnd > 0) {
+    // The window is open but too small for the SWS rule: send what fits (the override timeout).
+    c.rtxMode = RTX_PERSIST;
+    transmit(c, now);
+    if (c.sndMax !== c.sndUna) return;
+  }
+  if (c.probesOut >= c.cfg.retries2) {
+    // Linux tcp_probe_timer: probes left unanswered that long mean the peer is gone.
+    c.layer.stats.TcpExt.TCPAbortOnTimeout++;
+    abort(c, c.softError ?? 'ETIMEDOUT', now);
+    return;
+  }
+  sendProbe(c, now);
+  c.probesOut++;
+  c.rtt.backOff();
+  c.armRtx(RTX_PERSIST, now + c.rtt.rto);
+}

@@ -1,0 +1,77 @@
+/** The socket table (`tunstack ss`, `stack.tcp.socketTable()`): one row per listener, connection and TIME-WAIT pair. */
+import { ipToString } from '../wire/bytes.js';
+import type { TcpConnection } from './connection.js';
+import type { TcpListener } from './listener.js';
+import type { TimeWaitEntry } from './time-wait.js';
+
+/** One row of `socketTable()`, like a line of `ss -tani`. */
+export interface TcpSocketRow {
+  /** Linux state name: ESTAB, SYN-SENT, SYN-RECV, FIN-WAIT-1, FIN-WAIT-2, TIME-WAIT, CLOSE-WAIT, LAST-ACK, CLOSING, LISTEN. */
+  state: string;
+  /** Bytes received not yet read (LISTEN: connections waiting in the accept queue). */
+  recvQ: number;
+  /** Bytes written not yet acknowledged (LISTEN: the backlog). */
+  sendQ: number;
+  /** `address:port` */
+  local: string;
+  peer: string;
+  /** Congestion window in segments. */
+  cwnd: number;
+  /** Slow-start threshold in segments (0 while still "infinite"). */
+  ssthresh: number;
+  /** Smoothed RTT and variance in ms. */
+  srtt: number;
+  rttvar: number;
+  /** Current RTO in ms. */
+  rto: number;
+  /** Send MSS. */
+  mss: number;
+  /** `snd,rcv` shifts, or '' without window scaling. */
+  wscale: string;
+  bytesAcked: number;
+  bytesReceived: number;
+  /** Retransmitted segments over the connection's life. */
+  retrans: number;
+  /** Receive / send buffer sizes (`ss -m` rb / tb); 0 for listeners and TIME-WAIT. */
+  rcvBuf: number;
+  sndBuf: number;
+}
+
+/** A socket-table row for a listener or a TIME-WAIT pair: no congestion or transfer figures. */
+function socketRowWithoutTransfer(state: string, recvQ: number, sendQ: number, local: string, peer: string): TcpSocketRow {
+  return { state, recvQ, sendQ, local, peer, cwnd: 0, ssthresh: 0, srtt: 0, rttvar: 0, rto: 0, mss: 0, wscale: '', bytesAcked: 0, bytesReceived: 0, retrans: 0, rcvBuf: 0, sndBuf: 0 };
+}
+
+/** Every listener, connection and TIME-WAIT pair as rows, like `ss -tani`. */
+export function socketTable(listeners: readonly TcpListener[], connections: readonly TcpConnection[], timeWait: Iterable<TimeWaitEntry>): TcpSocketRow[] {
+  const rows: TcpSocketRow[] = [];
+  for (const l of listeners) {
+    rows.push(socketRowWithoutTransfer('LISTEN', l.acceptQueueLength, l.backlog, `${l.localAddr === 0 ? '0.0.0.0' : ipToString(l.localAddr)}:${l.localPort}`, '0.0.0.0:*'));
+  }
+  for (const c of connections) {
+    const i = c.info();
+    rows.push({
+      state: i.state,
+      recvQ: i.recvQ,
+      sendQ: i.sendQ,
+      local: `${ipToString(c.localAddr)}:${c.localPort}`,
+      peer: `${ipToString(c.remoteAddr)}:${c.remotePort}`,
+      cwnd: Math.round(i.cwnd / Math.max(1, i.mss)),
+      ssthresh: i.ssthresh >= 0x7fffffff ? 0 : Math.round(i.ssthresh / Math.max(1, i.mss)),
+      srtt: Math.round(i.srtt * 1000) / 1000,
+      rttvar: Math.round(i.rttvar * 1000) / 1000,
+      rto: Math.round(i.rto),
+      mss: i.mss,
+      wscale: i.windowScaling ? `${i.sndWscale},${i.rcvWscale}` : '',
+      bytesAcked: i.bytesAcked,
+      bytesReceived: i.bytesReceived,
+      retrans: i.totalRetrans,
+      rcvBuf: i.rcvBuf,
+      sndBuf: i.sndBuf,
+    });
+  }
+  for (const e of timeWait) {
+    rows.push(socketRowWithoutTransfer('TIME-WAIT', 0, 0, `${ipToString(e.localAddr)}:${e.localPort}`, `${ipToString(e.remoteAddr)}:${e.remotePort}`));
+  }
+  return rows;
+}

@@ -1,0 +1,131 @@
+/**
+ * What each timer of a connection does when it fires: retransmission (RFC 6298 §5.4–5.7; SYN retransmissions;
+ * RFC 5681 §3.1 loss window), which also carries the tail loss probe and the persist timer; delayed ACK (RFC
+ * 1122 §4.2.3.2); keepalive (RFC 1122 §4.2.3.6); TIME-WAIT 2·MSL and the FIN-WAIT-2 timeout. Arming them is the
+ * TCB's (src/tcp/tcb.ts).
+ */
+import { abort, terminate } from './close.js';
+import { countRetrans, retransmitOne, sendProbe, sendSyn } from './output.js';
+import { sendLossProbe } from './recovery.js';
+import { persistTimerFires, transmit } from './snd.js';
+import { TcpState } from './state.js';
+import { REC_NONE, RTX_NONE, RTX_PERSIST, RTX_RTO, RTX_TLP, type Tcb } from './tcb.js';
+
+/** The retransmission timer fired: a persist probe, a tail loss probe, or a retransmission timeout, by what it was armed for. */
+export function rtxTimerFires(c: Tcb, now: number): void {
+  const mode = c.rtxMode;
+  c.rtxMode = RTX_NONE;
+  if (mode === RTX_PERSIST) {
+    persistTimerFires(c, now);
+    return;
+  }
+  if (mode === RTX_TLP) {
+    sendLossProbe(c, now);
+    return;
+  }
+  const s = c.state;
+  if (s === TcpState.SYN_SENT || (s === TcpState.SYN_RECEIVED && c.listener === null)) synRetransmissionTimeout(c, now);
+  else retransmissionTimeout(c, now);
+}
+
+/** Our SYN (or the SYN-ACK of a simultaneous open) went unanswered: again after a backed-off RTO (RFC 6298 §5.7), up to synRetries / synAckRetries. */
+function synRetransmissionTimeout(c: Tcb, now: number): void {
+  const s = c.state;
+  const cfg = c.cfg;
+  const x = c.layer.stats.TcpExt;
+  c.retransmits++;
+  const limit = s === TcpState.SYN_SENT ? cfg.synRetries : cfg.synAckRetries;
+  if (c.retransmits > limit) {
+    x.TCPAbortOnTimeout++;
+    abort(c, c.softError ?? 'ETIMEDOUT', now);
+    return;
+  }
+  c.synRetransmitted = true;
+  x.TCPTimeouts++;
+  c.rtt.backOff();
+  sendSyn(c, s === TcpState.SYN_RECEIVED, now);
+  countRetrans(c);
+  c.armRtx(RTX_RTO, now + c.rtt.rto);
+}
+
+/**
+ * The retransmission timeout (RFC 6298 §5.4–5.7): ssthresh and the loss window (RFC 5681 §3.1), the SACK
+ * scoreboard forgotten (RFC 2018 §8), the timer backed off, and go-back-N from SND.UNA; after retries2
+ * timeouts the connection ends with ETIMEDOUT (or the soft error an ICMP message left).
+ */
+function retransmissionTimeout(c: Tcb, now: number): void {
+  const cfg = c.cfg;
+  const x = c.layer.stats.TcpExt;
+  if (c.sndMax === c.sndUna) return;
+  // Linux tcp_retransmit_timer: against a zero window the retransmissions are probes; only silence for TCP_RTO_MAX ends it.
+  if (c.sndWnd === 0 && now - c.lastRecv <= cfg.maxRto) c.retransmits = Math.min(c.retransmits, cfg.retries2 - 1);
+  c.retransmits++;
+  if (c.retransmits > cfg.retries2) {
+    x.TCPAbortOnTimeout++;
+    abort(c, c.softError ?? 'ETIMEDOUT', now);
+    return;
+  }
+  x.TCPTimeouts++;
+  // RFC 5681 §3.1 eq. (4) on the first timeout only; cwnd = loss window.
+  if (c.retransmits === 1 || c.recovery !== REC_NONE) c.ssthresh = c.cc.ssthreshOnLoss(c, (c.sndMax - c.sndUna) | 0, now);
+  c.cwnd = c.smss;
+  c.cc.onTimeout(c);
+  c.recovery = REC_NONE;
+  c.recover = c.sndMax;
+  c.dupAcks = 0;
+  c.scoreboard.clear(); // RFC 2018 §8: forget SACK information after a timeout
+  c.rtxInFlight.length = 0;
+  c.tlpOut = false;
+  c.rttTiming = false;
+  c.rtt.backOff();
+  c.sndNxt = c.sndUna;
+  if (c.synUnacked) c.sndNxt = (c.iss + 1) >>> 0;
+  transmit(c, now);
+  if (c.sndNxt === c.sndUna && c.sndMax !== c.sndUna) {
+    // Nothing could go out (zero window): retransmit the head anyway, like Linux.
+    retransmitOne(c, c.sndUna, now);
+  }
+  c.armRtx(RTX_RTO, now + c.rtt.rto);
+}
+
+/** The delayed-ACK timer fired (RFC 1122 §4.2.3.2: at most 500 ms; Linux 40 ms). */
+export function delackTimerFires(c: Tcb, now: number): void {
+  if (c.state === TcpState.CLOSED) return;
+  // Linux tcp_delack_timer_handler: the ACK did not ride on a reply in time, so leave interactive mode.
+  if (c.ackScheduled) c.pingpong = false;
+  c.ackPending = true;
+  transmit(c, now);
+}
+
+/** The keepalive timer fired (RFC 1122 §4.2.3.6): a probe after the idle time, then every interval; after the last unanswered probe the connection ends. */
+export function keepaliveTimerFires(c: Tcb, now: number): void {
+  const s = c.state;
+  if (!c.keepalive || (s !== TcpState.ESTABLISHED && s !== TcpState.CLOSE_WAIT && s !== TcpState.FIN_WAIT_2)) return;
+  const idle = now - c.lastRecv;
+  if (c.probesOut === 0 && idle < c.keepIdleMs) {
+    c.layer.timers.arm(c.keepTimer, c.lastRecv + c.keepIdleMs);
+    return;
+  }
+  if (c.probesOut > 0 && idle < c.keepIdleMs) {
+    c.probesOut = 0;
+    c.layer.timers.arm(c.keepTimer, c.lastRecv + c.keepIdleMs);
+    return;
+  }
+  if (c.probesOut >= c.keepProbes) {
+    // Linux tcp_keepalive_timer: the peer is gone — tcp_send_active_reset (RST with SEQ = SND.NXT, ACK =
+    // RCV.NXT) tells any middlebox or half-alive peer, then tcp_write_err reports ETIMEDOUT.
+    c.layer.sendRst(c.localAddr, c.localPort, c.remoteAddr, c.remotePort, c.sndMax, c.rcvNxt, true);
+    c.layer.stats.TcpExt.TCPAbortOnTimeout++;
+    abort(c, c.softError ?? 'ETIMEDOUT', now);
+    return;
+  }
+  c.layer.stats.TcpExt.TCPKeepAlive++;
+  sendProbe(c, now);
+  c.probesOut++;
+  c.layer.timers.arm(c.keepTimer, now + c.keepIntervalMs);
+}
+
+/** TIME-WAIT's 2·MSL (RFC 9293 §3.6.1) or the FIN-WAIT-2 timeout (Linux tcp_fin_timeout) is over. */
+export function waitTimerFires(c: Tcb, now: number): void {
+  if (c.state === TcpState.TIME_WAIT || c.state === TcpState.FIN_WAIT_2) terminate(c, null);
+}
