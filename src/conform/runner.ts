@@ -19,6 +19,7 @@ import { ipToString, read16, read32 } from '../wire/bytes.js';
 import { internetChecksum } from '../wire/checksum.js';
 import { ScriptSyntaxError, type EventTime, type IcmpPacketLine, type PacketLine, type Script, type ScriptEvent, type ScriptOption, type TcpOptionSpec, type TcpPacketLine, type UdpPacketLine } from './ast.js';
 import { parseScript } from './parse.js';
+import { linuxDiffersReason } from './marks.js';
 import { applyOption, applyShellCommand, defaultRunnerConfig, OptionError, Unsupported, type RunnerConfig } from './config.js';
 import { ScriptLink } from './link.js';
 import {
@@ -53,6 +54,8 @@ export interface ScriptResult {
   warnings: string[];
   /** Event-by-event trace (always collected; printed with -v). */
   trace: string[];
+  /** The script's `// linux-differs: WHY` mark: Linux fails it on purpose, for this reason. */
+  linuxDiffers?: string;
 }
 
 export interface RunScriptOptions {
@@ -86,6 +89,8 @@ export function parseOptionWords(words: readonly string[]): ScriptOption[] {
 export async function runScript(text: string, opts: RunScriptOptions = {}): Promise<ScriptResult> {
   const name = opts.name ?? '<script>';
   const result: ScriptResult = { name, status: 'pass', reason: '', line: undefined, details: [], warnings: [], trace: [] };
+  const linuxDiffers = linuxDiffersReason(text);
+  if (linuxDiffers !== undefined) result.linuxDiffers = linuxDiffers;
   let script: Script;
   try {
     script = parseScript(text);

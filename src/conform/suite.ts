@@ -89,6 +89,7 @@ export function formatResult(r: ScriptResult, verbose = false): string[] {
     out.push(`FAIL ${r.name}${at}: ${r.reason}`);
     for (const d of r.details) out.push(`    ${d}`);
   }
+  if (r.linuxDiffers !== undefined) out.push(`    linux-differs: ${r.linuxDiffers}`);
   for (const w of r.warnings) out.push(`    warning: ${w}`);
   if (verbose) for (const t of r.trace) out.push(`    | ${t}`);
   return out;
@@ -105,6 +106,7 @@ export function formatSummary(s: SuiteSummary): string[] {
     out.push('unsupported by reason:');
     for (const [k, n] of sorted(s.unsupportedReasons)) out.push(`  ${String(n).padStart(4)}  ${k}`);
   }
-  out.push(`${s.passed} passed / ${s.failed} failed / ${s.unsupported} unsupported (${s.results.length} scripts)`);
+  const marked = s.results.filter((r) => r.linuxDiffers !== undefined).length;
+  out.push(`${s.passed} passed / ${s.failed} failed / ${s.unsupported} unsupported (${s.results.length} scripts${marked > 0 ? `, ${marked} marked linux-differs` : ''})`);
   return out;
 }
