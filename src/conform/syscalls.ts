@@ -314,12 +314,20 @@ export class SyscallAdapter {
   /**
    * SO_RCVBUF/SO_SNDBUF: the socket API has no per-socket buffer sizes, so
    * the stack-wide defaults are set just before listen()/connect() (new
-   * connections read them when they are created).
+   * connections read them when they are created). A size set by hand is
+   * fixed, as Linux locks it (SOCK_RCVBUF_LOCK/SOCK_SNDBUF_LOCK): no
+   * autotuning, and the window scale is sized for it.
    */
   private applyBuffers(fd: Fd): void {
     const c = this.tcpApi.config;
-    if (fd.opts.rcvbuf !== undefined) c.rmem = fd.opts.rcvbuf;
-    if (fd.opts.sndbuf !== undefined) c.wmem = fd.opts.sndbuf;
+    if (fd.opts.rcvbuf !== undefined) {
+      c.rmem = fd.opts.rcvbuf;
+      c.rmemMax = 0;
+    }
+    if (fd.opts.sndbuf !== undefined) {
+      c.wmem = fd.opts.sndbuf;
+      c.wmemMax = 0;
+    }
   }
 
   /** Error bookkeeping of a TCP socket, attached once. */

@@ -8,15 +8,23 @@ export type CongestionControlName = 'newreno' | 'cubic';
 export interface TcpConfig {
   /** net.ipv4.tcp_syncookies: 0 never, 1 when the SYN queue is full (default), 2 always. */
   syncookies: 0 | 1 | 2;
-  /** Receive buffer per connection in bytes (SO_RCVBUF); the advertised window never exceeds it. */
+  /**
+   * Receive buffer per connection in bytes (SO_RCVBUF); the advertised window never exceeds it. Default 64240:
+   * the first window Linux offers (its tcp_rmem[1] = 131072 bytes of memory, half of it for payload, rounded
+   * down to whole 1460-byte segments: 44 × 1460), so a SYN carries `win 64240` as a stock kernel's does. Linux
+   * offers 65160 (45 × 1448) in a SYN-ACK with timestamps; ours says 64240 there (it is not rounded to the MSS).
+   * Linux's buffer also keeps room beyond the window it offers (it counts memory, about twice the window);
+   * ours counts payload bytes, so unread data shrinks the window sooner.
+   */
   rmem: number;
   /** Send buffer per connection in bytes (SO_SNDBUF): unacknowledged + unsent data. */
   wmem: number;
   /**
    * Receive buffer autotuning ceiling (Linux tcp_moderate_rcvbuf with tcp_rmem[2]): when above `rmem`, a
    * connection's receive buffer grows from `rmem` toward it as the data the application reads per round trip
-   * demands (tcp_rcv_space_adjust), so a long path is not window-bound. 0: the buffer stays at `rmem` (the
-   * library default, which the conformance dialogues assume); `tunstack up` sets 6 MiB, Linux's default.
+   * demands (tcp_rcv_space_adjust), so a long path is not window-bound. 0: the buffer stays at `rmem`.
+   * Default 32 MiB, this kernel's tcp_rmem[2] (Linux 6.x): the window scale is sized for it, so the stack
+   * offers wscale 10 as Linux does; `tunstack up` sets 6 MiB (wscale 7).
    */
   rmemMax: number;
   /**
@@ -107,9 +115,9 @@ export interface TcpConfig {
 
 export const defaultTcpConfig: Readonly<TcpConfig> = {
   syncookies: 1,
-  rmem: 1 << 20,
+  rmem: 64240,
   wmem: 1 << 20,
-  rmemMax: 0,
+  rmemMax: 32 << 20,
   wmemMax: 0,
   mssClamp: 0,
   initialRto: 1000,
@@ -157,8 +165,8 @@ export function resolveTcpConfig(o: Partial<TcpConfig> | undefined): TcpConfig {
 
 /**
  * The TCP settings of a live stack (`tunstack up`, and its warm-up): tail loss probes, buffer autotuning and
- * CUBIC on, as Linux has them by default (Linux: tcp_rmem 4096 131072 6291456, tcp_wmem 4096 16384 4194304; our
- * starting sizes stay at the library's 1 MiB). CUBIC's gentler cut (β 0.7): ten 20 MB downloads with 1% loss
+ * CUBIC on, as Linux has them by default (Linux: tcp_rmem 4096 131072 6291456 on older kernels, tcp_wmem 4096 16384 4194304; the receive buffer
+ * starts at the library's 64240 and the send buffer at its 1 MiB). CUBIC's gentler cut (β 0.7): ten 20 MB downloads with 1% loss
  * each way, consumer-bound at ~430 MB/s (curl | sha256sum on one core), reached the cap in 7 of 10 against 4–5
  * of 10 with NewReno.
  */

@@ -47,7 +47,7 @@ describe('conform runner and matcher', () => {
 +0 bind(3, ..., ...) = 0
 +0 listen(3, 4) = 0
 +0 < S 0:0(0) win 20000 <mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7>
-+0 > S. 0:0(0) ack 1 <mss 1460,nop,wscale 5,sackOK,TS val 9 ecr 1>
++0 > S. 0:0(0) ack 1 <mss 1460,nop,wscale 10,sackOK,TS val 9 ecr 1>
 `;
     const strict = await runScript(bsd);
     expect(strict.status).toBe('fail');
@@ -102,7 +102,7 @@ describe('conform runner and matcher', () => {
 +0 bind(3, ..., ...) = 0
 +0 listen(3, 4) = 0
 +0 < S 0:0(0) win 20000 <mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7>
-+0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 5>
++0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 10>
 `);
     expect(r.status).toBe('pass');
   });
