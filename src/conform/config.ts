@@ -44,7 +44,9 @@ export function defaultRunnerConfig(): RunnerConfig {
     toleranceUsecs: 4000,
     tolerancePercent: 12.5,
     strictTime: false,
-    coalesceSegments: false,
+    // packetdrill glues consecutive outbound segments to match a longer line (a kernel behind a TUN with
+    // TSO/GSO sends super-packets); --strict_segments turns it off, as in packetdrill.
+    coalesceSegments: true,
     strictTail: false,
     relaxOptionOrder: false,
     remoteIsnOffset: 0,

@@ -176,3 +176,24 @@ describe('conform runner and matcher', () => {
     }
   });
 });
+
+describe('segment boundaries', () => {
+  const tso = `0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 bind(3, ..., ...) = 0
++0 listen(3, 4) = 0
++0 < S 0:0(0) win 20000 <mss 1000>
++0 > S. 0:0(0) ack 1 <mss 1460>
++0.1 < . 1:1(0) ack 1 win 20000
++0 accept(3, ..., ...) = 4
++0 write(4, ..., 3000) = 3000
++0 > P. 1:3001(3000) ack 1
+`;
+  it('glues segments to match a longer line by default, as packetdrill does', async () => {
+    expect((await runScript(tso)).status).toBe('pass');
+  });
+  it('asks for one line per segment with --strict_segments', async () => {
+    const r = await runScript(tso, { options: ['--strict_segments'] });
+    expect(r.status).toBe('fail');
+    expect(r.reason).toMatch(/outbound packet mismatch/);
+  });
+});
