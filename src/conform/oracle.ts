@@ -12,6 +12,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants as fsConstants, existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { runScript, type ScriptResult } from './runner.js';
+import { parseScript } from './parse.js';
+import type { EventTime, TimePoint } from './ast.js';
 
 /** The options packetdrill itself knows: only these are passed to it (the rest are our runner's). */
 const PACKETDRILL_OPTIONS = new Set([
@@ -189,7 +191,7 @@ export async function runOnLinux(packetdrill: string, file: string, optionWords:
     spawnSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up'], { stdio: 'ignore' });
     const args = ['netns', 'exec', ns, packetdrill, ...packetdrillOptionWords(optionWords), basename(file)];
     const { code, output, timedOut } = await runBounded('ip', args, dirname(file), timeoutMs);
-    if (timedOut) return { verdict: 'timeout', firstError: `no verdict within ${timeoutMs / 1000} s` };
+    if (timedOut) return { verdict: 'timeout', firstError: `packetdrill gave no verdict within ${Math.round(timeoutMs / 1000)} s` };
     return code === 0 ? { verdict: 'pass', firstError: '' } : { verdict: 'fail', firstError: packetdrillFirstError(output) };
   } finally {
     deleteNamespace(ns);
@@ -217,6 +219,42 @@ function runBounded(cmd: string, args: readonly string[], cwd: string, timeoutMs
       resolve({ code, output, timedOut });
     });
   });
+}
+
+/**
+ * How long packetdrill may take on a script: the script's own length in time (packetdrill runs
+ * in real time: a TIME_WAIT script lasts a minute) plus a minute of slack. An unparsable script
+ * gets the minute.
+ */
+export function linuxTimeBoundMs(text: string): number {
+  const slackMs = 60_000;
+  let events;
+  try {
+    events = parseScript(text).events;
+  } catch {
+    return slackMs;
+  }
+  let now = 0;
+  let latest = 0;
+  const at = (p: TimePoint, base: number): number => (p.relative ? base + p.seconds : p.seconds);
+  const end = (t: EventTime): number => {
+    switch (t.kind) {
+      case 'point':
+        return at(t.at, now);
+      case 'range':
+        return at(t.to, now);
+      case 'blocking':
+        return at(t.end, at(t.start, now));
+      case 'any':
+        return now;
+    }
+  };
+  for (const ev of events) {
+    const t = end(ev.time);
+    latest = Math.max(latest, t);
+    now = ev.time.kind === 'blocking' ? at(ev.time.start, now) : t;
+  }
+  return Math.ceil(latest * 1000) + slackMs;
 }
 
 // ---------------------------------------------------------------- the table
@@ -302,7 +340,7 @@ export async function runOracle(packetdrill: string, files: readonly string[], o
   for (const f of files) {
     const name = opts.base !== undefined ? relative(opts.base, f) || f : f;
     const text = readFileSync(f, 'utf8');
-    const linux = await runOnLinux(packetdrill, f, optionWords);
+    const linux = await runOnLinux(packetdrill, f, optionWords, linuxTimeBoundMs(text));
     const ours = await runScript(text, { name, options: optionWords });
     const row: OracleRow = { script: name, linux, tunstack: ours, linuxDiffers: ours.linuxDiffers };
     rows.push(row);

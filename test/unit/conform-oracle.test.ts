@@ -11,6 +11,7 @@ import {
   firstDifference,
   formatOracleSummary,
   formatOracleTable,
+  linuxTimeBoundMs,
   oracleAgrees,
   oracleTotals,
   OracleUnavailable,
@@ -165,5 +166,14 @@ describe('linux-differs mark', () => {
     expect(r.linuxDiffers).toBe('a reason');
     expect(formatResult(r)).toEqual(['PASS m.pkt', '    linux-differs: a reason']);
     expect(formatSummary(summarize([r])).at(-1)).toBe('1 passed / 0 failed / 0 unsupported (1 scripts, 1 marked linux-differs)');
+  });
+});
+
+describe('time bound on Linux', () => {
+  it('is the script length in time plus a minute', () => {
+    expect(linuxTimeBoundMs('0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0.5 close(3) = 0\n+60 < . 1:1(0) ack 1 win 100\n')).toBe(60_500 + 60_000);
+    expect(linuxTimeBoundMs('0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+1...3 read(3, ..., 10) = 0\n')).toBe(4000 + 60_000);
+    expect(linuxTimeBoundMs('0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+1 connect(3, ..., ...) = -1\n+2~+3 > S 0:0(0) <...>\n')).toBe(4000 + 60_000);
+    expect(linuxTimeBoundMs('this is not a script')).toBe(60_000);
   });
 });
