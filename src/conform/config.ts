@@ -382,6 +382,8 @@ export const SYSCTLS: Readonly<Record<string, SysctlRule>> = {
   },
   'net.ipv4.tcp_recovery': onlyRule(['0'], 'net.ipv4.tcp_recovery (RACK)'),
   'net.ipv4.tcp_thin_linear_timeouts': onlyRule(['0'], 'net.ipv4.tcp_thin_linear_timeouts'),
+  // Linux 6.x retransmits the first SYNs at a linear 1 s (default 4 of them); ours back off exponentially from the first.
+  'net.ipv4.tcp_syn_linear_timeouts': onlyRule(['0'], 'net.ipv4.tcp_syn_linear_timeouts (linear first SYN timeouts)'),
   'net.ipv4.tcp_mtu_probing': onlyRule(['0'], 'net.ipv4.tcp_mtu_probing'),
   'net.ipv4.tcp_tw_reuse': onlyRule(['0', '2'], 'net.ipv4.tcp_tw_reuse'),
   'net.ipv4.tcp_abort_on_overflow': onlyRule(['0'], 'net.ipv4.tcp_abort_on_overflow'),

@@ -61,7 +61,12 @@ export interface TcpConfig {
   timeWaitMs: number;
   /** FIN_WAIT_2 timeout for closed sockets (net.ipv4.tcp_fin_timeout = 60 s). */
   finTimeoutMs: number;
-  /** SYN retransmissions before ETIMEDOUT (net.ipv4.tcp_syn_retries = 6). */
+  /**
+   * SYN retransmissions before ETIMEDOUT (net.ipv4.tcp_syn_retries = 6). Differs from Linux 6.x: it retransmits
+   * its first SYNs at a linear 1 s (net.ipv4.tcp_syn_linear_timeouts = 4) before backing off; ours back off
+   * exponentially from the first (Linux with tcp_syn_linear_timeouts=0) — the schedule lives in the connection's
+   * timers, not here, and is left for the TCP split.
+   */
   synRetries: number;
   /** SYN-ACK retransmissions before a half-open entry expires (net.ipv4.tcp_synack_retries = 5). */
   synAckRetries: number;
