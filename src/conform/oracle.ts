@@ -341,7 +341,7 @@ export async function runOracle(packetdrill: string, files: readonly string[], o
     const name = opts.base !== undefined ? relative(opts.base, f) || f : f;
     const text = readFileSync(f, 'utf8');
     const linux = await runOnLinux(packetdrill, f, optionWords, linuxTimeBoundMs(text));
-    const ours = await runScript(text, { name, options: optionWords });
+    const ours = await runScript(text, { name, options: optionWords, dir: dirname(f) });
     const row: OracleRow = { script: name, linux, tunstack: ours, linuxDiffers: ours.linuxDiffers };
     rows.push(row);
     opts.onRow?.(row);

@@ -63,6 +63,8 @@ export interface RunScriptOptions {
   name?: string;
   /** Options applied before the script's own (command-line flags), e.g. ['--strict_time']. */
   options?: readonly string[];
+  /** The script's folder: shell files it runs are found from here (default: the working folder, as packetdrill). */
+  dir?: string;
 }
 
 /** A failure of the script (mismatch, timing, syscall result). */
@@ -104,6 +106,7 @@ export async function runScript(text: string, opts: RunScriptOptions = {}): Prom
     throw e;
   }
   const cfg = defaultRunnerConfig();
+  cfg.scriptDir = opts.dir;
   try {
     for (const o of parseOptionWords(opts.options ?? [])) applyOption(cfg, o);
     for (const o of script.options) applyOption(cfg, o);
@@ -433,7 +436,9 @@ export class Run {
   // ------------------------------------------------------------ shell
 
   private shell(ev: ScriptEvent, command: string): void {
-    for (const d of applyShellCommand(this.cfg, command, ev.line)) this.trace(`sysctl ${d}`);
+    const outcome = applyShellCommand(this.cfg, command, ev.line);
+    for (const d of outcome.done) this.trace(`shell ${d}`);
+    for (const w of outcome.warnings) this.result.warnings.push(`line ${ev.line}: ${w}`);
     // After the stack started: the live settings change (connections created from now on read them).
     if (this.stack) Object.assign(this.stack.tcp.config, this.cfg.tcp);
   }

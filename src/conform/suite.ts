@@ -4,7 +4,7 @@
  * the reasons grouped and counted.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { runScript, type ScriptResult } from './runner.js';
 
 /** Every `.pkt` file under the given paths (files as given, directories walked, sorted). */
@@ -48,7 +48,7 @@ export async function runFiles(files: readonly string[], opts: { options?: reado
   for (const f of files) {
     const name = opts.base !== undefined ? relative(opts.base, f) || f : f;
     const text = readFileSync(f, 'utf8');
-    const r = await runScript(text, { name, ...(opts.options ? { options: opts.options } : {}) });
+    const r = await runScript(text, { name, dir: dirname(f), ...(opts.options ? { options: opts.options } : {}) });
     results.push(r);
     opts.onResult?.(r);
   }
