@@ -312,7 +312,7 @@ export class SyscallAdapter {
   }
 
   /**
-   * SO_RCVBUF/SO_SNDBUF: the socket API has no per-socket buffer sizes, so
+   * SO_RCVBUF/SO_SNDBUF/TCP_MAXSEG: the socket API has no per-socket sizes, so
    * the stack-wide defaults are set just before listen()/connect() (new
    * connections read them when they are created). A size set by hand is
    * fixed, as Linux locks it (SOCK_RCVBUF_LOCK/SOCK_SNDBUF_LOCK): no
@@ -328,6 +328,8 @@ export class SyscallAdapter {
       c.wmem = fd.opts.sndbuf;
       c.wmemMax = 0;
     }
+    // TCP_MAXSEG is per socket in Linux; here the stack-wide MSS clamp, set as the buffers are.
+    if (fd.opts.maxseg !== undefined) c.mssClamp = fd.opts.maxseg;
   }
 
   /** Error bookkeeping of a TCP socket, attached once. */
@@ -671,8 +673,15 @@ export class SyscallAdapter {
         if (sock) sock.setNoDelay(fd.opts.nodelay);
         return ok();
       }
-      case 'TCP_MAXSEG':
-        throw new Unsupported('setsockopt TCP_MAXSEG (use --tcp_mss)', line);
+      case 'TCP_MAXSEG': {
+        // Linux: 0 clears it, else 88 (TCP_MIN_MSS) .. 32767 (MAX_TCP_WINDOW); it caps the MSS announced and used.
+        const v = this.optValue(a[3], line);
+        if (v !== 0 && (v < 88 || v > 32767)) return err('EINVAL');
+        if (fd.kind !== 'tcp') return err('EOPNOTSUPP');
+        if (fd.tcp.s !== 'fresh') throw new Unsupported('setsockopt TCP_MAXSEG after listen()/connect()', line);
+        fd.opts.maxseg = v;
+        return ok();
+      }
       default:
         throw new Unsupported(`setsockopt ${name}`, line);
     }
@@ -698,7 +707,8 @@ export class SyscallAdapter {
         return ok(0, { optval: fd.opts.keepalive ? 1 : 0 });
       case 'TCP_MAXSEG': {
         const info = sock?.tcpInfo();
-        if (!info) throw new Unsupported('getsockopt TCP_MAXSEG before the connection exists', line);
+        // Before a connection Linux reports the value set, or TCP_MSS_DEFAULT (536).
+        if (!info) return ok(0, { optval: fd.opts.maxseg || 536 });
         return ok(0, { optval: info.mss });
       }
       case 'SO_RCVBUF':

@@ -198,3 +198,28 @@ describe('segment boundaries', () => {
     expect(r.reason).toMatch(/outbound packet mismatch/);
   });
 });
+
+describe('TCP_MAXSEG', () => {
+  it('is 536 before a connection, takes 88..32767 (else EINVAL) before listen/connect, and clamps the MSS', async () => {
+    const r = await runScript(`0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 getsockopt(3, IPPROTO_TCP, TCP_MAXSEG, [536], [4]) = 0
++0 setsockopt(3, IPPROTO_TCP, TCP_MAXSEG, [87], 4) = -1 EINVAL (Invalid argument)
++0 setsockopt(3, IPPROTO_TCP, TCP_MAXSEG, [32768], 4) = -1 EINVAL (Invalid argument)
++0 setsockopt(3, IPPROTO_TCP, TCP_MAXSEG, [600], 4) = 0
++0 bind(3, ..., ...) = 0
++0 listen(3, 4) = 0
++0 < S 0:0(0) win 20000 <mss 1460>
++0 > S. 0:0(0) ack 1 <mss 600>
+`);
+    expect(r.status, r.reason).toBe('pass');
+  });
+  it('is unsupported after listen()', async () => {
+    const r = await runScript(`0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 bind(3, ..., ...) = 0
++0 listen(3, 4) = 0
++0 setsockopt(3, IPPROTO_TCP, TCP_MAXSEG, [600], 4) = 0
+`);
+    expect(r.status).toBe('unsupported');
+    expect(r.reason).toMatch(/TCP_MAXSEG after listen/);
+  });
+});
