@@ -408,6 +408,8 @@ export const SYSCTLS: Readonly<Record<string, SysctlRule>> = {
 
 /** Names of commands that are housekeeping for a kernel and ignored when they are not found. */
 const IGNORED_COMMANDS = /(^|\/)(defaults\.sh|set_sysctls\.py)\b/;
+/** `ethtool -K DEV tso off gso off …`: offloads turned off, nothing turned on. */
+const OFFLOADS_OFF = /^ethtool\s+(-K|--offload|--features)\s+\S+(\s+(tso|gso|gro|lro|tx-tcp-segmentation|generic-segmentation-offload)\s+off)+$/;
 /** packetdrill's own clean-up file, written by its init scripts: restores sysctls after a run. */
 const SYSCTL_RESTORE = /^\/tmp\/sysctl_restore_\S*\.sh$/;
 
@@ -483,6 +485,11 @@ export function applyShellCommand(c: RunnerConfig, command: string, line: number
     const word = cmd.split(/\s+/)[0]!;
     if (isHousekeeping(cmd.replace(/\s\d?>\s*\/dev\/null|\s\d>&\d/g, '')) || SYSCTL_RESTORE.test(word)) {
       outcome.done.push(`ignored ${cmd}`);
+      continue;
+    }
+    if (OFFLOADS_OFF.test(cmd)) {
+      // No TSO/GSO on the TUN: the kernel sends MSS-sized segments, as the stack does on the script link.
+      outcome.done.push(`ignored ${cmd} (segments at MSS size are our behaviour)`);
       continue;
     }
     if (/(^|\/)set_sysctls\.py$/.test(word)) {

@@ -91,6 +91,11 @@ function identOf(e: Expr | undefined): string | undefined {
   return e?.t === 'ident' ? e.name : undefined;
 }
 
+/** A NULL buffer argument (`NULL` or `0`): Linux answers EFAULT when bytes would be copied through it. */
+function isNullBuffer(e: Expr | undefined): boolean {
+  return (e?.t === 'ident' && e.name === 'NULL') || (e?.t === 'num' && e.v === 0);
+}
+
 export class SyscallAdapter {
   private readonly fds = new Map<number, Fd>();
 
@@ -484,6 +489,7 @@ export class SyscallAdapter {
     const attempt = async (): Promise<CallOutcome | Blocked> => {
       const avail = s.readableLength;
       if (avail > 0 && !fd.readShut) {
+        if (len > 0 && isNullBuffer(a[1])) return err('EFAULT');
         const n = Math.min(len, avail);
         if (peek) return ok(n);
         const b = s.read(n) as Buffer | null;
@@ -517,6 +523,7 @@ export class SyscallAdapter {
     if (!fd) return err('EBADF');
     const len = a[2] ? this.value(a[2], line) : 0;
     const dontwait = fd.nonblock || (flags & SYMBOLS['MSG_DONTWAIT']!) !== 0;
+    if (len > 0 && isNullBuffer(a[1])) return err('EFAULT');
     if (fd.kind === 'udp') {
       const u = fd.udp!;
       if (fd.pendingErrno) {

@@ -223,3 +223,15 @@ describe('TCP_MAXSEG', () => {
     expect(r.reason).toMatch(/TCP_MAXSEG after listen/);
   });
 });
+
+describe('NULL buffers', () => {
+  it('answer EFAULT on write and on a read with data waiting, and consume nothing', async () => {
+    const r = await runScript(PASSIVE + `+0 write(4, NULL, 1000) = -1 EFAULT (Bad address)
++0 send(4, 0, 1000, 0) = -1 EFAULT (Bad address)
++0 < P. 1:101(100) ack 1 win 20000
++0 read(4, NULL, 100) = -1 EFAULT (Bad address)
++0 read(4, ..., 100) = 100
+`);
+    expect(r.status, r.reason).toBe('pass');
+  });
+});

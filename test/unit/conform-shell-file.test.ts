@@ -99,3 +99,11 @@ describe('a defaults file the script runs', () => {
     expect(r.warnings.some((w) => w.includes('tcp_frto=2'))).toBe(true);
   });
 });
+
+describe('offloads turned off', () => {
+  it('takes ethtool -K DEV tso off gso off as our behaviour, nothing else', () => {
+    const c = defaultRunnerConfig();
+    expect(applyShellCommand(c, 'ethtool -K tun0 tso off gso off', 1).done).toEqual(['ignored ethtool -K tun0 tso off gso off (segments at MSS size are our behaviour)']);
+    expect(() => applyShellCommand(c, 'ethtool -K tun0 tso on', 1)).toThrow(/unsupported: shell command 'ethtool -K tun0 tso on'/);
+  });
+});
