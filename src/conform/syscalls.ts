@@ -82,7 +82,9 @@ class Fd {
   ) {}
 }
 
-const SUPPORTED_CALLS = new Set(['socket', 'bind', 'listen', 'accept', 'connect', 'read', 'recv', 'recvfrom', 'write', 'send', 'sendto', 'close', 'shutdown', 'fcntl', 'setsockopt', 'getsockopt', 'poll']);
+const SUPPORTED_CALLS = new Set(['socket', 'bind', 'listen', 'accept', 'connect', 'read', 'recv', 'recvfrom', 'write', 'send', 'sendto', 'close', 'shutdown', 'fcntl', 'setsockopt', 'getsockopt', 'poll', 'ioctl']);
+/** ioctl requests the runner answers (Linux: SIOCINQ = FIONREAD, SIOCOUTQ = TIOCOUTQ). */
+const IOCTLS = new Set(['SIOCINQ', 'FIONREAD', 'SIOCOUTQ', 'TIOCOUTQ']);
 
 const SKIPPED_OPTS = new Set(['TCP_INFO', 'TCP_CONGESTION', 'TCP_FASTOPEN', 'TCP_FASTOPEN_CONNECT', 'TCP_FASTOPEN_NO_COOKIE', 'TCP_USER_TIMEOUT', 'TCP_NOTSENT_LOWAT', 'TCP_CORK', 'TCP_INQ', 'SO_ZEROCOPY', 'SO_TIMESTAMPING', 'IP_RECVERR', 'TCP_MD5SIG', 'TCP_REPAIR', 'TCP_SAVE_SYN', 'TCP_SAVED_SYN', 'TCP_ZEROCOPY_RECEIVE', 'TCP_TX_DELAY', 'TCP_QUICKACK', 'TCP_WINDOW_CLAMP', 'TCP_DEFER_ACCEPT', 'TCP_SYNCNT', 'TCP_LINGER2', 'SO_MAX_PACING_RATE', 'TCP_TIMESTAMP', 'TCP_CC_INFO', 'TCP_THIN_LINEAR_TIMEOUTS', 'SO_RCVLOWAT', 'SO_SNDLOWAT', 'SO_RCVTIMEO', 'SO_SNDTIMEO', 'IP_MTU_DISCOVER', 'IP_TOS', 'IP_TTL', 'SO_REUSEPORT', 'SO_OOBINLINE', 'SO_TIMESTAMP', 'TCP_NOPUSH']);
 const HANDLED_OPTS = new Set(['SO_REUSEADDR', 'SO_RCVBUF', 'SO_SNDBUF', 'SO_LINGER', 'SO_ERROR', 'SO_KEEPALIVE', 'TCP_NODELAY', 'TCP_MAXSEG', 'TCP_KEEPIDLE', 'TCP_KEEPINTVL', 'TCP_KEEPCNT', 'SO_TYPE', 'SO_DEBUG', 'SO_BROADCAST']);
@@ -108,6 +110,10 @@ export class SyscallAdapter {
       const name = identOf(call.args[2]);
       if (name === undefined) throw new Unsupported(`${call.name} with a numeric option name`, line);
       if (SKIPPED_OPTS.has(name) || !HANDLED_OPTS.has(name)) throw new Unsupported(`socket option ${name}`, line);
+    }
+    if (call.name === 'ioctl') {
+      const req = identOf(call.args[1]);
+      if (req === undefined || !IOCTLS.has(req)) throw new Unsupported(`ioctl ${req ?? 'with a numeric request'}`, line);
     }
     if (call.name === 'send' || call.name === 'sendto' || call.name === 'recv' || call.name === 'recvfrom') {
       const flags = call.args[3];
@@ -186,11 +192,12 @@ export class SyscallAdapter {
       return;
     }
     // Values through pointers.
-    if (call.name === 'getsockopt' && o.out?.optval !== undefined) {
-      const optArg = call.args[3];
+    if ((call.name === 'getsockopt' || call.name === 'ioctl') && o.out?.optval !== undefined) {
+      const getsockopt = call.name === 'getsockopt';
+      const optArg = call.args[getsockopt ? 3 : 2];
       if (optArg && optArg.t !== 'ellipsis') {
         const wantVal = this.value(optArg, line);
-        if (wantVal !== o.out.optval) this.run.fail('syscall', `getsockopt ${identOf(call.args[2]) ?? ''}: value ${o.out.optval}, expected ${wantVal}`, line, [`script: ${text}`]);
+        if (wantVal !== o.out.optval) this.run.fail('syscall', `${call.name} ${identOf(call.args[getsockopt ? 2 : 1]) ?? ''}: value ${o.out.optval}, expected ${wantVal}`, line, [`script: ${text}`]);
       }
     }
     if (call.name === 'poll' && o.out?.revents) {
@@ -239,6 +246,8 @@ export class SyscallAdapter {
         return this.shutdown(a, line);
       case 'fcntl':
         return this.fcntl(a, line);
+      case 'ioctl':
+        return this.ioctl(a, line);
       case 'setsockopt':
         return this.setsockopt(a, line);
       case 'getsockopt':
@@ -692,6 +701,27 @@ export class SyscallAdapter {
       default:
         throw new Unsupported(`setsockopt ${name}`, line);
     }
+  }
+
+  /**
+   * ioctl SIOCINQ (FIONREAD): bytes ready to read; SIOCOUTQ (TIOCOUTQ): bytes sent but not
+   * acknowledged plus bytes not sent. A listening socket answers EINVAL, as in Linux.
+   */
+  private ioctl(a: Expr[], line: number): CallOutcome {
+    const fd = this.fd(a, line);
+    if (!fd) return err('EBADF');
+    const req = identOf(a[1])!;
+    const inq = req === 'SIOCINQ' || req === 'FIONREAD';
+    if (fd.kind === 'udp') {
+      if (!inq) return ok(0, { optval: 0 });
+      return ok(0, { optval: fd.udpRx[0] ?? 0 });
+    }
+    if (fd.tcp.s === 'listening') return err('EINVAL');
+    if (fd.tcp.s !== 'conn') return ok(0, { optval: 0 });
+    const s = fd.tcp.sock;
+    // Bytes still in the connection's receive buffer plus those already handed to the stream.
+    if (inq) return ok(0, { optval: fd.readShut ? 0 : (s.tcpInfo()?.recvQ ?? 0) + s.readableLength });
+    return ok(0, { optval: (s.tcpInfo()?.sendQ ?? 0) + s.writableLength });
   }
 
   private getsockopt(a: Expr[], line: number): CallOutcome {

@@ -235,3 +235,30 @@ describe('NULL buffers', () => {
     expect(r.status, r.reason).toBe('pass');
   });
 });
+
+describe('ioctl', () => {
+  it('answers SIOCINQ with the bytes waiting, SIOCOUTQ with the bytes not yet acknowledged, EINVAL on a listener', async () => {
+    const r = await runScript(`0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 bind(3, ..., ...) = 0
++0 listen(3, 4) = 0
++0 ioctl(3, SIOCINQ, [0]) = -1 EINVAL (Invalid argument)
++0 < S 0:0(0) win 20000 <mss 1000>
++0 > S. 0:0(0) ack 1 <mss 1460>
++0.1 < . 1:1(0) ack 1 win 20000
++0 accept(3, ..., ...) = 4
++0 < P. 1:301(300) ack 1 win 20000
++0 ioctl(4, SIOCINQ, [300]) = 0
++0 write(4, ..., 500) = 500
++0 > P. 1:501(500) ack 301
++0 ioctl(4, SIOCOUTQ, [500]) = 0
++0.1 < . 301:301(0) ack 501 win 20000
++0 ioctl(4, SIOCOUTQ, [0]) = 0
+`);
+    expect(r.status, r.reason).toBe('pass');
+  });
+  it('reports other requests as unsupported', async () => {
+    const r = await runScript('0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 ioctl(3, SIOCGSTAMP, [0]) = 0\n');
+    expect(r.status).toBe('unsupported');
+    expect(r.reason).toMatch(/ioctl SIOCGSTAMP/);
+  });
+});
