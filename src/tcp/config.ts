@@ -36,11 +36,15 @@ export interface TcpConfig {
   mssClamp: number;
   /** RTO before any RTT sample (RFC 6298 §2.1: 1 s). */
   initialRto: number;
-  /** Lower bound on the RTO (Linux TCP_RTO_MIN = 200 ms). */
+  /** Lower bound on the RTO (Linux TCP_RTO_MIN = 200 ms, net.ipv4.tcp_rto_min_us = 200000 on this kernel). */
   minRto: number;
   /** Upper bound on the RTO (Linux TCP_RTO_MAX = 120 s). */
   maxRto: number;
-  /** Congestion controller: 'newreno' (RFC 5681/6582) or 'cubic' (RFC 9438). */
+  /**
+   * Congestion controller: 'newreno' (RFC 5681/6582) or 'cubic' (RFC 9438). Differs from Linux on purpose: a
+   * stock kernel runs cubic (this one runs bbr inside a fresh network namespace, which we do not have); the
+   * library keeps NewReno, whose behaviour the dialogues pin down, and `tunstack up` runs CUBIC.
+   */
   congestionControl: CongestionControlName;
   /** net.ipv4.tcp_timestamps (RFC 7323 timestamps + PAWS). */
   timestamps: boolean;
@@ -53,7 +57,10 @@ export interface TcpConfig {
   tailLossProbe: boolean;
   /** net.ipv4.tcp_window_scaling (RFC 7323). */
   windowScaling: boolean;
-  /** Delayed-ACK timeout in ms (Linux TCP_DELACK_MIN = 40; RFC 9293 allows up to 500, RFC 1122 asks < 500, we cap at 200). */
+  /**
+   * Delayed-ACK timeout in ms (Linux TCP_DELACK_MIN = 40; RFC 9293 allows up to 500, RFC 1122 asks < 500, we cap at
+   * 200). Linux adapts its ACK timeout (ato) to the arrival pattern between 40 and 200 ms; ours is fixed.
+   */
   delayedAckMs: number;
   /** Segments ACKed at once at the start of a connection (Linux TCP_MAX_QUICKACKS = 16). */
   quickAcks: number;
