@@ -2,6 +2,7 @@
  * CLI commands of the conformance tooling:
  *
  *   tunstack conform FILE.pkt… | DIR  [--tolerance_usecs=N --strict_time ...]
+ *   tunstack conform --oracle linux --packetdrill PATH FILE.pkt… | DIR   (as root)
  *   tunstack replay CAPTURE.pcap [--server ADDR:PORT]
  *   tunstack lint CAPTURE.pcap
  *
@@ -14,6 +15,7 @@ import { parseOptionWords } from './runner.js';
 import { applyOption, defaultRunnerConfig } from './config.js';
 import { formatReplay, replayCapture, type ReplayOptions } from './replay.js';
 import { formatLint, lintCapture } from './lint.js';
+import { formatOracleSummary, formatOracleTable, OracleUnavailable, oracleAgrees, oracleTotals, preparePacketdrill, runOracle } from './oracle.js';
 
 /** Writes everything, then exits (a bare process.exit may cut a long output written to a pipe). */
 function finish(text: string, code: number): void {
@@ -30,6 +32,27 @@ function usageExit(e: CommanderError): never {
   process.exit(e.exitCode === 0 ? 0 : 2);
 }
 
+/** `conform --oracle linux`: progress lines on stderr, then the table and its summary on stdout. */
+async function runWithOracle(oracle: string | undefined, packetdrillPath: string | undefined, files: readonly string[], optionWords: readonly string[], quiet: boolean): Promise<void> {
+  let packetdrill: string;
+  try {
+    packetdrill = preparePacketdrill(oracle, packetdrillPath);
+  } catch (e) {
+    if (e instanceof OracleUnavailable) {
+      process.stderr.write(`tunstack: conform: ${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const rows = await runOracle(packetdrill, files, optionWords, {
+    base: process.cwd(),
+    onRow: (r) => {
+      if (!quiet) process.stderr.write(`${r.script}: linux ${r.linux.verdict}, tunstack ${r.tunstack.status}\n`);
+    },
+  });
+  finish([...formatOracleTable(rows), '', formatOracleSummary(oracleTotals(rows))].join('\n') + '\n', oracleAgrees(rows) ? 0 : 1);
+}
+
 export function addConformCommands(program: Command): void {
   program
     .command('conform')
@@ -37,11 +60,13 @@ export function addConformCommands(program: Command): void {
     .argument('<paths...>', 'scripts or directories (walked for *.pkt)')
     .option('-v, --verbose', 'print every event of every script')
     .option('-q, --quiet', 'print only failures, unsupported scripts and the summary')
+    .option('--oracle <kernel>', "also run every script with real packetdrill against this machine's kernel ('linux'; needs root) and print one table of both verdicts")
+    .option('--packetdrill <path>', 'for --oracle: a packetdrill binary, or a google/packetdrill checkout to build (bison, flex)')
     .helpOption('-h, --help', 'help; any other --name=value is a script option applied to every script (e.g. --tolerance_usecs=10000, --strict_time, --relax-option-order, --syncookies=2, --tcp.rmem=65536)')
     .allowUnknownOption(true)
     .allowExcessArguments(true)
     .exitOverride(usageExit)
-    .action(async (_paths: string[], o: { verbose?: boolean; quiet?: boolean }, cmd: Command) => {
+    .action(async (_paths: string[], o: { verbose?: boolean; quiet?: boolean; oracle?: string; packetdrill?: string }, cmd: Command) => {
       const words = cmd.args;
       const optionWords = words.filter((w) => w.startsWith('-') && w !== '-v' && w !== '-q' && w !== '--verbose' && w !== '--quiet');
       const paths = words.filter((w) => !w.startsWith('-'));
@@ -56,6 +81,10 @@ export function addConformCommands(program: Command): void {
       const { files, missing } = collectScripts(paths);
       if (missing.length > 0) usage(`conform: no such file or directory: ${missing.join(', ')}`);
       if (files.length === 0) usage(`conform: no .pkt scripts under ${paths.join(', ')}`);
+      if (o.oracle !== undefined || o.packetdrill !== undefined) {
+        await runWithOracle(o.oracle, o.packetdrill, files, optionWords, o.quiet ?? false);
+        return;
+      }
       const summary = await runFiles(files, {
         options: optionWords,
         onResult: (r) => {

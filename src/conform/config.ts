@@ -3,7 +3,10 @@
  * the sysctl whitelist of section 6, mapped onto runner settings and stack
  * settings. Anything not recognised is reported as `unsupported: ...`.
  */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
 import type { ScriptOption } from './ast.js';
+import { expandArithmetic, isHousekeeping, shellLines } from './shell-file.js';
 
 /** TCP stack settings a script may change (keys of StackOptions.tcp). */
 export type TcpSettings = Record<string, number | boolean | string>;
@@ -37,6 +40,8 @@ export interface RunnerConfig {
   icmpRateLimit: boolean;
   /** IP reassembly timeout (ms) when set. */
   reassemblyTimeoutMs: number | undefined;
+  /** The script's folder: shell files it runs (`../common/defaults.sh`) are found from here (else the working folder). */
+  scriptDir: string | undefined;
 }
 
 export function defaultRunnerConfig(): RunnerConfig {
@@ -44,7 +49,9 @@ export function defaultRunnerConfig(): RunnerConfig {
     toleranceUsecs: 4000,
     tolerancePercent: 12.5,
     strictTime: false,
-    coalesceSegments: false,
+    // packetdrill glues consecutive outbound segments to match a longer line (a kernel behind a TUN with
+    // TSO/GSO sends super-packets); --strict_segments turns it off, as in packetdrill.
+    coalesceSegments: true,
     strictTail: false,
     relaxOptionOrder: false,
     remoteIsnOffset: 0,
@@ -65,6 +72,7 @@ export function defaultRunnerConfig(): RunnerConfig {
     tcp: { seed: 1 },
     icmpRateLimit: true,
     reassemblyTimeoutMs: undefined,
+    scriptDir: undefined,
   };
 }
 
@@ -297,12 +305,14 @@ function onlyRule(ok: readonly string[], what: string): SysctlRule {
   };
 }
 
-const bufRule = (key: string): SysctlRule => ({
+/** tcp_rmem/tcp_wmem "min default max": the default is the starting buffer, the max its autotuning ceiling (and the window scale). */
+const bufRule = (key: string, maxKey: string): SysctlRule => ({
   apply(c, v, line) {
     const parts = v.trim().split(/\s+/).map(Number);
     const def = parts.length >= 2 ? parts[1]! : parts[0]!;
-    if (!Number.isFinite(def)) throw new OptionError(`sysctl value '${v}' is not a buffer size`, line);
+    if (!Number.isFinite(def) || parts.some((n) => !Number.isFinite(n))) throw new OptionError(`sysctl value '${v}' is not a buffer size`, line);
     c.tcp[key] = def;
+    if (parts.length >= 3) c.tcp[maxKey] = Math.max(parts[2]!, def);
   },
 });
 
@@ -344,10 +354,10 @@ export const SYSCTLS: Readonly<Record<string, SysctlRule>> = {
       if (Number(v) !== 0) c.tcp['syncookies'] = 2;
     },
   },
-  'net.ipv4.tcp_rmem': bufRule('rmem'),
-  'net.ipv4.tcp_wmem': bufRule('wmem'),
-  'net.inet.tcp.recvspace': bufRule('rmem'),
-  'net.inet.tcp.sendspace': bufRule('wmem'),
+  'net.ipv4.tcp_rmem': bufRule('rmem', 'rmemMax'),
+  'net.ipv4.tcp_wmem': bufRule('wmem', 'wmemMax'),
+  'net.inet.tcp.recvspace': bufRule('rmem', 'rmemMax'),
+  'net.inet.tcp.sendspace': bufRule('wmem', 'wmemMax'),
   'net.ipv4.tcp_ecn': onlyRule(['0', '2'], 'net.ipv4.tcp_ecn (ECN)'),
   'net.inet.tcp.ecn.enable': onlyRule(['0', '2'], 'net.inet.tcp.ecn.enable (ECN)'),
   'net.inet.tcp.insecure_rst': onlyRule(['0'], 'net.inet.tcp.insecure_rst (classic RFC 793 RST rules)'),
@@ -368,61 +378,138 @@ export const SYSCTLS: Readonly<Record<string, SysctlRule>> = {
   // Features we do not have: only the "off" value equals our behaviour.
   'net.ipv4.tcp_fastopen': onlyRule(['0'], 'net.ipv4.tcp_fastopen (TCP Fast Open)'),
   'net.ipv4.tcp_frto': onlyRule(['0'], 'net.ipv4.tcp_frto (F-RTO)'),
-  'net.ipv4.tcp_dsack': onlyRule(['0'], 'net.ipv4.tcp_dsack (D-SACK)'),
+  // We send D-SACK blocks (RFC 2883) and cannot turn them off.
+  'net.ipv4.tcp_dsack': onlyRule(['1'], 'net.ipv4.tcp_dsack (D-SACK blocks cannot be turned off)'),
   'net.ipv4.tcp_fack': onlyRule(['0'], 'net.ipv4.tcp_fack'),
   'net.ipv4.tcp_early_retrans': {
     apply(c, v, line) {
       const x = v.trim();
       if (x === '0') c.tcp['tailLossProbe'] = false;
-      else if (x === '3') c.tcp['tailLossProbe'] = true;
-      else throw new Unsupported(`sysctl net.ipv4.tcp_early_retrans=${x} (only 0, and 3: tail loss probes)`, line);
+      else if (x === '3' || x === '4') c.tcp['tailLossProbe'] = true;
+      else throw new Unsupported(`sysctl net.ipv4.tcp_early_retrans=${x} (only 0, and 3 or 4: tail loss probes)`, line);
     },
   },
   'net.ipv4.tcp_recovery': onlyRule(['0'], 'net.ipv4.tcp_recovery (RACK)'),
   'net.ipv4.tcp_thin_linear_timeouts': onlyRule(['0'], 'net.ipv4.tcp_thin_linear_timeouts'),
+  // Linux 6.x retransmits the first SYNs at a linear 1 s (default 4 of them); ours back off exponentially from the first.
+  'net.ipv4.tcp_syn_linear_timeouts': onlyRule(['0'], 'net.ipv4.tcp_syn_linear_timeouts (linear first SYN timeouts)'),
   'net.ipv4.tcp_mtu_probing': onlyRule(['0'], 'net.ipv4.tcp_mtu_probing'),
   'net.ipv4.tcp_tw_reuse': onlyRule(['0', '2'], 'net.ipv4.tcp_tw_reuse'),
   'net.ipv4.tcp_abort_on_overflow': onlyRule(['0'], 'net.ipv4.tcp_abort_on_overflow'),
   'net.ipv4.tcp_slow_start_after_idle': onlyRule(['0', '1'], 'net.ipv4.tcp_slow_start_after_idle'),
+  'net.ipv4.tcp_reordering': onlyRule(['3'], 'net.ipv4.tcp_reordering (our duplicate-ACK threshold is 3)'),
+  'net.ipv4.tcp_notsent_lowat': onlyRule(['4294967295', '-1'], 'net.ipv4.tcp_notsent_lowat (no limit on unsent data is our behaviour)'),
+  'net.ipv4.tcp_ecn_option': onlyRule(['0', '1', '2'], 'net.ipv4.tcp_ecn_option'),
+  'net.ipv4.tcp_fastopen_key': onlyRule([], 'net.ipv4.tcp_fastopen_key (TCP Fast Open)'),
   // Sysctls that do not change what a script observes on our stack.
   'net.ipv4.tcp_no_metrics_save': onlyRule(['0', '1'], 'net.ipv4.tcp_no_metrics_save'),
   'net.ipv4.tcp_min_tso_segs': onlyRule(['0', '1', '2'], 'net.ipv4.tcp_min_tso_segs'),
 };
 
-/** Names of commands that are housekeeping for a kernel and ignored. */
+/** Names of commands that are housekeeping for a kernel and ignored when they are not found. */
 const IGNORED_COMMANDS = /(^|\/)(defaults\.sh|set_sysctls\.py)\b/;
+/** `ethtool -K DEV tso off gso off …`: offloads turned off, nothing turned on. */
+const OFFLOADS_OFF = /^ethtool\s+(-K|--offload|--features)\s+\S+(\s+(tso|gso|gro|lro|tx-tcp-segmentation|generic-segmentation-offload)\s+off)+$/;
+/** packetdrill's own clean-up file, written by its init scripts: restores sysctls after a run. */
+const SYSCTL_RESTORE = /^\/tmp\/sysctl_restore_\S*\.sh$/;
 
-/**
- * Interprets a backquoted shell command: sysctl assignments on the
- * whitelist are applied, `defaults.sh`-style housekeeping is ignored,
- * anything else is unsupported. Returns a description of what was done.
- */
-export function applyShellCommand(c: RunnerConfig, command: string, line: number | undefined): string[] {
-  const done: string[] = [];
-  for (const part of command.split(/;|&&|\n/)) {
-    const cmd = part.trim();
-    if (cmd === '' || cmd === 'true' || cmd === ':') continue;
-    if (IGNORED_COMMANDS.test(cmd.split(/\s+/)[0]!)) {
-      done.push(`ignored ${cmd}`);
-      continue;
-    }
-    const words = cmd.split(/\s+/);
-    if (words[0] !== 'sysctl' && !words[0]!.endsWith('/sysctl')) throw new Unsupported(`shell command '${cmd}'`, line);
-    // sysctl [-q] [-w] name=value ...   (value may be quoted and contain spaces)
-    const rest = cmd.replace(/^\S+/, '').replace(/\s-[qwe]+\b/g, ' ').trim();
-    const re = /([A-Za-z0-9_.\-/]+)\s*=\s*("[^"]*"|'[^']*'|\S+)/g;
-    let m: RegExpExecArray | null;
-    let any = false;
-    while ((m = re.exec(rest)) !== null) {
-      any = true;
-      const key = m[1]!.replace(/\//g, '.');
-      const value = m[2]!.replace(/^["']|["']$/g, '');
+/** What a shell command did: the settings applied, and what was reported without stopping the script. */
+export interface ShellOutcome {
+  done: string[];
+  warnings: string[];
+}
+
+/** Applies the name=value assignments of one `sysctl ...` command; Unsupported from a rule goes to `unsupported` when given. */
+function applySysctl(c: RunnerConfig, cmd: string, line: number | undefined, outcome: ShellOutcome, unsupported?: (e: Unsupported) => void): void {
+  // sysctl [-q] [-w] name=value ...   (value may be quoted and contain spaces)
+  const rest = cmd.replace(/^\S+/, '').replace(/\s-[qwe]+\b/g, ' ').trim();
+  const re = /([A-Za-z0-9_.\-/]+)\s*=\s*("[^"]*"|'[^']*'|\S+)/g;
+  let m: RegExpExecArray | null;
+  let any = false;
+  while ((m = re.exec(rest)) !== null) {
+    any = true;
+    const key = m[1]!.replace(/^\/proc\/sys\//, '').replace(/\//g, '.');
+    const value = m[2]!.replace(/^["']|["']$/g, '');
+    try {
       const rule = SYSCTLS[key];
       if (!rule) throw new Unsupported(`sysctl ${key}`, line);
       rule.apply(c, value, line);
-      done.push(`${key}=${value}`);
+      outcome.done.push(`${key}=${value}`);
+    } catch (e) {
+      if (e instanceof Unsupported && unsupported) unsupported(e);
+      else throw e;
     }
-    if (!any) throw new Unsupported(`shell command '${cmd}' (only sysctl name=value is understood)`, line);
   }
-  return done;
+  if (!any) throw new Unsupported(`shell command '${cmd}' (only sysctl name=value is understood)`, line);
+}
+
+/**
+ * Runs a shell file the way the script's kernel would see it: its sysctl lines are applied;
+ * sysctls we do not model are reported as warnings (a suite's defaults file sets many that
+ * a given script never exercises), as is any other command.
+ */
+function sourceShellFile(c: RunnerConfig, path: string, line: number | undefined, outcome: ShellOutcome): void {
+  const name = basename(path);
+  for (const l of shellLines(readFileSync(path, 'utf8'))) {
+    const where = `${name}:${l.line}`;
+    const cmd = expandArithmetic(l.text);
+    if (cmd === undefined) {
+      outcome.warnings.push(`${where}: not run (arithmetic not understood): ${l.text}`);
+      continue;
+    }
+    if (isHousekeeping(cmd)) {
+      outcome.done.push(`ignored ${cmd} (${where})`);
+      continue;
+    }
+    const word = cmd.split(/\s+/)[0]!;
+    if (word !== 'sysctl' && !word.endsWith('/sysctl')) {
+      outcome.warnings.push(`${where}: not run: ${cmd}`);
+      continue;
+    }
+    applySysctl(c, cmd, line, outcome, (e) => outcome.warnings.push(`${where}: not modelled: ${e.what}`));
+  }
+}
+
+/**
+ * Interprets a backquoted shell command: sysctl assignments on the
+ * whitelist are applied, a shell file the script runs (`../common/defaults.sh`)
+ * is read for its sysctls, `set_sysctls.py /proc/sys/...=value` is a sysctl,
+ * kernel housekeeping is ignored, anything else is unsupported.
+ */
+export function applyShellCommand(c: RunnerConfig, command: string, line: number | undefined): ShellOutcome {
+  const outcome: ShellOutcome = { done: [], warnings: [] };
+  for (const part of command.split(/;|&&|\n/)) {
+    const raw = part.trim();
+    if (raw === '' || raw === 'true' || raw === ':') continue;
+    const cmd = expandArithmetic(raw) ?? raw;
+    const word = cmd.split(/\s+/)[0]!;
+    if (isHousekeeping(cmd.replace(/\s\d?>\s*\/dev\/null|\s\d>&\d/g, '')) || SYSCTL_RESTORE.test(word)) {
+      outcome.done.push(`ignored ${cmd}`);
+      continue;
+    }
+    if (OFFLOADS_OFF.test(cmd)) {
+      // No TSO/GSO on the TUN: the kernel sends MSS-sized segments, as the stack does on the script link.
+      outcome.done.push(`ignored ${cmd} (segments at MSS size are our behaviour)`);
+      continue;
+    }
+    if (/(^|\/)set_sysctls\.py$/.test(word)) {
+      applySysctl(c, cmd, line, outcome);
+      continue;
+    }
+    if (word !== 'sysctl' && !word.endsWith('/sysctl') && (word.includes('/') || word.endsWith('.sh'))) {
+      const path = resolve(c.scriptDir ?? process.cwd(), word);
+      if (existsSync(path) && statSync(path).isFile()) {
+        sourceShellFile(c, path, line, outcome);
+        outcome.done.push(`ran ${word}`);
+        continue;
+      }
+      if (IGNORED_COMMANDS.test(word)) {
+        outcome.done.push(`ignored ${cmd} (not found)`);
+        continue;
+      }
+    }
+    if (word !== 'sysctl' && !word.endsWith('/sysctl')) throw new Unsupported(`shell command '${cmd}'`, line);
+    applySysctl(c, cmd, line, outcome);
+  }
+  return outcome;
 }

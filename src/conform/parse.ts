@@ -687,8 +687,14 @@ function parseTerm(s: Scanner): Expr {
     const fields: { name: string | undefined; value: Expr }[] = [];
     if (!s.eat('}')) {
       for (;;) {
-        if (s.peekRe(/[A-Za-z_]\w*\s*=/)) {
-          const name = s.ident()!;
+        // `name=value`, or packetdrill's `name(N)=value` / `name(...)=value` (msg_iov(1)=[...], msg_name(...)=...).
+        if (s.peekRe(/[A-Za-z_]\w*\s*(\([^()]*\))?\s*=/)) {
+          let name = s.ident()!;
+          if (s.eat('(')) {
+            const close = s.text.indexOf(')', s.pos);
+            name += `(${s.text.slice(s.pos, close).trim()})`;
+            s.pos = close + 1;
+          }
           s.expect('=');
           fields.push({ name, value: parseExpr(s) });
         } else fields.push({ name: undefined, value: parseExpr(s) });

@@ -513,7 +513,8 @@ function inferTcpConfig(fromServer: Frame[]): Partial<TcpConfig> {
       // unread bytes than its initial window; the stack's buffer counts payload bytes. When the reference
       // closed its window, its ACK says how many bytes it held unread then: that is the buffer to play.
       const held = heldAtZeroWindow(fromServer, th.dstPort, (th.ack - 1) >>> 0);
-      return { rmem: Math.max(2048, th.window, held) };
+      // A buffer set by hand (SO_RCVBUF) is fixed in Linux: no autotuning, a window scale sized for it.
+      return { rmem: Math.max(2048, th.window, held), rmemMax: 0 };
     }
     return {};
   }

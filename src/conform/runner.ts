@@ -19,6 +19,7 @@ import { ipToString, read16, read32 } from '../wire/bytes.js';
 import { internetChecksum } from '../wire/checksum.js';
 import { ScriptSyntaxError, type EventTime, type IcmpPacketLine, type PacketLine, type Script, type ScriptEvent, type ScriptOption, type TcpOptionSpec, type TcpPacketLine, type UdpPacketLine } from './ast.js';
 import { parseScript } from './parse.js';
+import { linuxDiffersReason } from './marks.js';
 import { applyOption, applyShellCommand, defaultRunnerConfig, OptionError, Unsupported, type RunnerConfig } from './config.js';
 import { ScriptLink } from './link.js';
 import {
@@ -53,6 +54,8 @@ export interface ScriptResult {
   warnings: string[];
   /** Event-by-event trace (always collected; printed with -v). */
   trace: string[];
+  /** The script's `// linux-differs: WHY` mark: Linux fails it on purpose, for this reason. */
+  linuxDiffers?: string;
 }
 
 export interface RunScriptOptions {
@@ -60,6 +63,8 @@ export interface RunScriptOptions {
   name?: string;
   /** Options applied before the script's own (command-line flags), e.g. ['--strict_time']. */
   options?: readonly string[];
+  /** The script's folder: shell files it runs are found from here (default: the working folder, as packetdrill). */
+  dir?: string;
 }
 
 /** A failure of the script (mismatch, timing, syscall result). */
@@ -86,6 +91,8 @@ export function parseOptionWords(words: readonly string[]): ScriptOption[] {
 export async function runScript(text: string, opts: RunScriptOptions = {}): Promise<ScriptResult> {
   const name = opts.name ?? '<script>';
   const result: ScriptResult = { name, status: 'pass', reason: '', line: undefined, details: [], warnings: [], trace: [] };
+  const linuxDiffers = linuxDiffersReason(text);
+  if (linuxDiffers !== undefined) result.linuxDiffers = linuxDiffers;
   let script: Script;
   try {
     script = parseScript(text);
@@ -99,6 +106,7 @@ export async function runScript(text: string, opts: RunScriptOptions = {}): Prom
     throw e;
   }
   const cfg = defaultRunnerConfig();
+  cfg.scriptDir = opts.dir;
   try {
     for (const o of parseOptionWords(opts.options ?? [])) applyOption(cfg, o);
     for (const o of script.options) applyOption(cfg, o);
@@ -428,7 +436,9 @@ export class Run {
   // ------------------------------------------------------------ shell
 
   private shell(ev: ScriptEvent, command: string): void {
-    for (const d of applyShellCommand(this.cfg, command, ev.line)) this.trace(`sysctl ${d}`);
+    const outcome = applyShellCommand(this.cfg, command, ev.line);
+    for (const d of outcome.done) this.trace(`shell ${d}`);
+    for (const w of outcome.warnings) this.result.warnings.push(`line ${ev.line}: ${w}`);
     // After the stack started: the live settings change (connections created from now on read them).
     if (this.stack) Object.assign(this.stack.tcp.config, this.cfg.tcp);
   }

@@ -4,7 +4,7 @@
  * the reasons grouped and counted.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { runScript, type ScriptResult } from './runner.js';
 
 /** Every `.pkt` file under the given paths (files as given, directories walked, sorted). */
@@ -48,7 +48,7 @@ export async function runFiles(files: readonly string[], opts: { options?: reado
   for (const f of files) {
     const name = opts.base !== undefined ? relative(opts.base, f) || f : f;
     const text = readFileSync(f, 'utf8');
-    const r = await runScript(text, { name, ...(opts.options ? { options: opts.options } : {}) });
+    const r = await runScript(text, { name, dir: dirname(f), ...(opts.options ? { options: opts.options } : {}) });
     results.push(r);
     opts.onResult?.(r);
   }
@@ -89,6 +89,7 @@ export function formatResult(r: ScriptResult, verbose = false): string[] {
     out.push(`FAIL ${r.name}${at}: ${r.reason}`);
     for (const d of r.details) out.push(`    ${d}`);
   }
+  if (r.linuxDiffers !== undefined) out.push(`    linux-differs: ${r.linuxDiffers}`);
   for (const w of r.warnings) out.push(`    warning: ${w}`);
   if (verbose) for (const t of r.trace) out.push(`    | ${t}`);
   return out;
@@ -105,6 +106,7 @@ export function formatSummary(s: SuiteSummary): string[] {
     out.push('unsupported by reason:');
     for (const [k, n] of sorted(s.unsupportedReasons)) out.push(`  ${String(n).padStart(4)}  ${k}`);
   }
-  out.push(`${s.passed} passed / ${s.failed} failed / ${s.unsupported} unsupported (${s.results.length} scripts)`);
+  const marked = s.results.filter((r) => r.linuxDiffers !== undefined).length;
+  out.push(`${s.passed} passed / ${s.failed} failed / ${s.unsupported} unsupported (${s.results.length} scripts${marked > 0 ? `, ${marked} marked linux-differs` : ''})`);
   return out;
 }

@@ -82,13 +82,20 @@ class Fd {
   ) {}
 }
 
-const SUPPORTED_CALLS = new Set(['socket', 'bind', 'listen', 'accept', 'connect', 'read', 'recv', 'recvfrom', 'write', 'send', 'sendto', 'close', 'shutdown', 'fcntl', 'setsockopt', 'getsockopt', 'poll']);
+const SUPPORTED_CALLS = new Set(['socket', 'bind', 'listen', 'accept', 'connect', 'read', 'recv', 'recvfrom', 'write', 'send', 'sendto', 'close', 'shutdown', 'fcntl', 'setsockopt', 'getsockopt', 'poll', 'ioctl']);
+/** ioctl requests the runner answers (Linux: SIOCINQ = FIONREAD, SIOCOUTQ = TIOCOUTQ). */
+const IOCTLS = new Set(['SIOCINQ', 'FIONREAD', 'SIOCOUTQ', 'TIOCOUTQ']);
 
 const SKIPPED_OPTS = new Set(['TCP_INFO', 'TCP_CONGESTION', 'TCP_FASTOPEN', 'TCP_FASTOPEN_CONNECT', 'TCP_FASTOPEN_NO_COOKIE', 'TCP_USER_TIMEOUT', 'TCP_NOTSENT_LOWAT', 'TCP_CORK', 'TCP_INQ', 'SO_ZEROCOPY', 'SO_TIMESTAMPING', 'IP_RECVERR', 'TCP_MD5SIG', 'TCP_REPAIR', 'TCP_SAVE_SYN', 'TCP_SAVED_SYN', 'TCP_ZEROCOPY_RECEIVE', 'TCP_TX_DELAY', 'TCP_QUICKACK', 'TCP_WINDOW_CLAMP', 'TCP_DEFER_ACCEPT', 'TCP_SYNCNT', 'TCP_LINGER2', 'SO_MAX_PACING_RATE', 'TCP_TIMESTAMP', 'TCP_CC_INFO', 'TCP_THIN_LINEAR_TIMEOUTS', 'SO_RCVLOWAT', 'SO_SNDLOWAT', 'SO_RCVTIMEO', 'SO_SNDTIMEO', 'IP_MTU_DISCOVER', 'IP_TOS', 'IP_TTL', 'SO_REUSEPORT', 'SO_OOBINLINE', 'SO_TIMESTAMP', 'TCP_NOPUSH']);
 const HANDLED_OPTS = new Set(['SO_REUSEADDR', 'SO_RCVBUF', 'SO_SNDBUF', 'SO_LINGER', 'SO_ERROR', 'SO_KEEPALIVE', 'TCP_NODELAY', 'TCP_MAXSEG', 'TCP_KEEPIDLE', 'TCP_KEEPINTVL', 'TCP_KEEPCNT', 'SO_TYPE', 'SO_DEBUG', 'SO_BROADCAST']);
 
 function identOf(e: Expr | undefined): string | undefined {
   return e?.t === 'ident' ? e.name : undefined;
+}
+
+/** A NULL buffer argument (`NULL` or `0`): Linux answers EFAULT when bytes would be copied through it. */
+function isNullBuffer(e: Expr | undefined): boolean {
+  return (e?.t === 'ident' && e.name === 'NULL') || (e?.t === 'num' && e.v === 0);
 }
 
 export class SyscallAdapter {
@@ -103,6 +110,10 @@ export class SyscallAdapter {
       const name = identOf(call.args[2]);
       if (name === undefined) throw new Unsupported(`${call.name} with a numeric option name`, line);
       if (SKIPPED_OPTS.has(name) || !HANDLED_OPTS.has(name)) throw new Unsupported(`socket option ${name}`, line);
+    }
+    if (call.name === 'ioctl') {
+      const req = identOf(call.args[1]);
+      if (req === undefined || !IOCTLS.has(req)) throw new Unsupported(`ioctl ${req ?? 'with a numeric request'}`, line);
     }
     if (call.name === 'send' || call.name === 'sendto' || call.name === 'recv' || call.name === 'recvfrom') {
       const flags = call.args[3];
@@ -181,11 +192,12 @@ export class SyscallAdapter {
       return;
     }
     // Values through pointers.
-    if (call.name === 'getsockopt' && o.out?.optval !== undefined) {
-      const optArg = call.args[3];
+    if ((call.name === 'getsockopt' || call.name === 'ioctl') && o.out?.optval !== undefined) {
+      const getsockopt = call.name === 'getsockopt';
+      const optArg = call.args[getsockopt ? 3 : 2];
       if (optArg && optArg.t !== 'ellipsis') {
         const wantVal = this.value(optArg, line);
-        if (wantVal !== o.out.optval) this.run.fail('syscall', `getsockopt ${identOf(call.args[2]) ?? ''}: value ${o.out.optval}, expected ${wantVal}`, line, [`script: ${text}`]);
+        if (wantVal !== o.out.optval) this.run.fail('syscall', `${call.name} ${identOf(call.args[getsockopt ? 2 : 1]) ?? ''}: value ${o.out.optval}, expected ${wantVal}`, line, [`script: ${text}`]);
       }
     }
     if (call.name === 'poll' && o.out?.revents) {
@@ -234,6 +246,8 @@ export class SyscallAdapter {
         return this.shutdown(a, line);
       case 'fcntl':
         return this.fcntl(a, line);
+      case 'ioctl':
+        return this.ioctl(a, line);
       case 'setsockopt':
         return this.setsockopt(a, line);
       case 'getsockopt':
@@ -312,14 +326,24 @@ export class SyscallAdapter {
   }
 
   /**
-   * SO_RCVBUF/SO_SNDBUF: the socket API has no per-socket buffer sizes, so
+   * SO_RCVBUF/SO_SNDBUF/TCP_MAXSEG: the socket API has no per-socket sizes, so
    * the stack-wide defaults are set just before listen()/connect() (new
-   * connections read them when they are created).
+   * connections read them when they are created). A size set by hand is
+   * fixed, as Linux locks it (SOCK_RCVBUF_LOCK/SOCK_SNDBUF_LOCK): no
+   * autotuning, and the window scale is sized for it.
    */
   private applyBuffers(fd: Fd): void {
     const c = this.tcpApi.config;
-    if (fd.opts.rcvbuf !== undefined) c.rmem = fd.opts.rcvbuf;
-    if (fd.opts.sndbuf !== undefined) c.wmem = fd.opts.sndbuf;
+    if (fd.opts.rcvbuf !== undefined) {
+      c.rmem = fd.opts.rcvbuf;
+      c.rmemMax = 0;
+    }
+    if (fd.opts.sndbuf !== undefined) {
+      c.wmem = fd.opts.sndbuf;
+      c.wmemMax = 0;
+    }
+    // TCP_MAXSEG is per socket in Linux; here the stack-wide MSS clamp, set as the buffers are.
+    if (fd.opts.maxseg !== undefined) c.mssClamp = fd.opts.maxseg;
   }
 
   /** Error bookkeeping of a TCP socket, attached once. */
@@ -474,6 +498,7 @@ export class SyscallAdapter {
     const attempt = async (): Promise<CallOutcome | Blocked> => {
       const avail = s.readableLength;
       if (avail > 0 && !fd.readShut) {
+        if (len > 0 && isNullBuffer(a[1])) return err('EFAULT');
         const n = Math.min(len, avail);
         if (peek) return ok(n);
         const b = s.read(n) as Buffer | null;
@@ -507,6 +532,7 @@ export class SyscallAdapter {
     if (!fd) return err('EBADF');
     const len = a[2] ? this.value(a[2], line) : 0;
     const dontwait = fd.nonblock || (flags & SYMBOLS['MSG_DONTWAIT']!) !== 0;
+    if (len > 0 && isNullBuffer(a[1])) return err('EFAULT');
     if (fd.kind === 'udp') {
       const u = fd.udp!;
       if (fd.pendingErrno) {
@@ -663,11 +689,39 @@ export class SyscallAdapter {
         if (sock) sock.setNoDelay(fd.opts.nodelay);
         return ok();
       }
-      case 'TCP_MAXSEG':
-        throw new Unsupported('setsockopt TCP_MAXSEG (use --tcp_mss)', line);
+      case 'TCP_MAXSEG': {
+        // Linux: 0 clears it, else 88 (TCP_MIN_MSS) .. 32767 (MAX_TCP_WINDOW); it caps the MSS announced and used.
+        const v = this.optValue(a[3], line);
+        if (v !== 0 && (v < 88 || v > 32767)) return err('EINVAL');
+        if (fd.kind !== 'tcp') return err('EOPNOTSUPP');
+        if (fd.tcp.s !== 'fresh') throw new Unsupported('setsockopt TCP_MAXSEG after listen()/connect()', line);
+        fd.opts.maxseg = v;
+        return ok();
+      }
       default:
         throw new Unsupported(`setsockopt ${name}`, line);
     }
+  }
+
+  /**
+   * ioctl SIOCINQ (FIONREAD): bytes ready to read; SIOCOUTQ (TIOCOUTQ): bytes sent but not
+   * acknowledged plus bytes not sent. A listening socket answers EINVAL, as in Linux.
+   */
+  private ioctl(a: Expr[], line: number): CallOutcome {
+    const fd = this.fd(a, line);
+    if (!fd) return err('EBADF');
+    const req = identOf(a[1])!;
+    const inq = req === 'SIOCINQ' || req === 'FIONREAD';
+    if (fd.kind === 'udp') {
+      if (!inq) return ok(0, { optval: 0 });
+      return ok(0, { optval: fd.udpRx[0] ?? 0 });
+    }
+    if (fd.tcp.s === 'listening') return err('EINVAL');
+    if (fd.tcp.s !== 'conn') return ok(0, { optval: 0 });
+    const s = fd.tcp.sock;
+    // Bytes still in the connection's receive buffer plus those already handed to the stream.
+    if (inq) return ok(0, { optval: fd.readShut ? 0 : (s.tcpInfo()?.recvQ ?? 0) + s.readableLength });
+    return ok(0, { optval: (s.tcpInfo()?.sendQ ?? 0) + s.writableLength });
   }
 
   private getsockopt(a: Expr[], line: number): CallOutcome {
@@ -690,7 +744,8 @@ export class SyscallAdapter {
         return ok(0, { optval: fd.opts.keepalive ? 1 : 0 });
       case 'TCP_MAXSEG': {
         const info = sock?.tcpInfo();
-        if (!info) throw new Unsupported('getsockopt TCP_MAXSEG before the connection exists', line);
+        // Before a connection Linux reports the value set, or TCP_MSS_DEFAULT (536).
+        if (!info) return ok(0, { optval: fd.opts.maxseg || 536 });
         return ok(0, { optval: info.mss });
       }
       case 'SO_RCVBUF':

@@ -8,15 +8,23 @@ export type CongestionControlName = 'newreno' | 'cubic';
 export interface TcpConfig {
   /** net.ipv4.tcp_syncookies: 0 never, 1 when the SYN queue is full (default), 2 always. */
   syncookies: 0 | 1 | 2;
-  /** Receive buffer per connection in bytes (SO_RCVBUF); the advertised window never exceeds it. */
+  /**
+   * Receive buffer per connection in bytes (SO_RCVBUF); the advertised window never exceeds it. Default 64240:
+   * the first window Linux offers (its tcp_rmem[1] = 131072 bytes of memory, half of it for payload, rounded
+   * down to whole 1460-byte segments: 44 × 1460), so a SYN carries `win 64240` as a stock kernel's does. Linux
+   * offers 65160 (45 × 1448) in a SYN-ACK with timestamps; ours says 64240 there (it is not rounded to the MSS).
+   * Linux's buffer also keeps room beyond the window it offers (it counts memory, about twice the window);
+   * ours counts payload bytes, so unread data shrinks the window sooner.
+   */
   rmem: number;
   /** Send buffer per connection in bytes (SO_SNDBUF): unacknowledged + unsent data. */
   wmem: number;
   /**
    * Receive buffer autotuning ceiling (Linux tcp_moderate_rcvbuf with tcp_rmem[2]): when above `rmem`, a
    * connection's receive buffer grows from `rmem` toward it as the data the application reads per round trip
-   * demands (tcp_rcv_space_adjust), so a long path is not window-bound. 0: the buffer stays at `rmem` (the
-   * library default, which the conformance dialogues assume); `tunstack up` sets 6 MiB, Linux's default.
+   * demands (tcp_rcv_space_adjust), so a long path is not window-bound. 0: the buffer stays at `rmem`.
+   * Default 32 MiB, this kernel's tcp_rmem[2] (Linux 6.x): the window scale is sized for it, so the stack
+   * offers wscale 10 as Linux does; `tunstack up` sets 6 MiB (wscale 7).
    */
   rmemMax: number;
   /**
@@ -28,11 +36,15 @@ export interface TcpConfig {
   mssClamp: number;
   /** RTO before any RTT sample (RFC 6298 §2.1: 1 s). */
   initialRto: number;
-  /** Lower bound on the RTO (Linux TCP_RTO_MIN = 200 ms). */
+  /** Lower bound on the RTO (Linux TCP_RTO_MIN = 200 ms, net.ipv4.tcp_rto_min_us = 200000 on this kernel). */
   minRto: number;
   /** Upper bound on the RTO (Linux TCP_RTO_MAX = 120 s). */
   maxRto: number;
-  /** Congestion controller: 'newreno' (RFC 5681/6582) or 'cubic' (RFC 9438). */
+  /**
+   * Congestion controller: 'newreno' (RFC 5681/6582) or 'cubic' (RFC 9438). Differs from Linux on purpose: a
+   * stock kernel runs cubic (this one runs bbr inside a fresh network namespace, which we do not have); the
+   * library keeps NewReno, whose behaviour the dialogues pin down, and `tunstack up` runs CUBIC.
+   */
   congestionControl: CongestionControlName;
   /** net.ipv4.tcp_timestamps (RFC 7323 timestamps + PAWS). */
   timestamps: boolean;
@@ -51,7 +63,10 @@ export interface TcpConfig {
    * kernels and this project's reference kernel are built (`zcat /proc/config.gz | grep CONFIG_HZ=`).
    */
   tickMs: number;
-  /** Delayed-ACK timeout in ms (Linux TCP_DELACK_MIN = 40; RFC 9293 allows up to 500, RFC 1122 asks < 500, we cap at 200). */
+  /**
+   * Delayed-ACK timeout in ms (Linux TCP_DELACK_MIN = 40; RFC 9293 allows up to 500, RFC 1122 asks < 500, we cap at
+   * 200). Linux adapts its ACK timeout (ato) to the arrival pattern between 40 and 200 ms; ours is fixed.
+   */
   delayedAckMs: number;
   /** Segments ACKed at once at the start of a connection (Linux TCP_MAX_QUICKACKS = 16). */
   quickAcks: number;
@@ -59,7 +74,12 @@ export interface TcpConfig {
   timeWaitMs: number;
   /** FIN_WAIT_2 timeout for closed sockets (net.ipv4.tcp_fin_timeout = 60 s). */
   finTimeoutMs: number;
-  /** SYN retransmissions before ETIMEDOUT (net.ipv4.tcp_syn_retries = 6). */
+  /**
+   * SYN retransmissions before ETIMEDOUT (net.ipv4.tcp_syn_retries = 6). Differs from Linux 6.x: it retransmits
+   * its first SYNs at a linear 1 s (net.ipv4.tcp_syn_linear_timeouts = 4) before backing off; ours back off
+   * exponentially from the first (Linux with tcp_syn_linear_timeouts=0) — the schedule lives in the connection's
+   * timers, not here, and is left for the TCP split.
+   */
   synRetries: number;
   /** SYN-ACK retransmissions before a half-open entry expires (net.ipv4.tcp_synack_retries = 5). */
   synAckRetries: number;
@@ -113,9 +133,9 @@ export interface TcpConfig {
 
 export const defaultTcpConfig: Readonly<TcpConfig> = {
   syncookies: 1,
-  rmem: 1 << 20,
+  rmem: 64240,
   wmem: 1 << 20,
-  rmemMax: 0,
+  rmemMax: 32 << 20,
   wmemMax: 0,
   mssClamp: 0,
   initialRto: 1000,
@@ -165,12 +185,17 @@ export function resolveTcpConfig(o: Partial<TcpConfig> | undefined): TcpConfig {
 
 /**
  * The TCP settings of a live stack (`tunstack up`, and its warm-up): tail loss probes, buffer autotuning and
- * CUBIC on, as Linux has them by default (Linux: tcp_rmem 4096 131072 6291456, tcp_wmem 4096 16384 4194304; our
- * starting sizes stay at the library's 1 MiB). CUBIC's gentler cut (β 0.7): ten 20 MB downloads with 1% loss
+ * CUBIC on, as Linux has them by default (Linux: tcp_rmem 4096 131072 6291456 on older kernels, tcp_wmem 4096 16384 4194304; both buffers start
+ * at 1 MiB). CUBIC's gentler cut (β 0.7): ten 20 MB downloads with 1% loss
  * each way, consumer-bound at ~430 MB/s (curl | sha256sum on one core), reached the cap in 7 of 10 against 4–5
  * of 10 with NewReno.
  */
 export const liveTcpConfig: Readonly<Partial<TcpConfig>> = {
+  // Differs from Linux on purpose: a live stack starts its receive buffer at 1 MiB (SYN window 65535) rather
+  // than the library's Linux-like 64240. Starting at 64240 and autotuning from there made the JIT warm-up's
+  // uploads (real clock, 5 s budget) and the first transfers of a fresh stack slower: `tunstack up` then took
+  // longer to answer than the operations test allows (30 s, 25.5 s before).
+  rmem: 1 << 20,
   tailLossProbe: true,
   congestionControl: 'cubic',
   rmemMax: 6 * 1024 * 1024,

@@ -134,3 +134,21 @@ assert tcpi_snd_cwnd == 10   // python, untouched
     expect(a.packet.flags).toBe(TCP_SYN);
   });
 });
+
+describe("packetdrill's struct syntax", () => {
+  it('reads name(N)=value and name(...)=... fields', () => {
+    const s = parseScript(`0 recvmsg(4, {msg_name(...)=...,
+                 msg_iov(1)=[{iov_base=..., iov_len=1000}],
+                 msg_control=[{cmsg_len=20, cmsg_level=SOL_TCP, cmsg_type=TCP_CM_INQ, cmsg_data=0}],
+                 msg_flags=0}, 0) = 1000
+`);
+    const a = s.events[0]!.action;
+    expect(a.kind).toBe('syscall');
+    if (a.kind !== 'syscall') return;
+    const st = a.call.args[1]!;
+    expect(st.t).toBe('struct');
+    if (st.t !== 'struct') return;
+    expect(st.fields.map((f) => f.name)).toEqual(['msg_name(...)', 'msg_iov(1)', 'msg_control', 'msg_flags']);
+    expect(st.fields[0]!.value).toEqual({ t: 'ellipsis' });
+  });
+});

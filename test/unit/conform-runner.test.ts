@@ -47,7 +47,7 @@ describe('conform runner and matcher', () => {
 +0 bind(3, ..., ...) = 0
 +0 listen(3, 4) = 0
 +0 < S 0:0(0) win 20000 <mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7>
-+0 > S. 0:0(0) ack 1 <mss 1460,nop,wscale 5,sackOK,TS val 9 ecr 1>
++0 > S. 0:0(0) ack 1 <mss 1460,nop,wscale 10,sackOK,TS val 9 ecr 1>
 `;
     const strict = await runScript(bsd);
     expect(strict.status).toBe('fail');
@@ -81,6 +81,7 @@ describe('conform runner and matcher', () => {
       ['0 `tc qdisc add dev tun0 root netem delay 10ms`\n', /shell command 'tc qdisc/],
       ['0 `sysctl -q net.ipv4.tcp_fastopen=3`\n', /sysctl net\.ipv4\.tcp_fastopen=3/],
       ['0 `sysctl -q net.ipv4.tcp_frobnicate=1`\n', /sysctl net\.ipv4\.tcp_frobnicate/],
+      ['0 `sysctl -q net.ipv4.tcp_syn_linear_timeouts=4`\n', /tcp_syn_linear_timeouts=4 \(linear first SYN timeouts\)/],
       ['--ip_version=ipv6\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n', /--ip_version=ipv6/],
       ['0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 setsockopt(3, IPPROTO_TCP, TCP_CONGESTION, "bbr", 3) = 0\n', /socket option TCP_CONGESTION/],
       ['0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 sendmsg(3, {...}, 0) = 10\n', /system call sendmsg/],
@@ -102,7 +103,7 @@ describe('conform runner and matcher', () => {
 +0 bind(3, ..., ...) = 0
 +0 listen(3, 4) = 0
 +0 < S 0:0(0) win 20000 <mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7>
-+0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 5>
++0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 10>
 `);
     expect(r.status).toBe('pass');
   });
@@ -174,5 +175,90 @@ describe('conform runner and matcher', () => {
       const r = await runScript(text);
       expect(['pass', 'fail', 'unsupported']).toContain(r.status);
     }
+  });
+});
+
+describe('segment boundaries', () => {
+  const tso = `0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 bind(3, ..., ...) = 0
++0 listen(3, 4) = 0
++0 < S 0:0(0) win 20000 <mss 1000>
++0 > S. 0:0(0) ack 1 <mss 1460>
++0.1 < . 1:1(0) ack 1 win 20000
++0 accept(3, ..., ...) = 4
++0 write(4, ..., 3000) = 3000
++0 > P. 1:3001(3000) ack 1
+`;
+  it('glues segments to match a longer line by default, as packetdrill does', async () => {
+    expect((await runScript(tso)).status).toBe('pass');
+  });
+  it('asks for one line per segment with --strict_segments', async () => {
+    const r = await runScript(tso, { options: ['--strict_segments'] });
+    expect(r.status).toBe('fail');
+    expect(r.reason).toMatch(/outbound packet mismatch/);
+  });
+});
+
+describe('TCP_MAXSEG', () => {
+  it('is 536 before a connection, takes 88..32767 (else EINVAL) before listen/connect, and clamps the MSS', async () => {
+    const r = await runScript(`0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 getsockopt(3, IPPROTO_TCP, TCP_MAXSEG, [536], [4]) = 0
++0 setsockopt(3, IPPROTO_TCP, TCP_MAXSEG, [87], 4) = -1 EINVAL (Invalid argument)
++0 setsockopt(3, IPPROTO_TCP, TCP_MAXSEG, [32768], 4) = -1 EINVAL (Invalid argument)
++0 setsockopt(3, IPPROTO_TCP, TCP_MAXSEG, [600], 4) = 0
++0 bind(3, ..., ...) = 0
++0 listen(3, 4) = 0
++0 < S 0:0(0) win 20000 <mss 1460>
++0 > S. 0:0(0) ack 1 <mss 600>
+`);
+    expect(r.status, r.reason).toBe('pass');
+  });
+  it('is unsupported after listen()', async () => {
+    const r = await runScript(`0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 bind(3, ..., ...) = 0
++0 listen(3, 4) = 0
++0 setsockopt(3, IPPROTO_TCP, TCP_MAXSEG, [600], 4) = 0
+`);
+    expect(r.status).toBe('unsupported');
+    expect(r.reason).toMatch(/TCP_MAXSEG after listen/);
+  });
+});
+
+describe('NULL buffers', () => {
+  it('answer EFAULT on write and on a read with data waiting, and consume nothing', async () => {
+    const r = await runScript(PASSIVE + `+0 write(4, NULL, 1000) = -1 EFAULT (Bad address)
++0 send(4, 0, 1000, 0) = -1 EFAULT (Bad address)
++0 < P. 1:101(100) ack 1 win 20000
++0 read(4, NULL, 100) = -1 EFAULT (Bad address)
++0 read(4, ..., 100) = 100
+`);
+    expect(r.status, r.reason).toBe('pass');
+  });
+});
+
+describe('ioctl', () => {
+  it('answers SIOCINQ with the bytes waiting, SIOCOUTQ with the bytes not yet acknowledged, EINVAL on a listener', async () => {
+    const r = await runScript(`0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 bind(3, ..., ...) = 0
++0 listen(3, 4) = 0
++0 ioctl(3, SIOCINQ, [0]) = -1 EINVAL (Invalid argument)
++0 < S 0:0(0) win 20000 <mss 1000>
++0 > S. 0:0(0) ack 1 <mss 1460>
++0.1 < . 1:1(0) ack 1 win 20000
++0 accept(3, ..., ...) = 4
++0 < P. 1:301(300) ack 1 win 20000
++0 ioctl(4, SIOCINQ, [300]) = 0
++0 write(4, ..., 500) = 500
++0 > P. 1:501(500) ack 301
++0 ioctl(4, SIOCOUTQ, [500]) = 0
++0.1 < . 301:301(0) ack 501 win 20000
++0 ioctl(4, SIOCOUTQ, [0]) = 0
+`);
+    expect(r.status, r.reason).toBe('pass');
+  });
+  it('reports other requests as unsupported', async () => {
+    const r = await runScript('0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 ioctl(3, SIOCGSTAMP, [0]) = 0\n');
+    expect(r.status).toBe('unsupported');
+    expect(r.reason).toMatch(/ioctl SIOCGSTAMP/);
   });
 });

@@ -58,7 +58,7 @@ async function upload(tcp: Partial<TcpConfig>): Promise<{ ms: number; received: 
 
 describe('buffer autotuning', () => {
   it('grows both buffers on a 100 ms path and the transfer is no longer one buffer per round trip', async () => {
-    const fixed = await upload({});
+    const fixed = await upload({ rmem: 1 << 20, rmemMax: 0 });
     const tuned = await upload({ rmemMax: 6 * 1024 * 1024, wmemMax: 4 * 1024 * 1024 });
     expect(fixed.received).toBe(BYTES);
     expect(tuned.received).toBe(BYTES);

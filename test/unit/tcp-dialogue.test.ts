@@ -53,7 +53,7 @@ describe('TCP packet dialogues', () => {
     const { h, synAck, iss, sock } = await established({}, { mss: 1200, sackPermitted: true, ts: { val: 777, ecr: 0 }, wscale: 7 });
     expect(synAck.tcp.flags).toBe(TCP_SYN | TCP_ACK);
     expect(synAck.tcp.ack).toBe(ISN + 1);
-    expect(opts(synAck)).toMatch(/^mss 1460,sackOK,TS val \d+ ecr 777,nop,wscale 5$/);
+    expect(opts(synAck)).toMatch(/^mss 1460,sackOK,TS val \d+ ecr 777,nop,wscale 10$/);
     const info = sock.tcpInfo()!;
     expect(info.state).toBe('ESTAB');
     expect(info.mss).toBe(1200 - 12);
@@ -104,7 +104,9 @@ describe('TCP packet dialogues', () => {
   });
 
   it('ACKs quickly at the start, then delays (≤ 40 ms) a lone segment and ACKs every second full one at once', async () => {
-    const { h, iss } = await established({ quickAcks: 1 }, { mss: 1000 });
+    // A buffer well above the first window (Linux's tcp_rmem[1] buffer has room beyond the 64240 it offers): the
+    // two unread segments do not shrink the window, so the every-second-segment rule applies.
+    const { h, iss } = await established({ quickAcks: 1, rmem: 1 << 20 }, { mss: 1000 });
     const seg = (n: number, len: number) => ({ srcPort: PEER, dstPort: PORT, seq: ISN + 1 + n, ack: iss + 1, flags: TCP_ACK, window: 20000, payload: new Uint8Array(len) });
     await h.inject(seg(0, 1000));
     expect(h.take().map((c) => c.tcp.ack - ISN)).toEqual([1001]); // quick ACK
@@ -137,7 +139,7 @@ describe('TCP packet dialogues', () => {
     sock.on('error', (e) => (err = e));
     await h.inject({ srcPort: PEER, dstPort: PORT, seq: ISN + 1 + 100, flags: TCP_RST, window: 0 });
     const [c1] = h.take();
-    expect(formatTcp(c1!.tcp, { seqBase: iss, ackBase: ISN })).toBe('. 1:1(0) ack 1 win 65535');
+    expect(formatTcp(c1!.tcp, { seqBase: iss, ackBase: ISN })).toBe('. 1:1(0) ack 1 win 64240');
     await h.inject({ srcPort: PEER, dstPort: PORT, seq: ISN + 1 + 5, flags: TCP_SYN, window: 1000 });
     expect(h.take()[0]!.tcp.flags).toBe(TCP_ACK);
     expect(h.stack.stats.TcpExt.TCPChallengeACK).toBe(2);
@@ -186,15 +188,15 @@ describe('TCP packet dialogues', () => {
     const { h, iss, sock } = await established({ timeWaitMs: 60_000 });
     sock.end();
     await h.settle();
-    expect(formatTcp(h.take()[0]!.tcp, { seqBase: iss, ackBase: ISN })).toBe('F. 1:1(0) ack 1 win 65535');
+    expect(formatTcp(h.take()[0]!.tcp, { seqBase: iss, ackBase: ISN })).toBe('F. 1:1(0) ack 1 win 64240');
     await h.inject({ srcPort: PEER, dstPort: PORT, seq: ISN + 1, ack: iss + 2, flags: TCP_ACK, window: 20000 });
     expect(sock.tcpInfo()?.state ?? 'FIN-WAIT-2').toBe('FIN-WAIT-2');
     await h.inject({ srcPort: PEER, dstPort: PORT, seq: ISN + 1, ack: iss + 2, flags: TCP_FIN | TCP_ACK, window: 20000 });
-    expect(formatTcp(h.take()[0]!.tcp, { seqBase: iss, ackBase: ISN })).toBe('. 2:2(0) ack 2 win 65535');
+    expect(formatTcp(h.take()[0]!.tcp, { seqBase: iss, ackBase: ISN })).toBe('. 2:2(0) ack 2 win 64240');
     expect(h.stack.tcp.socketTable().find((r) => r.state === 'TIME-WAIT')).toBeDefined();
     await h.advance(500);
     await h.inject({ srcPort: PEER, dstPort: PORT, seq: ISN + 1, ack: iss + 2, flags: TCP_FIN | TCP_ACK, window: 20000 });
-    expect(formatTcp(h.take()[0]!.tcp, { seqBase: iss, ackBase: ISN })).toBe('. 2:2(0) ack 2 win 65535');
+    expect(formatTcp(h.take()[0]!.tcp, { seqBase: iss, ackBase: ISN })).toBe('. 2:2(0) ack 2 win 64240');
     await h.advance(59_000);
     expect(h.stack.tcp.socketTable().find((r) => r.state === 'TIME-WAIT')).toBeDefined();
     await h.advance(1_000);
@@ -315,7 +317,7 @@ describe('TCP packet dialogues', () => {
     await h.settle();
     const [syn] = h.take();
     expect(syn!.tcp.flags).toBe(TCP_SYN);
-    expect(opts(syn!)).toMatch(/^mss 1460,sackOK,TS val \d+ ecr 0,nop,wscale 5$/);
+    expect(opts(syn!)).toMatch(/^mss 1460,sackOK,TS val \d+ ecr 0,nop,wscale 10$/);
     const t0 = h.clock.now();
     const at: number[] = [];
     for (let k = 0; k < 2000 && !err; k++) {
@@ -338,12 +340,12 @@ describe('TCP packet dialogues', () => {
     await h2.inject({ srcPort: 80, dstPort: syn2!.tcp.srcPort, seq: 5000, ack: syn2!.tcp.seq + 1, flags: TCP_SYN | TCP_ACK, window: 5000, options: { mss: 1000 } });
     expect(connected).toBe(true);
     const [ack] = h2.take();
-    expect(formatTcp(ack!.tcp, { seqBase: syn2!.tcp.seq, ackBase: 5000 })).toBe('. 1:1(0) ack 1 win 65535');
+    expect(formatTcp(ack!.tcp, { seqBase: syn2!.tcp.seq, ackBase: 5000 })).toBe('. 1:1(0) ack 1 win 64240');
     expect(s2.tcpInfo()!.timestamps).toBe(false); // not negotiated: the SYN-ACK had none
     s2.write('x'.repeat(400));
     await h2.settle();
     const [d] = h2.take();
-    expect(formatTcp(d!.tcp, { seqBase: syn2!.tcp.seq, ackBase: 5000 })).toBe('P. 1:401(400) ack 1 win 65535');
+    expect(formatTcp(d!.tcp, { seqBase: syn2!.tcp.seq, ackBase: 5000 })).toBe('P. 1:401(400) ack 1 win 64240');
   });
 
   it('RST in answer to our SYN → ECONNREFUSED; ICMP port unreachable during SYN-SENT → ECONNREFUSED', async () => {

@@ -37,11 +37,11 @@ describe('Linux ACK and window choices', () => {
     sock.on('data', () => {});
     await h.settle();
     await h.inject(seg(0, 100, TCP_ACK | TCP_PSH));
-    expect(h.take().map(fmt)).toEqual(['. 1:1(0) ack 101 win 65535']); // quick ACK (start of the connection)
+    expect(h.take().map(fmt)).toEqual(['. 1:1(0) ack 101 win 64240']); // quick ACK (start of the connection)
     await h.advance(5);
     sock.write(Buffer.alloc(200));
     await h.settle();
-    expect(h.take().map(fmt)).toEqual(['P. 1:201(200) ack 101 win 65535']); // an answer within 40 ms: pingpong
+    expect(h.take().map(fmt)).toEqual(['P. 1:201(200) ack 101 win 64240']); // an answer within 40 ms: pingpong
     await h.inject(seg(100, 0, TCP_ACK, 201));
     await h.advance(10);
     await h.inject(seg(100, 100, TCP_ACK | TCP_PSH, 201));
@@ -49,13 +49,13 @@ describe('Linux ACK and window choices', () => {
     await h.advance(4);
     sock.write(Buffer.alloc(200));
     await h.settle();
-    expect(h.take().map(fmt)).toEqual(['P. 201:401(200) ack 201 win 65535']);
+    expect(h.take().map(fmt)).toEqual(['P. 201:401(200) ack 201 win 64240']);
     expect(sock.connection!.pingpong).toBe(true);
     // No answer this time: the delayed-ACK timer (40 ms) sends the ACK and leaves interactive mode.
     await h.inject(seg(200, 100, TCP_ACK | TCP_PSH, 401));
     expect(h.take()).toHaveLength(0);
     await h.advance(40);
-    expect(h.take().map(fmt)).toEqual(['. 401:401(0) ack 301 win 65535']);
+    expect(h.take().map(fmt)).toEqual(['. 401:401(0) ack 301 win 64240']);
     expect(sock.connection!.pingpong).toBe(false);
   });
 
@@ -66,7 +66,7 @@ describe('Linux ACK and window choices', () => {
     await h.settle();
     await h.inject(seg(0, 0, TCP_ACK | TCP_FIN));
     await h.settle();
-    expect(h.take().map(fmt)).toEqual(['F. 1:1(0) ack 2 win 65535']); // no pure ACK before it
+    expect(h.take().map(fmt)).toEqual(['F. 1:1(0) ack 2 win 64240']); // no pure ACK before it
   });
 
   it('quick ACKs are limited to rcv_wnd / (2·MSS): with a 3000-byte window one, then every second full segment', async () => {
@@ -96,7 +96,8 @@ describe('Linux ACK and window choices', () => {
   });
 
   it('a duplicate segment is ACKed with a D-SACK block (RFC 2883), once', async () => {
-    const { h, seg, fmt } = await established({}, { mss: 1000, sackPermitted: true });
+    // A buffer well above the first window: the unread segment leaves the window at its unscaled cap.
+    const { h, seg, fmt } = await established({ rmem: 1 << 20 }, { mss: 1000, sackPermitted: true });
     await h.inject(seg(0, 1000));
     expect(h.take().map(fmt)).toEqual(['. 1:1(0) ack 1001 win 65535']);
     await h.inject(seg(0, 1000));
@@ -117,15 +118,15 @@ describe('Linux ACK and window choices', () => {
     const { h, sock, seg, fmt } = await established();
     sock.write(Buffer.alloc(1000));
     await h.settle();
-    expect(h.take().map(fmt)).toEqual(['P. 1:1001(1000) ack 1 win 65535']);
+    expect(h.take().map(fmt)).toEqual(['P. 1:1001(1000) ack 1 win 64240']);
     sock.write(Buffer.alloc(100));
     await h.settle();
-    expect(h.take().map(fmt)).toEqual(['P. 1001:1101(100) ack 1 win 65535']); // classic Nagle would hold it
+    expect(h.take().map(fmt)).toEqual(['P. 1001:1101(100) ack 1 win 64240']); // classic Nagle would hold it
     sock.write(Buffer.alloc(100));
     await h.settle();
     expect(h.take()).toHaveLength(0); // a small segment is unacknowledged
     await h.inject(seg(0, 0, TCP_ACK, 1101));
-    expect(h.take().map(fmt)).toEqual(['P. 1101:1201(100) ack 1 win 65535']);
+    expect(h.take().map(fmt)).toEqual(['P. 1101:1201(100) ack 1 win 64240']);
   });
 
   it('the end of a write (a short segment) is ACKed as soon as the application has read everything (tcp_measure_rcv_mss, tcp_cleanup_rbuf)', async () => {
@@ -173,7 +174,7 @@ describe('Linux ACK and window choices', () => {
     sock.on('error', (e: Error) => (err = e));
     sock.setKeepAlive(true, 10_000);
     await h.advance(10_000);
-    expect(h.take().map(fmt)).toEqual(['. 0:0(0) ack 1 win 65535']);
+    expect(h.take().map(fmt)).toEqual(['. 0:0(0) ack 1 win 64240']);
     await h.advance(4000);
     expect(h.take()).toHaveLength(2);
     await h.advance(2000);
