@@ -38,6 +38,9 @@ import {
   type OutPacket,
 } from './packets.js';
 import { SyscallAdapter, type CallOutcome, type Blocked } from './syscalls.js';
+import { ScriptFailure, type RunContext, type SocketUnderTest, type TupleState } from './run-context.js';
+
+export { ScriptFailure } from './run-context.js';
 import { errnoName } from './constants.js';
 
 export type ScriptStatus = 'pass' | 'fail' | 'unsupported';
@@ -65,18 +68,6 @@ export interface RunScriptOptions {
   options?: readonly string[];
   /** The script's folder: shell files it runs are found from here (default: the working folder, as packetdrill). */
   dir?: string;
-}
-
-/** A failure of the script (mismatch, timing, syscall result). */
-export class ScriptFailure extends Error {
-  constructor(
-    message: string,
-    readonly line: number | undefined,
-    readonly details: string[] = [],
-  ) {
-    super(message);
-    this.name = 'ScriptFailure';
-  }
 }
 
 /** Parses `--name=value` / `--name` words into options. */
@@ -173,21 +164,6 @@ function preflight(script: Script, cfg: RunnerConfig): void {
 
 // ---------------------------------------------------------------- run state
 
-/** Sequence mapping and timestamps of one TCP 4-tuple (section 3.4/3.5). */
-interface TupleState {
-  localPort: number;
-  remotePort: number;
-  /** ISN_real - ISN_script of the stack; 0 until its SYN/SYN-ACK was matched. */
-  off: number;
-  synSeen: boolean;
-  /** A new SYN arrived on a tuple whose connection is over (TIME_WAIT reuse): the next SYN-ACK sets a new offset. */
-  relearn: boolean;
-  /** script TS val -> real TS val of matched outbound packets. */
-  tsMap: Map<number, number>;
-  tsFirst: { script: number; real: number } | undefined;
-}
-
-type SocketUnderTest = 'none' | 'listener' | 'child' | 'socket';
 
 const TOL_EPS = 1e-6;
 /** Longest wait for an outbound packet written with '*'. */
@@ -199,7 +175,7 @@ function fmtTime(ms: number): string {
   return (ms / 1000).toFixed(6).replace(/0{3}$/, '');
 }
 
-export class Run {
+export class Run implements RunContext {
   readonly clock = new VirtualClock(0);
   readonly timers = new TimerQueue();
   readonly link: ScriptLink;

@@ -15,8 +15,7 @@
 import type { Expr, SyscallLine } from './ast.js';
 import { ERRNO, SYMBOLS, errnoName } from './constants.js';
 import { Unsupported } from './config.js';
-import type { Run } from './runner.js';
-import { ScriptFailure } from './runner.js';
+import { ScriptFailure, type RunContext } from './run-context.js';
 import type { UdpSocket } from '../udp/socket.js';
 import type { TcpSocket } from '../tcp/socket.js';
 import type { TcpServer, ServerOptions } from '../tcp/server.js';
@@ -101,7 +100,7 @@ function isNullBuffer(e: Expr | undefined): boolean {
 export class SyscallAdapter {
   private readonly fds = new Map<number, Fd>();
 
-  constructor(private readonly run: Run) {}
+  constructor(private readonly run: RunContext) {}
 
   /** Rejects calls and options the runner does not map (before the script runs). */
   static preflight(call: SyscallLine, line: number): void {

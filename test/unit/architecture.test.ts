@@ -14,12 +14,6 @@ import madge, { type MadgeResult } from 'madge';
 const SRC = 'src';
 const MAX_TCP_FILE_LINES = 900;
 
-/**
- * Cycles that another branch removes (src/conform is reshaped there): each entry must still be a cycle, so the
- * list cannot go stale — remove an entry when its cycle is gone.
- */
-const KNOWN_CYCLES: readonly string[] = ['conform/runner.ts > conform/syscalls.ts'];
-
 /** What each layer of the packet core may import besides itself (a directory under src/ or a base module). */
 const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   wire: [],
@@ -52,8 +46,7 @@ describe('architecture of src/', () => {
 
   it('has no import cycle', () => {
     const cycles = graph.circular().map((c) => c.join(' > '));
-    expect(cycles.filter((c) => !KNOWN_CYCLES.includes(c))).toEqual([]);
-    for (const known of KNOWN_CYCLES) expect(cycles, `${known} is gone: remove it from KNOWN_CYCLES`).toContain(known);
+    expect(cycles).toEqual([]);
   });
 
   it('the packet core imports only downward', () => {
