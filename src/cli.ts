@@ -15,6 +15,9 @@ import { traceCommand } from './observe/trace.js';
 import './services-all.js';
 import { addConnectCommand } from './tcp/connect-command.js';
 import { addConformCommands } from './conform/commands.js';
+import { exitQuietlyWhenStdoutCloses } from './closed-pipe.js';
+
+exitQuietlyWhenStdoutCloses();
 
 function positiveInt(name: string) {
   return (v: string): number => {
