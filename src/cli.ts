@@ -7,6 +7,7 @@ import { loadConfig, DEFAULTS, type TunstackConfig } from './config.js';
 import type { UpOptions } from './run.js';
 import { parseHttpLimitSpec } from './http/limits.js';
 import { runInstance } from './control/instance.js';
+import { captureSettingsOf, checkCaptureSettings } from './control/capture.js';
 import { runSupervisor } from './workers/supervisor.js';
 import { captureCommand, ssCommand, statsCommand } from './control/commands.js';
 import { runDemo } from './demo.js';
@@ -67,6 +68,8 @@ program
   .option('--peer <addr>', `the kernel side of the TUN (default ${DEFAULTS.peer})`)
   .option('--mtu <bytes>', `link MTU, 68..65535 (default ${DEFAULTS.mtu} for a new device; an existing one keeps its own)`, positiveInt('--mtu'))
   .option('--pcap <file>', 'record every packet in and out (libpcap, LINKTYPE_RAW)')
+  .option('--pcap-snaplen <bytes>', 'with --pcap: keep at most this many bytes of each packet (like tcpdump -s)', positiveInt('--pcap-snaplen'))
+  .option('--pcap-filter <expr>', "with --pcap: keep only matching packets, e.g. 'tcp port 80' (like tcpdump's expression)")
   .option('--impair <spec>', 'impairment stage, e.g. loss=5%,delay=10ms,jitter=2ms,reorder=25%,seed=7 (in:/out: prefixes)')
   .option('--services <list>', 'built-in services: all, none, or a comma-separated list (default all)')
   .option('--hostname <name>', 'an extra name the DNS service answers for (repeatable)', collect)
@@ -88,7 +91,7 @@ program
   .option('--sample-rate <n>', `observatory samples per second, 1..100 (default ${DEFAULTS.sampleRate})`)
   .option('--workers <n>', `stack shards, 1..64: worker threads, one queue each of a multi-queue TUN; flows stay on their shard (default ${DEFAULTS.workers})`)
   .option('--config <file>', 'JSON file with any of these options (also TUNSTACK_CONFIG); flags beat TUNSTACK_* variables beat the file')
-  .action(async (o: { tun?: string; addr?: string; peer?: string; mtu?: number; pcap?: string; impair?: string; services?: string; hostname?: string[]; kernelRoute?: string[]; logLevel?: string; topology?: string; forward?: boolean; reasmTimeout?: number; http?: string; static?: string; httpLimit?: string; name?: string; control?: string; grace?: string; offload?: boolean; busyPoll?: number; warmup?: boolean; dashboardToken?: string; sampleRate?: string; workers?: string; config?: string }) => {
+  .action(async (o: { tun?: string; addr?: string; peer?: string; mtu?: number; pcap?: string; pcapSnaplen?: number; pcapFilter?: string; impair?: string; services?: string; hostname?: string[]; kernelRoute?: string[]; logLevel?: string; topology?: string; forward?: boolean; reasmTimeout?: number; http?: string; static?: string; httpLimit?: string; name?: string; control?: string; grace?: string; offload?: boolean; busyPoll?: number; warmup?: boolean; dashboardToken?: string; sampleRate?: string; workers?: string; config?: string }) => {
     let loaded;
     try {
       loaded = loadConfig({
@@ -101,6 +104,14 @@ program
       process.exit(1);
     }
     const c = loaded.config;
+    const pcapSettings = captureSettingsOf({ snaplen: o.pcapSnaplen, filter: o.pcapFilter });
+    try {
+      if (c.pcap === null && (o.pcapSnaplen !== undefined || o.pcapFilter !== undefined)) throw new Error('--pcap-snaplen and --pcap-filter go with --pcap FILE');
+      checkCaptureSettings(pcapSettings);
+    } catch (e) {
+      process.stderr.write(`tunstack: ${(e as Error).message}\n`);
+      process.exit(1);
+    }
     const logger = createLogger(c.logLevel);
     const run = c.workers > 1 ? runSupervisor : runInstance;
     try {
@@ -116,7 +127,7 @@ program
           // An existing device keeps its MTU unless one was asked for.
           ...(loaded.sources.mtu !== 'default' ? { mtu: c.mtu } : {}),
           ...(c.impair !== null ? { impair: c.impair } : {}),
-          ...(c.pcap !== null ? { pcap: c.pcap } : {}),
+          ...(c.pcap !== null ? { pcap: c.pcap, pcapSettings } : {}),
           ...(o.topology !== undefined ? { topology: o.topology } : {}),
           ...(o.forward ? { forward: true } : {}),
           ...(o.reasmTimeout !== undefined ? { reasmTimeoutMs: o.reasmTimeout } : {}),
@@ -196,11 +207,13 @@ program
   .command('capture')
   .description('start or stop a pcap capture on a running stack')
   .option('--start <file>', 'start recording every packet in and out into FILE (truncated)')
+  .option('-s, --snaplen <bytes>', 'with --start: keep at most this many bytes of each packet (like tcpdump -s)', positiveInt('--snaplen'))
+  .option('--filter <expr>', "with --start: keep only matching packets, e.g. 'tcp port 80', 'host 10.77.0.1 and not icmp' (see docs/operations.md)")
   .option('--stop', 'stop the capture (the file is flushed and closed)')
   .option('--status', 'whether a capture is running')
   .option('--name <name>', 'instance name (default: as for stats)')
   .option('--socket <path>', 'control socket path (instead of --name)')
-  .action((o: { start?: string; stop?: boolean; status?: boolean; name?: string; socket?: string }) => operatorCommand(() => captureCommand(o)));
+  .action((o: { start?: string; snaplen?: number; filter?: string; stop?: boolean; status?: boolean; name?: string; socket?: string }) => operatorCommand(() => captureCommand(o)));
 
 program
   .command('top')

@@ -6,6 +6,7 @@
  */
 import { resolve } from 'node:path';
 import { controlCall, resolveControlPath } from './client.js';
+import { captureSettingsOf, checkCaptureSettings } from './capture.js';
 
 export interface Target {
   socket?: string;
@@ -215,6 +216,10 @@ export async function ssCommand(opts: SsOptions, out: NodeJS.WritableStream = pr
 
 export interface CaptureOptions extends Target {
   start?: string;
+  /** With start: bytes kept per packet. */
+  snaplen?: number;
+  /** With start: a filter expression (src/wire/packet-filter.ts). */
+  filter?: string;
   stop?: boolean;
   status?: boolean;
 }
@@ -222,11 +227,15 @@ export interface CaptureOptions extends Target {
 export async function captureCommand(opts: CaptureOptions, out: NodeJS.WritableStream = process.stdout): Promise<number> {
   const n = [opts.start !== undefined, !!opts.stop, !!opts.status].filter(Boolean).length;
   if (n !== 1) throw new Error('capture: give exactly one of --start FILE, --stop, --status');
+  if (opts.start === undefined && (opts.snaplen !== undefined || opts.filter !== undefined)) throw new Error('capture: --snaplen and --filter go with --start FILE');
+  const settings = captureSettingsOf(opts);
+  checkCaptureSettings(settings); // a bad filter is reported here, before the stack is asked
   const path = resolveControlPath(opts);
   if (opts.start !== undefined) {
     // The stack opens the file: send an absolute path (relative to where this command runs).
-    const res = await controlCall(path, { cmd: 'capture', action: 'start', file: resolve(opts.start) });
-    out.write(`capturing into ${str(res['file'])}\n`);
+    const res = await controlCall(path, { cmd: 'capture', action: 'start', file: resolve(opts.start), ...settings });
+    const kept = [settings.snaplen !== undefined ? `${settings.snaplen} bytes per packet` : '', settings.filter !== undefined ? `packets matching '${settings.filter}'` : ''].filter(Boolean).join(', ');
+    out.write(`capturing into ${str(res['file'])}${kept ? ` (${kept})` : ''}\n`);
   } else if (opts.stop) {
     const res = await controlCall(path, { cmd: 'capture', action: 'stop' });
     out.write(`capture stopped: ${str(res['file'])}, ${str(res['packets'])} packets, ${str(res['bytes'])} bytes\n`);

@@ -18,6 +18,7 @@ import { preflight } from './preflight.js';
 import { socketTable } from './sockets.js';
 import { releaseWarmupMemory, warmUp } from '../warmup.js';
 import { logConnections } from './connlog.js';
+import { captureSettingsOf } from './capture.js';
 import { subscribeControl } from '../observe/control.js';
 
 export interface Instance {
@@ -93,7 +94,7 @@ export async function startInstance(config: TunstackConfig, up: UpOptions, logge
       case 'subscribe':
         return { ok: false, error: 'subscribe is answered by the stream handler' };
       case 'capture':
-        if (req.action === 'start') return { ok: true, ...running.capture.start(req.file) };
+        if (req.action === 'start') return { ok: true, ...running.capture.start(req.file, captureSettingsOf(req)) };
         if (req.action === 'stop') {
           const st = running.capture.stop();
           if (!st) return { ok: false, error: 'no capture is running' };

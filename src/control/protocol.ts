@@ -9,7 +9,8 @@
  *   ← {"ok":true,"stats":{"Ip":{...},"Icmp":{...},...,"drops":{...}},"link":{...}}
  *   → {"cmd":"sockets"}
  *   ← {"ok":true,"tcp":[...] | null,"udp":[...] | null}
- *   → {"cmd":"capture","action":"start","file":"/tmp/x.pcap"}   (or "stop", "status")
+ *   → {"cmd":"capture","action":"start","file":"/tmp/x.pcap"}   (or "stop", "status";
+ *     start also takes "snaplen": N and "filter": "tcp port 80", src/wire/packet-filter.ts)
  *   ← {"ok":true,"capturing":true,"file":"/tmp/x.pcap",...}
  *   → {"cmd":"observe"}
  *   ← {"ok":true,"conns":[...],"listeners":[...],"stats":{...}}   (the observatory's snapshot: ids, SYN queues)
@@ -19,11 +20,13 @@
  *   ← {"ok":false,"error":"..."}            on any failure
  */
 
+import type { CaptureSettings } from './capture.js';
+
 export type ControlRequest =
   | { cmd: 'info' }
   | { cmd: 'stats' }
   | { cmd: 'sockets' }
-  | { cmd: 'capture'; action: 'start'; file: string }
+  | ({ cmd: 'capture'; action: 'start'; file: string } & CaptureSettings)
   | { cmd: 'capture'; action: 'stop' | 'status' }
   | { cmd: 'observe' }
   | { cmd: 'subscribe'; conn?: number; port?: number };
@@ -65,7 +68,18 @@ export function parseRequest(line: string): ControlRequest | Error {
       if (action === 'start') {
         const file = o['file'];
         if (typeof file !== 'string' || file.length === 0) return new Error('capture start needs "file"');
-        return { cmd: 'capture', action, file };
+        const start: { cmd: 'capture'; action: 'start'; file: string } & CaptureSettings = { cmd: 'capture', action, file };
+        const snaplen = o['snaplen'];
+        if (snaplen !== undefined && snaplen !== null) {
+          if (typeof snaplen !== 'number' || !Number.isInteger(snaplen) || snaplen <= 0) return new Error('capture "snaplen" must be a positive integer');
+          start.snaplen = snaplen;
+        }
+        const filter = o['filter'];
+        if (filter !== undefined && filter !== null) {
+          if (typeof filter !== 'string') return new Error('capture "filter" must be a string');
+          start.filter = filter;
+        }
+        return start;
       }
       if (action === 'stop' || action === 'status') return { cmd: 'capture', action };
       return new Error('capture "action" must be start, stop or status');

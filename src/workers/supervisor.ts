@@ -16,6 +16,7 @@ import type { UpOptions } from '../run.js';
 import { ControlServer } from '../control/server.js';
 import type { ControlRequest, ControlResponse } from '../control/protocol.js';
 import { preflight } from '../control/preflight.js';
+import { captureSettingsOf } from '../control/capture.js';
 import { exitOnSignals, instanceIdentity, instanceInfo } from '../control/instance.js';
 import type { SocketTable } from '../control/sockets.js';
 import { joinSocketTables, sumStats } from './aggregate.js';
@@ -195,7 +196,7 @@ export async function startSupervisor(config: TunstackConfig, up: UpOptions, log
       case 'capture': {
         if (req.action === 'start') {
           const files = shards.map((s) => shardFile(req.file, s.index));
-          const r = await Promise.all(shards.map((s, i) => s.ask({ q: 'capture', action: 'start', file: files[i]! })));
+          const r = await Promise.all(shards.map((s, i) => s.ask({ q: 'capture', action: 'start', file: files[i]!, settings: captureSettingsOf(req) })));
           return { ok: true, file: files.join(', '), files, shards: r };
         }
         const r = (await ask({ q: 'capture', action: req.action })) as ({ file?: string; packets?: number; bytes?: number; capturing?: boolean } | null)[];

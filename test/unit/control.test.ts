@@ -249,6 +249,38 @@ describe('CaptureController', () => {
     expect(() => cap.start('/nonexistent-dir-xyz/x.pcap')).toThrow(/cannot open capture file \/nonexistent-dir-xyz\/x\.pcap/);
   });
 
+  it('keeps only packets matching the filter, each cut to the snap length with its original length kept', () => {
+    const link = new FakeLink();
+    const tap = new PcapTap(link, null, new VirtualClock());
+    tap.setReceiver(() => {});
+    const cap = new CaptureController(tap, quiet, 10_000);
+    const file = join(dir, 'cut.pcap');
+    // packet(i) is IPv4 protocol 0 to 0.0.0.i: `host 0.0.0.2 or host 0.0.0.4` keeps two of four
+    expect(cap.start(file, { snaplen: 32, filter: 'host 0.0.0.2 or host 0.0.0.4' })).toMatchObject({ capturing: true, snaplen: 32, filter: 'host 0.0.0.2 or host 0.0.0.4' });
+    tap.send([packet(1), packet(2), packet(3)], 3);
+    link.receiver!([packet(4)], 1);
+    expect(cap.stop()).toMatchObject({ packets: 2, bytes: 24 + 2 * (16 + 32) });
+    const r = readPcap(readFileSync(file));
+    if (typeof r === 'string') throw new Error(r);
+    expect(r.snaplen).toBe(32);
+    expect(r.packets.map((p) => [p.data[19], p.data.length, p.originalLength])).toEqual([[2, 32, 60], [4, 32, 60]]);
+  });
+
+  it('refuses bad settings with one line before opening anything', () => {
+    const cap = new CaptureController(new PcapTap(new FakeLink(), null, new VirtualClock()), quiet, 10_000);
+    const file = join(dir, 'never.pcap');
+    expect(() => cap.start(file, { snaplen: 0 })).toThrow(/snaplen must be an integer from 1 to 262144/);
+    expect(() => cap.start(file, { filter: 'tcp prot 80' })).toThrow(/capture filter "tcp prot 80": unexpected 'prot'/);
+    expect(existsSync(file)).toBe(false);
+    expect(cap.status().capturing).toBe(false);
+  });
+
+  it('carries snaplen and filter in the control request', () => {
+    expect(parseRequest('{"cmd":"capture","action":"start","file":"/tmp/a.pcap","snaplen":96,"filter":"tcp port 80"}')).toEqual({ cmd: 'capture', action: 'start', file: '/tmp/a.pcap', snaplen: 96, filter: 'tcp port 80' });
+    expect((parseRequest('{"cmd":"capture","action":"start","file":"/a","snaplen":"96"}') as Error).message).toMatch(/snaplen" must be a positive integer/);
+    expect((parseRequest('{"cmd":"capture","action":"start","file":"/a","filter":80}') as Error).message).toMatch(/filter" must be a string/);
+  });
+
   it('flushes on a short timer: without stop (as after SIGKILL) the file holds whole records', async () => {
     const link = new FakeLink();
     const tap = new PcapTap(link, null, new VirtualClock());
