@@ -117,8 +117,8 @@ export const OTHER_ENV: ReadonlySet<string> = new Set([
   'TUNSTACK_CLI_JS', // docker/entrypoint.sh: path of dist/cli.js
 ]);
 
-/** TCP ports the built-in services listen on (src/services/tcp-services.ts). */
-const BUILTIN_TCP_PORTS: Readonly<Record<string, number>> = { 'echo-tcp': 7, 'discard-tcp': 9, chargen: 19 };
+/** TCP ports the built-in services listen on (src/services/tcp-services.ts, src/services/dns-service.ts). */
+const BUILTIN_TCP_PORTS: Readonly<Record<string, number>> = { 'echo-tcp': 7, 'discard-tcp': 9, chargen: 19, dns: 53 };
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
