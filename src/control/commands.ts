@@ -37,6 +37,11 @@ export function formatCounters(rows: [string, number][], opts: { all?: boolean; 
   return lines.join('\n');
 }
 
+/** The column names over `formatCounters` lines, as a `#` comment line (nstat's convention for non-data lines). */
+export function counterHeader(value: string, rate?: string): string {
+  return `${'#counter'.padEnd(32)}${value.padStart(18)}${rate !== undefined ? rate.padStart(16) : ''}`;
+}
+
 /** Counter deltas `cur - prev` (counters that appeared count from 0). */
 export function deltas(prev: [string, number][], cur: [string, number][]): [string, number][] {
   const before = new Map(prev);
@@ -66,7 +71,7 @@ export async function statsCommand(opts: StatsOptions, out: NodeJS.WritableStrea
   const count = opts.count ?? Infinity;
   let prev = flattenStats(res.stats);
   if (opts.json) out.write(`${JSON.stringify({ at: res.at, stats: res.stats })}\n`);
-  else out.write(`#tunstack ${res.name} (every ${interval / 1000}s, deltas)\n${formatCounters(prev, opts.all ? { all: true } : {})}\n`);
+  else out.write(`#tunstack ${res.name} (every ${interval / 1000}s, deltas)\n${counterHeader('total')}\n${formatCounters(prev, opts.all ? { all: true } : {})}\n`);
   for (let i = 0; i < count; i++) {
     await sleep(interval);
     res = await fetch();
@@ -78,7 +83,7 @@ export async function statsCommand(opts: StatsOptions, out: NodeJS.WritableStrea
     } else {
       const rates = new Map(d.map(([k, v]) => [k, v / (interval / 1000)]));
       const body = formatCounters(d, { rates });
-      out.write(`#${res.at}\n${body ? `${body}\n` : ''}`);
+      out.write(`#${res.at}\n${body ? `${counterHeader('delta', 'per second')}\n${body}\n` : ''}`);
     }
   }
   return 0;

@@ -196,9 +196,9 @@ describe('stats and capture commands against a control socket', () => {
       expect(await statsCommand({ socket: path, watch: 0.1, count: 2 }, out)).toBe(0);
       expect(n).toBe(3);
       expect(text).toBe(
-        `#tunstack tun0 (every 0.1s, deltas)\n${'IpInReceives'.padEnd(32)}${'10'.padStart(18)}\n` +
-          `#t2\n${'IpInReceives'.padEnd(32)}${'10'.padStart(18)}${'100.0'.padStart(16)}\n` +
-          `#t3\n${'IpInReceives'.padEnd(32)}${'10'.padStart(18)}${'100.0'.padStart(16)}\n`,
+        `#tunstack tun0 (every 0.1s, deltas)\n${'#counter'.padEnd(32)}${'total'.padStart(18)}\n${'IpInReceives'.padEnd(32)}${'10'.padStart(18)}\n` +
+          `#t2\n${'#counter'.padEnd(32)}${'delta'.padStart(18)}${'per second'.padStart(16)}\n${'IpInReceives'.padEnd(32)}${'10'.padStart(18)}${'100.0'.padStart(16)}\n` +
+          `#t3\n${'#counter'.padEnd(32)}${'delta'.padStart(18)}${'per second'.padStart(16)}\n${'IpInReceives'.padEnd(32)}${'10'.padStart(18)}${'100.0'.padStart(16)}\n`,
       );
       await expect(captureCommand({ socket: path, start: 'a', stop: true })).rejects.toThrow(/exactly one of/);
     } finally {
