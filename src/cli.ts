@@ -140,7 +140,7 @@ program
         logger,
       );
     } catch (e) {
-      logger.error((e as Error).message);
+      // One line, once: the logger writes to stderr too, so it is not told as well.
       process.stderr.write(`tunstack: ${(e as Error).message}\n`);
       process.exit(1);
     }
