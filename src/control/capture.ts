@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import type { PcapTap } from '../link/pcap-tap.js';
 import { PcapFileSink, PcapWriter, type PcapSink } from '../wire/pcap.js';
 import { compileFilter, type PacketPredicate } from '../wire/packet-filter.js';
+import { RotatingFileSink } from './rotating-sink.js';
 
 /** What a capture keeps, as tcpdump's `-s SNAPLEN` and filter expression. */
 export interface CaptureSettings {
@@ -21,16 +22,22 @@ export interface CaptureSettings {
   snaplen?: number;
   /** A filter expression (src/wire/packet-filter.ts): only matching packets are recorded. */
   filter?: string;
+  /** Rotation (tcpdump -C): a new file once one holds this many bytes (src/control/rotating-sink.ts). */
+  rotateBytes?: number;
+  /** With rotateBytes (tcpdump -W): keep this many files, overwriting the oldest. */
+  rotateCount?: number;
 }
 
 /** The largest snap length accepted (tcpdump's MAXIMUM_SNAPLEN). */
 export const MAX_SNAPLEN = 262144;
 
 /** The settings carried by a request (which has other fields beside them). */
-export function captureSettingsOf(req: { snaplen?: number | undefined; filter?: string | undefined }): CaptureSettings {
+export function captureSettingsOf(req: { snaplen?: number | undefined; filter?: string | undefined; rotateBytes?: number | undefined; rotateCount?: number | undefined }): CaptureSettings {
   return {
     ...(req.snaplen !== undefined ? { snaplen: req.snaplen } : {}),
     ...(req.filter !== undefined ? { filter: req.filter } : {}),
+    ...(req.rotateBytes !== undefined ? { rotateBytes: req.rotateBytes } : {}),
+    ...(req.rotateCount !== undefined ? { rotateCount: req.rotateCount } : {}),
   };
 }
 
@@ -38,6 +45,13 @@ export function captureSettingsOf(req: { snaplen?: number | undefined; filter?: 
 export function checkCaptureSettings(s: CaptureSettings): PacketPredicate | null {
   if (s.snaplen !== undefined && !(Number.isInteger(s.snaplen) && s.snaplen >= 1 && s.snaplen <= MAX_SNAPLEN)) {
     throw new Error(`snaplen must be an integer from 1 to ${MAX_SNAPLEN} bytes (got ${String(s.snaplen)})`);
+  }
+  if (s.rotateBytes !== undefined && !(Number.isInteger(s.rotateBytes) && s.rotateBytes >= 1)) {
+    throw new Error(`the rotation size must be a positive number of bytes (got ${String(s.rotateBytes)})`);
+  }
+  if (s.rotateCount !== undefined) {
+    if (!(Number.isInteger(s.rotateCount) && s.rotateCount >= 1)) throw new Error(`the rotation count must be a positive integer (got ${String(s.rotateCount)})`);
+    if (s.rotateBytes === undefined) throw new Error('a rotation count (-W) needs a rotation size (-C MB)');
   }
   return s.filter !== undefined ? compileFilter(s.filter) : null;
 }
@@ -61,7 +75,11 @@ class CaptureWriter extends PcapWriter {
 
 class CountingSink implements PcapSink {
   bytes = 0;
-  constructor(private readonly inner: PcapFileSink) {}
+  constructor(private readonly inner: PcapFileSink | RotatingFileSink) {}
+  /** The file being written now (rotation moves on to others). */
+  get file(): string {
+    return this.inner instanceof RotatingFileSink ? this.inner.currentFile : this.inner.path;
+  }
   write(chunk: Uint8Array): void {
     this.inner.write(chunk);
     this.bytes += chunk.length;
@@ -83,6 +101,8 @@ export interface CaptureStatus {
   snaplen: number | null;
   /** The filter expression; null when none (or no capture). */
   filter: string | null;
+  /** The file written now: `file`, or with rotation the latest of its numbered successors. */
+  currentFile: string | null;
 }
 
 export class CaptureController {
@@ -107,9 +127,9 @@ export class CaptureController {
     if (this.writer) throw new Error(`a capture is already running (into ${this.file}): stop it first with \`tunstack capture --stop\``);
     const keep = checkCaptureSettings(settings);
     const path = resolve(file);
-    let fileSink: PcapFileSink;
+    let fileSink: PcapFileSink | RotatingFileSink;
     try {
-      fileSink = new PcapFileSink(path);
+      fileSink = settings.rotateBytes !== undefined ? new RotatingFileSink(path, settings.rotateBytes, settings.rotateCount ?? null) : new PcapFileSink(path);
     } catch (e) {
       throw new Error(`cannot open capture file ${path}: ${(e as Error).message}`);
     }
@@ -153,6 +173,7 @@ export class CaptureController {
       startedAt: this.startedAt?.toISOString() ?? null,
       snaplen: this.writer?.snaplen ?? null,
       filter: this.filter,
+      currentFile: this.sink?.file ?? null,
     };
   }
 }

@@ -225,6 +225,10 @@ export interface CaptureOptions extends Target {
   snaplen?: number;
   /** With start: a filter expression (src/wire/packet-filter.ts). */
   filter?: string;
+  /** With start: a new file every this many bytes (tcpdump -C, given there in millions of bytes). */
+  rotateBytes?: number;
+  /** With start and rotateBytes: files kept (tcpdump -W). */
+  rotateCount?: number;
   stop?: boolean;
   status?: boolean;
 }
@@ -232,14 +236,16 @@ export interface CaptureOptions extends Target {
 export async function captureCommand(opts: CaptureOptions, out: NodeJS.WritableStream = process.stdout): Promise<number> {
   const n = [opts.start !== undefined, !!opts.stop, !!opts.status].filter(Boolean).length;
   if (n !== 1) throw new Error('capture: give exactly one of --start FILE, --stop, --status');
-  if (opts.start === undefined && (opts.snaplen !== undefined || opts.filter !== undefined)) throw new Error('capture: --snaplen and --filter go with --start FILE');
+  if (opts.start === undefined && (opts.snaplen !== undefined || opts.filter !== undefined || opts.rotateBytes !== undefined || opts.rotateCount !== undefined)) {
+    throw new Error('capture: --snaplen, --filter, -C and -W go with --start FILE');
+  }
   const settings = captureSettingsOf(opts);
   checkCaptureSettings(settings); // a bad filter is reported here, before the stack is asked
   const path = resolveControlPath(opts);
   if (opts.start !== undefined) {
     // The stack opens the file: send an absolute path (relative to where this command runs).
     const res = await controlCall(path, { cmd: 'capture', action: 'start', file: resolve(opts.start), ...settings });
-    const kept = [settings.snaplen !== undefined ? `${settings.snaplen} bytes per packet` : '', settings.filter !== undefined ? `packets matching '${settings.filter}'` : ''].filter(Boolean).join(', ');
+    const kept = [settings.snaplen !== undefined ? `${settings.snaplen} bytes per packet` : '', settings.filter !== undefined ? `packets matching '${settings.filter}'` : '', settings.rotateBytes !== undefined ? `a new file every ${settings.rotateBytes} bytes${settings.rotateCount !== undefined ? `, ${settings.rotateCount} kept` : ''}` : ''].filter(Boolean).join(', ');
     out.write(`capturing into ${str(res['file'])}${kept ? ` (${kept})` : ''}\n`);
   } else if (opts.stop) {
     const res = await controlCall(path, { cmd: 'capture', action: 'stop' });

@@ -10,7 +10,8 @@
  *   → {"cmd":"sockets"}
  *   ← {"ok":true,"tcp":[...] | null,"udp":[...] | null}
  *   → {"cmd":"capture","action":"start","file":"/tmp/x.pcap"}   (or "stop", "status";
- *     start also takes "snaplen": N and "filter": "tcp port 80", src/wire/packet-filter.ts)
+ *     start also takes "snaplen": N, "filter": "tcp port 80" (src/wire/packet-filter.ts),
+ *     "rotateBytes": N and "rotateCount": N (src/control/rotating-sink.ts))
  *   ← {"ok":true,"capturing":true,"file":"/tmp/x.pcap",...}
  *   → {"cmd":"observe"}
  *   ← {"ok":true,"conns":[...],"listeners":[...],"stats":{...}}   (the observatory's snapshot: ids, SYN queues)
@@ -73,6 +74,12 @@ export function parseRequest(line: string): ControlRequest | Error {
         if (snaplen !== undefined && snaplen !== null) {
           if (typeof snaplen !== 'number' || !Number.isInteger(snaplen) || snaplen <= 0) return new Error('capture "snaplen" must be a positive integer');
           start.snaplen = snaplen;
+        }
+        for (const k of ['rotateBytes', 'rotateCount'] as const) {
+          const v = o[k];
+          if (v === undefined || v === null) continue;
+          if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) return new Error(`capture "${k}" must be a positive integer`);
+          start[k] = v;
         }
         const filter = o['filter'];
         if (filter !== undefined && filter !== null) {

@@ -271,6 +271,8 @@ describe('CaptureController', () => {
     const file = join(dir, 'never.pcap');
     expect(() => cap.start(file, { snaplen: 0 })).toThrow(/snaplen must be an integer from 1 to 262144/);
     expect(() => cap.start(file, { filter: 'tcp prot 80' })).toThrow(/capture filter "tcp prot 80": unexpected 'prot'/);
+    expect(() => cap.start(file, { rotateCount: 3 })).toThrow(/a rotation count \(-W\) needs a rotation size/);
+    expect(() => cap.start(file, { rotateBytes: 0.5 })).toThrow(/rotation size must be a positive number of bytes/);
     expect(existsSync(file)).toBe(false);
     expect(cap.status().capturing).toBe(false);
   });
@@ -279,6 +281,8 @@ describe('CaptureController', () => {
     expect(parseRequest('{"cmd":"capture","action":"start","file":"/tmp/a.pcap","snaplen":96,"filter":"tcp port 80"}')).toEqual({ cmd: 'capture', action: 'start', file: '/tmp/a.pcap', snaplen: 96, filter: 'tcp port 80' });
     expect((parseRequest('{"cmd":"capture","action":"start","file":"/a","snaplen":"96"}') as Error).message).toMatch(/snaplen" must be a positive integer/);
     expect((parseRequest('{"cmd":"capture","action":"start","file":"/a","filter":80}') as Error).message).toMatch(/filter" must be a string/);
+    expect(parseRequest('{"cmd":"capture","action":"start","file":"/a","rotateBytes":1000000,"rotateCount":3}')).toEqual({ cmd: 'capture', action: 'start', file: '/a', rotateBytes: 1000000, rotateCount: 3 });
+    expect((parseRequest('{"cmd":"capture","action":"start","file":"/a","rotateCount":0}') as Error).message).toMatch(/rotateCount" must be a positive integer/);
   });
 
   it('flushes on a short timer: without stop (as after SIGKILL) the file holds whole records', async () => {
