@@ -17,6 +17,7 @@ import { ControlServer } from '../control/server.js';
 import type { ControlRequest, ControlResponse } from '../control/protocol.js';
 import { preflight } from '../control/preflight.js';
 import { captureSettingsOf } from '../control/capture.js';
+import { refuseSecondInstance } from '../control/tun-owner.js';
 import { exitOnSignals, instanceIdentity, instanceInfo } from '../control/instance.js';
 import type { SocketTable } from '../control/sockets.js';
 import { joinSocketTables, sumStats } from './aggregate.js';
@@ -133,6 +134,7 @@ export async function startSupervisor(config: TunstackConfig, up: UpOptions, log
   const conflict = workersConflict(up);
   if (conflict) throw new Error(conflict);
   preflight(config);
+  await refuseSecondInstance(config.tun); // before the shards warm up
   const n = config.workers;
   const { name, controlPath } = instanceIdentity(config);
   const control = controlPath ? await ControlServer.claim(controlPath, logger) : null;
