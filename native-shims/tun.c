@@ -946,7 +946,41 @@ static void set_sin(struct sockaddr *sa, uint32_t addr_be) {
   memcpy(sa, &sin, sizeof sin);
 }
 
-/* configure(name, { address?, prefixLength?, mtu?, up? }) */
+/* linux/ipv6.h's struct in6_ifreq (a stable ABI; that header clashes with netinet/in.h). */
+struct tun_in6_ifreq {
+  struct in6_addr ifr6_addr;
+  uint32_t ifr6_prefixlen;
+  int ifr6_ifindex;
+};
+
+/* Adds addr/prefix to the device (SIOCSIFADDR on an AF_INET6 socket); an address already there is fine. */
+static int add_address6(napi_env env, const char *name, const struct in6_addr *addr, uint32_t prefix) {
+  int s6 = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s6 < 0) {
+    throw_sys(env, errno, "socket", name, "cannot open an AF_INET6 socket to configure device (IPv6 disabled?)");
+    return -1;
+  }
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  memcpy(ifr.ifr_name, name, IFNAMSIZ);
+  if (if_ioctl(env, s6, SIOCGIFINDEX, "SIOCGIFINDEX", &ifr, name) < 0) {
+    close(s6);
+    return -1;
+  }
+  struct tun_in6_ifreq r;
+  memset(&r, 0, sizeof r);
+  r.ifr6_addr = *addr;
+  r.ifr6_prefixlen = prefix;
+  r.ifr6_ifindex = ifr.ifr_ifindex;
+  int rc = ioctl(s6, SIOCSIFADDR, &r);
+  int err = errno;
+  close(s6);
+  if (rc == 0 || err == EEXIST) return 0;
+  throw_sys(env, err, "ioctl", name, "SIOCSIFADDR (IPv6) failed for device");
+  return -1;
+}
+
+/* configure(name, { address?, prefixLength?, mtu?, up?, address6?, prefixLength6? }) */
 static napi_value js_configure(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
@@ -997,6 +1031,29 @@ static napi_value js_configure(napi_env env, napi_callback_info info) {
   }
   if (get_opt(env, argv[1], "up", &v, &has_up) < 0) return NULL;
   if (has_up) NAPI_CALL(env, napi_get_value_bool(env, v, &up));
+  bool has_addr6, has_prefix6;
+  struct in6_addr addr6;
+  uint32_t prefix6 = 64;
+  memset(&addr6, 0, sizeof addr6);
+  if (get_opt(env, argv[1], "address6", &v, &has_addr6) < 0) return NULL;
+  if (has_addr6) {
+    char buf[64];
+    size_t len;
+    NAPI_CALL(env, napi_typeof(env, v, &t));
+    if (t != napi_string || napi_get_value_string_utf8(env, v, buf, sizeof buf, &len) != napi_ok ||
+        inet_pton(AF_INET6, buf, &addr6) != 1) {
+      throw_type(env, "configure(): address6 must be an IPv6 address");
+      return NULL;
+    }
+  }
+  if (get_opt(env, argv[1], "prefixLength6", &v, &has_prefix6) < 0) return NULL;
+  if (has_prefix6) {
+    NAPI_CALL(env, napi_typeof(env, v, &t));
+    if (t != napi_number || napi_get_value_uint32(env, v, &prefix6) != napi_ok || prefix6 > 128) {
+      napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "configure(): prefixLength6 must be 0 to 128");
+      return NULL;
+    }
+  }
 
   int s = inet_socket(env, name);
   if (s < 0) return NULL;
@@ -1033,6 +1090,8 @@ static napi_value js_configure(napi_env env, napi_callback_info info) {
     }
   }
   close(s);
+  /* After up: a TUN is IFF_NOARP, so the kernel runs no duplicate address detection and the address works at once. */
+  if (!fail && has_addr6) add_address6(env, name, &addr6, prefix6);
   return NULL;
 }
 

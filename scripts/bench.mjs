@@ -15,7 +15,18 @@
 // stack shards (`--workers`, BENCH_WORKERS=1,2: more than one with offloads on). Peak RSS
 // (VmHWM) of each stack process. Results: bench-results.json, and
 // bench-results.svg, a chart of every figure as a ratio to the kernel's.
-// Every load runs for a fixed, short time (BENCH_SECS, default 5 s).
+// Spurious retransmissions on a lossless link: segments the client's kernel reported as
+// duplicates with a D-SACK (TcpExt TCPDSACKOldSent + TCPDSACKOfoSent in namespace A), per
+// 10,000 segments the server sent (its Tcp OutSegs: wire segments, as Linux counts a TSO
+// skb), under wrk (64 KiB responses, 50 connections), a 200 MB
+// download and four slow readers (curl --limit-rate 3M) — the server being tunstack, or
+// Linux itself over the veth.
+// HTTPS (BENCH_ONLY group https): wrk keep-alive req/s over TLS, wrk with Connection: close (a TLS
+// handshake per request), h2load req/s over h2 (10 connections x 10 streams), and a 200 MB download
+// over TLS — tunstack's `https` service beside Node's http2 secure server (allowHTTP1) on the kernel,
+// the same self-signed EC P-256 certificate kind on both.
+// Every load runs for a fixed, short time (BENCH_SECS, default 5 s). BENCH_ONLY=spurious (or any
+// comma list of icmp,http,loss,spurious) measures only those groups.
 // Traffic stays inside the two namespaces this script creates; every load is
 // bounded in count and time; everything is torn down on every exit path.
 import { spawn, spawnSync } from 'node:child_process';
@@ -42,6 +53,7 @@ const CONFIGS = [
 ];
 const MODES = CONFIGS.map((c) => c.key);
 const LOSS_BYTES = 20_000_000;
+const GROUPS = new Set((process.env.BENCH_ONLY ?? 'icmp,http,loss,spurious,https').split(','));
 
 function sh(cmd, timeout = 120_000) {
   const r = spawnSync(cmd[0], cmd.slice(1), { encoding: 'utf8', timeout, maxBuffer: 64 << 20 });
@@ -140,6 +152,92 @@ function lossDownload(base, iface) {
   return { MBps: Math.round((Number(m[1]) / Number(m[2]) / 1e6) * 100) / 100, shaOk: got === lossWant };
 }
 
+/** Named counters of a /proc/net/{snmp,netstat} pair of lines ("Tcp: A B" then "Tcp: 1 2"), per namespace. */
+function netCounters(ns) {
+  const r = sh(['ip', 'netns', 'exec', ns, 'cat', '/proc/net/snmp', '/proc/net/netstat']);
+  const out = {};
+  const lines = r.out.split('\n');
+  for (let i = 0; i + 1 < lines.length; i++) {
+    const [k, ...names] = lines[i].trim().split(/\s+/);
+    const [k2, ...vals] = lines[i + 1].trim().split(/\s+/);
+    if (!k?.endsWith(':') || k !== k2 || names.length !== vals.length || !/^-?\d+$/.test(vals[0] ?? '')) continue;
+    names.forEach((n, j) => (out[`${k.slice(0, -1)}.${n}`] = Number(vals[j])));
+    i++;
+  }
+  return out;
+}
+
+/** The server's own TCP counters: the kernel's in namespace B, or tunstack's through GET /_stack/stats. */
+function serverTcp(addr) {
+  if (addr !== '10.77.0.2') {
+    const c = netCounters(B);
+    return { OutSegs: c['Tcp.OutSegs'] ?? 0, RetransSegs: c['Tcp.RetransSegs'] ?? 0, LossProbes: c['TcpExt.TCPLossProbes'] ?? 0 };
+  }
+  const r = inA(['curl', '-s', '-m', '5', `http://${addr}/_stack/stats`]);
+  try {
+    const j = JSON.parse(r.out);
+    return { OutSegs: j.Tcp?.OutSegs ?? 0, RetransSegs: j.Tcp?.RetransSegs ?? 0, LossProbes: j.TcpExt?.TCPLossProbes ?? 0 };
+  } catch {
+    return { OutSegs: 0, RetransSegs: 0, LossProbes: 0 };
+  }
+}
+
+/**
+ * Spurious retransmissions on a lossless link, under load: wrk with 64 KiB responses, one 200 MB download,
+ * four slow readers. Counted by the receiver, the client's kernel in namespace A: duplicates it reported with
+ * a D-SACK (TCPDSACKOldSent: below its cumulative ACK; TCPDSACKOfoSent: above it), per 10,000 segments the
+ * server sent (Tcp OutSegs; the client's InSegs counts GRO-merged packets, not segments). The same client and
+ * counters for both servers.
+ */
+function spuriousUnderLoad(addr) {
+  const base = `http://${addr}`;
+  const sBefore = serverTcp(addr);
+  const before = netCounters(A);
+  const w = have('wrk') ? wrk(`${base}/bytes?n=65536`) : { error: 'no wrk' };
+  const big = inA(['curl', '-s', '-m', '60', '-o', '/dev/null', '-w', '%{size_download}', `${base}/bytes?n=200000000`], 70_000);
+  const slow = spawnSync(
+    'sh',
+    ['-c', `for i in 1 2 3 4; do ip netns exec ${A} curl -s -m ${SECS + 2} --limit-rate 3M -o /dev/null '${base}/bytes?n=${2 ** 40}' & done; wait`],
+    { timeout: (SECS + 20) * 1000 },
+  );
+  const after = netCounters(A);
+  const sAfter = serverTcp(addr);
+  const d = (k) => (after[k] ?? 0) - (before[k] ?? 0);
+  const segments = sAfter.OutSegs - sBefore.OutSegs;
+  const dsacks = d('TcpExt.TCPDSACKOldSent') + d('TcpExt.TCPDSACKOfoSent');
+  return {
+    segments,
+    dsacks,
+    retrans: sAfter.RetransSegs - sBefore.RetransSegs,
+    lossProbes: sAfter.LossProbes - sBefore.LossProbes,
+    per10k: segments > 0 ? Math.round((dsacks / segments) * 1e6) / 100 : null,
+    wrkRps: w.rps ?? null,
+    bigBytes: Number(big.out.trim()) || 0,
+    slowStatus: slow.status,
+  };
+}
+
+/** HTTPS figures against https://addr (port 443). */
+function httpsFigures(addr) {
+  const base = `https://${addr}`;
+  const out = {};
+  if (have('wrk')) {
+    wrk(`${base}/`, ['-d1s']); // warm-up
+    out.keepAlive = wrk(`${base}/`);
+    out.close = wrk(`${base}/`, ['-H', 'Connection: close']);
+  }
+  if (have('h2load')) {
+    const r = inA(['h2load', '-D', String(SECS), '-c', '10', '-m', '10', '-t', '1', `${base}/`], (SECS + 20) * 1000);
+    const m = /finished in [\d.]+\w+, ([\d.]+) req\/s/.exec(r.out);
+    const ok = /requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed/.exec(r.out);
+    out.h2 = m ? { rps: Math.round(Number(m[1])), succeeded: Number(ok?.[1] ?? 0), failed: Number(ok?.[2] ?? 0) } : { error: r.out.trim().split('\n').pop() };
+  }
+  const d = inA(['curl', '-sk', '-m', '60', '-o', '/dev/null', '-w', '%{size_download} %{time_total}', `${base}/bytes?n=200000000`], 70_000);
+  const m = /^(\d+) ([\d.]+)$/.exec(d.out.trim());
+  out.download = m ? { bytes: Number(m[1]), MBps: Math.round(Number(m[1]) / Number(m[2]) / 1e4) / 100 } : { error: d.out.trim() || 'curl failed' };
+  return out;
+}
+
 function vmHwmKb(pid) {
   try {
     const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -152,13 +250,15 @@ function vmHwmKb(pid) {
 /** Every figure for one target (the stack at 10.77.0.2 on tun0, or the kernel at 10.78.0.2 over the veth). */
 function measure(addr, iface) {
   const base = `http://${addr}`;
-  flood(addr, 56, 2000); // warm-up
-  const f = {
-    flood56: flood(addr, 56, 50_000),
-    flood1400: flood(addr, 1400, 20_000),
-    ping: pingRtt(addr),
-  };
-  if (have('curl')) {
+  const f = {};
+  if (GROUPS.has('icmp')) {
+    flood(addr, 56, 2000); // warm-up
+    f.flood56 = flood(addr, 56, 50_000);
+    f.flood1400 = flood(addr, 1400, 20_000);
+    f.ping = pingRtt(addr);
+  }
+  if (have('curl') && GROUPS.has('spurious')) f.spurious = spuriousUnderLoad(addr);
+  if (have('curl') && GROUPS.has('http')) {
     if (have('wrk')) {
       wrk(`${base}/`, ['-d1s']); // warm-up (JIT, caches)
       f.keepAlive = wrk(`${base}/`);
@@ -167,8 +267,9 @@ function measure(addr, iface) {
     // Fixed duration: ask for far more than fits (2^40 bytes / a 256 MiB body) and stop after SECS.
     f.bytes = curlRate([`${base}/bytes?n=${2 ** 40}`], 'size_download');
     f.echo = curlRate(['--data-binary', `@${join(tmp, 'echo.bin')}`, '-H', 'Content-Type: application/octet-stream', `${base}/echo`], 'size_download');
-    if (have('iptables')) f.lossDl = lossDownload(base, iface);
   }
+  if (have('curl') && have('iptables') && GROUPS.has('loss')) f.lossDl = lossDownload(base, iface);
+  if (have('curl') && GROUPS.has('https')) f.https = httpsFigures(addr);
   return f;
 }
 
@@ -186,19 +287,25 @@ writeFileSync(join(tmp, 'echo.bin'), Buffer.alloc(256 * 1024 * 1024, 0x5a));
 // Node's http on the kernel in namespace B, same routes, same code (GET / answers hello\n like the stack does for tools).
 const routes = fileURLToPath(new URL('../dist/http/routes.js', import.meta.url));
 const server = join(tmp, 'kernel-http.mjs');
+const tlsIdentity = fileURLToPath(new URL('../dist/http/tls-identity.js', import.meta.url));
 writeFileSync(
   server,
   `import http from 'node:http';
+import http2 from 'node:http2';
 import { streamBytes, parseBytesCount } from ${JSON.stringify(routes)};
+import { selfSignedIdentity } from ${JSON.stringify(tlsIdentity)};
 const page = Buffer.from('hello\\n');
-http.createServer((req, res) => {
+const handler = (req, res) => {
   const [path, q] = (req.url ?? '/').split('?');
   if (path === '/') { res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': page.length }); res.end(page); return; }
   if (path === '/bytes') { const n = parseBytesCount(new URLSearchParams(q ?? '').get('n')); if (n instanceof Error) { res.writeHead(400); res.end(); return; }
     res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': n }); if (n === 0) res.end(); else streamBytes(res, n); return; }
   if (path === '/echo') { const len = req.headers['content-length']; res.writeHead(200, { 'Content-Type': 'application/octet-stream', ...(len ? { 'Content-Length': len } : {}) }); req.pipe(res); return; }
   res.writeHead(404); res.end();
-}).listen(80, '10.78.0.2', () => console.log('ready'));
+};
+const id = await selfSignedIdentity(['tunstack.test'], ['10.78.0.2']);
+http2.createSecureServer({ key: id.key, cert: id.cert, allowHTTP1: true }, handler).listen(443, '10.78.0.2');
+http.createServer(handler).listen(80, '10.78.0.2', () => console.log('ready'));
 `,
 );
 kernelHttp = spawn('ip', ['netns', 'exec', B, process.execPath, server], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -293,6 +400,11 @@ const FIGS = [
   [`GET /bytes (${SECS} s stream)`, 'Mbit/s', (f) => f.bytes?.mbitPerSec],
   ['POST /echo (256 MiB, up + down)', 'Mbit/s', (f) => f.echo?.mbitPerSec],
   ['20 MB download, 1% loss each way', 'MB/s', (f) => f.lossDl?.MBps],
+  ['HTTPS GET / keep-alive (wrk -c50)', 'req/s', (f) => f.https?.keepAlive?.rps],
+  ['HTTPS new connection per request', 'req/s', (f) => f.https?.close?.rps],
+  ['h2 GET / (h2load -c10 -m10)', 'req/s', (f) => f.https?.h2?.rps],
+  ['200 MB download over TLS', 'MB/s', (f) => f.https?.download?.MBps],
+  ['spurious rtx per 10k segs (D-SACKed, lossless)', '/10k', (f) => f.spurious?.per10k, true],
   ['peak RSS (VmHWM)', 'MiB', (f) => (f.rssPeakKb ? Math.round(f.rssPeakKb / 102.4) / 10 : null), true],
 ];
 const head = ['figure', 'unit', ...MODES.map((m) => `tunstack ${m}`), 'kernel', ...MODES.map((m) => `ratio (${m})`)];
@@ -314,6 +426,12 @@ for (const m of MODES) {
   const sha = f.lossDl ? (f.lossDl.error ? f.lossDl.error : f.lossDl.shaOk ? 'sha256 ok' : 'sha256 WRONG') : '-';
   const errs = [f.keepAlive, f.close].map((x) => (x ? (x.error ?? `${x.socketErrors ?? 'no socket errors'}${x.non2xx ? `, non-2xx ${x.non2xx}` : ''}`) : '-'));
   console.log(`${m}: loss download ${sha}; wrk keep-alive ${errs[0]}; wrk close ${errs[1]}; RSS ready ${Math.round((f.rssReadyKb ?? 0) / 1024)} MiB`);
+}
+const spur = (f) => (f?.spurious ? `${f.spurious.dsacks} D-SACKed of ${f.spurious.segments} segments sent (${f.spurious.per10k} per 10k; server retransmitted ${f.spurious.retrans}, ${f.spurious.lossProbes} loss probes; wrk ${f.spurious.wrkRps} req/s, 200 MB got ${f.spurious.bigBytes})` : '-');
+if (GROUPS.has('spurious')) {
+  console.log('spurious retransmissions on a lossless link (wrk 64 KiB, 200 MB download, 4 readers at 3 MB/s; counted by the client kernel):');
+  console.log(`  kernel: ${spur(kernel)}`);
+  for (const m of MODES) console.log(`  tunstack ${m}: ${spur(tunstack[m])}`);
 }
 if (observatory) {
   const o = observatory;

@@ -91,6 +91,11 @@ program
   .option('--log-level <level>', 'trace, debug, info, warn, error, silent (default info)')
   .option('--http <port>', 'port of the bundled HTTP server on the stack, or off (default 80: the `http` service, part of --services all)')
   .option('--static <dir>', 'the HTTP server also serves the files in DIR (GET/HEAD, Range, If-Modified-Since)')
+  .option('--addr6 <cidr>', "the stack's IPv6 address and prefix on the TUN, or off (default fd77::2/64)")
+  .option('--peer6 <addr>', 'the kernel side of the TUN, IPv6 (default fd77::1)')
+  .option('--https <port>', 'port of the HTTPS server (HTTP/2 and HTTP/1.1 over TLS), or off (default 443: the `https` service, part of --services all)')
+  .option('--tls-cert <file>', 'PEM certificate for HTTPS (default: a self-signed one made at start; curl then needs -k)')
+  .option('--tls-key <file>', 'PEM private key for HTTPS')
   .option('--http-limit <spec>', 'HTTP limits, e.g. maxBodyBytes=10485760,headersTimeout=5000,maxConnections=256 (see src/http/limits.ts)')
   .option('--name <name>', 'instance name for the control socket (default: the TUN name)')
   .option('--control <path|off>', 'control socket path, or off (default /run/tunstack/NAME.sock)')
@@ -102,11 +107,11 @@ program
   .option('--sample-rate <n>', `observatory samples per second, 1..100 (default ${DEFAULTS.sampleRate})`)
   .option('--workers <n>', `stack shards, 1..64: worker threads, one queue each of a multi-queue TUN; flows stay on their shard (default ${DEFAULTS.workers})`)
   .option('--config <file>', 'JSON file with any of these options (also TUNSTACK_CONFIG); flags beat TUNSTACK_* variables beat the file')
-  .action(async (o: { tun?: string; addr?: string; peer?: string; mtu?: number; pcap?: string; pcapSnaplen?: number; pcapFilter?: string; pcapRotateSize?: number; pcapRotateCount?: number; impair?: string; services?: string; hostname?: string[]; kernelRoute?: string[]; logLevel?: string; topology?: string; forward?: boolean; reasmTimeout?: number; http?: string; static?: string; httpLimit?: string; name?: string; control?: string; grace?: string; offload?: boolean; busyPoll?: number; warmup?: boolean; dashboardToken?: string; sampleRate?: string; workers?: string; config?: string }) => {
+  .action(async (o: { tun?: string; addr?: string; peer?: string; addr6?: string; peer6?: string; mtu?: number; pcap?: string; pcapSnaplen?: number; pcapFilter?: string; pcapRotateSize?: number; pcapRotateCount?: number; impair?: string; services?: string; hostname?: string[]; kernelRoute?: string[]; logLevel?: string; topology?: string; forward?: boolean; reasmTimeout?: number; http?: string; https?: string; tlsCert?: string; tlsKey?: string; static?: string; httpLimit?: string; name?: string; control?: string; grace?: string; offload?: boolean; busyPoll?: number; warmup?: boolean; dashboardToken?: string; sampleRate?: string; workers?: string; config?: string }) => {
     let loaded;
     try {
       loaded = loadConfig({
-        flags: { tun: o.tun, addr: o.addr, peer: o.peer, mtu: o.mtu, pcap: o.pcap, impair: o.impair, services: o.services, hostnames: o.hostname, routes: o.kernelRoute, logLevel: o.logLevel, http: o.http, static: o.static, httpLimits: o.httpLimit, name: o.name, control: o.control, graceMs: o.grace, dashboardToken: o.dashboardToken, sampleRate: o.sampleRate, workers: o.workers },
+        flags: { tun: o.tun, addr: o.addr, peer: o.peer, addr6: o.addr6, peer6: o.peer6, mtu: o.mtu, pcap: o.pcap, impair: o.impair, services: o.services, hostnames: o.hostname, routes: o.kernelRoute, logLevel: o.logLevel, http: o.http, https: o.https, tlsCert: o.tlsCert, tlsKey: o.tlsKey, static: o.static, httpLimits: o.httpLimit, name: o.name, control: o.control, graceMs: o.grace, dashboardToken: o.dashboardToken, sampleRate: o.sampleRate, workers: o.workers },
         env: process.env,
         ...(o.config !== undefined ? { file: o.config } : {}),
       });
@@ -132,6 +137,8 @@ program
           tun: c.tun,
           addr: c.addr,
           peer: c.peer,
+          addr6: c.addr6,
+          peer6: c.peer6,
           services: c.services,
           hostnames: c.hostnames,
           kernelRoutes: c.routes,
@@ -146,6 +153,7 @@ program
           ...(o.busyPoll !== undefined ? { busyPollUs: o.busyPoll } : {}),
           ...(o.warmup !== undefined ? { warmup: o.warmup } : {}),
           ...httpUpOptions(c),
+          ...httpsUpOptions(c),
           observe: { sampleRate: c.sampleRate, dashboardToken: c.dashboardToken },
         },
         logger,
@@ -167,6 +175,18 @@ function httpUpOptions(c: TunstackConfig): Pick<UpOptions, 'http'> {
       ...(c.http !== null ? { port: c.http } : {}),
       ...(c.static !== null ? { staticDir: c.static } : {}),
       ...(limits instanceof Error ? {} : { limits }),
+    },
+  };
+}
+
+/** The HTTPS part of UpOptions: `--https off` → off; a port or certificate files given → on with them. */
+function httpsUpOptions(c: TunstackConfig): Pick<UpOptions, 'https'> {
+  if (c.https === 'off') return { https: 'off' };
+  if (c.https === null && c.tlsCert === null) return {};
+  return {
+    https: {
+      ...(c.https !== null ? { port: c.https } : {}),
+      ...(c.tlsCert !== null && c.tlsKey !== null ? { certFile: c.tlsCert, keyFile: c.tlsKey } : {}),
     },
   };
 }

@@ -15,6 +15,8 @@ import { parseAddress, parseCidr } from './ip/address.js';
 import { parseImpairSpec } from './link/impair-spec.js';
 import { resolveServices } from './services.js';
 import { parseHttpLimitSpec, resolveHttpLimits } from './http/limits.js';
+import { loadTlsIdentity } from './http/tls-identity.js';
+import { parseIpv6 } from './wire/ipv6.js';
 
 export interface TunstackConfig {
   /** TUN device name (created and configured if it does not exist, attached as is if it does). */
@@ -23,6 +25,10 @@ export interface TunstackConfig {
   addr: string;
   /** The kernel side of the TUN: inside `addr`'s prefix, not `addr` itself. */
   peer: string;
+  /** The stack's IPv6 address and prefix on the TUN, or `off` (IPv4 only). */
+  addr6: string;
+  /** The kernel side's IPv6 address. */
+  peer6: string;
   /** Link MTU, 68..65535. */
   mtu: number;
   /** Extra subnets the kernel routes through the TUN (CIDRs with no host bits). */
@@ -32,6 +38,15 @@ export interface TunstackConfig {
    * null — the default: as `services` says (the default `all` includes it), on port 80.
    */
   http: number | 'off' | null;
+  /**
+   * The HTTPS server (HTTP/2 and HTTP/1.1 over TLS): a TCP port (on even when `services` leaves `https` out),
+   * `off`, or null — the default: as `services` says (the default `all` includes it), on port 443.
+   */
+  https: number | 'off' | null;
+  /** PEM certificate of the HTTPS server (with `tlsKey`); null: a self-signed one made at start. */
+  tlsCert: string | null;
+  /** PEM private key of the HTTPS server (with `tlsCert`). */
+  tlsKey: string | null;
   /** Directory the HTTP server serves static files from; null: none. */
   static: string | null;
   /** HTTP limits, `key=value,...` (maxBodyBytes, headersTimeout, ... — src/http/limits.ts); null: defaults. */
@@ -66,9 +81,14 @@ export const DEFAULTS: Readonly<TunstackConfig> = Object.freeze({
   tun: 'tun0',
   addr: '10.77.0.2/24',
   peer: '10.77.0.1',
+  addr6: 'fd77::2/64',
+  peer6: 'fd77::1',
   mtu: 1500,
   routes: [],
   http: null,
+  https: null,
+  tlsCert: null,
+  tlsKey: null,
   static: null,
   httpLimits: null,
   pcap: null,
@@ -89,9 +109,14 @@ export const KEYS: Readonly<Record<ConfigKey, { flag: string; env: string; help:
   tun: { flag: '--tun', env: 'TUNSTACK_TUN', help: 'TUN device name' },
   addr: { flag: '--addr', env: 'TUNSTACK_ADDR', help: "the stack's address and prefix" },
   peer: { flag: '--peer', env: 'TUNSTACK_PEER', help: 'the kernel side of the TUN' },
+  addr6: { flag: '--addr6', env: 'TUNSTACK_ADDR6', help: "the stack's IPv6 address and prefix, or off" },
+  peer6: { flag: '--peer6', env: 'TUNSTACK_PEER6', help: 'the kernel side of the TUN, IPv6' },
   mtu: { flag: '--mtu', env: 'TUNSTACK_MTU', help: 'link MTU (68..65535)' },
   routes: { flag: '--kernel-route', env: 'TUNSTACK_ROUTES', help: 'subnets the kernel routes through the TUN' },
   http: { flag: '--http', env: 'TUNSTACK_HTTP', help: 'port of the bundled HTTP server, or off' },
+  https: { flag: '--https', env: 'TUNSTACK_HTTPS', help: 'port of the HTTPS server (HTTP/2 and HTTP/1.1 over TLS), or off' },
+  tlsCert: { flag: '--tls-cert', env: 'TUNSTACK_TLS_CERT', help: 'PEM certificate of the HTTPS server (default: self-signed, made at start)' },
+  tlsKey: { flag: '--tls-key', env: 'TUNSTACK_TLS_KEY', help: 'PEM private key of the HTTPS server' },
   static: { flag: '--static', env: 'TUNSTACK_STATIC', help: 'directory of static files the HTTP server serves' },
   httpLimits: { flag: '--http-limit', env: 'TUNSTACK_HTTP_LIMITS', help: 'HTTP limits, key=value,... (maxBodyBytes, headersTimeout, maxConnections, ...)' },
   pcap: { flag: '--pcap', env: 'TUNSTACK_PCAP', help: 'capture file from the start' },
@@ -214,13 +239,15 @@ function coerceMtu(v: unknown): Coerced<number> {
   return n;
 }
 
-function coerceHttp(v: unknown): Coerced<number | 'off' | null> {
-  if (v === null || v === '') return { value: null };
-  if (v === false || v === 'off' || v === 'none' || v === 0 || v === '0') return { value: 'off' };
-  const n = asInt(v, 'http port');
-  if ('error' in n) return { error: `http must be a TCP port (1..65535) or off, got ${JSON.stringify(v)}` };
-  if (n.value < 1 || n.value > 65535) return { error: `http port ${n.value} is out of range 1..65535` };
-  return n;
+function coercePort(what: string): (v: unknown) => Coerced<number | 'off' | null> {
+  return (v) => {
+    if (v === null || v === '') return { value: null };
+    if (v === false || v === 'off' || v === 'none' || v === 0 || v === '0') return { value: 'off' };
+    const n = asInt(v, `${what} port`);
+    if ('error' in n) return { error: `${what} must be a TCP port (1..65535) or off, got ${JSON.stringify(v)}` };
+    if (n.value < 1 || n.value > 65535) return { error: `${what} port ${n.value} is out of range 1..65535` };
+    return n;
+  };
 }
 
 function coerceGrace(v: unknown): Coerced<number> {
@@ -255,9 +282,14 @@ const COERCE: Record<ConfigKey, (v: unknown) => Coerced<unknown>> = {
   tun: asString,
   addr: asString,
   peer: asString,
+  addr6: asString,
+  peer6: asString,
   mtu: coerceMtu,
   routes: asList,
-  http: coerceHttp,
+  http: coercePort('http'),
+  https: coercePort('https'),
+  tlsCert: asOptString,
+  tlsKey: asOptString,
   static: asOptString,
   httpLimits: asOptString,
   pcap: asOptString,
@@ -413,6 +445,20 @@ export function loadConfig(inputs: ConfigInputs = {}): LoadedConfig {
         `${where('http')}: port ${config.http} is in use on the stack by the built-in service ${clash.name}: pick another port, or leave ${clash.name} out (--services)`,
       );
     }
+  }
+  if (typeof config.https === 'number' && config.https === config.http) problems.push(`${where('https')}: port ${config.https} is the HTTP server's too`);
+  if ((config.tlsCert === null) !== (config.tlsKey === null)) {
+    problems.push(`${config.tlsCert === null ? where('tlsKey') : where('tlsCert')}: give both --tls-cert and --tls-key, or neither (a self-signed certificate is made at start)`);
+  } else if (config.tlsCert !== null && config.tlsKey !== null) {
+    const id = loadTlsIdentity(config.tlsCert, config.tlsKey);
+    if (id instanceof Error) problems.push(id.message);
+  }
+  if (config.addr6 !== 'off') {
+    const [a, pl] = config.addr6.split('/');
+    const n = pl === undefined ? 64 : Number(pl);
+    if (parseIpv6(a ?? '') instanceof Error || !Number.isInteger(n) || n < 1 || n > 128) problems.push(`${where('addr6')}: '${config.addr6}' is not an IPv6 address with a prefix (e.g. fd77::2/64), nor off`);
+    else if (parseIpv6(config.peer6) instanceof Error) problems.push(`${where('peer6')}: '${config.peer6}' is not an IPv6 address`);
+    else if (config.peer6 === a) problems.push(`${where('peer6')}: the same address as --addr6`);
   }
   if (!LOG_LEVELS.includes(config.logLevel)) problems.push(`${where('logLevel')}: unknown log level '${config.logLevel}'; one of ${LOG_LEVELS.join(', ')}`);
   if (config.pcap) {

@@ -141,10 +141,13 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
     }
     checks.push({ name: 'stack up on tun0', ok: up, detail: up ? `${STACK} answers` : `no answer; log: ${readFileSync(log, 'utf8').trim().split('\n').slice(-3).join(' | ')}` });
     if (up) {
-      checks.push(pingCheck(ns, 'ping (100 x 56 B, 10 ms apart)', ['-c', '100', '-i', '0.01']));
-      checks.push(pingCheck(ns, 'ping (20 x 1400 B)', ['-c', '20', '-i', '0.01', '-s', '1400']));
+      // -w: wait for every reply up to a deadline. Without one, ping gives the last reply only max(2·RTT max,
+      // interval) — 10 ms here — and a machine busy enough to hold either process off the CPU that long
+      // (2 demo runs of 20 on a loaded 2-core machine) turns a reply sent 0.1 ms after its request into "loss".
+      checks.push(pingCheck(ns, 'ping (100 x 56 B, 10 ms apart)', ['-c', '100', '-i', '0.01', '-w', '20']));
+      checks.push(pingCheck(ns, 'ping (20 x 1400 B)', ['-c', '20', '-i', '0.01', '-s', '1400', '-w', '20']));
       checks.push(pingCheck(ns, 'flood ping (2000)', ['-f', '-c', '2000', '-w', '20']));
-      checks.push(pingCheck(ns, 'ping (5 x 4000 B, fragmented both ways)', ['-c', '5', '-i', '0.05', '-s', '4000']));
+      checks.push(pingCheck(ns, 'ping (5 x 4000 B, fragmented both ways)', ['-c', '5', '-i', '0.05', '-s', '4000', '-w', '20']));
       checks.push(udpEchoCheck(ns));
       checks.push(...httpChecks(ns));
       for (const transport of ['udp', 'tcp'] as const) {

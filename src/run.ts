@@ -19,12 +19,17 @@ import { resolveServices, type ServiceContext } from './services.js';
 import type { HttpLimits } from './http/limits.js';
 import { buildTopology, loadTopology, topologyKernelRoutes, type VirtualNetwork } from './topology.js';
 import { existsSync } from 'node:fs';
+import { parseIpv6 } from './wire/ipv6.js';
 import type { SocketTable } from './control/sockets.js';
 
 export interface UpOptions {
   tun: string;
   addr: string;
   peer: string;
+  /** The stack's IPv6 address and prefix (`--addr6`, default fd77::2/64); 'off': IPv4 only. */
+  addr6?: string;
+  /** The kernel side's IPv6 address (`--peer6`, default fd77::1), inside `addr6`'s prefix. */
+  peer6?: string;
   mtu?: number;
   pcap?: string;
   /** What the `pcap` capture keeps: snap length and filter (tcpdump's -s and expression). */
@@ -58,6 +63,8 @@ export interface UpOptions {
    * `--services` does not name `http`; 'off' keeps it off even under `all`. Absent: as `--services` says, on port 80.
    */
   http?: { port?: number; staticDir?: string; limits?: Partial<HttpLimits> } | 'off';
+  /** The HTTPS server (`--https PORT|off`, `--tls-cert`, `--tls-key`): like `http`; absent: as `--services` says, on port 443. */
+  https?: { port?: number; certFile?: string; keyFile?: string } | 'off';
   /** The observatory: samples per second (default 10) and the dashboard's token (`--sample-rate`, `--dashboard-token`). */
   observe?: { sampleRate?: number; dashboardToken?: string | null };
   /**
@@ -96,6 +103,20 @@ export interface RunningStack {
 /** Default `--busy-poll`: covers a request/response turn-around on the kernel side of the TUN. */
 export const DEFAULT_BUSY_POLL_US = 50;
 
+/** IPv6 on the TUN by default: the stack at fd77::2/64, the kernel side fd77::1 (a ULA prefix, RFC 4193). */
+export const DEFAULT_ADDR6 = 'fd77::2/64';
+export const DEFAULT_PEER6 = 'fd77::1';
+
+/** `--addr6`: an IPv6 CIDR, or 'off' (null). */
+function ipv6Setting(v: string): { text: string; prefixLength: number } | null | Error {
+  if (v === 'off') return null;
+  const [a, p] = v.split('/');
+  if (parseIpv6(a ?? '') instanceof Error) return new Error(`--addr6: '${v}' is not an IPv6 address with a prefix (e.g. fd77::2/64), nor off`);
+  const prefixLength = p === undefined ? 64 : Number(p);
+  if (!Number.isInteger(prefixLength) || prefixLength < 1 || prefixLength > 128) return new Error(`--addr6: prefix length of '${v}' must be 1..128`);
+  return { text: `${a}/${prefixLength}`, prefixLength };
+}
+
 export function startStack(opts: UpOptions, logger: Logger): RunningStack {
   const addr = parseCidr(opts.addr);
   if (addr instanceof Error) throw new Error(`--addr: ${addr.message}`);
@@ -111,6 +132,11 @@ export function startStack(opts: UpOptions, logger: Logger): RunningStack {
     const all = resolveServices('http');
     if (!(all instanceof Error)) services = [...services, ...all];
   }
+  if (opts.https === 'off') services = services.filter((s) => s.name !== 'https');
+  else if (opts.https !== undefined && !services.some((s) => s.name === 'https')) {
+    const one = resolveServices('https');
+    if (!(one instanceof Error)) services = [...services, ...one];
+  }
   const spec = opts.impair ? parseImpairSpec(opts.impair) : undefined;
   if (spec && 'error' in spec) throw new Error(spec.error);
   const topo = opts.topology !== undefined ? loadTopology(opts.topology) : undefined;
@@ -121,6 +147,10 @@ export function startStack(opts: UpOptions, logger: Logger): RunningStack {
     if (c instanceof Error) throw new Error(`route ${r}: ${c.message}`);
   }
 
+  const addr6 = ipv6Setting(opts.addr6 ?? DEFAULT_ADDR6);
+  if (addr6 instanceof Error) throw addr6;
+  const peer6 = opts.peer6 ?? DEFAULT_PEER6;
+  if (addr6 !== null && parseIpv6(peer6) instanceof Error) throw new Error(`--peer6: '${peer6}' is not an IPv6 address`);
   const clock = new RealClock();
   const timers = new TimerQueue();
   const exists = existsSync(`/sys/class/net/${opts.tun}`);
@@ -136,6 +166,7 @@ export function startStack(opts: UpOptions, logger: Logger): RunningStack {
         mtu: opts.mtu ?? 1500,
         kernelAddress: opts.peer,
         prefixLength: addr.prefixLength,
+        ...(addr6 !== null ? { kernelAddress6: peer6, prefixLength6: addr6.prefixLength } : {}),
         up: true,
         routes: kernelRoutes,
         offload,
@@ -162,7 +193,8 @@ export function startStack(opts: UpOptions, logger: Logger): RunningStack {
   const reassembly = opts.reasmTimeoutMs !== undefined ? { timeoutMs: opts.reasmTimeoutMs } : undefined;
   // Tail loss probes and buffer autotuning on, as Linux has them by default (the library's defaults are off: see TcpConfig).
   const stack = new Stack({ clock, timers, logger, forwarding: opts.forward ?? false, tcp: liveTcpConfig, ...(reassembly ? { reassembly } : {}) });
-  stack.addInterface(link, opts.addr, { defaultRoute: true, name: opts.tun });
+  const tunIface = stack.addInterface(link, opts.addr, { defaultRoute: true, name: opts.tun });
+  if (addr6 !== null) stack.addAddress6(tunIface, `${addr6.text}`);
   tun.onDrop = (reason) => stack.stats.drop(`link.${reason}`);
   if (opts.observe?.sampleRate !== undefined) stack.feed.sampleMs = 1000 / opts.observe.sampleRate;
   let net: VirtualNetwork | undefined;
@@ -173,6 +205,7 @@ export function startStack(opts: UpOptions, logger: Logger): RunningStack {
   const ctx: ServiceContext = {
     hostnames: opts.hostnames,
     ...(opts.http !== undefined && opts.http !== 'off' ? { http: opts.http } : {}),
+    ...(opts.https !== undefined && opts.https !== 'off' ? { https: opts.https } : {}),
     dashboard: { token: opts.observe?.dashboardToken ?? null },
     ...(opts.queue !== undefined ? { shards: opts.queue.shards } : {}),
   };

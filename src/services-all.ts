@@ -3,5 +3,6 @@ import './services/udp-echo.js';
 import './services/dns-service.js';
 import './services/tcp-services.js';
 import './services/http.js';
+import './services/https.js';
 
 export {};

@@ -13,6 +13,8 @@ export interface ServiceContext {
   hostnames: string[];
   /** The `http` service's port, static directory and limits (`--http`, `--static`, `--http-limit`); defaults when absent. */
   http?: { port?: number; staticDir?: string; limits?: Partial<HttpLimits> };
+  /** The `https` service's port and certificate files (`--https`, `--tls-cert`, `--tls-key`); a self-signed certificate when absent. */
+  https?: { port?: number; certFile?: string; keyFile?: string };
   /** The observatory dashboard on the HTTP server: the token it requires (`--dashboard-token`). */
   dashboard?: { token: string | null };
   /** Under `--workers N`: the whole sharded stack, whose counters and sockets /_stack/stats and /_stack/sockets show. */

@@ -13,6 +13,7 @@ import { Stats } from './stats.js';
 import { parseCidr } from './ip/address.js';
 import { NetInterface } from './ip/interface.js';
 import { Ipv4Layer } from './ip/ipv4.js';
+import { Ipv6Layer } from './ip/ipv6.js';
 import { IcmpType, UnreachCode } from './wire/icmp.js';
 import { IcmpLayer, defaultIcmpOptions, type IcmpOptions } from './ip/icmp.js';
 import { Reassembler, type ReassemblyOptions } from './ip/reassembler.js';
@@ -64,6 +65,7 @@ export class Stack {
   readonly stats = new Stats();
   readonly logger: Logger;
   readonly ip: Ipv4Layer;
+  readonly ip6: Ipv6Layer;
   readonly icmp: IcmpLayer;
   readonly reassembler: Reassembler;
   readonly forwarder: Forwarder;
@@ -89,6 +91,8 @@ export class Stack {
     this.autoFlush = opts.autoFlush ?? true;
     this.ip = new Ipv4Layer(this.stats, { defaultTtl: opts.ttl ?? 64 });
     this.ip.onOutput = this.requestFlush;
+    this.ip6 = new Ipv6Layer(this.stats);
+    this.ip6.onOutput = this.requestFlush;
     this.icmp = new IcmpLayer(this.ip, this.stats, { ...defaultIcmpOptions, ...opts.icmp });
     // RFC 1122 §3.2.2.1: a host SHOULD answer a datagram for an unknown protocol with Protocol Unreachable.
     this.ip.onUnknownProtocol = (packet, h, _iface, now) => {
@@ -144,6 +148,13 @@ export class Stack {
     return iface;
   }
 
+  /** Puts an IPv6 address on an interface: `addAddress6(iface, 'fd77::2/64')`. */
+  addAddress6(iface: NetInterface, cidr: string): void {
+    const e = this.ip6.addAddress(iface, cidr);
+    if (e) throw e;
+    this.logger.debug({ iface: iface.name, cidr }, 'IPv6 address added');
+  }
+
   /** Adds a route: `addRoute('10.77.9.0/24', iface)`; a gateway is recorded for forwarding decisions. */
   addRoute(cidr: string, iface: NetInterface, gateway = 0): void {
     const c = parseCidr(cidr);
@@ -167,8 +178,13 @@ export class Stack {
     const now = this.clock.now();
     this.inBatch = true;
     try {
-      if (meta === undefined) for (let i = 0; i < count; i++) this.ip.input(packets[i]!, iface, now);
-      else for (let i = 0; i < count; i++) this.ip.input(packets[i]!, iface, now, meta[i]!);
+      for (let i = 0; i < count; i++) {
+        const p = packets[i]!;
+        // The TUN carries both families (IFF_NO_PI): the version nibble tells them apart.
+        if (p.length > 0 && p[0]! >> 4 === 6) this.ip6.input(p, iface, now);
+        else if (meta === undefined) this.ip.input(p, iface, now);
+        else this.ip.input(p, iface, now, meta[i]!);
+      }
       this.runEgress(now);
     } finally {
       this.inBatch = false;

@@ -30,6 +30,52 @@ export function ipCounters() {
   };
 }
 
+/** Linux /proc/net/snmp6 names (RFC 4293's ipSystemStats), without the Ip6 prefix. */
+export function ip6Counters() {
+  return {
+    InReceives: 0,
+    InHdrErrors: 0,
+    InTooBigErrors: 0,
+    InNoRoutes: 0,
+    InAddrErrors: 0,
+    InUnknownProtos: 0,
+    InTruncatedPkts: 0,
+    InDiscards: 0,
+    InDelivers: 0,
+    OutRequests: 0,
+    OutDiscards: 0,
+    ReasmReqds: 0,
+    ReasmFails: 0,
+    InMcastPkts: 0,
+  };
+}
+
+/** Linux /proc/net/snmp6 Icmp6 names, without the prefix. */
+export function icmp6Counters() {
+  return {
+    InMsgs: 0,
+    InErrors: 0,
+    InCsumErrors: 0,
+    InDestUnreachs: 0,
+    InPktTooBigs: 0,
+    InTimeExcds: 0,
+    InParmProblems: 0,
+    InEchos: 0,
+    InEchoReplies: 0,
+    InRouterSolicits: 0,
+    InRouterAdvertisements: 0,
+    InNeighborSolicits: 0,
+    InNeighborAdvertisements: 0,
+    InMLDv2Reports: 0,
+    OutMsgs: 0,
+    OutErrors: 0,
+    OutRateLimited: 0,
+    OutDestUnreachs: 0,
+    OutParmProblems: 0,
+    OutEchoReplies: 0,
+  };
+}
+
 export function icmpCounters() {
   return {
     InMsgs: 0,
@@ -109,6 +155,8 @@ export function tcpExtCounters() {
 export class Stats {
   readonly Ip = ipCounters();
   readonly Icmp = icmpCounters();
+  readonly Ip6 = ip6Counters();
+  readonly Icmp6 = icmp6Counters();
   readonly Udp = udpCounters();
   readonly Tcp = tcpCounters();
   readonly TcpExt = tcpExtCounters();
@@ -127,7 +175,7 @@ export class Stats {
   }
 
   toJSON(): Record<string, unknown> {
-    const out: Record<string, unknown> = { Ip: this.Ip, Icmp: this.Icmp, Udp: this.Udp, Tcp: this.Tcp, TcpExt: this.TcpExt, drops: { ...this.drops } };
+    const out: Record<string, unknown> = { Ip: this.Ip, Icmp: this.Icmp, Ip6: this.Ip6, Icmp6: this.Icmp6, Udp: this.Udp, Tcp: this.Tcp, TcpExt: this.TcpExt, drops: { ...this.drops } };
     if (this.gauges) out['Gauges'] = this.gauges();
     return out;
   }

@@ -5,7 +5,7 @@
  * send); a chunked body that grows past the cap is cut off.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { StackHttpServer } from './server.js';
+import type { HttpServerView } from './counters.js';
 
 /** The declared Content-Length (null when absent; llhttp has already rejected malformed ones). */
 export function declaredLength(req: IncomingMessage): number | null {
@@ -16,7 +16,7 @@ export function declaredLength(req: IncomingMessage): number | null {
 }
 
 /** Answers 413 with `Connection: close` (the rest of the body is not read). */
-export function tooLarge(res: ServerResponse, limit: number, server?: StackHttpServer): void {
+export function tooLarge(res: ServerResponse, limit: number, server?: HttpServerView): void {
   if (server) server.counters.BodyTooLarge++;
   if (res.headersSent) {
     res.destroy();
@@ -31,7 +31,7 @@ export function tooLarge(res: ServerResponse, limit: number, server?: StackHttpS
  * Counts the body as it streams and calls `onOver` (once) when it passes `limit`.
  * Returns false (and answers 413) at once when the declared length is already over.
  */
-export function guardBody(req: IncomingMessage, res: ServerResponse, limit: number, server?: StackHttpServer): boolean {
+export function guardBody(req: IncomingMessage, res: ServerResponse, limit: number, server?: HttpServerView): boolean {
   const declared = declaredLength(req);
   if (declared !== null && declared > limit) {
     tooLarge(res, limit, server);

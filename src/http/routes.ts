@@ -19,7 +19,7 @@ import type { Stack } from '../stack.js';
 import { ipToString } from '../wire/bytes.js';
 import { socketTable, type SocketTable } from '../control/sockets.js';
 import { guardBody } from './body.js';
-import type { StackHttpServer } from './server.js';
+import type { HttpServerView } from './counters.js';
 import { createStaticHandler } from './static.js';
 
 export const MAX_BYTES_N = 2 ** 40;
@@ -117,7 +117,7 @@ export function streamBytes(res: ServerResponse, n: number): void {
   pump();
 }
 
-function homePage(stack: Stack, server: StackHttpServer | undefined, opts: RouteOptions): string {
+function homePage(stack: Stack, server: HttpServerView | undefined, opts: RouteOptions): string {
   const addrs = stack.interfaces.map((i) => `<li>${escapeHtml(i.name)}: ${ipToString(i.address)}/${i.prefixLength}, MTU ${i.link.mtu}</li>`).join('');
   const t = stack.stats.Tcp;
   const links = [
@@ -145,7 +145,7 @@ function homePage(stack: Stack, server: StackHttpServer | undefined, opts: Route
  * The built-in routes as one `(req, res)` handler. `server` (when given)
  * supplies the body cap and its counters to /_stack/stats.
  */
-export function builtinRoutes(stack: Stack, server?: StackHttpServer, opts: RouteOptions = {}): RequestListener {
+export function builtinRoutes(stack: Stack, server?: HttpServerView, opts: RouteOptions = {}): RequestListener {
   const statics = opts.staticDir !== undefined ? createStaticHandler(opts.staticDir) : null;
   const bodyCap = (): number => opts.maxBodyBytes ?? server?.limits.maxBodyBytes ?? 256 * 1024 * 1024;
   return (req: IncomingMessage, res: ServerResponse) => {

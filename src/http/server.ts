@@ -22,6 +22,16 @@ import type { TcpServer } from '../tcp/server.js';
 import type { TcpSocket } from '../tcp/socket.js';
 import { declaredLength, tooLarge } from './body.js';
 import { resolveHttpLimits, type HttpLimits } from './limits.js';
+import { CappedAcceptor, type StackListenOptions } from './acceptor.js';
+import { newCounters, type HttpCounters, type HttpServerView } from './counters.js';
+
+export type { HttpCounters } from './counters.js';
+import { PriorKnowledgeH2 } from './h2c.js';
+import { settleAsync } from './settle-async.js';
+
+export { settleAsync } from './settle-async.js';
+
+export type { StackListenOptions } from './acceptor.js';
 
 export interface HttpServerOptions extends Partial<HttpLimits> {
   /** TCP port on the stack (default 80). */
@@ -32,46 +42,6 @@ export interface HttpServerOptions extends Partial<HttpLimits> {
   backlog?: number;
   /** Don't listen yet (call `server.listen()` later). */
   noListen?: boolean;
-}
-
-/** Counters of one HTTP server, shown by `/_stack/stats` beside the stack's. */
-export interface HttpCounters {
-  ConnectionsAccepted: number;
-  /** Times a connection had to wait in the accept queue because the cap was reached. */
-  ConnectionsDeferred: number;
-  Requests: number;
-  Responses1xx: number;
-  Responses2xx: number;
-  Responses3xx: number;
-  Responses4xx: number;
-  Responses5xx: number;
-  /** Requests answered 413 by our handlers (body over maxBodyBytes). */
-  BodyTooLarge: number;
-  /** Connections closed by node:http for a parse error or a timeout, by code (HPE_*, ERR_HTTP_REQUEST_TIMEOUT). */
-  ClientErrors: Record<string, number>;
-  /** Other socket errors (ECONNRESET, EPIPE, ...), by code. */
-  SocketErrors: Record<string, number>;
-  /** Keep-alive or idle connections closed by the socket timeout. */
-  IdleTimeouts: number;
-  Upgrades: number;
-}
-
-function newCounters(): HttpCounters {
-  return {
-    ConnectionsAccepted: 0,
-    ConnectionsDeferred: 0,
-    Requests: 0,
-    Responses1xx: 0,
-    Responses2xx: 0,
-    Responses3xx: 0,
-    Responses4xx: 0,
-    Responses5xx: 0,
-    BodyTooLarge: 0,
-    ClientErrors: Object.create(null) as Record<string, number>,
-    SocketErrors: Object.create(null) as Record<string, number>,
-    IdleTimeouts: 0,
-    Upgrades: 0,
-  };
 }
 
 /** node:http's own answers to a request it could not parse (lib/_http_server.js), by error code. */
@@ -97,35 +67,6 @@ interface NetServerBookkeeping {
   _emitCloseIfDrained(): void;
 }
 
-export interface StackListenOptions {
-  port?: number;
-  host?: string;
-  backlog?: number;
-}
-
-/**
- * Lets a handler be async: a promise it returns that rejects answers the error's
- * `statusCode` (e.g. readBody's 413) or 500 when nothing was sent yet, and
- * destroys the response otherwise — never an unhandled rejection.
- */
-export function settleAsync(handler: RequestListener): RequestListener {
-  return (req, res) => {
-    const r: unknown = handler(req, res);
-    if (r instanceof Promise) {
-      r.catch((e: unknown) => {
-        const status = (e as { statusCode?: unknown } | null)?.statusCode;
-        if (res.headersSent || res.writableEnded) {
-          res.destroy();
-          return;
-        }
-        const code = typeof status === 'number' && status >= 400 && status < 600 ? status : 500;
-        const body = `${http.STATUS_CODES[code] ?? 'error'}\n`;
-        res.writeHead(code, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body), Connection: 'close' });
-        res.end(body);
-      });
-    }
-  };
-}
 
 /** node:http's ServerResponse that reports its status to the server's counters when it finishes. */
 class CountingResponse extends http.ServerResponse {
@@ -137,13 +78,13 @@ class CountingResponse extends http.ServerResponse {
 }
 
 /** An http.Server whose connections come from a tunstack listener. */
-export class StackHttpServer extends http.Server {
+export class StackHttpServer extends http.Server implements HttpServerView {
   readonly stack: Stack;
   readonly limits: HttpLimits;
   readonly counters: HttpCounters = newCounters();
-  /** The tunstack listener, once listening. */
-  tcp: TcpServer | null = null;
-  private live = 0;
+  private readonly acceptor: CappedAcceptor;
+  /** HTTP/2 with prior knowledge (h2c) on the same port: set by `acceptPriorKnowledgeH2`. */
+  private h2c: PriorKnowledgeH2 | null = null;
   private closing = false;
 
   constructor(stack: Stack, limits: Partial<HttpLimits> = {}, handler?: RequestListener) {
@@ -159,6 +100,15 @@ export class StackHttpServer extends http.Server {
     });
     this.stack = stack;
     this.limits = l;
+    this.acceptor = new CappedAcceptor(stack, l.maxConnections, this.counters, {
+      admit: (s) => this.admit(s),
+      listening: () => {
+        this.stack.logger.debug({ http: this.address() }, 'http server listening on the stack');
+        // Also starts node:http's connection tracking (headersTimeout/requestTimeout).
+        this.emit('listening');
+      },
+      error: (e) => this.emit('error', e),
+    });
     this.maxHeadersCount = l.maxHeadersCount;
     this.maxRequestsPerSocket = l.maxRequestsPerSocket;
     this.keepAliveTimeout = l.keepAliveTimeout;
@@ -182,7 +132,15 @@ export class StackHttpServer extends http.Server {
     this.on('clientError', (err: Error & { code?: string }, socket: Duplex) => this.onClientError(err, socket));
     (this as unknown as NetServerBookkeeping)._connections = 0;
     // net.Server's `listening` reads its kernel handle; ours is the tunstack listener.
-    Object.defineProperty(this, 'listening', { get: () => this.tcp !== null && this.tcp.listening, configurable: true });
+    Object.defineProperty(this, 'listening', { get: () => this.acceptor.listening, configurable: true });
+  }
+
+  /**
+   * Also serves HTTP/2 with prior knowledge (RFC 9113 §3.3, h2c) on this port: a connection that opens with
+   * the HTTP/2 preface goes to node:http2 with `handler`, every other one to node:http as before.
+   */
+  acceptPriorKnowledgeH2(handler: RequestListener): void {
+    this.h2c ??= new PriorKnowledgeH2(this, handler, this.limits);
   }
 
   private countRequest(_req: IncomingMessage, _res: ServerResponse): void {
@@ -253,67 +211,39 @@ export class StackHttpServer extends http.Server {
       else if (typeof a === 'string') o.host = a;
       else if (a !== null && typeof a === 'object') o = { ...(a as StackListenOptions) };
     }
-    if (this.tcp !== null) {
+    if (this.acceptor.tcp !== null) {
       process.nextTick(() => this.emit('error', Object.assign(new Error('the server is already listening'), { code: 'ERR_SERVER_ALREADY_LISTEN' })));
       return this;
     }
     if (cb) this.once('listening', cb);
-    // allowHalfOpen like net.Server under http: node:http decides what a client's FIN means.
-    const tcp = this.stack.tcp.createServer({ allowHalfOpen: true, noDelay: true, manualAccept: true });
-    this.tcp = tcp;
     this.closing = false;
-    tcp.on('acceptable', () => this.pump());
-    tcp.on('error', (e: Error) => {
-      this.tcp = null;
-      this.emit('error', e);
-    });
-    tcp.once('listening', () => {
-      this.stack.logger.debug({ http: tcp.address() }, 'http server listening on the stack');
-      // Also starts node:http's connection tracking (headersTimeout/requestTimeout).
-      this.emit('listening');
-    });
-    tcp.listen({ port: o.port ?? 80, ...(o.host !== undefined ? { host: o.host } : {}), ...(o.backlog !== undefined ? { backlog: o.backlog } : {}) });
+    this.acceptor.listen(o, 80);
     return this;
   }
 
-  /** Takes connections from the accept queue up to the cap. */
-  private pump(): void {
-    const tcp = this.tcp;
-    if (tcp === null) return;
-    while (this.live < this.limits.maxConnections) {
-      const s = tcp.accept();
-      if (s === null) return;
-      this.admit(s);
-    }
-    if (tcp.acceptQueueLength > 0) this.counters.ConnectionsDeferred++;
+  /** The tunstack listener, while listening. */
+  get tcp(): TcpServer | null {
+    return this.acceptor.tcp;
   }
 
   private admit(s: TcpSocket): void {
-    this.live++;
-    this.counters.ConnectionsAccepted++;
     const book = this as unknown as NetServerBookkeeping;
     book._connections++;
-    // node:http relays socket errors to 'clientError' (counted there); this keeps a late one from throwing.
-    s.on('error', () => undefined);
-    s.on('timeout', () => {
-      this.counters.IdleTimeouts++;
-    });
     s.once('close', () => {
-      this.live--;
       book._connections--;
       if (this.closing) book._emitCloseIfDrained();
-      this.pump();
     });
-    this.emit('connection', s);
+    if (this.h2c === null) this.emit('connection', s);
+    else this.h2c.dispatch(s);
   }
 
   /** Connections being served now. */
   get activeConnections(): number {
-    return this.live;
+    return this.acceptor.live;
   }
 
   override address(): { address: string; family: string; port: number } | null {
-    return this.tcp?.address() ?? null;
+    return this.acceptor.tcp?.address() ?? null;
   }
 
   /**
@@ -321,16 +251,13 @@ export class StackHttpServer extends http.Server {
    * close), and emits 'close' once the last connection has closed.
    */
   override close(cb?: (err?: Error) => void): this {
-    const tcp = this.tcp;
-    if (tcp === null) {
+    if (!this.acceptor.close()) {
       if (cb) process.nextTick(() => cb(Object.assign(new Error('Server is not running.'), { code: 'ERR_SERVER_NOT_RUNNING' })));
       return this;
     }
-    this.tcp = null;
     this.closing = true;
     if (cb) this.once('close', () => cb());
-    // Connections still waiting in the accept queue are reset by the listener's close.
-    tcp.close();
+    this.h2c?.close();
     // node:http's close: stops the timeout checks, closes idle connections, then
     // net.Server#close emits 'close' once _connections reaches 0.
     super.close();

@@ -7,7 +7,12 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { StackHttpServer } from './server.js';
+
+/** A server that emits node:http's 'upgrade' (node:http's, or node:http2's secure server for HTTP/1.1 over TLS). */
+export interface UpgradingServer {
+  on(event: 'upgrade', listener: (req: IncomingMessage, socket: Duplex, head: Buffer) => void): unknown;
+  once(event: 'close', listener: () => void): unknown;
+}
 
 export interface WsEchoOptions {
   /** Path of the echo endpoint (default /ws). */
@@ -19,7 +24,7 @@ export interface WsEchoOptions {
 }
 
 /** Adds the `/ws` echo endpoint; other upgrade requests get 404. Returns the WebSocketServer. */
-export function attachWebSocketEcho(server: StackHttpServer, opts: WsEchoOptions = {}): WebSocketServer {
+export function attachWebSocketEcho(server: UpgradingServer, opts: WsEchoOptions = {}): WebSocketServer {
   const path = opts.path ?? '/ws';
   const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxPayload ?? 64 * 1024 * 1024 });
   wss.on('connection', (ws: WebSocket) => {

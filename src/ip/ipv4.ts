@@ -100,11 +100,7 @@ export class Ipv4Layer {
    */
   input(bytes: Uint8Array, iface: NetInterface, now: number, meta = 0): void {
     const s = this.stats.Ip;
-    // IPv6 shares the TUN (IFF_NO_PI): not ours to count as an IPv4 header error, like Linux's separate Ip6 MIB.
-    if (bytes.length > 0 && bytes[0]! >> 4 === 6) {
-      this.stats.drop('link.ipv6-not-supported');
-      return;
-    }
+    // (IPv6 never comes here: the stack hands packets whose version nibble is 6 to its Ipv6Layer.)
     s.InReceives++;
     const h = this.header;
     const err = decodeIpv4(bytes, h);

@@ -35,6 +35,10 @@ export interface TunOptions {
   kernelAddress?: string;
   /** Prefix length for `kernelAddress` (default 24). */
   prefixLength?: number;
+  /** IPv6 address for the kernel side of the device (e.g. `fd77::1`), put on after it is up. */
+  kernelAddress6?: string;
+  /** Prefix length for `kernelAddress6` (default 64). */
+  prefixLength6?: number;
   /**
    * true: bring the device up; false: take it down. Unset: up when `kernelAddress`
    * or `routes` are given, otherwise the device's state is left alone.
@@ -91,7 +95,7 @@ export interface TunDevice {
 
 interface NativeShim {
   open(name: string, batchSize: number | undefined, onReceive: (count: number, error?: TunError) => void, opts?: { vnetHdr: boolean; offload: number; busyPollUs?: number; multiQueue?: boolean }): TunDevice;
-  configure(name: string, opts: { address?: string; prefixLength?: number; mtu?: number; up?: boolean }): void;
+  configure(name: string, opts: { address?: string; prefixLength?: number; mtu?: number; up?: boolean; address6?: string; prefixLength6?: number }): void;
   addRoute(name: string, cidr: string): boolean;
   getMtu(name: string): number;
   /** glibc malloc_trim(0); older shims lack it. */
@@ -278,7 +282,11 @@ export class TunLink implements Link {
     );
     try {
       const wantUp = opts.up ?? (opts.kernelAddress !== undefined || (opts.routes?.length ?? 0) > 0 ? true : undefined);
-      const conf: { address?: string; prefixLength?: number; mtu?: number; up?: boolean } = {};
+      const conf: { address?: string; prefixLength?: number; mtu?: number; up?: boolean; address6?: string; prefixLength6?: number } = {};
+      if (opts.kernelAddress6 !== undefined) {
+        conf.address6 = opts.kernelAddress6;
+        conf.prefixLength6 = opts.prefixLength6 ?? 64;
+      }
       if (opts.kernelAddress !== undefined) {
         conf.address = opts.kernelAddress;
         conf.prefixLength = opts.prefixLength ?? 24;

@@ -45,6 +45,12 @@ export interface TcpConfig {
   tailLossProbe: boolean;
   /** net.ipv4.tcp_window_scaling (RFC 7323). */
   windowScaling: boolean;
+  /**
+   * Linux's timer tick in ms (1000 / CONFIG_HZ): its TCP timers count in jiffies, so floors made of ticks
+   * (TCP_TIMEOUT_MIN, two ticks, in the tail loss probe timeout) follow HZ. Default 4: HZ=250, as Debian's
+   * kernels and this project's reference kernel are built (`zcat /proc/config.gz | grep CONFIG_HZ=`).
+   */
+  tickMs: number;
   /** Delayed-ACK timeout in ms (Linux TCP_DELACK_MIN = 40; RFC 9293 allows up to 500, RFC 1122 asks < 500, we cap at 200). */
   delayedAckMs: number;
   /** Segments ACKed at once at the start of a connection (Linux TCP_MAX_QUICKACKS = 16). */
@@ -120,6 +126,7 @@ export const defaultTcpConfig: Readonly<TcpConfig> = {
   sack: true,
   tailLossProbe: false,
   windowScaling: true,
+  tickMs: 4,
   delayedAckMs: 40,
   quickAcks: 16,
   timeWaitMs: 60_000,
@@ -151,6 +158,7 @@ export function resolveTcpConfig(o: Partial<TcpConfig> | undefined): TcpConfig {
   if (c.congestionControl !== 'newreno' && c.congestionControl !== 'cubic') throw new RangeError(`tcp.congestionControl: unknown '${String(c.congestionControl)}'`);
   for (const k of ['rmem', 'wmem'] as const) if (!(c[k] >= 2048 && c[k] <= 1 << 30)) throw new RangeError(`tcp.${k} must be between 2048 and 2^30`);
   for (const k of ['rmemMax', 'wmemMax'] as const) if (!(c[k] === 0 || (c[k] >= 2048 && c[k] <= 1 << 30))) throw new RangeError(`tcp.${k} must be 0 or between 2048 and 2^30`);
+  if (!(c.tickMs >= 1 && c.tickMs <= 10)) throw new RangeError(`tcp.tickMs must be between 1 (HZ=1000) and 10 (HZ=100) (got ${c.tickMs})`);
   if (c.delayedAckMs > 200) c.delayedAckMs = 200;
   return c;
 }

@@ -19,7 +19,7 @@ import { receiveBufferCeiling, windowScaleFor } from './config.js';
 import { createCongestionController, type CongestionController } from './congestion.js';
 import { TcpError, ERRNO, type TcpErrorCode } from './errors.js';
 import { ReceiveBuffer } from './receive-buffer.js';
-import { RttEstimator } from './rtt.js';
+import { RttEstimator, probeTimeout } from './rtt.js';
 import { SackScoreboard } from './sack-scoreboard.js';
 import { SendBuffer } from './send-buffer.js';
 import { TimeWaitEntry } from './time-wait.js';
@@ -1959,15 +1959,13 @@ export class TcpConnection {
 
   /**
    * With data in flight: the tail loss probe timer when a probe may go (RFC 8985 §7.2: SACK on, not in loss
-   * recovery, no probe outstanding, an RTT measured), else the RTO. PTO = 2·SRTT, plus Linux's allowance for
-   * a delayed ACK when one segment is in flight (TCP_RTO_MIN, else TCP_TIMEOUT_MIN), never later than the RTO.
+   * recovery, no probe outstanding, an RTT measured), else the RTO. The probe timeout: rtt.ts probeTimeout.
    */
   private armRtoOrProbe(now: number): void {
     const rto = this.rtt.rto;
     if (this.cfg.tailLossProbe && this.sackOk && this.recovery === REC_NONE && !this.tlpOut && this.retransmits === 0 && this.rtt.hasSample) {
       const flight = (this.sndMax - this.sndUna) | 0;
-      const pto = 2 * this.rtt.srtt + (flight <= this.smss ? this.cfg.minRto : 2);
-      this.armRtx(RTX_TLP, now + Math.min(pto, rto));
+      this.armRtx(RTX_TLP, now + probeTimeout(this.rtt.srtt, flight <= this.smss, this.cfg, rto));
       return;
     }
     this.armRtx(RTX_RTO, now + rto);

@@ -74,3 +74,18 @@ export class RttEstimator {
     }
   }
 }
+
+/**
+ * The tail loss probe timeout (RFC 8985 §7.2) as Linux computes it (tcp_schedule_loss_probe): PTO = 2·SRTT,
+ * plus room for a delayed ACK when one segment is in flight (TCP_RTO_MIN), else TCP_TIMEOUT_MIN — and Linux
+ * counts in timer ticks (jiffies): 2·SRTT is rounded up to a whole tick and TCP_TIMEOUT_MIN is two ticks. On a
+ * short path the ticks dominate: with HZ=250 (Debian's kernels) a probe never goes sooner than 12 ms, where a
+ * millisecond clock would send it after 2 ms — before the peer's ACK for a large burst is even read. Never
+ * later than the RTO.
+ */
+export function probeTimeout(srtt: number, oneSegmentInFlight: boolean, cfg: { readonly minRto: number; readonly tickMs: number }, rto: number): number {
+  const tick = cfg.tickMs;
+  const twoSrtt = tick > 0 ? Math.ceil((2 * srtt) / tick) * tick : 2 * srtt;
+  const pto = twoSrtt + (oneSegmentInFlight ? cfg.minRto : 2 * Math.max(tick, 1));
+  return Math.min(pto, rto);
+}

@@ -80,13 +80,20 @@ describe('loadConfig: sources and precedence', () => {
 
   it('every key has a flag and a TUNSTACK_ variable', () => {
     for (const [k, v] of Object.entries(KEYS)) {
-      expect(v.flag, k).toMatch(/^--[a-z-]+$/);
-      expect(v.env, k).toMatch(/^TUNSTACK_[A-Z_]+$/);
+      expect(v.flag, k).toMatch(/^--[a-z][a-z0-9-]*$/);
+      expect(v.env, k).toMatch(/^TUNSTACK_[A-Z][A-Z0-9_]*$/);
     }
   });
 });
 
 describe('loadConfig: clear errors', () => {
+  it('a bad IPv6 address or peer, one line each; off turns IPv6 off', () => {
+    expect(problems({ flags: { addr6: 'fd77::zz/64' } })[0]).toMatch(/^--addr6: 'fd77::zz\/64' is not an IPv6 address/);
+    expect(problems({ flags: { addr6: 'fd77::2/129' } })[0]).toMatch(/^--addr6:/);
+    expect(problems({ env: { TUNSTACK_PEER6: '10.0.0.1' } })[0]).toMatch(/^TUNSTACK_PEER6: '10\.0\.0\.1' is not an IPv6 address/);
+    expect(loadConfig({ flags: { addr6: 'off', peer6: 'nonsense' }, env: {} }).config.addr6).toBe('off');
+  });
+
   it('a bad CIDR, naming the variable it came from', () => {
     const p = problems({ env: { TUNSTACK_ADDR: '10.77.0.300/24' } });
     expect(p).toHaveLength(1);

