@@ -7,6 +7,7 @@ import { loadConfig, DEFAULTS, type TunstackConfig } from './config.js';
 import type { UpOptions } from './run.js';
 import { parseHttpLimitSpec } from './http/limits.js';
 import { runInstance } from './control/instance.js';
+import { captureSettingsOf, checkCaptureSettings } from './control/capture.js';
 import { runSupervisor } from './workers/supervisor.js';
 import { captureCommand, ssCommand, statsCommand } from './control/commands.js';
 import { runDemo } from './demo.js';
@@ -15,12 +16,24 @@ import { traceCommand } from './observe/trace.js';
 import './services-all.js';
 import { addConnectCommand } from './control/connect-command.js';
 import { addConformCommands } from './conform/commands.js';
+import { exitQuietlyWhenStdoutCloses } from './closed-pipe.js';
+
+exitQuietlyWhenStdoutCloses();
 
 function positiveInt(name: string) {
   return (v: string): number => {
     const n = Number(v);
     if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive integer`);
     return n;
+  };
+}
+
+/** Millions of bytes (tcpdump's -C unit), e.g. `100` or `0.5` → bytes. */
+function megabytes(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!/^\d+(\.\d+)?$/.test(v.trim()) || !(n > 0) || n > 1_000_000) throw new InvalidArgumentError(`${name} takes a size in millions of bytes, e.g. 100 or 0.5`);
+    return Math.max(1, Math.round(n * 1_000_000));
   };
 }
 
@@ -64,6 +77,10 @@ program
   .option('--peer <addr>', `the kernel side of the TUN (default ${DEFAULTS.peer})`)
   .option('--mtu <bytes>', `link MTU, 68..65535 (default ${DEFAULTS.mtu} for a new device; an existing one keeps its own)`, positiveInt('--mtu'))
   .option('--pcap <file>', 'record every packet in and out (libpcap, LINKTYPE_RAW)')
+  .option('--pcap-snaplen <bytes>', 'with --pcap: keep at most this many bytes of each packet (like tcpdump -s)', positiveInt('--pcap-snaplen'))
+  .option('--pcap-filter <expr>', "with --pcap: keep only matching packets, e.g. 'tcp port 80' (like tcpdump's expression)")
+  .option('--pcap-rotate-size <MB>', 'with --pcap: a new file once one holds this many millions of bytes (like tcpdump -C)', megabytes('--pcap-rotate-size'))
+  .option('--pcap-rotate-count <n>', 'with --pcap-rotate-size: keep this many files (like tcpdump -W)', positiveInt('--pcap-rotate-count'))
   .option('--impair <spec>', 'impairment stage, e.g. loss=5%,delay=10ms,jitter=2ms,reorder=25%,seed=7 (in:/out: prefixes)')
   .option('--services <list>', 'built-in services: all, none, or a comma-separated list (default all)')
   .option('--hostname <name>', 'an extra name the DNS service answers for (repeatable)', collect)
@@ -90,7 +107,7 @@ program
   .option('--sample-rate <n>', `observatory samples per second, 1..100 (default ${DEFAULTS.sampleRate})`)
   .option('--workers <n>', `stack shards, 1..64: worker threads, one queue each of a multi-queue TUN; flows stay on their shard (default ${DEFAULTS.workers})`)
   .option('--config <file>', 'JSON file with any of these options (also TUNSTACK_CONFIG); flags beat TUNSTACK_* variables beat the file')
-  .action(async (o: { tun?: string; addr?: string; peer?: string; addr6?: string; peer6?: string; mtu?: number; pcap?: string; impair?: string; services?: string; hostname?: string[]; kernelRoute?: string[]; logLevel?: string; topology?: string; forward?: boolean; reasmTimeout?: number; http?: string; https?: string; tlsCert?: string; tlsKey?: string; static?: string; httpLimit?: string; name?: string; control?: string; grace?: string; offload?: boolean; busyPoll?: number; warmup?: boolean; dashboardToken?: string; sampleRate?: string; workers?: string; config?: string }) => {
+  .action(async (o: { tun?: string; addr?: string; peer?: string; addr6?: string; peer6?: string; mtu?: number; pcap?: string; pcapSnaplen?: number; pcapFilter?: string; pcapRotateSize?: number; pcapRotateCount?: number; impair?: string; services?: string; hostname?: string[]; kernelRoute?: string[]; logLevel?: string; topology?: string; forward?: boolean; reasmTimeout?: number; http?: string; https?: string; tlsCert?: string; tlsKey?: string; static?: string; httpLimit?: string; name?: string; control?: string; grace?: string; offload?: boolean; busyPoll?: number; warmup?: boolean; dashboardToken?: string; sampleRate?: string; workers?: string; config?: string }) => {
     let loaded;
     try {
       loaded = loadConfig({
@@ -103,6 +120,14 @@ program
       process.exit(1);
     }
     const c = loaded.config;
+    const pcapSettings = captureSettingsOf({ snaplen: o.pcapSnaplen, filter: o.pcapFilter, rotateBytes: o.pcapRotateSize, rotateCount: o.pcapRotateCount });
+    try {
+      if (c.pcap === null && Object.keys(pcapSettings).length > 0) throw new Error('--pcap-snaplen, --pcap-filter and --pcap-rotate-* go with --pcap FILE');
+      checkCaptureSettings(pcapSettings);
+    } catch (e) {
+      process.stderr.write(`tunstack: ${(e as Error).message}\n`);
+      process.exit(1);
+    }
     const logger = createLogger(c.logLevel);
     const run = c.workers > 1 ? runSupervisor : runInstance;
     try {
@@ -120,7 +145,7 @@ program
           // An existing device keeps its MTU unless one was asked for.
           ...(loaded.sources.mtu !== 'default' ? { mtu: c.mtu } : {}),
           ...(c.impair !== null ? { impair: c.impair } : {}),
-          ...(c.pcap !== null ? { pcap: c.pcap } : {}),
+          ...(c.pcap !== null ? { pcap: c.pcap, pcapSettings } : {}),
           ...(o.topology !== undefined ? { topology: o.topology } : {}),
           ...(o.forward ? { forward: true } : {}),
           ...(o.reasmTimeout !== undefined ? { reasmTimeoutMs: o.reasmTimeout } : {}),
@@ -134,7 +159,7 @@ program
         logger,
       );
     } catch (e) {
-      logger.error((e as Error).message);
+      // One line, once: the logger writes to stderr too, so it is not told as well.
       process.stderr.write(`tunstack: ${(e as Error).message}\n`);
       process.exit(1);
     }
@@ -213,11 +238,20 @@ program
   .command('capture')
   .description('start or stop a pcap capture on a running stack')
   .option('--start <file>', 'start recording every packet in and out into FILE (truncated)')
+  .option('-s, --snaplen <bytes>', 'with --start: keep at most this many bytes of each packet (like tcpdump -s)', positiveInt('--snaplen'))
+  .option('--filter <expr>', "with --start: keep only matching packets, e.g. 'tcp port 80', 'host 10.77.0.1 and not icmp' (see docs/operations.md)")
+  .option('-C, --rotate-size <MB>', 'with --start: go on in a new file (FILE.1.pcap, ...) once one holds this many millions of bytes (like tcpdump -C)', megabytes('-C'))
+  .option('-W, --rotate-count <n>', 'with -C: keep this many files, overwriting the oldest (like tcpdump -W)', positiveInt('-W'))
   .option('--stop', 'stop the capture (the file is flushed and closed)')
   .option('--status', 'whether a capture is running')
   .option('--name <name>', 'instance name (default: as for stats)')
   .option('--socket <path>', 'control socket path (instead of --name)')
-  .action((o: { start?: string; stop?: boolean; status?: boolean; name?: string; socket?: string }) => operatorCommand(() => captureCommand(o)));
+  .action((o: { start?: string; snaplen?: number; filter?: string; rotateSize?: number; rotateCount?: number; stop?: boolean; status?: boolean; name?: string; socket?: string }) =>
+    operatorCommand(() => {
+      const { rotateSize, ...rest } = o;
+      return captureCommand({ ...rest, ...(rotateSize !== undefined ? { rotateBytes: rotateSize } : {}) });
+    }),
+  );
 
 program
   .command('top')

@@ -142,8 +142,8 @@ export const OTHER_ENV: ReadonlySet<string> = new Set([
   'TUNSTACK_CLI_JS', // docker/entrypoint.sh: path of dist/cli.js
 ]);
 
-/** TCP ports the built-in services listen on (src/services/tcp-services.ts). */
-const BUILTIN_TCP_PORTS: Readonly<Record<string, number>> = { 'echo-tcp': 7, 'discard-tcp': 9, chargen: 19 };
+/** TCP ports the built-in services listen on (src/services/tcp-services.ts, src/services/dns-service.ts). */
+const BUILTIN_TCP_PORTS: Readonly<Record<string, number>> = { 'echo-tcp': 7, 'discard-tcp': 9, chargen: 19, dns: 53 };
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
@@ -369,9 +369,10 @@ export function loadConfig(inputs: ConfigInputs = {}): LoadedConfig {
   const fileArg = inputs.file ?? (env['TUNSTACK_CONFIG'] ? env['TUNSTACK_CONFIG'] : undefined);
   const file = fileArg ? resolve(fileArg) : null;
   const fromFile = file ? readJsonFile(file, problems) : {};
-  for (const k of Object.keys(fromFile)) {
-    if (!(CONFIG_KEYS as string[]).includes(k)) problems.push(`unknown key "${k}" in ${file}${suggest(k, CONFIG_KEYS)}; known keys: ${CONFIG_KEYS.join(', ')}`);
-  }
+  const unknownKeys = Object.keys(fromFile).filter((k) => !(CONFIG_KEYS as string[]).includes(k));
+  for (const k of unknownKeys) problems.push(`unknown key "${k}" in ${file}${suggest(k, CONFIG_KEYS)}`);
+  // The list of known keys once, however many were unknown.
+  if (unknownKeys.length > 0) problems.push(`known keys: ${CONFIG_KEYS.join(', ')}`);
 
   const config = { ...DEFAULTS, routes: [...DEFAULTS.routes], hostnames: [...DEFAULTS.hostnames] } as TunstackConfig;
   const sources = {} as Record<ConfigKey, ConfigSource>;
@@ -431,7 +432,8 @@ export function loadConfig(inputs: ConfigInputs = {}): LoadedConfig {
   }
   if (config.impair) {
     const spec = parseImpairSpec(config.impair);
-    if ('error' in spec) problems.push(`${where('impair')}: ${spec.error}`);
+    // The parser's messages start with "impair: "; `where` already names the option.
+    if ('error' in spec) problems.push(`${where('impair')}: ${spec.error.replace(/^impair: /, '')}`);
   }
   const svc = resolveServices(config.services);
   if (svc instanceof Error) problems.push(`${where('services')}: ${svc.message}`);

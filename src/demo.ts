@@ -150,12 +150,15 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
       checks.push(pingCheck(ns, 'ping (5 x 4000 B, fragmented both ways)', ['-c', '5', '-i', '0.05', '-s', '4000', '-w', '20']));
       checks.push(udpEchoCheck(ns));
       checks.push(...httpChecks(ns));
-      if (have('dig')) {
-        const d = run(['ip', 'netns', 'exec', ns, 'dig', '+short', '+time=2', '+tries=1', `@${STACK}`, 'tunstack.test', 'A'], 10_000);
+      for (const transport of ['udp', 'tcp'] as const) {
+        const name = `dig${transport === 'tcp' ? ' +tcp' : ''} @stack tunstack.test`;
+        if (!have('dig')) {
+          checks.push({ name, ok: true, detail: 'skipped: dig not installed (apt-get install dnsutils)' });
+          continue;
+        }
+        const d = run(['ip', 'netns', 'exec', ns, 'dig', `+${transport === 'tcp' ? '' : 'no'}tcp`, '+short', '+time=2', '+tries=1', `@${STACK}`, 'tunstack.test', 'A'], 10_000);
         const ans = d.out.trim().split('\n')[0] ?? '';
-        checks.push({ name: 'dig @stack tunstack.test', ok: ans === STACK, detail: ans || 'no answer' });
-      } else {
-        checks.push({ name: 'dig @stack tunstack.test', ok: true, detail: 'skipped: dig not installed (apt-get install dnsutils)' });
+        checks.push({ name, ok: ans === STACK, detail: ans || 'no answer' });
       }
     }
 

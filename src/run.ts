@@ -12,7 +12,7 @@ import type { Link } from './link/link.js';
 import { ImpairedLink } from './link/impair.js';
 import { parseImpairSpec, formatImpairSpec } from './link/impair-spec.js';
 import { PcapTap } from './link/pcap-tap.js';
-import { CaptureController } from './control/capture.js';
+import { CaptureController, type CaptureSettings } from './control/capture.js';
 import { drainConnections } from './control/shutdown.js';
 import { parseAddress, parseCidr } from './ip/address.js';
 import { resolveServices, type ServiceContext, type ShardView } from './services.js';
@@ -31,6 +31,8 @@ export interface UpOptions {
   peer6?: string;
   mtu?: number;
   pcap?: string;
+  /** What the `pcap` capture keeps: snap length and filter (tcpdump's -s and expression). */
+  pcapSettings?: CaptureSettings;
   impair?: string;
   services: string;
   hostnames: string[];
@@ -175,7 +177,7 @@ export function startStack(opts: UpOptions, logger: Logger): RunningStack {
   const tap = new PcapTap(link, null, clock);
   link = tap;
   const capture = new CaptureController(tap, logger);
-  if (opts.pcap) capture.start(opts.pcap);
+  if (opts.pcap) capture.start(opts.pcap, opts.pcapSettings);
 
   const reassembly = opts.reasmTimeoutMs !== undefined ? { timeoutMs: opts.reasmTimeoutMs } : undefined;
   // Tail loss probes and buffer autotuning on, as Linux has them by default (the library's defaults are off: see TcpConfig).

@@ -13,10 +13,61 @@ import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { PcapTap } from '../link/pcap-tap.js';
 import { PcapFileSink, PcapWriter, type PcapSink } from '../wire/pcap.js';
+import { compileFilter, type PacketPredicate } from '../wire/packet-filter.js';
+import { RotatingFileSink } from './rotating-sink.js';
 
-class CountingWriter extends PcapWriter {
+/** What a capture keeps, as tcpdump's `-s SNAPLEN` and filter expression. */
+export interface CaptureSettings {
+  /** Bytes kept of each packet (the record keeps the original length); default 65535. */
+  snaplen?: number;
+  /** A filter expression (src/wire/packet-filter.ts): only matching packets are recorded. */
+  filter?: string;
+  /** Rotation (tcpdump -C): a new file once one holds this many bytes (src/control/rotating-sink.ts). */
+  rotateBytes?: number;
+  /** With rotateBytes (tcpdump -W): keep this many files, overwriting the oldest. */
+  rotateCount?: number;
+}
+
+/** The largest snap length accepted (tcpdump's MAXIMUM_SNAPLEN). */
+export const MAX_SNAPLEN = 262144;
+
+/** The settings carried by a request (which has other fields beside them). */
+export function captureSettingsOf(req: { snaplen?: number | undefined; filter?: string | undefined; rotateBytes?: number | undefined; rotateCount?: number | undefined }): CaptureSettings {
+  return {
+    ...(req.snaplen !== undefined ? { snaplen: req.snaplen } : {}),
+    ...(req.filter !== undefined ? { filter: req.filter } : {}),
+    ...(req.rotateBytes !== undefined ? { rotateBytes: req.rotateBytes } : {}),
+    ...(req.rotateCount !== undefined ? { rotateCount: req.rotateCount } : {}),
+  };
+}
+
+/** Checks the settings before anything is opened; throws one line naming the problem. */
+export function checkCaptureSettings(s: CaptureSettings): PacketPredicate | null {
+  if (s.snaplen !== undefined && !(Number.isInteger(s.snaplen) && s.snaplen >= 1 && s.snaplen <= MAX_SNAPLEN)) {
+    throw new Error(`snaplen must be an integer from 1 to ${MAX_SNAPLEN} bytes (got ${String(s.snaplen)})`);
+  }
+  if (s.rotateBytes !== undefined && !(Number.isInteger(s.rotateBytes) && s.rotateBytes >= 1)) {
+    throw new Error(`the rotation size must be a positive number of bytes (got ${String(s.rotateBytes)})`);
+  }
+  if (s.rotateCount !== undefined) {
+    if (!(Number.isInteger(s.rotateCount) && s.rotateCount >= 1)) throw new Error(`the rotation count must be a positive integer (got ${String(s.rotateCount)})`);
+    if (s.rotateBytes === undefined) throw new Error('a rotation count (-W) needs a rotation size (-C MB)');
+  }
+  return s.filter !== undefined ? compileFilter(s.filter) : null;
+}
+
+/** Records the packets that pass the filter (all when there is none), each cut to the snap length. */
+class CaptureWriter extends PcapWriter {
   packets = 0;
+  constructor(
+    sink: PcapSink,
+    snaplen: number | undefined,
+    private readonly keep: PacketPredicate | null,
+  ) {
+    super(sink, snaplen !== undefined ? { snaplen } : {});
+  }
   override writePacket(data: Uint8Array, timestampMs: number): void {
+    if (this.keep !== null && !this.keep(data)) return;
     this.packets++;
     super.writePacket(data, timestampMs);
   }
@@ -24,7 +75,11 @@ class CountingWriter extends PcapWriter {
 
 class CountingSink implements PcapSink {
   bytes = 0;
-  constructor(private readonly inner: PcapFileSink) {}
+  constructor(private readonly inner: PcapFileSink | RotatingFileSink) {}
+  /** The file being written now (rotation moves on to others). */
+  get file(): string {
+    return this.inner instanceof RotatingFileSink ? this.inner.currentFile : this.inner.path;
+  }
   write(chunk: Uint8Array): void {
     this.inner.write(chunk);
     this.bytes += chunk.length;
@@ -42,10 +97,17 @@ export interface CaptureStatus {
   /** Bytes in the file so far (flushed). */
   bytes: number;
   startedAt: string | null;
+  /** Bytes kept per packet; null when no capture is on. */
+  snaplen: number | null;
+  /** The filter expression; null when none (or no capture). */
+  filter: string | null;
+  /** The file written now: `file`, or with rotation the latest of its numbered successors. */
+  currentFile: string | null;
 }
 
 export class CaptureController {
-  private writer: CountingWriter | null = null;
+  private writer: CaptureWriter | null = null;
+  private filter: string | null = null;
   private sink: CountingSink | null = null;
   private file: string | null = null;
   private startedAt: Date | null = null;
@@ -57,26 +119,31 @@ export class CaptureController {
     readonly flushIntervalMs = 200,
   ) {}
 
-  /** Starts a capture into `file` (truncated). Throws with a clear message when one is on or the file cannot be opened. */
-  start(file: string): CaptureStatus {
+  /**
+   * Starts a capture into `file` (truncated), keeping what `settings` ask for. Throws with a clear
+   * message when one is on, the settings are not valid or the file cannot be opened.
+   */
+  start(file: string, settings: CaptureSettings = {}): CaptureStatus {
     if (this.writer) throw new Error(`a capture is already running (into ${this.file}): stop it first with \`tunstack capture --stop\``);
+    const keep = checkCaptureSettings(settings);
     const path = resolve(file);
-    let fileSink: PcapFileSink;
+    let fileSink: PcapFileSink | RotatingFileSink;
     try {
-      fileSink = new PcapFileSink(path);
+      fileSink = settings.rotateBytes !== undefined ? new RotatingFileSink(path, settings.rotateBytes, settings.rotateCount ?? null) : new PcapFileSink(path);
     } catch (e) {
       throw new Error(`cannot open capture file ${path}: ${(e as Error).message}`);
     }
     const sink = new CountingSink(fileSink);
-    const writer = new CountingWriter(sink);
+    const writer = new CaptureWriter(sink, settings.snaplen, keep);
     this.tap.start(writer);
     this.writer = writer;
+    this.filter = settings.filter ?? null;
     this.sink = sink;
     this.file = path;
     this.startedAt = new Date();
     this.timer = setInterval(() => this.tap.flush(), this.flushIntervalMs);
     this.timer.unref();
-    this.logger.info({ pcap: path }, 'capture started');
+    this.logger.info({ pcap: path, snaplen: writer.snaplen, filter: this.filter }, 'capture started');
     return this.status();
   }
 
@@ -92,6 +159,7 @@ export class CaptureController {
     this.writer = null;
     this.sink = null;
     this.file = null;
+    this.filter = null;
     this.startedAt = null;
     return st;
   }
@@ -103,6 +171,9 @@ export class CaptureController {
       packets: this.writer?.packets ?? 0,
       bytes: this.sink?.bytes ?? 0,
       startedAt: this.startedAt?.toISOString() ?? null,
+      snaplen: this.writer?.snaplen ?? null,
+      filter: this.filter,
+      currentFile: this.sink?.file ?? null,
     };
   }
 }

@@ -6,6 +6,7 @@
  */
 import { resolve } from 'node:path';
 import { controlCall, resolveControlPath } from './client.js';
+import { captureSettingsOf, checkCaptureSettings } from './capture.js';
 
 export interface Target {
   socket?: string;
@@ -34,6 +35,11 @@ export function formatCounters(rows: [string, number][], opts: { all?: boolean; 
     lines.push(`${name.padEnd(32)}${String(v).padStart(18)}${rate !== null ? rate.padStart(16) : ''}`);
   }
   return lines.join('\n');
+}
+
+/** The column names over `formatCounters` lines, as a `#` comment line (nstat's convention for non-data lines). */
+export function counterHeader(value: string, rate?: string): string {
+  return `${'#counter'.padEnd(32)}${value.padStart(18)}${rate !== undefined ? rate.padStart(16) : ''}`;
 }
 
 /** Counter deltas `cur - prev` (counters that appeared count from 0). */
@@ -65,7 +71,7 @@ export async function statsCommand(opts: StatsOptions, out: NodeJS.WritableStrea
   const count = opts.count ?? Infinity;
   let prev = flattenStats(res.stats);
   if (opts.json) out.write(`${JSON.stringify({ at: res.at, stats: res.stats })}\n`);
-  else out.write(`#tunstack ${res.name} (every ${interval / 1000}s, deltas)\n${formatCounters(prev, opts.all ? { all: true } : {})}\n`);
+  else out.write(`#tunstack ${res.name} (every ${interval / 1000}s, deltas)\n${counterHeader('total')}\n${formatCounters(prev, opts.all ? { all: true } : {})}\n`);
   for (let i = 0; i < count; i++) {
     await sleep(interval);
     res = await fetch();
@@ -77,7 +83,7 @@ export async function statsCommand(opts: StatsOptions, out: NodeJS.WritableStrea
     } else {
       const rates = new Map(d.map(([k, v]) => [k, v / (interval / 1000)]));
       const body = formatCounters(d, { rates });
-      out.write(`#${res.at}\n${body ? `${body}\n` : ''}`);
+      out.write(`#${res.at}\n${body ? `${counterHeader('delta', 'per second')}\n${body}\n` : ''}`);
     }
   }
   return 0;
@@ -215,6 +221,14 @@ export async function ssCommand(opts: SsOptions, out: NodeJS.WritableStream = pr
 
 export interface CaptureOptions extends Target {
   start?: string;
+  /** With start: bytes kept per packet. */
+  snaplen?: number;
+  /** With start: a filter expression (src/wire/packet-filter.ts). */
+  filter?: string;
+  /** With start: a new file every this many bytes (tcpdump -C, given there in millions of bytes). */
+  rotateBytes?: number;
+  /** With start and rotateBytes: files kept (tcpdump -W). */
+  rotateCount?: number;
   stop?: boolean;
   status?: boolean;
 }
@@ -222,11 +236,17 @@ export interface CaptureOptions extends Target {
 export async function captureCommand(opts: CaptureOptions, out: NodeJS.WritableStream = process.stdout): Promise<number> {
   const n = [opts.start !== undefined, !!opts.stop, !!opts.status].filter(Boolean).length;
   if (n !== 1) throw new Error('capture: give exactly one of --start FILE, --stop, --status');
+  if (opts.start === undefined && (opts.snaplen !== undefined || opts.filter !== undefined || opts.rotateBytes !== undefined || opts.rotateCount !== undefined)) {
+    throw new Error('capture: --snaplen, --filter, -C and -W go with --start FILE');
+  }
+  const settings = captureSettingsOf(opts);
+  checkCaptureSettings(settings); // a bad filter is reported here, before the stack is asked
   const path = resolveControlPath(opts);
   if (opts.start !== undefined) {
     // The stack opens the file: send an absolute path (relative to where this command runs).
-    const res = await controlCall(path, { cmd: 'capture', action: 'start', file: resolve(opts.start) });
-    out.write(`capturing into ${str(res['file'])}\n`);
+    const res = await controlCall(path, { cmd: 'capture', action: 'start', file: resolve(opts.start), ...settings });
+    const kept = [settings.snaplen !== undefined ? `${settings.snaplen} bytes per packet` : '', settings.filter !== undefined ? `packets matching '${settings.filter}'` : '', settings.rotateBytes !== undefined ? `a new file every ${settings.rotateBytes} bytes${settings.rotateCount !== undefined ? `, ${settings.rotateCount} kept` : ''}` : ''].filter(Boolean).join(', ');
+    out.write(`capturing into ${str(res['file'])}${kept ? ` (${kept})` : ''}\n`);
   } else if (opts.stop) {
     const res = await controlCall(path, { cmd: 'capture', action: 'stop' });
     out.write(`capture stopped: ${str(res['file'])}, ${str(res['packets'])} packets, ${str(res['bytes'])} bytes\n`);

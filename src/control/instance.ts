@@ -18,6 +18,8 @@ import { preflight } from './preflight.js';
 import { socketTable } from './sockets.js';
 import { releaseWarmupMemory, warmUp } from '../warmup.js';
 import { logConnections } from './connlog.js';
+import { captureSettingsOf } from './capture.js';
+import { netnsId, refuseSecondInstance } from './tun-owner.js';
 import { subscribeControl } from '../observe/control.js';
 
 export interface Instance {
@@ -47,6 +49,7 @@ export function instanceInfo(config: TunstackConfig, name: string, startedAt: Da
     http: config.http,
     startedAt: startedAt.toISOString(),
     uptimeMs: Date.now() - startedAt.getTime(),
+    netns: netnsId(),
   };
 }
 
@@ -55,7 +58,7 @@ function explainTunError(e: unknown, config: TunstackConfig): Error {
   const err = e as NodeJS.ErrnoException;
   if (err && err.code === 'EBUSY') {
     return new Error(
-      `${err.message}. If that is another tunstack, \`tunstack stats --name ${config.name ?? defaultInstanceName(config.tun)}\` shows it; ` +
+      `${err.message}. It is not a tunstack that answers on a control socket here (\`tunstack stats --name NAME\` would show one); ` +
         'two stacks cannot share one TUN device',
     );
   }
@@ -64,6 +67,8 @@ function explainTunError(e: unknown, config: TunstackConfig): Error {
 
 export async function startInstance(config: TunstackConfig, up: UpOptions, logger: Logger): Promise<Instance> {
   preflight(config);
+  // Before the warm-up: a second instance on the same device stops at once, naming the first.
+  await refuseSecondInstance(config.tun);
   const { name, controlPath } = instanceIdentity(config);
   const control = controlPath ? await ControlServer.claim(controlPath, logger) : null;
   if (up.warmup ?? true) {
@@ -93,7 +98,7 @@ export async function startInstance(config: TunstackConfig, up: UpOptions, logge
       case 'subscribe':
         return { ok: false, error: 'subscribe is answered by the stream handler' };
       case 'capture':
-        if (req.action === 'start') return { ok: true, ...running.capture.start(req.file) };
+        if (req.action === 'start') return { ok: true, ...running.capture.start(req.file, captureSettingsOf(req)) };
         if (req.action === 'stop') {
           const st = running.capture.stop();
           if (!st) return { ok: false, error: 'no capture is running' };

@@ -52,15 +52,48 @@ function prefixOf(cidr: string): { network: number; mask: number; prefixLength: 
   return { network: (ipToNumber(a!) & mask) >>> 0, mask, prefixLength };
 }
 
+const CAP_NET_ADMIN = 12;
+
+/** Whether the effective capability set (the `CapEff:` line of /proc/PID/status, in hex) holds CAP_NET_ADMIN. */
+export function hasNetAdmin(procStatus: string): boolean {
+  const hex = /^CapEff:\s*([0-9a-f]+)$/im.exec(procStatus)?.[1];
+  if (hex === undefined) return true; // not Linux's /proc: let opening the device tell
+  // CAP_NET_ADMIN is in the low 32 bits: the last eight hex digits.
+  return ((parseInt(hex.slice(-8), 16) >>> CAP_NET_ADMIN) & 1) === 1;
+}
+
+/** What stops this process from creating a TUN device, as one line with the fix; null when nothing does. */
+function tunCreationProblem(name: string): string | null {
+  if (!existsSync('/dev/net/tun')) {
+    return '/dev/net/tun does not exist: load the tun module (modprobe tun), or in a container pass --device /dev/net/tun';
+  }
+  let status = '';
+  try {
+    status = readFileSync('/proc/self/status', 'utf8');
+  } catch {
+    return null;
+  }
+  if (!hasNetAdmin(status)) {
+    return `creating the TUN device ${name} needs CAP_NET_ADMIN: run as root (sudo), or in a container with --cap-add NET_ADMIN`;
+  }
+  return null;
+}
+
 /** Throws an Error with a clear message when the configuration cannot work on this host. */
 export function preflight(config: TunstackConfig): { exists: boolean } {
   const dev = deviceKind(config.tun);
   if (dev.kind === 'other') {
+    // Deleting is a fix only for a virtual device somebody made (a veth, a dummy); never for the loopback or hardware (it has a device/ link).
+    const disposable = config.tun !== 'lo' && !existsSync(`/sys/class/net/${config.tun}/device`);
     throw new Error(
-      `a network device named ${config.tun} already exists and is ${dev.what}: pick another --tun name, or delete it (ip link del ${config.tun})`,
+      `a network device named ${config.tun} already exists and is ${dev.what}: pick another --tun name` +
+        (disposable ? `, or delete it (ip link del ${config.tun})` : ` (e.g. --tun tun0); ${config.tun} is not one to delete`),
     );
   }
   const exists = dev.kind === 'tun';
+  // Checked here, before the warm-up, so the one line comes at once.
+  const problem = exists ? null : tunCreationProblem(config.tun);
+  if (problem !== null) throw new Error(problem);
   const stackAddr = config.addr.split('/')[0]!;
   const ours = prefixOf(config.addr);
   const ifs = networkInterfaces();

@@ -9,7 +9,9 @@
  *   ← {"ok":true,"stats":{"Ip":{...},"Icmp":{...},...,"drops":{...}},"link":{...}}
  *   → {"cmd":"sockets"}
  *   ← {"ok":true,"tcp":[...] | null,"udp":[...] | null}
- *   → {"cmd":"capture","action":"start","file":"/tmp/x.pcap"}   (or "stop", "status")
+ *   → {"cmd":"capture","action":"start","file":"/tmp/x.pcap"}   (or "stop", "status";
+ *     start also takes "snaplen": N, "filter": "tcp port 80" (src/wire/packet-filter.ts),
+ *     "rotateBytes": N and "rotateCount": N (src/control/rotating-sink.ts))
  *   ← {"ok":true,"capturing":true,"file":"/tmp/x.pcap",...}
  *   → {"cmd":"observe"}
  *   ← {"ok":true,"conns":[...],"listeners":[...],"stats":{...}}   (the observatory's snapshot: ids, SYN queues)
@@ -19,11 +21,13 @@
  *   ← {"ok":false,"error":"..."}            on any failure
  */
 
+import type { CaptureSettings } from './capture.js';
+
 export type ControlRequest =
   | { cmd: 'info' }
   | { cmd: 'stats' }
   | { cmd: 'sockets' }
-  | { cmd: 'capture'; action: 'start'; file: string }
+  | ({ cmd: 'capture'; action: 'start'; file: string } & CaptureSettings)
   | { cmd: 'capture'; action: 'stop' | 'status' }
   | { cmd: 'observe' }
   | { cmd: 'subscribe'; conn?: number; port?: number };
@@ -65,7 +69,24 @@ export function parseRequest(line: string): ControlRequest | Error {
       if (action === 'start') {
         const file = o['file'];
         if (typeof file !== 'string' || file.length === 0) return new Error('capture start needs "file"');
-        return { cmd: 'capture', action, file };
+        const start: { cmd: 'capture'; action: 'start'; file: string } & CaptureSettings = { cmd: 'capture', action, file };
+        const snaplen = o['snaplen'];
+        if (snaplen !== undefined && snaplen !== null) {
+          if (typeof snaplen !== 'number' || !Number.isInteger(snaplen) || snaplen <= 0) return new Error('capture "snaplen" must be a positive integer');
+          start.snaplen = snaplen;
+        }
+        for (const k of ['rotateBytes', 'rotateCount'] as const) {
+          const v = o[k];
+          if (v === undefined || v === null) continue;
+          if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) return new Error(`capture "${k}" must be a positive integer`);
+          start[k] = v;
+        }
+        const filter = o['filter'];
+        if (filter !== undefined && filter !== null) {
+          if (typeof filter !== 'string') return new Error('capture "filter" must be a string');
+          start.filter = filter;
+        }
+        return start;
       }
       if (action === 'stop' || action === 'status') return { cmd: 'capture', action };
       return new Error('capture "action" must be start, stop or status');

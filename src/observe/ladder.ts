@@ -108,7 +108,7 @@ export class LadderText {
     const a = this.ends.a;
     const b = this.ends.b;
     const gap = Math.max(1, inner - a.length - b.length + 2);
-    return `${'time'.padStart(11)}   ${a}${' '.repeat(gap)}${b}`;
+    return `${'time (ms)'.padStart(11)}   ${a}${' '.repeat(gap)}${b}`;
   }
 
   line(s: TraceSeg): string {

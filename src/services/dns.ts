@@ -1,5 +1,6 @@
 /**
- * A small authoritative DNS responder over UDP (RFC 1035, port 53) for the
+ * A small authoritative DNS responder over UDP (RFC 1035, port 53; over TCP
+ * in src/services/dns-tcp.ts) for the
  * stack's own names: `tunstack.test` plus any `--hostname`. A queries (and
  * ANY) for those names answer with the stack's address facing the querier;
  * PTR queries for the stack's addresses (`2.0.77.10.in-addr.arpa`) answer
@@ -16,7 +17,6 @@
  * (`dns.*` drop reasons).
  */
 import type { Stack } from '../stack.js';
-import { registerService } from '../services.js';
 
 export const DNS_PORT = 53;
 const HEADER = 12;
@@ -318,13 +318,21 @@ export function stackZone(stack: Stack, hostnames: readonly string[]): DnsZone |
   };
 }
 
-/** Starts the responder on the stack's UDP port 53. */
-export function startDns(stack: Stack, hostnames: readonly string[] = [], port = DNS_PORT): () => void {
+/** Whether a response carries FORMERR (the query was malformed: counted as `dns.formerr`). */
+export function isFormatError(response: Uint8Array): boolean {
+  return (response[3]! & 0x0f) === RCODE_FORMERR;
+}
+
+/** The responder for a stack's names and addresses; throws on an invalid hostname. */
+export function stackResponder(stack: Stack, hostnames: readonly string[] = []): DnsResponder {
   const zone = stackZone(stack, hostnames);
   if (zone instanceof Error) throw zone;
   // The reverse names are fixed once the interfaces are; compute them once.
-  const fixed: DnsZone = { names: zone.names, reverse: zone.reverse, addressFor: zone.addressFor };
-  const responder = new DnsResponder(fixed);
+  return new DnsResponder({ names: zone.names, reverse: zone.reverse, addressFor: zone.addressFor });
+}
+
+/** Starts the responder on the stack's UDP port 53. */
+export function startDns(stack: Stack, hostnames: readonly string[] = [], port = DNS_PORT, responder = stackResponder(stack, hostnames)): () => void {
   const sock = stack.udp.createSocket();
   sock.on('message', (msg, rinfo) => {
     const from = addrNumber(rinfo.address);
@@ -333,7 +341,7 @@ export function startDns(stack: Stack, hostnames: readonly string[] = [], port =
       stack.stats.drop(r);
       return;
     }
-    if ((r[3]! & 0x0f) === RCODE_FORMERR) stack.stats.drop('dns.formerr');
+    if (isFormatError(r)) stack.stats.drop('dns.formerr');
     sock.send(r, rinfo.port, rinfo.address);
   });
   sock.on('error', (err) => stack.logger.warn({ err: err.message }, 'dns'));
@@ -348,8 +356,3 @@ function addrNumber(s: string): number {
   return ((Number(p[0]) << 24) | (Number(p[1]) << 16) | (Number(p[2]) << 8) | Number(p[3])) >>> 0;
 }
 
-registerService({
-  name: 'dns',
-  description: 'DNS responder on UDP port 53: A/PTR for tunstack.test and --hostname names',
-  start: (stack, ctx) => startDns(stack, ctx.hostnames),
-});

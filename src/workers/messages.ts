@@ -3,6 +3,7 @@
  * Requests carry an id; the answer carries it back.
  */
 import type { ControlResponse } from '../control/protocol.js';
+import type { CaptureSettings } from '../control/capture.js';
 import type { TunstackConfig } from '../config.js';
 import type { UpOptions } from '../run.js';
 
@@ -19,7 +20,7 @@ export type ShardQuery =
   | { q: 'stats'; withHttp: boolean }
   | { q: 'sockets' }
   | { q: 'observe' }
-  | { q: 'capture'; action: 'start'; file: string }
+  | { q: 'capture'; action: 'start'; file: string; settings: CaptureSettings }
   | { q: 'capture'; action: 'stop' | 'status' };
 
 /** Supervisor → shard. */

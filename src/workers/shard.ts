@@ -63,7 +63,7 @@ function answer(query: ShardQuery): unknown {
     case 'observe':
       return { sampleMs: r.stack.feed.sampleMs, ...r.stack.feed.snapshot() };
     case 'capture':
-      if (query.action === 'start') return r.capture.start(query.file);
+      if (query.action === 'start') return r.capture.start(query.file, query.settings);
       if (query.action === 'stop') return r.capture.stop();
       return r.capture.status();
   }

@@ -16,6 +16,8 @@ import type { UpOptions } from '../run.js';
 import { ControlServer } from '../control/server.js';
 import type { ControlRequest, ControlResponse } from '../control/protocol.js';
 import { preflight } from '../control/preflight.js';
+import { captureSettingsOf } from '../control/capture.js';
+import { refuseSecondInstance } from '../control/tun-owner.js';
 import { exitOnSignals, instanceIdentity, instanceInfo } from '../control/instance.js';
 import type { SocketTable } from '../control/sockets.js';
 import { joinSocketTables, sumStats } from './aggregate.js';
@@ -132,6 +134,7 @@ export async function startSupervisor(config: TunstackConfig, up: UpOptions, log
   const conflict = workersConflict(up);
   if (conflict) throw new Error(conflict);
   preflight(config);
+  await refuseSecondInstance(config.tun); // before the shards warm up
   const n = config.workers;
   const { name, controlPath } = instanceIdentity(config);
   const control = controlPath ? await ControlServer.claim(controlPath, logger) : null;
@@ -195,7 +198,7 @@ export async function startSupervisor(config: TunstackConfig, up: UpOptions, log
       case 'capture': {
         if (req.action === 'start') {
           const files = shards.map((s) => shardFile(req.file, s.index));
-          const r = await Promise.all(shards.map((s, i) => s.ask({ q: 'capture', action: 'start', file: files[i]! })));
+          const r = await Promise.all(shards.map((s, i) => s.ask({ q: 'capture', action: 'start', file: files[i]!, settings: captureSettingsOf(req) })));
           return { ok: true, file: files.join(', '), files, shards: r };
         }
         const r = (await ask({ q: 'capture', action: req.action })) as ({ file?: string; packets?: number; bytes?: number; capturing?: boolean } | null)[];

@@ -1,8 +1,8 @@
 /**
  * Runs every packetdrill-dialect script under test/conformance (one test
- * per script, named by its path) and the capture replays of the reference
- * captures in ../shared/captures (skipped loudly when that folder is
- * missing). A failing script fails with the runner's diff.
+ * per script, named by its path) and the capture replays of the Linux
+ * reference captures in test/fixtures/captures (recorded from the kernel by
+ * scripts/record-captures.sh). A failing script fails with the runner's diff.
  */
 import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
@@ -31,15 +31,10 @@ describe('conformance scripts', () => {
   }
 });
 
-/** Reference captures relative to the repository root (shared/ sits beside the checkout). */
-const capturesDir = resolve(root, '../shared/captures');
-const haveCaptures = existsSync(capturesDir);
-if (!haveCaptures) {
-  // Loud: a missing reference folder must not look like a pass.
-  console.warn(`\n*** conformance: ${capturesDir} is missing: capture replays SKIPPED ***\n`);
-}
+/** The Linux reference captures, kept in the repository (scripts/record-captures.sh records them again). */
+const capturesDir = resolve(root, 'test/fixtures/captures');
 
-/** Per capture: options the capture's README documents (settings of the reference namespace). */
+/** Per capture: the settings of its reference namespace (as scripts/record-captures.sh sets them). */
 const CAPTURES: Record<string, ReplayOptions> = {
   'icmp-echo': {},
   'icmp-echo-fragmented': {},
@@ -54,10 +49,12 @@ const CAPTURES: Record<string, ReplayOptions> = {
   'tcp-1mb-transfer': {},
 };
 
-describe.skipIf(!haveCaptures)('capture replay against the Linux reference', () => {
+describe('capture replay against the Linux reference', () => {
   for (const [name, opts] of Object.entries(CAPTURES)) {
     it(`replay ${name}`, async () => {
       const file = join(capturesDir, name, `${name}.pcap`);
+      // A missing capture fails: run `sudo bash scripts/record-captures.sh` to record it.
+      expect(existsSync(file), `${file} (record it with scripts/record-captures.sh)`).toBe(true);
       const r = await replayCapture(file, opts);
       if (!r.ok) expect.fail(formatReplay(r).join('\n'));
       expect(r.referencePackets).toBeGreaterThan(0);

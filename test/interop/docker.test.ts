@@ -1,6 +1,6 @@
 /**
- * The real image, when a Docker engine answers here (e.g. started by
- * ../shared/tools/docker-check.sh setup): scripts/container-smoke.sh in
+ * The real image, when a Docker engine answers here (e.g. after
+ * `systemctl start docker`): scripts/container-smoke.sh in
  * docker mode builds the Dockerfile (on the local base image when there is
  * one), runs it --privileged --network none, and pings and curls it from a
  * namespace of ours through a veth moved into the container's namespace.
@@ -16,7 +16,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DOCKER = existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker';
 const can = canRunInterop();
 const engine = can.ok && spawnSync(DOCKER, ['info'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
-const why = !can.ok ? can.reason : 'no Docker engine answers `docker info` (../shared/tools/docker-check.sh setup starts one)';
+const why = !can.ok ? can.reason : 'no Docker engine answers `docker info` (start one, e.g. `systemctl start docker`; this test never does)';
 const httpBuilt = existsSync(`${ROOT}/dist/http`);
 if (!engine) console.warn(`\n*** real-image container test SKIPPED: ${why} ***\n`);
 

@@ -1,5 +1,5 @@
 /**
- * The README's "your own handler" example, run as written (imports pointed at
+ * The user guide's "your own handler" example (docs/user-guide.md), run as written (imports pointed at
  * dist/) in a namespace of the test's own on a TUN of its own, answered to
  * curl from the kernel side.
  */
@@ -19,16 +19,16 @@ if (!ready) console.warn(`\n*** interop HTTP app test SKIPPED: ${why} ***\n`);
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-/** The js block of the README's "HTTP server" section that calls createHttpServer. */
+/** The js block of the user guide's "HTTP server" section that calls createHttpServer. */
 function readmeExample(): string {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('## HTTP server'));
+  const guide = readFileSync(join(ROOT, 'docs/user-guide.md'), 'utf8');
+  const section = guide.slice(guide.indexOf('## HTTP server'));
   const m = /```js\n([\s\S]*?createHttpServer\(stack[\s\S]*?)```/.exec(section);
-  if (!m) throw new Error('README: no js example with createHttpServer(stack in the HTTP server section');
+  if (!m) throw new Error('docs/user-guide.md: no js example with createHttpServer(stack in the HTTP server section');
   return m[1]!.replaceAll("'tunstack/dist/", `'${join(ROOT, 'dist')}/`);
 }
 
-describe.skipIf(!ready)(`README example: own handler on the stack${ready ? '' : ` (skipped: ${why})`}`, () => {
+describe.skipIf(!ready)(`user guide example: own handler on the stack${ready ? '' : ` (skipped: ${why})`}`, () => {
   let ns: NetNs;
   let dir: string;
   let child: ChildProcess;

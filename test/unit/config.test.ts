@@ -121,10 +121,13 @@ describe('loadConfig: clear errors', () => {
     expect(loadConfig({ flags: { mtu: 65535 } }).config.mtu).toBe(65535);
   });
 
-  it('an unknown key in the file, with a suggestion', () => {
-    const f = file('typo.json', JSON.stringify({ adr: '10.77.0.2/24' }));
+  it('an unknown key in the file, with a suggestion; the known keys listed once however many are unknown', () => {
+    const f = file('typo.json', JSON.stringify({ adr: '10.77.0.2/24', mttu: 1400 }));
     const p = problems({ file: f });
-    expect(p[0]).toMatch(/^unknown key "adr" in .*typo\.json \(did you mean addr\?\); known keys: tun, addr/);
+    expect(p[0]).toMatch(/^unknown key "adr" in .*typo\.json \(did you mean addr\?\)$/);
+    expect(p[1]).toMatch(/^unknown key "mttu" in .*typo\.json \(did you mean mtu\?\)$/);
+    expect(p[2]).toMatch(/^known keys: tun, addr/);
+    expect(p.filter((x) => x.includes('known keys'))).toHaveLength(1);
   });
 
   it('an unknown TUNSTACK_ variable, with a suggestion; other variables are ignored', () => {
@@ -169,6 +172,6 @@ describe('loadConfig: clear errors', () => {
     expect(problems({ flags: { services: 'echo,nosuch' } })[0]).toMatch(/^--services: unknown service\(s\): nosuch/);
     expect(problems({ flags: { graceMs: 'soon' } })[0]).toMatch(/grace must be a duration/);
     expect(problems({ flags: { pcap: '/nonexistent-dir-xyz/a.pcap' } })[0]).toMatch(/directory \/nonexistent-dir-xyz does not exist/);
-    expect(problems({ flags: { impair: 'loss=200%' } })[0]).toMatch(/^--impair: /);
+    expect(problems({ flags: { impair: 'loss=200%' } })[0]).toMatch(/^--impair: loss: /); // named once, not `--impair: impair: loss:`
   });
 });

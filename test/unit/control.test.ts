@@ -196,9 +196,9 @@ describe('stats and capture commands against a control socket', () => {
       expect(await statsCommand({ socket: path, watch: 0.1, count: 2 }, out)).toBe(0);
       expect(n).toBe(3);
       expect(text).toBe(
-        `#tunstack tun0 (every 0.1s, deltas)\n${'IpInReceives'.padEnd(32)}${'10'.padStart(18)}\n` +
-          `#t2\n${'IpInReceives'.padEnd(32)}${'10'.padStart(18)}${'100.0'.padStart(16)}\n` +
-          `#t3\n${'IpInReceives'.padEnd(32)}${'10'.padStart(18)}${'100.0'.padStart(16)}\n`,
+        `#tunstack tun0 (every 0.1s, deltas)\n${'#counter'.padEnd(32)}${'total'.padStart(18)}\n${'IpInReceives'.padEnd(32)}${'10'.padStart(18)}\n` +
+          `#t2\n${'#counter'.padEnd(32)}${'delta'.padStart(18)}${'per second'.padStart(16)}\n${'IpInReceives'.padEnd(32)}${'10'.padStart(18)}${'100.0'.padStart(16)}\n` +
+          `#t3\n${'#counter'.padEnd(32)}${'delta'.padStart(18)}${'per second'.padStart(16)}\n${'IpInReceives'.padEnd(32)}${'10'.padStart(18)}${'100.0'.padStart(16)}\n`,
       );
       await expect(captureCommand({ socket: path, start: 'a', stop: true })).rejects.toThrow(/exactly one of/);
     } finally {
@@ -247,6 +247,42 @@ describe('CaptureController', () => {
     expect(r.truncated).toBe(false);
     expect(r.packets.map((p) => p.data[19])).toEqual([2, 3, 4]);
     expect(() => cap.start('/nonexistent-dir-xyz/x.pcap')).toThrow(/cannot open capture file \/nonexistent-dir-xyz\/x\.pcap/);
+  });
+
+  it('keeps only packets matching the filter, each cut to the snap length with its original length kept', () => {
+    const link = new FakeLink();
+    const tap = new PcapTap(link, null, new VirtualClock());
+    tap.setReceiver(() => {});
+    const cap = new CaptureController(tap, quiet, 10_000);
+    const file = join(dir, 'cut.pcap');
+    // packet(i) is IPv4 protocol 0 to 0.0.0.i: `host 0.0.0.2 or host 0.0.0.4` keeps two of four
+    expect(cap.start(file, { snaplen: 32, filter: 'host 0.0.0.2 or host 0.0.0.4' })).toMatchObject({ capturing: true, snaplen: 32, filter: 'host 0.0.0.2 or host 0.0.0.4' });
+    tap.send([packet(1), packet(2), packet(3)], 3);
+    link.receiver!([packet(4)], 1);
+    expect(cap.stop()).toMatchObject({ packets: 2, bytes: 24 + 2 * (16 + 32) });
+    const r = readPcap(readFileSync(file));
+    if (typeof r === 'string') throw new Error(r);
+    expect(r.snaplen).toBe(32);
+    expect(r.packets.map((p) => [p.data[19], p.data.length, p.originalLength])).toEqual([[2, 32, 60], [4, 32, 60]]);
+  });
+
+  it('refuses bad settings with one line before opening anything', () => {
+    const cap = new CaptureController(new PcapTap(new FakeLink(), null, new VirtualClock()), quiet, 10_000);
+    const file = join(dir, 'never.pcap');
+    expect(() => cap.start(file, { snaplen: 0 })).toThrow(/snaplen must be an integer from 1 to 262144/);
+    expect(() => cap.start(file, { filter: 'tcp prot 80' })).toThrow(/capture filter "tcp prot 80": unexpected 'prot'/);
+    expect(() => cap.start(file, { rotateCount: 3 })).toThrow(/a rotation count \(-W\) needs a rotation size/);
+    expect(() => cap.start(file, { rotateBytes: 0.5 })).toThrow(/rotation size must be a positive number of bytes/);
+    expect(existsSync(file)).toBe(false);
+    expect(cap.status().capturing).toBe(false);
+  });
+
+  it('carries snaplen and filter in the control request', () => {
+    expect(parseRequest('{"cmd":"capture","action":"start","file":"/tmp/a.pcap","snaplen":96,"filter":"tcp port 80"}')).toEqual({ cmd: 'capture', action: 'start', file: '/tmp/a.pcap', snaplen: 96, filter: 'tcp port 80' });
+    expect((parseRequest('{"cmd":"capture","action":"start","file":"/a","snaplen":"96"}') as Error).message).toMatch(/snaplen" must be a positive integer/);
+    expect((parseRequest('{"cmd":"capture","action":"start","file":"/a","filter":80}') as Error).message).toMatch(/filter" must be a string/);
+    expect(parseRequest('{"cmd":"capture","action":"start","file":"/a","rotateBytes":1000000,"rotateCount":3}')).toEqual({ cmd: 'capture', action: 'start', file: '/a', rotateBytes: 1000000, rotateCount: 3 });
+    expect((parseRequest('{"cmd":"capture","action":"start","file":"/a","rotateCount":0}') as Error).message).toMatch(/rotateCount" must be a positive integer/);
   });
 
   it('flushes on a short timer: without stop (as after SIGKILL) the file holds whole records', async () => {

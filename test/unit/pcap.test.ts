@@ -238,13 +238,7 @@ describe('readPcap', () => {
   });
 
   it('reads a reference Linux capture', () => {
-    let bytes: Uint8Array;
-    try {
-      bytes = new Uint8Array(readFileSync(new URL('../../../shared/captures/icmp-echo/icmp-echo.pcap', import.meta.url)));
-    } catch {
-      console.warn('SKIP: reference capture ../shared/captures/icmp-echo/icmp-echo.pcap not found');
-      return;
-    }
+    const bytes = new Uint8Array(readFileSync(new URL('../fixtures/captures/icmp-echo/icmp-echo.pcap', import.meta.url)));
     const f = read(bytes);
     expect(f.truncated).toBe(false);
     expect(f.packets.length).toBeGreaterThan(0);
