@@ -16,7 +16,7 @@ import { parseImpairSpec } from './link/impair-spec.js';
 import { resolveServices } from './services.js';
 import { parseHttpLimitSpec, resolveHttpLimits } from './http/limits.js';
 import { loadTlsIdentity } from './http/tls-identity.js';
-import { parseIpv6 } from './wire/ipv6.js';
+import { parseIpv6, parseIpv6Cidr } from './wire/ipv6.js';
 
 export interface TunstackConfig {
   /** TUN device name (created and configured if it does not exist, attached as is if it does). */
@@ -454,9 +454,8 @@ export function loadConfig(inputs: ConfigInputs = {}): LoadedConfig {
     if (id instanceof Error) problems.push(id.message);
   }
   if (config.addr6 !== 'off') {
-    const [a, pl] = config.addr6.split('/');
-    const n = pl === undefined ? 64 : Number(pl);
-    if (parseIpv6(a ?? '') instanceof Error || !Number.isInteger(n) || n < 1 || n > 128) problems.push(`${where('addr6')}: '${config.addr6}' is not an IPv6 address with a prefix (e.g. fd77::2/64), nor off`);
+    const a = config.addr6.split('/')[0];
+    if (parseIpv6Cidr(config.addr6, 64) instanceof Error) problems.push(`${where('addr6')}: '${config.addr6}' is not an IPv6 address with a prefix (e.g. fd77::2/64), nor off`);
     else if (parseIpv6(config.peer6) instanceof Error) problems.push(`${where('peer6')}: '${config.peer6}' is not an IPv6 address`);
     else if (config.peer6 === a) problems.push(`${where('peer6')}: the same address as --addr6`);
   }

@@ -19,7 +19,7 @@ import { resolveServices, type ServiceContext, type ShardView } from './services
 import type { HttpLimits } from './http/limits.js';
 import { buildTopology, loadTopology, topologyKernelRoutes, type VirtualNetwork } from './topology.js';
 import { existsSync } from 'node:fs';
-import { parseIpv6 } from './wire/ipv6.js';
+import { parseIpv6, parseIpv6Cidr } from './wire/ipv6.js';
 
 export interface UpOptions {
   tun: string;
@@ -99,11 +99,9 @@ export const DEFAULT_PEER6 = 'fd77::1';
 /** `--addr6`: an IPv6 CIDR, or 'off' (null). */
 function ipv6Setting(v: string): { text: string; prefixLength: number } | null | Error {
   if (v === 'off') return null;
-  const [a, p] = v.split('/');
-  if (parseIpv6(a ?? '') instanceof Error) return new Error(`--addr6: '${v}' is not an IPv6 address with a prefix (e.g. fd77::2/64), nor off`);
-  const prefixLength = p === undefined ? 64 : Number(p);
-  if (!Number.isInteger(prefixLength) || prefixLength < 1 || prefixLength > 128) return new Error(`--addr6: prefix length of '${v}' must be 1..128`);
-  return { text: `${a}/${prefixLength}`, prefixLength };
+  const c = parseIpv6Cidr(v, 64);
+  if (c instanceof Error) return new Error(`--addr6: '${v}' is not an IPv6 address with a prefix of 1..128 (e.g. fd77::2/64), nor off`);
+  return { text: `${v.split('/')[0]}/${c.prefixLength}`, prefixLength: c.prefixLength };
 }
 
 export function startStack(opts: UpOptions, logger: Logger): RunningStack {

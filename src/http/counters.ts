@@ -44,6 +44,15 @@ export function newCounters(): HttpCounters {
   };
 }
 
+/** Counts one finished response by its status class. */
+export function countStatus(c: HttpCounters, status: number): void {
+  if (status < 200) c.Responses1xx++;
+  else if (status < 300) c.Responses2xx++;
+  else if (status < 400) c.Responses3xx++;
+  else if (status < 500) c.Responses4xx++;
+  else c.Responses5xx++;
+}
+
 export interface HttpServerView {
   readonly counters: HttpCounters;
   readonly limits: HttpLimits;

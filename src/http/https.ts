@@ -11,7 +11,7 @@ import type { RequestListener } from 'node:http';
 import type { Stack } from '../stack.js';
 import type { TcpSocket } from '../tcp/socket.js';
 import { CappedAcceptor, type StackListenOptions } from './acceptor.js';
-import { newCounters, type HttpCounters, type HttpServerView } from './counters.js';
+import { countStatus, newCounters, type HttpCounters, type HttpServerView } from './counters.js';
 import { countedHttp2Handler } from './http2-handler.js';
 import { resolveHttpLimits, type HttpLimits } from './limits.js';
 import type { TlsIdentity } from './tls-identity.js';
@@ -90,12 +90,7 @@ export class StackHttpsServer extends EventEmitter implements HttpServerView {
   }
 
   countResponse(status: number): void {
-    const c = this.counters;
-    if (status < 200) c.Responses1xx++;
-    else if (status < 300) c.Responses2xx++;
-    else if (status < 400) c.Responses3xx++;
-    else if (status < 500) c.Responses4xx++;
-    else c.Responses5xx++;
+    countStatus(this.counters, status);
   }
 
   /** Stops listening and closes every connection (a TLS close_notify, then FIN); 'close' once all are gone. */

@@ -23,7 +23,7 @@ import type { TcpSocket } from '../tcp/socket.js';
 import { declaredLength, tooLarge } from './body.js';
 import { resolveHttpLimits, type HttpLimits } from './limits.js';
 import { CappedAcceptor, type StackListenOptions } from './acceptor.js';
-import { newCounters, type HttpCounters, type HttpServerView } from './counters.js';
+import { countStatus, newCounters, type HttpCounters, type HttpServerView } from './counters.js';
 
 export type { HttpCounters } from './counters.js';
 import { PriorKnowledgeH2 } from './h2c.js';
@@ -190,12 +190,7 @@ export class StackHttpServer extends http.Server implements HttpServerView {
 
   /** Called by CountingResponse for every response node:http finishes (its own 400s and 503s included). */
   countResponse(status: number): void {
-    const c = this.counters;
-    if (status < 200) c.Responses1xx++;
-    else if (status < 300) c.Responses2xx++;
-    else if (status < 400) c.Responses3xx++;
-    else if (status < 500) c.Responses4xx++;
-    else c.Responses5xx++;
+    countStatus(this.counters, status);
   }
 
   /**

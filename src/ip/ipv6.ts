@@ -19,7 +19,7 @@ import {
   emitIpv6,
   isMulticast6,
   isUnspecified6,
-  parseIpv6,
+  parseIpv6Cidr,
   wordsEqual,
   type Ipv6Words,
 } from '../wire/ipv6.js';
@@ -46,11 +46,9 @@ export class Ipv6Layer {
 
   /** Puts `cidr` (e.g. `fd77::2/64`) on `iface`. */
   addAddress(iface: NetInterface, cidr: string): Error | undefined {
-    const [a, p] = cidr.split('/');
-    const address = parseIpv6(a ?? '');
-    if (address instanceof Error) return address;
-    const prefixLength = p === undefined ? 128 : Number(p);
-    if (!Number.isInteger(prefixLength) || prefixLength < 1 || prefixLength > 128) return new Error(`'${cidr}': prefix length must be 1..128`);
+    const c = parseIpv6Cidr(cidr, 128);
+    if (c instanceof Error) return c;
+    const { address, prefixLength } = c;
     if (isMulticast6(address) || isUnspecified6(address)) return new Error(`'${cidr}' cannot be an interface address`);
     this.addresses.push({ iface, address, prefixLength });
     return undefined;

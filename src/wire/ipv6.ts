@@ -136,6 +136,16 @@ export function parseIpv6(text: string): Ipv6Words | Error {
   return [((all[0]! << 16) | all[1]!) >>> 0, ((all[2]! << 16) | all[3]!) >>> 0, ((all[4]! << 16) | all[5]!) >>> 0, ((all[6]! << 16) | all[7]!) >>> 0];
 }
 
+/** `ADDRESS/PREFIX` (or a bare address, taking `defaultPrefix`) with a prefix length of 1..128; an Error when malformed. */
+export function parseIpv6Cidr(text: string, defaultPrefix: number): { address: Ipv6Words; prefixLength: number } | Error {
+  const [a, p] = text.split('/');
+  const address = parseIpv6(a ?? '');
+  if (address instanceof Error) return address;
+  const prefixLength = p === undefined ? defaultPrefix : Number(p);
+  if (!Number.isInteger(prefixLength) || prefixLength < 1 || prefixLength > 128) return new Error(`'${text}': prefix length must be 1..128`);
+  return { address, prefixLength };
+}
+
 /** RFC 5952 text: lower case, the longest run of two or more zero groups as `::`. */
 export function formatIpv6(a: readonly number[]): string {
   const g: number[] = [];
