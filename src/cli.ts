@@ -10,6 +10,8 @@ import { runInstance } from './control/instance.js';
 import { captureSettingsOf, checkCaptureSettings } from './control/capture.js';
 import { runSupervisor } from './workers/supervisor.js';
 import { captureCommand, ssCommand, statsCommand } from './control/commands.js';
+import { sysctlCommand } from './control/sysctl-command.js';
+import { sysctlMarkdown } from './control/sysctl-doc.js';
 import { runDemo } from './demo.js';
 import { topCommand } from './observe/top.js';
 import { traceCommand } from './observe/trace.js';
@@ -106,12 +108,13 @@ program
   .option('--dashboard-token <token>', 'the dashboard (/_stack/ on the HTTP server) requires this token (?token=, Bearer, or its cookie)')
   .option('--sample-rate <n>', `observatory samples per second, 1..100 (default ${DEFAULTS.sampleRate})`)
   .option('--workers <n>', `stack shards, 1..64: worker threads, one queue each of a multi-queue TUN; flows stay on their shard (default ${DEFAULTS.workers})`)
+  .option('--sysctl <name=value>', 'set a tunable at start, e.g. net.ipv4.tcp_sack=0 (repeatable; `tunstack sysctl -a` and docs/sysctl.md list them)', collect)
   .option('--config <file>', 'JSON file with any of these options (also TUNSTACK_CONFIG); flags beat TUNSTACK_* variables beat the file')
-  .action(async (o: { tun?: string; addr?: string; peer?: string; addr6?: string; peer6?: string; mtu?: number; pcap?: string; pcapSnaplen?: number; pcapFilter?: string; pcapRotateSize?: number; pcapRotateCount?: number; impair?: string; services?: string; hostname?: string[]; kernelRoute?: string[]; logLevel?: string; topology?: string; forward?: boolean; reasmTimeout?: number; http?: string; https?: string; tlsCert?: string; tlsKey?: string; static?: string; httpLimit?: string; name?: string; control?: string; grace?: string; offload?: boolean; busyPoll?: number; warmup?: boolean; dashboardToken?: string; sampleRate?: string; workers?: string; config?: string }) => {
+  .action(async (o: { tun?: string; addr?: string; peer?: string; addr6?: string; peer6?: string; mtu?: number; pcap?: string; pcapSnaplen?: number; pcapFilter?: string; pcapRotateSize?: number; pcapRotateCount?: number; impair?: string; services?: string; hostname?: string[]; kernelRoute?: string[]; logLevel?: string; topology?: string; forward?: boolean; reasmTimeout?: number; http?: string; https?: string; tlsCert?: string; tlsKey?: string; static?: string; httpLimit?: string; name?: string; control?: string; grace?: string; offload?: boolean; busyPoll?: number; warmup?: boolean; dashboardToken?: string; sampleRate?: string; workers?: string; sysctl?: string[]; config?: string }) => {
     let loaded;
     try {
       loaded = loadConfig({
-        flags: { tun: o.tun, addr: o.addr, peer: o.peer, addr6: o.addr6, peer6: o.peer6, mtu: o.mtu, pcap: o.pcap, impair: o.impair, services: o.services, hostnames: o.hostname, routes: o.kernelRoute, logLevel: o.logLevel, http: o.http, https: o.https, tlsCert: o.tlsCert, tlsKey: o.tlsKey, static: o.static, httpLimits: o.httpLimit, name: o.name, control: o.control, graceMs: o.grace, dashboardToken: o.dashboardToken, sampleRate: o.sampleRate, workers: o.workers },
+        flags: { tun: o.tun, addr: o.addr, peer: o.peer, addr6: o.addr6, peer6: o.peer6, mtu: o.mtu, pcap: o.pcap, impair: o.impair, services: o.services, hostnames: o.hostname, routes: o.kernelRoute, logLevel: o.logLevel, http: o.http, https: o.https, tlsCert: o.tlsCert, tlsKey: o.tlsKey, static: o.static, httpLimits: o.httpLimit, name: o.name, control: o.control, graceMs: o.grace, dashboardToken: o.dashboardToken, sampleRate: o.sampleRate, workers: o.workers, sysctl: o.sysctl },
         env: process.env,
         ...(o.config !== undefined ? { file: o.config } : {}),
       });
@@ -155,6 +158,7 @@ program
           ...httpUpOptions(c),
           ...httpsUpOptions(c),
           observe: { sampleRate: c.sampleRate, dashboardToken: c.dashboardToken },
+          ...(c.sysctl.length > 0 ? { sysctl: c.sysctl } : {}),
         },
         logger,
       );
@@ -233,6 +237,27 @@ program
   .option('--no-info', 'without the per-connection detail lines')
   .option('--json', 'JSON instead of text')
   .action((o: { name?: string; socket?: string; info?: boolean; json?: boolean }) => operatorCommand(() => ssCommand(o)));
+
+program
+  .command('sysctl')
+  .description("a running stack's tunables, like sysctl: -a every one, NAME reads, NAME=VALUE writes (the ones safe at run time)")
+  .argument('[names...]', 'NAME or NAME=VALUE, e.g. net.ipv4.tcp_sack or net.ipv4.tcp_keepalive_time=600')
+  .option('-a, --all', 'every tunable')
+  .option('-n, --values', 'print values only')
+  .option('-d, --describe', 'with each: unit, whether it is writable at run time, meaning')
+  .option('--json', 'JSON instead of text')
+  .option('--markdown', 'print the reference of every tunable (docs/sysctl.md) and exit; needs no running stack')
+  .option('--name <name>', 'instance name (default: as for stats)')
+  .option('--socket <path>', 'control socket path (instead of --name)')
+  .action((names: string[], o: { all?: boolean; values?: boolean; describe?: boolean; json?: boolean; markdown?: boolean; name?: string; socket?: string }) =>
+    operatorCommand(async () => {
+      if (o.markdown) {
+        process.stdout.write(sysctlMarkdown());
+        return 0;
+      }
+      return sysctlCommand(names, o);
+    }),
+  );
 
 program
   .command('capture')

@@ -17,6 +17,7 @@ import { resolveServices } from './services.js';
 import { parseHttpLimitSpec, resolveHttpLimits } from './http/limits.js';
 import { loadTlsIdentity } from './http/tls-identity.js';
 import { parseIpv6, parseIpv6Cidr } from './wire/ipv6.js';
+import { stageSysctls } from './control/sysctl.js';
 
 export interface TunstackConfig {
   /** TUN device name (created and configured if it does not exist, attached as is if it does). */
@@ -72,6 +73,8 @@ export interface TunstackConfig {
   sampleRate: number;
   /** Stack shards, one worker thread and one TUN queue each (IFF_MULTI_QUEUE), 1..64; 1: one stack on the main thread. */
   workers: number;
+  /** Tunables set at start, `NAME=VALUE` each (src/control/sysctl.ts, docs/sysctl.md). */
+  sysctl: string[];
 }
 
 export type ConfigKey = keyof TunstackConfig;
@@ -102,6 +105,7 @@ export const DEFAULTS: Readonly<TunstackConfig> = Object.freeze({
   dashboardToken: null,
   sampleRate: 10,
   workers: 1,
+  sysctl: [],
 });
 
 /** Per key: its flag, its environment variable and a one-line description (README and `--help` use these). */
@@ -130,6 +134,7 @@ export const KEYS: Readonly<Record<ConfigKey, { flag: string; env: string; help:
   dashboardToken: { flag: '--dashboard-token', env: 'TUNSTACK_DASHBOARD_TOKEN', help: 'token the dashboard (/_stack/) requires' },
   sampleRate: { flag: '--sample-rate', env: 'TUNSTACK_SAMPLE_RATE', help: 'observatory samples per second (1..100)' },
   workers: { flag: '--workers', env: 'TUNSTACK_WORKERS', help: 'stack shards: worker threads, one TUN queue each (1..64)' },
+  sysctl: { flag: '--sysctl', env: 'TUNSTACK_SYSCTL', help: 'a tunable set at start, NAME=VALUE (see docs/sysctl.md)' },
 };
 
 /** `TUNSTACK_*` variables that are not configuration keys but are read elsewhere (so they are not "unknown"). */
@@ -308,6 +313,8 @@ const COERCE: Record<ConfigKey, (v: unknown) => Coerced<unknown>> = {
   dashboardToken: asOptString,
   sampleRate: coerceSampleRate,
   workers: coerceWorkers,
+  // A list of NAME=VALUE; only commas separate them (a value may hold a space: ip_local_port_range "1024 65000").
+  sysctl: (v) => (typeof v === 'string' ? { value: v.split(',').map((s) => s.trim()).filter((s) => s.length > 0) } : asList(v)),
 };
 
 const CONFIG_KEYS = Object.keys(KEYS) as ConfigKey[];
@@ -491,6 +498,8 @@ export function loadConfig(inputs: ConfigInputs = {}): LoadedConfig {
   if (config.dashboardToken !== null && (config.dashboardToken.length < 8 || config.dashboardToken.length > 256 || /[\s;,]/.test(config.dashboardToken))) {
     problems.push(`${where('dashboardToken')}: a dashboard token must be 8..256 characters without spaces, ';' or ','`);
   }
+  const staged = stageSysctls(config.sysctl);
+  if (staged instanceof Error) problems.push(`${where('sysctl')}: ${staged.message}`);
   if (problems.length > 0) throw new ConfigError(problems);
   return { config, sources, file };
 }

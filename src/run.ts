@@ -14,6 +14,7 @@ import { parseImpairSpec, formatImpairSpec } from './link/impair-spec.js';
 import { PcapTap } from './link/pcap-tap.js';
 import { CaptureController, type CaptureSettings } from './control/capture.js';
 import { drainConnections } from './control/shutdown.js';
+import { applySysctls, stageSysctls } from './control/sysctl.js';
 import { parseAddress, parseCidr } from './ip/address.js';
 import { resolveServices, type ServiceContext, type ShardView } from './services.js';
 import type { HttpLimits } from './http/limits.js';
@@ -55,6 +56,8 @@ export interface UpOptions {
    * inter-processor interrupt); 0 sleeps at once (no spinning, a little more latency).
    */
   busyPollUs?: number;
+  /** Tunables set at start (`--sysctl NAME=VALUE`, repeatable): see src/control/sysctl.ts and docs/sysctl.md. */
+  sysctl?: readonly string[];
   /** JIT warm-up before taking traffic (`--warmup on|off`, default on): see src/warmup.ts. */
   warmup?: boolean;
   /**
@@ -134,6 +137,9 @@ export function startStack(opts: UpOptions, logger: Logger): RunningStack {
     if (c instanceof Error) throw new Error(`route ${r}: ${c.message}`);
   }
 
+  const sysctls = stageSysctls(opts.sysctl ?? []);
+  if (sysctls instanceof Error) throw new Error(`--sysctl: ${sysctls.message}`);
+
   const addr6 = ipv6Setting(opts.addr6 ?? DEFAULT_ADDR6);
   if (addr6 instanceof Error) throw addr6;
   const peer6 = opts.peer6 ?? DEFAULT_PEER6;
@@ -179,7 +185,7 @@ export function startStack(opts: UpOptions, logger: Logger): RunningStack {
 
   const reassembly = opts.reasmTimeoutMs !== undefined ? { timeoutMs: opts.reasmTimeoutMs } : undefined;
   // Tail loss probes and buffer autotuning on, as Linux has them by default (the library's defaults are off: see TcpConfig).
-  const stack = new Stack({ clock, timers, logger, forwarding: opts.forward ?? false, tcp: liveTcpConfig, ...(reassembly ? { reassembly } : {}) });
+  const stack = new Stack(applySysctls({ clock, timers, logger, forwarding: opts.forward ?? false, tcp: liveTcpConfig, ...(reassembly ? { reassembly } : {}) }, sysctls));
   const tunIface = stack.addInterface(link, opts.addr, { defaultRoute: true, name: opts.tun });
   if (addr6 !== null) stack.addAddress6(tunIface, `${addr6.text}`);
   tun.onDrop = (reason) => stack.stats.drop(`link.${reason}`);

@@ -21,6 +21,13 @@ import { logConnections } from './connlog.js';
 import { captureSettingsOf } from './capture.js';
 import { netnsId, refuseSecondInstance } from './tun-owner.js';
 import { subscribeControl } from '../observe/control.js';
+import { answerSysctl } from './sysctl.js';
+import { resolveHttpLimits, type HttpLimits } from '../http/limits.js';
+
+/** The limits the HTTP server of `up` runs with (what `sysctl tunstack.http.*` reports). */
+export function startedHttpLimits(up: UpOptions): HttpLimits {
+  return resolveHttpLimits(up.http !== undefined && up.http !== 'off' ? (up.http.limits ?? {}) : {});
+}
 
 export interface Instance {
   running: RunningStack;
@@ -84,6 +91,7 @@ export async function startInstance(config: TunstackConfig, up: UpOptions, logge
     throw explainTunError(e, config);
   }
   const startedAt = new Date();
+  const httpLimits = startedHttpLimits(up);
   logConnections(running.stack, logger);
   const handle = (req: ControlRequest): ControlResponse => {
     switch (req.cmd) {
@@ -97,6 +105,8 @@ export async function startInstance(config: TunstackConfig, up: UpOptions, logge
         return { ok: true, name, at: new Date().toISOString(), sampleMs: running.stack.feed.sampleMs, ...running.stack.feed.snapshot() };
       case 'subscribe':
         return { ok: false, error: 'subscribe is answered by the stream handler' };
+      case 'sysctl':
+        return answerSysctl({ stack: running.stack, httpLimits }, req);
       case 'capture':
         if (req.action === 'start') return { ok: true, ...running.capture.start(req.file, captureSettingsOf(req)) };
         if (req.action === 'stop') {

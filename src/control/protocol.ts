@@ -18,6 +18,8 @@
  *   → {"cmd":"subscribe"}  or  {"cmd":"subscribe","conn":3}  or  {"cmd":"subscribe","port":80}
  *   ← {"ok":true,"subscribed":true}, then one event object per line (src/observe/events.ts), until
  *     the client closes or the feed ends it (a last {"type":"bye","reason":...}); no more requests on it
+ *   → {"cmd":"sysctl"}  or  {"cmd":"sysctl","name":"net.ipv4.tcp_sack"}  or  {"cmd":"sysctl","name":"...","value":"0"}
+ *   ← {"ok":true,"entries":[{"name":"net.ipv4.tcp_sack","value":"1","unit":"","writable":true,"text":"..."}, ...]}
  *   ← {"ok":false,"error":"..."}            on any failure
  */
 
@@ -30,7 +32,15 @@ export type ControlRequest =
   | ({ cmd: 'capture'; action: 'start'; file: string } & CaptureSettings)
   | { cmd: 'capture'; action: 'stop' | 'status' }
   | { cmd: 'observe' }
-  | { cmd: 'subscribe'; conn?: number; port?: number };
+  | { cmd: 'subscribe'; conn?: number; port?: number }
+  | SysctlRequest;
+
+/** `tunstack sysctl`: every tunable (no name), one (name), or a write (name and value) — src/control/sysctl.ts. */
+export interface SysctlRequest {
+  cmd: 'sysctl';
+  name?: string;
+  value?: string;
+}
 
 export type ControlResponse = ({ ok: true } & Record<string, unknown>) | { ok: false; error: string };
 
@@ -64,6 +74,17 @@ export function parseRequest(line: string): ControlRequest | Error {
       if (r.conn !== undefined && r.port !== undefined) return new Error('subscribe takes "conn" or "port", not both');
       return r;
     }
+    case 'sysctl': {
+      const r: SysctlRequest = { cmd: 'sysctl' };
+      for (const k of ['name', 'value'] as const) {
+        const v = o[k];
+        if (v === undefined || v === null) continue;
+        if (typeof v !== 'string' || v.length === 0) return new Error(`sysctl "${k}" must be a non-empty string`);
+        r[k] = v;
+      }
+      if (r.value !== undefined && r.name === undefined) return new Error('sysctl "value" needs "name"');
+      return r;
+    }
     case 'capture': {
       const action = o['action'];
       if (action === 'start') {
@@ -92,6 +113,6 @@ export function parseRequest(line: string): ControlRequest | Error {
       return new Error('capture "action" must be start, stop or status');
     }
     default:
-      return new Error(`unknown command ${JSON.stringify(o['cmd'])} (known: info, stats, sockets, capture, observe, subscribe)`);
+      return new Error(`unknown command ${JSON.stringify(o['cmd'])} (known: info, stats, sockets, capture, observe, subscribe, sysctl)`);
   }
 }

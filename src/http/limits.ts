@@ -39,7 +39,8 @@ export const defaultHttpLimits: Readonly<HttpLimits> = Object.freeze({
   connectionsCheckingInterval: 1_000,
 });
 
-const BOUNDS: Readonly<Record<keyof HttpLimits, readonly [number, number]>> = {
+/** Each limit's allowed range (inclusive). */
+export const BOUNDS: Readonly<Record<keyof HttpLimits, readonly [number, number]>> = {
   maxHeaderSize: [1024, 1024 * 1024],
   maxHeadersCount: [1, 100_000],
   headersTimeout: [1, 3_600_000],

@@ -25,10 +25,6 @@ export interface IpProtocolHandler {
   icmpError?(type: number, code: number, info: number, quoted: Uint8Array, quotedOffset: number, quotedLength: number, now: number): void;
 }
 
-/** Transmit slab size and the largest packet cut from it (larger ones get their own buffer). */
-const TX_SLAB_BYTES = 1024 * 1024;
-const TX_SLAB_MAX_PACKET = 65536;
-
 export type IpOutputError = 'EHOSTUNREACH' | 'EMSGSIZE';
 
 const IP_INPUT_ERRORS: Record<Ipv4ParseError, string> = {
@@ -39,6 +35,10 @@ const IP_INPUT_ERRORS: Record<Ipv4ParseError, string> = {
   'bad-checksum': 'ip.bad-checksum',
   'bad-options': 'ip.bad-options',
 };
+
+/** Transmit slab size and the largest packet cut from it (larger ones get their own buffer). */
+export const TX_SLAB_BYTES = 1024 * 1024;
+export const TX_SLAB_MAX_PACKET = 65536;
 
 export interface Ipv4Options {
   /** TTL for datagrams we originate (Linux ip_default_ttl = 64). */

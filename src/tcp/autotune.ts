@@ -5,16 +5,7 @@
  */
 import type { TcpHeader } from '../wire/tcp.js';
 import type { Tcb } from './tcb.js';
-
-/**
- * Buffers grow only on paths whose smallest round trip (the path's own delay, not the queueing and processing
- * a busy moment adds to the smoothed RTT) is at least this. Below it the starting buffers (1 MiB) already hold
- * more than a round trip at any rate the stack reaches (1 MiB per 0.25 ms is 4 GB/s), and growing them only
- * made the rings outgrow the CPU caches: over a local TUN, send-buffer growth to 4 MiB took a 200 MB download
- * from 3.5 to 1.5 GB/s and peak RSS from 139 to 186 MiB (peers harness, measured). Gating on the smoothed RTT
- * was not enough: on a saturated core it passes 4 ms now and then.
- */
-const AUTOTUNE_MIN_RTT_MS = 4;
+import { AUTOTUNE_MIN_RTT_MS } from './tunables.js';
 
 /**
  * Receive buffer autotuning (Linux tcp_rcv_space_adjust, "dynamic right-sizing"), on paths of

@@ -2,6 +2,7 @@
  * TCP settings (`StackOptions.tcp`), every one with a Linux-like default.
  * Names follow the sysctls they mirror where there is one.
  */
+import { EPHEMERAL_HIGH, EPHEMERAL_LOW } from '../ip/local-port-range.js';
 
 export type CongestionControlName = 'newreno' | 'cubic';
 
@@ -165,8 +166,8 @@ export const defaultTcpConfig: Readonly<TcpConfig> = {
   initialCwnd: 10,
   maxOooRanges: 64,
   cookieSecretRotationMs: 128_000,
-  ephemeralPortLow: 32768,
-  ephemeralPortHigh: 60999,
+  ephemeralPortLow: EPHEMERAL_LOW,
+  ephemeralPortHigh: EPHEMERAL_HIGH,
   maxTimeWait: 8192,
   maxConnections: 16_384,
   tso: true,

@@ -19,12 +19,10 @@ import { sendAck } from './output.js';
 import { segmentArrives } from './rcv.js';
 import { seqGt } from './seq.js';
 import { transmit } from './snd.js';
+import { READ_CHUNK } from './tunables.js';
 import { TcpState, type ConnectionUser, type PassiveOpen } from './state.js';
 import { EV_CLOSED, EV_CONNECTED, EV_DATA, EV_EOF, EV_WRITABLE, Tcb } from './tcb.js';
 import { delackTimerFires, keepaliveTimerFires, rtxTimerFires, waitTimerFires } from './timers.js';
-
-/** Largest chunk handed to the application in one push. */
-const READ_CHUNK = 256 * 1024;
 
 export class TcpConnection extends Tcb {
   // ---------------------------------------------------------------- opening and closing (open.ts, close.ts)

@@ -19,6 +19,7 @@ import { TcpState } from './state.js';
 import { HashKey, hsiphash4, portsWord } from './hash.js';
 import { TcpListener } from './listener.js';
 import { RingPool } from './ring-pool.js';
+import { RING_POOL_BYTES } from './tunables.js';
 import { TimeWaitEntry, TimeWaitTable, TW_ACK, TW_SYN } from './time-wait.js';
 import { SynCookies } from './syn-cookies.js';
 import { ConnectionTable } from './demux.js';
@@ -49,9 +50,6 @@ export interface TcpHost {
   /** Hands what was queued for the links to them now. */
   flush(): void;
 }
-
-/** Most bytes of free rings kept for reuse. */
-const RING_POOL_BYTES = 16 * 1024 * 1024;
 
 export class TcpLayer implements ServerHost {
   readonly config: TcpConfig;

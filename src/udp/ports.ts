@@ -7,6 +7,9 @@
  * a connected endpoint matching the remote beats an unconnected one, a
  * specific local address beats the wildcard.
  */
+import { EPHEMERAL_HIGH, EPHEMERAL_LOW } from '../ip/local-port-range.js';
+
+export { EPHEMERAL_HIGH, EPHEMERAL_LOW };
 
 export interface UdpEndpoint {
   boundAddress: number;
@@ -16,8 +19,6 @@ export interface UdpEndpoint {
   peerPort: number;
 }
 
-export const EPHEMERAL_LOW = 32768;
-export const EPHEMERAL_HIGH = 60999;
 
 export class UdpPortTable<T extends UdpEndpoint> {
   private readonly byPort = new Map<number, T[]>();

@@ -21,7 +21,9 @@ export type ShardQuery =
   | { q: 'sockets' }
   | { q: 'observe' }
   | { q: 'capture'; action: 'start'; file: string; settings: CaptureSettings }
-  | { q: 'capture'; action: 'stop' | 'status' };
+  | { q: 'capture'; action: 'stop' | 'status' }
+  /** `tunstack sysctl`: every shard answers for (and writes) its own stack. */
+  | { q: 'sysctl'; name?: string; value?: string };
 
 /** Supervisor → shard. */
 export type ToShard =

@@ -17,6 +17,8 @@ import type { ShardView } from '../services.js';
 import { releaseWarmupMemory, warmUp } from '../warmup.js';
 import { socketTable } from '../control/sockets.js';
 import { logConnections } from '../control/connlog.js';
+import { answerSysctl } from '../control/sysctl.js';
+import { startedHttpLimits } from '../control/instance.js';
 import { joinSocketTables, sumStats } from './aggregate.js';
 import type { FromShard, ShardQuery, ShardStart, ToShard } from './messages.js';
 import '../services-all.js';
@@ -62,6 +64,8 @@ function answer(query: ShardQuery): unknown {
       return socketTable(r.stack);
     case 'observe':
       return { sampleMs: r.stack.feed.sampleMs, ...r.stack.feed.snapshot() };
+    case 'sysctl':
+      return answerSysctl({ stack: r.stack, httpLimits: startedHttpLimits(start.up) }, query);
     case 'capture':
       if (query.action === 'start') return r.capture.start(query.file, query.settings);
       if (query.action === 'stop') return r.capture.stop();

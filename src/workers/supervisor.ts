@@ -195,6 +195,11 @@ export async function startSupervisor(config: TunstackConfig, up: UpOptions, log
         return { ok: true, name, at: new Date().toISOString(), shard: 0, workers: n, ...((await shards[0]!.ask({ q: 'observe' })) as object) };
       case 'subscribe':
         return { ok: false, error: 'subscribe is answered by the stream handler' };
+      case 'sysctl': {
+        // Every shard holds its own stack: a write goes to each; the answer is shard 0's (a failure, the first).
+        const r = (await ask({ q: 'sysctl', ...(req.name !== undefined ? { name: req.name } : {}), ...(req.value !== undefined ? { value: req.value } : {}) })) as ControlResponse[];
+        return r.find((x) => !x.ok) ?? r[0]!;
+      }
       case 'capture': {
         if (req.action === 'start') {
           const files = shards.map((s) => shardFile(req.file, s.index));
