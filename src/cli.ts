@@ -12,6 +12,7 @@ import { runSupervisor } from './workers/supervisor.js';
 import { captureCommand, ssCommand, statsCommand } from './control/commands.js';
 import { sysctlCommand } from './control/sysctl-command.js';
 import { sysctlMarkdown } from './control/sysctl-doc.js';
+import { dropReasonsMarkdown, formatDropReasons } from './control/drop-reasons-doc.js';
 import { runDemo } from './demo.js';
 import { topCommand } from './observe/top.js';
 import { traceCommand } from './observe/trace.js';
@@ -222,8 +223,14 @@ program
   .option('--count <n>', 'with --watch: stop after N intervals', positiveInt('--count'))
   .option('-a, --all', 'include counters that are zero')
   .option('--json', 'JSON instead of text')
-  .action((o: { name?: string; socket?: string; watch?: string | boolean; count?: number; all?: boolean; json?: boolean }) =>
-    operatorCommand(() => {
+  .option('--reasons', 'print every drop reason with its meaning (with --markdown: docs/drop-reasons.md) and exit; needs no running stack')
+  .option('--markdown', 'with --reasons: as a Markdown table')
+  .action((o: { name?: string; socket?: string; watch?: string | boolean; count?: number; all?: boolean; json?: boolean; reasons?: boolean; markdown?: boolean }) =>
+    operatorCommand(async () => {
+      if (o.reasons) {
+        process.stdout.write(o.markdown ? dropReasonsMarkdown() : formatDropReasons());
+        return 0;
+      }
       const watch = watchSecs(o.watch);
       return statsCommand({ ...o, watch });
     }),

@@ -3,6 +3,7 @@
  * drop-reason table. Plain objects with numeric fields: `stats.Ip.InReceives++`
  * costs nothing on the packet path.
  */
+import type { DropReason } from './drop-reasons.js';
 
 export function ipCounters() {
   return {
@@ -160,8 +161,8 @@ export class Stats {
   readonly Udp = udpCounters();
   readonly Tcp = tcpCounters();
   readonly TcpExt = tcpExtCounters();
-  /** Drops by reason, e.g. `ip.bad-checksum`: every packet the stack discards is counted once here. */
-  readonly drops: Record<string, number> = Object.create(null) as Record<string, number>;
+  /** Drops by reason, e.g. `ip.bad-checksum`: every packet the stack discards is counted once here (src/drop-reasons.ts). */
+  readonly drops: Partial<Record<DropReason, number>> = Object.create(null) as Partial<Record<DropReason, number>>;
 
   /**
    * Current levels (not counters), set by the stack: timers armed, reassembly
@@ -170,7 +171,7 @@ export class Stats {
    */
   gauges: (() => Record<string, number>) | null = null;
 
-  drop(reason: string): void {
+  drop(reason: DropReason): void {
     this.drops[reason] = (this.drops[reason] ?? 0) + 1;
   }
 

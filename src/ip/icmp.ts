@@ -9,6 +9,7 @@ import { Ipv4Header, IPPROTO_ICMP, IPV4_MIN_HEADER, decodeIpv4, isLimitedBroadca
 import type { Stats } from '../stats.js';
 import type { Ipv4Layer, IpProtocolHandler } from './ipv4.js';
 import { TokenBucket } from './token-bucket.js';
+import type { DropReason } from '../drop-reasons.js';
 
 export interface IcmpOptions {
   /** Global limit on ICMP errors per second (Linux net.ipv4.icmp_msgs_per_sec = 1000). */
@@ -157,7 +158,7 @@ export class IcmpLayer implements IpProtocolHandler {
     return true;
   }
 
-  private suppressed(reason: string): false {
+  private suppressed(reason: DropReason): false {
     this.stats.drop(reason);
     return false;
   }

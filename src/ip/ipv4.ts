@@ -9,6 +9,7 @@ import type { Stats } from '../stats.js';
 import type { NetInterface } from './interface.js';
 import { RouteTable } from './routes.js';
 import { META_CSUM_PARTIAL, META_CSUM_TRUSTED, META_GSO_MASK, completeL4Checksum, gsoSegment, gsoSegmentCount } from '../wire/offload.js';
+import type { DropReason } from '../drop-reasons.js';
 
 /** A transport (ICMP, UDP, TCP) registered for an IP protocol number. */
 export interface IpProtocolHandler {
@@ -27,7 +28,7 @@ export interface IpProtocolHandler {
 
 export type IpOutputError = 'EHOSTUNREACH' | 'EMSGSIZE';
 
-const IP_INPUT_ERRORS: Record<Ipv4ParseError, string> = {
+const IP_INPUT_ERRORS: Record<Ipv4ParseError, DropReason> = {
   truncated: 'ip.truncated',
   'bad-version': 'ip.bad-version',
   'bad-ihl': 'ip.bad-ihl',

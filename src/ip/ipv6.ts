@@ -24,6 +24,7 @@ import {
   type Ipv6Words,
 } from '../wire/ipv6.js';
 import { Icmp6Type, ParamProblemCode, finishIcmp6, icmp6ChecksumOk, isIcmp6Error, isLinkLayerIcmp6 } from '../wire/icmp6.js';
+import type { DropReason } from '../drop-reasons.js';
 
 /** Hop limit of the packets the stack originates (Linux net.ipv6.conf.all.hop_limit = 64). */
 const HOP_LIMIT = 64;
@@ -199,7 +200,7 @@ export class Ipv6Layer {
   }
 
   /** A header problem: counted under `reason`, and a Parameter Problem pointing at `pointer` where RFC 4443 §2.4 allows one. */
-  private headerDiscard(p: Uint8Array, iface: NetInterface, local: Address6, multicast: boolean, code: number, pointer: number, reason: string, now: number, countHdr = true): void {
+  private headerDiscard(p: Uint8Array, iface: NetInterface, local: Address6, multicast: boolean, code: number, pointer: number, reason: DropReason, now: number, countHdr = true): void {
     if (countHdr) this.stats.Ip6.InHdrErrors++;
     this.stats.drop(reason);
     if (!multicast) this.sendParamProblem(p, iface, local, code, pointer, now, false);

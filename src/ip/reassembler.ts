@@ -27,6 +27,7 @@ import { write16 } from '../wire/bytes.js';
 import { IcmpType, TimeExceededCode } from '../wire/icmp.js';
 import type { Stats } from '../stats.js';
 import type { NetInterface } from './interface.js';
+import type { DropReason } from '../drop-reasons.js';
 
 export interface ReassemblyOptions {
   /** Time a datagram may wait for its missing fragments, ms (Linux ipfrag_time = 30 s). */
@@ -151,7 +152,7 @@ export class Reassembler {
 
     let p = this.find(h.src, h.dst, h.id, h.protocol);
     // Shape checks that condemn the whole datagram (as Linux's ip_frag_queue does).
-    let fatal: string | null = null;
+    let fatal: DropReason | null = null;
     if (hl + fragEnd > MAX_DATAGRAM) fatal = 'ip.frag-too-big';
     else if (len === 0) fatal = 'ip.frag-empty';
     else if (!last && (len & 7) !== 0) fatal = 'ip.frag-unaligned';
@@ -304,7 +305,7 @@ export class Reassembler {
     this.release(p);
   }
 
-  private evictOldest(reason: string): void {
+  private evictOldest(reason: DropReason): void {
     const p = this.oldest;
     if (p === null) return;
     this.stats.drop(reason);

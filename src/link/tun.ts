@@ -24,7 +24,7 @@ import { accessSync, constants as fsConstants, existsSync, readFileSync } from '
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Link, LinkOffloads, LinkReceiver } from './link.js';
-import { META_CSUM_PARTIAL, META_GSO_MASK, vnetMeta } from '../wire/offload.js';
+import { META_CSUM_PARTIAL, META_GSO_MASK, vnetMeta, type VnetError } from '../wire/offload.js';
 
 export interface TunOptions {
   /** Device name (`tun0`). Created if missing; an existing TUN of that name (also a persistent one) is attached as is. */
@@ -227,7 +227,7 @@ export class TunLink implements Link {
   /** Received packets dropped because their virtio header lied, by reason (`vnet-bad-gso-size`, ...). */
   readonly vnetDrops: Record<string, number> = {};
   /** Told about each such drop (the stack counts it as `link.<reason>`). */
-  onDrop: ((reason: string) => void) | null = null;
+  onDrop: ((reason: VnetError) => void) | null = null;
   /**
    * Called when the device fails while reading (e.g. it was deleted): the link stops
    * receiving. Without a handler the error is thrown as an uncaught exception.

@@ -26,6 +26,7 @@ import { STATE_NAMES, TcpState } from '../tcp/state.js';
 import type { TcpHeader } from '../wire/tcp.js';
 import { ipToString } from '../wire/bytes.js';
 import type { ConnRow, CounterGroups, ListenerRow, ObsEvent } from './events.js';
+import type { DropReason } from '../drop-reasons.js';
 
 /** What the feed reads from its stack (lazily: the transports are built after the feed). */
 export interface FeedHost {
@@ -158,7 +159,7 @@ export class EventFeed implements TcpProbe {
   private retransLeft = BUDGET_RETRANS;
   private reasmLeft = BUDGET_REASM;
   private suppressed: Record<string, number> | null = null;
-  private prevDrops: Record<string, number> = {};
+  private prevDrops: Partial<Record<DropReason, number>> = {};
   private lastConn: ProbedConnection | null = null;
   /** Highest sequence number (+1) each connection has sent while the feed was active; one cached in fields. */
   private readonly hiSent = new WeakMap<ProbedConnection, number>();
@@ -404,7 +405,7 @@ export class EventFeed implements TcpProbe {
       this.broadcastGeneral({ type: 'counters', t: now, stats });
       const drops = this.host.stats.drops;
       let deltas: Record<string, number> | null = null;
-      for (const k of Object.keys(drops)) {
+      for (const k of Object.keys(drops) as DropReason[]) {
         const d = drops[k]! - (this.prevDrops[k] ?? 0);
         if (d > 0) (deltas ??= {})[k] = d;
       }

@@ -2,7 +2,7 @@
  * The shape of src/, checked on every run (docs/architecture.md describes it):
  *
  * - no import cycle anywhere in src/ (type-only imports count: madge follows them, as the acceptance check does);
- * - the packet core imports only downward: wire → link → ip → udp/tcp, over the base modules (clock, stats, tunable,
+ * - the packet core imports only downward: wire → link → ip → udp/tcp, over the base modules (clock, stats, drop-reasons, tunable,
  *   shape); nothing in it reaches the stack, observers, services, HTTP, control or the CLI;
  * - no file in src/tcp/ over 900 lines (TCP is split by concern; a file that grows past this wants splitting).
  */
@@ -18,13 +18,14 @@ const MAX_TCP_FILE_LINES = 900;
 const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   wire: [],
   link: ['wire', 'clock'],
-  ip: ['wire', 'link', 'clock', 'stats', 'tunable'],
-  udp: ['wire', 'ip', 'clock', 'stats', 'shape', 'tunable'],
-  tcp: ['wire', 'ip', 'clock', 'stats', 'shape', 'tunable'],
+  ip: ['wire', 'link', 'clock', 'stats', 'drop-reasons', 'tunable'],
+  udp: ['wire', 'ip', 'clock', 'stats', 'drop-reasons', 'shape', 'tunable'],
+  tcp: ['wire', 'ip', 'clock', 'stats', 'drop-reasons', 'shape', 'tunable'],
   // The base modules under everything.
   clock: [],
   tunable: [],
-  stats: [],
+  stats: ['drop-reasons'],
+  'drop-reasons': [],
   shape: [],
 };
 

@@ -6,6 +6,7 @@ import { parseIcmp, IcmpType } from '../../src/wire/icmp.js';
 import { checksumOk } from '../../src/wire/checksum.js';
 import { CaptureLink } from '../helpers/capture-link.js';
 import { echoRequest, ip, ipPacket } from '../helpers/packets.js';
+import type { DropReason } from '../../src/drop-reasons.js';
 
 function setup() {
   const clock = new VirtualClock(1000);
@@ -69,7 +70,7 @@ describe('IPv4 input and ICMP echo', () => {
     expect(link.take()).toHaveLength(1);
   });
 
-  const bad: [string, () => Uint8Array, string][] = [
+  const bad: [string, () => Uint8Array, DropReason][] = [
     ['truncated', () => echoRequest(1, 1, new Uint8Array(4)).subarray(0, 12), 'ip.truncated'],
     ['version 5', () => { const p = echoRequest(1, 1, new Uint8Array(4)); p[0] = 0x55; return p; }, 'ip.bad-version'],
     ['IHL < 5', () => { const p = echoRequest(1, 1, new Uint8Array(4)); p[0] = 0x44; return p; }, 'ip.bad-ihl'],
