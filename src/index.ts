@@ -17,7 +17,7 @@ export { RealClock, VirtualClock, TimerQueue, type Clock } from './clock.js';
 
 // Links: a TUN device (the native shim), an in-process pair, an impairment stage, a pcap tap.
 export type { Link, LinkReceiver, LinkOffloads } from './link/link.js';
-export { TunLink, tunAvailable, type TunOptions } from './link/tun.js';
+export { TunLink, type TunOptions } from './link/tun.js';
 export { MemoryLink, type MemoryLinkOptions } from './link/memory.js';
 export { ImpairedLink } from './link/impair.js';
 export { parseImpairSpec, formatImpairSpec } from './link/impair-spec.js';

@@ -788,7 +788,7 @@ export class SyscallAdapter {
     return r & (events | ERR | HUP);
   }
 
-  private poll(a: Expr[], line: number, blockingLine: boolean): CallOutcome | Blocked {
+  private poll(a: Expr[], line: number, _blockingLine: boolean): CallOutcome | Blocked {
     const list = a[0];
     if (list?.t !== 'list') throw new ScriptFailure('poll() needs a list of {fd=..., events=...}', line);
     const entries = list.items.map((item) => {
@@ -809,7 +809,6 @@ export class SyscallAdapter {
       if (timeout > 0) b.wakeAt = startMs + timeout;
       return b;
     };
-    void blockingLine;
     const revents = entries.map((e) => this.revents(this.fds.get(e.fd), e.events));
     const n = revents.filter((r) => r !== 0).length;
     if (n > 0 || timeout === 0) return ok(n, { revents });

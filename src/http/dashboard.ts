@@ -132,7 +132,7 @@ export function createDashboard(stack: Stack, opts: DashboardOptions = {}): Dash
     return null;
   };
 
-  const page = (req: IncomingMessage, res: ServerResponse, query: URLSearchParams): void => {
+  const page = (_req: IncomingMessage, res: ServerResponse, query: URLSearchParams): void => {
     const extra: Record<string, string> = {
       'Content-Security-Policy': "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
       'X-Frame-Options': 'DENY',
@@ -141,7 +141,6 @@ export function createDashboard(stack: Stack, opts: DashboardOptions = {}): Dash
     const q = query.get('token');
     if (token !== null && q !== null) extra['Set-Cookie'] = `${COOKIE}=${encodeURIComponent(q)}; Path=/_stack/; HttpOnly; SameSite=Strict`;
     const iface = stack.interfaces[0];
-    void req;
     send(res, 200, 'text/html; charset=utf-8', dashboardPage({ address: iface ? ipToString(iface.address) : '', sampleMs: feed.sampleMs }), extra);
   };
 

@@ -20,7 +20,6 @@
  * cuts and checksums them. When the kernel refuses IFF_VNET_HDR the link
  * runs plain (`offloads` undefined) and the stack does that work itself.
  */
-import { accessSync, constants as fsConstants, existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Link, LinkOffloads, LinkReceiver } from './link.js';
@@ -145,54 +144,6 @@ function loadShim(): NativeShim {
     shimError = err;
     throw err;
   }
-}
-
-const CAP_NET_ADMIN = 12;
-
-function hasCapNetAdmin(): boolean {
-  try {
-    const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
-    if (!m) return false;
-    const low = parseInt(m[1]!.slice(-8), 16); // capability bits 0..31
-    return (low & (1 << CAP_NET_ADMIN)) !== 0;
-  } catch {
-    return false;
-  }
-}
-
-/** Whether this process can open TUN devices: /dev/net/tun present and usable, CAP_NET_ADMIN, shim built. */
-export function tunAvailable(): { ok: true } | { ok: false; reason: string } {
-  if (!existsSync('/dev/net/tun')) {
-    return {
-      ok: false,
-      reason: '/dev/net/tun does not exist: load the tun module (modprobe tun), or in Docker pass --device /dev/net/tun',
-    };
-  }
-  try {
-    accessSync('/dev/net/tun', fsConstants.R_OK | fsConstants.W_OK);
-  } catch {
-    return {
-      ok: false,
-      reason:
-        '/dev/net/tun is not readable and writable by this user: run as root, or in Docker use --privileged or ' +
-        '--cap-add NET_ADMIN --device /dev/net/tun',
-    };
-  }
-  const root = typeof process.getuid === 'function' && process.getuid() === 0;
-  if (!root && !hasCapNetAdmin()) {
-    return {
-      ok: false,
-      reason:
-        'creating or configuring a TUN device needs CAP_NET_ADMIN: run as root, or in Docker use --privileged or ' +
-        '--cap-add NET_ADMIN --device /dev/net/tun',
-    };
-  }
-  try {
-    loadShim();
-  } catch (e) {
-    return { ok: false, reason: (e as Error).message };
-  }
-  return { ok: true };
 }
 
 function noReceiver(): void {}

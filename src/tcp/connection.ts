@@ -20,6 +20,7 @@ import { segmentArrives } from './rcv.js';
 import { seqGt } from './seq.js';
 import { transmit } from './snd.js';
 import { READ_CHUNK } from './tunables.js';
+import { successorIsnAfter } from './time-wait.js';
 import { TcpState, type ConnectionUser, type PassiveOpen } from './state.js';
 import { EV_CLOSED, EV_CONNECTED, EV_DATA, EV_EOF, EV_WRITABLE, Tcb } from './tcb.js';
 import { delackTimerFires, keepaliveTimerFires, rtxTimerFires, waitTimerFires } from './timers.js';
@@ -236,8 +237,8 @@ export class TcpConnection extends Tcb {
     return seqGt(h.seq, this.rcvNxt);
   }
 
-  /** An ISN for a new incarnation of this 4-tuple above everything this one sent (Linux: tw_snd_nxt + 65535 + 2). */
+  /** An ISN for a new incarnation of this 4-tuple above everything this one sent. */
   get successorIsn(): number {
-    return (this.sndMax + 65535 + 2) >>> 0;
+    return successorIsnAfter(this.sndMax);
   }
 }

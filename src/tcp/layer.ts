@@ -16,6 +16,7 @@ import { IPPROTO_TCP } from '../wire/ipv4.js';
 import { resolveTcpConfig, type TcpConfig } from './config.js';
 import { TcpConnection } from './connection.js';
 import { TcpState } from './state.js';
+import { seqAdd } from './seq.js';
 import { HashKey, hsiphash4, portsWord } from './hash.js';
 import { TcpListener } from './listener.js';
 import { RingPool } from './ring-pool.js';
@@ -214,7 +215,7 @@ export class TcpLayer implements ServerHost {
     this.stats.drop('tcp.no-socket');
     if (h.flags & TCP_RST) return;
     if (h.flags & TCP_ACK) this.sendRst(local, h.dstPort, remote, h.srcPort, h.ack, 0, false);
-    else this.sendRst(local, h.dstPort, remote, h.srcPort, 0, (h.seq + h.seqLength) >>> 0, true);
+    else this.sendRst(local, h.dstPort, remote, h.srcPort, 0, seqAdd(h.seq, h.seqLength), true);
   }
 
   icmpError(type: number, code: number, info: number, quoted: Uint8Array, qOff: number, qLen: number, now: number): void {

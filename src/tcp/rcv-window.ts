@@ -3,7 +3,7 @@
  * §3.8.6.2.2, in Linux's __tcp_select_window form), and the window field of a segment, which never shrinks
  * the window already offered (RFC 7323 §2.4) and moves RCV.ADV right when it grows.
  */
-import { seqGt } from './seq.js';
+import { seqAdd, seqGt } from './seq.js';
 import type { Tcb } from './tcb.js';
 
 /**
@@ -45,7 +45,7 @@ export function windowField(c: Tcb): number {
   if (field > 0xffff) field = 0xffff;
   win = field << c.rcvWscale;
   c.rcvWnd = win;
-  const right = (c.rcvNxt + win) >>> 0;
+  const right = seqAdd(c.rcvNxt, win);
   if (seqGt(right, c.rcvAdvRight)) c.rcvAdvRight = right;
   return field;
 }

@@ -9,7 +9,7 @@
  * the number of out-of-order ranges is bounded (a segment that would need
  * one more is dropped: TCPOFODrop).
  */
-import { seqGe, seqGt, seqLe, seqLt } from './seq.js';
+import { seqAdd, seqGe, seqGt, seqInRange, seqLe, seqLt } from './seq.js';
 
 import { NO_RING_POOL, type RingPool } from './ring-pool.js';
 import { DOUBLE_ZERO } from '../shape.js';
@@ -144,11 +144,11 @@ export class ReceiveBuffer {
     if (rel === 0) {
       this.put(this.length, src, off, len);
       this.length += len;
-      this.nxt = (this.nxt + len) >>> 0;
+      this.nxt = seqAdd(this.nxt, len);
       this.joinRanges();
       return 'in-order';
     }
-    const end = (seq + len) >>> 0;
+    const end = seqAdd(seq, len);
     // Out of order: merge [seq, end) into the ranges.
     const r = this.ranges;
     let i = 0;
@@ -199,7 +199,7 @@ export class ReceiveBuffer {
   /** Whether sequence number `seq` lies inside an out-of-order range (used to place a FIN). */
   holds(seq: number): boolean {
     const r = this.ranges;
-    for (let i = 0; i < r.length; i += 2) if (seqGe(seq, r[i]!) && seqLt(seq, r[i + 1]!)) return true;
+    for (let i = 0; i < r.length; i += 2) if (seqInRange(seq, r[i]!, r[i + 1]!)) return true;
     return false;
   }
 
@@ -217,7 +217,7 @@ export class ReceiveBuffer {
     for (let k = 0; k < rc.length && n < max; k++) {
       const s = rc[k]!;
       for (let i = 0; i < r.length; i += 2) {
-        if (seqGe(s, r[i]!) && seqLt(s, r[i + 1]!) && !used.includes(i)) {
+        if (seqInRange(s, r[i]!, r[i + 1]!) && !used.includes(i)) {
           used.push(i);
           out[2 * n] = r[i]!;
           out[2 * n + 1] = r[i + 1]!;

@@ -9,13 +9,22 @@
  * the same 2·MSL from its last reschedule), driven by one timer.
  */
 import { Timer, type TimerQueue } from '../clock.js';
-import { seqGt } from './seq.js';
+import { seqAdd, seqGt } from './seq.js';
 import { TCP_ACK, TCP_RST, TCP_SYN, type TcpHeader } from '../wire/tcp.js';
 import { DOUBLE_ZERO } from '../shape.js';
 import type { Stats } from '../stats.js';
 import { oowAckAllowed, timeWaitPawsRejects } from './segment-checks.js';
 
 /** What the layer does with a segment after the TIME-WAIT pair saw it (Linux enum tcp_tw_status). */
+/**
+ * The ISN for a new incarnation of a 4-tuple that reuses a TIME-WAIT pair: above everything the old one sent,
+ * never 0 (Linux tcp_timewait_state_process: tw_snd_nxt + 65535 + 2).
+ */
+export function successorIsnAfter(sndNxt: number): number {
+  const isn = seqAdd(sndNxt, 65535 + 2);
+  return isn === 0 ? 1 : isn;
+}
+
 export const TW_SUCCESS = 0;
 export const TW_ACK = 1;
 export const TW_SYN = 2;
@@ -46,10 +55,9 @@ export class TimeWaitEntry {
     readonly tsOffset: number,
   ) {}
 
-  /** Linux: tw_snd_nxt + 65535 + 2 — an ISN above everything the old incarnation sent (never 0). */
+  /** An ISN above everything the old incarnation sent. */
   get successorIsn(): number {
-    const isn = (this.sndNxt + 65535 + 2) >>> 0;
-    return isn === 0 ? 1 : isn;
+    return successorIsnAfter(this.sndNxt);
   }
 
   tsNow(now: number): number {

@@ -8,6 +8,7 @@ import { abort, terminate } from './close.js';
 import { countRetrans, retransmitOne, sendProbe, sendSyn } from './output.js';
 import { sendLossProbe } from './recovery.js';
 import { persistTimerFires, transmit } from './snd.js';
+import { seqAdd } from './seq.js';
 import { TcpState } from './state.js';
 import { REC_NONE, RTX_NONE, RTX_PERSIST, RTX_RTO, RTX_TLP, type Tcb } from './tcb.js';
 
@@ -79,7 +80,7 @@ function retransmissionTimeout(c: Tcb, now: number): void {
   c.rttTiming = false;
   c.rtt.backOff();
   c.sndNxt = c.sndUna;
-  if (c.synUnacked) c.sndNxt = (c.iss + 1) >>> 0;
+  if (c.synUnacked) c.sndNxt = seqAdd(c.iss, 1);
   transmit(c, now);
   if (c.sndNxt === c.sndUna && c.sndMax !== c.sndUna) {
     // Nothing could go out (zero window): retransmit the head anyway, like Linux.

@@ -5,10 +5,10 @@
 import { checksumOk, internetChecksum } from './checksum.js';
 import { read16, read32, write16, write32 } from './bytes.js';
 
+import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from './ip-protocols.js';
+
+export { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP };
 export const IPV4_MIN_HEADER = 20;
-export const IPPROTO_ICMP = 1;
-export const IPPROTO_TCP = 6;
-export const IPPROTO_UDP = 17;
 
 export const IP_FLAG_DF = 0x4000;
 export const IP_FLAG_MF = 0x2000;

@@ -4,6 +4,7 @@
  * words (`a0..a3` big-endian), compared and copied without objects.
  */
 import { read16, read32, write16, write32 } from './bytes.js';
+import { IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from './ip-protocols.js';
 
 export const IPV6_HEADER = 40;
 /** RFC 8200 §5: every IPv6 link carries 1280-byte packets. */
@@ -12,11 +13,11 @@ export const IPV6_MIN_MTU = 1280;
 /** Next Header values (IANA "Assigned Internet Protocol Numbers"). */
 export const NextHeader = {
   HopByHop: 0,
-  Tcp: 6,
-  Udp: 17,
+  Tcp: IPPROTO_TCP,
+  Udp: IPPROTO_UDP,
   Routing: 43,
   Fragment: 44,
-  Icmp6: 58,
+  Icmp6: IPPROTO_ICMPV6,
   NoNext: 59,
   DestOptions: 60,
 } as const;

@@ -13,14 +13,11 @@
  * fragment only. `compileFilter` parses once into a predicate over raw IP
  * packets (TUN frames: no link header) that reads the bytes in place.
  */
+import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from './ip-protocols.js';
 
 /** True when the packet (a bare IPv4 or IPv6 packet) passes. */
 export type PacketPredicate = (packet: Uint8Array) => boolean;
 
-const IPPROTO_ICMP = 1;
-const IPPROTO_TCP = 6;
-const IPPROTO_UDP = 17;
-const IPPROTO_ICMPV6 = 58;
 
 /** The transport protocol number of an IPv4 or IPv6 packet (IPv6: the first next-header only); -1 when neither. */
 function protocolOf(p: Uint8Array): number {
