@@ -3,7 +3,7 @@
  * in flight; fragmentation needed lowers the path MTU (RFC 1191); unreachables end a handshake, and are kept as
  * a soft error otherwise.
  */
-import { unreachableError } from '../ip/icmp-errno.js';
+import { icmpErrno } from '../ip/icmp-errno.js';
 import { terminate } from './close.js';
 import { ERRNO, TcpError, type TcpErrorCode } from './errors.js';
 import { seqGe, seqLe } from './seq.js';
@@ -35,15 +35,12 @@ export function icmpErrorArrives(c: Tcb, type: number, code: number, info: numbe
     }
     return;
   }
-  let err: TcpErrorCode | null = null;
-  if (type === 3) {
-    // Errno by code from the table UDP uses too; EMSGSIZE (code 4) is handled above, by the path MTU.
-    const e = unreachableError(code)[0];
-    err = e === 'EMSGSIZE' ? null : e;
-  } else if (type === 11) {
-    err = 'EHOSTUNREACH';
-  }
-  if (err === null) return;
+  // Errno from the table UDP uses too. EMSGSIZE (code 4) is handled above, by the path MTU; Parameter Problem
+  // (EPROTO) is not acted on, nor other types.
+  if (type !== 3 && type !== 11) return;
+  const e = icmpErrno(type, code)[0];
+  if (e === 'EMSGSIZE' || e === 'EPROTO') return;
+  const err: TcpErrorCode = e;
   if (c.state === TcpState.SYN_SENT || (c.state === TcpState.SYN_RECEIVED && c.listener === null)) {
     // Linux tcp_v4_err: during the handshake an unreachable ends the attempt.
     c.pendingError = ERRNO[err];

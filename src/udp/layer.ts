@@ -17,7 +17,7 @@ import { ipToString, read16, read32 } from '../wire/bytes.js';
 import type { Stats } from '../stats.js';
 import type { Ipv4Layer, IpProtocolHandler } from '../ip/ipv4.js';
 import type { IcmpLayer } from '../ip/icmp.js';
-import { unreachableError } from '../ip/icmp-errno.js';
+import { icmpErrno } from '../ip/icmp-errno.js';
 import { UdpPortTable, EPHEMERAL_HIGH, EPHEMERAL_LOW } from './ports.js';
 import { UdpSocket, type RemoteInfo, type UdpSocketHost, type UdpSocketOptions } from './socket.js';
 import { systemError, type UdpErrorCode } from './errors.js';
@@ -146,14 +146,8 @@ export class UdpLayer implements IpProtocolHandler, UdpSocketHost {
       this.allStats.drop('udp.icmp-no-socket');
       return;
     }
-    let errCode: UdpErrorCode = 'EHOSTUNREACH';
-    let fatal = false;
-    if (type === IcmpType.DestUnreachable) {
-      [errCode, fatal] = unreachableError(code);
-    } else if (type === IcmpType.ParameterProblem) {
-      errCode = 'EINVAL'; // Linux: EPROTO, hard
-      fatal = true;
-    }
+    const [errno, fatal] = icmpErrno(type, code);
+    const errCode: UdpErrorCode = errno === 'EPROTO' ? 'EINVAL' : errno; // Node's UDP errors have no EPROTO
     const error = systemError(errCode, 'recvmsg', ipToString(dst), dport);
     sock.icmpError({ type, code, from: ipToString(this.icmpSource(quoted, qOff)), address: ipToString(dst), port: dport, error, fatal });
   }
