@@ -119,7 +119,7 @@ export class TcpConnection extends Tcb {
   write(src: Uint8Array, off: number, len: number, flags = 0): number {
     if (this.finQueued || this.state === TcpState.CLOSED || this.state === TcpState.TIME_WAIT) return 0;
     const n = queueWrite(this, src, off, len, flags);
-    if (n > 0 || flags !== 0) this.requestOutput();
+    if (n > 0) this.requestOutput();
     return n;
   }
 

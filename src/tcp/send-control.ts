@@ -26,18 +26,18 @@ export function writeSeq(c: Tcb): number {
 
 /** Copies up to `len` bytes of src[off..] into the send buffer; `flags` (WRITE_*) apply once all `len` are in. */
 export function queueWrite(c: Tcb, src: Uint8Array, off: number, len: number, flags: number): number {
-  const n = len > 0 ? c.sb.write(src, off, len) : 0;
+  // A write of nothing pushes nothing and ends no record (tcp_sendmsg_locked: no copy, no tcp_push, no eor).
+  if (len <= 0) return 0;
+  const n = c.sb.write(src, off, len);
   if (n < len) {
     // The buffer filled up mid-write: Linux pushes what it has (forced_push / sk_stream_wait_memory) with PSH.
     if (n > 0) c.morePending = false;
     return n;
   }
-  if (n > 0 || flags !== 0) {
-    // tcp_push: MSG_MORE leaves the tail unmarked and corks this one push; any other write marks it for PSH.
-    c.morePending = (flags & WRITE_MORE) !== 0 && c.sb.length > 0;
-    c.corkOnce = (flags & WRITE_MORE) !== 0;
-  }
-  if (flags & WRITE_EOR && c.sb.length > 0) {
+  // tcp_push: MSG_MORE leaves the tail unmarked and corks this one push; any other write marks it for PSH.
+  c.morePending = (flags & WRITE_MORE) !== 0;
+  c.corkOnce = (flags & WRITE_MORE) !== 0;
+  if (flags & WRITE_EOR) {
     if (c.records === null) c.records = new RecordMarks();
     c.records.add(writeSeq(c));
   }

@@ -178,3 +178,32 @@ describe('SO_SNDBUF on a connection (setSendBufferSize)', () => {
     expect(sock.writableLength).toBe(8000); // the write has not completed
   });
 });
+
+describe('RecordMarks', () => {
+  it('finds the next record end across the sequence wrap and forgets acknowledged ones', async () => {
+    const { RecordMarks } = await import('../../src/tcp/records.js');
+    const r = new RecordMarks();
+    r.add(0xfffffff0);
+    r.add(0x10);
+    r.add(0x10); // an empty record: no second boundary
+    expect(r.size).toBe(2);
+    expect(r.bytesToEnd(0xffffffe0)).toBe(0x10);
+    expect(r.bytesToEnd(0xfffffff0)).toBe(0x20);
+    expect(r.endsAt(0x10)).toBe(true);
+    r.acked(0xfffffff8);
+    expect(r.size).toBe(1);
+    expect(r.bytesToEnd(0x10)).toBe(-1);
+  });
+
+  it('a zero-length send with MSG_EOR ends no record', async () => {
+    const { h, sock, ack, sent } = await established();
+    sock.setNoDelay(true);
+    sock.write(Buffer.alloc(10400));
+    sock.send(Buffer.alloc(0), { eor: true });
+    sock.write(Buffer.alloc(300));
+    await h.settle();
+    sent();
+    await ack(10000);
+    expect(sent()).toEqual(['P 10000:10700']);
+  });
+});
