@@ -76,7 +76,7 @@ export class TcpSocket extends Duplex implements ConnectionUser {
   private discarding = false;
   private pendingWrite: PendingWrite | null = null;
   /** Write flags (WRITE_*) of chunks queued by send(), keyed by the chunk the stream hands to _write. */
-  private readonly chunkFlags = new WeakMap<Buffer, number>();
+  private chunkFlags: WeakMap<Buffer, number> | null = null;
   private connGone = false;
   private lastErrno = 0;
   private timeoutMs = 0;
@@ -263,7 +263,7 @@ export class TcpSocket extends Duplex implements ConnectionUser {
     }
     while (p.index < p.chunks.length) {
       const b = p.chunks[p.index]!;
-      const n = c.write(b, p.offset, b.length - p.offset, this.chunkFlags.get(b) ?? 0);
+      const n = c.write(b, p.offset, b.length - p.offset, (this.chunkFlags !== null ? (this.chunkFlags.get(b) ?? 0) : 0));
       p.offset += n;
       this.written += n;
       if (p.offset < b.length) return; // send buffer full: wait for onWritable
@@ -335,7 +335,7 @@ export class TcpSocket extends Duplex implements ConnectionUser {
     const parts = data instanceof Uint8Array ? [data] : data;
     const buf = parts.length === 1 ? toBuffer(parts[0]!) : Buffer.concat(parts);
     const flags = (opts.more ? WRITE_MORE : 0) | (opts.eor ? WRITE_EOR : 0);
-    if (flags !== 0) this.chunkFlags.set(buf, flags);
+    if (flags !== 0) (this.chunkFlags ??= new WeakMap()).set(buf, flags);
     return cb ? this.write(buf, cb) : this.write(buf);
   }
 
