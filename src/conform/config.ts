@@ -3,6 +3,7 @@
  * the sysctl whitelist of section 6, mapped onto runner settings and stack
  * settings. Anything not recognised is reported as `unsupported: ...`.
  */
+import { applyFileCommand, type ScriptFiles } from './script-files.js';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { ScriptOption } from './ast.js';
@@ -42,6 +43,8 @@ export interface RunnerConfig {
   reassemblyTimeoutMs: number | undefined;
   /** The script's folder: shell files it runs (`../common/defaults.sh`) are found from here (else the working folder). */
   scriptDir: string | undefined;
+  /** Files the script's shell lines made or removed (script-files.ts), for open(2). */
+  files: ScriptFiles;
 }
 
 export function defaultRunnerConfig(): RunnerConfig {
@@ -73,6 +76,7 @@ export function defaultRunnerConfig(): RunnerConfig {
     icmpRateLimit: true,
     reassemblyTimeoutMs: undefined,
     scriptDir: undefined,
+    files: new Map(),
   };
 }
 
@@ -398,7 +402,14 @@ export const SYSCTLS: Readonly<Record<string, SysctlRule>> = {
   'net.ipv4.tcp_abort_on_overflow': onlyRule(['0'], 'net.ipv4.tcp_abort_on_overflow'),
   'net.ipv4.tcp_slow_start_after_idle': onlyRule(['0', '1'], 'net.ipv4.tcp_slow_start_after_idle'),
   'net.ipv4.tcp_reordering': onlyRule(['3'], 'net.ipv4.tcp_reordering (our duplicate-ACK threshold is 3)'),
-  'net.ipv4.tcp_notsent_lowat': onlyRule(['4294967295', '-1'], 'net.ipv4.tcp_notsent_lowat (no limit on unsent data is our behaviour)'),
+  // An int sysctl holding a u32 in Linux: -1 is 0xffffffff, no limit (its default).
+  'net.ipv4.tcp_notsent_lowat': {
+    apply(c, v, line) {
+      const n = Number(v.trim());
+      if (!Number.isInteger(n) || n < -1 || n > 0xffffffff) throw new OptionError(`sysctl value '${v}' is not a number`, line);
+      c.tcp['notsentLowat'] = n === -1 ? 0xffffffff : n;
+    },
+  },
   'net.ipv4.tcp_ecn_option': onlyRule(['0', '1', '2'], 'net.ipv4.tcp_ecn_option'),
   'net.ipv4.tcp_fastopen_key': onlyRule([], 'net.ipv4.tcp_fastopen_key (TCP Fast Open)'),
   // Sysctls that do not change what a script observes on our stack.
@@ -485,6 +496,11 @@ export function applyShellCommand(c: RunnerConfig, command: string, line: number
     const word = cmd.split(/\s+/)[0]!;
     if (isHousekeeping(cmd.replace(/\s\d?>\s*\/dev\/null|\s\d>&\d/g, '')) || SYSCTL_RESTORE.test(word)) {
       outcome.done.push(`ignored ${cmd}`);
+      continue;
+    }
+    const made = applyFileCommand(c.files, cmd);
+    if (made !== undefined) {
+      outcome.done.push(made);
       continue;
     }
     if (OFFLOADS_OFF.test(cmd)) {

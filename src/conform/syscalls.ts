@@ -20,6 +20,7 @@ import type { UdpSocket } from '../udp/socket.js';
 import type { TcpSocket } from '../tcp/socket.js';
 import type { TcpServer, ServerOptions } from '../tcp/server.js';
 import type { TcpLayer } from '../tcp/layer.js';
+import { OpenFiles, SEND_CALLS, SEND_FLAGS, SEND_OPTS, applySendOpts, getSendOpt, iovLength, preflightSend, sendOptionsOf, setSendOpt, type SendOpts } from './syscalls-send.js';
 
 export interface CallOutcome {
   ret: number;
@@ -42,7 +43,7 @@ type TcpSocketApi = TcpSocket;
 type TcpServerApi = TcpServer;
 
 /** Pending socket options applied when the socket exists. */
-interface SockOpts {
+interface SockOpts extends SendOpts {
   nodelay?: boolean;
   keepalive?: boolean;
   keepIdle?: number;
@@ -99,16 +100,21 @@ function isNullBuffer(e: Expr | undefined): boolean {
 
 export class SyscallAdapter {
   private readonly fds = new Map<number, Fd>();
+  /** Files open(2) opened (syscalls-send.ts). */
+  private readonly files: OpenFiles;
 
-  constructor(private readonly run: RunContext) {}
+  constructor(private readonly run: RunContext) {
+    this.files = new OpenFiles(run.cfg.files, run.cfg.scriptDir);
+  }
 
   /** Rejects calls and options the runner does not map (before the script runs). */
   static preflight(call: SyscallLine, line: number): void {
+    if (SEND_CALLS.has(call.name)) return preflightSend(call, line);
     if (!SUPPORTED_CALLS.has(call.name)) throw new Unsupported(`system call ${call.name}()`, line);
     if (call.name === 'setsockopt' || call.name === 'getsockopt') {
       const name = identOf(call.args[2]);
       if (name === undefined) throw new Unsupported(`${call.name} with a numeric option name`, line);
-      if (SKIPPED_OPTS.has(name) || !HANDLED_OPTS.has(name)) throw new Unsupported(`socket option ${name}`, line);
+      if (!SEND_OPTS.has(name) && (SKIPPED_OPTS.has(name) || !HANDLED_OPTS.has(name))) throw new Unsupported(`socket option ${name}`, line);
     }
     if (call.name === 'ioctl') {
       const req = identOf(call.args[1]);
@@ -117,6 +123,7 @@ export class SyscallAdapter {
     if (call.name === 'send' || call.name === 'sendto' || call.name === 'recv' || call.name === 'recvfrom') {
       const flags = call.args[3];
       for (const f of flagNames(flags)) {
+        if (SEND_FLAGS.has(f) && (call.name === 'send' || call.name === 'sendto')) continue;
         if (f === 'MSG_MORE' || f === 'MSG_FASTOPEN' || f === 'MSG_ZEROCOPY' || f === 'MSG_EOR' || f === 'MSG_OOB' || f === 'MSG_ERRQUEUE' || f === 'MSG_WAITALL') {
           throw new Unsupported(`${call.name} flag ${f}`, line);
         }
@@ -253,6 +260,12 @@ export class SyscallAdapter {
         return this.getsockopt(a, line);
       case 'poll':
         return this.poll(a, line, blockingLine);
+      case 'sendmsg':
+        return this.write([a[0]!, { t: 'ellipsis' }, { t: 'num', v: iovLength(a[1], (e) => this.value(e, line), line) }], line, a[2] ? this.value(a[2], line) : 0);
+      case 'open':
+        return this.open(call, line);
+      case 'sendfile':
+        return this.sendfile(a, line);
     }
     throw new Unsupported(`system call ${call.name}()`, line);
   }
@@ -371,6 +384,7 @@ export class SyscallAdapter {
   private applyOpts(fd: Fd, s: TcpSocketApi): void {
     if (fd.opts.nodelay) s.setNoDelay(true);
     if (fd.opts.keepalive) s.setKeepAlive(true, fd.opts.keepIdle ?? 0);
+    applySendOpts(fd.opts, s);
   }
 
   private accept(call: SyscallLine, line: number): CallOutcome | Blocked {
@@ -526,7 +540,7 @@ export class SyscallAdapter {
     return attempt();
   }
 
-  private async write(a: Expr[], line: number, flags: number): Promise<CallOutcome | Blocked> {
+  private async write(a: Expr[], line: number, flags: number, data?: Uint8Array): Promise<CallOutcome | Blocked> {
     const fd = this.fd(a, line);
     if (!fd) return err('EBADF');
     const len = a[2] ? this.value(a[2], line) : 0;
@@ -562,7 +576,7 @@ export class SyscallAdapter {
     if (s.connecting) {
       if (dontwait) return err('EAGAIN');
     }
-    s.write(Buffer.alloc(len));
+    s.send(data ?? Buffer.alloc(len), sendOptionsOf(flags));
     await this.run.settle();
     if (fd.deadErrno) return err('EPIPE');
     if (s.writableLength === 0) return ok(len);
@@ -577,8 +591,28 @@ export class SyscallAdapter {
     return { blocked: true, retry: attempt };
   }
 
+  /** open(PATH, O_RDONLY) = N: the file for sendfile() (syscalls-send.ts). */
+  private open(call: SyscallLine, line: number): CallOutcome {
+    const path = call.args[0];
+    if (path?.t !== 'str') throw new ScriptFailure('open() needs a path "..."', line);
+    const want = this.value(call.result, line);
+    if (want >= 0 && (this.fds.has(want) || this.files.has(want))) throw new ScriptFailure(`open() = ${want}: fd ${want} is already in use in the script`, line);
+    return this.files.open(path.v, want >= 0 ? want : this.freeFd());
+  }
+
+  /** sendfile(OUT, IN, [OFFSET], COUNT): the file's bytes written to the socket as write() would. */
+  private sendfile(a: Expr[], line: number): Promise<CallOutcome | Blocked> | CallOutcome {
+    const inFd = a[1] ? this.value(a[1], line) : -1;
+    const off = a[2] && a[2].t !== 'ident' ? this.optValue(a[2], line) : 0;
+    const count = a[3] ? this.value(a[3], line) : 0;
+    const bytes = this.files.slice(inFd, off, count);
+    if (bytes === undefined) return err('EBADF');
+    return this.write([a[0]!, { t: 'ellipsis' }, { t: 'num', v: bytes.length }], line, 0, bytes);
+  }
+
   private close(a: Expr[], line: number): CallOutcome {
     const fd = this.fd(a, line);
+    if (!fd && this.files.close(this.value(a[0]!, line))) return ok();
     if (!fd) return err('EBADF');
     this.fds.delete(fd.number);
     if (fd.udp) {
@@ -644,6 +678,12 @@ export class SyscallAdapter {
       case 'SO_RCVBUF':
       case 'SO_SNDBUF': {
         const v = this.optValue(a[3], line);
+        if (name === 'SO_SNDBUF' && sock) {
+          // On a connection: the buffer's size from now on (Linux: the value doubled, half of it for payload).
+          fd.opts.sndbuf = Math.max(2048, v);
+          sock.setSendBufferSize(fd.opts.sndbuf);
+          return ok();
+        }
         if (fd.tcp.s !== 'fresh' && fd.kind === 'tcp') throw new Unsupported(`${name} after listen()/connect()`, line);
         if (fd.kind === 'udp') {
           if (name === 'SO_RCVBUF') fd.udp!.setRecvBufferSize(v * 2);
@@ -698,6 +738,7 @@ export class SyscallAdapter {
         return ok();
       }
       default:
+        if (SEND_OPTS.has(name)) return setSendOpt(name, this.optValue(a[3], line), fd.opts, fd.kind, sock);
         throw new Unsupported(`setsockopt ${name}`, line);
     }
   }
@@ -754,6 +795,7 @@ export class SyscallAdapter {
         return ok(0, { optval: this.tcpApi.config[name === 'SO_RCVBUF' ? 'rmem' : 'wmem'] });
       }
       default:
+        if (SEND_OPTS.has(name)) return getSendOpt(name, fd.opts, fd.kind, sock);
         throw new Unsupported(`getsockopt ${name}`, line);
     }
   }
@@ -781,7 +823,7 @@ export class SyscallAdapter {
     const peerFin = fd.eof || s.readableEnded || (c !== null && c.finReceived);
     if (s.readableLength > 0 || (c !== null && c.readable > 0) || peerFin) r |= IN;
     if (peerFin) r |= RDHUP;
-    if (!s.connecting && !s.destroyed && !fd.writeShut && s.writableLength === 0) r |= OUT;
+    if (!s.connecting && !s.destroyed && !fd.writeShut && s.writableLength === 0 && s.notSentBelowLowat) r |= OUT;
     if (fd.deadErrno || fd.pendingErrno) r |= ERR;
     if (s.destroyed && (fd.eof || fd.deadErrno)) r |= HUP | IN;
     if (peerFin && fd.writeShut) r |= HUP;

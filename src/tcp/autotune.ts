@@ -64,7 +64,7 @@ function onLongPath(c: Tcb): boolean {
  * grows to hold twice the window (the data in flight plus as much again queued behind it), up to `wmemMax`.
  */
 export function expandSendBuffer(c: Tcb): void {
-  if (!onLongPath(c)) return;
+  if (c.sndBufLocked || !onLongPath(c)) return;
   const target = Math.min(2 * c.cwnd, c.cfg.wmemMax);
   if (target <= c.sb.capacity || ((c.sndNxt - c.sndUna) | 0) >= c.cwnd) return;
   c.sb.growCapacity(target);

@@ -21,6 +21,12 @@ export interface TcpConfig {
   /** Send buffer per connection in bytes (SO_SNDBUF): unacknowledged + unsent data. */
   wmem: number;
   /**
+   * net.ipv4.tcp_notsent_lowat: a socket is writable (poll's POLLOUT) only while its unsent bytes are below
+   * this mark (halved for poll, as Linux's tcp_stream_memory_free with wake=1); a socket's own
+   * TCP_NOTSENT_LOWAT (`TcpSocket.setNotSentLowat`) takes precedence. Default 0xffffffff: no limit.
+   */
+  notsentLowat: number;
+  /**
    * Receive buffer autotuning ceiling (Linux tcp_moderate_rcvbuf with tcp_rmem[2]): when above `rmem`, a
    * connection's receive buffer grows from `rmem` toward it as the data the application reads per round trip
    * demands (tcp_rcv_space_adjust), so a long path is not window-bound. 0: the buffer stays at `rmem`.
@@ -136,6 +142,7 @@ export const defaultTcpConfig: Readonly<TcpConfig> = {
   syncookies: 1,
   rmem: 64240,
   wmem: 1 << 20,
+  notsentLowat: 0xffffffff,
   rmemMax: 32 << 20,
   wmemMax: 0,
   mssClamp: 0,

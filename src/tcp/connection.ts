@@ -17,6 +17,7 @@ import { icmpErrorArrives } from './icmp-errors.js';
 import { openActive, openPassive } from './open.js';
 import { sendAck } from './output.js';
 import { segmentArrives } from './rcv.js';
+import { queueWrite, setCork, setNoDelay, setSendBufferSize, unsentBelowLowat, unsentBytes } from './send-control.js';
 import { seqGt } from './seq.js';
 import { transmit } from './snd.js';
 import { READ_CHUNK } from './tunables.js';
@@ -113,10 +114,10 @@ export class TcpConnection extends Tcb {
 
   // ---------------------------------------------------------------- application calls
 
-  /** Copies up to `len` bytes in; returns how many fit. */
-  write(src: Uint8Array, off: number, len: number): number {
+  /** Copies up to `len` bytes in; returns how many fit. `flags`: WRITE_MORE / WRITE_EOR (send-control.ts), applied once all `len` are in. */
+  write(src: Uint8Array, off: number, len: number, flags = 0): number {
     if (this.finQueued || this.state === TcpState.CLOSED || this.state === TcpState.TIME_WAIT) return 0;
-    const n = this.sb.write(src, off, len);
+    const n = queueWrite(this, src, off, len, flags);
     if (n > 0) this.requestOutput();
     return n;
   }
@@ -160,8 +161,35 @@ export class TcpConnection extends Tcb {
   }
 
   setNoDelay(on: boolean): void {
-    this.nodelay = on;
+    setNoDelay(this, on);
     if (on) this.requestOutput();
+  }
+
+  /** TCP_CORK: hold partial segments while on; pulling it pushes what waits. */
+  setCork(on: boolean): void {
+    setCork(this, on);
+    if (!on) this.requestOutput();
+  }
+
+  /** TCP_NOTSENT_LOWAT of this connection (0: the stack's tcp_notsent_lowat). */
+  setNotSentLowat(bytes: number): void {
+    this.notSentLowat = bytes;
+  }
+
+  /** SO_SNDBUF: the send buffer's size from now on (no autotuning). */
+  setSendBufferSize(bytes: number): void {
+    setSendBufferSize(this, bytes);
+    this.requestOutput();
+  }
+
+  /** Bytes written but not sent yet. */
+  get unsent(): number {
+    return unsentBytes(this);
+  }
+
+  /** Writable for poll(2) (POLLOUT): unsent bytes below half the TCP_NOTSENT_LOWAT in force (tcp_stream_memory_free, wake). */
+  get belowNotSentLowat(): boolean {
+    return unsentBelowLowat(this, true);
   }
 
   setKeepAlive(on: boolean, idleMs: number | undefined, now: number): void {

@@ -7,6 +7,7 @@ import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN, type TcpOptions } from '../wire/tcp
 import { ackSent } from './ack-engine.js';
 import { receiveBufferCeiling, windowScaleFor } from './config.js';
 import { windowField } from './rcv-window.js';
+import { recordRoom } from './send-control.js';
 import { seqGt, seqLe } from './seq.js';
 import type { Tcb } from './tcb.js';
 
@@ -105,10 +106,11 @@ export function retransmitOne(c: Tcb, seq: number, now: number, max = c.smss): v
   let len = Math.min(max, c.sb.length - offset, (c.sndMax - seq) | 0);
   let flags = TCP_ACK;
   if (len < 0) len = 0;
+  if (len > 0) len = recordRoom(c, seq, len); // MSG_EOR: never across a record's end (tcp_skb_can_collapse)
   const end = (seq + len) >>> 0;
   if (c.finQueued && end === c.finSeq && seqGt(c.sndMax, c.finSeq)) flags |= TCP_FIN;
   if (len === 0 && !(flags & TCP_FIN)) return;
-  if (len > 0 && offset + len === c.sb.length) flags |= TCP_PSH;
+  if (len > 0 && (offset + len === c.sb.length || (c.records !== null && c.records.endsAt(end)))) flags |= TCP_PSH;
   sendData(c, seq, len, flags, now);
   countRetrans(c);
 }

@@ -9,6 +9,7 @@ import { expandSendBuffer } from './autotune.js';
 import { enterTimeWait, terminate } from './close.js';
 import { countRetrans, retransmitOne, sackOptionBytes, sendData } from './output.js';
 import { probeTimeout } from './rtt.js';
+import { recordRoom } from './send-control.js';
 import { seqGe, seqGt, seqLe, seqLt } from './seq.js';
 import { TcpState } from './state.js';
 import { EV_WRITABLE, REC_NEWRENO, REC_NONE, REC_SACK, RTX_NONE, RTX_PERSIST, RTX_RTO, RTX_TLP, type Tcb } from './tcb.js';
@@ -249,11 +250,12 @@ export function sackRetransmit(c: Tcb, now: number): number {
     if (!seqLt(s, high)) break;
     const holeEnd = sbd.nextSackedStart(s);
     const limit = holeEnd === -1 ? high : holeEnd;
-    const len = Math.min(smss, (limit - s) | 0);
+    // MSG_EOR: a retransmission never spans a record's end either (Linux tcp_skb_can_collapse).
+    const len = recordRoom(c, s, Math.min(smss, (limit - s) | 0));
     if (len <= 0) break;
     const offset = (s - c.sndUna - (c.synUnacked ? 1 : 0)) | 0;
     const end = (s + len) >>> 0;
-    const plain = maxSegs > 1 && len === smss && offset + len < c.sb.length && !(c.finQueued && end === c.finSeq);
+    const plain = maxSegs > 1 && len === smss && offset + len < c.sb.length && !(c.finQueued && end === c.finSeq) && !(c.records !== null && c.records.endsAt(end));
     if (plain) {
       if (bLen > 0 && s !== ((bSeq + bLen) >>> 0)) {
         sendData(c, bSeq, bLen, TCP_ACK, now, smss);

@@ -39,6 +39,11 @@ export class SendBuffer {
     if (bytes > this.cap) this.cap = bytes;
   }
 
+  /** Sets the capacity to `bytes` (SO_SNDBUF), lower or higher; held bytes above it stay until acknowledged. */
+  setCapacity(bytes: number): void {
+    this.cap = bytes;
+  }
+
   /** Bytes of ring allocated now (0 before the first write and after `release`). */
   get allocated(): number {
     return this.buf.length;
@@ -54,7 +59,7 @@ export class SendBuffer {
   }
 
   get free(): number {
-    return this.capacity - this.length;
+    return Math.max(0, this.capacity - this.length);
   }
 
   private grow(need: number): void {

@@ -8,6 +8,7 @@ import { TCP_ACK, TCP_FIN, TCP_PSH } from '../wire/tcp.js';
 import { abort } from './close.js';
 import { countRetrans, sackOptionBytes, sendAck, sendData, sendProbe } from './output.js';
 import { armRtoOrProbe, pipe, sackRetransmit } from './recovery.js';
+import { holdsLastPartial, pushDone, recordRoom } from './send-control.js';
 import { seqGt, seqLe, seqLt } from './seq.js';
 import { TcpState } from './state.js';
 import { REC_NONE, REC_SACK, RTX_NONE, RTX_PERSIST, RTX_RTO, RTX_TLP, type Tcb } from './tcb.js';
@@ -34,6 +35,7 @@ export function transmit(c: Tcb, now: number): void {
     const iw = c.cfg.initialCwnd * smss;
     if (c.cwnd > iw) c.cwnd = iw;
   }
+  if (c.records !== null) c.records.acked(c.sndUna);
   if (c.recovery === REC_SACK) sent += sackRetransmit(c, now);
   // Consecutive full segments leave as one super-segment (TSO/GSO): [bSeq, bSeq + bLen), cut at smss.
   const maxSegs = c.layer.tsoSegments(smss);
@@ -69,9 +71,11 @@ export function transmit(c: Tcb, now: number): void {
       sent++;
       break;
     }
-    const len = Math.min(smss, avail, wndRoom, cwndRoom);
+    // MSG_EOR: a segment ends at its record's end (send-control.ts); `room` is what this segment may take.
+    const room = recordRoom(c, c.sndNxt, avail);
+    const len = Math.min(smss, room, wndRoom, cwndRoom);
     if (len <= 0) break;
-    if (len < smss && len < avail) {
+    if (len < smss && len < room) {
       // Window- or cwnd-limited partial segment: sender SWS avoidance (RFC 9293 §3.8.6.2.1).
       if (cwndRoom < wndRoom && flight > 0) break;
       if (len < (c.maxSndWnd >> 1) && flight > 0) break;
@@ -80,9 +84,13 @@ export function transmit(c: Tcb, now: number): void {
     const retrans = seqLt(c.sndNxt, c.sndMax);
     // Nagle (RFC 896) in Minshall's form, as Linux (tcp_nagle_check / tcp_minshall_check): the last, partial
     // segment waits only while an earlier partial segment is unacknowledged — not behind full ones.
-    if (!retrans && len === avail && len < smss && !c.nodelay && flight > 0 && !c.finQueued && seqGt(c.sndSml, c.sndUna) && seqLe(c.sndSml, c.sndNxt)) break;
+    if (!retrans && len === avail && len < smss && !c.nodelay && !c.pushOnce && !c.wakeup && flight > 0 && !c.finQueued && seqGt(c.sndSml, c.sndUna) && seqLe(c.sndSml, c.sndNxt)) break;
+    // TCP_CORK / MSG_MORE hold the last partial segment (Linux tcp_nagle_check with TCP_NAGLE_CORK); a FIN goes.
+    if (!retrans && len === avail && len < smss && !c.finQueued && holdsLastPartial(c)) break;
     let flags = TCP_ACK;
-    if (len === avail) flags |= TCP_PSH;
+    // PSH where a write marked it (Linux tcp_mark_push; not after MSG_MORE), at a record's end, and on a wakeup.
+    const recordEnd = len === room && room < avail;
+    if ((len === avail && !c.morePending) || recordEnd || c.wakeup) flags |= TCP_PSH;
     const end = (c.sndNxt + len) >>> 0;
     if (!retrans && len < smss) c.sndSml = end; // Linux tcp_minshall_update
     if (c.finQueued && end === c.finSeq) flags |= TCP_FIN;
@@ -99,7 +107,7 @@ export function transmit(c: Tcb, now: number): void {
     bFlags |= flags;
     bSegs++;
     // A short segment, the FIN, or a full super-segment closes the burst.
-    if (len !== smss || flags & TCP_FIN || bSegs >= maxSegs) {
+    if (len !== smss || flags & TCP_FIN || bSegs >= maxSegs || recordEnd) {
       sendData(c, bSeq, bLen, bFlags, now, smss);
       bLen = 0;
     }
@@ -114,6 +122,7 @@ export function transmit(c: Tcb, now: number): void {
     sent++;
   }
   if (bLen > 0) sendData(c, bSeq, bLen, bFlags, now, smss);
+  pushDone(c);
   if (c.ackPending) sendAck(c, now);
   // Timers.
   if (c.sndMax !== c.sndUna) {
@@ -142,7 +151,10 @@ export function persistTimerFires(c: Tcb, now: number): void {
   if (c.sndWnd > 0) {
     // The window is open but too small for the SWS rule: send what fits (the override timeout).
     c.rtxMode = RTX_PERSIST;
+    // Linux tcp_write_wakeup: what waits goes out regardless of cork and Nagle, with PSH.
+    c.wakeup = true;
     transmit(c, now);
+    c.wakeup = false;
     if (c.sndMax !== c.sndUna) return;
   }
   if (c.probesOut >= c.cfg.retries2) {

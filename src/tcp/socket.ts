@@ -26,6 +26,15 @@ import { TcpError } from './errors.js';
 import type { EventEmitter } from 'node:events';
 import type { TimerQueue } from '../clock.js';
 import { DOUBLE_ZERO } from '../shape.js';
+import { WRITE_EOR, WRITE_MORE } from './send-control.js';
+
+/** Flags of one `send()` (sendmsg(2)'s MSG_MORE and MSG_EOR). */
+export interface SendOptions {
+  /** More bytes follow soon: this write's push holds a last partial segment and does not set PSH (MSG_MORE). */
+  more?: boolean;
+  /** The bytes end a record: no segment, sent or resent, carries bytes of this record and the next (MSG_EOR). */
+  eor?: boolean;
+}
 
 export interface ConnectOptions {
   /** Dotted quad (or a 32-bit number). */
@@ -66,11 +75,15 @@ export class TcpSocket extends Duplex implements ConnectionUser {
   /** discard(): received bytes are counted and dropped in the connection, never copied into the stream. */
   private discarding = false;
   private pendingWrite: PendingWrite | null = null;
+  /** Write flags (WRITE_*) of chunks queued by send(), keyed by the chunk the stream hands to _write. */
+  private chunkFlags: WeakMap<Buffer, number> | null = null;
   private connGone = false;
   private lastErrno = 0;
   private timeoutMs = 0;
   private lastActivity = DOUBLE_ZERO;
   private readonly idleTimer: Timer;
+  private corkOn = false;
+  private lowat = 0;
   bytesRead = DOUBLE_ZERO;
   private written = DOUBLE_ZERO;
   remoteAddress: string | undefined;
@@ -102,6 +115,8 @@ export class TcpSocket extends Duplex implements ConnectionUser {
     this.connecting = c.state === TcpState.SYN_SENT || (c.state === TcpState.SYN_RECEIVED && c.listener === null) || c.state === TcpState.CLOSED;
     this.lastActivity = this.layer.now();
     c.attach(this);
+    if (this.corkOn) c.setCork(true);
+    if (this.lowat > 0) c.setNotSentLowat(this.lowat);
     // An accepted connection may already hold data or the peer's FIN.
     if (c.readable > 0 || c.finReceived) {
       this.layer.markDirty(c);
@@ -248,7 +263,7 @@ export class TcpSocket extends Duplex implements ConnectionUser {
     }
     while (p.index < p.chunks.length) {
       const b = p.chunks[p.index]!;
-      const n = c.write(b, p.offset, b.length - p.offset);
+      const n = c.write(b, p.offset, b.length - p.offset, (this.chunkFlags !== null ? (this.chunkFlags.get(b) ?? 0) : 0));
       p.offset += n;
       this.written += n;
       if (p.offset < b.length) return; // send buffer full: wait for onWritable
@@ -309,6 +324,67 @@ export class TcpSocket extends Duplex implements ConnectionUser {
 
   setNoDelay(noDelay = true): this {
     this.conn?.setNoDelay(noDelay);
+    return this;
+  }
+
+  /**
+   * write() with sendmsg(2)'s flags: `more` (MSG_MORE) and `eor` (MSG_EOR). An array is one message (its parts
+   * gathered, as an iovec). Returns what write() returns.
+   */
+  send(data: Uint8Array | readonly Uint8Array[], opts: SendOptions = {}, cb?: (err?: Error | null) => void): boolean {
+    const parts = data instanceof Uint8Array ? [data] : data;
+    const buf = parts.length === 1 ? toBuffer(parts[0]!) : Buffer.concat(parts);
+    const flags = (opts.more ? WRITE_MORE : 0) | (opts.eor ? WRITE_EOR : 0);
+    if (flags !== 0) (this.chunkFlags ??= new WeakMap()).set(buf, flags);
+    return cb ? this.write(buf, cb) : this.write(buf);
+  }
+
+  /**
+   * TCP_CORK: while on, a last partial segment waits for more data (full segments still leave); it goes when
+   * the cork is pulled, TCP_NODELAY is set, or after max(RTO, 200 ms) with nothing in flight (Linux's probe
+   * timer). Like Linux TCP_CORK.
+   */
+  setCork(on = true): this {
+    this.corkOn = on;
+    this.conn?.setCork(on);
+    return this;
+  }
+
+  /** Whether TCP_CORK is on. */
+  get tcpCorked(): boolean {
+    return this.corkOn;
+  }
+
+  /**
+   * TCP_NOTSENT_LOWAT: the socket counts as writable (`notSentBelowLowat`, poll's POLLOUT) only while fewer than
+   * half of `bytes` are written but unsent. 0 returns to the stack's `notsentLowat` (net.ipv4.tcp_notsent_lowat).
+   */
+  setNotSentLowat(bytes: number): this {
+    if (!Number.isInteger(bytes) || bytes < 0 || bytes > 0xffffffff) throw new RangeError('notSentLowat must be an integer between 0 and 2^32 - 1');
+    this.lowat = bytes;
+    this.conn?.setNotSentLowat(bytes);
+    return this;
+  }
+
+  /** The TCP_NOTSENT_LOWAT set on this socket (0: the stack's applies). */
+  get notSentLowat(): number {
+    return this.lowat;
+  }
+
+  /** Unsent bytes are below half the TCP_NOTSENT_LOWAT in force: Linux's test for POLLOUT (tcp_stream_memory_free). */
+  get notSentBelowLowat(): boolean {
+    return this.conn?.belowNotSentLowat ?? true;
+  }
+
+  /** Bytes written into the connection and not sent yet (Linux write_seq − snd_nxt). */
+  get unsentBytes(): number {
+    return this.conn?.unsent ?? 0;
+  }
+
+  /** SO_SNDBUF on a connected socket: the send buffer holds `bytes` from now on, without autotuning. */
+  setSendBufferSize(bytes: number): this {
+    if (!Number.isInteger(bytes) || bytes <= 0) throw new RangeError('send buffer size must be a positive integer');
+    this.conn?.setSendBufferSize(bytes);
     return this;
   }
 
@@ -406,3 +482,7 @@ export class TcpSocket extends Duplex implements ConnectionUser {
   }
 }
 
+
+function toBuffer(b: Uint8Array): Buffer {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+}

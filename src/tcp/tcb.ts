@@ -31,6 +31,7 @@ import { ReceiveBuffer } from './receive-buffer.js';
 import type { RingPool } from './ring-pool.js';
 import { RttEstimator } from './rtt.js';
 import { SackScoreboard } from './sack-scoreboard.js';
+import type { RecordMarks } from './records.js';
 import { SendBuffer } from './send-buffer.js';
 import { STATE_NAMES, TcpState, type ConnectionUser, type TcpInfo, type TcpStateValue } from './state.js';
 import type { TimeWaitEntry } from './time-wait.js';
@@ -233,6 +234,23 @@ export abstract class Tcb {
   /** Sequence number of our FIN (valid when finQueued). */
   finSeq = DOUBLE_ZERO;
   nodelay = false;
+  // Holding back partial segments and marking records (send-control.ts).
+  /** TCP_CORK: the last partial segment waits for more data (Linux TCP_NAGLE_CORK in tp->nonagle). */
+  cork = false;
+  /** The write being pushed was MSG_MORE: this push holds the last partial segment (tcp_push with TCP_NAGLE_CORK). */
+  corkOnce = false;
+  /** TCP_NODELAY was just set, or TCP_CORK cleared with it on: one push ignores cork and Nagle (TCP_NAGLE_PUSH). */
+  pushOnce = false;
+  /** The last write was MSG_MORE: the end of the send stream is not marked for PSH (tcp_mark_push skipped). */
+  morePending = false;
+  /** The persist timer sends what it can (tcp_write_wakeup): no cork, no Nagle, PSH set. */
+  wakeup = false;
+  /** Record ends (MSG_EOR) not yet acknowledged; null until the first record. */
+  records: RecordMarks | null = null;
+  /** TCP_NOTSENT_LOWAT of this socket; 0: the stack's `notsentLowat` (tcp_notsent_lowat(tp)). */
+  notSentLowat = 0;
+  /** SO_SNDBUF was set on the connection: the send buffer keeps that size (no autotuning, SOCK_SNDBUF_LOCK). */
+  sndBufLocked = false;
 
   // Congestion control and loss recovery.
   cwnd = 0;
