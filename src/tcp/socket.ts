@@ -23,6 +23,7 @@ import type { TcpConnection } from './connection.js';
 import type { Tcb } from './tcb.js';
 import { TcpState, type ConnectionUser, type TcpInfo } from './state.js';
 import { TcpError } from './errors.js';
+import { validUserTimeout } from './user-timeout.js';
 import type { EventEmitter } from 'node:events';
 import type { TimerQueue } from '../clock.js';
 import { DOUBLE_ZERO } from '../shape.js';
@@ -69,6 +70,8 @@ export class TcpSocket extends Duplex implements ConnectionUser {
   private connGone = false;
   private lastErrno = 0;
   private timeoutMs = 0;
+  /** TCP_USER_TIMEOUT set before the socket had its connection. */
+  private userTimeoutMs = 0;
   private lastActivity = DOUBLE_ZERO;
   private readonly idleTimer: Timer;
   bytesRead = DOUBLE_ZERO;
@@ -102,6 +105,7 @@ export class TcpSocket extends Duplex implements ConnectionUser {
     this.connecting = c.state === TcpState.SYN_SENT || (c.state === TcpState.SYN_RECEIVED && c.listener === null) || c.state === TcpState.CLOSED;
     this.lastActivity = this.layer.now();
     c.attach(this);
+    if (this.userTimeoutMs > 0) c.setUserTimeout(this.userTimeoutMs);
     // An accepted connection may already hold data or the peer's FIN.
     if (c.readable > 0 || c.finReceived) {
       this.layer.markDirty(c);
@@ -315,6 +319,24 @@ export class TcpSocket extends Duplex implements ConnectionUser {
   setKeepAlive(enable = false, initialDelay = 0): this {
     this.conn?.setKeepAlive(enable, initialDelay > 0 ? initialDelay : undefined, this.layer.now());
     return this;
+  }
+
+  /**
+   * TCP_USER_TIMEOUT (RFC 5482): after `ms` with transmitted data unacknowledged (or window probes unanswered)
+   * the connection ends with ETIMEDOUT, instead of after retries2 retransmissions; 0 turns it off. Unlike
+   * setTimeout() this is about the peer not acknowledging, not about the application being idle. A negative
+   * or non-integer value throws EINVAL, as setsockopt(2) answers.
+   */
+  setUserTimeout(ms: number): this {
+    if (!validUserTimeout(ms)) throw new TcpError('EINVAL', 'setsockopt');
+    this.userTimeoutMs = ms;
+    this.conn?.setUserTimeout(ms);
+    return this;
+  }
+
+  /** The TCP_USER_TIMEOUT in ms (0: off). */
+  get userTimeout(): number {
+    return this.userTimeoutMs;
   }
 
   /** Idle timeout on the stack's timer queue: 'timeout' after `ms` without activity (0 turns it off). */
