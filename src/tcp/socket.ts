@@ -417,6 +417,24 @@ export class TcpSocket extends Duplex implements ConnectionUser {
     return e;
   }
 
+  /** Bytes received in order and not read yet: those in the stream plus those still in the connection (SIOCINQ). */
+  get bytesReadable(): number {
+    return this.readableLength + (this.conn?.readable ?? 0);
+  }
+
+  /**
+   * TCP_INQ's hint (the TCP_CM_INQ value Linux's recvmsg reports, tcp_inq_hint): the bytes readable, plus one
+   * once the peer's FIN arrived — and at least 1 once the connection is done (FIN or reset) — so that a reader
+   * that sees 0 knows no more data is waiting, and one that sees non-zero knows to read again (data or EOF).
+   */
+  inq(): number {
+    const c = this.conn;
+    const fin = this.eofPushed || (c !== null && c.finReceived);
+    const n = this.bytesReadable + (fin ? 1 : 0);
+    const done = fin || this.connGone;
+    return n === 0 && done ? 1 : n;
+  }
+
   /** TCP_INFO-like snapshot of the connection, or null once it is gone. */
   tcpInfo(): TcpInfo | null {
     return this.conn?.info() ?? null;
