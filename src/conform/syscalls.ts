@@ -20,6 +20,9 @@ import type { UdpSocket } from '../udp/socket.js';
 import type { TcpSocket } from '../tcp/socket.js';
 import type { TcpServer, ServerOptions } from '../tcp/server.js';
 import type { TcpLayer } from '../tcp/layer.js';
+import { EpollCalls, WAKE_READABLE, WAKE_STATE, WAKE_WRITABLE, type PollableFds, type WakeKey } from './syscalls-epoll.js';
+import { recvmsg } from './syscalls-recvmsg.js';
+import { EXTRA_SOCKOPTS, applyExtraSockopts, getExtraSockopt, optlenOf, setExtraSockopt, type ExtraSockoptValues, type SockoptTarget } from './sockopts.js';
 
 export interface CallOutcome {
   ret: number;
@@ -42,7 +45,7 @@ type TcpSocketApi = TcpSocket;
 type TcpServerApi = TcpServer;
 
 /** Pending socket options applied when the socket exists. */
-interface SockOpts {
+interface SockOpts extends ExtraSockoptValues {
   nodelay?: boolean;
   keepalive?: boolean;
   keepIdle?: number;
@@ -81,7 +84,7 @@ class Fd {
   ) {}
 }
 
-const SUPPORTED_CALLS = new Set(['socket', 'bind', 'listen', 'accept', 'connect', 'read', 'recv', 'recvfrom', 'write', 'send', 'sendto', 'close', 'shutdown', 'fcntl', 'setsockopt', 'getsockopt', 'poll', 'ioctl']);
+const SUPPORTED_CALLS = new Set(['socket', 'bind', 'listen', 'accept', 'connect', 'read', 'recv', 'recvfrom', 'write', 'send', 'sendto', 'close', 'shutdown', 'fcntl', 'setsockopt', 'getsockopt', 'poll', 'ioctl', 'recvmsg', 'epoll_create', 'epoll_create1', 'epoll_ctl', 'epoll_wait']);
 /** ioctl requests the runner answers (Linux: SIOCINQ = FIONREAD, SIOCOUTQ = TIOCOUTQ). */
 const IOCTLS = new Set(['SIOCINQ', 'FIONREAD', 'SIOCOUTQ', 'TIOCOUTQ']);
 
@@ -97,10 +100,13 @@ function isNullBuffer(e: Expr | undefined): boolean {
   return (e?.t === 'ident' && e.name === 'NULL') || (e?.t === 'num' && e.v === 0);
 }
 
-export class SyscallAdapter {
+export class SyscallAdapter implements PollableFds {
   private readonly fds = new Map<number, Fd>();
+  private readonly epoll: EpollCalls;
 
-  constructor(private readonly run: RunContext) {}
+  constructor(private readonly run: RunContext) {
+    this.epoll = new EpollCalls(run, this, (e, line) => this.value(e, line));
+  }
 
   /** Rejects calls and options the runner does not map (before the script runs). */
   static preflight(call: SyscallLine, line: number): void {
@@ -108,14 +114,14 @@ export class SyscallAdapter {
     if (call.name === 'setsockopt' || call.name === 'getsockopt') {
       const name = identOf(call.args[2]);
       if (name === undefined) throw new Unsupported(`${call.name} with a numeric option name`, line);
-      if (SKIPPED_OPTS.has(name) || !HANDLED_OPTS.has(name)) throw new Unsupported(`socket option ${name}`, line);
+      if (!EXTRA_SOCKOPTS.has(name) && (SKIPPED_OPTS.has(name) || !HANDLED_OPTS.has(name))) throw new Unsupported(`socket option ${name}`, line);
     }
     if (call.name === 'ioctl') {
       const req = identOf(call.args[1]);
       if (req === undefined || !IOCTLS.has(req)) throw new Unsupported(`ioctl ${req ?? 'with a numeric request'}`, line);
     }
-    if (call.name === 'send' || call.name === 'sendto' || call.name === 'recv' || call.name === 'recvfrom') {
-      const flags = call.args[3];
+    if (call.name === 'send' || call.name === 'sendto' || call.name === 'recv' || call.name === 'recvfrom' || call.name === 'recvmsg') {
+      const flags = call.args[call.name === 'recvmsg' ? 2 : 3];
       for (const f of flagNames(flags)) {
         if (f === 'MSG_MORE' || f === 'MSG_FASTOPEN' || f === 'MSG_ZEROCOPY' || f === 'MSG_EOR' || f === 'MSG_OOB' || f === 'MSG_ERRQUEUE' || f === 'MSG_WAITALL') {
           throw new Unsupported(`${call.name} flag ${f}`, line);
@@ -135,6 +141,7 @@ export class SyscallAdapter {
   }
 
   dispose(): void {
+    this.epoll.dispose();
     for (const fd of this.fds.values()) {
       try {
         if (fd.udp && !fd.udp.isClosed) fd.udp.close();
@@ -253,6 +260,16 @@ export class SyscallAdapter {
         return this.getsockopt(a, line);
       case 'poll':
         return this.poll(a, line, blockingLine);
+      case 'recvmsg':
+        return recvmsg(this.run, this.recvmsgHost, a, line);
+      case 'epoll_create':
+        return this.epoll.create(a, call.result, line, (n) => this.fds.has(n));
+      case 'epoll_create1':
+        return this.epoll.create1(a, call.result, line, (n) => this.fds.has(n));
+      case 'epoll_ctl':
+        return this.epoll.ctl(a, line);
+      case 'epoll_wait':
+        return this.epoll.wait(a, line, describeExpr({ t: 'call', name: call.name, args: a }));
     }
     throw new Unsupported(`system call ${call.name}()`, line);
   }
@@ -261,7 +278,7 @@ export class SyscallAdapter {
     const type = this.value(call.args[1] ?? { t: 'num', v: 1 }, line);
     const want = this.value(call.result, line);
     if (want < 0) return err('EINVAL');
-    if (this.fds.has(want)) throw new ScriptFailure(`socket() = ${want}: fd ${want} is already in use in the script`, line);
+    if (this.fds.has(want) || this.epoll.has(want)) throw new ScriptFailure(`socket() = ${want}: fd ${want} is already in use in the script`, line);
     const fd = new Fd(type === SYMBOLS['SOCK_DGRAM'] ? 'udp' : 'tcp', want);
     this.fds.set(want, fd);
     if (fd.kind === 'udp') {
@@ -369,6 +386,7 @@ export class SyscallAdapter {
   }
 
   private applyOpts(fd: Fd, s: TcpSocketApi): void {
+    applyExtraSockopts(fd.opts, s);
     if (fd.opts.nodelay) s.setNoDelay(true);
     if (fd.opts.keepalive) s.setKeepAlive(true, fd.opts.keepIdle ?? 0);
   }
@@ -578,9 +596,11 @@ export class SyscallAdapter {
   }
 
   private close(a: Expr[], line: number): CallOutcome {
+    if (a[0] && this.epoll.close(this.value(a[0], line))) return ok();
     const fd = this.fd(a, line);
     if (!fd) return err('EBADF');
     this.fds.delete(fd.number);
+    this.epoll.forget(fd.number);
     if (fd.udp) {
       fd.udp.close();
       return ok();
@@ -636,6 +656,7 @@ export class SyscallAdapter {
     if (!fd) return err('EBADF');
     const name = identOf(a[2])!;
     const sock = fd.tcp.s === 'conn' ? fd.tcp.sock : undefined;
+    if (EXTRA_SOCKOPTS.has(name)) return setExtraSockopt(this.sockoptTarget(fd), name, this.optValue(a[3], line), optlenOf(a[4]));
     switch (name) {
       case 'SO_REUSEADDR':
       case 'SO_DEBUG':
@@ -693,7 +714,13 @@ export class SyscallAdapter {
         const v = this.optValue(a[3], line);
         if (v !== 0 && (v < 88 || v > 32767)) return err('EINVAL');
         if (fd.kind !== 'tcp') return err('EOPNOTSUPP');
-        if (fd.tcp.s !== 'fresh') throw new Unsupported('setsockopt TCP_MAXSEG after listen()/connect()', line);
+        if (fd.tcp.s === 'listening') {
+          // On a listener it is for the connections still to come (TcpServer.setMaxSegment).
+          fd.tcp.server.setMaxSegment(v);
+          fd.opts.maxseg = v;
+          return ok();
+        }
+        if (fd.tcp.s !== 'fresh') throw new Unsupported('setsockopt TCP_MAXSEG after connect()', line);
         fd.opts.maxseg = v;
         return ok();
       }
@@ -728,6 +755,7 @@ export class SyscallAdapter {
     if (!fd) return err('EBADF');
     const name = identOf(a[2])!;
     const sock = fd.tcp.s === 'conn' ? fd.tcp.sock : undefined;
+    if (EXTRA_SOCKOPTS.has(name)) return getExtraSockopt(this.sockoptTarget(fd), name);
     switch (name) {
       case 'SO_ERROR': {
         let e = fd.pendingErrno;
@@ -756,6 +784,54 @@ export class SyscallAdapter {
       default:
         throw new Unsupported(`getsockopt ${name}`, line);
     }
+  }
+
+  private sockoptTarget(fd: Fd): SockoptTarget {
+    return { kind: fd.kind, sock: fd.tcp.s === 'conn' ? fd.tcp.sock : undefined, server: fd.tcp.s === 'listening' ? fd.tcp.server : undefined, opts: fd.opts };
+  }
+
+  /** recvmsg(2): reads as recv(2) does; TCP_CM_INQ from TcpSocket.inq() when TCP_INQ is on. */
+  private readonly recvmsgHost = {
+    read: (fdE: Expr, len: number, flags: number, line: number) => this.read([fdE, { t: 'ellipsis' }, { t: 'num', v: len }], line, flags),
+    inqHint: (fdE: Expr, line: number): number | undefined => {
+      const fd = this.fds.get(this.value(fdE, line));
+      if (!fd || !fd.opts.inq || fd.tcp.s !== 'conn') return undefined;
+      return fd.readShut ? 0 : fd.tcp.sock.inq();
+    },
+    value: (e: Expr, line: number) => this.value(e, line),
+  };
+
+  // PollableFds (epoll)
+  has(n: number): boolean {
+    return this.fds.has(n);
+  }
+
+  pollEvents(n: number, events: number): number {
+    return this.revents(this.fds.get(n), events);
+  }
+
+  /** Wakeups of the fd's socket: TcpSocket 'wakeup', a listener's 'acceptable', a UDP datagram. */
+  watch(n: number, wake: (key: WakeKey) => void): () => void {
+    const fd = this.fds.get(n);
+    if (!fd) return () => {};
+    if (fd.udp) {
+      const u = fd.udp;
+      const onMsg = (): void => wake(WAKE_READABLE);
+      u.on('message', onMsg);
+      return () => u.removeListener('message', onMsg);
+    }
+    const st = fd.tcp;
+    if (st.s === 'listening') {
+      const onAcc = (): void => wake(WAKE_READABLE);
+      st.server.on('acceptable', onAcc);
+      return () => st.server.removeListener('acceptable', onAcc);
+    }
+    if (st.s === 'conn') {
+      const onWake = (kind: 'readable' | 'writable' | 'state'): void => wake(kind === 'readable' ? WAKE_READABLE : kind === 'writable' ? WAKE_WRITABLE : WAKE_STATE);
+      st.sock.on('wakeup', onWake);
+      return () => st.sock.removeListener('wakeup', onWake);
+    }
+    return () => {};
   }
 
   private revents(fd: Fd | undefined, events: number): number {

@@ -57,6 +57,13 @@ export interface SocketHost {
   kick(): void;
 }
 
+/**
+ * What woke a socket's waiters ('wakeup' event), as Linux's callbacks name it: `readable` — data arrived
+ * (sk_data_ready); `writable` — send space freed after a write found the buffer full (sk_write_space with
+ * SOCK_NOSPACE); `state` — connected, the peer's FIN, an error or the end (sk_state_change: every waiter).
+ */
+export type SocketWakeup = 'readable' | 'writable' | 'state';
+
 export class TcpSocket extends Duplex implements ConnectionUser {
   private conn: TcpConnection | null = null;
   /** True between connect() and the SYN-ACK (like net.Socket#connecting). */
@@ -67,6 +74,8 @@ export class TcpSocket extends Duplex implements ConnectionUser {
   /** discard(): received bytes are counted and dropped in the connection, never copied into the stream. */
   private discarding = false;
   private pendingWrite: PendingWrite | null = null;
+  /** A write found the send buffer full (Linux SOCK_NOSPACE): the next freed space is a 'writable' wakeup. */
+  private noSpace = false;
   private connGone = false;
   private lastErrno = 0;
   private timeoutMs = 0;
@@ -119,6 +128,7 @@ export class TcpSocket extends Duplex implements ConnectionUser {
   onConnected(): void {
     this.connecting = false;
     this.touch();
+    this.emit('wakeup', 'state');
     this.emit('connect');
     this.emit('ready');
   }
@@ -127,6 +137,7 @@ export class TcpSocket extends Duplex implements ConnectionUser {
     // Bytes arriving are activity for setTimeout (as net.Socket), whether or not the application reads yet.
     this.touch();
     if (this.readWanted || this.discarding) this.pull();
+    this.emit('wakeup', 'readable');
   }
 
   /**
@@ -143,14 +154,20 @@ export class TcpSocket extends Duplex implements ConnectionUser {
   onEof(): void {
     // The EOF itself carries no bytes: it reaches the stream even when nothing is wanted, once all data has.
     this.pull(this.conn !== null && this.conn.readable === 0);
+    this.emit('wakeup', 'state');
   }
 
   onWritable(): void {
     if (this.pendingWrite !== null) this.flushPending();
+    if (this.noSpace && this.pendingWrite === null) {
+      this.noSpace = false;
+      this.emit('wakeup', 'writable');
+    }
   }
 
   onClosed(err: TcpError | null): void {
     this.connGone = true;
+    this.emit('wakeup', 'state');
     if (err !== null) {
       this.lastErrno = -err.errno;
       if (this.remoteAddress !== undefined) {
@@ -255,7 +272,10 @@ export class TcpSocket extends Duplex implements ConnectionUser {
       const n = c.write(b, p.offset, b.length - p.offset);
       p.offset += n;
       this.written += n;
-      if (p.offset < b.length) return; // send buffer full: wait for onWritable
+      if (p.offset < b.length) {
+        this.noSpace = true; // send buffer full: wait for onWritable
+        return;
+      }
       p.index++;
       p.offset = 0;
     }

@@ -55,3 +55,34 @@ describe('TCP_INQ on TcpSocket (bytesReadable, inq())', () => {
     net.close();
   });
 });
+
+describe("TcpSocket 'wakeup' (Linux sk_data_ready / sk_write_space / sk_state_change)", () => {
+  it('wakes readers on data, everyone on the FIN, writers only after a write found the buffer full', async () => {
+    const net = new Vnet({ tcpA: { wmem: 8192, wmemMax: 0 } });
+    let child: TcpSocket | undefined;
+    net.b.tcp.createServer((s) => (child = s)).listen(80);
+    const c = net.a.tcp.connect({ host: B_ADDR, port: 80 });
+    const wakes: string[] = [];
+    c.on('wakeup', (k: string) => wakes.push(k));
+    c.pause();
+    await net.until(() => child !== undefined, 5000, 'accept');
+    expect(wakes).toEqual(['state']); // connected
+    wakes.length = 0;
+    c.write(Buffer.alloc(100));
+    await net.run(1000);
+    expect(wakes).toEqual([]); // space freed by the ACK, but no writer was waiting
+    child!.write(Buffer.alloc(10));
+    await net.run(10);
+    expect(wakes).toEqual(['readable']);
+    wakes.length = 0;
+    child!.pause();
+    c.write(Buffer.alloc(64 * 1024)); // more than the 8 KiB send buffer: the write waits for space
+    await net.run(1000);
+    expect(wakes).toContain('writable');
+    wakes.length = 0;
+    child!.end();
+    await net.run(10);
+    expect(wakes).toContain('state');
+    net.close();
+  });
+});
