@@ -5,12 +5,14 @@
  * errno (net/ipv4/tcp.c do_tcp_setsockopt / do_tcp_getsockopt).
  */
 import type { Expr } from './ast.js';
+import { Unsupported } from './config.js';
 import { ERRNO } from './constants.js';
+import type { LinuxTcpInfo } from '../tcp/tcp-info.js';
 import type { TcpSocket } from '../tcp/socket.js';
 import type { TcpServer } from '../tcp/server.js';
 
 /** Options this module answers (setsockopt and getsockopt). */
-export const EXTRA_SOCKOPTS: ReadonlySet<string> = new Set(['TCP_USER_TIMEOUT', 'TCP_INQ']);
+export const EXTRA_SOCKOPTS: ReadonlySet<string> = new Set(['TCP_USER_TIMEOUT', 'TCP_INQ', 'TCP_INFO']);
 
 /** Per-fd values of these options (copied to accepted sockets with the rest of the fd's options, as Linux clones the listener). */
 export interface ExtraSockoptValues {
@@ -46,6 +48,8 @@ export function setExtraSockopt(t: SockoptTarget, name: string, value: number, o
   if (t.kind !== 'tcp') return fail('ENOPROTOOPT');
   if (shortOptlen(optlen)) return fail('EINVAL');
   switch (name) {
+    case 'TCP_INFO':
+      return fail('ENOPROTOOPT'); // read-only (do_tcp_setsockopt has no TCP_INFO)
     case 'TCP_USER_TIMEOUT': {
       // RFC 5482; Linux: a negative value is EINVAL.
       if (value < 0) return fail('EINVAL');
@@ -73,6 +77,53 @@ export function getExtraSockopt(t: SockoptTarget, name: string): SockoptResult {
       return ok(t.opts.inq ? 1 : 0);
   }
   return fail('ENOPROTOOPT');
+}
+
+/** Linux tcp_info's symbolic values packetdrill prints (code.c): states, ca states, option bits. */
+const TCP_INFO_SYMBOLS: Readonly<Record<string, number>> = {
+  TCP_ESTABLISHED: 1,
+  TCP_SYN_SENT: 2,
+  TCP_SYN_RECV: 3,
+  TCP_FIN_WAIT1: 4,
+  TCP_FIN_WAIT2: 5,
+  TCP_TIME_WAIT: 6,
+  TCP_CLOSE: 7,
+  TCP_CLOSE_WAIT: 8,
+  TCP_LAST_ACK: 9,
+  TCP_LISTEN: 10,
+  TCP_CLOSING: 11,
+  TCP_CA_Open: 0,
+  TCP_CA_Disorder: 1,
+  TCP_CA_CWR: 2,
+  TCP_CA_Recovery: 3,
+  TCP_CA_Loss: 4,
+  TCPI_OPT_TIMESTAMPS: 1,
+  TCPI_OPT_SACK: 2,
+  TCPI_OPT_WSCALE: 4,
+  TCPI_OPT_ECN: 8,
+};
+
+/**
+ * getsockopt(fd, SOL_TCP, TCP_INFO, {tcpi_state=TCP_ESTABLISHED, tcpi_snd_cwnd=10, ...}, [len]) — a runner
+ * extension (packetdrill checks tcp_info only in `%{ }%` Python blocks): each field written is compared with
+ * TcpSocket.getInfo(); a field the stack does not keep is unsupported; `...` as the value skips the check.
+ * Returns the first difference, or undefined when all fields match.
+ */
+export function checkTcpInfo(info: LinuxTcpInfo, expected: Expr | undefined, value: (e: Expr) => number, line: number): string | undefined {
+  if (!expected || expected.t !== 'struct') return undefined;
+  const num = (e: Expr): number => {
+    if (e.t === 'ident' && TCP_INFO_SYMBOLS[e.name] !== undefined) return TCP_INFO_SYMBOLS[e.name]!;
+    if (e.t === 'or') return e.items.reduce((a, x) => a | num(x), 0);
+    return value(e);
+  };
+  for (const f of expected.fields) {
+    if (f.name === undefined || f.value.t === 'ellipsis') continue;
+    if (!(f.name in info)) throw new Unsupported(`TCP_INFO field ${f.name}`, line);
+    const got = info[f.name as keyof LinuxTcpInfo];
+    const want = num(f.value);
+    if (got !== want) return `TCP_INFO ${f.name}: ${got}, expected ${want}`;
+  }
+  return undefined;
 }
 
 /** The options an accepted socket takes from its listener. */

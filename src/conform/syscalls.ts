@@ -22,7 +22,7 @@ import type { TcpServer, ServerOptions } from '../tcp/server.js';
 import type { TcpLayer } from '../tcp/layer.js';
 import { EpollCalls, WAKE_READABLE, WAKE_STATE, WAKE_WRITABLE, type PollableFds, type WakeKey } from './syscalls-epoll.js';
 import { recvmsg } from './syscalls-recvmsg.js';
-import { EXTRA_SOCKOPTS, applyExtraSockopts, getExtraSockopt, optlenOf, setExtraSockopt, type ExtraSockoptValues, type SockoptTarget } from './sockopts.js';
+import { EXTRA_SOCKOPTS, applyExtraSockopts, checkTcpInfo, getExtraSockopt, optlenOf, setExtraSockopt, type ExtraSockoptValues, type SockoptTarget } from './sockopts.js';
 
 export interface CallOutcome {
   ret: number;
@@ -755,6 +755,7 @@ export class SyscallAdapter implements PollableFds {
     if (!fd) return err('EBADF');
     const name = identOf(a[2])!;
     const sock = fd.tcp.s === 'conn' ? fd.tcp.sock : undefined;
+    if (name === 'TCP_INFO') return this.getTcpInfo(fd, a, line);
     if (EXTRA_SOCKOPTS.has(name)) return getExtraSockopt(this.sockoptTarget(fd), name);
     switch (name) {
       case 'SO_ERROR': {
@@ -784,6 +785,16 @@ export class SyscallAdapter implements PollableFds {
       default:
         throw new Unsupported(`getsockopt ${name}`, line);
     }
+  }
+
+  /** getsockopt TCP_INFO: the struct written is compared field by field with TcpSocket.getInfo() (sockopts.ts). */
+  private getTcpInfo(fd: Fd, a: Expr[], line: number): CallOutcome {
+    if (fd.kind !== 'tcp') return err('ENOPROTOOPT');
+    const info = fd.tcp.s === 'conn' ? fd.tcp.sock.getInfo() : null;
+    if (info === null) throw new Unsupported('TCP_INFO of a socket without a connection', line);
+    const diff = checkTcpInfo(info, a[3], (e) => this.value(e, line), line);
+    if (diff !== undefined) this.run.fail('syscall', diff, line);
+    return ok();
   }
 
   private sockoptTarget(fd: Fd): SockoptTarget {

@@ -24,6 +24,7 @@ import type { Tcb } from './tcb.js';
 import { TcpState, type ConnectionUser, type TcpInfo } from './state.js';
 import { TcpError } from './errors.js';
 import { validUserTimeout } from './user-timeout.js';
+import { linuxTcpInfo, type LinuxTcpInfo } from './tcp-info.js';
 import type { EventEmitter } from 'node:events';
 import type { TimerQueue } from '../clock.js';
 import { DOUBLE_ZERO } from '../shape.js';
@@ -458,6 +459,15 @@ export class TcpSocket extends Duplex implements ConnectionUser {
   /** TCP_INFO-like snapshot of the connection, or null once it is gone. */
   tcpInfo(): TcpInfo | null {
     return this.conn?.info() ?? null;
+  }
+
+  /**
+   * getsockopt(TCP_INFO): the connection's struct tcp_info fields under Linux's names and units
+   * (src/tcp/tcp-info.ts), or null once the connection is gone (Linux then reports TCP_CLOSE).
+   */
+  getInfo(): LinuxTcpInfo | null {
+    const c = this.conn;
+    return c === null ? null : linuxTcpInfo(c, this.layer.now());
   }
 
   /** The underlying connection (for the conformance runner and tests). */

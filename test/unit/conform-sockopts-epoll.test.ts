@@ -155,3 +155,24 @@ describe('runner: TCP_MAXSEG on a listener', () => {
 `);
   });
 });
+
+describe('runner: getsockopt TCP_INFO with a struct of tcpi_ fields', () => {
+  it('compares each field written, with tcp_info symbols', async () => {
+    await expectPass(
+      PASSIVE +
+        `+0 getsockopt(4, SOL_TCP, TCP_INFO, {tcpi_state=TCP_ESTABLISHED, tcpi_ca_state=TCP_CA_Open, tcpi_snd_mss=1000, tcpi_advmss=1460, tcpi_snd_cwnd=10, tcpi_total_retrans=0, tcpi_rto=...}, [232]) = 0
++0 write(4, ..., 100) = 100
++0 > P. 1:101(100) ack 1
++.3 > P. 1:101(100) ack 1
++0 getsockopt(4, SOL_TCP, TCP_INFO, {tcpi_ca_state=TCP_CA_Loss, tcpi_retransmits=1, tcpi_backoff=1, tcpi_total_retrans=1, tcpi_snd_cwnd=1}, [232]) = 0
+`,
+    );
+  });
+
+  it('fails a wrong field and reports a field the stack does not keep as unsupported', async () => {
+    await expectFail(PASSIVE + `+0 getsockopt(4, SOL_TCP, TCP_INFO, {tcpi_snd_cwnd=7}, [232]) = 0\n`, /TCP_INFO tcpi_snd_cwnd: 10, expected 7/);
+    const r = await runScript(PASSIVE + `+0 getsockopt(4, SOL_TCP, TCP_INFO, {tcpi_pacing_rate=1}, [232]) = 0\n`, { name: 't.pkt' });
+    expect(r.status).toBe('unsupported');
+    expect(r.reason).toMatch(/TCP_INFO field tcpi_pacing_rate/);
+  });
+});

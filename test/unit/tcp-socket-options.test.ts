@@ -86,3 +86,43 @@ describe("TcpSocket 'wakeup' (Linux sk_data_ready / sk_write_space / sk_state_ch
     net.close();
   });
 });
+
+describe('TcpSocket.getInfo(): struct tcp_info under Linux names and units', () => {
+  it('reports state, options, MSS, cwnd in segments, RTO in µs, and the counters; retransmissions show as Loss', async () => {
+    const cut = { on: false };
+    const net = new Vnet({ dropA: () => cut.on });
+    let child: TcpSocket | undefined;
+    net.b.tcp.createServer((s) => (child = s)).listen(80);
+    const c = net.a.tcp.connect({ host: B_ADDR, port: 80 });
+    await net.until(() => child !== undefined, 5000, 'accept');
+    const i0 = c.getInfo()!;
+    expect(i0.tcpi_state).toBe(1); // TCP_ESTABLISHED
+    expect(i0.tcpi_ca_state).toBe(0);
+    expect(i0.tcpi_options).toBe(1 | 2 | 4); // timestamps, SACK, window scaling
+    expect(i0.tcpi_advmss).toBe(1460);
+    expect(i0.tcpi_snd_mss).toBe(1448); // 1460 less the timestamp option
+    expect(i0.tcpi_snd_cwnd).toBe(10);
+    expect(i0.tcpi_snd_ssthresh).toBe(0x7fffffff);
+    expect(i0.tcpi_rto).toBeGreaterThanOrEqual(200_000);
+    expect(i0.tcpi_total_retrans).toBe(0);
+    c.write(Buffer.alloc(3000));
+    await net.run(500);
+    const i1 = c.getInfo()!;
+    expect(i1.tcpi_bytes_acked).toBe(3000);
+    expect(i1.tcpi_bytes_sent).toBe(3000);
+    expect(i1.tcpi_notsent_bytes).toBe(0);
+    expect(child!.getInfo()!.tcpi_bytes_received).toBe(3000);
+    cut.on = true;
+    c.write(Buffer.alloc(100));
+    await net.run(1000);
+    const i2 = c.getInfo()!;
+    expect(i2.tcpi_ca_state).toBe(4); // TCP_CA_Loss
+    expect(i2.tcpi_retransmits).toBeGreaterThan(0);
+    expect(i2.tcpi_backoff).toBe(i2.tcpi_retransmits);
+    expect(i2.tcpi_total_retrans).toBeGreaterThan(0);
+    expect(i2.tcpi_snd_cwnd).toBe(1);
+    c.destroy();
+    expect(c.getInfo()).toBeNull();
+    net.close();
+  });
+});
