@@ -115,6 +115,20 @@ export class EpollCalls {
     return true;
   }
 
+  /**
+   * The fd's socket changed (listen() made it a listener, connect() gave it a connection): its items follow
+   * the new socket's wakeups, and are polled again as on EPOLL_CTL_MOD.
+   */
+  rewatch(fd: number): void {
+    for (const ep of this.instances.values()) {
+      const it = ep.items.get(fd);
+      if (!it) continue;
+      it.unwatch();
+      it.unwatch = this.files.watch(fd, (key) => this.wake(it, key));
+      this.pollOnCtl(it);
+    }
+  }
+
   /** A socket closed: Linux drops it from every epoll set (eventpoll_release). */
   forget(fd: number): void {
     for (const ep of this.instances.values()) {

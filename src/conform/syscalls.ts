@@ -330,6 +330,7 @@ export class SyscallAdapter implements PollableFds {
     await this.run.settle();
     if (listenErr) return { ret: -1, errno: listenErr };
     fd.tcp = { s: 'listening', server };
+    this.epoll.rewatch(fd.number);
     this.run.sut = 'listener';
     return ok();
   }
@@ -465,6 +466,7 @@ export class SyscallAdapter implements PollableFds {
     fd.tcp = { s: 'conn', sock: s };
     fd.connectStarted = true;
     this.watchTcp(s, fd);
+    this.epoll.rewatch(fd.number);
     this.applyOpts(fd, s);
     this.run.sut = 'socket';
     // The SYN tells the runner the local port; until then the tuple is (unknown, connect_port).

@@ -176,3 +176,20 @@ describe('runner: getsockopt TCP_INFO with a struct of tcpi_ fields', () => {
     expect(r.reason).toMatch(/TCP_INFO field tcpi_pacing_rate/);
   });
 });
+
+describe('runner: epoll on a socket that connects after it was added', () => {
+  it('follows the new connection: EPOLLOUT once the handshake completes', async () => {
+    await expectPass(`0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
++0 epoll_create(1) = 5
++0 epoll_ctl(5, EPOLL_CTL_ADD, 3, {events=EPOLLOUT|EPOLLET, fd=3}) = 0
++0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
++0 > S 0:0(0) <...>
++0 epoll_wait(5, {events=0, ptr=0}, 1, 0) = 0
++.1 < S. 0:0(0) ack 1 win 20000 <mss 1000>
++0 > . 1:1(0) ack 1
++0 epoll_wait(5, {events=EPOLLOUT, fd=3}, 1, 0) = 1
++0 epoll_wait(5, {events=0, ptr=0}, 1, 0) = 0
+`);
+  });
+});
