@@ -95,6 +95,9 @@ export async function recvmsg(run: RunContext, host: RecvmsgHost, args: Expr[], 
   const fdE = args[0] ?? { t: 'num', v: -1 };
   const msg = parseMsg(args[1], host, line);
   const flags = args[2] ? host.value(args[2], line) : 0;
+  // What recv(2) maps (MSG_PEEK, MSG_DONTWAIT); the error queue, OOB data and MSG_WAITALL are not modelled.
+  const known = (SYMBOLS['MSG_PEEK'] ?? 0) | (SYMBOLS['MSG_DONTWAIT'] ?? 0);
+  if ((flags & ~known) !== 0) throw new Unsupported(`recvmsg flags 0x${flags.toString(16)}`, line);
   const finish = (o: RecvmsgOutcome): RecvmsgOutcome => {
     if (o.ret < 0) return o;
     if (msg.flags !== undefined && msg.flags !== 0) run.fail('syscall', `recvmsg msg_flags: 0, expected ${msg.flags}`, line);

@@ -15,14 +15,14 @@
 import type { Expr, SyscallLine } from './ast.js';
 import { ERRNO, SYMBOLS, errnoName } from './constants.js';
 import { Unsupported } from './config.js';
+import { EpollCalls, WAKE_READABLE, WAKE_STATE, WAKE_WRITABLE, type PollableFds, type WakeKey } from './syscalls-epoll.js';
+import { recvmsg } from './syscalls-recvmsg.js';
+import { EXTRA_SOCKOPTS, applyExtraSockopts, checkTcpInfo, getExtraSockopt, optlenOf, setExtraSockopt, type SockoptTarget } from './sockopts.js';
 import { ScriptFailure, type RunContext } from './run-context.js';
 import type { UdpSocket } from '../udp/socket.js';
 import type { TcpSocket } from '../tcp/socket.js';
 import type { TcpServer, ServerOptions } from '../tcp/server.js';
 import type { TcpLayer } from '../tcp/layer.js';
-import { EpollCalls, WAKE_READABLE, WAKE_STATE, WAKE_WRITABLE, type PollableFds, type WakeKey } from './syscalls-epoll.js';
-import { recvmsg } from './syscalls-recvmsg.js';
-import { EXTRA_SOCKOPTS, applyExtraSockopts, checkTcpInfo, getExtraSockopt, optlenOf, setExtraSockopt, type ExtraSockoptValues, type SockoptTarget } from './sockopts.js';
 
 export interface CallOutcome {
   ret: number;
@@ -45,7 +45,7 @@ type TcpSocketApi = TcpSocket;
 type TcpServerApi = TcpServer;
 
 /** Pending socket options applied when the socket exists. */
-interface SockOpts extends ExtraSockoptValues {
+interface SockOpts {
   nodelay?: boolean;
   keepalive?: boolean;
   keepIdle?: number;
@@ -53,6 +53,9 @@ interface SockOpts extends ExtraSockoptValues {
   rcvbuf?: number;
   sndbuf?: number;
   maxseg?: number;
+  /** TCP_USER_TIMEOUT and TCP_INQ (sockopts.ts ExtraSockoptValues). */
+  userTimeout?: number;
+  inq?: boolean;
 }
 
 type TcpFdState =
@@ -88,8 +91,8 @@ const SUPPORTED_CALLS = new Set(['socket', 'bind', 'listen', 'accept', 'connect'
 /** ioctl requests the runner answers (Linux: SIOCINQ = FIONREAD, SIOCOUTQ = TIOCOUTQ). */
 const IOCTLS = new Set(['SIOCINQ', 'FIONREAD', 'SIOCOUTQ', 'TIOCOUTQ']);
 
-const SKIPPED_OPTS = new Set(['TCP_INFO', 'TCP_CONGESTION', 'TCP_FASTOPEN', 'TCP_FASTOPEN_CONNECT', 'TCP_FASTOPEN_NO_COOKIE', 'TCP_USER_TIMEOUT', 'TCP_NOTSENT_LOWAT', 'TCP_CORK', 'TCP_INQ', 'SO_ZEROCOPY', 'SO_TIMESTAMPING', 'IP_RECVERR', 'TCP_MD5SIG', 'TCP_REPAIR', 'TCP_SAVE_SYN', 'TCP_SAVED_SYN', 'TCP_ZEROCOPY_RECEIVE', 'TCP_TX_DELAY', 'TCP_QUICKACK', 'TCP_WINDOW_CLAMP', 'TCP_DEFER_ACCEPT', 'TCP_SYNCNT', 'TCP_LINGER2', 'SO_MAX_PACING_RATE', 'TCP_TIMESTAMP', 'TCP_CC_INFO', 'TCP_THIN_LINEAR_TIMEOUTS', 'SO_RCVLOWAT', 'SO_SNDLOWAT', 'SO_RCVTIMEO', 'SO_SNDTIMEO', 'IP_MTU_DISCOVER', 'IP_TOS', 'IP_TTL', 'SO_REUSEPORT', 'SO_OOBINLINE', 'SO_TIMESTAMP', 'TCP_NOPUSH']);
-const HANDLED_OPTS = new Set(['SO_REUSEADDR', 'SO_RCVBUF', 'SO_SNDBUF', 'SO_LINGER', 'SO_ERROR', 'SO_KEEPALIVE', 'TCP_NODELAY', 'TCP_MAXSEG', 'TCP_KEEPIDLE', 'TCP_KEEPINTVL', 'TCP_KEEPCNT', 'SO_TYPE', 'SO_DEBUG', 'SO_BROADCAST']);
+const SKIPPED_OPTS = new Set(['TCP_CONGESTION', 'TCP_FASTOPEN', 'TCP_FASTOPEN_CONNECT', 'TCP_FASTOPEN_NO_COOKIE', 'TCP_NOTSENT_LOWAT', 'TCP_CORK', 'SO_ZEROCOPY', 'SO_TIMESTAMPING', 'IP_RECVERR', 'TCP_MD5SIG', 'TCP_REPAIR', 'TCP_SAVE_SYN', 'TCP_SAVED_SYN', 'TCP_ZEROCOPY_RECEIVE', 'TCP_TX_DELAY', 'TCP_QUICKACK', 'TCP_WINDOW_CLAMP', 'TCP_DEFER_ACCEPT', 'TCP_SYNCNT', 'TCP_LINGER2', 'SO_MAX_PACING_RATE', 'TCP_TIMESTAMP', 'TCP_CC_INFO', 'TCP_THIN_LINEAR_TIMEOUTS', 'SO_RCVLOWAT', 'SO_SNDLOWAT', 'SO_RCVTIMEO', 'SO_SNDTIMEO', 'IP_MTU_DISCOVER', 'IP_TOS', 'IP_TTL', 'SO_REUSEPORT', 'SO_OOBINLINE', 'SO_TIMESTAMP', 'TCP_NOPUSH']);
+const HANDLED_OPTS = new Set(['SO_REUSEADDR', 'SO_RCVBUF', 'SO_SNDBUF', 'SO_LINGER', 'SO_ERROR', 'SO_KEEPALIVE', 'TCP_NODELAY', 'TCP_MAXSEG', 'TCP_KEEPIDLE', 'TCP_KEEPINTVL', 'TCP_KEEPCNT', 'SO_TYPE', 'SO_DEBUG', 'SO_BROADCAST', ...EXTRA_SOCKOPTS]);
 
 function identOf(e: Expr | undefined): string | undefined {
   return e?.t === 'ident' ? e.name : undefined;
@@ -100,13 +103,10 @@ function isNullBuffer(e: Expr | undefined): boolean {
   return (e?.t === 'ident' && e.name === 'NULL') || (e?.t === 'num' && e.v === 0);
 }
 
-export class SyscallAdapter implements PollableFds {
+export class SyscallAdapter {
   private readonly fds = new Map<number, Fd>();
-  private readonly epoll: EpollCalls;
 
-  constructor(private readonly run: RunContext) {
-    this.epoll = new EpollCalls(run, this, (e, line) => this.value(e, line));
-  }
+  constructor(private readonly run: RunContext) {}
 
   /** Rejects calls and options the runner does not map (before the script runs). */
   static preflight(call: SyscallLine, line: number): void {
@@ -114,14 +114,14 @@ export class SyscallAdapter implements PollableFds {
     if (call.name === 'setsockopt' || call.name === 'getsockopt') {
       const name = identOf(call.args[2]);
       if (name === undefined) throw new Unsupported(`${call.name} with a numeric option name`, line);
-      if (!EXTRA_SOCKOPTS.has(name) && (SKIPPED_OPTS.has(name) || !HANDLED_OPTS.has(name))) throw new Unsupported(`socket option ${name}`, line);
+      if (SKIPPED_OPTS.has(name) || !HANDLED_OPTS.has(name)) throw new Unsupported(`socket option ${name}`, line);
     }
     if (call.name === 'ioctl') {
       const req = identOf(call.args[1]);
       if (req === undefined || !IOCTLS.has(req)) throw new Unsupported(`ioctl ${req ?? 'with a numeric request'}`, line);
     }
-    if (call.name === 'send' || call.name === 'sendto' || call.name === 'recv' || call.name === 'recvfrom' || call.name === 'recvmsg') {
-      const flags = call.args[call.name === 'recvmsg' ? 2 : 3];
+    if (call.name === 'send' || call.name === 'sendto' || call.name === 'recv' || call.name === 'recvfrom') {
+      const flags = call.args[3];
       for (const f of flagNames(flags)) {
         if (f === 'MSG_MORE' || f === 'MSG_FASTOPEN' || f === 'MSG_ZEROCOPY' || f === 'MSG_EOR' || f === 'MSG_OOB' || f === 'MSG_ERRQUEUE' || f === 'MSG_WAITALL') {
           throw new Unsupported(`${call.name} flag ${f}`, line);
@@ -136,12 +136,18 @@ export class SyscallAdapter implements PollableFds {
     }
   }
 
+  /** epoll instances (syscalls-epoll.ts), made on first use. */
+  private epollCalls: EpollCalls | undefined;
+  private get epoll(): EpollCalls {
+    return (this.epollCalls ??= new EpollCalls(this.run, this.pollable, (e, line) => this.value(e, line)));
+  }
+
   private get tcpApi(): TcpLayer {
     return this.run.ensureStack().tcp;
   }
 
   dispose(): void {
-    this.epoll.dispose();
+    this.epollCalls?.dispose();
     for (const fd of this.fds.values()) {
       try {
         if (fd.udp && !fd.udp.isClosed) fd.udp.close();
@@ -226,6 +232,16 @@ export class SyscallAdapter implements PollableFds {
   async start(call: SyscallLine, line: number, blockingLine: boolean): Promise<CallOutcome | Blocked> {
     const a = call.args;
     switch (call.name) {
+      case 'recvmsg':
+        return recvmsg(this.run, this.recvmsgHost, a, line);
+      case 'epoll_create':
+        return this.epoll.create(a, call.result, line, (n) => this.fds.has(n));
+      case 'epoll_create1':
+        return this.epoll.create1(a, call.result, line, (n) => this.fds.has(n));
+      case 'epoll_ctl':
+        return this.epoll.ctl(a, line);
+      case 'epoll_wait':
+        return this.epoll.wait(a, line, describeExpr({ t: 'call', name: call.name, args: a }));
       case 'socket':
         return this.socket(call, line);
       case 'bind':
@@ -260,16 +276,6 @@ export class SyscallAdapter implements PollableFds {
         return this.getsockopt(a, line);
       case 'poll':
         return this.poll(a, line, blockingLine);
-      case 'recvmsg':
-        return recvmsg(this.run, this.recvmsgHost, a, line);
-      case 'epoll_create':
-        return this.epoll.create(a, call.result, line, (n) => this.fds.has(n));
-      case 'epoll_create1':
-        return this.epoll.create1(a, call.result, line, (n) => this.fds.has(n));
-      case 'epoll_ctl':
-        return this.epoll.ctl(a, line);
-      case 'epoll_wait':
-        return this.epoll.wait(a, line, describeExpr({ t: 'call', name: call.name, args: a }));
     }
     throw new Unsupported(`system call ${call.name}()`, line);
   }
@@ -278,7 +284,7 @@ export class SyscallAdapter implements PollableFds {
     const type = this.value(call.args[1] ?? { t: 'num', v: 1 }, line);
     const want = this.value(call.result, line);
     if (want < 0) return err('EINVAL');
-    if (this.fds.has(want) || this.epoll.has(want)) throw new ScriptFailure(`socket() = ${want}: fd ${want} is already in use in the script`, line);
+    if (this.fds.has(want) || this.epollCalls?.has(want)) throw new ScriptFailure(`socket() = ${want}: fd ${want} is already in use in the script`, line);
     const fd = new Fd(type === SYMBOLS['SOCK_DGRAM'] ? 'udp' : 'tcp', want);
     this.fds.set(want, fd);
     if (fd.kind === 'udp') {
@@ -330,7 +336,7 @@ export class SyscallAdapter implements PollableFds {
     await this.run.settle();
     if (listenErr) return { ret: -1, errno: listenErr };
     fd.tcp = { s: 'listening', server };
-    this.epoll.rewatch(fd.number);
+    this.epollCalls?.rewatch(fd.number);
     this.run.sut = 'listener';
     return ok();
   }
@@ -466,7 +472,7 @@ export class SyscallAdapter implements PollableFds {
     fd.tcp = { s: 'conn', sock: s };
     fd.connectStarted = true;
     this.watchTcp(s, fd);
-    this.epoll.rewatch(fd.number);
+    this.epollCalls?.rewatch(fd.number);
     this.applyOpts(fd, s);
     this.run.sut = 'socket';
     // The SYN tells the runner the local port; until then the tuple is (unknown, connect_port).
@@ -598,11 +604,11 @@ export class SyscallAdapter implements PollableFds {
   }
 
   private close(a: Expr[], line: number): CallOutcome {
-    if (a[0] && this.epoll.close(this.value(a[0], line))) return ok();
+    if (a[0] && this.epollCalls?.close(this.value(a[0], line))) return ok();
     const fd = this.fd(a, line);
     if (!fd) return err('EBADF');
     this.fds.delete(fd.number);
-    this.epoll.forget(fd.number);
+    this.epollCalls?.forget(fd.number);
     if (fd.udp) {
       fd.udp.close();
       return ok();
@@ -814,17 +820,15 @@ export class SyscallAdapter implements PollableFds {
     value: (e: Expr, line: number) => this.value(e, line),
   };
 
-  // PollableFds (epoll)
-  has(n: number): boolean {
-    return this.fds.has(n);
-  }
-
-  pollEvents(n: number, events: number): number {
-    return this.revents(this.fds.get(n), events);
-  }
+  /** The fd table as epoll sees it: open fds, their poll(2) readiness, their sockets' wakeups. */
+  private readonly pollable: PollableFds = {
+    has: (n) => this.fds.has(n),
+    pollEvents: (n, events) => this.revents(this.fds.get(n), events),
+    watch: (n, wake) => this.watchWakeups(n, wake),
+  };
 
   /** Wakeups of the fd's socket: TcpSocket 'wakeup', a listener's 'acceptable', a UDP datagram. */
-  watch(n: number, wake: (key: WakeKey) => void): () => void {
+  private watchWakeups(n: number, wake: (key: WakeKey) => void): () => void {
     const fd = this.fds.get(n);
     if (!fd) return () => {};
     if (fd.udp) {

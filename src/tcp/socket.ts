@@ -72,11 +72,11 @@ export class TcpSocket extends Duplex implements ConnectionUser {
   /** The stream asked for data (_read) and has not pushed back (push() returned false) since. */
   private readWanted = false;
   private eofPushed = false;
+  /** A write found the send buffer full (Linux SOCK_NOSPACE): the next freed space is a 'writable' wakeup. */
+  private noSpace = false;
   /** discard(): received bytes are counted and dropped in the connection, never copied into the stream. */
   private discarding = false;
   private pendingWrite: PendingWrite | null = null;
-  /** A write found the send buffer full (Linux SOCK_NOSPACE): the next freed space is a 'writable' wakeup. */
-  private noSpace = false;
   private connGone = false;
   private lastErrno = 0;
   private timeoutMs = 0;
@@ -114,8 +114,8 @@ export class TcpSocket extends Duplex implements ConnectionUser {
     this.localPort = c.localPort;
     this.connecting = c.state === TcpState.SYN_SENT || (c.state === TcpState.SYN_RECEIVED && c.listener === null) || c.state === TcpState.CLOSED;
     this.lastActivity = this.layer.now();
-    c.attach(this);
     if (this.userTimeoutMs > 0) c.setUserTimeout(this.userTimeoutMs);
+    c.attach(this);
     // An accepted connection may already hold data or the peer's FIN.
     if (c.readable > 0 || c.finReceived) {
       this.layer.markDirty(c);
