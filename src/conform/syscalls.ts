@@ -15,6 +15,9 @@
 import type { Expr, SyscallLine } from './ast.js';
 import { ERRNO, SYMBOLS, errnoName } from './constants.js';
 import { Unsupported } from './config.js';
+import { EpollCalls, WAKE_READABLE, WAKE_STATE, WAKE_WRITABLE, type PollableFds, type WakeKey } from './syscalls-epoll.js';
+import { recvmsg } from './syscalls-recvmsg.js';
+import { EXTRA_SOCKOPTS, applyExtraSockopts, checkTcpInfo, getExtraSockopt, optlenOf, setExtraSockopt, type SockoptTarget } from './sockopts.js';
 import { ScriptFailure, type RunContext } from './run-context.js';
 import type { UdpSocket } from '../udp/socket.js';
 import type { TcpSocket } from '../tcp/socket.js';
@@ -51,6 +54,9 @@ interface SockOpts extends SendOpts {
   rcvbuf?: number;
   sndbuf?: number;
   maxseg?: number;
+  /** TCP_USER_TIMEOUT and TCP_INQ (sockopts.ts ExtraSockoptValues). */
+  userTimeout?: number;
+  inq?: boolean;
 }
 
 type TcpFdState =
@@ -82,12 +88,12 @@ class Fd {
   ) {}
 }
 
-const SUPPORTED_CALLS = new Set(['socket', 'bind', 'listen', 'accept', 'connect', 'read', 'recv', 'recvfrom', 'write', 'send', 'sendto', 'close', 'shutdown', 'fcntl', 'setsockopt', 'getsockopt', 'poll', 'ioctl']);
+const SUPPORTED_CALLS = new Set(['socket', 'bind', 'listen', 'accept', 'connect', 'read', 'recv', 'recvfrom', 'write', 'send', 'sendto', 'close', 'shutdown', 'fcntl', 'setsockopt', 'getsockopt', 'poll', 'ioctl', 'recvmsg', 'epoll_create', 'epoll_create1', 'epoll_ctl', 'epoll_wait']);
 /** ioctl requests the runner answers (Linux: SIOCINQ = FIONREAD, SIOCOUTQ = TIOCOUTQ). */
 const IOCTLS = new Set(['SIOCINQ', 'FIONREAD', 'SIOCOUTQ', 'TIOCOUTQ']);
 
-const SKIPPED_OPTS = new Set(['TCP_INFO', 'TCP_CONGESTION', 'TCP_FASTOPEN', 'TCP_FASTOPEN_CONNECT', 'TCP_FASTOPEN_NO_COOKIE', 'TCP_USER_TIMEOUT', 'TCP_NOTSENT_LOWAT', 'TCP_CORK', 'TCP_INQ', 'SO_ZEROCOPY', 'SO_TIMESTAMPING', 'IP_RECVERR', 'TCP_MD5SIG', 'TCP_REPAIR', 'TCP_SAVE_SYN', 'TCP_SAVED_SYN', 'TCP_ZEROCOPY_RECEIVE', 'TCP_TX_DELAY', 'TCP_QUICKACK', 'TCP_WINDOW_CLAMP', 'TCP_DEFER_ACCEPT', 'TCP_SYNCNT', 'TCP_LINGER2', 'SO_MAX_PACING_RATE', 'TCP_TIMESTAMP', 'TCP_CC_INFO', 'TCP_THIN_LINEAR_TIMEOUTS', 'SO_RCVLOWAT', 'SO_SNDLOWAT', 'SO_RCVTIMEO', 'SO_SNDTIMEO', 'IP_MTU_DISCOVER', 'IP_TOS', 'IP_TTL', 'SO_REUSEPORT', 'SO_OOBINLINE', 'SO_TIMESTAMP', 'TCP_NOPUSH']);
-const HANDLED_OPTS = new Set(['SO_REUSEADDR', 'SO_RCVBUF', 'SO_SNDBUF', 'SO_LINGER', 'SO_ERROR', 'SO_KEEPALIVE', 'TCP_NODELAY', 'TCP_MAXSEG', 'TCP_KEEPIDLE', 'TCP_KEEPINTVL', 'TCP_KEEPCNT', 'SO_TYPE', 'SO_DEBUG', 'SO_BROADCAST']);
+const SKIPPED_OPTS = new Set(['TCP_CONGESTION', 'TCP_FASTOPEN', 'TCP_FASTOPEN_CONNECT', 'TCP_FASTOPEN_NO_COOKIE', 'TCP_NOTSENT_LOWAT', 'TCP_CORK', 'SO_ZEROCOPY', 'SO_TIMESTAMPING', 'IP_RECVERR', 'TCP_MD5SIG', 'TCP_REPAIR', 'TCP_SAVE_SYN', 'TCP_SAVED_SYN', 'TCP_ZEROCOPY_RECEIVE', 'TCP_TX_DELAY', 'TCP_QUICKACK', 'TCP_WINDOW_CLAMP', 'TCP_DEFER_ACCEPT', 'TCP_SYNCNT', 'TCP_LINGER2', 'SO_MAX_PACING_RATE', 'TCP_TIMESTAMP', 'TCP_CC_INFO', 'TCP_THIN_LINEAR_TIMEOUTS', 'SO_RCVLOWAT', 'SO_SNDLOWAT', 'SO_RCVTIMEO', 'SO_SNDTIMEO', 'IP_MTU_DISCOVER', 'IP_TOS', 'IP_TTL', 'SO_REUSEPORT', 'SO_OOBINLINE', 'SO_TIMESTAMP', 'TCP_NOPUSH']);
+const HANDLED_OPTS = new Set(['SO_REUSEADDR', 'SO_RCVBUF', 'SO_SNDBUF', 'SO_LINGER', 'SO_ERROR', 'SO_KEEPALIVE', 'TCP_NODELAY', 'TCP_MAXSEG', 'TCP_KEEPIDLE', 'TCP_KEEPINTVL', 'TCP_KEEPCNT', 'SO_TYPE', 'SO_DEBUG', 'SO_BROADCAST', ...EXTRA_SOCKOPTS]);
 
 function identOf(e: Expr | undefined): string | undefined {
   return e?.t === 'ident' ? e.name : undefined;
@@ -137,11 +143,18 @@ export class SyscallAdapter {
     }
   }
 
+  /** epoll instances (syscalls-epoll.ts), made on first use. */
+  private epollCalls: EpollCalls | undefined;
+  private get epoll(): EpollCalls {
+    return (this.epollCalls ??= new EpollCalls(this.run, this.pollable, (e, line) => this.value(e, line)));
+  }
+
   private get tcpApi(): TcpLayer {
     return this.run.ensureStack().tcp;
   }
 
   dispose(): void {
+    this.epollCalls?.dispose();
     for (const fd of this.fds.values()) {
       try {
         if (fd.udp && !fd.udp.isClosed) fd.udp.close();
@@ -226,6 +239,16 @@ export class SyscallAdapter {
   async start(call: SyscallLine, line: number, blockingLine: boolean): Promise<CallOutcome | Blocked> {
     const a = call.args;
     switch (call.name) {
+      case 'recvmsg':
+        return recvmsg(this.run, this.recvmsgHost, a, line);
+      case 'epoll_create':
+        return this.epoll.create(a, call.result, line, (n) => this.fds.has(n));
+      case 'epoll_create1':
+        return this.epoll.create1(a, call.result, line, (n) => this.fds.has(n));
+      case 'epoll_ctl':
+        return this.epoll.ctl(a, line);
+      case 'epoll_wait':
+        return this.epoll.wait(a, line, describeExpr({ t: 'call', name: call.name, args: a }));
       case 'socket':
         return this.socket(call, line);
       case 'bind':
@@ -274,7 +297,7 @@ export class SyscallAdapter {
     const type = this.value(call.args[1] ?? { t: 'num', v: 1 }, line);
     const want = this.value(call.result, line);
     if (want < 0) return err('EINVAL');
-    if (this.fds.has(want)) throw new ScriptFailure(`socket() = ${want}: fd ${want} is already in use in the script`, line);
+    if (this.fds.has(want) || this.epollCalls?.has(want)) throw new ScriptFailure(`socket() = ${want}: fd ${want} is already in use in the script`, line);
     const fd = new Fd(type === SYMBOLS['SOCK_DGRAM'] ? 'udp' : 'tcp', want);
     this.fds.set(want, fd);
     if (fd.kind === 'udp') {
@@ -326,6 +349,7 @@ export class SyscallAdapter {
     await this.run.settle();
     if (listenErr) return { ret: -1, errno: listenErr };
     fd.tcp = { s: 'listening', server };
+    this.epollCalls?.rewatch(fd.number);
     this.run.sut = 'listener';
     return ok();
   }
@@ -382,6 +406,7 @@ export class SyscallAdapter {
   }
 
   private applyOpts(fd: Fd, s: TcpSocketApi): void {
+    applyExtraSockopts(fd.opts, s);
     if (fd.opts.nodelay) s.setNoDelay(true);
     if (fd.opts.keepalive) s.setKeepAlive(true, fd.opts.keepIdle ?? 0);
     applySendOpts(fd.opts, s);
@@ -461,6 +486,7 @@ export class SyscallAdapter {
     fd.tcp = { s: 'conn', sock: s };
     fd.connectStarted = true;
     this.watchTcp(s, fd);
+    this.epollCalls?.rewatch(fd.number);
     this.applyOpts(fd, s);
     this.run.sut = 'socket';
     // The SYN tells the runner the local port; until then the tuple is (unknown, connect_port).
@@ -611,10 +637,12 @@ export class SyscallAdapter {
   }
 
   private close(a: Expr[], line: number): CallOutcome {
+    if (a[0] && this.epollCalls?.close(this.value(a[0], line))) return ok();
     const fd = this.fd(a, line);
     if (!fd && this.files.close(this.value(a[0]!, line))) return ok();
     if (!fd) return err('EBADF');
     this.fds.delete(fd.number);
+    this.epollCalls?.forget(fd.number);
     if (fd.udp) {
       fd.udp.close();
       return ok();
@@ -670,6 +698,7 @@ export class SyscallAdapter {
     if (!fd) return err('EBADF');
     const name = identOf(a[2])!;
     const sock = fd.tcp.s === 'conn' ? fd.tcp.sock : undefined;
+    if (EXTRA_SOCKOPTS.has(name)) return setExtraSockopt(this.sockoptTarget(fd), name, this.optValue(a[3], line), optlenOf(a[4]));
     switch (name) {
       case 'SO_REUSEADDR':
       case 'SO_DEBUG':
@@ -733,7 +762,13 @@ export class SyscallAdapter {
         const v = this.optValue(a[3], line);
         if (v !== 0 && (v < 88 || v > 32767)) return err('EINVAL');
         if (fd.kind !== 'tcp') return err('EOPNOTSUPP');
-        if (fd.tcp.s !== 'fresh') throw new Unsupported('setsockopt TCP_MAXSEG after listen()/connect()', line);
+        if (fd.tcp.s === 'listening') {
+          // On a listener it is for the connections still to come (TcpServer.setMaxSegment).
+          fd.tcp.server.setMaxSegment(v);
+          fd.opts.maxseg = v;
+          return ok();
+        }
+        if (fd.tcp.s !== 'fresh') throw new Unsupported('setsockopt TCP_MAXSEG after connect()', line);
         fd.opts.maxseg = v;
         return ok();
       }
@@ -769,6 +804,8 @@ export class SyscallAdapter {
     if (!fd) return err('EBADF');
     const name = identOf(a[2])!;
     const sock = fd.tcp.s === 'conn' ? fd.tcp.sock : undefined;
+    if (name === 'TCP_INFO') return this.getTcpInfo(fd, a, line);
+    if (EXTRA_SOCKOPTS.has(name)) return getExtraSockopt(this.sockoptTarget(fd), name);
     switch (name) {
       case 'SO_ERROR': {
         let e = fd.pendingErrno;
@@ -798,6 +835,62 @@ export class SyscallAdapter {
         if (SEND_OPTS.has(name)) return getSendOpt(name, fd.opts, fd.kind, sock);
         throw new Unsupported(`getsockopt ${name}`, line);
     }
+  }
+
+  /** getsockopt TCP_INFO: the struct written is compared field by field with TcpSocket.getInfo() (sockopts.ts). */
+  private getTcpInfo(fd: Fd, a: Expr[], line: number): CallOutcome {
+    if (fd.kind !== 'tcp') return err('ENOPROTOOPT');
+    const info = fd.tcp.s === 'conn' ? fd.tcp.sock.getInfo() : null;
+    if (info === null) throw new Unsupported('TCP_INFO of a socket without a connection', line);
+    const diff = checkTcpInfo(info, a[3], (e) => this.value(e, line), line);
+    if (diff !== undefined) this.run.fail('syscall', diff, line);
+    return ok();
+  }
+
+  private sockoptTarget(fd: Fd): SockoptTarget {
+    return { kind: fd.kind, sock: fd.tcp.s === 'conn' ? fd.tcp.sock : undefined, server: fd.tcp.s === 'listening' ? fd.tcp.server : undefined, opts: fd.opts };
+  }
+
+  /** recvmsg(2): reads as recv(2) does; TCP_CM_INQ from TcpSocket.inq() when TCP_INQ is on. */
+  private readonly recvmsgHost = {
+    read: (fdE: Expr, len: number, flags: number, line: number) => this.read([fdE, { t: 'ellipsis' }, { t: 'num', v: len }], line, flags),
+    inqHint: (fdE: Expr, line: number): number | undefined => {
+      const fd = this.fds.get(this.value(fdE, line));
+      if (!fd || !fd.opts.inq || fd.tcp.s !== 'conn') return undefined;
+      return fd.readShut ? 0 : fd.tcp.sock.inq();
+    },
+    value: (e: Expr, line: number) => this.value(e, line),
+  };
+
+  /** The fd table as epoll sees it: open fds, their poll(2) readiness, their sockets' wakeups. */
+  private readonly pollable: PollableFds = {
+    has: (n) => this.fds.has(n),
+    pollEvents: (n, events) => this.revents(this.fds.get(n), events),
+    watch: (n, wake) => this.watchWakeups(n, wake),
+  };
+
+  /** Wakeups of the fd's socket: TcpSocket 'wakeup', a listener's 'acceptable', a UDP datagram. */
+  private watchWakeups(n: number, wake: (key: WakeKey) => void): () => void {
+    const fd = this.fds.get(n);
+    if (!fd) return () => {};
+    if (fd.udp) {
+      const u = fd.udp;
+      const onMsg = (): void => wake(WAKE_READABLE);
+      u.on('message', onMsg);
+      return () => u.removeListener('message', onMsg);
+    }
+    const st = fd.tcp;
+    if (st.s === 'listening') {
+      const onAcc = (): void => wake(WAKE_READABLE);
+      st.server.on('acceptable', onAcc);
+      return () => st.server.removeListener('acceptable', onAcc);
+    }
+    if (st.s === 'conn') {
+      const onWake = (kind: 'readable' | 'writable' | 'state'): void => wake(kind === 'readable' ? WAKE_READABLE : kind === 'writable' ? WAKE_WRITABLE : WAKE_STATE);
+      st.sock.on('wakeup', onWake);
+      return () => st.sock.removeListener('wakeup', onWake);
+    }
+    return () => {};
   }
 
   private revents(fd: Fd | undefined, events: number): number {

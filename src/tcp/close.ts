@@ -3,6 +3,7 @@
  * the end of a connection (its timers off, out of the tables, the socket told), and TIME-WAIT (§3.6.1): entered
  * here, then retired to a small TimeWaitEntry once its last ACK went out.
  */
+import { TCP_ACK, TCP_FIN } from '../wire/tcp.js';
 import { ERRNO, TcpError, type TcpErrorCode } from './errors.js';
 import { TcpState } from './state.js';
 import { EV_CLOSED, RTX_NONE, type Tcb } from './tcb.js';
@@ -43,6 +44,20 @@ export function closeByApplication(c: Tcb, now: number): void {
   }
   shutdownWrite(c);
   if (c.state === TcpState.FIN_WAIT_2) c.armFinTimeout(now);
+}
+
+/**
+ * Data arrived for a connection the application closed (Linux tcp_rcv_state_process in FIN-WAIT-1/2 after
+ * RCV_SHUTDOWN, TCPAbortOnData; RFC 1122 §4.2.2.13): the connection is reset (tcp_reset) and the segment
+ * answered as one for no connection (tcp_v4_send_reset, RFC 9293 §3.10.7.1): with an ACK in it, RST with
+ * SEQ = SEG.ACK; without, RST+ACK with ACK = SEG.SEQ + SEG.LEN.
+ */
+export function abortOnData(c: Tcb, segSeq: number, segAck: number, flags: number, segLen: number): void {
+  c.layer.stats.TcpExt.TCPAbortOnData++;
+  if (flags & TCP_ACK) c.layer.sendRst(c.localAddr, c.localPort, c.remoteAddr, c.remotePort, segAck, 0, false);
+  else c.layer.sendRst(c.localAddr, c.localPort, c.remoteAddr, c.remotePort, 0, (segSeq + segLen + (flags & TCP_FIN ? 1 : 0)) >>> 0, true);
+  c.user = null;
+  terminate(c, null);
 }
 
 /** Abortive close: RST now (when synchronized), resources freed. */

@@ -199,6 +199,11 @@ export class TcpConnection extends Tcb {
     else this.layer.timers.disarm(this.keepTimer);
   }
 
+  /** TCP_USER_TIMEOUT in ms (0: off); the timers read it when they fire (user-timeout.ts). */
+  setUserTimeout(ms: number): void {
+    this.userTimeoutMs = ms;
+  }
+
   /** SO_ERROR: the pending error's errno (0 for none), cleared by the read. */
   takeError(): number {
     const e = this.pendingError;

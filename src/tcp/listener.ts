@@ -81,6 +81,15 @@ export class TcpListener {
     public backlog: number,
   ) {}
 
+  /** TCP_MAXSEG set on the listening socket (Linux tp->rx_opt.user_mss, copied to every child); 0: none. */
+  userMss = 0;
+
+  /** MSS the SYN-ACK announces (and the child uses) towards `remote`: the layer's, lowered by the listener's TCP_MAXSEG. */
+  advertisedMss(remote: number): number {
+    const mss = this.layer.advertisedMss(remote);
+    return this.userMss > 0 ? Math.min(mss, this.userMss) : mss;
+  }
+
   get acceptQueueLength(): number {
     return this.acceptQueue.length;
   }
@@ -183,7 +192,7 @@ export class TcpListener {
             if (this.atConnectionCap()) return;
             st.TcpExt.SyncookiesRecv++;
             if (layer.probe.active) layer.probe.cookie('ok', local, this.localPort, remote, h.srcPort);
-            const advMss = layer.advertisedMss(remote);
+            const advMss = this.advertisedMss(remote);
             this.createChild(
               {
                 iss: cookie,
@@ -242,7 +251,7 @@ export class TcpListener {
     }
     if (this.atConnectionCap()) return;
     const cfg = layer.config;
-    const advMss = layer.advertisedMss(remote);
+    const advMss = this.advertisedMss(remote);
     if (cfg.syncookies === 2 || this.synQueue.size >= this.backlog) {
       if (cfg.syncookies === 0) {
         st.TcpExt.ListenDrops++;

@@ -6,7 +6,7 @@
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpHeader } from '../wire/tcp.js';
 import { ackNow, enterQuickAck, incrQuick, measureRcvMss, setDsack } from './ack-engine.js';
 import { rcvRttMeasure } from './autotune.js';
-import { enterTimeWait, resetByApplication, terminate } from './close.js';
+import { abortOnData, enterTimeWait, terminate } from './close.js';
 import { ERRNO, TcpError } from './errors.js';
 import { applyPeerOptions } from './open.js';
 import { sendSyn } from './output.js';
@@ -285,8 +285,7 @@ function textArrives(c: Tcb, h: TcpHeader, seq: number, flags: number, pkt: Uint
   if (s === TcpState.ESTABLISHED || s === TcpState.FIN_WAIT_1 || s === TcpState.FIN_WAIT_2) {
     if (c.orphaned && len > 0 && c.finQueued) {
       // The application is gone and cannot read this: RST (Linux tcp_rcv_state_process, TCPAbortOnData).
-      c.layer.stats.TcpExt.TCPAbortOnData++;
-      resetByApplication(c, now);
+      abortOnData(c, seq, h.ack, flags, h.payloadLength);
       return;
     }
     // Trim what lies beyond the window we advertised.

@@ -51,6 +51,8 @@ export class TcpServer extends EventEmitter {
   private readonly sockets = new Set<TcpSocket>();
   private closing = false;
   private closeCallbacks: ((err?: Error) => void)[] = [];
+  /** TCP_MAXSEG for the connections this server accepts (0: none). */
+  private userMss = 0;
 
   constructor(
     private readonly layer: ServerHost,
@@ -68,6 +70,23 @@ export class TcpServer extends EventEmitter {
   /** Connections established and waiting to be accepted. */
   get acceptQueueLength(): number {
     return this.listener?.acceptQueueLength ?? 0;
+  }
+
+  /**
+   * TCP_MAXSEG on the listening socket: the MSS its SYN-ACKs announce and its connections use is at most `mss`,
+   * for connections that arrive from now on (Linux keeps it in the listener and copies it into each child).
+   * 0 clears it; otherwise Linux's bounds, 88 (TCP_MIN_MSS) to 32767 (MAX_TCP_WINDOW), else EINVAL.
+   */
+  setMaxSegment(mss: number): this {
+    if (!Number.isInteger(mss) || (mss !== 0 && (mss < 88 || mss > 32767))) throw new TcpError('EINVAL', 'setsockopt');
+    this.userMss = mss;
+    if (this.listener !== null) this.listener.userMss = mss;
+    return this;
+  }
+
+  /** The TCP_MAXSEG set with setMaxSegment() (0: none). */
+  get maxSegment(): number {
+    return this.userMss;
   }
 
   /** Half-open entries in the SYN queue. */
@@ -122,6 +141,7 @@ export class TcpServer extends EventEmitter {
       return this;
     }
     const l = new TcpListener(this.layer, addr, p, backlog);
+    l.userMss = this.userMss;
     const err = this.layer.addListener(l);
     if (err) {
       err.port = p;

@@ -12,6 +12,7 @@ import { holdsLastPartial, pushDone, recordRoom } from './send-control.js';
 import { seqGt, seqLe, seqLt } from './seq.js';
 import { TcpState } from './state.js';
 import { REC_NONE, REC_SACK, RTX_NONE, RTX_PERSIST, RTX_RTO, RTX_TLP, type Tcb } from './tcb.js';
+import { clampProbeToUserTimeout, probesTimedOut } from './user-timeout.js';
 
 /** Sends what the windows allow, then a pure ACK if one is still owed; arms the RTO / persist timer. */
 export function transmit(c: Tcb, now: number): void {
@@ -157,8 +158,8 @@ export function persistTimerFires(c: Tcb, now: number): void {
     c.wakeup = false;
     if (c.sndMax !== c.sndUna) return;
   }
-  if (c.probesOut >= c.cfg.retries2) {
-    // Linux tcp_probe_timer: probes left unanswered that long mean the peer is gone.
+  // Linux tcp_probe_timer: probes left unanswered that long (retries2 of them, or the user timeout) mean the peer is gone.
+  if (probesTimedOut(c, now) || c.probesOut >= c.cfg.retries2) {
     c.layer.stats.TcpExt.TCPAbortOnTimeout++;
     abort(c, c.softError ?? 'ETIMEDOUT', now);
     return;
@@ -166,5 +167,5 @@ export function persistTimerFires(c: Tcb, now: number): void {
   sendProbe(c, now);
   c.probesOut++;
   c.rtt.backOff();
-  c.armRtx(RTX_PERSIST, now + c.rtt.rto);
+  c.armRtx(RTX_PERSIST, now + clampProbeToUserTimeout(c, c.rtt.rto, now));
 }

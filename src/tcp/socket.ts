@@ -23,6 +23,8 @@ import type { TcpConnection } from './connection.js';
 import type { Tcb } from './tcb.js';
 import { TcpState, type ConnectionUser, type TcpInfo } from './state.js';
 import { TcpError } from './errors.js';
+import { validUserTimeout } from './user-timeout.js';
+import { linuxTcpInfo, type LinuxTcpInfo } from './tcp-info.js';
 import type { EventEmitter } from 'node:events';
 import type { TimerQueue } from '../clock.js';
 import { DOUBLE_ZERO } from '../shape.js';
@@ -65,6 +67,13 @@ export interface SocketHost {
   kick(): void;
 }
 
+/**
+ * What woke a socket's waiters ('wakeup' event), as Linux's callbacks name it: `readable` — data arrived
+ * (sk_data_ready); `writable` — send space freed after a write found the buffer full (sk_write_space with
+ * SOCK_NOSPACE); `state` — connected, the peer's FIN, an error or the end (sk_state_change: every waiter).
+ */
+export type SocketWakeup = 'readable' | 'writable' | 'state';
+
 export class TcpSocket extends Duplex implements ConnectionUser {
   private conn: TcpConnection | null = null;
   /** True between connect() and the SYN-ACK (like net.Socket#connecting). */
@@ -72,6 +81,8 @@ export class TcpSocket extends Duplex implements ConnectionUser {
   /** The stream asked for data (_read) and has not pushed back (push() returned false) since. */
   private readWanted = false;
   private eofPushed = false;
+  /** A write found the send buffer full (Linux SOCK_NOSPACE): the next freed space is a 'writable' wakeup. */
+  private noSpace = false;
   /** discard(): received bytes are counted and dropped in the connection, never copied into the stream. */
   private discarding = false;
   private pendingWrite: PendingWrite | null = null;
@@ -80,6 +91,8 @@ export class TcpSocket extends Duplex implements ConnectionUser {
   private connGone = false;
   private lastErrno = 0;
   private timeoutMs = 0;
+  /** TCP_USER_TIMEOUT set before the socket had its connection. */
+  private userTimeoutMs = 0;
   private lastActivity = DOUBLE_ZERO;
   private readonly idleTimer: Timer;
   private corkOn = false;
@@ -114,6 +127,7 @@ export class TcpSocket extends Duplex implements ConnectionUser {
     this.localPort = c.localPort;
     this.connecting = c.state === TcpState.SYN_SENT || (c.state === TcpState.SYN_RECEIVED && c.listener === null) || c.state === TcpState.CLOSED;
     this.lastActivity = this.layer.now();
+    if (this.userTimeoutMs > 0) c.setUserTimeout(this.userTimeoutMs);
     c.attach(this);
     if (this.corkOn) c.setCork(true);
     if (this.lowat > 0) c.setNotSentLowat(this.lowat);
@@ -130,6 +144,7 @@ export class TcpSocket extends Duplex implements ConnectionUser {
   onConnected(): void {
     this.connecting = false;
     this.touch();
+    this.emit('wakeup', 'state');
     this.emit('connect');
     this.emit('ready');
   }
@@ -138,6 +153,7 @@ export class TcpSocket extends Duplex implements ConnectionUser {
     // Bytes arriving are activity for setTimeout (as net.Socket), whether or not the application reads yet.
     this.touch();
     if (this.readWanted || this.discarding) this.pull();
+    this.emit('wakeup', 'readable');
   }
 
   /**
@@ -154,14 +170,20 @@ export class TcpSocket extends Duplex implements ConnectionUser {
   onEof(): void {
     // The EOF itself carries no bytes: it reaches the stream even when nothing is wanted, once all data has.
     this.pull(this.conn !== null && this.conn.readable === 0);
+    this.emit('wakeup', 'state');
   }
 
   onWritable(): void {
     if (this.pendingWrite !== null) this.flushPending();
+    if (this.noSpace && this.pendingWrite === null) {
+      this.noSpace = false;
+      this.emit('wakeup', 'writable');
+    }
   }
 
   onClosed(err: TcpError | null): void {
     this.connGone = true;
+    this.emit('wakeup', 'state');
     if (err !== null) {
       this.lastErrno = -err.errno;
       if (this.remoteAddress !== undefined) {
@@ -266,7 +288,10 @@ export class TcpSocket extends Duplex implements ConnectionUser {
       const n = c.write(b, p.offset, b.length - p.offset, (this.chunkFlags !== null ? (this.chunkFlags.get(b) ?? 0) : 0));
       p.offset += n;
       this.written += n;
-      if (p.offset < b.length) return; // send buffer full: wait for onWritable
+      if (p.offset < b.length) {
+        this.noSpace = true; // send buffer full: wait for onWritable
+        return;
+      }
       p.index++;
       p.offset = 0;
     }
@@ -393,6 +418,24 @@ export class TcpSocket extends Duplex implements ConnectionUser {
     return this;
   }
 
+  /**
+   * TCP_USER_TIMEOUT (RFC 5482): after `ms` with transmitted data unacknowledged (or window probes unanswered)
+   * the connection ends with ETIMEDOUT, instead of after retries2 retransmissions; 0 turns it off. Unlike
+   * setTimeout() this is about the peer not acknowledging, not about the application being idle. A negative
+   * or non-integer value throws EINVAL, as setsockopt(2) answers.
+   */
+  setUserTimeout(ms: number): this {
+    if (!validUserTimeout(ms)) throw new TcpError('EINVAL', 'setsockopt');
+    this.userTimeoutMs = ms;
+    this.conn?.setUserTimeout(ms);
+    return this;
+  }
+
+  /** The TCP_USER_TIMEOUT in ms (0: off). */
+  get userTimeout(): number {
+    return this.userTimeoutMs;
+  }
+
   /** Idle timeout on the stack's timer queue: 'timeout' after `ms` without activity (0 turns it off). */
   setTimeout(ms: number, cb?: () => void): this {
     this.timeoutMs = ms;
@@ -471,9 +514,36 @@ export class TcpSocket extends Duplex implements ConnectionUser {
     return e;
   }
 
+  /** Bytes received in order and not read yet: those in the stream plus those still in the connection (SIOCINQ). */
+  get bytesReadable(): number {
+    return this.readableLength + (this.conn?.readable ?? 0);
+  }
+
+  /**
+   * TCP_INQ's hint (the TCP_CM_INQ value Linux's recvmsg reports, tcp_inq_hint): the bytes readable, plus one
+   * once the peer's FIN arrived — and at least 1 once the connection is done (FIN or reset) — so that a reader
+   * that sees 0 knows no more data is waiting, and one that sees non-zero knows to read again (data or EOF).
+   */
+  inq(): number {
+    const c = this.conn;
+    const fin = this.eofPushed || (c !== null && c.finReceived);
+    const n = this.bytesReadable + (fin ? 1 : 0);
+    const done = fin || this.connGone;
+    return n === 0 && done ? 1 : n;
+  }
+
   /** TCP_INFO-like snapshot of the connection, or null once it is gone. */
   tcpInfo(): TcpInfo | null {
     return this.conn?.info() ?? null;
+  }
+
+  /**
+   * getsockopt(TCP_INFO): the connection's struct tcp_info fields under Linux's names and units
+   * (src/tcp/tcp-info.ts), or null once the connection is gone (Linux then reports TCP_CLOSE).
+   */
+  getInfo(): LinuxTcpInfo | null {
+    const c = this.conn;
+    return c === null ? null : linuxTcpInfo(c, this.layer.now());
   }
 
   /** The underlying connection (for the conformance runner and tests). */

@@ -292,6 +292,12 @@ export abstract class Tcb {
   keepIntervalMs: number;
   keepProbes: number;
   probesOut = 0;
+  /** TCP_USER_TIMEOUT in ms (RFC 5482; 0: off, retries2 decides). Rules in user-timeout.ts. */
+  userTimeoutMs = 0;
+  /** When the head of the flight being retransmitted was first sent (Linux tp->retrans_stamp), while retransmits > 0. */
+  rtxStamp = DOUBLE_ZERO;
+  /** When the first unanswered zero-window probe timeout fired (Linux icsk_probes_tstamp), while probesOut > 0. */
+  probesStamp = DOUBLE_ZERO;
   lastRecv = DOUBLE_ZERO;
   lastSend = DOUBLE_ZERO;
 

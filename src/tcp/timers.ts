@@ -11,6 +11,7 @@ import { persistTimerFires, transmit } from './snd.js';
 import { seqAdd } from './seq.js';
 import { TcpState } from './state.js';
 import { REC_NONE, RTX_NONE, RTX_PERSIST, RTX_RTO, RTX_TLP, type Tcb } from './tcb.js';
+import { clampRtoToUserTimeout, noteFirstRetransmission, retransmitsTimedOut, zeroWindowRetransmitsTimedOut } from './user-timeout.js';
 
 /** The retransmission timer fired: a persist probe, a tail loss probe, or a retransmission timeout, by what it was armed for. */
 export function rtxTimerFires(c: Tcb, now: number): void {
@@ -34,9 +35,12 @@ function synRetransmissionTimeout(c: Tcb, now: number): void {
   const s = c.state;
   const cfg = c.cfg;
   const x = c.layer.stats.TcpExt;
+  if (c.retransmits === 0) noteFirstRetransmission(c, c.rtt.rto, now);
+  const before = c.retransmits;
   c.retransmits++;
   const limit = s === TcpState.SYN_SENT ? cfg.synRetries : cfg.synAckRetries;
-  if (c.retransmits > limit) {
+  // Linux tcp_write_timeout: the SYN retry count, or the user timeout if that comes first.
+  if (c.retransmits > limit || retransmitsTimedOut(c, before, now)) {
     x.TCPAbortOnTimeout++;
     abort(c, c.softError ?? 'ETIMEDOUT', now);
     return;
@@ -46,7 +50,7 @@ function synRetransmissionTimeout(c: Tcb, now: number): void {
   c.rtt.backOff();
   sendSyn(c, s === TcpState.SYN_RECEIVED, now);
   countRetrans(c);
-  c.armRtx(RTX_RTO, now + c.rtt.rto);
+  c.armRtx(RTX_RTO, now + clampRtoToUserTimeout(c, c.rtt.rto, now));
 }
 
 /**
@@ -58,10 +62,16 @@ function retransmissionTimeout(c: Tcb, now: number): void {
   const cfg = c.cfg;
   const x = c.layer.stats.TcpExt;
   if (c.sndMax === c.sndUna) return;
-  // Linux tcp_retransmit_timer: against a zero window the retransmissions are probes; only silence for TCP_RTO_MAX ends it.
-  if (c.sndWnd === 0 && now - c.lastRecv <= cfg.maxRto) c.retransmits = Math.min(c.retransmits, cfg.retries2 - 1);
+  if (c.retransmits === 0) noteFirstRetransmission(c, c.rtt.rto, now);
+  const before = c.retransmits;
+  // Linux tcp_retransmit_timer: against a zero window the retransmissions are probes; only silence for TCP_RTO_MAX ends it
+  // (or, with TCP_USER_TIMEOUT, no progress for that long: tcp_rtx_probe0_timed_out).
+  const zeroWindow = c.sndWnd === 0;
+  if (zeroWindow && now - c.lastRecv <= cfg.maxRto) c.retransmits = Math.min(c.retransmits, cfg.retries2 - 1);
   c.retransmits++;
-  if (c.retransmits > cfg.retries2) {
+  // Linux tcp_write_timeout: a user timeout replaces the retries2 count (retransmits_timed_out).
+  const expired = c.userTimeoutMs > 0 ? (zeroWindow ? zeroWindowRetransmitsTimedOut(c, now) : retransmitsTimedOut(c, before, now)) : c.retransmits > cfg.retries2;
+  if (expired) {
     x.TCPAbortOnTimeout++;
     abort(c, c.softError ?? 'ETIMEDOUT', now);
     return;
@@ -86,7 +96,7 @@ function retransmissionTimeout(c: Tcb, now: number): void {
     // Nothing could go out (zero window): retransmit the head anyway, like Linux.
     retransmitOne(c, c.sndUna, now);
   }
-  c.armRtx(RTX_RTO, now + c.rtt.rto);
+  c.armRtx(RTX_RTO, now + clampRtoToUserTimeout(c, c.rtt.rto, now));
 }
 
 /** The delayed-ACK timer fired (RFC 1122 §4.2.3.2: at most 500 ms; Linux 40 ms). */

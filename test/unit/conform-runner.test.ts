@@ -214,14 +214,22 @@ describe('TCP_MAXSEG', () => {
 `);
     expect(r.status, r.reason).toBe('pass');
   });
-  it('is unsupported after listen()', async () => {
+  it('after listen() applies to the connections to come (server.setMaxSegment); after connect() is unsupported', async () => {
     const r = await runScript(`0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
 +0 bind(3, ..., ...) = 0
 +0 listen(3, 4) = 0
 +0 setsockopt(3, IPPROTO_TCP, TCP_MAXSEG, [600], 4) = 0
++0 < S 0:0(0) win 20000 <mss 1000>
++0 > S. 0:0(0) ack 1 <mss 600>
 `);
-    expect(r.status).toBe('unsupported');
-    expect(r.reason).toMatch(/TCP_MAXSEG after listen/);
+    expect(r.status, r.reason).toBe('pass');
+    const c = await runScript(`0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
++0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
++0 setsockopt(3, IPPROTO_TCP, TCP_MAXSEG, [600], 4) = 0
+`);
+    expect(c.status).toBe('unsupported');
+    expect(c.reason).toMatch(/TCP_MAXSEG after connect/);
   });
 });
 
