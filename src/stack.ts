@@ -91,7 +91,7 @@ export class Stack {
     this.autoFlush = opts.autoFlush ?? true;
     this.ip = new Ipv4Layer(this.stats, { defaultTtl: opts.ttl ?? 64 });
     this.ip.onOutput = this.requestFlush;
-    this.ip6 = new Ipv6Layer(this.stats);
+    this.ip6 = new Ipv6Layer(this.stats, this.timers, opts.icmp, opts.reassembly);
     this.ip6.onOutput = this.requestFlush;
     this.icmp = new IcmpLayer(this.ip, this.stats, { ...defaultIcmpOptions, ...opts.icmp });
     // RFC 1122 §3.2.2.1: a host SHOULD answer a datagram for an unknown protocol with Protocol Unreachable.
@@ -130,6 +130,8 @@ export class Stack {
       Timers: this.timers.size,
       ReasmDatagrams: this.reassembler.pendingCount,
       ReasmBytes: this.reassembler.memory,
+      Reasm6Datagrams: this.ip6.reassembler.pendingCount,
+      Reasm6Bytes: this.ip6.reassembler.memory,
       TcpConnections: this.tcp.connectionCount,
       UdpSockets: this.udp.sockets().length,
       PolledBeforeTimers: this.linkPollPackets,
@@ -137,6 +139,7 @@ export class Stack {
     this.closeHooks.push(() => {
       this.udp.closeAll();
       this.reassembler.clear();
+      this.ip6.reassembler.clear();
     });
   }
 

@@ -42,10 +42,17 @@ export function ip6Counters() {
     InTruncatedPkts: 0,
     InDiscards: 0,
     InDelivers: 0,
+    OutForwDatagrams: 0,
     OutRequests: 0,
     OutDiscards: 0,
+    OutNoRoutes: 0,
+    ReasmTimeout: 0,
     ReasmReqds: 0,
+    ReasmOKs: 0,
     ReasmFails: 0,
+    FragOKs: 0,
+    FragFails: 0,
+    FragCreates: 0,
     InMcastPkts: 0,
   };
 }
@@ -71,6 +78,8 @@ export function icmp6Counters() {
     OutErrors: 0,
     OutRateLimited: 0,
     OutDestUnreachs: 0,
+    OutPktTooBigs: 0,
+    OutTimeExcds: 0,
     OutParmProblems: 0,
     OutEchoReplies: 0,
   };
