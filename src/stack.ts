@@ -19,7 +19,8 @@ import { IcmpLayer, defaultIcmpOptions, type IcmpOptions } from './ip/icmp.js';
 import { Reassembler, type ReassemblyOptions } from './ip/reassembler.js';
 import { fragmentDatagram } from './ip/fragmenter.js';
 import { Forwarder } from './ip/forward.js';
-import { UdpLayer, type UdpOptions } from './udp/layer.js';
+import { UdpLayer, defaultUdpOptions, type UdpOptions } from './udp/layer.js';
+import { Udp6Layer } from './udp/layer6.js';
 import { TcpLayer } from './tcp/layer.js';
 import type { TcpConfig } from './tcp/config.js';
 import { EventFeed } from './observe/feed.js';
@@ -70,6 +71,8 @@ export class Stack {
   readonly reassembler: Reassembler;
   readonly forwarder: Forwarder;
   readonly udp: UdpLayer;
+  /** UDP over IPv6 (`udp6` sockets). */
+  readonly udp6: Udp6Layer;
   readonly tcp: TcpLayer;
   readonly interfaces: NetInterface[] = [];
   /** The observatory's event feed (src/observe): inert until something subscribes. */
@@ -113,6 +116,7 @@ export class Stack {
     this.forwarder = new Forwarder(this.ip, this.icmp, this.stats);
     if (opts.forwarding) this.forwarder.enable();
     this.udp = new UdpLayer(this.ip, this.icmp, this.stats, opts.udp);
+    this.udp6 = new Udp6Layer(this.ip6, this.stats, { ...defaultUdpOptions, ...opts.udp }, () => this.clock.now());
     this.tcp = new TcpLayer(
       {
         clock: this.clock,
@@ -134,10 +138,12 @@ export class Stack {
       Reasm6Bytes: this.ip6.reassembler.memory,
       TcpConnections: this.tcp.connectionCount,
       UdpSockets: this.udp.sockets().length,
+      Udp6Sockets: this.udp6.sockets().length,
       PolledBeforeTimers: this.linkPollPackets,
     });
     this.closeHooks.push(() => {
       this.udp.closeAll();
+      this.udp6.closeAll();
       this.reassembler.clear();
       this.ip6.reassembler.clear();
     });
@@ -163,11 +169,17 @@ export class Stack {
     return iface;
   }
 
-  /** Puts an IPv6 address on an interface: `addAddress6(iface, 'fd77::2/64')`. */
-  addAddress6(iface: NetInterface, cidr: string): void {
-    const e = this.ip6.addAddress(iface, cidr);
+  /** Puts an IPv6 address on an interface: `addAddress6(iface, 'fd77::2/64')`; `defaultRoute` adds `::/0` through it. */
+  addAddress6(iface: NetInterface, cidr: string, opts: { defaultRoute?: boolean } = {}): void {
+    const e = this.ip6.addAddress(iface, cidr) ?? (opts.defaultRoute ? this.ip6.addRoute('::/0', iface) : undefined);
     if (e) throw e;
     this.logger.debug({ iface: iface.name, cidr }, 'IPv6 address added');
+  }
+
+  /** Adds an IPv6 route: `addRoute6('fd77:9::/64', iface)`. */
+  addRoute6(cidr: string, iface: NetInterface): void {
+    const e = this.ip6.addRoute(cidr, iface);
+    if (e) throw e;
   }
 
   /** Adds a route: `addRoute('10.77.9.0/24', iface)`; a gateway is recorded for forwarding decisions. */

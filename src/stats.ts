@@ -167,6 +167,8 @@ export class Stats {
   readonly Ip6 = ip6Counters();
   readonly Icmp6 = icmp6Counters();
   readonly Udp = udpCounters();
+  /** Linux /proc/net/snmp6's Udp6 line (UDP over IPv6 is counted apart from UDP over IPv4). */
+  readonly Udp6 = udpCounters();
   readonly Tcp = tcpCounters();
   readonly TcpExt = tcpExtCounters();
   /** Drops by reason, e.g. `ip.bad-checksum`: every packet the stack discards is counted once here. */
@@ -184,7 +186,7 @@ export class Stats {
   }
 
   toJSON(): Record<string, unknown> {
-    const out: Record<string, unknown> = { Ip: this.Ip, Icmp: this.Icmp, Ip6: this.Ip6, Icmp6: this.Icmp6, Udp: this.Udp, Tcp: this.Tcp, TcpExt: this.TcpExt, drops: { ...this.drops } };
+    const out: Record<string, unknown> = { Ip: this.Ip, Icmp: this.Icmp, Ip6: this.Ip6, Icmp6: this.Icmp6, Udp: this.Udp, Udp6: this.Udp6, Tcp: this.Tcp, TcpExt: this.TcpExt, drops: { ...this.drops } };
     if (this.gauges) out['Gauges'] = this.gauges();
     return out;
   }
