@@ -130,7 +130,7 @@ export function startStack(opts: UpOptions, logger: Logger): RunningStack {
   if (topo instanceof Error) throw topo;
   const kernelRoutes = [...opts.kernelRoutes, ...(topo ? topologyKernelRoutes(topo, opts.addr) : [])];
   for (const r of kernelRoutes) {
-    const c = parseCidr(r);
+    const c = r.includes(':') ? parseIpv6Cidr(r, 128) : parseCidr(r);
     if (c instanceof Error) throw new Error(`route ${r}: ${c.message}`);
   }
 

@@ -19,6 +19,7 @@ import { IcmpLayer, defaultIcmpOptions, type IcmpOptions } from './ip/icmp.js';
 import { Reassembler, type ReassemblyOptions } from './ip/reassembler.js';
 import { fragmentDatagram } from './ip/fragmenter.js';
 import { Forwarder } from './ip/forward.js';
+import { Forwarder6 } from './ip/forward6.js';
 import { UdpLayer, defaultUdpOptions, type UdpOptions } from './udp/layer.js';
 import { Udp6Layer } from './udp/layer6.js';
 import { TcpLayer } from './tcp/layer.js';
@@ -70,6 +71,7 @@ export class Stack {
   readonly icmp: IcmpLayer;
   readonly reassembler: Reassembler;
   readonly forwarder: Forwarder;
+  readonly forwarder6: Forwarder6;
   readonly udp: UdpLayer;
   /** UDP over IPv6 (`udp6` sockets). */
   readonly udp6: Udp6Layer;
@@ -114,7 +116,11 @@ export class Stack {
       fragmentDatagram(packet, iface.mtu, this.stats, (piece) => iface.enqueue(piece));
     };
     this.forwarder = new Forwarder(this.ip, this.icmp, this.stats);
-    if (opts.forwarding) this.forwarder.enable();
+    this.forwarder6 = new Forwarder6(this.ip6, this.stats);
+    if (opts.forwarding) {
+      this.forwarder.enable();
+      this.forwarder6.enable();
+    }
     this.udp = new UdpLayer(this.ip, this.icmp, this.stats, opts.udp);
     this.udp6 = new Udp6Layer(this.ip6, this.stats, { ...defaultUdpOptions, ...opts.udp }, () => this.clock.now());
     this.tcp = new TcpLayer(
@@ -151,8 +157,13 @@ export class Stack {
 
   /** Router mode on or off (forwarding of datagrams not addressed to this stack). */
   setForwarding(on: boolean): void {
-    if (on) this.forwarder.enable();
-    else this.forwarder.disable();
+    if (on) {
+      this.forwarder.enable();
+      this.forwarder6.enable();
+    } else {
+      this.forwarder.disable();
+      this.forwarder6.disable();
+    }
   }
 
   /** Attaches a link with the stack's address on it, e.g. `addInterface(tun, '10.77.0.2/24')`. */

@@ -549,7 +549,7 @@ function readWords(b: Uint8Array, o: number): Ipv6Words {
 }
 
 /** `a` with the bits past `len` cleared. */
-function maskWords(a: readonly number[], len: number): Ipv6Words {
+export function maskWords(a: readonly number[], len: number): Ipv6Words {
   const out: Ipv6Words = [0, 0, 0, 0];
   for (let k = 0; k < 4; k++) {
     const bits = Math.max(0, Math.min(32, len - 32 * k));
