@@ -26,6 +26,9 @@ import { bytes, fuzz, mutate, mutation, reportExecutions } from '../adversarial/
 
 afterAll(() => reportExecutions('ipv6'));
 
+/** Room for long runs (FUZZ_RUNS=100000); the default sizes take seconds. */
+const LONG_TIMEOUT = 600_000;
+
 const mutations = fc.array(mutation, { minLength: 1, maxLength: 6 });
 const NH = fc.constantFrom(0, 6, 17, 43, 44, 58, 59, 60, 132, 255);
 
@@ -181,7 +184,7 @@ describe('fuzz: IPv6 fixed header and extension-header walk', () => {
       },
       3000,
     );
-  });
+  }, LONG_TIMEOUT);
   it('chains that never end, lengths past the packet: the walk ends in bounds or says no', () => {
     fuzz(
       'ipv6.chain',
@@ -195,7 +198,7 @@ describe('fuzz: IPv6 fixed header and extension-header walk', () => {
       },
       3000,
     );
-  });
+  }, LONG_TIMEOUT);
 });
 
 describe('fuzz: the IPv6 input path (ICMPv6, UDP, fragments, extension headers)', () => {
@@ -219,7 +222,7 @@ describe('fuzz: the IPv6 input path (ICMPv6, UDP, fragments, extension headers)'
       },
       300,
     );
-  });
+  }, LONG_TIMEOUT);
 });
 
 describe('IPv6 fragment properties', () => {
@@ -260,7 +263,7 @@ describe('IPv6 fragment properties', () => {
       },
       300,
     );
-  });
+  }, LONG_TIMEOUT);
 
   it('the fragmenter: pieces within the MTU, multiples of 8 but the last, rebuilding the input', () => {
     fuzz(
@@ -286,7 +289,7 @@ describe('IPv6 fragment properties', () => {
       },
       300,
     );
-  });
+  }, LONG_TIMEOUT);
 
   it('ICMPv6 Packet Too Big of any MTU: below 1280 ignored, never a reply larger than what was learnt', () => {
     fuzz(
@@ -309,5 +312,5 @@ describe('IPv6 fragment properties', () => {
       },
       300,
     );
-  });
+  }, LONG_TIMEOUT);
 });
