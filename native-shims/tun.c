@@ -980,6 +980,56 @@ static int add_address6(napi_env env, const char *name, const struct in6_addr *a
   return -1;
 }
 
+/* An IPv6 route to `cidr` (`fd77:9::/64`) through the device (SIOCADDRT with an in6_rtmsg on an AF_INET6
+ * socket): 1 added, 0 already there, -1 with an exception thrown. */
+static int add_route6(napi_env env, const char *name, const char *cidr) {
+  char text[64];
+  snprintf(text, sizeof text, "%s", cidr);
+  char *slash = strchr(text, '/');
+  int prefix = 128;
+  if (slash != NULL) {
+    *slash = '\0';
+    char *end = NULL;
+    long p = strtol(slash + 1, &end, 10);
+    if (end == slash + 1 || *end != '\0' || p < 0 || p > 128) {
+      throw_type(env, "addRoute(): route must be an IPv6 CIDR like 'fd77:9::/64'");
+      return -1;
+    }
+    prefix = (int)p;
+  }
+  struct in6_addr addr;
+  if (inet_pton(AF_INET6, text, &addr) != 1) {
+    throw_type(env, "addRoute(): route must be an IPv6 CIDR like 'fd77:9::/64'");
+    return -1;
+  }
+  int s6 = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s6 < 0) {
+    throw_sys(env, errno, "socket", name, "cannot open an AF_INET6 socket to add a route (IPv6 disabled?)");
+    return -1;
+  }
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  memcpy(ifr.ifr_name, name, IFNAMSIZ);
+  if (if_ioctl(env, s6, SIOCGIFINDEX, "SIOCGIFINDEX", &ifr, name) < 0) {
+    close(s6);
+    return -1;
+  }
+  struct in6_rtmsg rt;
+  memset(&rt, 0, sizeof rt);
+  rt.rtmsg_dst = addr;
+  rt.rtmsg_dst_len = (unsigned short)prefix;
+  rt.rtmsg_metric = 1;
+  rt.rtmsg_flags = RTF_UP | (prefix == 128 ? RTF_HOST : 0);
+  rt.rtmsg_ifindex = ifr.ifr_ifindex;
+  int rc = ioctl(s6, SIOCADDRT, &rt);
+  int err = errno;
+  close(s6);
+  if (rc == 0) return 1;
+  if (err == EEXIST) return 0;
+  throw_sys(env, err, "ioctl", name, "SIOCADDRT (IPv6) failed for device");
+  return -1;
+}
+
 /* configure(name, { address?, prefixLength?, mtu?, up?, address6?, prefixLength6? }) */
 static napi_value js_configure(napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -1106,12 +1156,20 @@ static napi_value js_add_route(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (get_ifname(env, argv[0], name) < 0) return NULL;
-  char cidr[40];
+  char cidr[64];
   size_t len;
   napi_valuetype t;
   struct in_addr dst;
   int prefix;
   NAPI_CALL(env, napi_typeof(env, argv[1], &t));
+  if (t == napi_string && napi_get_value_string_utf8(env, argv[1], cidr, sizeof cidr, &len) == napi_ok &&
+      strchr(cidr, ':') != NULL) {
+    int r6 = add_route6(env, name, cidr);
+    if (r6 < 0) return NULL;
+    napi_value out6;
+    NAPI_CALL(env, napi_get_boolean(env, r6 == 1, &out6));
+    return out6;
+  }
   if (t != napi_string || napi_get_value_string_utf8(env, argv[1], cidr, sizeof cidr, &len) != napi_ok ||
       parse_cidr(cidr, &dst, &prefix) < 0) {
     throw_type(env, "addRoute(): route must be an IPv4 CIDR like '10.77.9.0/24'");

@@ -65,8 +65,29 @@ export const DROP_REASONS = {
   'ip6.bad-option-length': 'an option running past its header',
   'ip6.unknown-next-header': 'an upper-layer protocol we do not handle (answered with Parameter Problem)',
   'ip6.no-next-header': 'next header 59: nothing follows',
-  'ip6.fragment-not-reassembled': 'an IPv6 fragment (IPv6 reassembly is not implemented)',
-  'ip6.too-big-out': 'an outgoing IPv6 packet over the MTU (the source fragments in IPv6)',
+  'ip6.out-no-route': 'an outgoing IPv6 packet with no route (no source address for its destination)',
+  // ---- IPv6 forwarding (src/ip/forward6.ts; RFC 8200, RFC 4443)
+  'ip6.forward-unspecified-source': 'not forwarded: the unspecified source :: (RFC 4291 §2.5.2)',
+  'ip6.forward-no-route': 'not forwarded: no route to the destination (answered with Destination Unreachable)',
+  'ip6.forward-hop-limit-exceeded': 'not forwarded: the hop limit ran out (answered with Time Exceeded, for traceroute -6)',
+  'ip6.forward-too-big': 'not forwarded: over the next MTU — routers never fragment in IPv6 (answered with Packet Too Big)',
+  // ---- IPv6 fragmentation and reassembly (src/ip/fragmenter6.ts, src/ip/reassembler6.ts; RFC 8200 §4.5)
+  'ip6.frag-mtu-too-small': 'cannot fragment: the MTU leaves no room for 8 bytes of payload after the headers',
+  'ip6.frag-incomplete-chain': 'a first fragment without the whole header chain (RFC 7112; answered with Parameter Problem code 3)',
+  'ip6.frag-rebuild-failed': 'a reassembled datagram whose rebuilt header does not decode',
+  'ip6.frag-too-big': 'a fragment reaching beyond 65535 bytes of payload (answered with Parameter Problem)',
+  'ip6.frag-unaligned': 'a fragment with More set whose length is not a multiple of 8 (answered with Parameter Problem)',
+  'ip6.frag-empty': 'a fragment with no payload: the whole datagram is dropped',
+  'ip6.frag-bad-end': 'a last fragment that disagrees with the end already known: the whole datagram is dropped',
+  'ip6.frag-beyond-end': 'a fragment past the end the last fragment gave: the whole datagram is dropped',
+  'ip6.frag-duplicate': 'a fragment exactly repeating one already held',
+  'ip6.frag-overlap': 'overlapping fragments: the whole datagram is dropped (RFC 5722)',
+  'ip6.frag-datagram-limit': 'a datagram that would take more reassembly memory than one datagram may',
+  'ip6.frag-memory-limit': 'reassembly memory full even after evicting older datagrams',
+  'ip6.frag-evicted-count': 'an incomplete datagram evicted: too many in reassembly at once',
+  'ip6.frag-evicted-memory': 'an incomplete datagram evicted to make room in reassembly memory',
+  'ip6.frag-timeout': 'an incomplete datagram timed out (60 s; answered with Time Exceeded code 1 when the first fragment came)',
+  'ip6.frag-oversize': 'a reassembled payload (with its unfragmentable headers) over 65535 bytes',
 
   // ---- ICMP (src/ip/icmp.ts; RFC 792, RFC 1122 §3.2.2)
   'icmp.truncated': 'an ICMP message shorter than its header',
@@ -84,6 +105,11 @@ export const DROP_REASONS = {
   'icmp6.bad-checksum': 'ICMPv6 checksum wrong',
   'icmp6.link-layer-on-l3-tun': 'neighbor discovery or MLD on a layer-3 TUN, where it has no meaning',
   'icmp6.error-no-socket': 'an ICMPv6 error about a flow no socket owns',
+  'icmp6.rate-limited': 'an ICMPv6 error not sent: over the rate limit (Linux net.ipv6.icmp.ratelimit)',
+  'icmp6.bad-quote': 'an ICMPv6 error whose quoted packet has a broken header chain',
+  'icmp6.quote-not-ours': 'an ICMPv6 error quoting a packet we did not send (RFC 5927 checks)',
+  'icmp6.ptb-below-minimum': 'a Packet Too Big claiming an MTU below 1280 (ignored, RFC 8201 §4)',
+  'icmp6.ptb-learnt': 'a Packet Too Big taken into the path MTU, with no socket to tell',
   'icmp6.unhandled-type': 'an ICMPv6 type we neither answer nor deliver',
 
   // ---- UDP (src/udp/layer.ts; RFC 768, RFC 1122 §4.1)
@@ -95,6 +121,16 @@ export const DROP_REASONS = {
   'udp.out-no-route': 'an outgoing datagram with no route',
   'udp.icmp-short-quote': 'an ICMP error quoting too little of the UDP header to find the socket',
   'udp.icmp-no-socket': 'an ICMP error about a UDP flow no socket owns',
+  // ---- UDP over IPv6 (src/udp/layer6.ts; RFC 8200 §8.1)
+  'udp6.truncated': 'shorter than a UDP header (over IPv6)',
+  'udp6.bad-length': 'UDP length field disagrees with the datagram (over IPv6)',
+  'udp6.bad-checksum': 'UDP checksum wrong (over IPv6)',
+  'udp6.zero-checksum': 'a zero UDP checksum, invalid over IPv6 (RFC 8200 §8.1)',
+  'udp6.no-port': 'no IPv6 socket on the port (answered with Port Unreachable)',
+  'udp6.rcvbuf-full': "the socket's receive queue is full (over IPv6)",
+  'udp6.out-no-route': 'an outgoing IPv6 datagram with no source address for its destination',
+  'udp6.icmp-short-quote': 'an ICMPv6 error quoting too little of the UDP header to find the socket',
+  'udp6.icmp-no-socket': 'an ICMPv6 error about a UDP flow no socket owns',
 
   // ---- TCP (src/tcp; RFC 9293, RFC 5961, RFC 7323)
   'tcp.truncated': 'shorter than a TCP header',

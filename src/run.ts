@@ -133,7 +133,7 @@ export function startStack(opts: UpOptions, logger: Logger): RunningStack {
   if (topo instanceof Error) throw topo;
   const kernelRoutes = [...opts.kernelRoutes, ...(topo ? topologyKernelRoutes(topo, opts.addr) : [])];
   for (const r of kernelRoutes) {
-    const c = parseCidr(r);
+    const c = r.includes(':') ? parseIpv6Cidr(r, 128) : parseCidr(r);
     if (c instanceof Error) throw new Error(`route ${r}: ${c.message}`);
   }
 
@@ -187,7 +187,7 @@ export function startStack(opts: UpOptions, logger: Logger): RunningStack {
   // Tail loss probes and buffer autotuning on, as Linux has them by default (the library's defaults are off: see TcpConfig).
   const stack = new Stack(applySysctls({ clock, timers, logger, forwarding: opts.forward ?? false, tcp: liveTcpConfig, ...(reassembly ? { reassembly } : {}) }, sysctls));
   const tunIface = stack.addInterface(link, opts.addr, { defaultRoute: true, name: opts.tun });
-  if (addr6 !== null) stack.addAddress6(tunIface, `${addr6.text}`);
+  if (addr6 !== null) stack.addAddress6(tunIface, `${addr6.text}`, { defaultRoute: true });
   tun.onDrop = (reason) => stack.stats.drop(`link.${reason}`);
   if (opts.observe?.sampleRate !== undefined) stack.feed.sampleMs = 1000 / opts.observe.sampleRate;
   let net: VirtualNetwork | undefined;

@@ -19,7 +19,9 @@ import { IcmpLayer, defaultIcmpOptions, type IcmpOptions } from './ip/icmp.js';
 import { Reassembler, type ReassemblyOptions } from './ip/reassembler.js';
 import { fragmentDatagram } from './ip/fragmenter.js';
 import { Forwarder } from './ip/forward.js';
-import { UdpLayer, type UdpOptions } from './udp/layer.js';
+import { Forwarder6 } from './ip/forward6.js';
+import { UdpLayer, defaultUdpOptions, type UdpOptions } from './udp/layer.js';
+import { Udp6Layer } from './udp/layer6.js';
 import { TcpLayer } from './tcp/layer.js';
 import type { TcpConfig } from './tcp/config.js';
 import { EventFeed } from './observe/feed.js';
@@ -69,7 +71,10 @@ export class Stack {
   readonly icmp: IcmpLayer;
   readonly reassembler: Reassembler;
   readonly forwarder: Forwarder;
+  readonly forwarder6: Forwarder6;
   readonly udp: UdpLayer;
+  /** UDP over IPv6 (`udp6` sockets). */
+  readonly udp6: Udp6Layer;
   readonly tcp: TcpLayer;
   readonly interfaces: NetInterface[] = [];
   /** The observatory's event feed (src/observe): inert until something subscribes. */
@@ -91,7 +96,7 @@ export class Stack {
     this.autoFlush = opts.autoFlush ?? true;
     this.ip = new Ipv4Layer(this.stats, { defaultTtl: opts.ttl ?? 64 });
     this.ip.onOutput = this.requestFlush;
-    this.ip6 = new Ipv6Layer(this.stats);
+    this.ip6 = new Ipv6Layer(this.stats, this.timers, opts.icmp, opts.reassembly);
     this.ip6.onOutput = this.requestFlush;
     this.icmp = new IcmpLayer(this.ip, this.stats, { ...defaultIcmpOptions, ...opts.icmp });
     // RFC 1122 §3.2.2.1: a host SHOULD answer a datagram for an unknown protocol with Protocol Unreachable.
@@ -111,8 +116,13 @@ export class Stack {
       fragmentDatagram(packet, iface.mtu, this.stats, (piece) => iface.enqueue(piece));
     };
     this.forwarder = new Forwarder(this.ip, this.icmp, this.stats);
-    if (opts.forwarding) this.forwarder.enable();
+    this.forwarder6 = new Forwarder6(this.ip6, this.stats);
+    if (opts.forwarding) {
+      this.forwarder.enable();
+      this.forwarder6.enable();
+    }
     this.udp = new UdpLayer(this.ip, this.icmp, this.stats, opts.udp);
+    this.udp6 = new Udp6Layer(this.ip6, this.stats, { ...defaultUdpOptions, ...opts.udp }, () => this.clock.now());
     this.tcp = new TcpLayer(
       {
         clock: this.clock,
@@ -130,20 +140,30 @@ export class Stack {
       Timers: this.timers.size,
       ReasmDatagrams: this.reassembler.pendingCount,
       ReasmBytes: this.reassembler.memory,
+      Reasm6Datagrams: this.ip6.reassembler.pendingCount,
+      Reasm6Bytes: this.ip6.reassembler.memory,
       TcpConnections: this.tcp.connectionCount,
       UdpSockets: this.udp.sockets().length,
+      Udp6Sockets: this.udp6.sockets().length,
       PolledBeforeTimers: this.linkPollPackets,
     });
     this.closeHooks.push(() => {
       this.udp.closeAll();
+      this.udp6.closeAll();
       this.reassembler.clear();
+      this.ip6.reassembler.clear();
     });
   }
 
   /** Router mode on or off (forwarding of datagrams not addressed to this stack). */
   setForwarding(on: boolean): void {
-    if (on) this.forwarder.enable();
-    else this.forwarder.disable();
+    if (on) {
+      this.forwarder.enable();
+      this.forwarder6.enable();
+    } else {
+      this.forwarder.disable();
+      this.forwarder6.disable();
+    }
   }
 
   /** Attaches a link with the stack's address on it, e.g. `addInterface(tun, '10.77.0.2/24')`. */
@@ -160,11 +180,17 @@ export class Stack {
     return iface;
   }
 
-  /** Puts an IPv6 address on an interface: `addAddress6(iface, 'fd77::2/64')`. */
-  addAddress6(iface: NetInterface, cidr: string): void {
-    const e = this.ip6.addAddress(iface, cidr);
+  /** Puts an IPv6 address on an interface: `addAddress6(iface, 'fd77::2/64')`; `defaultRoute` adds `::/0` through it. */
+  addAddress6(iface: NetInterface, cidr: string, opts: { defaultRoute?: boolean } = {}): void {
+    const e = this.ip6.addAddress(iface, cidr) ?? (opts.defaultRoute ? this.ip6.addRoute('::/0', iface) : undefined);
     if (e) throw e;
     this.logger.debug({ iface: iface.name, cidr }, 'IPv6 address added');
+  }
+
+  /** Adds an IPv6 route: `addRoute6('fd77:9::/64', iface)`. */
+  addRoute6(cidr: string, iface: NetInterface): void {
+    const e = this.ip6.addRoute(cidr, iface);
+    if (e) throw e;
   }
 
   /** Adds a route: `addRoute('10.77.9.0/24', iface)`; a gateway is recorded for forwarding decisions. */

@@ -43,10 +43,17 @@ export function ip6Counters() {
     InTruncatedPkts: 0,
     InDiscards: 0,
     InDelivers: 0,
+    OutForwDatagrams: 0,
     OutRequests: 0,
     OutDiscards: 0,
+    OutNoRoutes: 0,
+    ReasmTimeout: 0,
     ReasmReqds: 0,
+    ReasmOKs: 0,
     ReasmFails: 0,
+    FragOKs: 0,
+    FragFails: 0,
+    FragCreates: 0,
     InMcastPkts: 0,
   };
 }
@@ -72,6 +79,8 @@ export function icmp6Counters() {
     OutErrors: 0,
     OutRateLimited: 0,
     OutDestUnreachs: 0,
+    OutPktTooBigs: 0,
+    OutTimeExcds: 0,
     OutParmProblems: 0,
     OutEchoReplies: 0,
   };
@@ -159,6 +168,8 @@ export class Stats {
   readonly Ip6 = ip6Counters();
   readonly Icmp6 = icmp6Counters();
   readonly Udp = udpCounters();
+  /** Linux /proc/net/snmp6's Udp6 line (UDP over IPv6 is counted apart from UDP over IPv4). */
+  readonly Udp6 = udpCounters();
   readonly Tcp = tcpCounters();
   readonly TcpExt = tcpExtCounters();
   /** Drops by reason, e.g. `ip.bad-checksum`: every packet the stack discards is counted once here (src/drop-reasons.ts). */
@@ -176,7 +187,7 @@ export class Stats {
   }
 
   toJSON(): Record<string, unknown> {
-    const out: Record<string, unknown> = { Ip: this.Ip, Icmp: this.Icmp, Ip6: this.Ip6, Icmp6: this.Icmp6, Udp: this.Udp, Tcp: this.Tcp, TcpExt: this.TcpExt, drops: { ...this.drops } };
+    const out: Record<string, unknown> = { Ip: this.Ip, Icmp: this.Icmp, Ip6: this.Ip6, Icmp6: this.Icmp6, Udp: this.Udp, Udp6: this.Udp6, Tcp: this.Tcp, TcpExt: this.TcpExt, drops: { ...this.drops } };
     if (this.gauges) out['Gauges'] = this.gauges();
     return out;
   }

@@ -10,13 +10,16 @@
  *       { "name": "tun", "forward": true },
  *       { "name": "host", "services": "all", "hostnames": ["host.tunstack.test"] }
  *     ],
- *     "links": [ { "a": "tun:10.77.9.1/24", "b": "host:10.77.9.2/24", "mtu": 1500 } ],
+ *     "links": [ { "a": "tun:10.77.9.1/24", "b": "host:10.77.9.2/24", "mtu": 1500,
+ *                  "a6": "fd77:9::1/64", "b6": "fd77:9::2/64" } ],
  *     "routes": [ { "node": "host", "to": "0.0.0.0/0", "via": "10.77.9.1" } ]
  *   }
  *
  * A node other than `tun` without a default route gets one through its first
- * link. The kernel needs routes to the virtual subnets through the TUN: every
- * link subnet and every `to` of the tun node's routes, plus `kernelRoutes`.
+ * link (and an IPv6 one through its first link with an IPv6 address: `a6`/`b6`
+ * put IPv6 addresses on a link's ends). The kernel needs routes to the virtual
+ * subnets through the TUN: every link subnet (IPv6 ones included) and every
+ * `to` of the tun node's routes, plus `kernelRoutes`.
  */
 import { readFileSync, existsSync } from 'node:fs';
 import type { Logger } from 'pino';
@@ -25,6 +28,8 @@ import { Stack, type StackOptions } from './stack.js';
 import { MemoryLink } from './link/memory.js';
 import { parseAddress, parseCidr, maskOf } from './ip/address.js';
 import { ipToString } from './wire/bytes.js';
+import { formatIpv6, parseIpv6Cidr } from './wire/ipv6.js';
+import { maskWords } from './ip/ipv6.js';
 import { resolveServices } from './services.js';
 import type { NetInterface } from './ip/interface.js';
 
@@ -45,6 +50,9 @@ export interface TopologyLink {
   a: string;
   b: string;
   mtu?: number;
+  /** IPv6 addresses of the two ends (`fd77:9::1/64`), optional. */
+  a6?: string;
+  b6?: string;
 }
 
 export interface TopologyRoute {
@@ -71,7 +79,7 @@ export const PRESETS: Record<string, TopologySpec> = {
       { name: TUN_NODE, forward: true },
       { name: 'host', services: 'all', hostnames: ['host.tunstack.test'] },
     ],
-    links: [{ a: 'tun:10.77.9.1/24', b: 'host:10.77.9.2/24', mtu: 1500 }],
+    links: [{ a: 'tun:10.77.9.1/24', b: 'host:10.77.9.2/24', mtu: 1500, a6: 'fd77:9::1/64', b6: 'fd77:9::2/64' }],
     routes: [{ node: 'host', to: '0.0.0.0/0', via: '10.77.9.1' }],
   },
   /** Like `router`, but the inner link has a 1280-byte MTU: the router fragments (or answers DF packets with frag-needed). */
@@ -150,7 +158,16 @@ export function validateTopology(v: unknown): TopologySpec | Error {
     if (a.network !== b.network || a.prefixLength !== b.prefixLength) return new Error(`topology: links[${i}]: ${a.cidr} and ${b.cidr} are not on one subnet`);
     const mtu = r['mtu'];
     if (mtu !== undefined && (typeof mtu !== 'number' || !Number.isInteger(mtu) || mtu < 68 || mtu > 65535)) return new Error(`topology: links[${i}].mtu must be an integer in 68..65535`);
-    links.push({ a: r['a'] as string, b: r['b'] as string, ...(mtu !== undefined ? { mtu: mtu as number } : {}) });
+    const six: { a6?: string; b6?: string } = {};
+    for (const k of ['a6', 'b6'] as const) {
+      const v = r[k];
+      if (v === undefined) continue;
+      if (typeof v !== 'string' || !v.includes('/') || parseIpv6Cidr(v, 128) instanceof Error) return new Error(`topology: links[${i}].${k} must be an IPv6 address with a prefix (e.g. fd77:9::1/64)`);
+      six[k] = v;
+    }
+    if ((six.a6 === undefined) !== (six.b6 === undefined)) return new Error(`topology: links[${i}]: a6 and b6 go together`);
+    if (six.a6 !== undefined && six.b6 !== undefined && prefix6(six.a6) !== prefix6(six.b6)) return new Error(`topology: links[${i}]: ${six.a6} and ${six.b6} are not on one subnet`);
+    links.push({ a: r['a'] as string, b: r['b'] as string, ...(mtu !== undefined ? { mtu: mtu as number } : {}), ...six });
   }
   const routes: TopologyRoute[] = [];
   if (o['routes'] !== undefined) {
@@ -209,6 +226,13 @@ export function topologyKernelRoutes(spec: TopologySpec, tunCidr: string): strin
   for (const l of spec.links) {
     const a = parseEnd(l.a, 'link');
     if (!(a instanceof Error)) add(a.network, a.prefixLength);
+    if (l.a6 !== undefined) {
+      const p6 = prefix6(l.a6);
+      if (!seen.has(p6)) {
+        seen.add(p6);
+        out.push(p6);
+      }
+    }
   }
   for (const r of spec.routes ?? []) {
     if (r.node !== TUN_NODE) continue;
@@ -270,8 +294,9 @@ export function buildTopology(spec: TopologySpec, tunStack: Stack, opts: BuildOp
     if (b instanceof Error) throw b;
     const [la, lb] = MemoryLink.pair({ mtu: l.mtu ?? 1500, autoDeliver: opts.autoDeliver ?? true, names: [`${a.node}-${b.node}`, `${b.node}-${a.node}`] });
     links.push(la, lb);
-    for (const [end, link] of [[a, la], [b, lb]] as const) {
+    for (const [end, link, six] of [[a, la, l.a6], [b, lb, l.b6]] as const) {
       const iface = stacks.get(end.node)!.addInterface(link, end.cidr, { name: link.name });
+      if (six !== undefined) stacks.get(end.node)!.addAddress6(iface, six);
       const list = ifaces.get(end.node) ?? [];
       list.push(iface);
       ifaces.set(end.node, list);
@@ -289,6 +314,8 @@ export function buildTopology(spec: TopologySpec, tunStack: Stack, opts: BuildOp
     if (name === TUN_NODE) continue;
     const first = ifaces.get(name)?.[0];
     if (first && !s.ip.routes.list().some((r) => r.prefixLength === 0)) s.ip.routes.add({ network: 0, mask: maskOf(0), prefixLength: 0, iface: first, gateway: 0 });
+    const first6 = s.ip6.addressList[0];
+    if (first6 !== undefined) s.addRoute6('::/0', first6.iface);
   }
   for (const n of spec.nodes) {
     if (n.name === TUN_NODE) continue;
@@ -310,4 +337,11 @@ export function buildTopology(spec: TopologySpec, tunStack: Stack, opts: BuildOp
       for (const [name, s] of stacks) if (name !== TUN_NODE) s.close();
     },
   };
+}
+
+/** The network of an IPv6 CIDR, as text (`fd77:9::1/64` → `fd77:9::/64`). */
+function prefix6(cidr: string): string {
+  const c = parseIpv6Cidr(cidr, 128);
+  if (c instanceof Error) return cidr;
+  return `${formatIpv6(maskWords(c.address, c.prefixLength))}/${c.prefixLength}`;
 }

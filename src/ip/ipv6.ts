@@ -1,16 +1,27 @@
 /**
- * IPv6 input for a host (RFC 8200) and the ICMPv6 it answers (RFC 4443). What this layer does today:
- * validates the fixed header, walks hop-by-hop, destination-options and routing headers by RFC 8200 §4's
- * rules, answers echo requests (to its own address or a multicast group), and drops — counted under a named
- * reason — everything it does not take: Neighbor Discovery and MLD (a layer-3 TUN has no link layer to
- * resolve: RFC 4861 has nothing to do there, and answering would be wrong), fragments (no IPv6 reassembly
- * yet), and upper layers it does not speak over IPv6 yet (TCP and UDP are IPv4-only), which get the
- * Parameter Problem "unrecognized Next Header" a host owes them (RFC 8200 §4).
+ * IPv6 for a host (RFC 8200) and the ICMPv6 it speaks (RFC 4443). This layer validates the fixed header,
+ * walks hop-by-hop, destination-options and routing headers by RFC 8200 §4's rules, reassembles fragments
+ * (./reassembler6.ts) after checking the first one holds the whole header chain (§4.5, RFC 7112), answers
+ * echo requests, hands upper layers (UDP) their datagrams and the ICMPv6 errors quoting what they sent,
+ * learns path MTUs from Packet Too Big (RFC 8201), fragments what it originates beyond the path MTU
+ * (./fragmenter6.ts), and hands datagrams for others to the forwarder in router mode (./forward6.ts).
+ *
+ * It drops — counted under a named reason — everything it does not take: Neighbor Discovery and MLD (a
+ * layer-3 TUN has no link layer to resolve: RFC 4861 has nothing to do there), and upper layers it does not
+ * speak over IPv6 (TCP for now), which get the Parameter Problem "unrecognized Next Header" (§4).
  */
 import type { Stats } from '../stats.js';
+import type { TimerQueue } from '../clock.js';
 import type { NetInterface } from './interface.js';
-import { TokenBucket } from './token-bucket.js';
+import { defaultIcmpOptions, type IcmpOptions } from './icmp.js';
+import { Icmp6ErrorSender, HOP_LIMIT6 } from './icmp6-errors.js';
+import { Reassembler6, FRAGMENT_HEADER } from './reassembler6.js';
+import { fragmentDatagram6 } from './fragmenter6.js';
+import { PathMtuCache6 } from './pmtu6.js';
+import type { ReassemblyOptions } from './reassembler.js';
+import { read16, read32 } from '../wire/bytes.js';
 import {
+  ChainEnd,
   IPV6_HEADER,
   IPV6_MIN_MTU,
   Ipv6Header,
@@ -20,14 +31,15 @@ import {
   isMulticast6,
   isUnspecified6,
   parseIpv6Cidr,
+  skipExtensionHeaders,
   wordsEqual,
   type Ipv6Words,
 } from '../wire/ipv6.js';
 import { Icmp6Type, ParamProblemCode, finishIcmp6, icmp6ChecksumOk, isIcmp6Error, isLinkLayerIcmp6 } from '../wire/icmp6.js';
 import type { DropReason } from '../drop-reasons.js';
 
-/** Hop limit of the packets the stack originates (Linux net.ipv6.conf.all.hop_limit = 64). */
-const HOP_LIMIT = 64;
+/** RFC 4443 §3.4 code 3 (RFC 7112): the first fragment does not hold the whole header chain. */
+const PARAM_PROBLEM_INCOMPLETE_CHAIN = 3;
 
 interface Address6 {
   iface: NetInterface;
@@ -35,24 +47,88 @@ interface Address6 {
   prefixLength: number;
 }
 
+/** A route: destinations under `prefix/prefixLength` leave through `iface`. */
+export interface Route6 {
+  prefix: Ipv6Words;
+  prefixLength: number;
+  iface: NetInterface;
+}
+
+/** An upper-layer protocol over IPv6 (UDP). */
+export interface Ip6ProtocolHandler {
+  /** A datagram for us: the upper-layer header at packet[off], `len` bytes to the payload's end. `h` is reused: copy what you keep. */
+  input(packet: Uint8Array, h: Ipv6Header, off: number, len: number, iface: NetInterface, now: number): void;
+  /**
+   * An ICMPv6 error quoting a packet this protocol sent: the quoted IPv6 header at quoted[qOff], its upper-layer
+   * header at quoted[l4Off], the quote ending at qEnd; `from` the error's sender. The quote's source was
+   * checked to be ours.
+   */
+  icmpError?(type: number, code: number, info: number, quoted: Uint8Array, qOff: number, l4Off: number, qEnd: number, from: Ipv6Words, now: number): void;
+}
+
+/** Hands a datagram not addressed to us to the forwarder (router mode). */
+export type Forward6Sink = (packet: Uint8Array, h: Ipv6Header, iface: NetInterface, now: number) => void;
+
 export class Ipv6Layer {
   private readonly h = new Ipv6Header();
   private readonly addresses: Address6[] = [];
-  /** ICMPv6 errors, stack-wide (Linux net.ipv6.icmp.ratelimit with icmp_msgs_per_sec/burst). */
-  private readonly errorBucket = new TokenBucket(1, 50);
+  private readonly routes: Route6[] = [];
+  private readonly handlers: (Ip6ProtocolHandler | undefined)[] = new Array<Ip6ProtocolHandler | undefined>(256).fill(undefined);
+  readonly errors: Icmp6ErrorSender;
+  readonly reassembler: Reassembler6;
+  readonly pmtu = new PathMtuCache6();
+  private readonly chain = new ChainEnd();
+  private readonly quotedSrc: Ipv6Words = [0, 0, 0, 0];
+  private readonly quotedDst: Ipv6Words = [0, 0, 0, 0];
+  private readonly from: Ipv6Words = [0, 0, 0, 0];
+  private readonly outDst: Ipv6Words = [0, 0, 0, 0];
+  /** Identification of the next fragmented datagram (RFC 7739: not predictable from outside; a random start). */
+  private nextFragmentId = (Math.random() * 0x100000000) >>> 0;
   /** Called after a packet was queued on an interface (the stack schedules a flush). */
   onOutput: () => void = () => {};
+  /** Router mode: datagrams for others go here; without one they are dropped (a host does not forward). */
+  forwardSink: Forward6Sink | null = null;
 
-  constructor(private readonly stats: Stats) {}
+  constructor(
+    private readonly stats: Stats,
+    timers: TimerQueue,
+    icmp: Partial<IcmpOptions> = {},
+    reassembly: Partial<ReassemblyOptions> = {},
+  ) {
+    this.errors = new Icmp6ErrorSender(stats, { ...defaultIcmpOptions, ...icmp });
+    this.reassembler = new Reassembler6(
+      {
+        deliver: (p, unfrag, nh, nhField, iface, now) => this.deliverReassembled(p, unfrag, nh, nhField, iface, now),
+        sendError: (type, code, param, offending, iface, now) => this.sendError(type, code, param, offending, iface, now),
+      },
+      timers,
+      stats,
+      reassembly,
+    );
+  }
 
-  /** Puts `cidr` (e.g. `fd77::2/64`) on `iface`. */
+  /** Puts `cidr` (e.g. `fd77::2/64`) on `iface`, with the on-link route of its prefix. */
   addAddress(iface: NetInterface, cidr: string): Error | undefined {
     const c = parseIpv6Cidr(cidr, 128);
     if (c instanceof Error) return c;
     const { address, prefixLength } = c;
     if (isMulticast6(address) || isUnspecified6(address)) return new Error(`'${cidr}' cannot be an interface address`);
     this.addresses.push({ iface, address, prefixLength });
+    this.routes.push({ prefix: maskWords(address, prefixLength), prefixLength, iface });
     return undefined;
+  }
+
+  /** Adds a route (`::/0` for a default route). */
+  addRoute(cidr: string, iface: NetInterface): Error | undefined {
+    const c = parseIpv6Cidr(cidr.endsWith('/0') ? `${cidr.slice(0, -2)}/128` : cidr, 128);
+    if (c instanceof Error) return c;
+    const prefixLength = cidr.endsWith('/0') ? 0 : c.prefixLength;
+    this.routes.push({ prefix: maskWords(c.address, prefixLength), prefixLength, iface });
+    return undefined;
+  }
+
+  register(nextHeader: number, handler: Ip6ProtocolHandler): void {
+    this.handlers[nextHeader] = handler;
   }
 
   /** The stack's IPv6 addresses, with their interfaces. */
@@ -60,8 +136,31 @@ export class Ipv6Layer {
     return this.addresses;
   }
 
-  private ownAddress(iface: NetInterface, dst: readonly number[]): Address6 | null {
-    for (const a of this.addresses) if (a.iface === iface && wordsEqual(a.address, dst)) return a;
+  /** Is `a` one of our addresses (on any interface: the weak host model, as Linux)? */
+  isLocal(a: readonly number[]): boolean {
+    for (const x of this.addresses) if (wordsEqual(x.address, a)) return true;
+    return false;
+  }
+
+  /** The longest-prefix route towards `dst`, or null. */
+  route(dst: readonly number[]): Route6 | null {
+    let best: Route6 | null = null;
+    for (const r of this.routes) {
+      if ((best === null || r.prefixLength > best.prefixLength) && prefixMatches(dst, r.prefix, r.prefixLength)) best = r;
+    }
+    return best;
+  }
+
+  /** The source address towards `dst`: an address on the outgoing interface (RFC 6724, simplified: the first), or null without a route. */
+  sourceFor(dst: readonly number[]): Ipv6Words | null {
+    const r = this.route(dst);
+    if (r === null) return null;
+    const a = this.firstAddress(r.iface);
+    return a === null ? null : a.address;
+  }
+
+  private ownAddress(dst: readonly number[]): Address6 | null {
+    for (const a of this.addresses) if (wordsEqual(a.address, dst)) return a;
     return null;
   }
 
@@ -91,22 +190,32 @@ export class Ipv6Layer {
       return;
     }
     const multicast = isMulticast6(h.dst);
-    const local = multicast ? this.firstAddress(iface) : this.ownAddress(iface, h.dst);
+    const local = multicast ? this.firstAddress(iface) : this.ownAddress(h.dst);
     if (local === null) {
+      if (!multicast && this.forwardSink !== null) {
+        this.forwardSink(p, h, iface, now);
+        return;
+      }
       // A host does not forward (RFC 8200 §1: only routers do).
       s.InAddrErrors++;
       this.stats.drop(multicast ? 'ip6.no-address' : 'ip6.not-for-us');
       return;
     }
     if (multicast) s.InMcastPkts++;
-    let nh = h.nextHeader;
-    let off = IPV6_HEADER;
-    let nhField = 6;
+    this.walk(p, end, IPV6_HEADER, h.nextHeader, 6, iface, local, multicast, now);
+  }
+
+  /**
+   * Walks the header chain from `off` (the header of type `nh`, named by the byte at `nhField`) and hands the
+   * packet to what ends it: ICMPv6, an upper layer, the reassembler.
+   */
+  private walk(p: Uint8Array, end: number, off: number, nh: number, nhField: number, iface: NetInterface, local: Address6, multicast: boolean, now: number): void {
+    const s = this.stats.Ip6;
     for (;;) {
       if (nh === NextHeader.HopByHop || nh === NextHeader.DestOptions) {
         // RFC 8200 §4.1: hop-by-hop only right after the fixed header.
         if (nh === NextHeader.HopByHop && off !== IPV6_HEADER) {
-          this.headerDiscard(p, iface, local, multicast, ParamProblemCode.NextHeader, nhField, 'ip6.hop-by-hop-not-first', now);
+          this.headerDiscard(p, iface, ParamProblemCode.NextHeader, nhField, 'ip6.hop-by-hop-not-first', now);
           return;
         }
         if (off + 2 > end || off + (p[off + 1]! + 1) * 8 > end) {
@@ -115,7 +224,7 @@ export class Ipv6Layer {
           return;
         }
         const len = (p[off + 1]! + 1) * 8;
-        if (!this.optionsAcceptable(p, off + 2, off + len, iface, local, multicast, now)) return;
+        if (!this.optionsAcceptable(p, off + 2, off + len, iface, multicast, now)) return;
         nhField = off;
         nh = p[off]!;
         off += len;
@@ -130,7 +239,7 @@ export class Ipv6Layer {
         // RFC 8200 §4.4: with segments left, a host that is not the last hop cannot go on: Parameter Problem
         // pointing at the routing type (RFC 5095: type 0 is refused outright, and so it is here).
         if (p[off + 3] !== 0) {
-          this.headerDiscard(p, iface, local, multicast, ParamProblemCode.Header, off + 2, p[off + 2] === 0 ? 'ip6.routing-type0' : 'ip6.routing-segments-left', now);
+          this.headerDiscard(p, iface, ParamProblemCode.Header, off + 2, p[off + 2] === 0 ? 'ip6.routing-type0' : 'ip6.routing-segments-left', now);
           return;
         }
         nhField = off;
@@ -138,25 +247,91 @@ export class Ipv6Layer {
         off += (p[off + 1]! + 1) * 8;
         continue;
       }
+      if (nh === NextHeader.Fragment) {
+        if (off + FRAGMENT_HEADER > end) {
+          s.InTruncatedPkts++;
+          this.stats.drop('ip6.truncated-extension');
+          return;
+        }
+        const word = read16(p, off + 2);
+        // RFC 6946 / RFC 8200 §4.5: an atomic fragment (offset 0, M clear) is processed as a whole packet.
+        if ((word & 0xfff9) === 0) {
+          s.ReasmReqds++;
+          nhField = off;
+          nh = p[off]!;
+          off += FRAGMENT_HEADER;
+          continue;
+        }
+        // RFC 8200 §4.5 (RFC 7112): the first fragment must hold the whole header chain, upper-layer header
+        // included (Linux ipv6_frag_thdr_truncated) — else Parameter Problem code 3, pointer 0.
+        if ((word & 0xfff8) === 0 && !this.firstFragmentHoldsChain(p, off, end)) {
+          s.InHdrErrors++;
+          this.stats.drop('ip6.frag-incomplete-chain');
+          this.sendError(Icmp6Type.ParameterProblem, PARAM_PROBLEM_INCOMPLETE_CHAIN, 0, p, iface, now);
+          return;
+        }
+        this.reassembler.input(p, off, nhField, end, iface, now);
+        return;
+      }
       break;
     }
     if (nh === NextHeader.Icmp6) {
       s.InDelivers++;
-      this.icmp6Input(p, off, end - off, iface, local);
-      return;
-    }
-    if (nh === NextHeader.Fragment) {
-      s.ReasmReqds++;
-      s.ReasmFails++;
-      this.stats.drop('ip6.fragment-not-reassembled');
+      this.icmp6Input(p, off, end - off, iface, local, now);
       return;
     }
     if (nh === NextHeader.NoNext) {
       this.stats.drop('ip6.no-next-header');
       return;
     }
+    const handler = this.handlers[nh];
+    if (handler !== undefined) {
+      s.InDelivers++;
+      handler.input(p, this.h, off, end - off, iface, now);
+      return;
+    }
     s.InUnknownProtos++;
-    this.headerDiscard(p, iface, local, multicast, ParamProblemCode.NextHeader, nhField, 'ip6.unknown-next-header', now, false);
+    if (!multicast) this.sendError(Icmp6Type.ParameterProblem, ParamProblemCode.NextHeader, nhField, p, iface, now);
+    this.stats.drop('ip6.unknown-next-header');
+  }
+
+  /**
+   * Does the first fragment (its Fragment header at `fragOff`) hold the rest of the header chain and the
+   * upper-layer header? As Linux's ipv6_frag_thdr_truncated: TCP's 20 bytes, UDP's 8, ICMPv6's 8 (its header
+   * with the first word of its body), and extension headers whole.
+   */
+  private firstFragmentHoldsChain(p: Uint8Array, fragOff: number, end: number): boolean {
+    let nh = p[fragOff]!;
+    let off = fragOff + FRAGMENT_HEADER;
+    for (;;) {
+      if (nh === NextHeader.HopByHop || nh === NextHeader.Routing || nh === NextHeader.DestOptions) {
+        if (off + 8 > end) return false;
+        const len = (p[off + 1]! + 1) * 8;
+        if (off + len > end) return false;
+        nh = p[off]!;
+        off += len;
+        continue;
+      }
+      break;
+    }
+    const need = nh === NextHeader.Tcp ? 20 : nh === NextHeader.Udp || nh === NextHeader.Icmp6 ? 8 : 0;
+    return off + need <= end;
+  }
+
+  /** A reassembled datagram: the walk resumes after the unfragmentable part, where the fragment header was. */
+  private deliverReassembled(p: Uint8Array, unfrag: number, nextHeader: number, nhField: number, iface: NetInterface, now: number): void {
+    const h = this.h;
+    if (decodeIpv6(p, h) !== undefined) {
+      this.stats.drop('ip6.frag-rebuild-failed');
+      return;
+    }
+    const multicast = isMulticast6(h.dst);
+    const local = multicast ? this.firstAddress(iface) : this.ownAddress(h.dst);
+    if (local === null) {
+      this.stats.drop('ip6.not-for-us');
+      return;
+    }
+    this.walk(p, p.length, unfrag, nextHeader, nhField, iface, local, multicast, now);
   }
 
   /**
@@ -164,7 +339,7 @@ export class Ipv6Layer {
    * an unknown option acts by its two high bits: 00 skip, 01 discard, 10 discard and Parameter Problem
    * code 2, 11 the same unless the destination was multicast. False when the packet was discarded.
    */
-  private optionsAcceptable(p: Uint8Array, start: number, stop: number, iface: NetInterface, local: Address6, multicast: boolean, now: number): boolean {
+  private optionsAcceptable(p: Uint8Array, start: number, stop: number, iface: NetInterface, multicast: boolean, now: number): boolean {
     let i = start;
     while (i < stop) {
       const t = p[i]!;
@@ -173,7 +348,7 @@ export class Ipv6Layer {
         continue;
       }
       if (i + 2 > stop || i + 2 + p[i + 1]! > stop) {
-        this.headerDiscard(p, iface, local, multicast, ParamProblemCode.Header, i, 'ip6.bad-option-length', now);
+        this.headerDiscard(p, iface, ParamProblemCode.Header, i, 'ip6.bad-option-length', now, multicast);
         return false;
       }
       const next = i + 2 + p[i + 1]!;
@@ -186,27 +361,24 @@ export class Ipv6Layer {
         i = next;
         continue;
       }
-      if (action === 1) {
-        this.stats.Ip6.InHdrErrors++;
-        this.stats.drop('ip6.unknown-option');
-        return false;
-      }
       this.stats.Ip6.InHdrErrors++;
       this.stats.drop('ip6.unknown-option');
-      if (action === 2 || !multicast) this.sendParamProblem(p, iface, local, ParamProblemCode.Option, i, now, true);
+      if (action === 1) return false;
+      // Code 2 may answer a multicast destination (RFC 4443 §2.4 e.3) when the action is 10.
+      if (action === 2 || !multicast) this.sendError(Icmp6Type.ParameterProblem, ParamProblemCode.Option, i, p, iface, now);
       return false;
     }
     return true;
   }
 
   /** A header problem: counted under `reason`, and a Parameter Problem pointing at `pointer` where RFC 4443 §2.4 allows one. */
-  private headerDiscard(p: Uint8Array, iface: NetInterface, local: Address6, multicast: boolean, code: number, pointer: number, reason: DropReason, now: number, countHdr = true): void {
-    if (countHdr) this.stats.Ip6.InHdrErrors++;
+  private headerDiscard(p: Uint8Array, iface: NetInterface, code: number, pointer: number, reason: DropReason, now: number, multicast = isMulticast6(this.h.dst)): void {
+    this.stats.Ip6.InHdrErrors++;
     this.stats.drop(reason);
-    if (!multicast) this.sendParamProblem(p, iface, local, code, pointer, now, false);
+    if (!multicast) this.sendError(Icmp6Type.ParameterProblem, code, pointer, p, iface, now);
   }
 
-  private icmp6Input(p: Uint8Array, off: number, len: number, iface: NetInterface, local: Address6): void {
+  private icmp6Input(p: Uint8Array, off: number, len: number, iface: NetInterface, local: Address6, now: number): void {
     const c = this.stats.Icmp6;
     const h = this.h;
     c.InMsgs++;
@@ -224,7 +396,7 @@ export class Ipv6Layer {
         this.stats.drop('icmp6.truncated');
         return;
       }
-      this.sendEchoReply(p, off, len, iface, local);
+      this.sendEchoReply(p, off, len, iface, local, now);
       return;
     }
     if (isLinkLayerIcmp6(type)) {
@@ -236,67 +408,163 @@ export class Ipv6Layer {
       this.stats.drop('icmp6.link-layer-on-l3-tun');
       return;
     }
-    if (type === Icmp6Type.EchoReply) c.InEchoReplies++;
-    else if (type === Icmp6Type.DestUnreachable) c.InDestUnreachs++;
+    if (type === Icmp6Type.EchoReply) {
+      c.InEchoReplies++;
+      this.stats.drop('icmp6.unhandled-type');
+      return;
+    }
+    if (type === Icmp6Type.DestUnreachable) c.InDestUnreachs++;
     else if (type === Icmp6Type.PacketTooBig) c.InPktTooBigs++;
     else if (type === Icmp6Type.TimeExceeded) c.InTimeExcds++;
     else if (type === Icmp6Type.ParameterProblem) c.InParmProblems++;
-    // Nothing above IPv6 listens yet: errors and replies end here, counted.
-    this.stats.drop(isIcmp6Error(type) ? 'icmp6.error-no-socket' : 'icmp6.unhandled-type');
-  }
-
-  /** RFC 4443 §4.2: the reply carries the request's identifier, sequence and data, from the address it was sent to. */
-  private sendEchoReply(p: Uint8Array, off: number, len: number, iface: NetInterface, local: Address6): void {
-    const out = new Uint8Array(IPV6_HEADER + len);
-    out.set(p.subarray(off, off + len), IPV6_HEADER);
-    const src = local.address;
-    const dst = this.h.src;
-    emitIpv6(out, { payloadLength: len, nextHeader: NextHeader.Icmp6, hopLimit: HOP_LIMIT, src, dst });
-    finishIcmp6(out, IPV6_HEADER, len, Icmp6Type.EchoReply, 0, src, dst);
-    this.stats.Icmp6.OutMsgs++;
-    this.stats.Icmp6.OutEchoReplies++;
-    this.output(out, iface);
+    if (!isIcmp6Error(type)) {
+      this.stats.drop('icmp6.unhandled-type');
+      return;
+    }
+    this.errorInput(p, off, len, type, now);
   }
 
   /**
-   * RFC 4443 §3.4 Parameter Problem quoting as much of the packet as fits in the minimum MTU, never about an
-   * ICMPv6 error, never to an unspecified or multicast source (§2.4 e), within the rate limit (§2.4 f).
+   * An ICMPv6 error: its quote must be a packet we sent (RFC 5927 §4: its source one of our addresses, the
+   * error addressed to that source) with a readable header chain; a Packet Too Big under 1280 is ignored
+   * (RFC 8201 §4); otherwise the path MTU is learnt and the upper layer told.
    */
-  private sendParamProblem(p: Uint8Array, iface: NetInterface, local: Address6, code: number, pointer: number, now: number, toMulticastOk: boolean): void {
-    const h = this.h;
+  private errorInput(p: Uint8Array, off: number, len: number, type: number, now: number): void {
     const c = this.stats.Icmp6;
-    if (isUnspecified6(h.src) || isMulticast6(h.src)) return;
-    if (isMulticast6(h.dst) && !toMulticastOk) return;
-    if (h.nextHeader === NextHeader.Icmp6 && p.length > IPV6_HEADER && isIcmp6Error(p[IPV6_HEADER]!)) return;
-    if (!this.errorBucket.take(now)) {
-      c.OutRateLimited++;
+    const qOff = off + 8;
+    const qEnd = off + len;
+    if (len < 8 + IPV6_HEADER || p[qOff]! >> 4 !== 6) {
+      c.InErrors++;
+      this.stats.drop('icmp6.bad-quote');
       return;
     }
-    const quoted = Math.min(p.length, IPV6_MIN_MTU - IPV6_HEADER - 8);
-    const len = 8 + quoted;
-    const out = new Uint8Array(IPV6_HEADER + len);
-    out[IPV6_HEADER + 4] = (pointer >>> 24) & 0xff;
-    out[IPV6_HEADER + 5] = (pointer >>> 16) & 0xff;
-    out[IPV6_HEADER + 6] = (pointer >>> 8) & 0xff;
-    out[IPV6_HEADER + 7] = pointer & 0xff;
-    out.set(p.subarray(0, quoted), IPV6_HEADER + 8);
-    const src = local.address;
-    const dst = h.src;
-    emitIpv6(out, { payloadLength: len, nextHeader: NextHeader.Icmp6, hopLimit: HOP_LIMIT, src, dst });
-    finishIcmp6(out, IPV6_HEADER, len, Icmp6Type.ParameterProblem, code, src, dst);
-    c.OutMsgs++;
-    c.OutParmProblems++;
-    this.output(out, iface);
+    const qs = this.quotedSrc;
+    const qd = this.quotedDst;
+    for (let k = 0; k < 4; k++) {
+      qs[k] = read32(p, qOff + 8 + 4 * k);
+      qd[k] = read32(p, qOff + 24 + 4 * k);
+    }
+    if (!wordsEqual(qs, this.h.dst) || !this.isLocal(qs)) {
+      c.InErrors++;
+      this.stats.drop('icmp6.quote-not-ours');
+      return;
+    }
+    const info = read32(p, off + 4);
+    if (type === Icmp6Type.PacketTooBig) {
+      if (info < IPV6_MIN_MTU) {
+        this.stats.drop('icmp6.ptb-below-minimum');
+        return;
+      }
+      this.pmtu.learn(qd, info, now);
+    }
+    const ch = this.chain;
+    if (!skipExtensionHeaders(p, qOff, qEnd, ch)) {
+      this.stats.drop('icmp6.bad-quote');
+      return;
+    }
+    const handler = this.handlers[ch.nextHeader];
+    if (handler?.icmpError === undefined) {
+      this.stats.drop(type === Icmp6Type.PacketTooBig ? 'icmp6.ptb-learnt' : 'icmp6.error-no-socket');
+      return;
+    }
+    const from = this.from;
+    for (let k = 0; k < 4; k++) from[k] = this.h.src[k]!;
+    handler.icmpError(type, p[off + 1]!, info, p, qOff, ch.offset, qEnd, from, now);
   }
 
-  private output(packet: Uint8Array, iface: NetInterface): void {
+  /** RFC 4443 §4.2: the reply carries the request's identifier, sequence and data, from the address it was sent to. */
+  private sendEchoReply(p: Uint8Array, off: number, len: number, iface: NetInterface, local: Address6, now: number): void {
+    const out = new Uint8Array(IPV6_HEADER + len);
+    out.set(p.subarray(off, off + len), IPV6_HEADER);
+    // To a multicast group the reply comes from a unicast address of ours (RFC 4443 §4.2).
+    const src = local.address;
+    const dst = this.h.src;
+    emitIpv6(out, { payloadLength: len, nextHeader: NextHeader.Icmp6, hopLimit: HOP_LIMIT6, src, dst });
+    finishIcmp6(out, IPV6_HEADER, len, Icmp6Type.EchoReply, 0, src, dst);
+    this.stats.Icmp6.OutMsgs++;
+    this.stats.Icmp6.OutEchoReplies++;
+    this.transmit(out, this.route(dst)?.iface ?? iface, now);
+  }
+
+  /**
+   * Sends an ICMPv6 error about `offending` (a packet that reached us on `iface`), when RFC 4443 §2.4 and the
+   * rate limit allow. Its source: the offending packet's destination when that is ours, else an address of
+   * `iface` (RFC 4443 §2.2).
+   */
+  sendError(type: number, code: number, param: number, offending: Uint8Array, iface: NetInterface, now: number): void {
+    if (offending.length < IPV6_HEADER) return;
+    const dst = this.quotedDst;
+    for (let k = 0; k < 4; k++) dst[k] = read32(offending, 24 + 4 * k);
+    const src = this.ownAddress(dst)?.address ?? this.firstAddress(iface)?.address;
+    if (src === undefined) return;
+    const out = this.errors.build(type, code, param, offending, src, now);
+    if (out === null) return;
+    this.transmit(out, this.route(readWords(out, 24))?.iface ?? iface, now);
+  }
+
+  /**
+   * Sends a packet an upper layer built: `buf` holds `payloadLength` bytes at offset 40; the fixed header is
+   * written here. Fragmented beyond the path MTU. Returns an errno name instead of throwing.
+   */
+  output(buf: Uint8Array, payloadLength: number, src: readonly number[], dst: readonly number[], nextHeader: number, now: number, hopLimit = HOP_LIMIT6): 'ENETUNREACH' | undefined {
+    const r = this.route(dst);
+    if (r === null) {
+      this.stats.Ip6.OutNoRoutes++;
+      this.stats.drop('ip6.out-no-route');
+      return 'ENETUNREACH';
+    }
+    emitIpv6(buf, { payloadLength, nextHeader, hopLimit, src, dst });
+    this.transmit(buf.length === IPV6_HEADER + payloadLength ? buf : buf.subarray(0, IPV6_HEADER + payloadLength), r.iface, now);
+    return undefined;
+  }
+
+  /** Queues a finished packet we originate on `iface`, in fragments when it exceeds the path MTU (RFC 8200 §4.5, §5). */
+  transmit(packet: Uint8Array, iface: NetInterface, now: number): void {
     this.stats.Ip6.OutRequests++;
-    if (packet.length > iface.mtu) {
-      this.stats.Ip6.OutDiscards++;
-      this.stats.drop('ip6.too-big-out');
+    const dst = this.outDst;
+    for (let k = 0; k < 4; k++) dst[k] = read32(packet, 24 + 4 * k);
+    const mtu = this.pmtu.mtuFor(dst, iface.mtu, now);
+    if (packet.length <= mtu) {
+      iface.enqueue(packet);
+      this.onOutput();
       return;
     }
+    const id = this.nextFragmentId;
+    this.nextFragmentId = (id + 1) >>> 0;
+    if (fragmentDatagram6(packet, mtu, id, this.stats, (piece) => iface.enqueue(piece)) === 0) {
+      this.stats.Ip6.OutDiscards++;
+      return;
+    }
+    this.onOutput();
+  }
+
+  /** Queues a packet we forward (already checked against the outgoing MTU). */
+  enqueueForwarded(packet: Uint8Array, iface: NetInterface): void {
     iface.enqueue(packet);
     this.onOutput();
   }
+}
+
+function readWords(b: Uint8Array, o: number): Ipv6Words {
+  return [read32(b, o), read32(b, o + 4), read32(b, o + 8), read32(b, o + 12)];
+}
+
+/** `a` with the bits past `len` cleared. */
+export function maskWords(a: readonly number[], len: number): Ipv6Words {
+  const out: Ipv6Words = [0, 0, 0, 0];
+  for (let k = 0; k < 4; k++) {
+    const bits = Math.max(0, Math.min(32, len - 32 * k));
+    out[k] = bits === 0 ? 0 : bits === 32 ? a[k]! >>> 0 : (a[k]! & (0xffffffff << (32 - bits))) >>> 0;
+  }
+  return out;
+}
+
+function prefixMatches(a: readonly number[], prefix: readonly number[], len: number): boolean {
+  for (let k = 0; k < 4; k++) {
+    const bits = Math.max(0, Math.min(32, len - 32 * k));
+    if (bits === 0) return true;
+    const m = bits === 32 ? 0xffffffff : 0xffffffff << (32 - bits);
+    if (((a[k]! & m) >>> 0) !== prefix[k]) return false;
+  }
+  return true;
 }

@@ -5,7 +5,7 @@ import { startDnsOverTcp } from './dns-tcp.js';
 
 registerService({
   name: 'dns',
-  description: 'DNS responder on port 53, UDP and TCP (RFC 7766): A/PTR for tunstack.test and --hostname names',
+  description: 'DNS responder on port 53, UDP and TCP (RFC 7766): A/AAAA/PTR for tunstack.test and --hostname names',
   start: (stack, ctx) => {
     const responder = stackResponder(stack, ctx.hostnames);
     const stopUdp = startDns(stack, ctx.hostnames, DNS_PORT, responder);

@@ -2,7 +2,8 @@
  * A small authoritative DNS responder over UDP (RFC 1035, port 53; over TCP
  * in src/services/dns-tcp.ts) for the
  * stack's own names: `tunstack.test` plus any `--hostname`. A queries (and
- * ANY) for those names answer with the stack's address facing the querier;
+ * ANY) for those names answer with the stack's address facing the querier,
+ * AAAA queries (RFC 3596) with its IPv6 address (over either family);
  * PTR queries for the stack's addresses (`2.0.77.10.in-addr.arpa`) answer
  * with the names; other types for our names get an empty NOERROR answer;
  * other names NXDOMAIN. EDNS(0) (RFC 6891) is understood: an OPT record in
@@ -17,6 +18,7 @@
  * (`dns.*` drop reasons).
  */
 import type { Stack } from '../stack.js';
+import { parseIpv6, type Ipv6Words } from '../wire/ipv6.js';
 
 export const DNS_PORT = 53;
 const HEADER = 12;
@@ -24,6 +26,7 @@ const MAX_NAME = 255;
 const MAX_JUMPS = 16;
 const TYPE_A = 1;
 const TYPE_PTR = 12;
+const TYPE_AAAA = 28;
 const TYPE_OPT = 41;
 const TYPE_ANY = 255;
 const CLASS_IN = 1;
@@ -47,6 +50,8 @@ export interface DnsZone {
   reverse: Uint8Array[];
   /** The address to answer A queries with, for a querier (the stack's address facing it). */
   addressFor(querier: number): number;
+  /** The IPv6 address to answer AAAA queries with (the stack's address facing an IPv6 querier), null when it has none. */
+  address6For?(querier6: Ipv6Words | null): Ipv6Words | null;
 }
 
 /** Encodes `a.b.c` as DNS wire labels (lowercase); an Error for an invalid name. */
@@ -78,6 +83,8 @@ export class DnsResponder {
   private qnameLength = 0;
   /** Offset just past the last name read by readName. */
   private nameEnd = 0;
+  /** The IPv6 querier of the query being answered (null over IPv4). */
+  private querier6: Ipv6Words | null = null;
 
   constructor(readonly zone: DnsZone) {}
 
@@ -85,7 +92,8 @@ export class DnsResponder {
    * Answers the query `q` from `querier`: a response message, or a drop
    * reason when no response is due.
    */
-  respond(q: Uint8Array, querier: number): Uint8Array | DnsDrop {
+  respond(q: Uint8Array, querier: number, querier6: Ipv6Words | null = null): Uint8Array | DnsDrop {
+    this.querier6 = querier6;
     if (q.length < HEADER) return 'dns.short';
     const flags = (q[2]! << 8) | q[3]!;
     if (flags & 0x8000) return 'dns.response'; // never answer a response (no loops between responders)
@@ -219,6 +227,7 @@ export class DnsResponder {
     if (rcode < 0) {
       rcode = 0;
       const wantA = qtype === TYPE_A || qtype === TYPE_ANY;
+      const wantAaaa = qtype === TYPE_AAAA || qtype === TYPE_ANY;
       const wantPtr = qtype === TYPE_PTR || qtype === TYPE_ANY;
       if (this.matches(this.zone.names)) {
         aa = 0x0400;
@@ -230,6 +239,20 @@ export class DnsResponder {
             out[o++] = (a >>> 16) & 0xff;
             out[o++] = (a >>> 8) & 0xff;
             out[o++] = a & 0xff;
+            answers++;
+          } else tc = true;
+        }
+        const a6 = wantAaaa ? (this.zone.address6For?.(this.querier6) ?? null) : null;
+        if (a6 !== null) {
+          if (o + 28 + optLen <= limit) {
+            o = writeRrHeader(out, o, TYPE_AAAA, 16);
+            for (let k = 0; k < 4; k++) {
+              const w = a6[k]!;
+              out[o++] = w >>> 24;
+              out[o++] = (w >>> 16) & 0xff;
+              out[o++] = (w >>> 8) & 0xff;
+              out[o++] = w & 0xff;
+            }
             answers++;
           } else tc = true;
         }
@@ -315,6 +338,7 @@ export function stackZone(stack: Stack, hostnames: readonly string[]): DnsZone |
       return stack.interfaces.map((f) => reverseName(f.address));
     },
     addressFor: (querier) => stack.ip.sourceFor(querier) || (stack.interfaces[0]?.address ?? 0),
+    address6For: (querier6) => (querier6 !== null ? stack.ip6.sourceFor(querier6) : null) ?? stack.ip6.addressList[0]?.address ?? null,
   };
 }
 
@@ -328,11 +352,12 @@ export function stackResponder(stack: Stack, hostnames: readonly string[] = []):
   const zone = stackZone(stack, hostnames);
   if (zone instanceof Error) throw zone;
   // The reverse names are fixed once the interfaces are; compute them once.
-  return new DnsResponder({ names: zone.names, reverse: zone.reverse, addressFor: zone.addressFor });
+  return new DnsResponder({ names: zone.names, reverse: zone.reverse, addressFor: zone.addressFor, address6For: zone.address6For! });
 }
 
-/** Starts the responder on the stack's UDP port 53. */
+/** Starts the responder on the stack's UDP port 53, over IPv4 and IPv6. */
 export function startDns(stack: Stack, hostnames: readonly string[] = [], port = DNS_PORT, responder = stackResponder(stack, hostnames)): () => void {
+  const stop6 = startDns6(stack, port, responder);
   const sock = stack.udp.createSocket();
   sock.on('message', (msg, rinfo) => {
     const from = addrNumber(rinfo.address);
@@ -345,6 +370,27 @@ export function startDns(stack: Stack, hostnames: readonly string[] = [], port =
     sock.send(r, rinfo.port, rinfo.address);
   });
   sock.on('error', (err) => stack.logger.warn({ err: err.message }, 'dns'));
+  sock.bind(port);
+  return () => {
+    stop6();
+    if (!sock.isClosed) sock.close();
+  };
+}
+
+/** The same responder on a `udp6` socket: AAAA answers carry the stack's IPv6 address facing the querier. */
+function startDns6(stack: Stack, port: number, responder: DnsResponder): () => void {
+  const sock = stack.udp6.createSocket();
+  sock.on('message', (msg, rinfo) => {
+    const from = parseIpv6(rinfo.address);
+    const r = responder.respond(msg, 0, from instanceof Error ? null : from);
+    if (typeof r === 'string') {
+      stack.stats.drop(r);
+      return;
+    }
+    if (isFormatError(r)) stack.stats.drop('dns.formerr');
+    sock.send(r, rinfo.port, rinfo.address);
+  });
+  sock.on('error', (err) => stack.logger.warn({ err: err.message }, 'dns (IPv6)'));
   sock.bind(port);
   return () => {
     if (!sock.isClosed) sock.close();

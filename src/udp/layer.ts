@@ -21,6 +21,7 @@ import { icmpErrno } from '../ip/icmp-errno.js';
 import { UdpPortTable, EPHEMERAL_HIGH, EPHEMERAL_LOW } from './ports.js';
 import { UdpSocket, type RemoteInfo, type UdpSocketHost, type UdpSocketOptions } from './socket.js';
 import { systemError, type UdpErrorCode } from './errors.js';
+import { UDP4 } from './family.js';
 
 export interface UdpOptions {
   /** Default receive queue per socket, accounted bytes (Linux rmem_default = 212992). */
@@ -51,7 +52,8 @@ export interface UdpSocketRow {
 
 export class UdpLayer implements IpProtocolHandler, UdpSocketHost {
   readonly options: UdpOptions;
-  private readonly table = new UdpPortTable<UdpSocket>();
+  readonly family = UDP4;
+  private readonly table = new UdpPortTable<UdpSocket>(UDP4);
   private readonly h = new UdpHeader();
 
   constructor(

@@ -5,36 +5,41 @@
  * taken for an address when an endpoint holds it on that address or on the
  * wildcard. Lookup picks the best match the way Linux's compute_score does:
  * a connected endpoint matching the remote beats an unconnected one, a
- * specific local address beats the wildcard.
+ * specific local address beats the wildcard. Written once over both address families (./family.ts).
  */
 import { EPHEMERAL_HIGH, EPHEMERAL_LOW } from '../ip/local-port-range.js';
 
 export { EPHEMERAL_HIGH, EPHEMERAL_LOW };
+import type { UdpFamily } from './family.js';
 
-export interface UdpEndpoint {
-  boundAddress: number;
+export interface UdpEndpoint<A = number> {
+  boundAddress: A;
   boundPort: number;
+  /** Any when not connected. */
+  peerAddress: A;
   /** 0 when not connected. */
-  peerAddress: number;
   peerPort: number;
 }
 
 
-export class UdpPortTable<T extends UdpEndpoint> {
+export class UdpPortTable<T extends UdpEndpoint<A>, A = number> {
   private readonly byPort = new Map<number, T[]>();
   private count = 0;
+
+  constructor(private readonly family: UdpFamily<A>) {}
 
   get size(): number {
     return this.count;
   }
 
   /** Could an endpoint bind (address, port) now? */
-  isFree(address: number, port: number): boolean {
+  isFree(address: A, port: number): boolean {
     const list = this.byPort.get(port);
     if (!list) return true;
+    const f = this.family;
     for (let i = 0; i < list.length; i++) {
       const a = list[i]!.boundAddress;
-      if (a === 0 || address === 0 || a === address) return false;
+      if (f.isAny(a) || f.isAny(address) || f.equal(a, address)) return false;
     }
     return true;
   }
@@ -61,20 +66,21 @@ export class UdpPortTable<T extends UdpEndpoint> {
   }
 
   /** The endpoint a datagram (remote → local) belongs to, or undefined. */
-  lookup(boundAddress: number, boundPort: number, peerAddress: number, peerPort: number): T | undefined {
+  lookup(boundAddress: A, boundPort: number, peerAddress: A, peerPort: number): T | undefined {
     const list = this.byPort.get(boundPort);
     if (!list) return undefined;
+    const f = this.family;
     let best: T | undefined;
     let bestScore = -1;
     for (let i = 0; i < list.length; i++) {
       const e = list[i]!;
       let score = 0;
-      if (e.boundAddress !== 0) {
-        if (e.boundAddress !== boundAddress) continue;
+      if (!f.isAny(e.boundAddress)) {
+        if (!f.equal(e.boundAddress, boundAddress)) continue;
         score += 1;
       }
       if (e.peerPort !== 0) {
-        if (e.peerAddress !== peerAddress || e.peerPort !== peerPort) continue;
+        if (!f.equal(e.peerAddress, peerAddress) || e.peerPort !== peerPort) continue;
         score += 2;
       }
       if (score > bestScore) {
@@ -89,7 +95,7 @@ export class UdpPortTable<T extends UdpEndpoint> {
    * A free ephemeral port for `address` in [low, high], starting at a random
    * point and probing upwards like Linux; 0 when the range is exhausted.
    */
-  ephemeral(address: number, random: () => number, low = EPHEMERAL_LOW, high = EPHEMERAL_HIGH): number {
+  ephemeral(address: A, random: () => number, low = EPHEMERAL_LOW, high = EPHEMERAL_HIGH): number {
     const span = high - low + 1;
     const start = Math.floor(random() * span);
     for (let k = 0; k < span; k++) {

@@ -1,5 +1,5 @@
 /**
- * A UDP socket shaped like Node's `dgram.Socket` (udp4): bind, connect,
+ * A UDP socket shaped like Node's `dgram.Socket` (udp4 or udp6, ./family.ts): bind, connect,
  * disconnect, send, close, address, remoteAddress; events 'listening',
  * 'connect', 'message' (msg, rinfo), 'error', 'close'. Received datagrams
  * wait in a bounded queue (bytes, like SO_RCVBUF) and are emitted
@@ -12,26 +12,25 @@
  * that want them all (like IP_RECVERR).
  */
 import { EventEmitter } from 'node:events';
-import { ipToString } from '../wire/bytes.js';
-import { parseAddress } from '../ip/address.js';
+import type { UdpFamily } from './family.js';
 import { nodeError, systemError, type SystemError, type UdpErrorCode } from './errors.js';
 import type { UdpEndpoint } from './ports.js';
 
 export interface RemoteInfo {
   address: string;
-  family: 'IPv4';
+  family: 'IPv4' | 'IPv6';
   port: number;
   size: number;
 }
 
 export interface AddressInfo {
   address: string;
-  family: 'IPv4';
+  family: 'IPv4' | 'IPv6';
   port: number;
 }
 
 export interface UdpSocketOptions {
-  type?: 'udp4';
+  type?: 'udp4' | 'udp6';
   /** Receive queue capacity in accounted bytes (payload + 256 per datagram), like SO_RCVBUF. Default: the layer's. */
   recvBufferSize?: number;
 }
@@ -57,15 +56,16 @@ export interface IcmpErrorInfo {
 
 export type SendCallback = (error: Error | null, bytes?: number) => void;
 
-/** What a socket needs from the UDP layer. */
-export interface UdpSocketHost {
-  bindSocket(s: UdpSocket, address: number, port: number): UdpErrorCode | undefined;
-  unbindSocket(s: UdpSocket): void;
+/** What a socket needs from the UDP layer of its family. */
+export interface UdpSocketHost<A = number> {
+  readonly family: UdpFamily<A>;
+  bindSocket(s: UdpSocket<A>, address: A, port: number): UdpErrorCode | undefined;
+  unbindSocket(s: UdpSocket<A>): void;
   /** Connect: fixes the remote and, for a wildcard bind, the local address (Linux ip4_datagram_connect). */
-  connectSocket(s: UdpSocket, address: number, port: number): UdpErrorCode | undefined;
-  disconnectSocket(s: UdpSocket): void;
-  sendFrom(s: UdpSocket, payload: Uint8Array, address: number, port: number): UdpErrorCode | undefined;
-  isLocalAddress(a: number): boolean;
+  connectSocket(s: UdpSocket<A>, address: A, port: number): UdpErrorCode | undefined;
+  disconnectSocket(s: UdpSocket<A>): void;
+  sendFrom(s: UdpSocket<A>, payload: Uint8Array, address: A, port: number): UdpErrorCode | undefined;
+  isLocalAddress(a: A): boolean;
   readonly defaultRecvBufferSize: number;
   readonly stats: { RcvbufErrors: number; InErrors: number; InDatagrams: number };
 }
@@ -77,7 +77,7 @@ export const MAX_UDP_PAYLOAD = 65507;
 
 type MessageArg = Uint8Array | string | readonly (Uint8Array | string)[];
 
-export interface UdpSocket {
+export interface UdpSocket<A = number> {
   on(event: 'message', listener: (msg: Buffer, rinfo: RemoteInfo) => void): this;
   on(event: 'listening' | 'connect' | 'close', listener: () => void): this;
   on(event: 'error', listener: (err: Error) => void): this;
@@ -88,31 +88,36 @@ export interface UdpSocket {
   once(event: 'icmp', listener: (info: IcmpErrorInfo) => void): this;
 }
 
-export class UdpSocket extends EventEmitter implements UdpEndpoint {
-  /** Bound local address (0 = any) and port (0 = unbound), as 32-bit numbers. */
-  boundAddress = 0;
+export class UdpSocket<A = number> extends EventEmitter implements UdpEndpoint<A> {
+  /** Bound local address (any) and port (0 = unbound), in the family's form (./family.ts). */
+  boundAddress: A;
   boundPort = 0;
   /** Connected peer (port 0 = not connected). */
-  peerAddress = 0;
+  peerAddress: A;
   peerPort = 0;
   /** The local address was fixed by connect() on a wildcard bind (disconnect() reverts it). */
   addressFromConnect = false;
-  readonly type = 'udp4';
+  readonly type: 'udp4' | 'udp6';
+  private readonly family: UdpFamily<A>;
   private bound = false;
   private closed = false;
   private recvBufferSize: number;
   /** Received datagrams waiting to be emitted: payload copies and their sources. */
-  private readonly queue: { msg: Buffer; address: number; port: number }[] = [];
+  private readonly queue: { msg: Buffer; address: A; port: number }[] = [];
   private queuedBytes = 0;
   private drainScheduled = false;
   /** Datagrams dropped because the receive queue was full. */
   drops = 0;
 
   constructor(
-    private readonly host: UdpSocketHost,
+    private readonly host: UdpSocketHost<A>,
     opts: UdpSocketOptions = {},
   ) {
     super();
+    this.family = host.family;
+    this.type = host.family.type;
+    this.boundAddress = host.family.any;
+    this.peerAddress = host.family.any;
     this.recvBufferSize = opts.recvBufferSize ?? host.defaultRecvBufferSize;
   }
 
@@ -137,16 +142,16 @@ export class UdpSocket extends EventEmitter implements UdpEndpoint {
       }
     }
     if (!Number.isInteger(p) || p < 0 || p > 65535) throw nodeError('ERR_SOCKET_BAD_PORT', `Port should be >= 0 and < 65536. Received ${String(p)}.`);
-    let addr = 0;
-    if (a !== undefined && a !== '' && a !== '0.0.0.0') {
-      const n = parseAddress(a);
+    let addr = this.family.any;
+    if (a !== undefined) {
+      const n = this.family.parse(a);
       if (n instanceof Error) throw nodeError('ERR_INVALID_ARG_VALUE', n.message);
       addr = n;
     }
     if (cb) this.once('listening', cb);
     const err = this.host.bindSocket(this, addr, p);
     if (err !== undefined) {
-      const e = systemError(err, 'bind', a ?? '0.0.0.0', p);
+      const e = systemError(err, 'bind', a ?? this.family.format(this.family.any), p);
       queueMicrotask(() => this.emit('error', e));
       return this;
     }
@@ -160,7 +165,7 @@ export class UdpSocket extends EventEmitter implements UdpEndpoint {
   /** Binds implicitly (an ephemeral port on any address) the way send/connect on an unbound socket does. */
   private autobind(): UdpErrorCode | undefined {
     if (this.bound) return undefined;
-    const err = this.host.bindSocket(this, 0, 0);
+    const err = this.host.bindSocket(this, this.family.any, 0);
     if (err === undefined) {
       this.bound = true;
       queueMicrotask(() => {
@@ -173,12 +178,12 @@ export class UdpSocket extends EventEmitter implements UdpEndpoint {
   connect(port: number, address?: string | (() => void), callback?: () => void): void {
     this.assertOpen();
     if (this.peerPort !== 0) throw nodeError('ERR_SOCKET_DGRAM_IS_CONNECTED', 'Already connected');
-    let a = '127.0.0.1';
+    let a = this.family.loopbackText;
     let cb = callback;
     if (typeof address === 'function') cb = address;
     else if (address !== undefined) a = address;
     if (!Number.isInteger(port) || port <= 0 || port > 65535) throw nodeError('ERR_SOCKET_BAD_PORT', `Port should be > 0 and < 65536. Received ${String(port)}.`);
-    const addr = parseAddress(a);
+    const addr = this.family.parse(a);
     if (addr instanceof Error) throw nodeError('ERR_INVALID_ARG_VALUE', addr.message);
     if (cb) this.once('connect', cb);
     const err = this.autobind() ?? this.host.connectSocket(this, addr, port);
@@ -243,7 +248,7 @@ export class UdpSocket extends EventEmitter implements UdpEndpoint {
         else this.emit('error', e);
       });
     };
-    let dst: number;
+    let dst: A;
     let dport: number;
     if (this.peerPort !== 0) {
       dst = this.peerAddress;
@@ -252,23 +257,24 @@ export class UdpSocket extends EventEmitter implements UdpEndpoint {
       if (typeof port !== 'number' || !Number.isInteger(port) || port <= 0 || port > 65535) {
         throw nodeError('ERR_SOCKET_BAD_PORT', `Port should be > 0 and < 65536. Received ${String(port)}.`);
       }
-      const n = parseAddress(typeof address === 'string' && address !== '' ? address : '127.0.0.1');
+      const n = this.family.parse(typeof address === 'string' && address !== '' ? address : this.family.loopbackText);
       if (n instanceof Error) throw nodeError('ERR_INVALID_ARG_VALUE', n.message);
       dst = n;
       dport = port;
     }
-    if (data.length > MAX_UDP_PAYLOAD) {
-      fail(systemError('EMSGSIZE', 'send', ipToString(dst), dport));
+    const fmt = this.family.format;
+    if (data.length > this.family.maxPayload) {
+      fail(systemError('EMSGSIZE', 'send', fmt(dst), dport));
       return;
     }
     const bindErr = this.autobind();
     if (bindErr !== undefined) {
-      fail(systemError(bindErr, 'send', ipToString(dst), dport));
+      fail(systemError(bindErr, 'send', fmt(dst), dport));
       return;
     }
     const err = this.host.sendFrom(this, data, dst, dport);
     if (err !== undefined) {
-      fail(systemError(err, 'send', ipToString(dst), dport));
+      fail(systemError(err, 'send', fmt(dst), dport));
       return;
     }
     if (cb) {
@@ -291,14 +297,14 @@ export class UdpSocket extends EventEmitter implements UdpEndpoint {
 
   address(): AddressInfo {
     if (this.closed || !this.bound) throw nodeError('ERR_SOCKET_DGRAM_NOT_RUNNING', 'Not running');
-    return { address: ipToString(this.boundAddress), family: 'IPv4', port: this.boundPort };
+    return { address: this.family.format(this.boundAddress), family: this.family.name, port: this.boundPort };
   }
 
   /** The connected peer; throws when not connected (like dgram). */
   remoteAddress(): AddressInfo {
     if (this.closed) throw nodeError('ERR_SOCKET_DGRAM_NOT_RUNNING', 'Not running');
     if (this.peerPort === 0) throw nodeError('ERR_SOCKET_DGRAM_NOT_CONNECTED', 'Not connected');
-    return { address: ipToString(this.peerAddress), family: 'IPv4', port: this.peerPort };
+    return { address: this.family.format(this.peerAddress), family: this.family.name, port: this.peerPort };
   }
 
   getRecvBufferSize(): number {
@@ -336,7 +342,7 @@ export class UdpSocket extends EventEmitter implements UdpEndpoint {
   }
 
   /** Called by the layer: a datagram for this socket (payload view valid only now). Returns false when the queue is full. */
-  enqueue(payload: Uint8Array, address: number, port: number): boolean {
+  enqueue(payload: Uint8Array, address: A, port: number): boolean {
     const cost = payload.length + DATAGRAM_QUEUE_OVERHEAD;
     if (this.closed || this.queuedBytes + cost > this.recvBufferSize) {
       this.drops++;
@@ -359,7 +365,7 @@ export class UdpSocket extends EventEmitter implements UdpEndpoint {
     this.queuedBytes = 0;
     for (const d of q) {
       if (this.closed) return;
-      this.emit('message', d.msg, { address: ipToString(d.address), family: 'IPv4', port: d.port, size: d.msg.length } satisfies RemoteInfo);
+      this.emit('message', d.msg, { address: this.family.format(d.address), family: this.family.name, port: d.port, size: d.msg.length } satisfies RemoteInfo);
     }
   };
 

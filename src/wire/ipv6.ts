@@ -170,3 +170,46 @@ export function formatIpv6(a: readonly number[]): string {
   if (best < 0) return hex(g);
   return `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
 }
+
+/** Where an extension-header walk ended: the upper-layer (or unknown) header's type and offset. */
+export class ChainEnd {
+  nextHeader = 0;
+  offset = 0;
+}
+
+/**
+ * Skips the extension headers of the IPv6 packet at b[start..] (its fixed header first) up to `end`, like
+ * Linux's ipv6_skip_exthdr: hop-by-hop, routing, destination options (length in 8-byte units), and a
+ * Fragment header (8 bytes; a non-first fragment ends the walk, its payload is not a header). False when a
+ * header runs past `end`. Every step advances at least 8 bytes, so the walk ends.
+ */
+export function skipExtensionHeaders(b: Uint8Array, start: number, end: number, into: ChainEnd): boolean {
+  let nh = b[start + 6]!;
+  let off = start + IPV6_HEADER;
+  for (;;) {
+    if (nh === NextHeader.HopByHop || nh === NextHeader.Routing || nh === NextHeader.DestOptions) {
+      if (off + 8 > end) return false;
+      const len = (b[off + 1]! + 1) * 8;
+      if (off + len > end) return false;
+      nh = b[off]!;
+      off += len;
+      continue;
+    }
+    if (nh === NextHeader.Fragment) {
+      if (off + 8 > end) return false;
+      const fragOffset = read16(b, off + 2) & 0xfff8;
+      const inner = b[off]!;
+      off += 8;
+      if (fragOffset !== 0) {
+        into.nextHeader = NextHeader.Fragment;
+        into.offset = off;
+        return true;
+      }
+      nh = inner;
+      continue;
+    }
+    into.nextHeader = nh;
+    into.offset = off;
+    return true;
+  }
+}

@@ -5,6 +5,7 @@
 import { checksumOk, internetChecksum, pseudoHeaderSum } from './checksum.js';
 import { read16, write16 } from './bytes.js';
 import { IPPROTO_UDP } from './ipv4.js';
+import { pseudoHeaderSum6 } from './ipv6.js';
 
 export const UDP_HEADER = 8;
 
@@ -71,5 +72,19 @@ export function emitUdp(b: Uint8Array, o: number, srcPort: number, dstPort: numb
   b[o + 6] = 0;
   b[o + 7] = 0;
   const c = internetChecksum(b, o, length, pseudoHeaderSum(src, dst, IPPROTO_UDP, length));
+  write16(b, o + 6, c === 0 ? 0xffff : c);
+}
+
+/**
+ * The IPv6 form of `emitUdp`: the checksum covers the IPv6 pseudo-header (RFC 8200 §8.1) and is never sent
+ * as zero (a zero checksum is invalid over IPv6: 0 is sent as 0xffff).
+ */
+export function emitUdp6(b: Uint8Array, o: number, srcPort: number, dstPort: number, length: number, src: readonly number[], dst: readonly number[]): void {
+  write16(b, o, srcPort);
+  write16(b, o + 2, dstPort);
+  write16(b, o + 4, length);
+  b[o + 6] = 0;
+  b[o + 7] = 0;
+  const c = internetChecksum(b, o, length, pseudoHeaderSum6(src, dst, IPPROTO_UDP, length));
   write16(b, o + 6, c === 0 ? 0xffff : c);
 }

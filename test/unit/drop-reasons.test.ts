@@ -37,7 +37,7 @@ describe('the drop-reason table', () => {
   });
 
   it('uses every entry somewhere in src/ (a literal, or a decoder error under a prefix a call site adds)', () => {
-    expect(TEMPLATE_PREFIXES.sort()).toEqual(['icmp', 'ip6', 'link', 'tcp', 'udp']);
+    expect(TEMPLATE_PREFIXES.sort()).toEqual(['icmp', 'ip6', 'link', 'tcp', 'udp', 'udp6']);
     const unused = NAMES.filter((n) => {
       if (TEXT.includes(`'${n}'`)) return false;
       const dot = n.indexOf('.');

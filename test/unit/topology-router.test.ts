@@ -145,7 +145,7 @@ describe('router mode through a virtual network', () => {
 describe('topology files', () => {
   it('kernel routes: every virtual subnet, not the TUN one', () => {
     const spec = loadTopology('router') as TopologySpec;
-    expect(topologyKernelRoutes(spec, '10.77.0.2/24')).toEqual(['10.77.9.0/24']);
+    expect(topologyKernelRoutes(spec, '10.77.0.2/24')).toEqual(['10.77.9.0/24', 'fd77:9::/64']); // the preset's link carries IPv6 too
     const chain = validateTopology({
       nodes: [{ name: 'tun', forward: true }, { name: 'r2', forward: true }, { name: 'far' }],
       links: [
