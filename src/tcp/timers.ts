@@ -11,7 +11,7 @@ import { persistTimerFires, transmit } from './snd.js';
 import { seqAdd } from './seq.js';
 import { TcpState } from './state.js';
 import { REC_NONE, RTX_NONE, RTX_PERSIST, RTX_RTO, RTX_TLP, type Tcb } from './tcb.js';
-import { clampRtoToUserTimeout, noteFirstRetransmission, retransmitsTimedOut, zeroWindowRetransmitsTimedOut } from './user-timeout.js';
+import { clampRtoToUserTimeout, keepaliveTimedOut, noteFirstRetransmission, retransmitsTimedOut, zeroWindowRetransmitsTimedOut } from './user-timeout.js';
 
 /** The retransmission timer fired: a persist probe, a tail loss probe, or a retransmission timeout, by what it was armed for. */
 export function rtxTimerFires(c: Tcb, now: number): void {
@@ -122,7 +122,9 @@ export function keepaliveTimerFires(c: Tcb, now: number): void {
     c.layer.timers.arm(c.keepTimer, c.lastRecv + c.keepIdleMs);
     return;
   }
-  if (c.probesOut >= c.keepProbes) {
+  // Linux tcp_keepalive_timer: with TCP_USER_TIMEOUT, unanswered probes end the connection once the silence has
+  // lasted that long (keepaliveTimedOut); without it, after keepProbes of them.
+  if (c.userTimeoutMs > 0 ? keepaliveTimedOut(c, idle) : c.probesOut >= c.keepProbes) {
     // Linux tcp_keepalive_timer: the peer is gone — tcp_send_active_reset (RST with SEQ = SND.NXT, ACK =
     // RCV.NXT) tells any middlebox or half-alive peer, then tcp_write_err reports ETIMEDOUT.
     c.layer.sendRst(c.localAddr, c.localPort, c.remoteAddr, c.remotePort, c.sndMax, c.rcvNxt, true);

@@ -7,6 +7,8 @@
  *   count; the connection times out at the first RTO at which `user timeout` ms have passed since the head
  *   segment was first sent (tp->retrans_stamp), and the RTO is clamped so that it fires then
  *   (tcp_clamp_rto_to_user_timeout);
+ * - keepalive (tcp_keepalive_timer): with probes unanswered, the connection ends once the silence has lasted
+ *   the user timeout, whatever the probe count;
  * - zero-window probes (tcp_probe_timer): the clock starts at the first probe timeout
  *   (icsk_probes_tstamp) and stops with any ACK; the probe interval is clamped the same way
  *   (tcp_clamp_probe0_to_user_timeout).
@@ -65,4 +67,9 @@ export function clampProbeToUserTimeout(c: Tcb, when: number, now: number): numb
   const elapsed = Math.max(0, now - c.probesStamp);
   const remaining = Math.max(c.userTimeoutMs - elapsed, TIMEOUT_MIN_MS);
   return Math.min(remaining, when);
+}
+
+/** Linux tcp_keepalive_timer with a user timeout: a probe is out and nothing came back for the user timeout. */
+export function keepaliveTimedOut(c: Tcb, idle: number): boolean {
+  return c.userTimeoutMs > 0 && c.probesOut > 0 && idle >= c.userTimeoutMs;
 }

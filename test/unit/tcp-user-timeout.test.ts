@@ -101,3 +101,36 @@ describe('TCP_USER_TIMEOUT (RFC 5482) on TcpSocket', () => {
     net.close();
   });
 });
+
+describe('TCP_USER_TIMEOUT and keepalive (Linux tcp_keepalive_timer)', () => {
+  async function keepalivePair(userTimeout: number): Promise<{ elapsed: number; code: string | undefined }> {
+    const cut = { on: false };
+    const net = new Vnet({ dropA: () => cut.on, tcpA: { keepaliveIntervalMs: 1000, keepaliveProbes: 9 } });
+    net.b.tcp.createServer((s) => s.on('error', () => {})).listen(80);
+    const c = net.a.tcp.connect({ host: B_ADDR, port: 80 });
+    const errors: (Error & { code?: string })[] = [];
+    c.on('error', (e) => errors.push(e));
+    let up = false;
+    c.on('connect', () => (up = true));
+    await net.until(() => up, 5000, 'connect');
+    c.setKeepAlive(true, 1000);
+    if (userTimeout > 0) c.setUserTimeout(userTimeout);
+    cut.on = true;
+    const t0 = net.clock.now();
+    await net.until(() => errors.length > 0, 60_000, 'keepalive death');
+    const r = { elapsed: net.clock.now() - t0, code: errors[0]!.code };
+    net.close();
+    return r;
+  }
+
+  it('unanswered probes end the connection once the silence lasted the user timeout, not after keepProbes', async () => {
+    const withTimeout = await keepalivePair(2500);
+    expect(withTimeout.code).toBe('ETIMEDOUT');
+    // Probes at 1, 2, 3 s; at 3 s the silence is over 2.5 s with probes out.
+    expect(withTimeout.elapsed).toBeGreaterThanOrEqual(2500);
+    expect(withTimeout.elapsed).toBeLessThanOrEqual(3100);
+    const without = await keepalivePair(0);
+    expect(without.code).toBe('ETIMEDOUT');
+    expect(without.elapsed).toBeGreaterThanOrEqual(9000);
+  });
+});
