@@ -119,6 +119,7 @@ export function sendData(c: Tcb, seq: number, len: number, flags: number, now: n
   const base = c.synUnacked ? 1 : 0;
   const offset = (seq - c.sndUna - base) | 0;
   c.layer.emit(c, seq, c.rcvNxt, flags, windowField(c), o, offset, len, gsoSize);
+  if (len > 0 && c.sackOk) c.sent.recordSend(seq, len, gsoSize, now); // per-segment send times (RFC 8985 §5.2)
   c.bytesSent += len;
   c.lastSend = now;
   // Linux tcp_event_data_sent: data sent within the delayed-ACK time of the last data received is an answer —

@@ -6,10 +6,11 @@
  */
 import { abort, terminate } from './close.js';
 import { countRetrans, retransmitOne, sendProbe, sendSyn } from './output.js';
-import { sendLossProbe } from './recovery.js';
+import { rackOnTimeout } from './rack.js';
+import { reorderTimerFires, sendLossProbe } from './recovery.js';
 import { persistTimerFires, transmit } from './snd.js';
 import { TcpState } from './state.js';
-import { REC_NONE, RTX_NONE, RTX_PERSIST, RTX_RTO, RTX_TLP, type Tcb } from './tcb.js';
+import { REC_NONE, RTX_NONE, RTX_PERSIST, RTX_REO, RTX_RTO, RTX_TLP, type Tcb } from './tcb.js';
 
 /** The retransmission timer fired: a persist probe, a tail loss probe, or a retransmission timeout, by what it was armed for. */
 export function rtxTimerFires(c: Tcb, now: number): void {
@@ -21,6 +22,10 @@ export function rtxTimerFires(c: Tcb, now: number): void {
   }
   if (mode === RTX_TLP) {
     sendLossProbe(c, now);
+    return;
+  }
+  if (mode === RTX_REO) {
+    reorderTimerFires(c, now);
     return;
   }
   const s = c.state;
@@ -74,6 +79,7 @@ function retransmissionTimeout(c: Tcb, now: number): void {
   c.recover = c.sndMax;
   c.dupAcks = 0;
   c.scoreboard.clear(); // RFC 2018 §8: forget SACK information after a timeout
+  rackOnTimeout(c);
   c.rtxInFlight.length = 0;
   c.tlpOut = false;
   c.rttTiming = false;
