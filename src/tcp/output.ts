@@ -9,6 +9,7 @@ import { receiveBufferCeiling, windowScaleFor } from './config.js';
 import { windowField } from './rcv-window.js';
 import { seqGt, seqLe } from './seq.js';
 import type { Tcb } from './tcb.js';
+import { undoCountRetrans } from './undo.js';
 
 /** The options of a non-SYN segment, in the one reused object: timestamps (RFC 7323 §3), and with `withSack` the SACK blocks (RFC 2018 §4), a D-SACK first (RFC 2883). */
 function fillOptions(c: Tcb, now: number, withSack: boolean): TcpOptions {
@@ -86,6 +87,7 @@ export function countRetrans(c: Tcb): void {
   c.retransTotal++;
   c.layer.stats.Tcp.RetransSegs++;
   c.rttTiming = false;
+  undoCountRetrans(c);
   if (c.layer.probe.active) c.layer.probe.retransmitted(c);
 }
 

@@ -11,6 +11,7 @@ import { countRetrans, retransmitOne, sackOptionBytes, sendData } from './output
 import { dsackBytes, rackEnabled, rackLeaveLossState, rackOnAck, rackPipe, rackRecoveryEnded, rackReoTimeout, rackRetransmit } from './rack.js';
 import { probeTimeout } from './rtt.js';
 import { seqGe, seqGt, seqLe, seqLt } from './seq.js';
+import { undoBegin, undoOnAck } from './undo.js';
 import { TcpState } from './state.js';
 import { EV_WRITABLE, REC_NEWRENO, REC_NONE, REC_SACK, RTX_NONE, RTX_PERSIST, RTX_REO, RTX_RTO, RTX_TLP, type Tcb } from './tcb.js';
 
@@ -35,6 +36,10 @@ export function processAck(c: Tcb, h: TcpHeader, seq: number, now: number): bool
   }
   const newWnd = h.window << c.sndWscale;
   const rack = rackEnabled(c);
+  const wasRecovering = c.recovery !== REC_NONE;
+  const priorUna = c.sndUna;
+  const dsack = c.sackOk ? dsackBytes(h) : 0;
+  if (dsack > 0) stats.TcpExt.TCPDSACKRecv++;
   let sackNew = false;
   if (c.sackOk && h.sackCount > 0) {
     const blocks = h.sackBlocks;
@@ -57,8 +62,10 @@ export function processAck(c: Tcb, h: TcpHeader, seq: number, now: number): bool
     const dup = c.sndMax !== c.sndUna && ((h.payloadLength === 0 && !(h.flags & TCP_FIN) && newWnd === oldWnd) || sackNew);
     if (dup) onDupAck(c, now);
   }
-  if (rack) rackAck(c, h, now);
+  if (rack) rackAck(c, dsack, now);
   else if (c.recovery === REC_SACK && sackNew && c.rtxInFlight.length > 0) markLostRetransmits(c, now);
+  undoOnAck(c, h.tsPresent, h.tsEcr, dsack, h.sackBlocks[1]!, wasRecovering && c.recovery === REC_NONE, c.sndUna !== priorUna);
+  rackLeaveLossState(c);
   // Window update (§3.10.7.4, SND.WL1/WL2 rule).
   if (seqLt(c.sndWl1, seq) || (c.sndWl1 === seq && seqLe(c.sndWl2, ack))) {
     c.sndWnd = newWnd;
@@ -200,6 +207,7 @@ function onDupAck(c: Tcb, now: number): void {
 function enterRecovery(c: Tcb, now: number): void {
   const x = c.layer.stats.TcpExt;
   const flight = (c.sndMax - c.sndUna) | 0;
+  undoBegin(c, false);
   c.ssthresh = c.cc.ssthreshOnLoss(c, flight, now);
   c.recover = c.sndMax;
   c.rttTiming = false;
@@ -333,11 +341,8 @@ function markLostRetransmits(c: Tcb, now: number): void {
  * RACK's part of an ACK (rack.ts): delivered segments, the reordering window, loss marking. Loss found outside
  * recovery starts it (Linux tcp_time_to_recover: lost_out > 0); within, the lost segments go out as the pipe allows.
  */
-function rackAck(c: Tcb, h: TcpHeader, now: number): void {
-  const dsack = dsackBytes(h);
-  if (dsack > 0) c.layer.stats.TcpExt.TCPDSACKRecv++;
+function rackAck(c: Tcb, dsack: number, now: number): void {
   rackOnAck(c, dsack, now);
-  rackLeaveLossState(c);
   if (c.sent.lostPending > 0) {
     if (c.recovery === REC_NONE && !c.rack.lossState && beyondRecoveryPoint(c)) enterRecovery(c, now);
     c.wantOutput = true;

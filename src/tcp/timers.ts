@@ -7,6 +7,7 @@
 import { abort, terminate } from './close.js';
 import { countRetrans, retransmitOne, sendProbe, sendSyn } from './output.js';
 import { rackOnTimeout } from './rack.js';
+import { undoOnTimeout } from './undo.js';
 import { reorderTimerFires, sendLossProbe } from './recovery.js';
 import { persistTimerFires, transmit } from './snd.js';
 import { TcpState } from './state.js';
@@ -71,6 +72,7 @@ function retransmissionTimeout(c: Tcb, now: number): void {
     return;
   }
   x.TCPTimeouts++;
+  undoOnTimeout(c); // before ssthresh and cwnd change: what an undo gives back
   // RFC 5681 §3.1 eq. (4) on the first timeout only; cwnd = loss window.
   if (c.retransmits === 1 || c.recovery !== REC_NONE) c.ssthresh = c.cc.ssthreshOnLoss(c, (c.sndMax - c.sndUna) | 0, now);
   c.cwnd = c.smss;
