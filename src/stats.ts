@@ -149,6 +149,7 @@ export function tcpExtCounters() {
     TCPSACKReorder: 0,
     TCPDSACKRecv: 0,
     TCPDSACKUndo: 0,
+    TCPDSACKIgnoredDubious: 0,
     TCPFullUndo: 0,
     TCPLossUndo: 0,
     TCPSpuriousRTOs: 0,

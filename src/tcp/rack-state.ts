@@ -23,6 +23,8 @@ export class RackState {
   reoWndPersist = 0;
   /** A D-SACK arrived and the window has not grown for it yet (Linux rack.dsack_seen). */
   dsackSeen = false;
+  /** Segments D-SACKed so far (Linux tp->dsack_dups). */
+  dsackDups = 0;
   /** Segments delivered (acknowledged or SACKed) so far (Linux tp->delivered). */
   delivered = 0;
   /** `delivered` when the window last grew: one growth per round trip (Linux rack.last_delivered). */

@@ -53,6 +53,22 @@ export function dsackBytes(h: TcpHeader): number {
 }
 
 /**
+ * Linux tcp_dsack_seen: a D-SACK is believed only while the segments D-SACKed in all do not outnumber those
+ * ever retransmitted — a peer that D-SACKs everything neither widens the window nor undoes a reduction
+ * (TcpExt TCPDSACKIgnoredDubious). Returns the D-SACK's bytes, or 0 when it is not believed.
+ */
+export function dsackCredible(c: Tcb, bytes: number): number {
+  if (bytes === 0) return 0;
+  const r = c.rack;
+  r.dsackDups += Math.max(1, Math.ceil(bytes / c.smss));
+  if (r.dsackDups > c.retransTotal) {
+    c.layer.stats.TcpExt.TCPDSACKIgnoredDubious++;
+    return 0;
+  }
+  return bytes;
+}
+
+/**
  * One ACK for RACK: the segments it delivers (cumulatively or by SACK) are taken out of play, RACK's most
  * recent delivery and min_RTT advance, reordering and D-SACKs adapt the window, then loss is marked.
  * `dsack` is `dsackBytes(h)`. The caller starts recovery when `c.sent.lostPending` > 0.

@@ -8,7 +8,7 @@ import { TCP_ACK, TCP_FIN, type TcpHeader } from '../wire/tcp.js';
 import { expandSendBuffer } from './autotune.js';
 import { enterTimeWait, terminate } from './close.js';
 import { countRetrans, retransmitOne, sackOptionBytes, sendData } from './output.js';
-import { dsackBytes, rackEnabled, rackLeaveLossState, rackOnAck, rackPipe, rackRecoveryEnded, rackReoTimeout, rackRetransmit } from './rack.js';
+import { dsackBytes, dsackCredible, rackEnabled, rackLeaveLossState, rackOnAck, rackPipe, rackRecoveryEnded, rackReoTimeout, rackRetransmit } from './rack.js';
 import { probeTimeout } from './rtt.js';
 import { seqGe, seqGt, seqLe, seqLt } from './seq.js';
 import { undoBegin, undoOnAck } from './undo.js';
@@ -38,8 +38,9 @@ export function processAck(c: Tcb, h: TcpHeader, seq: number, now: number): bool
   const rack = rackEnabled(c);
   const wasRecovering = c.recovery !== REC_NONE;
   const priorUna = c.sndUna;
-  const dsack = c.sackOk ? dsackBytes(h) : 0;
-  if (dsack > 0) stats.TcpExt.TCPDSACKRecv++;
+  const dsackRaw = c.sackOk ? dsackBytes(h) : 0;
+  if (dsackRaw > 0) stats.TcpExt.TCPDSACKRecv++;
+  const dsack = dsackCredible(c, dsackRaw);
   let sackNew = false;
   if (c.sackOk && h.sackCount > 0) {
     const blocks = h.sackBlocks;

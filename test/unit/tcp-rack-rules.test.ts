@@ -2,7 +2,7 @@
 import { describe, it, expect } from 'vitest';
 import { Vnet, B_ADDR, parseSent } from '../helpers/vnet.js';
 import { SentLog, SEG_EVER_RETRANS, SEG_LOST, SEG_RETRANS, SEG_SACKED } from '../../src/tcp/sent-log.js';
-import { dsackBytes, rackDetectLoss, rackReoWnd, rackSentAfter, rackUpdateReoWnd, RACK_RECOVERY_THRESH } from '../../src/tcp/rack.js';
+import { dsackBytes, dsackCredible, rackDetectLoss, rackReoWnd, rackSentAfter, rackUpdateReoWnd, RACK_RECOVERY_THRESH } from '../../src/tcp/rack.js';
 import { TcpHeader } from '../../src/wire/tcp.js';
 import type { Tcb } from '../../src/tcp/tcb.js';
 import { REC_NONE, REC_SACK } from '../../src/tcp/tcb.js';
@@ -108,6 +108,15 @@ describe('RACK rules', () => {
     rackUpdateReoWnd(s.c, 10);
     expect(s.c.rack.reoWndSteps).toBe(1);
     s.net.close();
+  });
+
+  it('a peer that D-SACKs what was never retransmitted is not believed (Linux tcp_dsack_seen): no widening, no undo', async () => {
+    const { net, c } = await connection();
+    c.retransTotal = 1;
+    expect(dsackCredible(c, c.smss)).toBe(c.smss); // one D-SACKed segment, one retransmission: believed
+    expect(dsackCredible(c, 2 * c.smss)).toBe(0); // three D-SACKed of one retransmitted: dubious
+    expect(net.b.stats.TcpExt.TCPDSACKIgnoredDubious).toBe(1);
+    net.close();
   });
 
   it('RACK_detect_loss: a segment sent before the reference is lost once RACK.rtt + reo_wnd has passed; before that it is waited for', async () => {
