@@ -393,7 +393,14 @@ export const SYSCTLS: Readonly<Record<string, SysctlRule>> = {
       else throw new Unsupported(`sysctl net.ipv4.tcp_early_retrans=${x} (only 0, and 3 or 4: tail loss probes)`, line);
     },
   },
-  'net.ipv4.tcp_recovery': onlyRule(['0'], 'net.ipv4.tcp_recovery (RACK)'),
+  // Linux's bit mask: 0x1 RACK loss detection, 0x2 static reordering window, 0x4 no DupThresh shortcut (src/tcp/rack.ts).
+  'net.ipv4.tcp_recovery': {
+    apply(c, v, line) {
+      const x = Number(v.trim());
+      if (!(Number.isInteger(x) && x >= 0 && x <= 7)) throw new Unsupported(`sysctl net.ipv4.tcp_recovery=${v.trim()} (bits 0x1, 0x2, 0x4 only)`, line);
+      c.tcp['recovery'] = x;
+    },
+  },
   'net.ipv4.tcp_thin_linear_timeouts': onlyRule(['0'], 'net.ipv4.tcp_thin_linear_timeouts'),
   // Linux 6.x retransmits the first SYNs at a linear 1 s (default 4 of them); ours back off exponentially from the first.
   'net.ipv4.tcp_syn_linear_timeouts': onlyRule(['0'], 'net.ipv4.tcp_syn_linear_timeouts (linear first SYN timeouts)'),

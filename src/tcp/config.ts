@@ -62,6 +62,12 @@ export interface TcpConfig {
    * the conformance dialogues assume (tcp_early_retrans=0); `tunstack up` turns them on.
    */
   tailLossProbe: boolean;
+  /**
+   * net.ipv4.tcp_recovery, Linux's bit mask (default 1): bit 0x1 RACK loss detection (RFC 8985) replaces RFC
+   * 6675's DupThresh marking on SACK connections; 0x2 a static reordering window (no D-SACK widening); 0x4 no
+   * DupThresh shortcut (the window stays min_RTT/4 even with three segments SACKed). 0: DupThresh SACK recovery.
+   */
+  recovery: number;
   /** net.ipv4.tcp_window_scaling (RFC 7323). */
   windowScaling: boolean;
   /**
@@ -153,6 +159,7 @@ export const defaultTcpConfig: Readonly<TcpConfig> = {
   timestamps: true,
   sack: true,
   tailLossProbe: false,
+  recovery: 1,
   windowScaling: true,
   tickMs: 4,
   delayedAckMs: 40,
@@ -187,6 +194,7 @@ export function resolveTcpConfig(o: Partial<TcpConfig> | undefined): TcpConfig {
   for (const k of ['rmem', 'wmem'] as const) if (!(c[k] >= 2048 && c[k] <= 1 << 30)) throw new RangeError(`tcp.${k} must be between 2048 and 2^30`);
   for (const k of ['rmemMax', 'wmemMax'] as const) if (!(c[k] === 0 || (c[k] >= 2048 && c[k] <= 1 << 30))) throw new RangeError(`tcp.${k} must be 0 or between 2048 and 2^30`);
   if (!(c.tickMs >= 1 && c.tickMs <= 10)) throw new RangeError(`tcp.tickMs must be between 1 (HZ=1000) and 10 (HZ=100) (got ${c.tickMs})`);
+  if (!(Number.isInteger(c.recovery) && c.recovery >= 0 && c.recovery <= 7)) throw new RangeError(`tcp.recovery must be an integer 0..7 (got ${c.recovery})`);
   if (c.delayedAckMs > 200) c.delayedAckMs = 200;
   return c;
 }

@@ -10,6 +10,7 @@ import { windowField } from './rcv-window.js';
 import { recordRoom } from './send-control.js';
 import { seqGt, seqLe } from './seq.js';
 import type { Tcb } from './tcb.js';
+import { undoCountRetrans } from './undo.js';
 
 /** The options of a non-SYN segment, in the one reused object: timestamps (RFC 7323 §3), and with `withSack` the SACK blocks (RFC 2018 §4), a D-SACK first (RFC 2883). */
 function fillOptions(c: Tcb, now: number, withSack: boolean): TcpOptions {
@@ -87,6 +88,7 @@ export function countRetrans(c: Tcb): void {
   c.retransTotal++;
   c.layer.stats.Tcp.RetransSegs++;
   c.rttTiming = false;
+  undoCountRetrans(c);
   if (c.layer.probe.active) c.layer.probe.retransmitted(c);
 }
 
@@ -121,6 +123,7 @@ export function sendData(c: Tcb, seq: number, len: number, flags: number, now: n
   const base = c.synUnacked ? 1 : 0;
   const offset = (seq - c.sndUna - base) | 0;
   c.layer.emit(c, seq, c.rcvNxt, flags, windowField(c), o, offset, len, gsoSize);
+  if (len > 0 && c.sackOk) c.sent.recordSend(seq, len, gsoSize, now); // per-segment send times (RFC 8985 §5.2)
   c.bytesSent += len;
   c.lastSend = now;
   // Linux tcp_event_data_sent: data sent within the delayed-ACK time of the last data received is an answer —

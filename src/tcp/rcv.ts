@@ -163,6 +163,10 @@ function pawsRejects(c: Tcb, h: TcpHeader, flags: number, now: number): boolean 
   const stats = c.layer.stats;
   stats.TcpExt.PAWSEstab++;
   stats.drop('tcp.paws');
+  // Linux tcp_send_dupack: old data refused by PAWS is still reported as a D-SACK — the late original of a
+  // retransmission is how the sender learns its retransmission was spurious (RFC 3708).
+  const end = (h.seq + h.payloadLength) >>> 0;
+  if (h.payloadLength > 0 && seqLt(h.seq, c.rcvNxt)) setDsack(c, h.seq, seqGt(end, c.rcvNxt) ? c.rcvNxt : end);
   c.ackPending = true;
   c.wantOutput = true;
   c.layer.markDirty(c);

@@ -8,11 +8,13 @@ import { TCP_ACK, TCP_FIN, type TcpHeader } from '../wire/tcp.js';
 import { expandSendBuffer } from './autotune.js';
 import { enterTimeWait, terminate } from './close.js';
 import { countRetrans, retransmitOne, sackOptionBytes, sendData } from './output.js';
+import { dsackBytes, dsackCredible, rackEnabled, rackLeaveLossState, rackOnAck, rackPipe, rackRecoveryEnded, rackReoTimeout, rackRetransmit } from './rack.js';
 import { probeTimeout } from './rtt.js';
 import { recordRoom } from './send-control.js';
 import { seqGe, seqGt, seqLe, seqLt } from './seq.js';
+import { undoBegin, undoOnAck } from './undo.js';
 import { TcpState } from './state.js';
-import { EV_WRITABLE, REC_NEWRENO, REC_NONE, REC_SACK, RTX_NONE, RTX_PERSIST, RTX_RTO, RTX_TLP, type Tcb } from './tcb.js';
+import { EV_WRITABLE, REC_NEWRENO, REC_NONE, REC_SACK, RTX_NONE, RTX_PERSIST, RTX_REO, RTX_RTO, RTX_TLP, type Tcb } from './tcb.js';
 
 /** Step five for synchronized states. Returns false when the segment must be dropped. */
 export function processAck(c: Tcb, h: TcpHeader, seq: number, now: number): boolean {
@@ -34,6 +36,12 @@ export function processAck(c: Tcb, h: TcpHeader, seq: number, now: number): bool
     return false;
   }
   const newWnd = h.window << c.sndWscale;
+  const rack = rackEnabled(c);
+  const wasRecovering = c.recovery !== REC_NONE;
+  const priorUna = c.sndUna;
+  const dsackRaw = c.sackOk ? dsackBytes(h) : 0;
+  if (dsackRaw > 0) stats.TcpExt.TCPDSACKRecv++;
+  const dsack = dsackCredible(c, dsackRaw);
   let sackNew = false;
   if (c.sackOk && h.sackCount > 0) {
     const blocks = h.sackBlocks;
@@ -47,7 +55,7 @@ export function processAck(c: Tcb, h: TcpHeader, seq: number, now: number): bool
     // An ACK that moves SND.UNA can still report loss: its SACK blocks cover DupThresh segments above a hole
     // (RFC 6675 §5: IsLost(SND.UNA); Linux tcp_fastretrans_alert runs for any ACK carrying SACK). A receiver
     // that acknowledges a coalesced batch at once sends no duplicate ACK to wait for.
-    if (c.recovery === REC_NONE && sackNew && c.scoreboard.sacked >= 3 * c.smss && beyondRecoveryPoint(c) && c.sndMax !== c.sndUna) {
+    if (!rack && c.recovery === REC_NONE && sackNew && c.scoreboard.sacked >= 3 * c.smss && beyondRecoveryPoint(c) && c.sndMax !== c.sndUna) {
       enterRecovery(c, now);
       c.wantOutput = true;
       c.layer.markDirty(c);
@@ -56,7 +64,10 @@ export function processAck(c: Tcb, h: TcpHeader, seq: number, now: number): bool
     const dup = c.sndMax !== c.sndUna && ((h.payloadLength === 0 && !(h.flags & TCP_FIN) && newWnd === oldWnd) || sackNew);
     if (dup) onDupAck(c, now);
   }
-  if (c.recovery === REC_SACK && sackNew && c.rtxInFlight.length > 0) markLostRetransmits(c, now);
+  if (rack) rackAck(c, dsack, now);
+  else if (c.recovery === REC_SACK && sackNew && c.rtxInFlight.length > 0) markLostRetransmits(c, now);
+  undoOnAck(c, h.tsPresent, h.tsEcr, dsack, h.sackBlocks[1]!, wasRecovering && c.recovery === REC_NONE, c.sndUna !== priorUna);
+  rackLeaveLossState(c);
   // Window update (§3.10.7.4, SND.WL1/WL2 rule).
   if (seqLt(c.sndWl1, seq) || (c.sndWl1 === seq && seqLe(c.sndWl2, ack))) {
     c.sndWnd = newWnd;
@@ -128,6 +139,7 @@ function newAck(c: Tcb, h: TcpHeader, ack: number, now: number): void {
       c.cwnd = Math.max(c.ssthresh, c.smss);
       c.cc.onRecoveryEnd(c, now);
       c.dupAcks = 0;
+      rackRecoveryEnded(c);
     } else if (c.recovery === REC_NEWRENO) {
       // Partial ACK: retransmit the next hole, deflate by the amount acked (RFC 6582 step 4).
       retransmitOne(c, c.sndUna, now);
@@ -149,7 +161,7 @@ function newAck(c: Tcb, h: TcpHeader, ack: number, now: number): void {
   if (c.tlpOut && seqGe(ack, c.tlpHighSeq)) c.tlpOut = false;
   // §5.2/5.3: restart the timer when data is outstanding, stop it when all is acknowledged.
   if (c.sndMax === c.sndUna) {
-    if (c.rtxMode === RTX_RTO || c.rtxMode === RTX_TLP) {
+    if (c.rtxMode === RTX_RTO || c.rtxMode === RTX_TLP || c.rtxMode === RTX_REO) {
       c.layer.timers.disarm(c.rtxTimer);
       c.rtxMode = RTX_NONE;
     }
@@ -173,7 +185,8 @@ function onDupAck(c: Tcb, now: number): void {
   c.dupAcks++;
   if (c.recovery === REC_NONE) {
     const sackLoss = c.sackOk && c.scoreboard.sacked >= 3 * c.smss;
-    if (c.dupAcks >= 3 || sackLoss) {
+    // With RACK, time decides loss (rackAck), not the count of duplicates (Linux tcp_time_to_recover).
+    if ((c.dupAcks >= 3 || sackLoss) && !rackEnabled(c)) {
       // RFC 6582 §3.2 step 2: only when the ACK covers more than `recover` (not duplicates from the last episode).
       // After the first retransmission, NextSeg goes on as the pipe allows (RFC 6675 §5 step 4.3): with one
       // coalesced SACK for a whole flight there may be no further duplicate ACK to start it.
@@ -196,6 +209,7 @@ function onDupAck(c: Tcb, now: number): void {
 function enterRecovery(c: Tcb, now: number): void {
   const x = c.layer.stats.TcpExt;
   const flight = (c.sndMax - c.sndUna) | 0;
+  undoBegin(c, false);
   c.ssthresh = c.cc.ssthreshOnLoss(c, flight, now);
   c.recover = c.sndMax;
   c.rttTiming = false;
@@ -204,6 +218,12 @@ function enterRecovery(c: Tcb, now: number): void {
     c.recovery = REC_SACK;
     c.cwnd = c.ssthresh;
     c.rxtNext = c.sndUna;
+    if (rackEnabled(c)) {
+      rackRetransmit(c, now, true); // RACK's first lost segment, regardless of pipe
+      x.TCPFastRetrans++;
+      c.armRtx(RTX_RTO, now + c.rtt.rto);
+      return;
+    }
     // RFC 6675 §5 step 4.2: the first lost segment goes out regardless of pipe.
     const holeEnd = c.scoreboard.nextSackedStart(c.sndUna);
     const len = holeEnd === -1 ? c.smss : Math.min(c.smss, (holeEnd - c.sndUna) | 0);
@@ -223,6 +243,7 @@ function enterRecovery(c: Tcb, now: number): void {
 
 /** RFC 6675 pipe: outstanding bytes not SACKed and not deemed lost (holes below the highest SACK not yet retransmitted). */
 export function pipe(c: Tcb): number {
+  if (rackEnabled(c) && !c.rack.lossState) return rackPipe(c);
   const sbd = c.scoreboard;
   const high = sbd.highest(c.sndUna);
   const from = seqLt(c.rxtNext, c.sndUna) ? c.sndUna : c.rxtNext;
@@ -235,6 +256,7 @@ export function pipe(c: Tcb): number {
  * the wire segments are the same, but a receiver refilling a 44-segment hole takes one packet, not 44.
  */
 export function sackRetransmit(c: Tcb, now: number): number {
+  if (rackEnabled(c)) return rackRetransmit(c, now);
   const sbd = c.scoreboard;
   const smss = c.smss - sackOptionBytes(c);
   const maxSegs = c.layer.tsoSegments(smss);
@@ -316,6 +338,30 @@ function markLostRetransmits(c: Tcb, now: number): void {
     q[w++] = mark;
   }
   q.length = w;
+}
+
+/**
+ * RACK's part of an ACK (rack.ts): delivered segments, the reordering window, loss marking. Loss found outside
+ * recovery starts it (Linux tcp_time_to_recover: lost_out > 0); within, the lost segments go out as the pipe allows.
+ */
+function rackAck(c: Tcb, dsack: number, now: number): void {
+  rackOnAck(c, dsack, now);
+  if (c.sent.lostPending > 0) {
+    if (c.recovery === REC_NONE && !c.rack.lossState && beyondRecoveryPoint(c)) enterRecovery(c, now);
+    c.wantOutput = true;
+    c.layer.markDirty(c);
+  }
+}
+
+/** RACK's reordering timer fired (RFC 8985 §6.3): newly lost segments start recovery or go out in it; then the RTO runs again. */
+export function reorderTimerFires(c: Tcb, now: number): void {
+  if (c.sndMax === c.sndUna) return;
+  if (rackReoTimeout(c, now)) {
+    if (c.recovery === REC_NONE && !c.rack.lossState && beyondRecoveryPoint(c)) enterRecovery(c, now);
+    c.wantOutput = true;
+    c.layer.markDirty(c);
+  }
+  if (c.rtxMode === RTX_NONE) c.armRtx(RTX_RTO, now + c.rtt.rto);
 }
 
 /**

@@ -7,11 +7,12 @@
 import { TCP_ACK, TCP_FIN, TCP_PSH } from '../wire/tcp.js';
 import { abort } from './close.js';
 import { countRetrans, sackOptionBytes, sendAck, sendData, sendProbe } from './output.js';
+import { rackEnabled } from './rack.js';
 import { armRtoOrProbe, pipe, sackRetransmit } from './recovery.js';
 import { holdsLastPartial, pushDone, recordRoom } from './send-control.js';
 import { seqGt, seqLe, seqLt } from './seq.js';
 import { TcpState } from './state.js';
-import { REC_NONE, REC_SACK, RTX_NONE, RTX_PERSIST, RTX_RTO, RTX_TLP, type Tcb } from './tcb.js';
+import { REC_NONE, REC_SACK, RTX_NONE, RTX_PERSIST, RTX_REO, RTX_RTO, RTX_TLP, type Tcb } from './tcb.js';
 import { clampProbeToUserTimeout, probesTimedOut } from './user-timeout.js';
 
 /** Sends what the windows allow, then a pure ACK if one is still owed; arms the RTO / persist timer. */
@@ -54,7 +55,8 @@ export function transmit(c: Tcb, now: number): void {
     const avail = sb.length - offset;
     const finHere = c.finQueued && c.sndNxt === c.finSeq;
     if (avail <= 0 && !finHere) break;
-    const flight = c.recovery === REC_SACK ? pipe(c) : (c.sndNxt - c.sndUna) | 0;
+    // RACK on: in flight is what is neither SACKed nor lost, in recovery or not (Linux tcp_packets_in_flight).
+    const flight = c.recovery === REC_SACK || (rackEnabled(c) && !c.rack.lossState) ? pipe(c) : (c.sndNxt - c.sndUna) | 0;
     let cwnd = c.cwnd;
     if (c.recovery === REC_NONE && c.dupAcks > 0 && c.dupAcks < 3) cwnd += c.dupAcks * smss; // limited transmit
     const cwndRoom = cwnd - flight;
@@ -128,8 +130,8 @@ export function transmit(c: Tcb, now: number): void {
   // Timers.
   if (c.sndMax !== c.sndUna) {
     // New data re-arms the probe (Linux tcp_schedule_loss_probe after tcp_write_xmit); the RTO is not restarted.
-    if ((c.rtxMode !== RTX_RTO && c.rtxMode !== RTX_TLP) || (sent > 0 && c.rtxMode === RTX_TLP)) armRtoOrProbe(c, now);
-  } else if (c.rtxMode === RTX_RTO || c.rtxMode === RTX_TLP) {
+    if ((c.rtxMode !== RTX_RTO && c.rtxMode !== RTX_TLP && c.rtxMode !== RTX_REO) || (sent > 0 && c.rtxMode === RTX_TLP)) armRtoOrProbe(c, now);
+  } else if (c.rtxMode === RTX_RTO || c.rtxMode === RTX_TLP || c.rtxMode === RTX_REO) {
     c.layer.timers.disarm(c.rtxTimer);
     c.rtxMode = RTX_NONE;
   }

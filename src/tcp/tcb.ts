@@ -30,8 +30,10 @@ import type { TcpProbe } from './probe.js';
 import { ReceiveBuffer } from './receive-buffer.js';
 import type { RingPool } from './ring-pool.js';
 import { RttEstimator } from './rtt.js';
+import { RackState } from './rack-state.js';
 import { SackScoreboard } from './sack-scoreboard.js';
 import type { RecordMarks } from './records.js';
+import { SentLog } from './sent-log.js';
 import { SendBuffer } from './send-buffer.js';
 import { STATE_NAMES, TcpState, type ConnectionUser, type TcpInfo, type TcpStateValue } from './state.js';
 import type { TimeWaitEntry } from './time-wait.js';
@@ -94,6 +96,8 @@ export const RTX_RTO = 1;
 export const RTX_PERSIST = 2;
 /** The rtx timer is a tail loss probe timeout (RFC 8985 §7), which an RTO follows. */
 export const RTX_TLP = 3;
+/** The rtx timer is RACK's reordering timer (RFC 8985 §6.3; Linux ICSK_TIME_REO_TIMEOUT), which an RTO follows. */
+export const RTX_REO = 4;
 
 /** Loss recovery in progress (`recovery`): none, NewReno (RFC 6582), SACK (RFC 6675). */
 export const REC_NONE = 0;
@@ -271,6 +275,10 @@ export abstract class Tcb {
   recover = DOUBLE_ZERO;
   rxtNext = DOUBLE_ZERO;
   readonly scoreboard = new SackScoreboard();
+  /** Every outstanding segment's send time and marks (RFC 8985 §5.2), for RACK and undo. */
+  readonly sent = new SentLog();
+  /** RACK's and undo's connection variables (RFC 8985 §5.3). */
+  readonly rack = new RackState();
   readonly rtt: RttEstimator;
   rttTiming = false;
   rttSeq = DOUBLE_ZERO;

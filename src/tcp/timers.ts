@@ -6,11 +6,13 @@
  */
 import { abort, terminate } from './close.js';
 import { countRetrans, retransmitOne, sendProbe, sendSyn } from './output.js';
-import { sendLossProbe } from './recovery.js';
+import { rackOnTimeout } from './rack.js';
+import { undoOnTimeout } from './undo.js';
+import { reorderTimerFires, sendLossProbe } from './recovery.js';
 import { persistTimerFires, transmit } from './snd.js';
 import { seqAdd } from './seq.js';
 import { TcpState } from './state.js';
-import { REC_NONE, RTX_NONE, RTX_PERSIST, RTX_RTO, RTX_TLP, type Tcb } from './tcb.js';
+import { REC_NONE, RTX_NONE, RTX_PERSIST, RTX_REO, RTX_RTO, RTX_TLP, type Tcb } from './tcb.js';
 import { clampRtoToUserTimeout, keepaliveTimedOut, noteFirstRetransmission, retransmitsTimedOut, zeroWindowRetransmitsTimedOut } from './user-timeout.js';
 
 /** The retransmission timer fired: a persist probe, a tail loss probe, or a retransmission timeout, by what it was armed for. */
@@ -23,6 +25,10 @@ export function rtxTimerFires(c: Tcb, now: number): void {
   }
   if (mode === RTX_TLP) {
     sendLossProbe(c, now);
+    return;
+  }
+  if (mode === RTX_REO) {
+    reorderTimerFires(c, now);
     return;
   }
   const s = c.state;
@@ -77,6 +83,7 @@ function retransmissionTimeout(c: Tcb, now: number): void {
     return;
   }
   x.TCPTimeouts++;
+  undoOnTimeout(c); // before ssthresh and cwnd change: what an undo gives back
   // RFC 5681 §3.1 eq. (4) on the first timeout only; cwnd = loss window.
   if (c.retransmits === 1 || c.recovery !== REC_NONE) c.ssthresh = c.cc.ssthreshOnLoss(c, (c.sndMax - c.sndUna) | 0, now);
   c.cwnd = c.smss;
@@ -85,6 +92,7 @@ function retransmissionTimeout(c: Tcb, now: number): void {
   c.recover = c.sndMax;
   c.dupAcks = 0;
   c.scoreboard.clear(); // RFC 2018 §8: forget SACK information after a timeout
+  rackOnTimeout(c);
   c.rtxInFlight.length = 0;
   c.tlpOut = false;
   c.rttTiming = false;
