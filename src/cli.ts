@@ -227,12 +227,19 @@ program
 
 program
   .command('ss')
-  .description("a running stack's socket table, like ss -tuani: state, queues, addresses, cwnd, rtt, rto, retransmits")
+  .description("a running stack's socket table, like iproute2's ss -tuan: state, queues, addresses; -i internals, -m memory; FILTER like ss's")
+  .argument('[filter...]', "iproute2's filter: [state STATE]... [EXPRESSION], e.g. state established '( dport = :443 or sport = :80 )' dst 10.77.0.1")
+  .option('-t, --tcp', 'only TCP sockets')
+  .option('-u, --udp', 'only UDP sockets')
+  .option('-i, --info', 'internal TCP information (cwnd, rtt, rto, mss, wscale, bytes, retrans, ...) as ss -i prints it')
+  .option('-m, --memory', 'socket memory as ss -m prints it: skmem:(r,rb,t,tb,f,w,o,bl,d)')
+  .option('-n, --numeric', 'accepted for ss habits: addresses and ports are always numeric')
   .option('--name <name>', 'instance name (default: as for stats)')
   .option('--socket <path>', 'control socket path (instead of --name)')
-  .option('--no-info', 'without the per-connection detail lines')
-  .option('--json', 'JSON instead of text')
-  .action((o: { name?: string; socket?: string; info?: boolean; json?: boolean }) => operatorCommand(() => ssCommand(o)));
+  .option('--json', 'JSON instead of text (the whole table, unfiltered)')
+  .action((filter: string[], o: { name?: string; socket?: string; info?: boolean; memory?: boolean; tcp?: boolean; udp?: boolean; json?: boolean }) =>
+    operatorCommand(() => ssCommand({ ...o, filter })),
+  );
 
 program
   .command('capture')
