@@ -18,6 +18,10 @@
  *   → {"cmd":"subscribe"}  or  {"cmd":"subscribe","conn":3}  or  {"cmd":"subscribe","port":80}
  *   ← {"ok":true,"subscribed":true}, then one event object per line (src/observe/events.ts), until
  *     the client closes or the feed ends it (a last {"type":"bye","reason":...}); no more requests on it
+ *   → {"cmd":"connect","host":"10.77.0.1","port":5000}   (optional "localPort": N)
+ *   ← {"ok":true,"local":"10.77.0.2:40000","remote":"10.77.0.1:5000"} once the stack's connection is
+ *     established, then the socket carries the connection's bytes both ways, raw (no more JSON): the
+ *     client's EOF is the connection's FIN, the peer's FIN the socket's EOF (src/control/connect-pipe.ts)
  *   ← {"ok":false,"error":"..."}            on any failure
  */
 
@@ -30,7 +34,16 @@ export type ControlRequest =
   | ({ cmd: 'capture'; action: 'start'; file: string } & CaptureSettings)
   | { cmd: 'capture'; action: 'stop' | 'status' }
   | { cmd: 'observe' }
-  | { cmd: 'subscribe'; conn?: number; port?: number };
+  | { cmd: 'subscribe'; conn?: number; port?: number }
+  | ConnectRequest;
+
+/** Opens a TCP connection from the stack and turns the control connection into its byte pipe. */
+export interface ConnectRequest {
+  cmd: 'connect';
+  host: string;
+  port: number;
+  localPort?: number;
+}
 
 export type ControlResponse = ({ ok: true } & Record<string, unknown>) | { ok: false; error: string };
 
@@ -64,6 +77,19 @@ export function parseRequest(line: string): ControlRequest | Error {
       if (r.conn !== undefined && r.port !== undefined) return new Error('subscribe takes "conn" or "port", not both');
       return r;
     }
+    case 'connect': {
+      const host = o['host'];
+      if (typeof host !== 'string' || host.length === 0) return new Error('connect needs "host"');
+      const r: ConnectRequest = { cmd: 'connect', host, port: 0 };
+      for (const k of ['port', 'localPort'] as const) {
+        const v = o[k];
+        if (v === undefined || v === null) continue;
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 65535) return new Error(`connect "${k}" must be a port, 1..65535`);
+        r[k] = v;
+      }
+      if (r.port === 0) return new Error('connect needs "port"');
+      return r;
+    }
     case 'capture': {
       const action = o['action'];
       if (action === 'start') {
@@ -92,6 +118,6 @@ export function parseRequest(line: string): ControlRequest | Error {
       return new Error('capture "action" must be start, stop or status');
     }
     default:
-      return new Error(`unknown command ${JSON.stringify(o['cmd'])} (known: info, stats, sockets, capture, observe, subscribe)`);
+      return new Error(`unknown command ${JSON.stringify(o['cmd'])} (known: info, stats, sockets, capture, observe, subscribe, connect)`);
   }
 }

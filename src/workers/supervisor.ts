@@ -195,6 +195,8 @@ export async function startSupervisor(config: TunstackConfig, up: UpOptions, log
         return { ok: true, name, at: new Date().toISOString(), shard: 0, workers: n, ...((await shards[0]!.ask({ q: 'observe' })) as object) };
       case 'subscribe':
         return { ok: false, error: 'subscribe is answered by the stream handler' };
+      case 'connect':
+        return { ok: false, error: 'connect through the control socket needs a single-shard instance (this one runs --workers)' };
       case 'capture': {
         if (req.action === 'start') {
           const files = shards.map((s) => shardFile(req.file, s.index));
