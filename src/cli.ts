@@ -243,20 +243,22 @@ program
 
 program
   .command('capture')
-  .description('start or stop a pcap capture on a running stack')
+  .description('start or stop a capture (pcap or pcapng) on a running stack')
   .option('--start <file>', 'start recording every packet in and out into FILE (truncated)')
   .option('-s, --snaplen <bytes>', 'with --start: keep at most this many bytes of each packet (like tcpdump -s)', positiveInt('--snaplen'))
   .option('--filter <expr>', "with --start: keep only matching packets, e.g. 'tcp port 80', 'host 10.77.0.1 and not icmp' (see docs/operations.md)")
   .option('-C, --rotate-size <MB>', 'with --start: go on in a new file (FILE.1.pcap, ...) once one holds this many millions of bytes (like tcpdump -C)', megabytes('-C'))
   .option('-W, --rotate-count <n>', 'with -C: keep this many files, overwriting the oldest (like tcpdump -W)', positiveInt('-W'))
+  .option('--format <pcap|pcapng>', 'with --start: the file format (default: pcapng for a FILE ending in .pcapng, else pcap)')
+  .option('--time-stamp-precision <micro|nano>', 'with --start, pcapng: time stamps in microseconds (default) or nanoseconds (like tcpdump)')
   .option('--stop', 'stop the capture (the file is flushed and closed)')
   .option('--status', 'whether a capture is running')
   .option('--name <name>', 'instance name (default: as for stats)')
   .option('--socket <path>', 'control socket path (instead of --name)')
-  .action((o: { start?: string; snaplen?: number; filter?: string; rotateSize?: number; rotateCount?: number; stop?: boolean; status?: boolean; name?: string; socket?: string }) =>
+  .action((o: { start?: string; snaplen?: number; filter?: string; rotateSize?: number; rotateCount?: number; format?: 'pcap' | 'pcapng'; timeStampPrecision?: 'micro' | 'nano'; stop?: boolean; status?: boolean; name?: string; socket?: string }) =>
     operatorCommand(() => {
-      const { rotateSize, ...rest } = o;
-      return captureCommand({ ...rest, ...(rotateSize !== undefined ? { rotateBytes: rotateSize } : {}) });
+      const { rotateSize, timeStampPrecision, ...rest } = o;
+      return captureCommand({ ...rest, ...(rotateSize !== undefined ? { rotateBytes: rotateSize } : {}), ...(timeStampPrecision !== undefined ? { precision: timeStampPrecision } : {}) });
     }),
   );
 

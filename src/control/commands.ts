@@ -6,7 +6,7 @@
  */
 import { resolve } from 'node:path';
 import { controlCall, resolveControlPath } from './client.js';
-import { captureSettingsOf, checkCaptureSettings } from './capture.js';
+import { captureFormatFor, captureSettingsOf, checkCaptureSettings, type CaptureFormat } from './capture.js';
 import { formatSocketTable } from './ss-format.js';
 import { parseSsFilter } from './ss-filter.js';
 
@@ -140,6 +140,10 @@ export interface CaptureOptions extends Target {
   rotateBytes?: number;
   /** With start and rotateBytes: files kept (tcpdump -W). */
   rotateCount?: number;
+  /** With start: pcap or pcapng (default by the file name). */
+  format?: CaptureFormat;
+  /** With start, pcapng: micro or nano (tcpdump --time-stamp-precision). */
+  precision?: 'micro' | 'nano';
   stop?: boolean;
   status?: boolean;
 }
@@ -147,8 +151,8 @@ export interface CaptureOptions extends Target {
 export async function captureCommand(opts: CaptureOptions, out: NodeJS.WritableStream = process.stdout): Promise<number> {
   const n = [opts.start !== undefined, !!opts.stop, !!opts.status].filter(Boolean).length;
   if (n !== 1) throw new Error('capture: give exactly one of --start FILE, --stop, --status');
-  if (opts.start === undefined && (opts.snaplen !== undefined || opts.filter !== undefined || opts.rotateBytes !== undefined || opts.rotateCount !== undefined)) {
-    throw new Error('capture: --snaplen, --filter, -C and -W go with --start FILE');
+  if (opts.start === undefined && (opts.snaplen !== undefined || opts.filter !== undefined || opts.rotateBytes !== undefined || opts.rotateCount !== undefined || opts.format !== undefined || opts.precision !== undefined)) {
+    throw new Error('capture: --snaplen, --filter, -C, -W, --format and --time-stamp-precision go with --start FILE');
   }
   const settings = captureSettingsOf(opts);
   checkCaptureSettings(settings); // a bad filter is reported here, before the stack is asked
@@ -156,7 +160,7 @@ export async function captureCommand(opts: CaptureOptions, out: NodeJS.WritableS
   if (opts.start !== undefined) {
     // The stack opens the file: send an absolute path (relative to where this command runs).
     const res = await controlCall(path, { cmd: 'capture', action: 'start', file: resolve(opts.start), ...settings });
-    const kept = [settings.snaplen !== undefined ? `${settings.snaplen} bytes per packet` : '', settings.filter !== undefined ? `packets matching '${settings.filter}'` : '', settings.rotateBytes !== undefined ? `a new file every ${settings.rotateBytes} bytes${settings.rotateCount !== undefined ? `, ${settings.rotateCount} kept` : ''}` : ''].filter(Boolean).join(', ');
+    const kept = [captureFormatFor(opts.start, settings.format) === 'pcapng' ? `pcapng${settings.precision === 'nano' ? ', nanosecond time stamps' : ''}` : '', settings.snaplen !== undefined ? `${settings.snaplen} bytes per packet` : '', settings.filter !== undefined ? `packets matching '${settings.filter}'` : '', settings.rotateBytes !== undefined ? `a new file every ${settings.rotateBytes} bytes${settings.rotateCount !== undefined ? `, ${settings.rotateCount} kept` : ''}` : ''].filter(Boolean).join(', ');
     out.write(`capturing into ${str(res['file'])}${kept ? ` (${kept})` : ''}\n`);
   } else if (opts.stop) {
     const res = await controlCall(path, { cmd: 'capture', action: 'stop' });

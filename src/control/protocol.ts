@@ -11,6 +11,7 @@
  *   ← {"ok":true,"tcp":[...] | null,"udp":[...] | null}
  *   → {"cmd":"capture","action":"start","file":"/tmp/x.pcap"}   (or "stop", "status";
  *     start also takes "snaplen": N, "filter": "tcp port 80" (src/wire/packet-filter.ts),
+ *     "format": "pcap" | "pcapng", "precision": "micro" | "nano" (pcapng),
  *     "rotateBytes": N and "rotateCount": N (src/control/rotating-sink.ts))
  *   ← {"ok":true,"capturing":true,"file":"/tmp/x.pcap",...}
  *   → {"cmd":"observe"}
@@ -111,6 +112,16 @@ export function parseRequest(line: string): ControlRequest | Error {
         if (filter !== undefined && filter !== null) {
           if (typeof filter !== 'string') return new Error('capture "filter" must be a string');
           start.filter = filter;
+        }
+        const format = o['format'];
+        if (format !== undefined && format !== null) {
+          if (format !== 'pcap' && format !== 'pcapng') return new Error('capture "format" must be "pcap" or "pcapng"');
+          start.format = format;
+        }
+        const precision = o['precision'];
+        if (precision !== undefined && precision !== null) {
+          if (precision !== 'micro' && precision !== 'nano') return new Error('capture "precision" must be "micro" or "nano"');
+          start.precision = precision;
         }
         return start;
       }
