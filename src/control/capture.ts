@@ -63,8 +63,8 @@ export function captureSettingsOf(req: {
   };
 }
 
-/** Checks the settings before anything is opened; throws one line naming the problem. */
-export function checkCaptureSettings(s: CaptureSettings): PacketPredicate | null {
+/** Checks the settings (for a capture into `file`, when known) before anything is opened; throws one line naming the problem. */
+export function checkCaptureSettings(s: CaptureSettings, file?: string): PacketPredicate | null {
   if (s.snaplen !== undefined && !(Number.isInteger(s.snaplen) && s.snaplen >= 1 && s.snaplen <= MAX_SNAPLEN)) {
     throw new Error(`snaplen must be an integer from 1 to ${MAX_SNAPLEN} bytes (got ${String(s.snaplen)})`);
   }
@@ -77,7 +77,7 @@ export function checkCaptureSettings(s: CaptureSettings): PacketPredicate | null
   }
   if (s.format !== undefined && s.format !== 'pcap' && s.format !== 'pcapng') throw new Error(`the capture format is pcap or pcapng (got ${String(s.format)})`);
   if (s.precision !== undefined && s.precision !== 'micro' && s.precision !== 'nano') throw new Error(`the time stamp precision is micro or nano (got ${String(s.precision)})`);
-  if (s.precision === 'nano' && s.format === 'pcap') throw new Error('nanosecond time stamps need --format pcapng (this classic pcap writer keeps microseconds)');
+  if (s.precision === 'nano' && (file !== undefined ? captureFormatFor(file, s.format) : s.format) === 'pcap') throw new Error('nanosecond time stamps need --format pcapng (this classic pcap writer keeps microseconds)');
   return s.filter !== undefined ? compileFilter(s.filter) : null;
 }
 
@@ -164,8 +164,8 @@ export class CaptureController {
    */
   start(file: string, settings: CaptureSettings = {}): CaptureStatus {
     if (this.writer) throw new Error(`a capture is already running (into ${this.file}): stop it first with \`tunstack capture --stop\``);
-    const keep = checkCaptureSettings(settings);
     const path = resolve(file);
+    const keep = checkCaptureSettings(settings, path);
     let fileSink: PcapFileSink | RotatingFileSink;
     try {
       fileSink = settings.rotateBytes !== undefined ? new RotatingFileSink(path, settings.rotateBytes, settings.rotateCount ?? null) : new PcapFileSink(path);

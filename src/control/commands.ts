@@ -155,7 +155,7 @@ export async function captureCommand(opts: CaptureOptions, out: NodeJS.WritableS
     throw new Error('capture: --snaplen, --filter, -C, -W, --format and --time-stamp-precision go with --start FILE');
   }
   const settings = captureSettingsOf(opts);
-  checkCaptureSettings(settings); // a bad filter is reported here, before the stack is asked
+  checkCaptureSettings(settings, opts.start); // a bad filter is reported here, before the stack is asked
   const path = resolveControlPath(opts);
   if (opts.start !== undefined) {
     // The stack opens the file: send an absolute path (relative to where this command runs).

@@ -116,6 +116,8 @@ export function tcpInfoLine(r: Row): string {
  * UDP rows carry their own drop count.
  */
 export function skmemLine(r: Row, udp = false): string {
+  // A listener's Recv-Q / Send-Q are its accept queue and backlog, not memory.
+  if (r['state'] === 'LISTEN') return `skmem:(r0,rb${num(r, 'rcvBuf') ?? 0},t0,tb${num(r, 'sndBuf') ?? 0},f0,w0,o0,bl0,d0)`;
   const rmem = num(r, 'recvQ', 'recvQueue') ?? 0;
   const rb = num(r, 'rcvBuf') ?? 0;
   const tb = num(r, 'sndBuf') ?? 0;

@@ -166,6 +166,8 @@ describe('captures in pcapng', () => {
     expect(captureFormatFor('/tmp/x.pcap', undefined)).toBe('pcap');
     expect(captureFormatFor('/tmp/x.pcap', 'pcapng')).toBe('pcapng');
     expect(() => checkCaptureSettings({ format: 'pcap', precision: 'nano' })).toThrow(/nanosecond time stamps need --format pcapng/);
+    expect(() => checkCaptureSettings({ precision: 'nano' }, '/tmp/x.pcap')).toThrow(/nanosecond time stamps need --format pcapng/);
+    expect(checkCaptureSettings({ precision: 'nano' }, '/tmp/x.pcapng')).toBeNull();
     expect(() => checkCaptureSettings({ format: 'erf' as 'pcap' })).toThrow(/pcap or pcapng/);
     expect(captureComment({ filter: 'tcp port 80' }, 96)).toBe(`tunstack ${TUNSTACK_VERSION} capture; filter: tcp port 80; snaplen: 96 bytes`);
     expect(TUNSTACK_VERSION).toMatch(/^\d+\.\d+\.\d+/);

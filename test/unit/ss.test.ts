@@ -160,6 +160,7 @@ describe('ss output', () => {
   it('-m: skmem like sock_diag (r, rb, t, tb, f, w, o, bl, d)', () => {
     expect(skmemLine(estRow)).toBe('skmem:(r0,rb131072,t0,tb16384,f0,w14480,o0,bl0,d0)');
     expect(skmemLine({ recvQueue: 3, drops: 2 }, true)).toBe('skmem:(r3,rb0,t0,tb0,f0,w0,o0,bl0,d2)');
+    expect(skmemLine({ state: 'LISTEN', recvQ: 2, sendQ: 511, rcvBuf: 0, sndBuf: 0 })).toBe('skmem:(r0,rb0,t0,tb0,f0,w0,o0,bl0,d0)');
   });
 
   it('the table like ss -tuan: Netid with both tables, addresses right-aligned on the colon', () => {
