@@ -86,7 +86,7 @@ export function captureComment(s: CaptureSettings, snaplen: number): string {
   return `tunstack ${TUNSTACK_VERSION} capture; filter: ${s.filter !== undefined ? s.filter : '(none: every packet)'}; snaplen: ${snaplen} bytes`;
 }
 
-/** Records the packets that pass the filter (all when there is none), each cut to the snap length, in either format. */
+/** Records the packets that pass the filter (all when there is none; `keeps`), each cut to the snap length, in either format. */
 class CaptureWriter implements CaptureFileWriter {
   packets = 0;
   constructor(
@@ -96,8 +96,11 @@ class CaptureWriter implements CaptureFileWriter {
   get snaplen(): number {
     return this.inner.snaplen;
   }
+  /** The tap asks this first (PcapTap.record): a packet the filter leaves out is never copied. */
+  keeps(data: Uint8Array): boolean {
+    return this.keep === null || this.keep(data);
+  }
   writePacket(data: Uint8Array, timestampMs: number, direction?: 1 | 2): void {
-    if (this.keep !== null && !this.keep(data)) return;
     this.packets++;
     this.inner.writePacket(data, timestampMs, direction);
   }

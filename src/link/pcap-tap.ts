@@ -91,14 +91,13 @@ export class PcapTap implements Link {
    */
   private record(w: CaptureFileWriter, packets: readonly Uint8Array[], count: number, meta: Uint32Array | undefined, dir: 1 | 2): void {
     const ts = this.timestamp();
-    if (meta === undefined) {
-      for (let i = 0; i < count; i++) w.writePacket(packets[i]!, ts, dir);
-      return;
-    }
     for (let i = 0; i < count; i++) {
-      const m = meta[i]! & ~META_CSUM_TRUSTED;
-      if (m === 0) w.writePacket(packets[i]!, ts, dir);
-      else wireCopies(packets[i]!, m, (p) => w.writePacket(p, ts, dir));
+      const packet = packets[i]!;
+      // The filter sees the packet before it is cut: every wire segment of it has the same addresses and ports.
+      if (w.keeps !== undefined && !w.keeps(packet)) continue;
+      const m = meta === undefined ? 0 : meta[i]! & ~META_CSUM_TRUSTED;
+      if (m === 0) w.writePacket(packet, ts, dir);
+      else wireCopies(packet, m, (p) => w.writePacket(p, ts, dir));
     }
   }
 

@@ -29,6 +29,11 @@ const CHUNK = 64 * 1024;
  */
 export interface CaptureFileWriter {
   readonly snaplen: number;
+  /**
+   * Whether a packet is recorded at all (a capture filter). Asked once per packet as the stack handed it
+   * over, before a super-segment is cut into its wire segments, so a packet left out costs no copy.
+   */
+  keeps?(packet: Uint8Array): boolean;
   writePacket(data: Uint8Array, timestampMs: number, direction?: 1 | 2): void;
   flush(): void;
   close(): void;

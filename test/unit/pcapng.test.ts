@@ -196,6 +196,43 @@ describe('captures in pcapng', () => {
   });
 });
 
+describe('the capture filter runs before a super-segment is cut', () => {
+  function superSegment(payload: number): Uint8Array {
+    const fields: TcpEmit = { srcPort: 80, dstPort: 40000, seq: 1, ack: 1, flags: 0x18, window: 1000 };
+    const hl = tcpHeaderLength(fields);
+    const b = new Uint8Array(20 + hl + payload);
+    emitTcp(b, 20, fields, payload, ip('10.77.0.2'), ip('10.77.0.1'));
+    emitIpv4(b, 0, { totalLength: b.length, id: 1, dontFragment: true, ttl: 64, protocol: IPPROTO_TCP, src: ip('10.77.0.2'), dst: ip('10.77.0.1') });
+    return b;
+  }
+
+  it('kept: recorded as its wire segments; left out: not one segment copied or written', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tunstack-pcapng-gso-'));
+    try {
+      const [a] = MemoryLink.pair();
+      const tap = new PcapTap(a, null, new VirtualClock(0));
+      tap.setReceiver(() => {});
+      const ctl = new CaptureController(tap, pino({ level: 'silent' }));
+      ctl.start(join(dir, 'kept.pcapng'), { filter: 'tcp port 80' });
+      tap.send([superSegment(3000)], 1, Uint32Array.of(1448));
+      expect(ctl.stop()?.packets).toBe(3); // 1448 + 1448 + 104
+      const writes: number[] = [];
+      ctl.start(join(dir, 'none.pcapng'), { filter: 'udp' });
+      const w = (tap as unknown as { writer: { writePacket: (d: Uint8Array) => void } }).writer;
+      const orig = w.writePacket.bind(w);
+      w.writePacket = (d: Uint8Array) => {
+        writes.push(d.length);
+        orig(d);
+      };
+      tap.send([superSegment(3000)], 1, Uint32Array.of(1448));
+      expect(ctl.stop()?.packets).toBe(0);
+      expect(writes).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('pcapng with rotation (-C/-W)', () => {
   it('every file starts with the section header and interface description, and holds whole blocks', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tunstack-pcapng-rot-'));
