@@ -19,7 +19,7 @@
 import type { Clock } from '../clock.js';
 import type { CaptureFileWriter } from '../wire/pcap.js';
 import type { Link, LinkOffloads, LinkReceiver } from './link.js';
-import { META_CSUM_TRUSTED, wireCopies } from '../wire/offload.js';
+import { META_CSUM_TRUSTED, WireScratch, wireViews } from '../wire/offload.js';
 
 /** The packet's direction as pcapng's epb_flags say it (a classic pcap file has no room for it). */
 const INBOUND = 1;
@@ -29,6 +29,8 @@ export class PcapTap implements Link {
   private readonly wall0: number;
   private readonly now0: number;
   private closed = false;
+  /** Where super-segments are cut for the writer (made on the first one). */
+  private scratch: WireScratch | null = null;
 
   constructor(
     private readonly inner: Link,
@@ -97,7 +99,8 @@ export class PcapTap implements Link {
       if (w.keeps !== undefined && !w.keeps(packet)) continue;
       const m = meta === undefined ? 0 : meta[i]! & ~META_CSUM_TRUSTED;
       if (m === 0) w.writePacket(packet, ts, dir);
-      else wireCopies(packet, m, (p) => w.writePacket(p, ts, dir));
+      // The writer copies what it records before returning: the pieces can live in one reused buffer.
+      else wireViews(packet, m, (this.scratch ??= new WireScratch()), (p) => w.writePacket(p, ts, dir));
     }
   }
 

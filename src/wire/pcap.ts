@@ -34,6 +34,7 @@ export interface CaptureFileWriter {
    * over, before a super-segment is cut into its wire segments, so a packet left out costs no copy.
    */
   keeps?(packet: Uint8Array): boolean;
+  /** Copies what it keeps of `data` before returning (the caller may reuse the buffer). */
   writePacket(data: Uint8Array, timestampMs: number, direction?: 1 | 2): void;
   flush(): void;
   close(): void;

@@ -13,6 +13,7 @@ import { CaptureController, captureComment, captureFormatFor, checkCaptureSettin
 import { PcapTap } from '../../src/link/pcap-tap.js';
 import { MemoryLink } from '../../src/link/memory.js';
 import { VirtualClock } from '../../src/clock.js';
+import { META_CSUM_PARTIAL, WireScratch, wireCopies, wireViews } from '../../src/wire/offload.js';
 import { echoRequest, ip } from '../helpers/packets.js';
 import { TUNSTACK_VERSION } from '../../src/version.js';
 
@@ -205,6 +206,27 @@ describe('the capture filter runs before a super-segment is cut', () => {
     emitIpv4(b, 0, { totalLength: b.length, id: 1, dontFragment: true, ttl: 64, protocol: IPPROTO_TCP, src: ip('10.77.0.2'), dst: ip('10.77.0.1') });
     return b;
   }
+
+  it('wireViews builds the same wire segments as wireCopies, in one reused buffer', () => {
+    const seg = superSegment(5000);
+    for (const meta of [1448, 1448 | META_CSUM_PARTIAL, META_CSUM_PARTIAL, 0]) {
+      const copies: number[][] = [];
+      wireCopies(seg, meta, (p) => copies.push([...p]));
+      const views: number[][] = [];
+      const buffers = new Set<ArrayBufferLike>();
+      const scratch = new WireScratch();
+      wireViews(seg, meta, scratch, (p) => {
+        views.push([...p]);
+        buffers.add(p.buffer);
+      });
+      expect(views, `meta ${meta}`).toEqual(copies);
+      if (meta !== 0) expect(buffers.size).toBeLessThanOrEqual(2);
+      // Too large for the scratch: the allocating path, same bytes.
+      const small: number[][] = [];
+      wireViews(seg, meta, new WireScratch(1000), (p) => small.push([...p]));
+      expect(small).toEqual(copies);
+    }
+  });
 
   it('kept: recorded as its wire segments; left out: not one segment copied or written', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tunstack-pcapng-gso-'));
