@@ -238,12 +238,19 @@ program
 
 program
   .command('ss')
-  .description("a running stack's socket table, like ss -tuani: state, queues, addresses, cwnd, rtt, rto, retransmits")
+  .description("a running stack's socket table, like iproute2's ss -tuan: state, queues, addresses; -i internals, -m memory; FILTER like ss's")
+  .argument('[filter...]', "iproute2's filter: [state STATE]... [EXPRESSION], e.g. state established '( dport = :443 or sport = :80 )' dst 10.77.0.1")
+  .option('-t, --tcp', 'only TCP sockets')
+  .option('-u, --udp', 'only UDP sockets')
+  .option('-i, --info', 'internal TCP information (cwnd, rtt, rto, mss, wscale, bytes, retrans, ...) as ss -i prints it')
+  .option('-m, --memory', 'socket memory as ss -m prints it: skmem:(r,rb,t,tb,f,w,o,bl,d)')
+  .option('-n, --numeric', 'accepted for ss habits: addresses and ports are always numeric')
   .option('--name <name>', 'instance name (default: as for stats)')
   .option('--socket <path>', 'control socket path (instead of --name)')
-  .option('--no-info', 'without the per-connection detail lines')
-  .option('--json', 'JSON instead of text')
-  .action((o: { name?: string; socket?: string; info?: boolean; json?: boolean }) => operatorCommand(() => ssCommand(o)));
+  .option('--json', 'JSON instead of text (the whole table, unfiltered)')
+  .action((filter: string[], o: { name?: string; socket?: string; info?: boolean; memory?: boolean; tcp?: boolean; udp?: boolean; json?: boolean }) =>
+    operatorCommand(() => ssCommand({ ...o, filter })),
+  );
 
 program
   .command('sysctl')
@@ -268,20 +275,22 @@ program
 
 program
   .command('capture')
-  .description('start or stop a pcap capture on a running stack')
+  .description('start or stop a capture (pcap or pcapng) on a running stack')
   .option('--start <file>', 'start recording every packet in and out into FILE (truncated)')
   .option('-s, --snaplen <bytes>', 'with --start: keep at most this many bytes of each packet (like tcpdump -s)', positiveInt('--snaplen'))
   .option('--filter <expr>', "with --start: keep only matching packets, e.g. 'tcp port 80', 'host 10.77.0.1 and not icmp' (see docs/operations.md)")
   .option('-C, --rotate-size <MB>', 'with --start: go on in a new file (FILE.1.pcap, ...) once one holds this many millions of bytes (like tcpdump -C)', megabytes('-C'))
   .option('-W, --rotate-count <n>', 'with -C: keep this many files, overwriting the oldest (like tcpdump -W)', positiveInt('-W'))
+  .option('--format <pcap|pcapng>', 'with --start: the file format (default: pcapng for a FILE ending in .pcapng, else pcap)')
+  .option('--time-stamp-precision <micro|nano>', 'with --start, pcapng: time stamps in microseconds (default) or nanoseconds (like tcpdump)')
   .option('--stop', 'stop the capture (the file is flushed and closed)')
   .option('--status', 'whether a capture is running')
   .option('--name <name>', 'instance name (default: as for stats)')
   .option('--socket <path>', 'control socket path (instead of --name)')
-  .action((o: { start?: string; snaplen?: number; filter?: string; rotateSize?: number; rotateCount?: number; stop?: boolean; status?: boolean; name?: string; socket?: string }) =>
+  .action((o: { start?: string; snaplen?: number; filter?: string; rotateSize?: number; rotateCount?: number; format?: 'pcap' | 'pcapng'; timeStampPrecision?: 'micro' | 'nano'; stop?: boolean; status?: boolean; name?: string; socket?: string }) =>
     operatorCommand(() => {
-      const { rotateSize, ...rest } = o;
-      return captureCommand({ ...rest, ...(rotateSize !== undefined ? { rotateBytes: rotateSize } : {}) });
+      const { rotateSize, timeStampPrecision, ...rest } = o;
+      return captureCommand({ ...rest, ...(rotateSize !== undefined ? { rotateBytes: rotateSize } : {}), ...(timeStampPrecision !== undefined ? { precision: timeStampPrecision } : {}) });
     }),
   );
 

@@ -12,7 +12,9 @@
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { PcapTap } from '../link/pcap-tap.js';
-import { PcapFileSink, PcapWriter, type PcapSink } from '../wire/pcap.js';
+import { PcapFileSink, PcapWriter, type CaptureFileWriter, type PcapSink } from '../wire/pcap.js';
+import { PcapngWriter } from '../wire/pcapng.js';
+import { TUNSTACK_VERSION } from '../version.js';
 import { compileFilter, type PacketPredicate } from '../wire/packet-filter.js';
 import { RotatingFileSink } from './rotating-sink.js';
 
@@ -26,14 +28,34 @@ export interface CaptureSettings {
   rotateBytes?: number;
   /** With rotateBytes (tcpdump -W): keep this many files, overwriting the oldest. */
   rotateCount?: number;
+  /** File format: classic pcap or pcapng; default by the file name (`.pcapng` → pcapng), else pcap. */
+  format?: CaptureFormat;
+  /** pcapng timestamp resolution (tcpdump --time-stamp-precision): micro (default) or nano. */
+  precision?: 'micro' | 'nano';
+}
+
+export type CaptureFormat = 'pcap' | 'pcapng';
+
+/** The format a capture into `file` is written in: the one asked for, else pcapng for a `.pcapng` name. */
+export function captureFormatFor(file: string, asked: CaptureFormat | undefined): CaptureFormat {
+  return asked ?? (/\.pcapng$/i.test(file) ? 'pcapng' : 'pcap');
 }
 
 /** The largest snap length accepted (tcpdump's MAXIMUM_SNAPLEN). */
 export const MAX_SNAPLEN = 262144;
 
 /** The settings carried by a request (which has other fields beside them). */
-export function captureSettingsOf(req: { snaplen?: number | undefined; filter?: string | undefined; rotateBytes?: number | undefined; rotateCount?: number | undefined }): CaptureSettings {
+export function captureSettingsOf(req: {
+  snaplen?: number | undefined;
+  filter?: string | undefined;
+  rotateBytes?: number | undefined;
+  rotateCount?: number | undefined;
+  format?: CaptureFormat | undefined;
+  precision?: 'micro' | 'nano' | undefined;
+}): CaptureSettings {
   return {
+    ...(req.format !== undefined ? { format: req.format } : {}),
+    ...(req.precision !== undefined ? { precision: req.precision } : {}),
     ...(req.snaplen !== undefined ? { snaplen: req.snaplen } : {}),
     ...(req.filter !== undefined ? { filter: req.filter } : {}),
     ...(req.rotateBytes !== undefined ? { rotateBytes: req.rotateBytes } : {}),
@@ -41,8 +63,8 @@ export function captureSettingsOf(req: { snaplen?: number | undefined; filter?: 
   };
 }
 
-/** Checks the settings before anything is opened; throws one line naming the problem. */
-export function checkCaptureSettings(s: CaptureSettings): PacketPredicate | null {
+/** Checks the settings (for a capture into `file`, when known) before anything is opened; throws one line naming the problem. */
+export function checkCaptureSettings(s: CaptureSettings, file?: string): PacketPredicate | null {
   if (s.snaplen !== undefined && !(Number.isInteger(s.snaplen) && s.snaplen >= 1 && s.snaplen <= MAX_SNAPLEN)) {
     throw new Error(`snaplen must be an integer from 1 to ${MAX_SNAPLEN} bytes (got ${String(s.snaplen)})`);
   }
@@ -53,23 +75,40 @@ export function checkCaptureSettings(s: CaptureSettings): PacketPredicate | null
     if (!(Number.isInteger(s.rotateCount) && s.rotateCount >= 1)) throw new Error(`the rotation count must be a positive integer (got ${String(s.rotateCount)})`);
     if (s.rotateBytes === undefined) throw new Error('a rotation count (-W) needs a rotation size (-C MB)');
   }
+  if (s.format !== undefined && s.format !== 'pcap' && s.format !== 'pcapng') throw new Error(`the capture format is pcap or pcapng (got ${String(s.format)})`);
+  if (s.precision !== undefined && s.precision !== 'micro' && s.precision !== 'nano') throw new Error(`the time stamp precision is micro or nano (got ${String(s.precision)})`);
+  if (s.precision === 'nano' && (file !== undefined ? captureFormatFor(file, s.format) : s.format) === 'pcap') throw new Error('nanosecond time stamps need --format pcapng (this classic pcap writer keeps microseconds)');
   return s.filter !== undefined ? compileFilter(s.filter) : null;
 }
 
-/** Records the packets that pass the filter (all when there is none), each cut to the snap length. */
-class CaptureWriter extends PcapWriter {
+/** The pcapng section comment: who wrote the file and what it keeps (tcpdump's expression, snap length). */
+export function captureComment(s: CaptureSettings, snaplen: number): string {
+  return `tunstack ${TUNSTACK_VERSION} capture; filter: ${s.filter !== undefined ? s.filter : '(none: every packet)'}; snaplen: ${snaplen} bytes`;
+}
+
+/** Records the packets that pass the filter (all when there is none; `keeps`), each cut to the snap length, in either format. */
+class CaptureWriter implements CaptureFileWriter {
   packets = 0;
   constructor(
-    sink: PcapSink,
-    snaplen: number | undefined,
+    private readonly inner: CaptureFileWriter,
     private readonly keep: PacketPredicate | null,
-  ) {
-    super(sink, snaplen !== undefined ? { snaplen } : {});
+  ) {}
+  get snaplen(): number {
+    return this.inner.snaplen;
   }
-  override writePacket(data: Uint8Array, timestampMs: number): void {
-    if (this.keep !== null && !this.keep(data)) return;
+  /** The tap asks this first (PcapTap.record): a packet the filter leaves out is never copied. */
+  keeps(data: Uint8Array): boolean {
+    return this.keep === null || this.keep(data);
+  }
+  writePacket(data: Uint8Array, timestampMs: number, direction?: 1 | 2): void {
     this.packets++;
-    super.writePacket(data, timestampMs);
+    this.inner.writePacket(data, timestampMs, direction);
+  }
+  flush(): void {
+    this.inner.flush();
+  }
+  close(): void {
+    this.inner.close();
   }
 }
 
@@ -103,11 +142,14 @@ export interface CaptureStatus {
   filter: string | null;
   /** The file written now: `file`, or with rotation the latest of its numbered successors. */
   currentFile: string | null;
+  /** pcap or pcapng; null when no capture is on. */
+  format: CaptureFormat | null;
 }
 
 export class CaptureController {
   private writer: CaptureWriter | null = null;
   private filter: string | null = null;
+  private format: CaptureFormat | null = null;
   private sink: CountingSink | null = null;
   private file: string | null = null;
   private startedAt: Date | null = null;
@@ -125,8 +167,8 @@ export class CaptureController {
    */
   start(file: string, settings: CaptureSettings = {}): CaptureStatus {
     if (this.writer) throw new Error(`a capture is already running (into ${this.file}): stop it first with \`tunstack capture --stop\``);
-    const keep = checkCaptureSettings(settings);
     const path = resolve(file);
+    const keep = checkCaptureSettings(settings, path);
     let fileSink: PcapFileSink | RotatingFileSink;
     try {
       fileSink = settings.rotateBytes !== undefined ? new RotatingFileSink(path, settings.rotateBytes, settings.rotateCount ?? null) : new PcapFileSink(path);
@@ -134,7 +176,13 @@ export class CaptureController {
       throw new Error(`cannot open capture file ${path}: ${(e as Error).message}`);
     }
     const sink = new CountingSink(fileSink);
-    const writer = new CaptureWriter(sink, settings.snaplen, keep);
+    const format = captureFormatFor(path, settings.format);
+    const snaplen = settings.snaplen ?? 65535;
+    const inner: CaptureFileWriter =
+      format === 'pcapng'
+        ? new PcapngWriter(sink, { snaplen, tsresol: settings.precision === 'nano' ? 'ns' : 'us', ifName: this.tap.name, userAppl: `tunstack ${TUNSTACK_VERSION}`, comment: captureComment(settings, snaplen) })
+        : new PcapWriter(sink, { snaplen });
+    const writer = new CaptureWriter(inner, keep);
     this.tap.start(writer);
     this.writer = writer;
     this.filter = settings.filter ?? null;
@@ -143,7 +191,8 @@ export class CaptureController {
     this.startedAt = new Date();
     this.timer = setInterval(() => this.tap.flush(), this.flushIntervalMs);
     this.timer.unref();
-    this.logger.info({ pcap: path, snaplen: writer.snaplen, filter: this.filter }, 'capture started');
+    this.format = format;
+    this.logger.info({ pcap: path, format, snaplen: writer.snaplen, filter: this.filter }, 'capture started');
     return this.status();
   }
 
@@ -160,6 +209,7 @@ export class CaptureController {
     this.sink = null;
     this.file = null;
     this.filter = null;
+    this.format = null;
     this.startedAt = null;
     return st;
   }
@@ -174,6 +224,7 @@ export class CaptureController {
       snaplen: this.writer?.snaplen ?? null,
       filter: this.filter,
       currentFile: this.sink?.file ?? null,
+      format: this.format,
     };
   }
 }

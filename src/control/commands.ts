@@ -6,7 +6,9 @@
  */
 import { resolve } from 'node:path';
 import { controlCall, resolveControlPath } from './client.js';
-import { captureSettingsOf, checkCaptureSettings } from './capture.js';
+import { captureFormatFor, captureSettingsOf, checkCaptureSettings, type CaptureFormat } from './capture.js';
+import { formatSocketTable } from './ss-format.js';
+import { parseSsFilter } from './ss-filter.js';
 
 export interface Target {
   socket?: string;
@@ -93,129 +95,38 @@ function str(v: unknown, dflt = ''): string {
   return v === undefined || v === null ? dflt : String(v);
 }
 
-function num(row: Record<string, unknown>, ...keys: string[]): number | undefined {
-  for (const k of keys) if (typeof row[k] === 'number') return row[k] as number;
-  return undefined;
-}
-
-function endpoint(addr: unknown, port: unknown): string {
-  const a = addr === undefined || addr === null || addr === '' ? '0.0.0.0' : String(addr);
-  const p = port === undefined || port === null || port === 0 ? '*' : String(port);
-  return `${a}:${p}`;
-}
-
-const STATE_NAMES: Record<string, string> = {
-  ESTABLISHED: 'ESTAB',
-  'SYN-SENT': 'SYN-SENT',
-  'SYN-RECEIVED': 'SYN-RECV',
-  SYN_RECEIVED: 'SYN-RECV',
-  'FIN-WAIT-1': 'FIN-WAIT-1',
-  'FIN-WAIT-2': 'FIN-WAIT-2',
-  'CLOSE-WAIT': 'CLOSE-WAIT',
-  'LAST-ACK': 'LAST-ACK',
-  'TIME-WAIT': 'TIME-WAIT',
-  CLOSING: 'CLOSING',
-  LISTEN: 'LISTEN',
-  CLOSED: 'UNCONN',
-};
-
-/** `ss -tan` state names (ESTAB, SYN-RECV, TIME-WAIT, ...) from RFC 9293 names in any spelling. */
-export function ssState(state: unknown): string {
-  const s = str(state, '?').toUpperCase().replace(/_/g, '-');
-  return STATE_NAMES[s] ?? s;
-}
-
-/** The `ss -i` detail line of a TCP row: only the fields the row has. */
-export function tcpInfoLine(r: Record<string, unknown>): string {
-  const parts: string[] = [];
-  const cc = r['congestionControl'] ?? r['cc'];
-  if (cc) parts.push(String(cc));
-  const ws = r['wscale'];
-  if (ws !== undefined && ws !== null && ws !== '') parts.push(`wscale:${Array.isArray(ws) ? ws.join(',') : String(ws)}`);
-  const rto = num(r, 'rto', 'rtoMs');
-  if (rto !== undefined) parts.push(`rto:${rto}`);
-  const rtt = num(r, 'rtt', 'srttMs', 'srtt');
-  const rttvar = num(r, 'rttvar', 'rttvarMs');
-  if (rtt !== undefined) parts.push(`rtt:${+rtt.toFixed(3)}/${+(rttvar ?? 0).toFixed(3)}`);
-  const mss = num(r, 'mss');
-  if (mss !== undefined) parts.push(`mss:${mss}`);
-  const cwnd = num(r, 'cwnd');
-  if (cwnd !== undefined) parts.push(`cwnd:${cwnd}`);
-  const ssthresh = num(r, 'ssthresh');
-  if (ssthresh !== undefined && ssthresh > 0 && ssthresh < 0x7fffffff) parts.push(`ssthresh:${ssthresh}`);
-  const sent = num(r, 'bytesSent', 'bytesWritten');
-  if (sent !== undefined) parts.push(`bytes_sent:${sent}`);
-  const acked = num(r, 'bytesAcked');
-  if (acked !== undefined) parts.push(`bytes_acked:${acked}`);
-  const recv = num(r, 'bytesReceived', 'bytesRead');
-  if (recv !== undefined) parts.push(`bytes_received:${recv}`);
-  const retrans = num(r, 'retrans', 'retransmits');
-  const totalRetrans = num(r, 'totalRetrans', 'retransTotal');
-  if (retrans !== undefined || totalRetrans !== undefined) parts.push(`retrans:${retrans ?? 0}/${totalRetrans ?? retrans ?? 0}`);
-  const rwnd = num(r, 'rcvWnd', 'rcvWindow', 'rwnd');
-  if (rwnd !== undefined) parts.push(`rcv_space:${rwnd}`);
-  const rb = num(r, 'rcvBuf');
-  const tb = num(r, 'sndBuf');
-  if (rb !== undefined && tb !== undefined && rb + tb > 0) parts.push(`skmem:(rb${rb},tb${tb})`);
-  const id = r['id'] ?? r['connId'];
-  if (id !== undefined) parts.push(`id:${String(id)}`);
-  const shard = num(r, 'shard');
-  if (shard !== undefined) parts.push(`shard:${shard}`);
-  return parts.join(' ');
-}
-
-/** `ss -tuani`-like table. tcp null: this build has no TCP layer. */
-export function formatSocketTable(tcp: Record<string, unknown>[] | null, udp: Record<string, unknown>[] | null, opts: { info?: boolean } = {}): string {
-  const rows: string[][] = [['Netid', 'State', 'Recv-Q', 'Send-Q', 'Local Address:Port', 'Peer Address:Port']];
-  const infos: (string | null)[] = [null];
-  for (const r of tcp ?? []) {
-    rows.push([
-      'tcp',
-      ssState(r['state']),
-      str(num(r, 'recvQ', 'recvQueue', 'rcvQueue'), '0'),
-      str(num(r, 'sendQ', 'sendQueue', 'sndQueue'), '0'),
-      typeof r['local'] === 'string' ? r['local'] : endpoint(r['localAddress'], r['localPort']),
-      typeof r['peer'] === 'string' ? r['peer'] : endpoint(r['remoteAddress'] ?? r['peerAddress'], r['remotePort'] ?? r['peerPort']),
-    ]);
-    infos.push(opts.info === false || r['state'] === 'LISTEN' ? null : tcpInfoLine(r) || null);
-  }
-  for (const r of udp ?? []) {
-    const connected = (num(r, 'remotePort') ?? 0) !== 0;
-    rows.push([
-      'udp',
-      connected ? 'ESTAB' : 'UNCONN',
-      str(num(r, 'recvQueue', 'recvQ'), '0'),
-      '0',
-      endpoint(r['localAddress'], r['localPort']),
-      endpoint(r['remoteAddress'] || '0.0.0.0', r['remotePort']),
-    ]);
-    const drops = num(r, 'drops');
-    infos.push(opts.info === false || !drops ? null : `drops:${drops}`);
-  }
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  const lines: string[] = [];
-  rows.forEach((r, i) => {
-    lines.push(r.map((cell, c) => (c === 2 || c === 3 ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join(' ').trimEnd());
-    const info = infos[i];
-    if (info) lines.push(`\t ${info}`);
-  });
-  if (tcp === null) lines.push('(no TCP sockets: this build of tunstack has no TCP layer)');
-  else if (tcp.length === 0) lines.push('(no TCP sockets)');
-  return lines.join('\n');
-}
+export { formatSocketTable, skmemLine, ssState, tcpInfoLine } from './ss-format.js';
 
 export interface SsOptions extends Target {
   json?: boolean;
+  /** `-i`: internals; `-m`: memory; `-t`/`-u`: only TCP / only UDP. */
   info?: boolean;
+  memory?: boolean;
+  tcp?: boolean;
+  udp?: boolean;
+  /** iproute2's FILTER words, e.g. ['state', 'established', 'dport', '=', ':443'] (src/control/ss-filter.ts). */
+  filter?: string[];
 }
 
 export async function ssCommand(opts: SsOptions, out: NodeJS.WritableStream = process.stdout): Promise<number> {
+  // A filter that does not parse is reported before the instance is asked.
+  const filter = parseSsFilter(opts.filter ?? []);
+  if (filter instanceof Error) throw filter;
   const res = (await controlCall(resolveControlPath(opts), { cmd: 'sockets' })) as {
     tcp: Record<string, unknown>[] | null;
     udp: Record<string, unknown>[] | null;
   };
   if (opts.json) out.write(`${JSON.stringify({ tcp: res.tcp, udp: res.udp })}\n`);
-  else out.write(`${formatSocketTable(res.tcp, res.udp, opts.info === false ? { info: false } : {})}\n`);
+  else {
+    const text = formatSocketTable(res.tcp, res.udp, {
+      ...(opts.tcp ? { tcp: true } : {}),
+      ...(opts.udp ? { udp: true } : {}),
+      ...(opts.info ? { info: true } : {}),
+      ...(opts.memory ? { memory: true } : {}),
+      ...((opts.filter ?? []).length > 0 ? { filter } : {}),
+    });
+    out.write(`${text}\n`);
+  }
   return 0;
 }
 
@@ -229,6 +140,10 @@ export interface CaptureOptions extends Target {
   rotateBytes?: number;
   /** With start and rotateBytes: files kept (tcpdump -W). */
   rotateCount?: number;
+  /** With start: pcap or pcapng (default by the file name). */
+  format?: CaptureFormat;
+  /** With start, pcapng: micro or nano (tcpdump --time-stamp-precision). */
+  precision?: 'micro' | 'nano';
   stop?: boolean;
   status?: boolean;
 }
@@ -236,16 +151,16 @@ export interface CaptureOptions extends Target {
 export async function captureCommand(opts: CaptureOptions, out: NodeJS.WritableStream = process.stdout): Promise<number> {
   const n = [opts.start !== undefined, !!opts.stop, !!opts.status].filter(Boolean).length;
   if (n !== 1) throw new Error('capture: give exactly one of --start FILE, --stop, --status');
-  if (opts.start === undefined && (opts.snaplen !== undefined || opts.filter !== undefined || opts.rotateBytes !== undefined || opts.rotateCount !== undefined)) {
-    throw new Error('capture: --snaplen, --filter, -C and -W go with --start FILE');
+  if (opts.start === undefined && (opts.snaplen !== undefined || opts.filter !== undefined || opts.rotateBytes !== undefined || opts.rotateCount !== undefined || opts.format !== undefined || opts.precision !== undefined)) {
+    throw new Error('capture: --snaplen, --filter, -C, -W, --format and --time-stamp-precision go with --start FILE');
   }
   const settings = captureSettingsOf(opts);
-  checkCaptureSettings(settings); // a bad filter is reported here, before the stack is asked
+  checkCaptureSettings(settings, opts.start); // a bad filter is reported here, before the stack is asked
   const path = resolveControlPath(opts);
   if (opts.start !== undefined) {
     // The stack opens the file: send an absolute path (relative to where this command runs).
     const res = await controlCall(path, { cmd: 'capture', action: 'start', file: resolve(opts.start), ...settings });
-    const kept = [settings.snaplen !== undefined ? `${settings.snaplen} bytes per packet` : '', settings.filter !== undefined ? `packets matching '${settings.filter}'` : '', settings.rotateBytes !== undefined ? `a new file every ${settings.rotateBytes} bytes${settings.rotateCount !== undefined ? `, ${settings.rotateCount} kept` : ''}` : ''].filter(Boolean).join(', ');
+    const kept = [captureFormatFor(opts.start, settings.format) === 'pcapng' ? `pcapng${settings.precision === 'nano' ? ', nanosecond time stamps' : ''}` : '', settings.snaplen !== undefined ? `${settings.snaplen} bytes per packet` : '', settings.filter !== undefined ? `packets matching '${settings.filter}'` : '', settings.rotateBytes !== undefined ? `a new file every ${settings.rotateBytes} bytes${settings.rotateCount !== undefined ? `, ${settings.rotateCount} kept` : ''}` : ''].filter(Boolean).join(', ');
     out.write(`capturing into ${str(res['file'])}${kept ? ` (${kept})` : ''}\n`);
   } else if (opts.stop) {
     const res = await controlCall(path, { cmd: 'capture', action: 'stop' });

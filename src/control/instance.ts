@@ -21,6 +21,7 @@ import { logConnections } from './connlog.js';
 import { captureSettingsOf } from './capture.js';
 import { netnsId, refuseSecondInstance } from './tun-owner.js';
 import { subscribeControl } from '../observe/control.js';
+import { connectFromStack } from './connect-pipe.js';
 import { answerSysctl } from './sysctl.js';
 import { resolveHttpLimits, type HttpLimits } from '../http/limits.js';
 
@@ -107,6 +108,8 @@ export async function startInstance(config: TunstackConfig, up: UpOptions, logge
         return { ok: false, error: 'subscribe is answered by the stream handler' };
       case 'sysctl':
         return answerSysctl({ stack: running.stack, httpLimits }, req);
+      case 'connect':
+        return { ok: false, error: 'connect is answered by the pipe handler' };
       case 'capture':
         if (req.action === 'start') return { ok: true, ...running.capture.start(req.file, captureSettingsOf(req)) };
         if (req.action === 'stop') {
@@ -119,6 +122,7 @@ export async function startInstance(config: TunstackConfig, up: UpOptions, logge
   };
   control?.setHandler(handle);
   control?.setStreamHandler((req, stream) => subscribeControl(running.stack, req, stream));
+  control?.setPipeHandler((req, pipe) => connectFromStack(running.stack, req, pipe, logger));
   if (controlPath) logger.info({ control: controlPath, name }, 'control socket ready');
 
   let down: Promise<void> | null = null;

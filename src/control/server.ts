@@ -12,7 +12,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
-import { MAX_LINE, parseRequest, type ControlRequest, type ControlResponse } from './protocol.js';
+import { MAX_LINE, parseRequest, type ConnectRequest, type ControlRequest, type ControlResponse } from './protocol.js';
 
 export type ControlHandler = (req: ControlRequest) => ControlResponse | Promise<ControlResponse>;
 
@@ -25,6 +25,14 @@ export interface ControlStream {
   onClose(cb: () => void): void;
 }
 export type ControlStreamHandler = (req: Extract<ControlRequest, { cmd: 'subscribe' }>, stream: ControlStream) => ControlResponse;
+
+/** A connection handed over (the `connect` request): the handler answers on `socket` and then owns it. */
+export interface ControlPipe {
+  socket: Socket;
+  /** Bytes the client sent after the request line, before the answer (the connection's first bytes). */
+  early: Buffer;
+}
+export type ControlPipeHandler = (req: ConnectRequest, pipe: ControlPipe) => void;
 
 /** Another live instance owns the control socket. */
 export class InstanceRunningError extends Error {
@@ -83,6 +91,7 @@ export function probeSocket(path: string, timeoutMs = PROBE_TIMEOUT_MS): Promise
 export class ControlServer {
   private handler: ControlHandler = () => ({ ok: false, error: 'the stack is still starting' });
   private streamHandler: ControlStreamHandler | null = null;
+  private pipeHandler: ControlPipeHandler | null = null;
   private readonly conns = new Set<Socket>();
   private closed = false;
   private ino: number | null = null;
@@ -127,7 +136,8 @@ export class ControlServer {
         logger.warn({ control: path }, 'removed a stale control socket left by an instance that did not shut down cleanly');
       }
     }
-    const server = createServer();
+    // Half-open: a `connect` pipe's client ends its side (stdin's EOF) and still reads the answer.
+    const server = createServer({ allowHalfOpen: true });
     const cs = new ControlServer(path, server, logger);
     await new Promise<void>((resolve, reject) => {
       server.once('error', (e: NodeJS.ErrnoException) =>
@@ -150,37 +160,69 @@ export class ControlServer {
     this.streamHandler = h;
   }
 
+  setPipeHandler(h: ControlPipeHandler): void {
+    this.pipeHandler = h;
+  }
+
   private accept(sock: Socket): void {
     if (this.closed || this.conns.size >= MAX_CONNECTIONS) {
       sock.destroy();
       return;
     }
     this.conns.add(sock);
-    sock.setEncoding('utf8');
-    let buf = '';
+    // Bytes, not text: after a `connect` request the rest of the stream is the connection's, raw.
+    let buf: Buffer = Buffer.alloc(0);
     let chain: Promise<void> = Promise.resolve();
     const streaming = { on: false };
-    sock.on('data', (d: string) => {
-      // A connection that subscribed sends nothing more that we read.
+    let piped = false;
+    sock.on('data', (d: Buffer) => {
+      // A connection that subscribed sends nothing more that we read; a handed-over one is read by its pipe.
       if (streaming.on) return;
-      buf += d;
+      buf = buf.length === 0 ? d : Buffer.concat([buf, d]);
       let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl).trim();
-        buf = buf.slice(nl + 1);
+      while ((nl = buf.indexOf(0x0a)) >= 0) {
+        const line = buf.subarray(0, nl).toString('utf8').trim();
+        buf = buf.subarray(nl + 1);
         if (line.length > MAX_LINE) {
           chain = chain.then(() => this.tooLong(sock));
           return;
         }
-        if (line) chain = chain.then(() => (streaming.on ? undefined : this.answer(sock, line, streaming)));
+        if (!line) continue;
+        const req = parseRequest(line);
+        if (!(req instanceof Error) && req.cmd === 'connect') {
+          // The socket is the pipe's from here: stop reading lines, keep what came after this one.
+          streaming.on = true;
+          piped = true;
+          sock.pause();
+          const early = buf;
+          buf = Buffer.alloc(0);
+          chain = chain.then(() => this.handOver(sock, req, early));
+          return;
+        }
+        chain = chain.then(() => (streaming.on ? undefined : this.answer(sock, line, streaming)));
       }
       if (buf.length > MAX_LINE) {
         chain = chain.then(() => this.tooLong(sock));
-        buf = '';
+        buf = Buffer.alloc(0);
       }
+    });
+    // The client finished its requests (allowHalfOpen keeps our side open): finish ours once answered.
+    sock.on('end', () => {
+      if (!piped) void chain.then(() => sock.end());
     });
     sock.on('error', () => sock.destroy());
     sock.on('close', () => this.conns.delete(sock));
+  }
+
+  /** A `connect` request: the pipe handler answers and owns the socket; without one, an error line. */
+  private handOver(sock: Socket, req: ConnectRequest, early: Buffer): void {
+    this.logger.debug({ control: req.cmd, host: req.host, port: req.port }, 'control request');
+    if (sock.destroyed) return;
+    if (this.pipeHandler === null) {
+      sock.end(`${JSON.stringify({ ok: false, error: 'this instance cannot open connections for the control socket' })}\n`);
+      return;
+    }
+    this.pipeHandler(req, { socket: sock, early });
   }
 
   /** A line over MAX_LINE: answer once and close the connection. */

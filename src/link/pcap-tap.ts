@@ -17,18 +17,24 @@
  * so tshark shows real times and a virtual clock still gives an ordered capture.
  */
 import type { Clock } from '../clock.js';
-import type { PcapWriter } from '../wire/pcap.js';
+import type { CaptureFileWriter } from '../wire/pcap.js';
 import type { Link, LinkOffloads, LinkReceiver } from './link.js';
-import { META_CSUM_TRUSTED, wireCopies } from '../wire/offload.js';
+import { META_CSUM_TRUSTED, WireScratch, wireViews } from '../wire/offload.js';
+
+/** The packet's direction as pcapng's epb_flags say it (a classic pcap file has no room for it). */
+const INBOUND = 1;
+const OUTBOUND = 2;
 
 export class PcapTap implements Link {
   private readonly wall0: number;
   private readonly now0: number;
   private closed = false;
+  /** Where super-segments are cut for the writer (made on the first one). */
+  private scratch: WireScratch | null = null;
 
   constructor(
     private readonly inner: Link,
-    private writer: PcapWriter | null,
+    private writer: CaptureFileWriter | null,
     private readonly clock: Clock,
   ) {
     this.wall0 = Date.now();
@@ -52,14 +58,14 @@ export class PcapTap implements Link {
    * Starts recording into `writer` on a running link (`tunstack capture --start`).
    * Throws when a capture is already on or the tap is closed.
    */
-  start(writer: PcapWriter): void {
+  start(writer: CaptureFileWriter): void {
     if (this.closed) throw new Error('the link is closed');
     if (this.writer) throw new Error('a capture is already running');
     this.writer = writer;
   }
 
   /** Stops recording: flushes and closes the writer (and its sink). Returns it, or null when none was on. */
-  stop(): PcapWriter | null {
+  stop(): CaptureFileWriter | null {
     const w = this.writer;
     this.writer = null;
     w?.close();
@@ -85,23 +91,23 @@ export class PcapTap implements Link {
    * a super-segment as the segments it is cut into (by the kernel or in software — the same segments),
    * a partial checksum completed; the packets themselves are not touched.
    */
-  private record(w: PcapWriter, packets: readonly Uint8Array[], count: number, meta: Uint32Array | undefined): void {
+  private record(w: CaptureFileWriter, packets: readonly Uint8Array[], count: number, meta: Uint32Array | undefined, dir: 1 | 2): void {
     const ts = this.timestamp();
-    if (meta === undefined) {
-      for (let i = 0; i < count; i++) w.writePacket(packets[i]!, ts);
-      return;
-    }
     for (let i = 0; i < count; i++) {
-      const m = meta[i]! & ~META_CSUM_TRUSTED;
-      if (m === 0) w.writePacket(packets[i]!, ts);
-      else wireCopies(packets[i]!, m, (p) => w.writePacket(p, ts));
+      const packet = packets[i]!;
+      // The filter sees the packet before it is cut: every wire segment of it has the same addresses and ports.
+      if (w.keeps !== undefined && !w.keeps(packet)) continue;
+      const m = meta === undefined ? 0 : meta[i]! & ~META_CSUM_TRUSTED;
+      if (m === 0) w.writePacket(packet, ts, dir);
+      // The writer copies what it records before returning: the pieces can live in one reused buffer.
+      else wireViews(packet, m, (this.scratch ??= new WireScratch()), (p) => w.writePacket(p, ts, dir));
     }
   }
 
   setReceiver(receiver: LinkReceiver): void {
     this.inner.setReceiver((packets, count, meta) => {
       const w = this.writer;
-      if (w !== null && !this.closed) this.record(w, packets, count, meta);
+      if (w !== null && !this.closed) this.record(w, packets, count, meta, INBOUND);
       if (meta === undefined) receiver(packets, count);
       else receiver(packets, count, meta);
     });
@@ -109,7 +115,7 @@ export class PcapTap implements Link {
 
   send(packets: readonly Uint8Array[], count: number, meta?: Uint32Array): void {
     const w = this.writer;
-    if (w !== null && !this.closed) this.record(w, packets, count, meta);
+    if (w !== null && !this.closed) this.record(w, packets, count, meta, OUTBOUND);
     if (meta === undefined) this.inner.send(packets, count);
     else this.inner.send(packets, count, meta);
   }

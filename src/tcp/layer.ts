@@ -571,7 +571,7 @@ export class TcpLayer implements ServerHost {
 
   /** Every connection and listener, like `ss -tani`. */
   socketTable(): TcpSocketRow[] {
-    return socketTable(this.listenerList(), this.connections(), this.timeWait.entries());
+    return socketTable(this.listenerList(), this.connections(), this.timeWait.entries(), this.now(), (remote) => this.host.ip.routes.lookup(remote)?.iface.mtu ?? 1500);
   }
 
   /** Every listener (a snapshot), for the observatory's queue gauges. */

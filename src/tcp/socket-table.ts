@@ -35,6 +35,41 @@ export interface TcpSocketRow {
   /** Receive / send buffer sizes (`ss -m` rb / tb); 0 for listeners and TIME-WAIT. */
   rcvBuf: number;
   sndBuf: number;
+  /** Connections only: the rest of what `ss -ti` prints (Linux tcp_get_info). */
+  internals?: TcpRowInternals;
+}
+
+/** The `ss -i` fields beyond the row's own, for a connection (times in ms, windows in bytes). */
+export interface TcpRowInternals {
+  congestionControl: string;
+  timestamps: boolean;
+  sack: boolean;
+  /** RTO back-offs in a row (icsk_backoff). */
+  backoff: number;
+  advMss: number;
+  /** The peer's segment size as measured (icsk_ack.rcv_mss). */
+  rcvMss: number;
+  /** Path MTU: the route's MTU, lowered by ICMP fragmentation-needed (icsk_pmtu_cookie). */
+  pmtu: number;
+  bytesSent: number;
+  segsOut: number;
+  segsIn: number;
+  /** Since the last segment sent / in-order data received / segment received (ms; tcpi_last_*). */
+  lastSnd: number;
+  lastRcv: number;
+  lastAck: number;
+  /** Smallest RTT sample (ms; 0: none). */
+  minRtt: number;
+  /** The receiver's RTT estimate (ms; 0: none) and the autotuning's rcv_space (bytes). */
+  rcvRtt: number;
+  rcvSpace: number;
+  /** The peer's window (scaled) and ours as last advertised. */
+  sndWnd: number;
+  rcvWnd: number;
+  /** Retransmissions of the current episode (tcpi_retransmits); the row's `retrans` is the total. */
+  retransNow: number;
+  /** Bytes written but not yet sent (tcpi_notsent_bytes). */
+  notSent: number;
 }
 
 /** A socket-table row for a listener or a TIME-WAIT pair: no congestion or transfer figures. */
@@ -43,7 +78,13 @@ function socketRowWithoutTransfer(state: string, recvQ: number, sendQ: number, l
 }
 
 /** Every listener, connection and TIME-WAIT pair as rows, like `ss -tani`. */
-export function socketTable(listeners: readonly TcpListener[], connections: readonly TcpConnection[], timeWait: Iterable<TimeWaitEntry>): TcpSocketRow[] {
+export function socketTable(
+  listeners: readonly TcpListener[],
+  connections: readonly TcpConnection[],
+  timeWait: Iterable<TimeWaitEntry>,
+  now: number,
+  routeMtu: (remote: number) => number,
+): TcpSocketRow[] {
   const rows: TcpSocketRow[] = [];
   for (const l of listeners) {
     rows.push(socketRowWithoutTransfer('LISTEN', l.acceptQueueLength, l.backlog, `${l.localAddr === 0 ? '0.0.0.0' : ipToString(l.localAddr)}:${l.localPort}`, '0.0.0.0:*'));
@@ -68,10 +109,41 @@ export function socketTable(listeners: readonly TcpListener[], connections: read
       retrans: i.totalRetrans,
       rcvBuf: i.rcvBuf,
       sndBuf: i.sndBuf,
+      internals: internalsOf(c, i, now, routeMtu(c.remoteAddr)),
     });
   }
   for (const e of timeWait) {
     rows.push(socketRowWithoutTransfer('TIME-WAIT', 0, 0, `${ipToString(e.localAddr)}:${e.localPort}`, `${ipToString(e.remoteAddr)}:${e.remotePort}`));
   }
   return rows;
+}
+
+const ms3 = (v: number): number => Math.round(v * 1000) / 1000;
+const since = (now: number, t: number): number => (t > 0 ? Math.max(0, Math.round(now - t)) : 0);
+
+/** The `ss -ti` extras of one connection (Linux tcp_get_info's fields that this stack keeps). */
+function internalsOf(c: TcpConnection, i: ReturnType<TcpConnection['info']>, now: number, mtu: number): TcpRowInternals {
+  const inFlight = Math.max(0, (i.sndNxt - i.sndUna) | 0);
+  return {
+    congestionControl: i.congestionControl,
+    timestamps: i.timestamps,
+    sack: i.sack,
+    backoff: i.backoff,
+    advMss: i.advMss,
+    rcvMss: c.rcvMss,
+    pmtu: Math.min(mtu, c.pmtuMss + 40),
+    bytesSent: i.bytesSent,
+    segsOut: i.segsOut,
+    segsIn: i.segsIn,
+    lastSnd: since(now, c.lastSend),
+    lastRcv: since(now, c.lrcvtime),
+    lastAck: since(now, c.lastRecv),
+    minRtt: Number.isFinite(c.rtt.minRtt) ? ms3(c.rtt.minRtt) : 0,
+    rcvRtt: ms3(c.rcvRtt),
+    rcvSpace: c.rcvqSpace,
+    sndWnd: i.sndWnd,
+    rcvWnd: i.rcvWnd,
+    retransNow: i.retransmits,
+    notSent: Math.max(0, i.sendQ - inFlight),
+  };
 }

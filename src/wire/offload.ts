@@ -245,3 +245,40 @@ export function wireCopies(packet: Uint8Array, meta: number, emit: (p: Uint8Arra
 function allocPlain(n: number): Uint8Array {
   return new Uint8Array(n);
 }
+
+/** Two reusable buffers for `wireViews`: the packet's copy and the piece being built. */
+export class WireScratch {
+  readonly copy: Uint8Array;
+  readonly piece: Uint8Array;
+  constructor(readonly size = 65536 + 256) {
+    this.copy = new Uint8Array(size);
+    this.piece = new Uint8Array(size);
+  }
+}
+
+/**
+ * `wireCopies` without an allocation per piece, for an observer that copies what it keeps at once (a capture
+ * writer): every piece handed to `emit` is a view of `scratch`, valid only until `emit` returns. Each piece
+ * is built at offset 0 of one buffer, so the checksum loop keeps its cached word view (checksum.ts) and no
+ * short-lived ArrayBuffer is made per segment. A packet larger than the scratch goes through `wireCopies`.
+ */
+export function wireViews(packet: Uint8Array, meta: number, scratch: WireScratch, emit: (p: Uint8Array) => void): void {
+  const gso = meta & META_GSO_MASK;
+  const partial = (meta & META_CSUM_PARTIAL) !== 0;
+  if (gso === 0 && !partial) {
+    emit(packet);
+    return;
+  }
+  if (packet.length > scratch.size) {
+    wireCopies(packet, meta, emit);
+    return;
+  }
+  const copy = scratch.copy.subarray(0, packet.length);
+  copy.set(packet);
+  if (gso !== 0 && packet.length >= 40 && packet[9] === IPPROTO_TCP) {
+    gsoSegment(copy, gso, partial, (n) => scratch.piece.subarray(0, n), emit);
+    return;
+  }
+  if (partial) completeL4Checksum(copy);
+  emit(copy);
+}

@@ -23,6 +23,23 @@ export const LINKTYPE_LINUX_SLL2 = 276;
 
 const CHUNK = 64 * 1024;
 
+/**
+ * What a capture tap writes to: PcapWriter (classic pcap) or PcapngWriter (src/wire/pcapng.ts). `direction`
+ * (1 inbound, 2 outbound: pcapng's epb_flags) is recorded where the format has room for it.
+ */
+export interface CaptureFileWriter {
+  readonly snaplen: number;
+  /**
+   * Whether a packet is recorded at all (a capture filter). Asked once per packet as the stack handed it
+   * over, before a super-segment is cut into its wire segments, so a packet left out costs no copy.
+   */
+  keeps?(packet: Uint8Array): boolean;
+  /** Copies what it keeps of `data` before returning (the caller may reuse the buffer). */
+  writePacket(data: Uint8Array, timestampMs: number, direction?: 1 | 2): void;
+  flush(): void;
+  close(): void;
+}
+
 /** Where a writer's bytes go. `close()`, if present, is called by `PcapWriter.close()`. */
 export interface PcapSink {
   write(chunk: Uint8Array): void;
@@ -41,7 +58,7 @@ export interface PcapWriterOptions {
  * records are copied into a ~64 KiB chunk handed over when full or on
  * `flush()`. A chunk handed to the sink is never reused by the writer.
  */
-export class PcapWriter {
+export class PcapWriter implements CaptureFileWriter {
   readonly linktype: number;
   readonly snaplen: number;
   private chunk: Uint8Array = new Uint8Array(CHUNK);

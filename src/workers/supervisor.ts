@@ -200,6 +200,8 @@ export async function startSupervisor(config: TunstackConfig, up: UpOptions, log
         const r = (await ask({ q: 'sysctl', ...(req.name !== undefined ? { name: req.name } : {}), ...(req.value !== undefined ? { value: req.value } : {}) })) as ControlResponse[];
         return r.find((x) => !x.ok) ?? r[0]!;
       }
+      case 'connect':
+        return { ok: false, error: 'connect through the control socket needs a single-shard instance (this one runs --workers)' };
       case 'capture': {
         if (req.action === 'start') {
           const files = shards.map((s) => shardFile(req.file, s.index));

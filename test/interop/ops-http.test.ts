@@ -53,8 +53,8 @@ describe.skipIf(!ready)(`operating a stack under HTTP load${ready ? '' : ` (skip
     let estab = 0;
     for (let i = 0; i < 30 && estab < 8; i++) {
       await sleep(100);
-      ss = cli(['ss']).stdout;
-      estab = (ss.match(/^tcp +ESTAB +\d+ +\d+ 10\.77\.0\.2:80 +10\.77\.0\.1:\d+$/gm) ?? []).length;
+      ss = cli(['ss', '-i']).stdout;
+      estab = (ss.match(/^tcp +ESTAB +\d+ +\d+ +10\.77\.0\.2:80 +10\.77\.0\.1:\d+$/gm) ?? []).length;
     }
     expect(estab).toBe(8);
     expect(ss).toMatch(/^tcp +LISTEN .*0\.0\.0\.0:80 /m);

@@ -81,11 +81,16 @@ describe.skipIf(!ready)(`operating a live stack${ready ? '' : ` (skipped: ${why}
     let ss = '';
     for (let i = 0; i < 40 && (ss.match(/ESTAB .*10\.77\.0\.2:9 /g) ?? []).length < 2; i++) {
       await sleep(100);
-      ss = cli(['ss']).stdout;
+      ss = cli(['ss', '-i']).stdout;
     }
     expect(ss).toMatch(/^Netid State +Recv-Q Send-Q Local Address:Port +Peer Address:Port/);
     expect(ss).toMatch(/^tcp +LISTEN .*0\.0\.0\.0:9 /m);
-    expect(ss).toMatch(/^tcp +ESTAB +0 +0 10\.77\.0\.2:9 +10\.77\.0\.1:\d+\n\t .*rto:\d+ .*cwnd:\d+/m);
+    expect(ss).toMatch(/^tcp +ESTAB +0 +0 +10\.77\.0\.2:9 +10\.77\.0\.1:\d+\n\t .*rto:\d+ .*cwnd:\d+/m);
+    // iproute2's filter and -m: only the two echo connections, with their memory line.
+    const filtered = cli(['ss', '-tm', 'state', 'established', 'sport', '=', ':9']).stdout.split('\n').filter(Boolean);
+    expect(filtered[0]).toMatch(/^Recv-Q Send-Q +Local Address:Port +Peer Address:Port$/);
+    expect(filtered.filter((l) => /10\.77\.0\.2:9 /.test(l))).toHaveLength(2);
+    expect(filtered.filter((l) => /^\t skmem:\(r0,rb\d+,t0,tb\d+,f0,w0,o0,bl0,d0\)$/.test(l))).toHaveLength(2);
     expect(ss).toMatch(/^udp +UNCONN .*0\.0\.0\.0:53 /m);
     const ssJson = JSON.parse(cli(['ss', '--json']).stdout) as { tcp: { state: string; local: string }[] };
     expect(ssJson.tcp.some((r) => r.state === 'ESTAB' && r.local === `${STACK_ADDR}:9`)).toBe(true);

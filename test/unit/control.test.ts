@@ -8,7 +8,7 @@ import pino from 'pino';
 import { ControlServer, InstanceRunningError, probeSocket } from '../../src/control/server.js';
 import { ControlUnavailableError, controlCall, controlRequest } from '../../src/control/client.js';
 import { parseRequest } from '../../src/control/protocol.js';
-import { deltas, flattenStats, formatCounters, formatSocketTable, ssState, statsCommand, captureCommand, tcpInfoLine } from '../../src/control/commands.js';
+import { deltas, flattenStats, formatCounters, statsCommand, captureCommand } from '../../src/control/commands.js';
 import { CaptureController } from '../../src/control/capture.js';
 import { PcapTap } from '../../src/link/pcap-tap.js';
 import { readPcap } from '../../src/wire/pcap.js';
@@ -151,32 +151,6 @@ describe('formatting like nstat and ss', () => {
     expect(d).toEqual([['A', 4], ['B', 0], ['C', 4]]);
     const text = formatCounters(d, { rates: new Map([['A', 8], ['C', 2]]) });
     expect(text).toBe(`${'A'.padEnd(32)}${'4'.padStart(18)}${'8.0'.padStart(16)}\n${'C'.padEnd(32)}${'4'.padStart(18)}${'2.0'.padStart(16)}`);
-  });
-
-  it('state names like ss, and an info line with only the fields present', () => {
-    expect(ssState('ESTABLISHED')).toBe('ESTAB');
-    expect(ssState('syn_received')).toBe('SYN-RECV');
-    expect(ssState('TIME-WAIT')).toBe('TIME-WAIT');
-    expect(tcpInfoLine({ wscale: '7,7', rto: 204, srtt: 0.5, rttvar: 0.25, mss: 1448, cwnd: 10, ssthresh: 0, bytesAcked: 100, bytesReceived: 7, retrans: 2 })).toBe(
-      'wscale:7,7 rto:204 rtt:0.5/0.25 mss:1448 cwnd:10 bytes_acked:100 bytes_received:7 retrans:2/2',
-    );
-  });
-
-  it('the socket table: TCP rows from the TCP layer, UDP rows, and a clear line without TCP', () => {
-    const t = formatSocketTable(
-      [
-        { state: 'LISTEN', recvQ: 0, sendQ: 128, local: '0.0.0.0:80', peer: '0.0.0.0:*' },
-        { state: 'ESTAB', recvQ: 0, sendQ: 14480, local: '10.77.0.2:80', peer: '10.77.0.1:40000', cwnd: 10, rto: 204, srtt: 1, rttvar: 0.5 },
-      ],
-      [{ localAddress: '0.0.0.0', localPort: 53, remoteAddress: '', remotePort: 0, recvQueue: 0, drops: 0 }],
-    );
-    const lines = t.split('\n');
-    expect(lines[0]).toMatch(/^Netid State +Recv-Q Send-Q Local Address:Port +Peer Address:Port$/);
-    expect(lines[1]).toMatch(/^tcp +LISTEN +0 +128 0\.0\.0\.0:80 +0\.0\.0\.0:\*$/);
-    expect(lines[2]).toMatch(/^tcp +ESTAB +0 +14480 10\.77\.0\.2:80 +10\.77\.0\.1:40000$/);
-    expect(lines[3]).toBe('\t rto:204 rtt:1/0.5 cwnd:10');
-    expect(lines[4]).toMatch(/^udp +UNCONN +0 +0 0\.0\.0\.0:53 +0\.0\.0\.0:\*$/);
-    expect(formatSocketTable(null, [])).toMatch(/\(no TCP sockets: this build of tunstack has no TCP layer\)$/);
   });
 });
 

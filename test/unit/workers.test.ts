@@ -33,7 +33,7 @@ describe('joinSocketTables', () => {
       ['LISTEN', 1],
     ]);
     expect(t.udp).toEqual([{ localAddress: '0.0.0.0', localPort: 53, shard: 1 }]);
-    expect(formatSocketTable(t.tcp, t.udp)).toMatch(/ESTAB .*\n\t .*id:1 shard:0/);
+    expect(formatSocketTable(t.tcp, t.udp, { info: true })).toMatch(/ESTAB .*\n\t .*id:1 shard:0/);
   });
 
   it('null only when no shard has the layer', () => {
