@@ -117,7 +117,7 @@ export class Ipv6Layer {
     return undefined;
   }
 
-  /** Adds a route (`::/0` for a default route). */
+  /** Adds a route (`::/0` for a default route: parseIpv6Cidr takes prefixes of 1..128, so /0 is read here). */
   addRoute(cidr: string, iface: NetInterface): Error | undefined {
     const c = parseIpv6Cidr(cidr.endsWith('/0') ? `${cidr.slice(0, -2)}/128` : cidr, 128);
     if (c instanceof Error) return c;
@@ -255,7 +255,9 @@ export class Ipv6Layer {
         const word = read16(p, off + 2);
         // RFC 6946 / RFC 8200 §4.5: an atomic fragment (offset 0, M clear) is processed as a whole packet.
         if ((word & 0xfff9) === 0) {
+          // Linux ipv6_frag_rcv counts it as a request and a success.
           s.ReasmReqds++;
+          s.ReasmOKs++;
           nhField = off;
           nh = p[off]!;
           off += FRAGMENT_HEADER;
