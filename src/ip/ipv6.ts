@@ -298,24 +298,21 @@ export class Ipv6Layer {
 
   /**
    * Does the first fragment (its Fragment header at `fragOff`) hold the rest of the header chain and the
-   * upper-layer header? As Linux's ipv6_frag_thdr_truncated: TCP's 20 bytes, UDP's 8, ICMPv6's 8 (its header
-   * with the first word of its body), and extension headers whole.
+   * upper-layer header? As Linux's ipv6_frag_thdr_truncated: the chain is skipped as ipv6_skip_exthdr does
+   * (a header whose first two bytes are missing, or No Next Header, ends the walk undecided: not refused),
+   * then TCP needs its 20 bytes, UDP its 8, ICMPv6 its 8 (the header with its first word), anything else 1.
    */
   private firstFragmentHoldsChain(p: Uint8Array, fragOff: number, end: number): boolean {
     let nh = p[fragOff]!;
     let off = fragOff + FRAGMENT_HEADER;
-    for (;;) {
-      if (nh === NextHeader.HopByHop || nh === NextHeader.Routing || nh === NextHeader.DestOptions) {
-        if (off + 8 > end) return false;
-        const len = (p[off + 1]! + 1) * 8;
-        if (off + len > end) return false;
-        nh = p[off]!;
-        off += len;
-        continue;
-      }
-      break;
+    while (nh === NextHeader.HopByHop || nh === NextHeader.Routing || nh === NextHeader.DestOptions) {
+      if (off + 2 > end) return true;
+      const len = (p[off + 1]! + 1) * 8;
+      nh = p[off]!;
+      off += len;
     }
-    const need = nh === NextHeader.Tcp ? 20 : nh === NextHeader.Udp || nh === NextHeader.Icmp6 ? 8 : 0;
+    if (nh === NextHeader.NoNext || nh === NextHeader.Fragment) return true;
+    const need = nh === NextHeader.Tcp ? 20 : nh === NextHeader.Udp || nh === NextHeader.Icmp6 ? 8 : 1;
     return off + need <= end;
   }
 
