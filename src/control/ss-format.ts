@@ -32,7 +32,8 @@ function num(row: Row | undefined, ...keys: string[]): number | undefined {
 function endpoint(addr: unknown, port: unknown): string {
   const a = addr === undefined || addr === null || addr === '' ? '0.0.0.0' : String(addr);
   const p = port === undefined || port === null || port === 0 ? '*' : String(port);
-  return `${a}:${p}`;
+  // An IPv6 address in brackets, as ss prints it (`[::]:53`).
+  return a.includes(':') ? `[${a}]:${p}` : `${a}:${p}`;
 }
 
 const STATE_NAMES: Record<string, string> = {

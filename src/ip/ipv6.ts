@@ -118,7 +118,7 @@ export class Ipv6Layer {
     return undefined;
   }
 
-  /** Adds a route (`::/0` for a default route). */
+  /** Adds a route (`::/0` for a default route: parseIpv6Cidr takes prefixes of 1..128, so /0 is read here). */
   addRoute(cidr: string, iface: NetInterface): Error | undefined {
     const c = parseIpv6Cidr(cidr.endsWith('/0') ? `${cidr.slice(0, -2)}/128` : cidr, 128);
     if (c instanceof Error) return c;
@@ -256,7 +256,9 @@ export class Ipv6Layer {
         const word = read16(p, off + 2);
         // RFC 6946 / RFC 8200 §4.5: an atomic fragment (offset 0, M clear) is processed as a whole packet.
         if ((word & 0xfff9) === 0) {
+          // Linux ipv6_frag_rcv counts it as a request and a success.
           s.ReasmReqds++;
+          s.ReasmOKs++;
           nhField = off;
           nh = p[off]!;
           off += FRAGMENT_HEADER;
@@ -297,24 +299,21 @@ export class Ipv6Layer {
 
   /**
    * Does the first fragment (its Fragment header at `fragOff`) hold the rest of the header chain and the
-   * upper-layer header? As Linux's ipv6_frag_thdr_truncated: TCP's 20 bytes, UDP's 8, ICMPv6's 8 (its header
-   * with the first word of its body), and extension headers whole.
+   * upper-layer header? As Linux's ipv6_frag_thdr_truncated: the chain is skipped as ipv6_skip_exthdr does
+   * (a header whose first two bytes are missing, or No Next Header, ends the walk undecided: not refused),
+   * then TCP needs its 20 bytes, UDP its 8, ICMPv6 its 8 (the header with its first word), anything else 1.
    */
   private firstFragmentHoldsChain(p: Uint8Array, fragOff: number, end: number): boolean {
     let nh = p[fragOff]!;
     let off = fragOff + FRAGMENT_HEADER;
-    for (;;) {
-      if (nh === NextHeader.HopByHop || nh === NextHeader.Routing || nh === NextHeader.DestOptions) {
-        if (off + 8 > end) return false;
-        const len = (p[off + 1]! + 1) * 8;
-        if (off + len > end) return false;
-        nh = p[off]!;
-        off += len;
-        continue;
-      }
-      break;
+    while (nh === NextHeader.HopByHop || nh === NextHeader.Routing || nh === NextHeader.DestOptions) {
+      if (off + 2 > end) return true;
+      const len = (p[off + 1]! + 1) * 8;
+      nh = p[off]!;
+      off += len;
     }
-    const need = nh === NextHeader.Tcp ? 20 : nh === NextHeader.Udp || nh === NextHeader.Icmp6 ? 8 : 0;
+    if (nh === NextHeader.NoNext || nh === NextHeader.Fragment) return true;
+    const need = nh === NextHeader.Tcp ? 20 : nh === NextHeader.Udp || nh === NextHeader.Icmp6 ? 8 : 1;
     return off + need <= end;
   }
 

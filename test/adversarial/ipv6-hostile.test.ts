@@ -95,9 +95,9 @@ describe('hostile IPv6 input', () => {
     const out = link.take();
     expect(out).toHaveLength(1);
     expect(typeOf(out[0]!)).toEqual([Icmp6Type.ParameterProblem, 3]);
-    // tiny: a first fragment of 8 bytes whose chain ends in a destination-options header of 16
+    // tiny: a first fragment of 8 bytes holding half of a 16-byte destination-options header (UDP behind it)
     const big = new Uint8Array(16 + 8);
-    big[0] = NextHeader.NoNext;
+    big[0] = NextHeader.Udp;
     big[1] = 1;
     const q = packet6({ nextHeader: NextHeader.DestOptions, payload: big });
     link.inject(cut6(q, [[0, 8, true]], 77)[0]!);

@@ -133,11 +133,13 @@ describe('IPv6 reassembly (RFC 8200 §4.5)', () => {
     expect(stack.ip6.reassembler.memory).toBe(0);
   });
 
-  it('an atomic fragment (offset 0, M clear) is processed as a whole packet (RFC 6946)', () => {
-    const { link } = setup();
+  it('an atomic fragment (offset 0, M clear) is processed as a whole packet (RFC 6946), counted as Linux does', () => {
+    const { stack, link } = setup();
     const req = echo6(8, 8, data(32));
     link.inject(cut6(req, [[0, req.length - IPV6_HEADER, false]])[0]!);
     expect(icmp(link.take()[0]!).type).toBe(Icmp6Type.EchoReply);
+    expect([stack.stats.Ip6.ReasmReqds, stack.stats.Ip6.ReasmOKs]).toEqual([1, 1]);
+    expect(stack.ip6.reassembler.pendingCount).toBe(0);
   });
 
   it('10,000 unmatched fragments keep memory and datagrams under their bounds, oldest evicted first', () => {

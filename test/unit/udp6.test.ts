@@ -14,6 +14,7 @@ import { checksumOk } from '../../src/wire/checksum.js';
 import { startUdpEcho } from '../../src/services/udp-echo.js';
 import { startDns } from '../../src/services/dns.js';
 import type { IcmpErrorInfo } from '../../src/udp/socket.js';
+import { socketTable } from '../../src/control/sockets.js';
 import { PEER6, STACK6, packet6, words } from '../helpers/frag6.js';
 
 function setup(perDestIntervalMs = 0) {
@@ -132,6 +133,15 @@ describe('UDP over IPv6', () => {
     expect(icmps).toHaveLength(1);
     expect(icmps[0]!.from).toBe('fd77::1');
     expect((errors[0] as Error & { code: string }).code).toBe('ECONNREFUSED');
+  });
+
+  it('udp6 sockets appear in the socket table (tunstack ss) after the udp4 ones', async () => {
+    const { stack } = setup();
+    stack.udp.createSocket().bind(5000);
+    stack.udp6.createSocket().bind(5000, 'fd77::2');
+    await flushMicrotasks();
+    const rows = socketTable(stack).udp!;
+    expect(rows.map((r) => `${String(r['localAddress'])} ${String(r['localPort'])}`)).toEqual(['0.0.0.0 5000', 'fd77::2 5000']);
   });
 
   it('bind errors: a foreign address is EADDRNOTAVAIL, a taken port EADDRINUSE', async () => {
