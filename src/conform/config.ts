@@ -7,6 +7,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { ScriptOption } from './ast.js';
 import { expandArithmetic, isHousekeeping, shellLines } from './shell-file.js';
+import { parseFastOpenKeys } from '../tcp/fastopen.js';
 
 /** TCP stack settings a script may change (keys of StackOptions.tcp). */
 export type TcpSettings = Record<string, number | boolean | string>;
@@ -375,8 +376,22 @@ export const SYSCTLS: Readonly<Record<string, SysctlRule>> = {
   'net.ipv4.tcp_challenge_ack_limit': intRule('challengeAckLimit'),
   'net.ipv4.tcp_max_tw_buckets': intRule('maxTimeWait'),
   'net.core.somaxconn': intRule('somaxconn'),
+  'net.ipv4.tcp_fastopen': {
+    apply(c, v, line) {
+      const n = Number(v.trim());
+      if (!Number.isInteger(n) || n < 0) throw new OptionError(`tcp_fastopen must be a number of flag bits (got ${v})`, line);
+      c.tcp['fastOpen'] = n;
+    },
+  },
+  'net.ipv4.tcp_fastopen_key': {
+    apply(c, v, line) {
+      if (parseFastOpenKeys(v) === null) throw new OptionError(`tcp_fastopen_key must be xxxxxxxx-xxxxxxxx-xxxxxxxx-xxxxxxxx[,backup] (got ${v})`, line);
+      c.tcp['fastOpenKey'] = v.trim();
+    },
+  },
+  // Not in mainline Linux (a packetdrill script's cookie-cache flush tries it first, then `ip tcp_metrics flush`).
+  'net.ipv4.tcp_fastopen_cookies': onlyRule(['0', '10'], 'net.ipv4.tcp_fastopen_cookies'),
   // Features we do not have: only the "off" value equals our behaviour.
-  'net.ipv4.tcp_fastopen': onlyRule(['0'], 'net.ipv4.tcp_fastopen (TCP Fast Open)'),
   'net.ipv4.tcp_frto': onlyRule(['0'], 'net.ipv4.tcp_frto (F-RTO)'),
   // We send D-SACK blocks (RFC 2883) and cannot turn them off.
   'net.ipv4.tcp_dsack': onlyRule(['1'], 'net.ipv4.tcp_dsack (D-SACK blocks cannot be turned off)'),
@@ -400,7 +415,6 @@ export const SYSCTLS: Readonly<Record<string, SysctlRule>> = {
   'net.ipv4.tcp_reordering': onlyRule(['3'], 'net.ipv4.tcp_reordering (our duplicate-ACK threshold is 3)'),
   'net.ipv4.tcp_notsent_lowat': onlyRule(['4294967295', '-1'], 'net.ipv4.tcp_notsent_lowat (no limit on unsent data is our behaviour)'),
   'net.ipv4.tcp_ecn_option': onlyRule(['0', '1', '2'], 'net.ipv4.tcp_ecn_option'),
-  'net.ipv4.tcp_fastopen_key': onlyRule([], 'net.ipv4.tcp_fastopen_key (TCP Fast Open)'),
   // Sysctls that do not change what a script observes on our stack.
   'net.ipv4.tcp_no_metrics_save': onlyRule(['0', '1'], 'net.ipv4.tcp_no_metrics_save'),
   'net.ipv4.tcp_min_tso_segs': onlyRule(['0', '1', '2'], 'net.ipv4.tcp_min_tso_segs'),

@@ -13,7 +13,7 @@
  */
 import { VirtualClock, TimerQueue } from '../clock.js';
 import { Stack, type StackOptions } from '../stack.js';
-import { TCP_ACK, TCP_SYN, TcpOptionKind, TCP_MIN_HEADER, formatTcpFlags } from '../wire/tcp.js';
+import { TCP_ACK, TCP_SYN, TcpOptionKind, TCP_MIN_HEADER, formatTcpFlags, FASTOPEN_EXP_MAGIC } from '../wire/tcp.js';
 import { IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP } from '../wire/ipv4.js';
 import { ipToString, read16, read32 } from '../wire/bytes.js';
 import { internetChecksum } from '../wire/checksum.js';
@@ -903,6 +903,12 @@ export class Run implements RunContext {
         t.tsMap.set(w.val, real);
         return undefined;
       }
+      case 'fastopen': {
+        const at = w.exp ? 4 : 2;
+        const got = b.subarray(at);
+        if ((w.exp && (b.length < 4 || read16(b, 2) !== FASTOPEN_EXP_MAGIC)) || got.length !== w.cookie.length || got.some((x, i) => x !== w.cookie[i])) return `expected ${fmtSpec(w)}, got ${this.fmtActualOpt(b, t)}`;
+        return undefined;
+      }
       default:
         return undefined;
     }
@@ -925,6 +931,13 @@ export class Run implements RunContext {
         let s = 'sack';
         for (let i = 2; i + 8 <= b.length; i += 8) s += ` ${(read32(b, i) - this.cfg.remoteIsnOffset) >>> 0}:${(read32(b, i + 4) - this.cfg.remoteIsnOffset) >>> 0}`;
         return s;
+      }
+      case TcpOptionKind.FastOpen:
+      case TcpOptionKind.Experimental: {
+        const exp = kind === TcpOptionKind.Experimental;
+        if (exp && (b.length < 4 || read16(b, 2) !== FASTOPEN_EXP_MAGIC)) return `kind ${kind} len ${b.length}`;
+        const hex = Buffer.from(b.subarray(exp ? 4 : 2)).toString('hex');
+        return `${exp ? 'FOEXP' : 'FO'}${hex ? ' ' + hex : ''}`;
       }
       case TcpOptionKind.Timestamps: {
         if (b.length !== 10) return `TS?len${b.length}`;
@@ -1008,6 +1021,8 @@ function specKind(w: TcpOptionSpec): number {
       return TcpOptionKind.Sack;
     case 'ts':
       return TcpOptionKind.Timestamps;
+    case 'fastopen':
+      return w.exp ? TcpOptionKind.Experimental : TcpOptionKind.FastOpen;
     case 'unsupported':
       return -1;
   }
@@ -1026,6 +1041,8 @@ export function fmtSpec(w: TcpOptionSpec): string {
       return `sack ${w.blocks.map(([a, b]) => `${a}:${b}`).join(' ')}`;
     case 'ts':
       return `TS val ${w.val} ecr ${w.ecr}`;
+    case 'fastopen':
+      return `${w.exp ? 'FOEXP' : 'FO'}${w.cookie.length > 0 ? ' ' + Buffer.from(w.cookie).toString('hex') : ''}`;
     case 'unsupported':
       return w.what;
   }

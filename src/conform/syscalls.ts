@@ -20,6 +20,7 @@ import type { UdpSocket } from '../udp/socket.js';
 import type { TcpSocket } from '../tcp/socket.js';
 import type { TcpServer, ServerOptions } from '../tcp/server.js';
 import type { TcpLayer } from '../tcp/layer.js';
+import { applyFastOpenToServer, FASTOPEN_SOCKOPTS, setFastOpenOption, type FastOpenFdOptions } from './syscalls-fastopen.js';
 
 export interface CallOutcome {
   ret: number;
@@ -75,6 +76,8 @@ class Fd {
   readShut = false;
   writeShut = false;
   connectStarted = false;
+  /** TCP_FASTOPEN, TCP_FASTOPEN_KEY, TCP_FASTOPEN_NO_COOKIE, TCP_FASTOPEN_CONNECT (syscalls-fastopen.ts). */
+  fastOpen: FastOpenFdOptions = {};
   constructor(
     readonly kind: 'tcp' | 'udp',
     readonly number: number,
@@ -85,7 +88,7 @@ const SUPPORTED_CALLS = new Set(['socket', 'bind', 'listen', 'accept', 'connect'
 /** ioctl requests the runner answers (Linux: SIOCINQ = FIONREAD, SIOCOUTQ = TIOCOUTQ). */
 const IOCTLS = new Set(['SIOCINQ', 'FIONREAD', 'SIOCOUTQ', 'TIOCOUTQ']);
 
-const SKIPPED_OPTS = new Set(['TCP_INFO', 'TCP_CONGESTION', 'TCP_FASTOPEN', 'TCP_FASTOPEN_CONNECT', 'TCP_FASTOPEN_NO_COOKIE', 'TCP_USER_TIMEOUT', 'TCP_NOTSENT_LOWAT', 'TCP_CORK', 'TCP_INQ', 'SO_ZEROCOPY', 'SO_TIMESTAMPING', 'IP_RECVERR', 'TCP_MD5SIG', 'TCP_REPAIR', 'TCP_SAVE_SYN', 'TCP_SAVED_SYN', 'TCP_ZEROCOPY_RECEIVE', 'TCP_TX_DELAY', 'TCP_QUICKACK', 'TCP_WINDOW_CLAMP', 'TCP_DEFER_ACCEPT', 'TCP_SYNCNT', 'TCP_LINGER2', 'SO_MAX_PACING_RATE', 'TCP_TIMESTAMP', 'TCP_CC_INFO', 'TCP_THIN_LINEAR_TIMEOUTS', 'SO_RCVLOWAT', 'SO_SNDLOWAT', 'SO_RCVTIMEO', 'SO_SNDTIMEO', 'IP_MTU_DISCOVER', 'IP_TOS', 'IP_TTL', 'SO_REUSEPORT', 'SO_OOBINLINE', 'SO_TIMESTAMP', 'TCP_NOPUSH']);
+const SKIPPED_OPTS = new Set(['TCP_INFO', 'TCP_CONGESTION', 'TCP_USER_TIMEOUT', 'TCP_NOTSENT_LOWAT', 'TCP_CORK', 'TCP_INQ', 'SO_ZEROCOPY', 'SO_TIMESTAMPING', 'IP_RECVERR', 'TCP_MD5SIG', 'TCP_REPAIR', 'TCP_SAVE_SYN', 'TCP_SAVED_SYN', 'TCP_ZEROCOPY_RECEIVE', 'TCP_TX_DELAY', 'TCP_QUICKACK', 'TCP_WINDOW_CLAMP', 'TCP_DEFER_ACCEPT', 'TCP_SYNCNT', 'TCP_LINGER2', 'SO_MAX_PACING_RATE', 'TCP_TIMESTAMP', 'TCP_CC_INFO', 'TCP_THIN_LINEAR_TIMEOUTS', 'SO_RCVLOWAT', 'SO_SNDLOWAT', 'SO_RCVTIMEO', 'SO_SNDTIMEO', 'IP_MTU_DISCOVER', 'IP_TOS', 'IP_TTL', 'SO_REUSEPORT', 'SO_OOBINLINE', 'SO_TIMESTAMP', 'TCP_NOPUSH']);
 const HANDLED_OPTS = new Set(['SO_REUSEADDR', 'SO_RCVBUF', 'SO_SNDBUF', 'SO_LINGER', 'SO_ERROR', 'SO_KEEPALIVE', 'TCP_NODELAY', 'TCP_MAXSEG', 'TCP_KEEPIDLE', 'TCP_KEEPINTVL', 'TCP_KEEPCNT', 'SO_TYPE', 'SO_DEBUG', 'SO_BROADCAST']);
 
 function identOf(e: Expr | undefined): string | undefined {
@@ -108,7 +111,7 @@ export class SyscallAdapter {
     if (call.name === 'setsockopt' || call.name === 'getsockopt') {
       const name = identOf(call.args[2]);
       if (name === undefined) throw new Unsupported(`${call.name} with a numeric option name`, line);
-      if (SKIPPED_OPTS.has(name) || !HANDLED_OPTS.has(name)) throw new Unsupported(`socket option ${name}`, line);
+      if (SKIPPED_OPTS.has(name) || (!HANDLED_OPTS.has(name) && !(call.name === 'setsockopt' && FASTOPEN_SOCKOPTS.has(name)))) throw new Unsupported(`socket option ${name}`, line);
     }
     if (call.name === 'ioctl') {
       const req = identOf(call.args[1]);
@@ -313,6 +316,7 @@ export class SyscallAdapter {
     await this.run.settle();
     if (listenErr) return { ret: -1, errno: listenErr };
     fd.tcp = { s: 'listening', server };
+    applyFastOpenToServer(fd.fastOpen, server);
     this.run.sut = 'listener';
     return ok();
   }
@@ -636,6 +640,7 @@ export class SyscallAdapter {
     if (!fd) return err('EBADF');
     const name = identOf(a[2])!;
     const sock = fd.tcp.s === 'conn' ? fd.tcp.sock : undefined;
+    if (FASTOPEN_SOCKOPTS.has(name)) return setFastOpenOption(name, fd.fastOpen, a[3], a[4] ? this.value(a[4], line) : 0, (e) => this.value(e, line), fd.tcp.s === 'listening' ? fd.tcp.server : undefined);
     switch (name) {
       case 'SO_REUSEADDR':
       case 'SO_DEBUG':

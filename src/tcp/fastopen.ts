@@ -259,3 +259,24 @@ export class FastOpenCookieCache {
     this.entries.clear();
   }
 }
+
+/** The stack-wide Fast Open state a TCP layer keeps: the server key (from net.ipv4.tcp_fastopen_key, re-read when it changes) and the client's cookie cache. */
+export class FastOpenContext {
+  private keyText: string | undefined = undefined;
+  private current: FastOpenKeys | null = null;
+  readonly cache = new FastOpenCookieCache();
+
+  constructor(private readonly settings: { readonly fastOpenKey: string | undefined; readonly seed: number | undefined }) {}
+
+  /** The stack's keys: the sysctl's when set, else one made once (Linux tcp_fastopen_init_key_once). */
+  keys(): FastOpenKeys {
+    const text = this.settings.fastOpenKey;
+    if (this.current === null || text !== this.keyText) {
+      const parsed = text !== undefined ? parseFastOpenKeys(text) : null;
+      if (parsed !== null) this.current = new FastOpenKeys(parsed.primary, parsed.backup);
+      else if (this.current === null || this.keyText !== undefined) this.current = new FastOpenKeys(initialFastOpenKey(this.settings.seed));
+      this.keyText = text;
+    }
+    return this.current;
+  }
+}

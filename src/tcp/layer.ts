@@ -21,6 +21,7 @@ import { TcpListener } from './listener.js';
 import { RingPool } from './ring-pool.js';
 import { TimeWaitEntry, TimeWaitTable, TW_ACK, TW_SYN } from './time-wait.js';
 import { SynCookies } from './syn-cookies.js';
+import { FastOpenContext } from './fastopen.js';
 import { ConnectionTable } from './demux.js';
 import { TcpServer, type ServerOptions } from './server.js';
 import { socketTable, type TcpSocketRow } from './socket-table.js';
@@ -71,6 +72,8 @@ export class TcpLayer implements ServerHost {
   private readonly isnKey: HashKey;
   private readonly tsKey: HashKey;
   readonly cookies: SynCookies;
+  /** TCP Fast Open: the server key and the client's cookie cache (RFC 7413). */
+  readonly fastOpen: FastOpenContext;
   /** What observers see TCP through: each hook below is one property test unless something subscribes. */
   readonly probe: TcpProbe;
   private challengeWindowStart = -Infinity;
@@ -101,6 +104,7 @@ export class TcpLayer implements ServerHost {
     const seed = this.config.seed;
     this.isnKey = seed === undefined ? HashKey.random() : HashKey.fromSeed(seed, 1);
     this.tsKey = seed === undefined ? HashKey.random() : HashKey.fromSeed(seed, 2);
+    this.fastOpen = new FastOpenContext(this.config);
     this.cookies = new SynCookies((g) => (seed === undefined ? HashKey.random() : HashKey.fromSeed(seed, 100 + g)), this.config.cookieSecretRotationMs, host.clock.now());
     const range = this.config.ephemeralPortHigh - this.config.ephemeralPortLow + 1;
     this.nextEphemeral = seed === undefined ? Math.floor(Math.random() * range) : seed % range;

@@ -146,6 +146,7 @@ function isSimultaneousOpenSynAck(c: Tcb, h: TcpHeader): boolean {
   return (
     c.state === TcpState.SYN_RECEIVED &&
     c.listener === null &&
+    c.fastOpenQueue === null &&
     (h.flags & (TCP_SYN | TCP_ACK | TCP_RST)) === (TCP_SYN | TCP_ACK) &&
     ((h.seq + 1) >>> 0) === c.rcvNxt &&
     h.ack === c.sndNxt
@@ -321,7 +322,10 @@ function establishFromSynReceived(c: Tcb, h: TcpHeader, seq: number, now: number
   if (c.synRetransmitted) c.rtt.fallBackAfterSynLoss();
   if (c.finQueued) c.setState(TcpState.FIN_WAIT_1);
   const l = c.listener;
-  if (l !== null) {
+  if (c.fastOpenQueue !== null) {
+    // A Fast Open child is in the accept queue (or accepted) already; it leaves the Fast Open queue.
+    c.leaveFastOpenQueue();
+  } else if (l !== null) {
     c.layer.stats.Tcp.PassiveOpens++;
     l.established(c, now);
   } else {
@@ -335,7 +339,11 @@ function resetArrives(c: Tcb): void {
   const s = c.state;
   switch (s) {
     case TcpState.SYN_RECEIVED:
-      if (c.listener !== null) {
+      if (c.fastOpenQueue !== null) {
+        // A Fast Open child is a socket already: reset like an established one (Linux tcp_reset).
+        c.pendingError = ERRNO.ECONNRESET;
+        terminate(c, new TcpError('ECONNRESET', 'read'));
+      } else if (c.listener !== null) {
         // Passive open: back to LISTEN, i.e. this half-open connection vanishes.
         terminate(c, null);
       } else {

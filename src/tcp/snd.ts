@@ -17,7 +17,8 @@ export function transmit(c: Tcb, now: number): void {
   const s = c.state;
   if (s === TcpState.CLOSED || s === TcpState.LISTEN) return;
   if (s === TcpState.SYN_SENT) return;
-  if (s === TcpState.SYN_RECEIVED) {
+  // A passive Fast Open child may send data before the handshake completes (RFC 7413 §4.2.2; Linux tcp_passive_fastopen).
+  if (s === TcpState.SYN_RECEIVED && c.fastOpenQueue === null) {
     // RFC 9293 §3.10.7.4: an unacceptable segment here is answered with a plain ACK (the SYN-ACK is the timer's job).
     if (c.ackPending) sendAck(c, now);
     return;

@@ -99,7 +99,7 @@ export class TcpSocket extends Duplex implements ConnectionUser {
     this.remoteFamily = 'IPv4';
     this.localAddress = ipToString(c.localAddr);
     this.localPort = c.localPort;
-    this.connecting = c.state === TcpState.SYN_SENT || (c.state === TcpState.SYN_RECEIVED && c.listener === null) || c.state === TcpState.CLOSED;
+    this.connecting = c.state === TcpState.SYN_SENT || (c.state === TcpState.SYN_RECEIVED && c.listener === null && c.fastOpenQueue === null) || c.state === TcpState.CLOSED;
     this.lastActivity = this.layer.now();
     c.attach(this);
     // An accepted connection may already hold data or the peer's FIN.
