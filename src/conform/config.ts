@@ -492,7 +492,8 @@ function sourceShellFile(c: RunnerConfig, path: string, line: number | undefined
  */
 export function applyShellCommand(c: RunnerConfig, command: string, line: number | undefined): ShellOutcome {
   const outcome: ShellOutcome = { done: [], warnings: [] };
-  for (const part of command.split(/;|&&|\n/)) {
+  // A backslash-newline continues the line, as in a shell.
+  for (const part of command.replace(/\\\n/g, ' ').split(/;|&&|\n/)) {
     const raw = part.trim();
     if (raw === '' || raw === 'true' || raw === ':') continue;
     const cmd = expandArithmetic(raw) ?? raw;

@@ -500,11 +500,15 @@ export class Run implements RunContext {
         else opts.push(o);
       }
     }
+    // packetdrill remote_seq_script_to_live_offset: a SYN's sequence number is absolute (and is the peer's
+    // ISN), every later one counts from that ISN.
+    if (p.flags & TCP_SYN) t.remoteIsn = p.start;
+    const rIsn = p.flags & TCP_SYN ? 0 : (t.remoteIsn ?? 0);
     return buildTcp(
       {
         srcPort: t.remotePort,
         dstPort: t.localPort,
-        seq: (p.start + rOff) >>> 0,
+        seq: (p.start + rIsn + rOff) >>> 0,
         ack: p.ack !== undefined ? (p.ack + t.off) >>> 0 : 0,
         flags: p.flags,
         window: p.win ?? 0,
@@ -806,7 +810,9 @@ export class Run implements RunContext {
     const seq = (h.seq - tt.off) >>> 0;
     if (seq !== p.start) m.push(`seq: expected ${p.start}, got ${seq} (real ${h.seq})`);
     const ackExpected = p.ack === undefined ? 0 : p.ack;
-    const ackGot = p.ack === undefined ? h.ack : (h.ack - rOff) >>> 0;
+    // Our SYN-ACK's ack is absolute; other segments' count from the peer's ISN (packetdrill).
+    const rIsn = h.flags & TCP_SYN ? 0 : (tt.remoteIsn ?? 0);
+    const ackGot = p.ack === undefined ? h.ack : (h.ack - rOff - rIsn) >>> 0;
     if (ackGot !== ackExpected) m.push(`ack: expected ${ackExpected}, got ${ackGot}`);
     if (p.win !== undefined && h.window !== p.win) m.push(`win: expected ${p.win}, got ${h.window}`);
     if (h.urgent !== (p.urg ?? 0)) m.push(`urg: expected ${p.urg ?? 0}, got ${h.urgent}`);
