@@ -417,6 +417,8 @@ export class Run implements RunContext {
     for (const w of outcome.warnings) this.result.warnings.push(`line ${ev.line}: ${w}`);
     // After the stack started: the live settings change (connections created from now on read them).
     if (this.stack) Object.assign(this.stack.tcp.config, this.cfg.tcp);
+    // `ip tcp_metrics flush` empties the kernel's metrics, Fast Open cookies included.
+    if (this.stack && /\bip\s+tcp_metrics\s+flush\b/.test(command)) this.stack.tcp.fastOpen.cache.clear();
   }
 
   // ------------------------------------------------------------ syscalls

@@ -8,6 +8,7 @@ import type { Expr } from './ast.js';
 import { ERRNO } from './constants.js';
 import { fastOpenKeyFromBytes, FastOpenKeys } from '../tcp/fastopen.js';
 import type { TcpServer } from '../tcp/server.js';
+import type { TcpSocket } from '../tcp/socket.js';
 
 /** The socket options this module answers. */
 export const FASTOPEN_SOCKOPTS: ReadonlySet<string> = new Set(['TCP_FASTOPEN', 'TCP_FASTOPEN_KEY', 'TCP_FASTOPEN_NO_COOKIE', 'TCP_FASTOPEN_CONNECT']);
@@ -82,4 +83,29 @@ export function applyFastOpenToServer(o: FastOpenFdOptions, server: TcpServer): 
   if (o.qlen !== undefined) server.setFastOpen(o.qlen);
   if (o.keys !== undefined) server.setFastOpenKeys(o.keys);
   if (o.noCookie !== undefined) server.setFastOpenNoCookie(o.noCookie);
+}
+
+/**
+ * What connect() passes to the stack for Fast Open: a sendto(MSG_FASTOPEN) of `len` bytes (the non-blocking
+ * one takes only what fits the SYN), or TCP_FASTOPEN_CONNECT. An errno when Linux refuses: EOPNOTSUPP for
+ * MSG_FASTOPEN while the client bit of tcp_fastopen is off (tcp_sendmsg_fastopen).
+ */
+export function fastOpenConnectOptions(o: FastOpenFdOptions, send: { len: number; dontwait: boolean } | undefined, nonblock: boolean, sysctl: number): { fastOpen?: boolean; data?: Uint8Array; synDataOnly?: boolean } | number {
+  if (send !== undefined) {
+    if (!(sysctl & 1)) return ERRNO['EOPNOTSUPP']!;
+    return { fastOpen: true, data: new Uint8Array(send.len), synDataOnly: send.dontwait || nonblock };
+  }
+  return o.connect === true ? { fastOpen: true } : {};
+}
+
+/**
+ * The result of a Fast Open connect() or sendto() that does not wait: a deferred connect returns 0; a
+ * non-blocking sendto the bytes the SYN carried, or EINPROGRESS when it carried none. Null: wait as usual.
+ */
+export function fastOpenConnectResult(s: TcpSocket, send: { len: number; dontwait: boolean } | undefined, nonblock: boolean): FastOpenSetResult | null {
+  const info = s.fastOpenInfo();
+  if (info?.deferred === true) return { ret: 0 };
+  if (send === undefined || !(nonblock || send.dontwait)) return null;
+  if (info !== null && info.synData > 0) return { ret: info.synData };
+  return { ret: -1, errno: ERRNO['EINPROGRESS']! };
 }

@@ -20,7 +20,7 @@ import type { UdpSocket } from '../udp/socket.js';
 import type { TcpSocket } from '../tcp/socket.js';
 import type { TcpServer, ServerOptions } from '../tcp/server.js';
 import type { TcpLayer } from '../tcp/layer.js';
-import { applyFastOpenToServer, FASTOPEN_SOCKOPTS, setFastOpenOption, type FastOpenFdOptions } from './syscalls-fastopen.js';
+import { applyFastOpenToServer, fastOpenConnectOptions, fastOpenConnectResult, FASTOPEN_SOCKOPTS, setFastOpenOption, type FastOpenFdOptions } from './syscalls-fastopen.js';
 
 export interface CallOutcome {
   ret: number;
@@ -120,7 +120,7 @@ export class SyscallAdapter {
     if (call.name === 'send' || call.name === 'sendto' || call.name === 'recv' || call.name === 'recvfrom') {
       const flags = call.args[3];
       for (const f of flagNames(flags)) {
-        if (f === 'MSG_MORE' || f === 'MSG_FASTOPEN' || f === 'MSG_ZEROCOPY' || f === 'MSG_EOR' || f === 'MSG_OOB' || f === 'MSG_ERRQUEUE' || f === 'MSG_WAITALL') {
+        if (f === 'MSG_MORE' || (f === 'MSG_FASTOPEN' && call.name !== 'sendto') || f === 'MSG_ZEROCOPY' || f === 'MSG_EOR' || f === 'MSG_OOB' || f === 'MSG_ERRQUEUE' || f === 'MSG_WAITALL') {
           throw new Unsupported(`${call.name} flag ${f}`, line);
         }
       }
@@ -418,7 +418,8 @@ export class SyscallAdapter {
     return n;
   }
 
-  private connect(a: Expr[], line: number): CallOutcome | Blocked {
+  /** connect(2); with `fastOpen` a sendto(MSG_FASTOPEN) of `len` bytes (TCP_FASTOPEN_CONNECT needs none). */
+  private connect(a: Expr[], line: number, fastOpen?: { len: number; dontwait: boolean }): CallOutcome | Blocked {
     const fd = this.fd(a, line);
     if (!fd) return err('EBADF');
     const cfg = this.run.cfg;
@@ -447,7 +448,9 @@ export class SyscallAdapter {
     const opts: { host: string; port: number; localPort?: number } = { host: cfg.remoteIp, port: cfg.connectPort };
     if (fd.boundPort !== undefined) opts.localPort = fd.boundPort;
     this.applyBuffers(fd);
-    const s = this.tcpApi.connect({ ...opts, allowHalfOpen: true });
+    const fo = fastOpenConnectOptions(fd.fastOpen, fastOpen, fd.nonblock, this.tcpApi.config.fastOpen);
+    if (typeof fo === 'number') return { ret: -1, errno: fo };
+    const s = this.tcpApi.connect({ ...opts, ...fo, allowHalfOpen: true });
     fd.tcp = { s: 'conn', sock: s };
     fd.connectStarted = true;
     this.watchTcp(s, fd);
@@ -456,6 +459,18 @@ export class SyscallAdapter {
     // The SYN tells the runner the local port; until then the tuple is (unknown, connect_port).
     const lp = s.localPort ?? 0;
     this.run.cut = this.run.tuple(lp, cfg.connectPort);
+    const done = fastOpenConnectResult(s, fastOpen, fd.nonblock);
+    if (done !== null) return done;
+    if (fastOpen !== undefined) {
+      // A blocking sendto(MSG_FASTOPEN): returns with every byte queued once connected.
+      const w = this.waitConnect(fd, s);
+      const retry = w.retry;
+      w.retry = async () => {
+        const r = await retry();
+        return 'blocked' in r || r.ret < 0 ? r : ok(fastOpen.len);
+      };
+      return w;
+    }
     if (fd.nonblock) return err('EINPROGRESS');
     return this.waitConnect(fd, s);
   }
@@ -555,6 +570,8 @@ export class SyscallAdapter {
       if (sendErr) return { ret: -1, errno: sendErr };
       return ok(len);
     }
+    // sendto(MSG_FASTOPEN) on an unconnected socket: connect with the data in the SYN (syscalls-fastopen.ts).
+    if (fd.tcp.s === 'fresh' && flags & SYMBOLS['MSG_FASTOPEN']!) return this.connect(a, line, { len, dontwait });
     if (fd.tcp.s !== 'conn') return err(fd.tcp.s === 'closed' ? 'EBADF' : 'EPIPE');
     const s = fd.tcp.sock;
     if (fd.deadErrno) {

@@ -21,7 +21,8 @@ import { TcpListener } from './listener.js';
 import { RingPool } from './ring-pool.js';
 import { TimeWaitEntry, TimeWaitTable, TW_ACK, TW_SYN } from './time-wait.js';
 import { SynCookies } from './syn-cookies.js';
-import { FastOpenContext } from './fastopen.js';
+import { FastOpenContext, TFO_CLIENT_ENABLE } from './fastopen.js';
+import { openActiveFastOpen } from './fastopen-active.js';
 import { ConnectionTable } from './demux.js';
 import { TcpServer, type ServerOptions } from './server.js';
 import { socketTable, type TcpSocketRow } from './socket-table.js';
@@ -556,7 +557,14 @@ export class TcpLayer implements ServerHost {
     if (opts.noDelay) c.nodelay = true;
     if (opts.keepAlive) c.setKeepAlive(true, opts.keepAliveInitialDelay, this.now());
     this.hash(c);
-    c.openActive(this.now());
+    if (opts.fastOpen === true && this.config.fastOpen & TFO_CLIENT_ENABLE) {
+      // RFC 7413 §4.1: a SYN with data (a cookie cached), a deferred SYN, or a SYN asking for a cookie.
+      openActiveFastOpen(c, this.fastOpen.cache, opts.data ?? null, opts.synDataOnly !== true, this.now());
+      if (c.fastOpen?.deferred === true) sock.connecting = false;
+    } else {
+      c.openActive(this.now());
+      if (opts.data !== undefined && opts.data.length > 0) c.write(opts.data, 0, opts.data.length);
+    }
     this.host.flush();
     return sock;
   }

@@ -9,6 +9,7 @@ import { rcvRttMeasure } from './autotune.js';
 import { enterTimeWait, resetByApplication, terminate } from './close.js';
 import { ERRNO, TcpError } from './errors.js';
 import { applyPeerOptions } from './open.js';
+import { fastOpenSynAckArrives } from './fastopen-active.js';
 import { sendSyn } from './output.js';
 import { processAck } from './recovery.js';
 import { oowAckAllowed, tsValTooOld } from './segment-checks.js';
@@ -72,6 +73,8 @@ function synSentArrives(c: Tcb, h: TcpHeader, pkt: Uint8Array, payloadStart: num
     // SYN-ACK: established.
     c.sndUna = h.ack;
     c.synUnacked = false;
+    // RFC 7413 §4.1: the cookie cache learns from the SYN-ACK; SYN data not acknowledged goes again.
+    if (c.fastOpen !== null) fastOpenSynAckArrives(c, c.layer.fastOpen.cache, h, now);
     c.sndWnd = h.window; // never scaled in a SYN (RFC 7323 §2.2)
     c.maxSndWnd = c.sndWnd;
     c.sndWl1 = h.seq;

@@ -24,6 +24,7 @@ import { Timer, type TimerQueue } from '../clock.js';
 import type { Stats } from '../stats.js';
 import type { TcpFastOpenOption, TcpOptions } from '../wire/tcp.js';
 import type { TcpConfig } from './config.js';
+import type { FastOpenCookieCache } from './fastopen.js';
 import { createCongestionController, type CongestionController } from './congestion.js';
 import type { TcpError, TcpErrorCode } from './errors.js';
 import type { TcpProbe } from './probe.js';
@@ -39,6 +40,8 @@ import { DOUBLE_ZERO } from '../shape.js';
 /** What a connection needs from its TCP layer (src/tcp/layer.ts implements it). */
 export interface ConnectionHost {
   readonly stats: Stats;
+  /** Fast Open: the client's cookie cache (src/tcp/fastopen.ts). */
+  readonly fastOpen: { readonly cache: FastOpenCookieCache };
   readonly timers: TimerQueue;
   readonly probe: TcpProbe;
   /** Free send/receive rings shared by the layer's connections. */
