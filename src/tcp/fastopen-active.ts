@@ -159,4 +159,10 @@ export function fastOpenSynAckArrives(c: Tcb, cache: FastOpenCookieCache, h: Tcp
     fo.synDataAcked = true;
     x.TCPFastOpenActive++;
   }
+  if (c.sb.length > 0) {
+    // A write waits for the handshake (Linux sk_write_pending): the ACK is delayed to ride on that data, which
+    // then goes out within the ACK timeout of the SYN-ACK — interactive mode (tcp_event_data_sent).
+    c.ackStarted = true;
+    c.pingpong = true;
+  }
 }
