@@ -571,9 +571,23 @@ export class SyscallAdapter {
       return ok(len);
     }
     // sendto(MSG_FASTOPEN) on an unconnected socket: connect with the data in the SYN (syscalls-fastopen.ts).
-    if (fd.tcp.s === 'fresh' && flags & SYMBOLS['MSG_FASTOPEN']!) return this.connect(a, line, { len, dontwait });
+    if (fd.tcp.s === 'fresh' && flags & SYMBOLS['MSG_FASTOPEN']!) {
+      // Linux tcp_sendmsg_fastopen: an AF_UNSPEC address is EOPNOTSUPP.
+      if (identOf(a[4]) === 'AF_UNSPEC') return err('EOPNOTSUPP');
+      return this.connect(a, line, { len, dontwait });
+    }
     if (fd.tcp.s !== 'conn') return err(fd.tcp.s === 'closed' ? 'EBADF' : 'EPIPE');
     const s = fd.tcp.sock;
+    // The first write after a deferred Fast Open connect sends the SYN; a blocking one waits for the handshake.
+    if (!dontwait && s.fastOpenInfo()?.deferred === true) {
+      s.write(Buffer.alloc(len));
+      const attempt = async (): Promise<CallOutcome | Blocked> => {
+        await this.run.settle();
+        if (fd.deadErrno) return { ret: -1, errno: fd.deadErrno };
+        return s.tcpInfo()?.state === 'SYN-SENT' ? { blocked: true, retry: attempt } : ok(len);
+      };
+      return { blocked: true, retry: attempt };
+    }
     if (fd.deadErrno) {
       const e = fd.deadErrno;
       fd.deadErrno = 0;

@@ -93,13 +93,15 @@ export function openFastOpenChild(c: TcpConnection, p: PassiveOpen, h: TcpHeader
   c.fastOpenQueue = queue;
   queue.pending++;
   const len = h.payloadLength;
+  // The SYN-ACK acknowledges the data; its window is the one the request had, before the data took room
+  // (Linux req->rsk_rcv_wnd), so reading the data later owes the peer no window update.
+  c.rcvNxt = (p.irs + 1 + len) >>> 0;
+  sendSyn(c, true, now);
+  c.lastAckSent = c.rcvNxt;
   if (len > 0) {
     c.rb.insert((p.irs + 1) >>> 0, pkt, payloadStart, len);
-    c.rcvNxt = c.rb.nxt;
-    c.lastAckSent = c.rcvNxt;
     c.bytesReceived += len;
     c.post(EV_DATA);
   }
-  sendSyn(c, true, now);
   c.armRtx(RTX_RTO, now + c.rtt.rto);
 }
