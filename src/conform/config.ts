@@ -390,6 +390,8 @@ export const SYSCTLS: Readonly<Record<string, SysctlRule>> = {
     },
   },
   // Not in mainline Linux (a packetdrill script's cookie-cache flush tries it first, then `ip tcp_metrics flush`).
+  // Linux turns active Fast Open off for a while after SYN data seems black-holed; 0 disables that, our behaviour.
+  'net.ipv4.tcp_fastopen_blackhole_timeout_sec': onlyRule(['0'], 'net.ipv4.tcp_fastopen_blackhole_timeout_sec (Fast Open black-hole detection)'),
   'net.ipv4.tcp_fastopen_cookies': onlyRule(['0', '10'], 'net.ipv4.tcp_fastopen_cookies'),
   // Features we do not have: only the "off" value equals our behaviour.
   'net.ipv4.tcp_frto': onlyRule(['0'], 'net.ipv4.tcp_frto (F-RTO)'),
@@ -493,7 +495,7 @@ function sourceShellFile(c: RunnerConfig, path: string, line: number | undefined
 export function applyShellCommand(c: RunnerConfig, command: string, line: number | undefined): ShellOutcome {
   const outcome: ShellOutcome = { done: [], warnings: [] };
   // A backslash-newline continues the line, as in a shell.
-  for (const part of command.replace(/\\\n/g, ' ').split(/;|&&|\n/)) {
+  for (const part of command.replace(/\\\n/g, ' ').replace(/\\\s*$/, '').split(/;|&&|\n/)) {
     const raw = part.trim();
     if (raw === '' || raw === 'true' || raw === ':') continue;
     const cmd = expandArithmetic(raw) ?? raw;

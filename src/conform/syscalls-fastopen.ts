@@ -44,8 +44,10 @@ export function scriptStringBytes(s: string): Uint8Array {
  * setsockopt(fd, SOL_TCP, NAME, optval, optlen) for the Fast Open options. `value` reads a number argument;
  * `server` is the fd's server once it listens. Linux's errnos: EINVAL for a bad length or value.
  */
-export function setFastOpenOption(name: string, o: FastOpenFdOptions, optval: Expr | undefined, optlen: number, value: (e: Expr) => number, server: TcpServer | undefined): FastOpenSetResult {
+export function setFastOpenOption(name: string, o: FastOpenFdOptions, optval: Expr | undefined, optlen: number, value: (e: Expr) => number, server: TcpServer | undefined, closedOrListening: boolean, sysctl: number): FastOpenSetResult {
   const einval = { ret: -1, errno: ERRNO['EINVAL']! };
+  // Linux do_tcp_setsockopt: TCP_FASTOPEN and TCP_FASTOPEN_NO_COOKIE only in CLOSE or LISTEN.
+  if ((name === 'TCP_FASTOPEN' || name === 'TCP_FASTOPEN_NO_COOKIE' || name === 'TCP_FASTOPEN_CONNECT') && !closedOrListening) return einval;
   switch (name) {
     case 'TCP_FASTOPEN': {
       const v = optval === undefined ? 0 : optval.t === 'list' && optval.items.length === 1 ? value(optval.items[0]!) : value(optval);
@@ -68,6 +70,8 @@ export function setFastOpenOption(name: string, o: FastOpenFdOptions, optval: Ex
       const v = optval === undefined ? 0 : optval.t === 'list' && optval.items.length === 1 ? value(optval.items[0]!) : value(optval);
       // Linux: only 0 or 1.
       if (v !== 0 && v !== 1) return einval;
+      // TCP_FASTOPEN_CONNECT needs the client bit of net.ipv4.tcp_fastopen.
+      if (name === 'TCP_FASTOPEN_CONNECT' && !(sysctl & 1)) return { ret: -1, errno: ERRNO['EOPNOTSUPP']! };
       if (name === 'TCP_FASTOPEN_NO_COOKIE') {
         o.noCookie = v === 1;
         if (server !== undefined) server.setFastOpenNoCookie(v === 1);

@@ -88,8 +88,8 @@ const SUPPORTED_CALLS = new Set(['socket', 'bind', 'listen', 'accept', 'connect'
 /** ioctl requests the runner answers (Linux: SIOCINQ = FIONREAD, SIOCOUTQ = TIOCOUTQ). */
 const IOCTLS = new Set(['SIOCINQ', 'FIONREAD', 'SIOCOUTQ', 'TIOCOUTQ']);
 
-const SKIPPED_OPTS = new Set(['TCP_INFO', 'TCP_CONGESTION', 'TCP_USER_TIMEOUT', 'TCP_NOTSENT_LOWAT', 'TCP_CORK', 'TCP_INQ', 'SO_ZEROCOPY', 'SO_TIMESTAMPING', 'IP_RECVERR', 'TCP_MD5SIG', 'TCP_REPAIR', 'TCP_SAVE_SYN', 'TCP_SAVED_SYN', 'TCP_ZEROCOPY_RECEIVE', 'TCP_TX_DELAY', 'TCP_QUICKACK', 'TCP_WINDOW_CLAMP', 'TCP_DEFER_ACCEPT', 'TCP_SYNCNT', 'TCP_LINGER2', 'SO_MAX_PACING_RATE', 'TCP_TIMESTAMP', 'TCP_CC_INFO', 'TCP_THIN_LINEAR_TIMEOUTS', 'SO_RCVLOWAT', 'SO_SNDLOWAT', 'SO_RCVTIMEO', 'SO_SNDTIMEO', 'IP_MTU_DISCOVER', 'IP_TOS', 'IP_TTL', 'SO_REUSEPORT', 'SO_OOBINLINE', 'SO_TIMESTAMP', 'TCP_NOPUSH']);
-const HANDLED_OPTS = new Set(['SO_REUSEADDR', 'SO_RCVBUF', 'SO_SNDBUF', 'SO_LINGER', 'SO_ERROR', 'SO_KEEPALIVE', 'TCP_NODELAY', 'TCP_MAXSEG', 'TCP_KEEPIDLE', 'TCP_KEEPINTVL', 'TCP_KEEPCNT', 'SO_TYPE', 'SO_DEBUG', 'SO_BROADCAST']);
+const SKIPPED_OPTS = new Set(['TCP_INFO', 'TCP_CONGESTION', 'TCP_USER_TIMEOUT', 'TCP_NOTSENT_LOWAT', 'TCP_CORK', 'TCP_INQ', 'SO_ZEROCOPY', 'SO_TIMESTAMPING', 'IP_RECVERR', 'TCP_MD5SIG', 'TCP_REPAIR', 'TCP_SAVE_SYN', 'TCP_SAVED_SYN', 'TCP_ZEROCOPY_RECEIVE', 'TCP_TX_DELAY', 'TCP_QUICKACK', 'TCP_WINDOW_CLAMP', 'TCP_DEFER_ACCEPT', 'TCP_LINGER2', 'SO_MAX_PACING_RATE', 'TCP_TIMESTAMP', 'TCP_CC_INFO', 'TCP_THIN_LINEAR_TIMEOUTS', 'SO_RCVLOWAT', 'SO_SNDLOWAT', 'SO_RCVTIMEO', 'SO_SNDTIMEO', 'IP_MTU_DISCOVER', 'IP_TOS', 'IP_TTL', 'SO_REUSEPORT', 'SO_OOBINLINE', 'SO_TIMESTAMP', 'TCP_NOPUSH']);
+const HANDLED_OPTS = new Set(['SO_REUSEADDR', 'SO_RCVBUF', 'SO_SNDBUF', 'SO_LINGER', 'SO_ERROR', 'SO_KEEPALIVE', 'TCP_NODELAY', 'TCP_MAXSEG', 'TCP_KEEPIDLE', 'TCP_KEEPINTVL', 'TCP_KEEPCNT', 'SO_TYPE', 'SO_DEBUG', 'SO_BROADCAST', 'TCP_SYNCNT']);
 
 function identOf(e: Expr | undefined): string | undefined {
   return e?.t === 'ident' ? e.name : undefined;
@@ -578,6 +578,8 @@ export class SyscallAdapter {
     }
     if (fd.tcp.s !== 'conn') return err(fd.tcp.s === 'closed' ? 'EBADF' : 'EPIPE');
     const s = fd.tcp.sock;
+    // Linux tcp_sendmsg_fastopen: another Fast Open while one is in progress.
+    if (flags & SYMBOLS['MSG_FASTOPEN']! && s.connecting && s.fastOpenInfo() !== null) return err('EALREADY');
     // The first write after a deferred Fast Open connect sends the SYN; a blocking one waits for the handshake.
     if (!dontwait && s.fastOpenInfo()?.deferred === true) {
       s.write(Buffer.alloc(len));
@@ -671,7 +673,7 @@ export class SyscallAdapter {
     if (!fd) return err('EBADF');
     const name = identOf(a[2])!;
     const sock = fd.tcp.s === 'conn' ? fd.tcp.sock : undefined;
-    if (FASTOPEN_SOCKOPTS.has(name)) return setFastOpenOption(name, fd.fastOpen, a[3], a[4] ? this.value(a[4], line) : 0, (e) => this.value(e, line), fd.tcp.s === 'listening' ? fd.tcp.server : undefined);
+    if (FASTOPEN_SOCKOPTS.has(name)) return setFastOpenOption(name, fd.fastOpen, a[3], a[4] ? this.value(a[4], line) : 0, (e) => this.value(e, line), fd.tcp.s === 'listening' ? fd.tcp.server : undefined, fd.tcp.s === 'fresh' || fd.tcp.s === 'listening', this.tcpApi.config.fastOpen);
     switch (name) {
       case 'SO_REUSEADDR':
       case 'SO_DEBUG':
@@ -719,6 +721,14 @@ export class SyscallAdapter {
       case 'TCP_KEEPINTVL':
       case 'TCP_KEEPCNT':
         throw new Unsupported(`${name} (the socket API has no per-socket ${name === 'TCP_KEEPINTVL' ? 'interval' : 'probe count'}; use --keepalive_intvl_ms / --keepalive_probes)`, line);
+      case 'TCP_SYNCNT': {
+        // Linux: 1..MAX_TCP_SYNCNT (127). Per socket in Linux; here the stack-wide tcp_syn_retries, set at once
+        // (connections read it when their SYN times out), as TCP_MAXSEG sets the stack-wide clamp.
+        const v = this.optValue(a[3], line);
+        if (v < 1 || v > 127) return err('EINVAL');
+        this.tcpApi.config.synRetries = v;
+        return ok();
+      }
       case 'TCP_NODELAY': {
         fd.opts.nodelay = this.optValue(a[3], line) !== 0;
         if (sock) sock.setNoDelay(fd.opts.nodelay);
