@@ -502,9 +502,9 @@ export class Run implements RunContext {
         else opts.push(o);
       }
     }
-    // packetdrill remote_seq_script_to_live_offset: a SYN's sequence number is absolute (and is the peer's
-    // ISN), every later one counts from that ISN.
-    if (p.flags & TCP_SYN) t.remoteIsn = p.start;
+    // packetdrill remote_seq_script_to_live_offset: a SYN's sequence number is absolute, every later one counts
+    // from the peer's ISN — learned once per tuple, from its first SYN (a SYN reusing a TIME-WAIT tuple keeps it).
+    if (p.flags & TCP_SYN && t.remoteIsn === undefined) t.remoteIsn = p.start;
     const rIsn = p.flags & TCP_SYN ? 0 : (t.remoteIsn ?? 0);
     return buildTcp(
       {
