@@ -105,13 +105,14 @@ program
   .option('--grace <duration>', 'graceful-shutdown budget: FIN, then RST after it (default 5s)')
   .option('--offload <on|off>', 'TUN offloads: virtio-net header, checksum offload, TSO both ways (default on when the kernel accepts them; off with --impair)', onOff('--offload'))
   .option('--busy-poll <us>', 'after a batch, keep reading the TUN this many microseconds before sleeping (0 = never spin; default 50)', busyPoll)
+  .option('--fast-open <on|off>', 'TCP Fast Open (RFC 7413) for every listener and client, as Linux net.ipv4.tcp_fastopen=0x403 (default off: client only, as Linux)', onOff('--fast-open'))
   .option('--warmup <on|off>', 'JIT warm-up before taking traffic: a 32 MiB transfer each way between two in-process stacks, no packets (default on)', onOff('--warmup'))
   .option('--dashboard-token <token>', 'the dashboard (/_stack/ on the HTTP server) requires this token (?token=, Bearer, or its cookie)')
   .option('--sample-rate <n>', `observatory samples per second, 1..100 (default ${DEFAULTS.sampleRate})`)
   .option('--workers <n>', `stack shards, 1..64: worker threads, one queue each of a multi-queue TUN; flows stay on their shard (default ${DEFAULTS.workers})`)
   .option('--sysctl <name=value>', 'set a tunable at start, e.g. net.ipv4.tcp_sack=0 (repeatable; `tunstack sysctl -a` and docs/sysctl.md list them)', collect)
   .option('--config <file>', 'JSON file with any of these options (also TUNSTACK_CONFIG); flags beat TUNSTACK_* variables beat the file')
-  .action(async (o: { tun?: string; addr?: string; peer?: string; addr6?: string; peer6?: string; mtu?: number; pcap?: string; pcapSnaplen?: number; pcapFilter?: string; pcapRotateSize?: number; pcapRotateCount?: number; impair?: string; services?: string; hostname?: string[]; kernelRoute?: string[]; logLevel?: string; topology?: string; forward?: boolean; reasmTimeout?: number; http?: string; https?: string; tlsCert?: string; tlsKey?: string; static?: string; httpLimit?: string; name?: string; control?: string; grace?: string; offload?: boolean; busyPoll?: number; warmup?: boolean; dashboardToken?: string; sampleRate?: string; workers?: string; sysctl?: string[]; config?: string }) => {
+  .action(async (o: { tun?: string; addr?: string; peer?: string; addr6?: string; peer6?: string; mtu?: number; pcap?: string; pcapSnaplen?: number; pcapFilter?: string; pcapRotateSize?: number; pcapRotateCount?: number; impair?: string; services?: string; hostname?: string[]; kernelRoute?: string[]; logLevel?: string; topology?: string; forward?: boolean; reasmTimeout?: number; http?: string; https?: string; tlsCert?: string; tlsKey?: string; static?: string; httpLimit?: string; name?: string; control?: string; grace?: string; offload?: boolean; busyPoll?: number; warmup?: boolean; fastOpen?: boolean; dashboardToken?: string; sampleRate?: string; workers?: string; sysctl?: string[]; config?: string }) => {
     let loaded;
     try {
       loaded = loadConfig({
@@ -156,6 +157,7 @@ program
           ...(o.offload !== undefined ? { offload: o.offload } : {}),
           ...(o.busyPoll !== undefined ? { busyPollUs: o.busyPoll } : {}),
           ...(o.warmup !== undefined ? { warmup: o.warmup } : {}),
+          ...(o.fastOpen !== undefined ? { fastOpen: o.fastOpen } : {}),
           ...httpUpOptions(c),
           ...httpsUpOptions(c),
           observe: { sampleRate: c.sampleRate, dashboardToken: c.dashboardToken },

@@ -145,6 +145,8 @@ export const DROP_REASONS = {
   'tcp.listen-no-syn': 'a segment to a listener without SYN, ACK or RST',
   'tcp.syn-fin': 'a SYN with FIN to a listener (Linux discards it)',
   'tcp.syn-queue-full': 'a SYN while the SYN queue is full and SYN cookies are off',
+  'tcp.fastopen-queue-full': "a SYN's data not taken: the listener's Fast Open queue (TCP_FASTOPEN) is full (the handshake goes on without it)",
+  'tcp.fastopen-bad-cookie': "a SYN's data not taken: its Fast Open cookie is not valid (the valid one is sent in the SYN-ACK, RFC 7413 §4.2.2)",
   'tcp.accept-queue-full': 'a handshake completing while the accept queue is full (ListenOverflows)',
   'tcp.max-connections': 'a SYN or cookie ACK at tunstack.tcp.max_connections (ListenDrops)',
   'tcp.syn-recv-bad-ack': 'an ACK in SYN-RECEIVED that does not acknowledge our SYN',

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { RealClock, TimerQueue } from './clock.js';
 import { Stack } from './stack.js';
 import { liveTcpConfig } from './tcp/config.js';
+import { TFO_CLIENT_ENABLE, TFO_SERVER_ENABLE, TFO_SERVER_WO_SOCKOPT1 } from './tcp/fastopen.js';
 import { TunLink } from './link/tun.js';
 import type { Link } from './link/link.js';
 import { ImpairedLink } from './link/impair.js';
@@ -60,6 +61,8 @@ export interface UpOptions {
   sysctl?: readonly string[];
   /** JIT warm-up before taking traffic (`--warmup on|off`, default on): see src/warmup.ts. */
   warmup?: boolean;
+  /** TCP Fast Open on every listener (`--fast-open on`): net.ipv4.tcp_fastopen = 0x403, each listener's queue its backlog. */
+  fastOpen?: boolean;
   /**
    * The bundled HTTP server (`--http PORT`, `--static DIR`, `--http-limit`): given, it runs even when
    * `--services` does not name `http`; 'off' keeps it off even under `all`. Absent: as `--services` says, on port 80.
@@ -185,7 +188,7 @@ export function startStack(opts: UpOptions, logger: Logger): RunningStack {
 
   const reassembly = opts.reasmTimeoutMs !== undefined ? { timeoutMs: opts.reasmTimeoutMs } : undefined;
   // Tail loss probes and buffer autotuning on, as Linux has them by default (the library's defaults are off: see TcpConfig).
-  const stack = new Stack(applySysctls({ clock, timers, logger, forwarding: opts.forward ?? false, tcp: liveTcpConfig, ...(reassembly ? { reassembly } : {}) }, sysctls));
+  const stack = new Stack(applySysctls({ clock, timers, logger, forwarding: opts.forward ?? false, tcp: opts.fastOpen === true ? { ...liveTcpConfig, fastOpen: TFO_CLIENT_ENABLE | TFO_SERVER_ENABLE | TFO_SERVER_WO_SOCKOPT1 } : liveTcpConfig, ...(reassembly ? { reassembly } : {}) }, sysctls));
   const tunIface = stack.addInterface(link, opts.addr, { defaultRoute: true, name: opts.tun });
   if (addr6 !== null) stack.addAddress6(tunIface, `${addr6.text}`, { defaultRoute: true });
   tun.onDrop = (reason) => stack.stats.drop(`link.${reason}`);

@@ -167,6 +167,14 @@ export function tcpExtCounters() {
     TCPLossProbes: 0,
     TCPACKSkippedTimeWait: 0,
     IcmpForgedDrops: 0,
+    // TCP Fast Open (RFC 7413), as Linux's TcpExt names them.
+    TCPFastOpenActive: 0,
+    TCPFastOpenActiveFail: 0,
+    TCPFastOpenPassive: 0,
+    TCPFastOpenPassiveFail: 0,
+    TCPFastOpenListenOverflow: 0,
+    TCPFastOpenCookieReqd: 0,
+    TCPFastOpenPassiveAltKey: 0,
   };
 }
 

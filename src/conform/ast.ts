@@ -46,6 +46,8 @@ export type TcpOptionSpec =
   | { kind: 'sackOK' }
   | { kind: 'sack'; blocks: [number, number][] }
   | { kind: 'ts'; val: number; ecr: number }
+  /** TCP Fast Open (RFC 7413): `FO [hex]` is kind 34, `FOEXP [hex]` the experimental kind 254 with magic 0xF989; no hex = a cookie request. */
+  | { kind: 'fastopen'; exp: boolean; cookie: Uint8Array }
   /** Parsed but not supported (TFO, MD5, unknown kinds): the script is reported unsupported. */
   | { kind: 'unsupported'; what: string };
 

@@ -8,6 +8,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { ScriptOption } from './ast.js';
 import { expandArithmetic, isHousekeeping, shellLines } from './shell-file.js';
+import { parseFastOpenKeys } from '../tcp/fastopen.js';
 
 /** TCP stack settings a script may change (keys of StackOptions.tcp). */
 export type TcpSettings = Record<string, number | boolean | string>;
@@ -379,8 +380,24 @@ export const SYSCTLS: Readonly<Record<string, SysctlRule>> = {
   'net.ipv4.tcp_challenge_ack_limit': intRule('challengeAckLimit'),
   'net.ipv4.tcp_max_tw_buckets': intRule('maxTimeWait'),
   'net.core.somaxconn': intRule('somaxconn'),
+  'net.ipv4.tcp_fastopen': {
+    apply(c, v, line) {
+      const n = Number(v.trim());
+      if (!Number.isInteger(n) || n < 0) throw new OptionError(`tcp_fastopen must be a number of flag bits (got ${v})`, line);
+      c.tcp['fastOpen'] = n;
+    },
+  },
+  'net.ipv4.tcp_fastopen_key': {
+    apply(c, v, line) {
+      if (parseFastOpenKeys(v) === null) throw new OptionError(`tcp_fastopen_key must be xxxxxxxx-xxxxxxxx-xxxxxxxx-xxxxxxxx[,backup] (got ${v})`, line);
+      c.tcp['fastOpenKey'] = v.trim();
+    },
+  },
+  // Not in mainline Linux (a packetdrill script's cookie-cache flush tries it first, then `ip tcp_metrics flush`).
+  // Linux turns active Fast Open off for a while after SYN data seems black-holed; 0 disables that, our behaviour.
+  'net.ipv4.tcp_fastopen_blackhole_timeout_sec': onlyRule(['0'], 'net.ipv4.tcp_fastopen_blackhole_timeout_sec (Fast Open black-hole detection)'),
+  'net.ipv4.tcp_fastopen_cookies': onlyRule(['0', '10'], 'net.ipv4.tcp_fastopen_cookies'),
   // Features we do not have: only the "off" value equals our behaviour.
-  'net.ipv4.tcp_fastopen': onlyRule(['0'], 'net.ipv4.tcp_fastopen (TCP Fast Open)'),
   'net.ipv4.tcp_frto': onlyRule(['0'], 'net.ipv4.tcp_frto (F-RTO)'),
   // We send D-SACK blocks (RFC 2883) and cannot turn them off.
   'net.ipv4.tcp_dsack': onlyRule(['1'], 'net.ipv4.tcp_dsack (D-SACK blocks cannot be turned off)'),
@@ -418,7 +435,6 @@ export const SYSCTLS: Readonly<Record<string, SysctlRule>> = {
     },
   },
   'net.ipv4.tcp_ecn_option': onlyRule(['0', '1', '2'], 'net.ipv4.tcp_ecn_option'),
-  'net.ipv4.tcp_fastopen_key': onlyRule([], 'net.ipv4.tcp_fastopen_key (TCP Fast Open)'),
   // Sysctls that do not change what a script observes on our stack.
   'net.ipv4.tcp_no_metrics_save': onlyRule(['0', '1'], 'net.ipv4.tcp_no_metrics_save'),
   'net.ipv4.tcp_min_tso_segs': onlyRule(['0', '1', '2'], 'net.ipv4.tcp_min_tso_segs'),
@@ -496,7 +512,8 @@ function sourceShellFile(c: RunnerConfig, path: string, line: number | undefined
  */
 export function applyShellCommand(c: RunnerConfig, command: string, line: number | undefined): ShellOutcome {
   const outcome: ShellOutcome = { done: [], warnings: [] };
-  for (const part of command.split(/;|&&|\n/)) {
+  // A backslash-newline continues the line, as in a shell.
+  for (const part of command.replace(/\\\n/g, ' ').replace(/\\\s*$/, '').split(/;|&&|\n/)) {
     const raw = part.trim();
     if (raw === '' || raw === 'true' || raw === ':') continue;
     const cmd = expandArithmetic(raw) ?? raw;

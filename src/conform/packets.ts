@@ -3,7 +3,7 @@
  * checksums and zero payloads) and decoding outbound ones for the matcher.
  */
 import { emitIpv4, decodeIpv4, Ipv4Header, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4.js';
-import { emitTcp, decodeTcp, TcpHeader, TcpOptionKind, TCP_MIN_HEADER } from '../wire/tcp.js';
+import { emitTcp, decodeTcp, TcpHeader, TcpOptionKind, TCP_MIN_HEADER, FASTOPEN_EXP_MAGIC } from '../wire/tcp.js';
 import { emitUdp } from '../wire/udp.js';
 import { emitIcmp, echoRest, decodeIcmp, IcmpHeader } from '../wire/icmp.js';
 import { pseudoHeaderSum } from '../wire/checksum.js';
@@ -66,6 +66,11 @@ export function encodeOptions(opts: readonly TcpOptionSpec[]): Uint8Array {
         out.push(TcpOptionKind.Timestamps, 10);
         u32(o.val);
         u32(o.ecr);
+        break;
+      case 'fastopen':
+        if (o.exp) out.push(TcpOptionKind.Experimental, 4 + o.cookie.length, FASTOPEN_EXP_MAGIC >> 8, FASTOPEN_EXP_MAGIC & 0xff);
+        else out.push(TcpOptionKind.FastOpen, 2 + o.cookie.length);
+        for (const b of o.cookie) out.push(b);
         break;
       case 'unsupported':
         break;

@@ -528,10 +528,20 @@ function parseOptions(s: Scanner): TcpOptionSpec[] | 'any' {
         out.push({ kind: 'ts', val, ecr: s.u32('a TS ecr') });
         break;
       }
+      case 'FO':
+      case 'FOEXP': {
+        // packetdrill: the cookie as hex digits, none for a cookie request.
+        const hex = s.match(/[0-9a-fA-F]*/) ?? '';
+        if (hex.length % 2 !== 0) s.fail(`Fast Open cookie '${hex}' has an odd number of hex digits`);
+        const cookie = new Uint8Array(hex.length / 2);
+        for (let i = 0; i < cookie.length; i++) cookie[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+        out.push({ kind: 'fastopen', exp: w === 'FOEXP', cookie });
+        break;
+      }
       default: {
-        // FO / FOEXP / md5 / exp / unknown: skip to the next option and report unsupported.
+        // md5 / exp / unknown: skip to the next option and report unsupported.
         s.match(/[^,>]*/);
-        const what = w === 'FO' || w === 'FOEXP' ? 'TCP Fast Open option' : w === 'md5' ? 'TCP MD5 option' : `TCP option '${w}'`;
+        const what = w === 'md5' ? 'TCP MD5 option' : `TCP option '${w}'`;
         out.push({ kind: 'unsupported', what });
       }
     }
@@ -560,6 +570,8 @@ export function optionLength(o: TcpOptionSpec): number {
       return 2 + 8 * o.blocks.length;
     case 'ts':
       return 10;
+    case 'fastopen':
+      return (o.exp ? 4 : 2) + o.cookie.length;
     case 'unsupported':
       return 0;
   }

@@ -31,6 +31,11 @@ export interface TupleState {
   /** script TS val -> real TS val of matched outbound packets. */
   tsMap: Map<number, number>;
   tsFirst: { script: number; real: number } | undefined;
+  /**
+   * The peer's ISN as the script wrote it in its SYN (or SYN-ACK): later inbound sequence numbers, and the
+   * acknowledgement numbers of our segments other than SYNs, count from it (packetdrill's remote_isn offset).
+   */
+  remoteIsn?: number;
 }
 
 export type SocketUnderTest = 'none' | 'listener' | 'child' | 'socket';

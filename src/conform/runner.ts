@@ -13,7 +13,7 @@
  */
 import { VirtualClock, TimerQueue } from '../clock.js';
 import { Stack, type StackOptions } from '../stack.js';
-import { TCP_ACK, TCP_SYN, TcpOptionKind, TCP_MIN_HEADER, formatTcpFlags } from '../wire/tcp.js';
+import { TCP_ACK, TCP_SYN, TcpOptionKind, TCP_MIN_HEADER, formatTcpFlags, FASTOPEN_EXP_MAGIC } from '../wire/tcp.js';
 import { IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP } from '../wire/ipv4.js';
 import { ipToString, read16, read32 } from '../wire/bytes.js';
 import { internetChecksum } from '../wire/checksum.js';
@@ -417,6 +417,8 @@ export class Run implements RunContext {
     for (const w of outcome.warnings) this.result.warnings.push(`line ${ev.line}: ${w}`);
     // After the stack started: the live settings change (connections created from now on read them).
     if (this.stack) Object.assign(this.stack.tcp.config, this.cfg.tcp);
+    // `ip tcp_metrics flush` empties the kernel's metrics, Fast Open cookies included.
+    if (this.stack && /\bip\s+tcp_metrics\s+flush\b/.test(command)) this.stack.tcp.fastOpen.cache.clear();
   }
 
   // ------------------------------------------------------------ syscalls
@@ -500,11 +502,15 @@ export class Run implements RunContext {
         else opts.push(o);
       }
     }
+    // packetdrill remote_seq_script_to_live_offset: a SYN's sequence number is absolute, every later one counts
+    // from the peer's ISN — learned once per tuple, from its first SYN (a SYN reusing a TIME-WAIT tuple keeps it).
+    if (p.flags & TCP_SYN && t.remoteIsn === undefined) t.remoteIsn = p.start;
+    const rIsn = p.flags & TCP_SYN ? 0 : (t.remoteIsn ?? 0);
     return buildTcp(
       {
         srcPort: t.remotePort,
         dstPort: t.localPort,
-        seq: (p.start + rOff) >>> 0,
+        seq: (p.start + rIsn + rOff) >>> 0,
         ack: p.ack !== undefined ? (p.ack + t.off) >>> 0 : 0,
         flags: p.flags,
         window: p.win ?? 0,
@@ -806,7 +812,9 @@ export class Run implements RunContext {
     const seq = (h.seq - tt.off) >>> 0;
     if (seq !== p.start) m.push(`seq: expected ${p.start}, got ${seq} (real ${h.seq})`);
     const ackExpected = p.ack === undefined ? 0 : p.ack;
-    const ackGot = p.ack === undefined ? h.ack : (h.ack - rOff) >>> 0;
+    // Our SYN-ACK's ack is absolute; other segments' count from the peer's ISN (packetdrill).
+    const rIsn = h.flags & TCP_SYN ? 0 : (tt.remoteIsn ?? 0);
+    const ackGot = p.ack === undefined ? h.ack : (h.ack - rOff - rIsn) >>> 0;
     if (ackGot !== ackExpected) m.push(`ack: expected ${ackExpected}, got ${ackGot}`);
     if (p.win !== undefined && h.window !== p.win) m.push(`win: expected ${p.win}, got ${h.window}`);
     if (h.urgent !== (p.urg ?? 0)) m.push(`urg: expected ${p.urg ?? 0}, got ${h.urgent}`);
@@ -903,6 +911,12 @@ export class Run implements RunContext {
         t.tsMap.set(w.val, real);
         return undefined;
       }
+      case 'fastopen': {
+        const at = w.exp ? 4 : 2;
+        const got = b.subarray(at);
+        if ((w.exp && (b.length < 4 || read16(b, 2) !== FASTOPEN_EXP_MAGIC)) || got.length !== w.cookie.length || got.some((x, i) => x !== w.cookie[i])) return `expected ${fmtSpec(w)}, got ${this.fmtActualOpt(b, t)}`;
+        return undefined;
+      }
       default:
         return undefined;
     }
@@ -925,6 +939,13 @@ export class Run implements RunContext {
         let s = 'sack';
         for (let i = 2; i + 8 <= b.length; i += 8) s += ` ${(read32(b, i) - this.cfg.remoteIsnOffset) >>> 0}:${(read32(b, i + 4) - this.cfg.remoteIsnOffset) >>> 0}`;
         return s;
+      }
+      case TcpOptionKind.FastOpen:
+      case TcpOptionKind.Experimental: {
+        const exp = kind === TcpOptionKind.Experimental;
+        if (exp && (b.length < 4 || read16(b, 2) !== FASTOPEN_EXP_MAGIC)) return `kind ${kind} len ${b.length}`;
+        const hex = Buffer.from(b.subarray(exp ? 4 : 2)).toString('hex');
+        return `${exp ? 'FOEXP' : 'FO'}${hex ? ' ' + hex : ''}`;
       }
       case TcpOptionKind.Timestamps: {
         if (b.length !== 10) return `TS?len${b.length}`;
@@ -1008,6 +1029,8 @@ function specKind(w: TcpOptionSpec): number {
       return TcpOptionKind.Sack;
     case 'ts':
       return TcpOptionKind.Timestamps;
+    case 'fastopen':
+      return w.exp ? TcpOptionKind.Experimental : TcpOptionKind.FastOpen;
     case 'unsupported':
       return -1;
   }
@@ -1026,6 +1049,8 @@ export function fmtSpec(w: TcpOptionSpec): string {
       return `sack ${w.blocks.map(([a, b]) => `${a}:${b}`).join(' ')}`;
     case 'ts':
       return `TS val ${w.val} ecr ${w.ecr}`;
+    case 'fastopen':
+      return `${w.exp ? 'FOEXP' : 'FO'}${w.cookie.length > 0 ? ' ' + Buffer.from(w.cookie).toString('hex') : ''}`;
     case 'unsupported':
       return w.what;
   }

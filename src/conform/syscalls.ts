@@ -24,6 +24,7 @@ import type { TcpSocket } from '../tcp/socket.js';
 import type { TcpServer, ServerOptions } from '../tcp/server.js';
 import type { TcpLayer } from '../tcp/layer.js';
 import { OpenFiles, SEND_CALLS, SEND_FLAGS, SEND_OPTS, applySendOpts, getSendOpt, iovLength, preflightSend, sendOptionsOf, setSendOpt, type SendOpts } from './syscalls-send.js';
+import { applyFastOpenToServer, fastOpenConnectOptions, fastOpenConnectResult, FASTOPEN_SOCKOPTS, setFastOpenOption, type FastOpenFdOptions } from './syscalls-fastopen.js';
 
 export interface CallOutcome {
   ret: number;
@@ -82,6 +83,8 @@ class Fd {
   readShut = false;
   writeShut = false;
   connectStarted = false;
+  /** TCP_FASTOPEN, TCP_FASTOPEN_KEY, TCP_FASTOPEN_NO_COOKIE, TCP_FASTOPEN_CONNECT (syscalls-fastopen.ts). */
+  fastOpen: FastOpenFdOptions = {};
   constructor(
     readonly kind: 'tcp' | 'udp',
     readonly number: number,
@@ -92,8 +95,8 @@ const SUPPORTED_CALLS = new Set(['socket', 'bind', 'listen', 'accept', 'connect'
 /** ioctl requests the runner answers (Linux: SIOCINQ = FIONREAD, SIOCOUTQ = TIOCOUTQ). */
 const IOCTLS = new Set(['SIOCINQ', 'FIONREAD', 'SIOCOUTQ', 'TIOCOUTQ']);
 
-const SKIPPED_OPTS = new Set(['TCP_CONGESTION', 'TCP_FASTOPEN', 'TCP_FASTOPEN_CONNECT', 'TCP_FASTOPEN_NO_COOKIE', 'TCP_NOTSENT_LOWAT', 'TCP_CORK', 'SO_ZEROCOPY', 'SO_TIMESTAMPING', 'IP_RECVERR', 'TCP_MD5SIG', 'TCP_REPAIR', 'TCP_SAVE_SYN', 'TCP_SAVED_SYN', 'TCP_ZEROCOPY_RECEIVE', 'TCP_TX_DELAY', 'TCP_QUICKACK', 'TCP_WINDOW_CLAMP', 'TCP_DEFER_ACCEPT', 'TCP_SYNCNT', 'TCP_LINGER2', 'SO_MAX_PACING_RATE', 'TCP_TIMESTAMP', 'TCP_CC_INFO', 'TCP_THIN_LINEAR_TIMEOUTS', 'SO_RCVLOWAT', 'SO_SNDLOWAT', 'SO_RCVTIMEO', 'SO_SNDTIMEO', 'IP_MTU_DISCOVER', 'IP_TOS', 'IP_TTL', 'SO_REUSEPORT', 'SO_OOBINLINE', 'SO_TIMESTAMP', 'TCP_NOPUSH']);
-const HANDLED_OPTS = new Set(['SO_REUSEADDR', 'SO_RCVBUF', 'SO_SNDBUF', 'SO_LINGER', 'SO_ERROR', 'SO_KEEPALIVE', 'TCP_NODELAY', 'TCP_MAXSEG', 'TCP_KEEPIDLE', 'TCP_KEEPINTVL', 'TCP_KEEPCNT', 'SO_TYPE', 'SO_DEBUG', 'SO_BROADCAST', ...EXTRA_SOCKOPTS]);
+const SKIPPED_OPTS = new Set(['TCP_CONGESTION', 'TCP_NOTSENT_LOWAT', 'TCP_CORK', 'SO_ZEROCOPY', 'SO_TIMESTAMPING', 'IP_RECVERR', 'TCP_MD5SIG', 'TCP_REPAIR', 'TCP_SAVE_SYN', 'TCP_SAVED_SYN', 'TCP_ZEROCOPY_RECEIVE', 'TCP_TX_DELAY', 'TCP_QUICKACK', 'TCP_WINDOW_CLAMP', 'TCP_DEFER_ACCEPT', 'TCP_LINGER2', 'SO_MAX_PACING_RATE', 'TCP_TIMESTAMP', 'TCP_CC_INFO', 'TCP_THIN_LINEAR_TIMEOUTS', 'SO_RCVLOWAT', 'SO_SNDLOWAT', 'SO_RCVTIMEO', 'SO_SNDTIMEO', 'IP_MTU_DISCOVER', 'IP_TOS', 'IP_TTL', 'SO_REUSEPORT', 'SO_OOBINLINE', 'SO_TIMESTAMP', 'TCP_NOPUSH']);
+const HANDLED_OPTS = new Set(['SO_REUSEADDR', 'SO_RCVBUF', 'SO_SNDBUF', 'SO_LINGER', 'SO_ERROR', 'SO_KEEPALIVE', 'TCP_NODELAY', 'TCP_MAXSEG', 'TCP_KEEPIDLE', 'TCP_KEEPINTVL', 'TCP_KEEPCNT', 'SO_TYPE', 'SO_DEBUG', 'SO_BROADCAST', 'TCP_SYNCNT', ...EXTRA_SOCKOPTS]);
 
 function identOf(e: Expr | undefined): string | undefined {
   return e?.t === 'ident' ? e.name : undefined;
@@ -120,7 +123,7 @@ export class SyscallAdapter {
     if (call.name === 'setsockopt' || call.name === 'getsockopt') {
       const name = identOf(call.args[2]);
       if (name === undefined) throw new Unsupported(`${call.name} with a numeric option name`, line);
-      if (!SEND_OPTS.has(name) && (SKIPPED_OPTS.has(name) || !HANDLED_OPTS.has(name))) throw new Unsupported(`socket option ${name}`, line);
+      if (!SEND_OPTS.has(name) && (SKIPPED_OPTS.has(name) || (!HANDLED_OPTS.has(name) && !(call.name === 'setsockopt' && FASTOPEN_SOCKOPTS.has(name))))) throw new Unsupported(`socket option ${name}`, line);
     }
     if (call.name === 'ioctl') {
       const req = identOf(call.args[1]);
@@ -130,7 +133,7 @@ export class SyscallAdapter {
       const flags = call.args[3];
       for (const f of flagNames(flags)) {
         if (SEND_FLAGS.has(f) && (call.name === 'send' || call.name === 'sendto')) continue;
-        if (f === 'MSG_MORE' || f === 'MSG_FASTOPEN' || f === 'MSG_ZEROCOPY' || f === 'MSG_EOR' || f === 'MSG_OOB' || f === 'MSG_ERRQUEUE' || f === 'MSG_WAITALL') {
+        if (f === 'MSG_MORE' || (f === 'MSG_FASTOPEN' && call.name !== 'sendto') || f === 'MSG_ZEROCOPY' || f === 'MSG_EOR' || f === 'MSG_OOB' || f === 'MSG_ERRQUEUE' || f === 'MSG_WAITALL') {
           throw new Unsupported(`${call.name} flag ${f}`, line);
         }
       }
@@ -350,6 +353,7 @@ export class SyscallAdapter {
     if (listenErr) return { ret: -1, errno: listenErr };
     fd.tcp = { s: 'listening', server };
     this.epollCalls?.rewatch(fd.number);
+    applyFastOpenToServer(fd.fastOpen, server);
     this.run.sut = 'listener';
     return ok();
   }
@@ -453,7 +457,8 @@ export class SyscallAdapter {
     return n;
   }
 
-  private connect(a: Expr[], line: number): CallOutcome | Blocked {
+  /** connect(2); with `fastOpen` a sendto(MSG_FASTOPEN) of `len` bytes (TCP_FASTOPEN_CONNECT needs none). */
+  private connect(a: Expr[], line: number, fastOpen?: { len: number; dontwait: boolean }): CallOutcome | Blocked {
     const fd = this.fd(a, line);
     if (!fd) return err('EBADF');
     const cfg = this.run.cfg;
@@ -482,7 +487,9 @@ export class SyscallAdapter {
     const opts: { host: string; port: number; localPort?: number } = { host: cfg.remoteIp, port: cfg.connectPort };
     if (fd.boundPort !== undefined) opts.localPort = fd.boundPort;
     this.applyBuffers(fd);
-    const s = this.tcpApi.connect({ ...opts, allowHalfOpen: true });
+    const fo = fastOpenConnectOptions(fd.fastOpen, fastOpen, fd.nonblock, this.tcpApi.config.fastOpen);
+    if (typeof fo === 'number') return { ret: -1, errno: fo };
+    const s = this.tcpApi.connect({ ...opts, ...fo, allowHalfOpen: true });
     fd.tcp = { s: 'conn', sock: s };
     fd.connectStarted = true;
     this.watchTcp(s, fd);
@@ -492,6 +499,18 @@ export class SyscallAdapter {
     // The SYN tells the runner the local port; until then the tuple is (unknown, connect_port).
     const lp = s.localPort ?? 0;
     this.run.cut = this.run.tuple(lp, cfg.connectPort);
+    const done = fastOpenConnectResult(s, fastOpen, fd.nonblock);
+    if (done !== null) return done;
+    if (fastOpen !== undefined) {
+      // A blocking sendto(MSG_FASTOPEN): returns with every byte queued once connected.
+      const w = this.waitConnect(fd, s);
+      const retry = w.retry;
+      w.retry = async () => {
+        const r = await retry();
+        return 'blocked' in r || r.ret < 0 ? r : ok(fastOpen.len);
+      };
+      return w;
+    }
     if (fd.nonblock) return err('EINPROGRESS');
     return this.waitConnect(fd, s);
   }
@@ -591,8 +610,26 @@ export class SyscallAdapter {
       if (sendErr) return { ret: -1, errno: sendErr };
       return ok(len);
     }
+    // sendto(MSG_FASTOPEN) on an unconnected socket: connect with the data in the SYN (syscalls-fastopen.ts).
+    if (fd.tcp.s === 'fresh' && flags & SYMBOLS['MSG_FASTOPEN']!) {
+      // Linux tcp_sendmsg_fastopen: an AF_UNSPEC address is EOPNOTSUPP.
+      if (identOf(a[4]) === 'AF_UNSPEC') return err('EOPNOTSUPP');
+      return this.connect(a, line, { len, dontwait });
+    }
     if (fd.tcp.s !== 'conn') return err(fd.tcp.s === 'closed' ? 'EBADF' : 'EPIPE');
     const s = fd.tcp.sock;
+    // Linux tcp_sendmsg_fastopen: another Fast Open while one is in progress.
+    if (flags & SYMBOLS['MSG_FASTOPEN']! && s.connecting && s.fastOpenInfo() !== null) return err('EALREADY');
+    // The first write after a deferred Fast Open connect sends the SYN; a blocking one waits for the handshake.
+    if (!dontwait && s.fastOpenInfo()?.deferred === true) {
+      s.write(Buffer.alloc(len));
+      const attempt = async (): Promise<CallOutcome | Blocked> => {
+        await this.run.settle();
+        if (fd.deadErrno) return { ret: -1, errno: fd.deadErrno };
+        return s.tcpInfo()?.state === 'SYN-SENT' ? { blocked: true, retry: attempt } : ok(len);
+      };
+      return { blocked: true, retry: attempt };
+    }
     if (fd.deadErrno) {
       const e = fd.deadErrno;
       fd.deadErrno = 0;
@@ -699,6 +736,7 @@ export class SyscallAdapter {
     const name = identOf(a[2])!;
     const sock = fd.tcp.s === 'conn' ? fd.tcp.sock : undefined;
     if (EXTRA_SOCKOPTS.has(name)) return setExtraSockopt(this.sockoptTarget(fd), name, this.optValue(a[3], line), optlenOf(a[4]));
+    if (FASTOPEN_SOCKOPTS.has(name)) return setFastOpenOption(name, fd.fastOpen, a[3], a[4] ? this.value(a[4], line) : 0, (e) => this.value(e, line), fd.tcp.s === 'listening' ? fd.tcp.server : undefined, fd.tcp.s === 'fresh' || fd.tcp.s === 'listening', this.tcpApi.config.fastOpen);
     switch (name) {
       case 'SO_REUSEADDR':
       case 'SO_DEBUG':
@@ -752,6 +790,14 @@ export class SyscallAdapter {
       case 'TCP_KEEPINTVL':
       case 'TCP_KEEPCNT':
         throw new Unsupported(`${name} (the socket API has no per-socket ${name === 'TCP_KEEPINTVL' ? 'interval' : 'probe count'}; use --keepalive_intvl_ms / --keepalive_probes)`, line);
+      case 'TCP_SYNCNT': {
+        // Linux: 1..MAX_TCP_SYNCNT (127). Per socket in Linux; here the stack-wide tcp_syn_retries, set at once
+        // (connections read it when their SYN times out), as TCP_MAXSEG sets the stack-wide clamp.
+        const v = this.optValue(a[3], line);
+        if (v < 1 || v > 127) return err('EINVAL');
+        this.tcpApi.config.synRetries = v;
+        return ok();
+      }
       case 'TCP_NODELAY': {
         fd.opts.nodelay = this.optValue(a[3], line) !== 0;
         if (sock) sock.setNoDelay(fd.opts.nodelay);

@@ -128,6 +128,7 @@ export function terminate(c: Tcb, err: TcpError | null): void {
   // Linux tcp_done / tcp_set_state(TCP_CLOSE).
   if (s === TcpState.SYN_SENT || s === TcpState.SYN_RECEIVED) stats.Tcp.AttemptFails++;
   if (s === TcpState.ESTABLISHED || s === TcpState.CLOSE_WAIT) stats.Tcp.EstabResets++;
+  c.leaveFastOpenQueue();
   c.setState(TcpState.CLOSED);
   const t = c.layer.timers;
   t.disarm(c.rtxTimer);

@@ -4,6 +4,8 @@
  */
 import { EPHEMERAL_HIGH, EPHEMERAL_LOW } from '../ip/local-port-range.js';
 
+import { parseFastOpenKeys } from './fastopen.js';
+
 export type CongestionControlName = 'newreno' | 'cubic';
 
 export interface TcpConfig {
@@ -142,6 +144,14 @@ export interface TcpConfig {
    * kernel cut it, otherwise the IP output path cuts it (software GSO) — the wire segments are the same.
    */
   tso: boolean;
+  /**
+   * net.ipv4.tcp_fastopen (RFC 7413; bits in src/tcp/fastopen.ts): 0x1 client, 0x2 server (a listener still
+   * needs `fastOpen` on listen, or 0x400), 0x4 client data without a cookie, 0x200 server takes data without
+   * a cookie, 0x400 every listener takes Fast Open. Linux's default 1.
+   */
+  fastOpen: number;
+  /** net.ipv4.tcp_fastopen_key ("xxxxxxxx-xxxxxxxx-xxxxxxxx-xxxxxxxx[,backup]"); undefined = a key from the seed or random. */
+  fastOpenKey: string | undefined;
 }
 
 export const defaultTcpConfig: Readonly<TcpConfig> = {
@@ -185,6 +195,8 @@ export const defaultTcpConfig: Readonly<TcpConfig> = {
   maxTimeWait: 8192,
   maxConnections: 16_384,
   tso: true,
+  fastOpen: 1,
+  fastOpenKey: undefined,
 };
 
 export function resolveTcpConfig(o: Partial<TcpConfig> | undefined): TcpConfig {
@@ -196,6 +208,8 @@ export function resolveTcpConfig(o: Partial<TcpConfig> | undefined): TcpConfig {
   if (!(c.tickMs >= 1 && c.tickMs <= 10)) throw new RangeError(`tcp.tickMs must be between 1 (HZ=1000) and 10 (HZ=100) (got ${c.tickMs})`);
   if (!(Number.isInteger(c.recovery) && c.recovery >= 0 && c.recovery <= 7)) throw new RangeError(`tcp.recovery must be an integer 0..7 (got ${c.recovery})`);
   if (c.delayedAckMs > 200) c.delayedAckMs = 200;
+  if (!(Number.isInteger(c.fastOpen) && c.fastOpen >= 0)) throw new RangeError(`tcp.fastOpen must be a non-negative integer of net.ipv4.tcp_fastopen bits (got ${c.fastOpen})`);
+  if (c.fastOpenKey !== undefined && parseFastOpenKeys(c.fastOpenKey) === null) throw new RangeError(`tcp.fastOpenKey must be xxxxxxxx-xxxxxxxx-xxxxxxxx-xxxxxxxx[,backup] (got '${c.fastOpenKey}')`);
   return c;
 }
 

@@ -23,6 +23,8 @@ import { RingPool } from './ring-pool.js';
 import { RING_POOL_BYTES } from './tunables.js';
 import { TimeWaitEntry, TimeWaitTable, TW_ACK, TW_SYN } from './time-wait.js';
 import { SynCookies } from './syn-cookies.js';
+import { FastOpenContext, TFO_CLIENT_ENABLE } from './fastopen.js';
+import { openActiveFastOpen } from './fastopen-active.js';
 import { ConnectionTable } from './demux.js';
 import { TcpServer, type ServerOptions } from './server.js';
 import { socketTable, type TcpSocketRow } from './socket-table.js';
@@ -70,6 +72,8 @@ export class TcpLayer implements ServerHost {
   private readonly isnKey: HashKey;
   private readonly tsKey: HashKey;
   readonly cookies: SynCookies;
+  /** TCP Fast Open: the server key and the client's cookie cache (RFC 7413). */
+  readonly fastOpen: FastOpenContext;
   /** What observers see TCP through: each hook below is one property test unless something subscribes. */
   readonly probe: TcpProbe;
   private challengeWindowStart = -Infinity;
@@ -100,6 +104,7 @@ export class TcpLayer implements ServerHost {
     const seed = this.config.seed;
     this.isnKey = seed === undefined ? HashKey.random() : HashKey.fromSeed(seed, 1);
     this.tsKey = seed === undefined ? HashKey.random() : HashKey.fromSeed(seed, 2);
+    this.fastOpen = new FastOpenContext(this.config);
     this.cookies = new SynCookies((g) => (seed === undefined ? HashKey.random() : HashKey.fromSeed(seed, 100 + g)), this.config.cookieSecretRotationMs, host.clock.now());
     const range = this.config.ephemeralPortHigh - this.config.ephemeralPortLow + 1;
     this.nextEphemeral = seed === undefined ? Math.floor(Math.random() * range) : seed % range;
@@ -551,7 +556,14 @@ export class TcpLayer implements ServerHost {
     if (opts.noDelay) c.nodelay = true;
     if (opts.keepAlive) c.setKeepAlive(true, opts.keepAliveInitialDelay, this.now());
     this.hash(c);
-    c.openActive(this.now());
+    if (opts.fastOpen === true && this.config.fastOpen & TFO_CLIENT_ENABLE) {
+      // RFC 7413 §4.1: a SYN with data (a cookie cached), a deferred SYN, or a SYN asking for a cookie.
+      openActiveFastOpen(c, this.fastOpen.cache, opts.data ?? null, opts.synDataOnly !== true, this.now());
+      if (c.fastOpen?.deferred === true) sock.connecting = false;
+    } else {
+      c.openActive(this.now());
+      if (opts.data !== undefined && opts.data.length > 0) c.write(opts.data, 0, opts.data.length);
+    }
     this.host.flush();
     return sock;
   }

@@ -9,7 +9,10 @@
  * (ListenOverflows, ListenDrops): the peer retries, as with Linux.
  */
 import { Timer } from '../clock.js';
-import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpHeader, type TcpOptions } from '../wire/tcp.js';
+import { FASTOPEN_COOKIE_MAX, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpFastOpenOption, type TcpHeader, type TcpOptions } from '../wire/tcp.js';
+import type { FastOpenContext, FastOpenKeys } from './fastopen.js';
+import { openFastOpenChild, tryFastOpen, type FastOpenListener } from './fastopen-passive.js';
+import type { FastOpenQueue } from './tcb.js';
 import { receiveBufferCeiling, windowScaleFor } from './config.js';
 import { TcpConnection } from './connection.js';
 import { TcpState, type PassiveOpen } from './state.js';
@@ -50,6 +53,8 @@ class HalfOpen {
 export interface ListenerHost extends ConnectionHost {
   readonly config: TcpConfig;
   readonly cookies: SynCookies;
+  /** Fast Open keys and cookie cache (src/tcp/fastopen.ts). */
+  readonly fastOpen: FastOpenContext;
   /** Connections and TIME-WAIT pairs; of which in TIME-WAIT. */
   readonly connectionCount: number;
   readonly timeWaitCount: number;
@@ -61,8 +66,16 @@ export interface ListenerHost extends ConnectionHost {
   removeListener(l: TcpListener): void;
 }
 
-export class TcpListener {
+export class TcpListener implements FastOpenListener {
   readonly synQueue = new Map<number, HalfOpen>();
+  /** TCP_FASTOPEN's queue length: pending Fast Open children allowed (0 = off unless tcp_fastopen has 0x400). */
+  fastOpenMax = 0;
+  /** TCP_FASTOPEN_NO_COOKIE: SYN data accepted without a cookie. */
+  fastOpenNoCookie = false;
+  /** TCP_FASTOPEN_KEY on this listener (else the stack's key). */
+  fastOpenKeys: FastOpenKeys | null = null;
+  readonly fastOpenQueue: FastOpenQueue = { pending: 0 };
+  private readonly fastOpenOption: TcpFastOpenOption = { cookie: new Uint8Array(FASTOPEN_COOKIE_MAX), len: 0, exp: false };
   readonly acceptQueue: TcpConnection[] = [];
   dirty = false;
   closed = false;
@@ -263,18 +276,27 @@ export class TcpListener {
     }
     const iss = isnHint >= 0 ? isnHint : layer.isn(local, this.localPort, remote, h.srcPort, now);
     const tsOk = cfg.timestamps && h.tsPresent;
+    let fastOpenCookie: TcpFastOpenOption | undefined;
+    if (h.payloadLength > 0 || h.foLen >= 0) {
+      // RFC 7413 §4.2.2 (Linux tcp_try_fastopen): a child at once, or a cookie for the SYN-ACK.
+      const keys = this.fastOpenKeys ?? layer.fastOpen.keys();
+      const v = tryFastOpen(this, cfg, st, keys, h, local, remote, this.fastOpenOption, () => this.fastOpenChild(h, pkt, payloadStart, local, remote, iss, tsOk, advMss, now));
+      if (v === 'child') return;
+      if (v !== null) fastOpenCookie = v;
+    }
     const e = new HalfOpen(this, key, local, remote, h.srcPort, iss, h.seq, h.mss, cfg.windowScaling ? h.wscale : -1, cfg.sack && h.sackPermitted, tsOk, h.tsVal, h.window, advMss);
     this.synQueue.set(key, e);
     e.sentAt = now;
-    this.sendSynAck(e, now);
+    this.sendSynAck(e, now, fastOpenCookie);
     // Linux: the SYN-ACK is retransmitted after 1 s, then 2, 4, 8, 16 s (tcp_synack_retries = 5).
     layer.timers.arm(e.timer, now + layer.config.initialRto);
   }
 
-  private synAckOptions(local: number, remote: number, remotePort: number, mss: number, peerWscale: number, sackOk: boolean, tsOk: boolean, tsEcr: number, now: number, cookieTs: boolean): TcpOptions {
+  private synAckOptions(local: number, remote: number, remotePort: number, mss: number, peerWscale: number, sackOk: boolean, tsOk: boolean, tsEcr: number, now: number, cookieTs: boolean, fastOpen?: TcpFastOpenOption): TcpOptions {
     const cfg = this.layer.config;
     const o = this.opts;
     o.mss = mss;
+    o.fastOpen = fastOpen;
     o.sack = undefined;
     o.sackCount = 0;
     o.wscale = peerWscale >= 0 && cfg.windowScaling ? windowScaleFor(receiveBufferCeiling(cfg)) : undefined;
@@ -288,8 +310,9 @@ export class TcpListener {
     return o;
   }
 
-  private sendSynAck(e: HalfOpen, now: number): void {
-    const o = this.synAckOptions(e.localAddr, e.remoteAddr, e.remotePort, e.advMss, e.peerWscale, e.sackOk, e.tsOk, e.tsRecent, now, false);
+  /** The SYN-ACK of a SYN-queue entry; the first may carry a Fast Open cookie (retransmissions do not, as Linux's tcp_rtx_synack). */
+  private sendSynAck(e: HalfOpen, now: number, fastOpen?: TcpFastOpenOption): void {
+    const o = this.synAckOptions(e.localAddr, e.remoteAddr, e.remotePort, e.advMss, e.peerWscale, e.sackOk, e.tsOk, e.tsRecent, now, false, fastOpen);
     const win = Math.min(this.layer.config.rmem, 0xffff);
     this.layer.emitRaw(e.localAddr, this.localPort, e.remoteAddr, e.remotePort, e.iss, (e.irs + 1) >>> 0, TCP_SYN | TCP_ACK, win, o);
   }
@@ -351,6 +374,37 @@ export class TcpListener {
       // Not acceptable after all: forget it silently.
       c.terminate(null);
     }
+  }
+
+  /**
+   * A Fast Open child (RFC 7413 §4.2.2; Linux tcp_fastopen_create_child): SYN-RECEIVED with the SYN's data
+   * queued, its SYN-ACK sent, straight into the accept queue. False when it cannot be made (the accept queue
+   * is full, or the connection cap): the SYN then goes on as an ordinary one.
+   */
+  private fastOpenChild(h: TcpHeader, pkt: Uint8Array, payloadStart: number, local: number, remote: number, iss: number, tsOk: boolean, advMss: number, now: number): boolean {
+    const layer = this.layer;
+    const cfg = layer.config;
+    const c = new TcpConnection(layer, local, this.localPort, remote, h.srcPort, cfg);
+    c.listener = this;
+    const p: PassiveOpen = {
+      iss,
+      irs: h.seq,
+      peerMss: h.mss,
+      peerWscale: cfg.windowScaling ? h.wscale : -1,
+      sackOk: cfg.sack && h.sackPermitted,
+      tsOk,
+      tsRecent: h.tsVal,
+      peerWindow: h.window,
+      advMss,
+      synAckSentAt: now,
+      retransmitted: false,
+    };
+    layer.hash(c);
+    openFastOpenChild(c, p, h, pkt, payloadStart, this.fastOpenQueue, now);
+    // Linux counts the passive open when the child is made (tcp_create_openreq_child).
+    layer.stats.Tcp.PassiveOpens++;
+    this.established(c, now);
+    return true;
   }
 
   /** Called by a child entering ESTABLISHED. */

@@ -9,6 +9,7 @@ import { rcvRttMeasure } from './autotune.js';
 import { abortOnData, enterTimeWait, terminate } from './close.js';
 import { ERRNO, TcpError } from './errors.js';
 import { applyPeerOptions } from './open.js';
+import { fastOpenSynAckArrives } from './fastopen-active.js';
 import { sendSyn } from './output.js';
 import { processAck } from './recovery.js';
 import { oowAckAllowed, tsValTooOld } from './segment-checks.js';
@@ -72,6 +73,8 @@ function synSentArrives(c: Tcb, h: TcpHeader, pkt: Uint8Array, payloadStart: num
     // SYN-ACK: established.
     c.sndUna = h.ack;
     c.synUnacked = false;
+    // RFC 7413 §4.1: the cookie cache learns from the SYN-ACK; SYN data not acknowledged goes again.
+    if (c.fastOpen !== null) fastOpenSynAckArrives(c, c.layer.fastOpen.cache, h, now);
     c.sndWnd = h.window; // never scaled in a SYN (RFC 7323 §2.2)
     c.maxSndWnd = c.sndWnd;
     c.sndWl1 = h.seq;
@@ -146,6 +149,7 @@ function isSimultaneousOpenSynAck(c: Tcb, h: TcpHeader): boolean {
   return (
     c.state === TcpState.SYN_RECEIVED &&
     c.listener === null &&
+    c.fastOpenQueue === null &&
     (h.flags & (TCP_SYN | TCP_ACK | TCP_RST)) === (TCP_SYN | TCP_ACK) &&
     ((h.seq + 1) >>> 0) === c.rcvNxt &&
     h.ack === c.sndNxt
@@ -324,7 +328,10 @@ function establishFromSynReceived(c: Tcb, h: TcpHeader, seq: number, now: number
   if (c.synRetransmitted) c.rtt.fallBackAfterSynLoss();
   if (c.finQueued) c.setState(TcpState.FIN_WAIT_1);
   const l = c.listener;
-  if (l !== null) {
+  if (c.fastOpenQueue !== null) {
+    // A Fast Open child is in the accept queue (or accepted) already; it leaves the Fast Open queue.
+    c.leaveFastOpenQueue();
+  } else if (l !== null) {
     c.layer.stats.Tcp.PassiveOpens++;
     l.established(c, now);
   } else {
@@ -338,7 +345,11 @@ function resetArrives(c: Tcb): void {
   const s = c.state;
   switch (s) {
     case TcpState.SYN_RECEIVED:
-      if (c.listener !== null) {
+      if (c.fastOpenQueue !== null) {
+        // A Fast Open child is a socket already: reset like an established one (Linux tcp_reset).
+        c.pendingError = ERRNO.ECONNRESET;
+        terminate(c, new TcpError('ECONNRESET', 'read'));
+      } else if (c.listener !== null) {
         // Passive open: back to LISTEN, i.e. this half-open connection vanishes.
         terminate(c, null);
       } else {

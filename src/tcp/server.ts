@@ -12,6 +12,7 @@ import { parseAddress } from '../ip/address.js';
 import { ipToString } from '../wire/bytes.js';
 import { TcpError } from './errors.js';
 import type { TcpConfig } from './config.js';
+import type { FastOpenKeys } from './fastopen.js';
 import { TcpListener, type ListenerHost } from './listener.js';
 import { TcpSocket, type SocketHost } from './socket.js';
 
@@ -31,6 +32,12 @@ export interface ListenOptions {
   port?: number;
   host?: string;
   backlog?: number;
+  /**
+   * TCP Fast Open (RFC 7413) on this listener, like Linux's TCP_FASTOPEN socket option: the most children
+   * accepted with their SYN's data before their handshake completes (0 = off). Needs the server bit (0x2) of
+   * `tcp.fastOpen`.
+   */
+  fastOpen?: number;
 }
 
 /** What a server needs from its TCP layer (src/tcp/layer.ts implements it). */
@@ -46,6 +53,8 @@ export interface ServerHost extends ListenerHost, SocketHost {
 
 export class TcpServer extends EventEmitter {
   private listener: TcpListener | null = null;
+  /** TCP_FASTOPEN before listen(): applied when the listener exists. */
+  private fastOpenMax = 0;
   /** Like net.Server#maxConnections: beyond it new connections are closed at once. */
   maxConnections = Infinity;
   private readonly sockets = new Set<TcpSocket>();
@@ -150,6 +159,8 @@ export class TcpServer extends EventEmitter {
       return this;
     }
     this.listener = l;
+    if (o.fastOpen !== undefined) this.fastOpenMax = o.fastOpen;
+    l.fastOpenMax = this.fastOpenMax;
     this.layer.servers.add(this);
     l.onAcceptable = () => {
       if (this.opts.manualAccept) this.emit('acceptable');
@@ -187,6 +198,28 @@ export class TcpServer extends EventEmitter {
       this.maybeClosed();
     });
     return s;
+  }
+
+  /**
+   * Linux setsockopt(TCP_FASTOPEN, qlen) on a listening (or about to listen) socket: Fast Open children at most
+   * pending (0 turns it off); EINVAL for a negative or non-integer length.
+   */
+  setFastOpen(qlen: number): TcpError | undefined {
+    if (!Number.isInteger(qlen) || qlen < 0) return new TcpError('EINVAL', 'setsockopt', `TCP_FASTOPEN ${qlen}`);
+    // Linux fastopen_queue_tune: the length is capped by somaxconn.
+    this.fastOpenMax = Math.min(qlen, this.layer.config.somaxconn);
+    if (this.listener !== null) this.listener.fastOpenMax = this.fastOpenMax;
+    return undefined;
+  }
+
+  /** TCP_FASTOPEN_NO_COOKIE on the listener: SYN data accepted without a cookie. */
+  setFastOpenNoCookie(on: boolean): void {
+    if (this.listener !== null) this.listener.fastOpenNoCookie = on;
+  }
+
+  /** TCP_FASTOPEN_KEY on the listener: its own primary (and backup) key. */
+  setFastOpenKeys(keys: FastOpenKeys): void {
+    if (this.listener !== null) this.listener.fastOpenKeys = keys;
   }
 
   address(): { address: string; family: 'IPv4'; port: number } | null {

@@ -6,6 +6,7 @@
  */
 import { TCP_ACK, TCP_FIN, TCP_PSH } from '../wire/tcp.js';
 import { abort } from './close.js';
+import { sendDeferredSyn } from './fastopen-active.js';
 import { countRetrans, sackOptionBytes, sendAck, sendData, sendProbe } from './output.js';
 import { rackEnabled } from './rack.js';
 import { armRtoOrProbe, pipe, sackRetransmit } from './recovery.js';
@@ -19,8 +20,13 @@ import { clampProbeToUserTimeout, probesTimedOut } from './user-timeout.js';
 export function transmit(c: Tcb, now: number): void {
   const s = c.state;
   if (s === TcpState.CLOSED || s === TcpState.LISTEN) return;
-  if (s === TcpState.SYN_SENT) return;
-  if (s === TcpState.SYN_RECEIVED) {
+  if (s === TcpState.SYN_SENT) {
+    // TCP_FASTOPEN_CONNECT: the deferred SYN leaves with the first data written.
+    if (c.fastOpen !== null && c.fastOpen.deferred) sendDeferredSyn(c, c.layer.fastOpen.cache, now);
+    return;
+  }
+  // A passive Fast Open child may send data before the handshake completes (RFC 7413 §4.2.2; Linux tcp_passive_fastopen).
+  if (s === TcpState.SYN_RECEIVED && c.fastOpenQueue === null) {
     // RFC 9293 §3.10.7.4: an unacceptable segment here is answered with a plain ACK (the SYN-ACK is the timer's job).
     if (c.ackPending) sendAck(c, now);
     return;

@@ -22,8 +22,9 @@
  */
 import { Timer, type TimerQueue } from '../clock.js';
 import type { Stats } from '../stats.js';
-import type { TcpOptions } from '../wire/tcp.js';
+import type { TcpFastOpenOption, TcpOptions } from '../wire/tcp.js';
 import type { TcpConfig } from './config.js';
+import type { FastOpenCookieCache } from './fastopen.js';
 import { createCongestionController, type CongestionController } from './congestion.js';
 import type { TcpError, TcpErrorCode } from './errors.js';
 import type { TcpProbe } from './probe.js';
@@ -42,6 +43,8 @@ import { DOUBLE_ZERO } from '../shape.js';
 /** What a connection needs from its TCP layer (src/tcp/layer.ts implements it). */
 export interface ConnectionHost {
   readonly stats: Stats;
+  /** Fast Open: the client's cookie cache (src/tcp/fastopen.ts). */
+  readonly fastOpen: { readonly cache: FastOpenCookieCache };
   readonly timers: TimerQueue;
   readonly probe: TcpProbe;
   /** Free send/receive rings shared by the layer's connections. */
@@ -83,6 +86,26 @@ export interface ConnectionListener {
   forget(c: Tcb): void;
 }
 
+/** A listener's pending Fast Open children (Linux fastopenq.qlen, bounded by TCP_FASTOPEN's max_qlen). */
+export interface FastOpenQueue {
+  pending: number;
+}
+
+/** Client Fast Open state of one connection (Linux tp->fastopen_req and the syn_fastopen/syn_data bits). */
+export interface ActiveFastOpen {
+  /** The cookie (or request, len 0) our SYN carries; len -1 = no option (a retransmitted SYN, or no-cookie mode). */
+  readonly option: TcpFastOpenOption;
+  /** The SYN carried a Fast Open option (tp->syn_fastopen) in the experimental form (syn_fastopen_exp). */
+  synFastOpen: boolean;
+  synFastOpenExp: boolean;
+  /** Bytes of the send buffer that rode in the SYN (tp->syn_data when > 0). */
+  synData: number;
+  /** The SYN's data was acknowledged by the SYN-ACK (tp->syn_data_acked; TCPI_OPT_SYN_DATA). */
+  synDataAcked: boolean;
+  /** connect() was deferred to the first write (TCP_FASTOPEN_CONNECT with a cookie): no SYN yet. */
+  deferred: boolean;
+}
+
 /** Events for the socket above (`events` bits), delivered by the egress pass. */
 export const EV_CONNECTED = 1;
 export const EV_DATA = 2;
@@ -112,6 +135,13 @@ export abstract class Tcb {
   user: ConnectionUser | null = null;
   /** Passive open waiting in (or for) the listener's accept queue. */
   listener: ConnectionListener | null = null;
+  /**
+   * A passive Fast Open child (RFC 7413 §4.2.2, Linux tcp_passive_fastopen): created by the SYN with its data,
+   * in the accept queue before the handshake completes; counted in its listener's Fast Open queue until then.
+   */
+  fastOpenQueue: FastOpenQueue | null = null;
+  /** The active Fast Open of this connection (src/tcp/fastopen-active.ts), null without one. */
+  fastOpen: ActiveFastOpen | null = null;
   /** The application closed its socket: the connection finishes on its own. */
   orphaned = false;
   /** The application closed with received bytes it never read. */
@@ -422,6 +452,14 @@ export abstract class Tcb {
     }
     this.layer.markDirty(this);
     this.layer.kick();
+  }
+
+  /** Out of the listener's Fast Open queue: the handshake completed or the child ended (Linux reqsk_fastopen_remove). */
+  leaveFastOpenQueue(): void {
+    const q = this.fastOpenQueue;
+    if (q === null) return;
+    this.fastOpenQueue = null;
+    if (q.pending > 0) q.pending--;
   }
 
   post(ev: number): void {

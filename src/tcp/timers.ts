@@ -32,7 +32,8 @@ export function rtxTimerFires(c: Tcb, now: number): void {
     return;
   }
   const s = c.state;
-  if (s === TcpState.SYN_SENT || (s === TcpState.SYN_RECEIVED && c.listener === null)) synRetransmissionTimeout(c, now);
+  // A passive Fast Open child retransmits its SYN-ACK from its own timer (Linux tcp_fastopen_synack_timer).
+  if (s === TcpState.SYN_SENT || (s === TcpState.SYN_RECEIVED && (c.listener === null || c.fastOpenQueue !== null))) synRetransmissionTimeout(c, now);
   else retransmissionTimeout(c, now);
 }
 
@@ -44,7 +45,8 @@ function synRetransmissionTimeout(c: Tcb, now: number): void {
   if (c.retransmits === 0) noteFirstRetransmission(c, c.rtt.rto, now);
   const before = c.retransmits;
   c.retransmits++;
-  const limit = s === TcpState.SYN_SENT ? cfg.synRetries : cfg.synAckRetries;
+  // Linux tcp_fastopen_synack_timer: one more SYN-ACK retry for a Fast Open child.
+  const limit = s === TcpState.SYN_SENT ? cfg.synRetries : cfg.synAckRetries + (c.fastOpenQueue !== null ? 1 : 0);
   // Linux tcp_write_timeout: the SYN retry count, or the user timeout if that comes first.
   if (c.retransmits > limit || retransmitsTimedOut(c, before, now)) {
     x.TCPAbortOnTimeout++;

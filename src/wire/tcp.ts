@@ -33,7 +33,17 @@ export const TcpOptionKind = {
   SackPermitted: 4,
   Sack: 5,
   Timestamps: 8,
+  /** TCP Fast Open cookie (RFC 7413 §4.1.1). */
+  FastOpen: 34,
+  /** Experimental option (RFC 6994); with magic 0xF989 the pre-RFC Fast Open cookie Linux still speaks. */
+  Experimental: 254,
 } as const;
+
+/** RFC 6994 ExID of the experimental Fast Open option (Linux TCPOPT_FASTOPEN_MAGIC). */
+export const FASTOPEN_EXP_MAGIC = 0xf989;
+/** RFC 7413 §4.1.1: a cookie is 4 to 16 bytes (Linux TCP_FASTOPEN_COOKIE_MIN/MAX). */
+export const FASTOPEN_COOKIE_MIN = 4;
+export const FASTOPEN_COOKIE_MAX = 16;
 
 export type TcpParseError = 'truncated' | 'bad-data-offset' | 'bad-checksum' | 'bad-options';
 
@@ -73,6 +83,14 @@ export class TcpHeader {
   sackCount = 0;
   /** SACK blocks as (left, right) pairs: [l0, r0, l1, r1, ...]; `sackCount` pairs are valid. */
   readonly sackBlocks = new Uint32Array(8);
+  /**
+   * Fast Open option (RFC 7413, Linux tcp_parse_fastopen_option): -1 = absent or invalid, 0 = a cookie request,
+   * 4..16 = a cookie of that many bytes in `foCookie`. Parsed only on SYN segments, as Linux does.
+   */
+  foLen = -1;
+  /** The cookie came in the experimental option (254, magic 0xF989). */
+  foExp = false;
+  readonly foCookie = new Uint8Array(FASTOPEN_COOKIE_MAX);
 
   get fin(): boolean {
     return (this.flags & TCP_FIN) !== 0;
@@ -115,7 +133,7 @@ export function decodeTcp(b: Uint8Array, o: number, len: number, into: TcpHeader
   const hlen = dataOffset * 4;
   if (dataOffset < 5 || hlen > len) return 'bad-data-offset';
   if (pseudoSum !== undefined && !checksumOk(b, o, len, pseudoSum)) return 'bad-checksum';
-  if (hlen > TCP_MIN_HEADER && decodeTcpOptions(b, o + TCP_MIN_HEADER, o + hlen, into) !== undefined) return 'bad-options';
+  if (hlen > TCP_MIN_HEADER && decodeTcpOptions(b, o + TCP_MIN_HEADER, o + hlen, into, (b[o + 13]! & TCP_SYN) !== 0) !== undefined) return 'bad-options';
   if (hlen === TCP_MIN_HEADER) resetOptions(into);
   into.srcPort = read16(b, o);
   into.dstPort = read16(b, o + 2);
@@ -147,10 +165,12 @@ function resetOptions(h: TcpHeader): void {
   h.tsVal = 0;
   h.tsEcr = 0;
   h.sackCount = 0;
+  h.foLen = -1;
+  h.foExp = false;
 }
 
 /** Walks options in b[start, end) into `into`'s option fields. */
-function decodeTcpOptions(b: Uint8Array, start: number, end: number, into: TcpHeader): 'bad-options' | undefined {
+function decodeTcpOptions(b: Uint8Array, start: number, end: number, into: TcpHeader, syn: boolean): 'bad-options' | undefined {
   resetOptions(into);
   let i = start;
   while (i < end) {
@@ -190,12 +210,36 @@ function decodeTcpOptions(b: Uint8Array, start: number, end: number, into: TcpHe
           into.tsEcr = read32(b, i + 6);
         }
         break;
+      case TcpOptionKind.FastOpen:
+        if (syn) parseFastOpenCookie(b, i + 2, olen - 2, false, into);
+        break;
+      case TcpOptionKind.Experimental:
+        if (syn && olen >= 4 && read16(b, i + 2) === FASTOPEN_EXP_MAGIC) parseFastOpenCookie(b, i + 4, olen - 4, true, into);
+        break;
       default:
         break;
     }
     i += olen;
   }
   return undefined;
+}
+
+/** Linux tcp_parse_fastopen_option: an even length; 0 is a request, 4..16 a cookie, anything else invalid (-1). */
+function parseFastOpenCookie(b: Uint8Array, at: number, len: number, exp: boolean, into: TcpHeader): void {
+  if (len & 1) return;
+  if (len >= FASTOPEN_COOKIE_MIN && len <= FASTOPEN_COOKIE_MAX) {
+    for (let k = 0; k < len; k++) into.foCookie[k] = b[at + k]!;
+  } else if (len !== 0) len = -1;
+  into.foLen = len;
+  into.foExp = exp;
+}
+
+/** A Fast Open option to send: `len` 0 asks for a cookie, 4..16 carries `cookie[0, len)`. */
+export interface TcpFastOpenOption {
+  cookie: Uint8Array;
+  len: number;
+  /** The experimental form (kind 254, magic 0xF989) instead of kind 34. */
+  exp: boolean;
 }
 
 /** Timestamps to send (RFC 7323 §3): TSval and TSecr. */
@@ -220,6 +264,13 @@ export interface TcpOptions {
   sack?: ArrayLike<number> | undefined;
   /** How many pairs of `sack` to send; default `sack.length / 2`. Capped to what fits (4, or 3 with timestamps). */
   sackCount?: number | undefined;
+  /** Fast Open cookie or request (SYN and SYN-ACK only), written last and NOP-padded as Linux tcp_options_write does. */
+  fastOpen?: TcpFastOpenOption | undefined;
+}
+
+/** Bytes a Fast Open option takes, padded to 32 bits (Linux tcp_syn_options' `need`). */
+export function fastOpenOptionLength(fo: TcpFastOpenOption): number {
+  return (fo.len + (fo.exp ? 4 : 2) + 3) & ~3;
 }
 
 /** Fields of a segment to emit. */
@@ -268,7 +319,7 @@ export function tcpOptionsLength(opts: TcpOptions | undefined): number {
   if (!opts) return 0;
   const base = baseOptionsLength(opts);
   const n = sackBlocksToSend(opts, base);
-  return base + (n > 0 ? 4 + 8 * n : 0);
+  return base + (n > 0 ? 4 + 8 * n : 0) + (opts.fastOpen ? fastOpenOptionLength(opts.fastOpen) : 0);
 }
 
 /** Header length `emitTcp` will write for `fields` (20 + options): the payload goes at b[o + this]. */
@@ -326,7 +377,32 @@ function writeOptions(b: Uint8Array, p: number, opts: TcpOptions): number {
       p += 8;
     }
   }
+  if (opts.fastOpen) p += writeFastOpen(b, p, opts.fastOpen);
   return p - start;
+}
+
+/** Linux tcp_options_write: kind 34 (or 254 + magic), the cookie, two NOPs when the length is 2 mod 4. */
+function writeFastOpen(b: Uint8Array, p: number, fo: TcpFastOpenOption): number {
+  const len = fo.len + (fo.exp ? 4 : 2);
+  let q = p;
+  if (fo.exp) {
+    b[q] = TcpOptionKind.Experimental;
+    b[q + 1] = len;
+    write16(b, q + 2, FASTOPEN_EXP_MAGIC);
+    q += 4;
+  } else {
+    b[q] = TcpOptionKind.FastOpen;
+    b[q + 1] = len;
+    q += 2;
+  }
+  for (let k = 0; k < fo.len; k++) b[q + k] = fo.cookie[k]!;
+  q += fo.len;
+  if ((len & 3) === 2) {
+    b[q] = TcpOptionKind.Nop;
+    b[q + 1] = TcpOptionKind.Nop;
+    q += 2;
+  }
+  return q - p;
 }
 
 /**
@@ -412,6 +488,11 @@ export function formatTcpOptionBytes(b: Uint8Array, start: number, end: number):
       let s = 'sack';
       for (let k = i + 2; k + 8 <= i + olen; k += 8) s += ` ${read32(b, k)}:${read32(b, k + 4)}`;
       parts.push(s);
+    } else if (kind === TcpOptionKind.FastOpen || (kind === TcpOptionKind.Experimental && olen >= 4 && read16(b, i + 2) === FASTOPEN_EXP_MAGIC)) {
+      const exp = kind === TcpOptionKind.Experimental;
+      let hex = '';
+      for (let k = i + (exp ? 4 : 2); k < i + olen; k++) hex += b[k]!.toString(16).padStart(2, '0');
+      parts.push(`${exp ? 'FOEXP' : 'FO'}${hex ? ' ' + hex : ''}`);
     } else {
       let hex = '';
       for (let k = i + 2; k < i + olen; k++) hex += b[k]!.toString(16).padStart(2, '0');

@@ -127,11 +127,20 @@ assert tcpi_snd_cwnd == 10   // python, untouched
   });
 
   it('parses unsupported options instead of failing (the runner reports them)', () => {
-    const s = parseScript('0 < S 0:0(0) win 1 <mss 1460,FO 0102,nop,nop>');
+    const s = parseScript('0 < S 0:0(0) win 1 <mss 1460,md5 0102,nop,nop>');
     const a = s.events[0]!.action;
     if (a.kind !== 'packet' || a.packet.proto !== 'tcp' || !Array.isArray(a.packet.options)) throw new Error('bad parse');
-    expect(a.packet.options[1]).toEqual({ kind: 'unsupported', what: 'TCP Fast Open option' });
+    expect(a.packet.options[1]).toEqual({ kind: 'unsupported', what: 'TCP MD5 option' });
     expect(a.packet.flags).toBe(TCP_SYN);
+  });
+
+  it('parses Fast Open options: FO and FOEXP, with a hex cookie or none (a request)', () => {
+    const s = parseScript('0 < S 0:0(0) win 1 <mss 1460,FO 0102abcd,FOEXP,nop,nop>');
+    const a = s.events[0]!.action;
+    if (a.kind !== 'packet' || a.packet.proto !== 'tcp' || !Array.isArray(a.packet.options)) throw new Error('bad parse');
+    expect(a.packet.options[1]).toEqual({ kind: 'fastopen', exp: false, cookie: Uint8Array.of(1, 2, 0xab, 0xcd) });
+    expect(a.packet.options[2]).toEqual({ kind: 'fastopen', exp: true, cookie: new Uint8Array(0) });
+    expect(() => parseScript('0 < S 0:0(0) win 1 <FO 012,nop>')).toThrow(/odd number of hex digits/);
   });
 });
 

@@ -41,9 +41,9 @@ describe('the sysctl registry', () => {
     expect(SYSCTLS.map((e) => e.name)).toEqual([...names].sort());
   });
 
-  it('covers every TcpConfig setting (the port range under net.ipv4.ip_local_port_range; seed is for tests)', () => {
+  it('covers every TcpConfig setting (the port range under net.ipv4.ip_local_port_range; seed is for tests; the Fast Open key is a secret, never listed)', () => {
     const probe = { ...defaultTcpConfig };
-    const covered = new Set<string>(['seed', 'ephemeralPortLow', 'ephemeralPortHigh']);
+    const covered = new Set<string>(['seed', 'fastOpenKey', 'ephemeralPortLow', 'ephemeralPortHigh']);
     for (const t of tcpTunables) {
       const o: Partial<TcpConfig> = {};
       t.put?.(o, t.get(probe));
