@@ -1,0 +1,52 @@
+/**
+ * Behaviours where tunstack once differed from Linux 6.18 (found by running the same packetdrill script on
+ * both): each case is a short script run by the conform runner on tunstack, with what Linux did.
+ */
+import { describe, expect, it } from 'vitest';
+import { runScript } from '../../src/conform/runner.js';
+
+const PASSIVE = `\`sysctl -q net.ipv4.tcp_rmem="4096 540000 15728640"\`
+0      socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0     bind(3, ..., ...) = 0
++0     listen(3, 4) = 0
++0     < S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop,nop,wscale 7>
++0     > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 8>
++0     < . 1:1(0) ack 1 win 257
++0     accept(3, ..., ...) = 4
+`;
+
+async function expectPass(text: string): Promise<void> {
+  const r = await runScript(text);
+  expect(r.status === 'pass' ? 'pass' : `${r.status} ${r.line ?? ''} ${r.reason} ${r.details.join(' | ')}`).toBe('pass');
+}
+
+describe('behaviours as Linux', () => {
+  it('a FIN before any data is ACKed at once: the delayed-ACK timeout (ato) is 0 until the first data', async () => {
+    // Linux: icsk_ack.ato starts at 0 and is set (TCP_ATO_MIN) by the first data (tcp_event_data_recv); the
+    // delayed ACK of a bare FIN fires at the next tick (captured: 1-5 ms after the FIN).
+    await expectPass(PASSIVE + `+.01 < F. 1:1(0) ack 1 win 257
++0 > . 1:1(0) ack 2
++0 read(4, ..., 1000) = 0
+`);
+  });
+
+  it('a FIN after data waits for the delayed-ACK timer (ato set by the data)', async () => {
+    await expectPass(PASSIVE + `+0 < P. 1:101(100) ack 1 win 257
++0 > . 1:1(0) ack 101
++0 read(4, ..., 1000) = 100
++.01 < F. 101:101(0) ack 1 win 257
++.04~+.045 > . 1:1(0) ack 102
+`);
+  });
+
+  it('after shutdown(SHUT_RD) data still arrives, is ACKed and read; an empty queue reads 0 at once', async () => {
+    // Linux tcp_recvmsg copies what is queued first; RCV_SHUTDOWN only ends a read that found nothing.
+    await expectPass(PASSIVE + `+.01 shutdown(4, SHUT_RD) = 0
++0 read(4, ..., 1000) = 0
++0 < . 1:1001(1000) ack 1 win 257
++0 > . 1:1(0) ack 1001
++0 read(4, ..., 1000) = 1000
++0 read(4, ..., 1000) = 0
+`);
+  });
+});
