@@ -5,7 +5,7 @@
  * TCB's (src/tcp/tcb.ts).
  */
 import { abort, terminate } from './close.js';
-import { countRetrans, retransmitOne, sendProbe, sendSyn } from './output.js';
+import { countRetrans, retransmitOne, sendActiveReset, sendProbe, sendSyn } from './output.js';
 import { sendLossProbe } from './recovery.js';
 import { persistTimerFires, transmit } from './snd.js';
 import { TcpState } from './state.js';
@@ -114,7 +114,7 @@ export function keepaliveTimerFires(c: Tcb, now: number): void {
   if (c.probesOut >= c.keepProbes) {
     // Linux tcp_keepalive_timer: the peer is gone — tcp_send_active_reset (RST with SEQ = SND.NXT, ACK =
     // RCV.NXT) tells any middlebox or half-alive peer, then tcp_write_err reports ETIMEDOUT.
-    c.layer.sendRst(c.localAddr, c.localPort, c.remoteAddr, c.remotePort, c.sndMax, c.rcvNxt, true);
+    sendActiveReset(c, now);
     c.layer.stats.TcpExt.TCPAbortOnTimeout++;
     abort(c, c.softError ?? 'ETIMEDOUT', now);
     return;

@@ -49,4 +49,21 @@ describe('behaviours as Linux', () => {
 +0 read(4, ..., 1000) = 0
 `);
   });
+
+  it('the RST of an abortive close carries the timestamp option with a fresh TSval (Linux tcp_send_active_reset)', async () => {
+    await expectPass(`--tcp_ts_tick_usecs=1000
+\`sysctl -q net.ipv4.tcp_rmem="4096 540000 15728640"\`
+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 bind(3, ..., ...) = 0
++0 listen(3, 1) = 0
++0 < S 0:0(0) win 20000 <mss 1000,sackOK,TS val 100 ecr 0>
++0 > S. 0:0(0) ack 1 <mss 1460,sackOK,TS val 100 ecr 100>
++.1 < . 1:1(0) ack 1 win 20000 <nop,nop,TS val 200 ecr 100>
++0 accept(3, ..., ...) = 4
++0 < . 1:1001(1000) ack 1 win 20000 <nop,nop,TS val 201 ecr 100>
++0 > . 1:1(0) ack 1001 <nop,nop,TS val 200 ecr 201>
++1 close(4) = 0
++0 > R. 1:1(0) ack 1001 <nop,nop,TS val 1200 ecr 201>
+`);
+  });
 });
