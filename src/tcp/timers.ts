@@ -28,7 +28,11 @@ export function rtxTimerFires(c: Tcb, now: number): void {
   else retransmissionTimeout(c, now);
 }
 
-/** Our SYN (or the SYN-ACK of a simultaneous open) went unanswered: again after a backed-off RTO (RFC 6298 §5.7), up to synRetries / synAckRetries. */
+/**
+ * Our SYN (or the SYN-ACK of a simultaneous open) went unanswered: again, up to synRetries / synAckRetries.
+ * The timer backs off (RFC 6298 §5.7) except for a SYN's first synLinearTimeouts retransmissions (Linux
+ * tcp_retransmit_timer: no backoff in SYN-SENT while total_rto ≤ tcp_syn_linear_timeouts).
+ */
 function synRetransmissionTimeout(c: Tcb, now: number): void {
   const s = c.state;
   const cfg = c.cfg;
@@ -42,7 +46,7 @@ function synRetransmissionTimeout(c: Tcb, now: number): void {
   }
   c.synRetransmitted = true;
   x.TCPTimeouts++;
-  c.rtt.backOff();
+  if (s !== TcpState.SYN_SENT || c.retransmits > cfg.synLinearTimeouts) c.rtt.backOff();
   sendSyn(c, s === TcpState.SYN_RECEIVED, now);
   countRetrans(c);
   c.armRtx(RTX_RTO, now + c.rtt.rto);

@@ -66,4 +66,33 @@ describe('behaviours as Linux', () => {
 +0 > R. 1:1(0) ack 1001 <nop,nop,TS val 1200 ecr 201>
 `);
   });
+
+  it('after answering a SYN-ACK with a bad ACK with RST, the SYN goes again after TCP_TIMEOUT_MIN (2 ticks)', async () => {
+    // Linux tcp_rcv_synsent_state_process: "Previous FIN/ACK or RST/ACK might be ignored" — with no
+    // retransmission yet, the retransmit timer is re-armed to TCP_TIMEOUT_MIN (captured: 9 ms at HZ=250).
+    await expectPass(`0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
++0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
++0 > S 0:0(0) <...>
++0.01 < S. 0:0(0) ack 5000 win 5000 <mss 1000>
++0 > R 5000:5000(0)
++.008~+.012 > S 0:0(0) <...>
++1 > S 0:0(0) <...>
+`);
+  });
+
+  it('SYN retransmissions: the first four after a linear 1 s, then backed off (tcp_syn_linear_timeouts = 4)', async () => {
+    // Captured on Linux 6.18: SYN at 0, retransmitted at 1, 2, 3, 4, 5, then 7 s.
+    await expectPass(`0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
++0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
++0 > S 0:0(0) <...>
++1 > S 0:0(0) <...>
++1 > S 0:0(0) <...>
++1 > S 0:0(0) <...>
++1 > S 0:0(0) <...>
++1 > S 0:0(0) <...>
++2 > S 0:0(0) <...>
+`);
+  });
 });
