@@ -318,7 +318,8 @@ function textArrives(c: Tcb, h: TcpHeader, seq: number, flags: number, pkt: Uint
 function establishFromSynReceived(c: Tcb, h: TcpHeader, seq: number, now: number): void {
   c.setState(TcpState.ESTABLISHED);
   c.sndWnd = h.window << c.sndWscale;
-  c.maxSndWnd = Math.max(c.maxSndWnd, c.sndWnd);
+  // Linux tcp_create_openreq_child: the largest window starts as the one this ACK offers (not the SYN's).
+  c.maxSndWnd = c.sndWnd;
   c.sndWl1 = seq;
   c.sndWl2 = h.ack;
   if (c.synRetransmitted) c.rtt.fallBackAfterSynLoss();

@@ -8,6 +8,7 @@ import { TCP_ACK, TCP_FIN, TCP_PSH } from '../wire/tcp.js';
 import { abort } from './close.js';
 import { countRetrans, sackOptionBytes, sendAck, sendData, sendProbe } from './output.js';
 import { armRtoOrProbe, pipe, sackRetransmit } from './recovery.js';
+import { cwndQuotaSegs, forcedPush, oneSegmentBuffers as oneSegmentBuffersFor, tsoAutosizeSegs } from './push.js';
 import { seqGt, seqLe, seqLt } from './seq.js';
 import { TcpState } from './state.js';
 import { REC_NONE, REC_SACK, RTX_NONE, RTX_PERSIST, RTX_RTO, RTX_TLP, type Tcb } from './tcb.js';
@@ -35,12 +36,37 @@ export function transmit(c: Tcb, now: number): void {
     if (c.cwnd > iw) c.cwnd = iw;
   }
   if (c.recovery === REC_SACK) sent += sackRetransmit(c, now);
-  // Consecutive full segments leave as one super-segment (TSO/GSO): [bSeq, bSeq + bLen), cut at smss.
-  const maxSegs = c.layer.tsoSegments(smss);
+  // New data leaves in Linux's units (push.ts): at most uMax segments each; with TSO a unit is one
+  // super-segment [bSeq, bSeq + bLen) cut at smss, without it the burst is flushed every segment. The last
+  // segment waits until the next one shows whether the unit ends there, which decides its PSH.
+  const emitMax = c.layer.tsoSegments(smss);
+  const oneSegmentBuffers = oneSegmentBuffersFor(c, smss);
   let bSeq = 0;
   let bLen = 0;
   let bFlags = 0;
   let bSegs = 0;
+  let uSegs = 0;
+  let uMax = 1;
+  let uNew = false;
+  let uFlight = 0;
+  let uAutoCut = false;
+  let windowStop = false;
+  const flush = (): void => {
+    sendData(c, bSeq, bLen, bFlags, now, smss);
+    bLen = 0;
+  };
+  // The unit ends: PSH on its last segment when new data was `cut` there from more by the unit size or the
+  // peer's window (Linux 6.18), or, with one-segment buffers, when forced_push marks it; any PSH of new data
+  // moves pushed_seq. A unit the congestion window ends gets none (the capture tcp-1mb-transfer).
+  const endUnit = (cut: boolean): void => {
+    const e = (bSeq + bLen) >>> 0;
+    if (uNew && bLen > 0) {
+      if (oneSegmentBuffers ? forcedPush(c, e) : cut) bFlags |= TCP_PSH;
+      if (bFlags & TCP_PSH) c.pushedSeq = e;
+    }
+    flush();
+    uSegs = 0;
+  };
   for (let guard = 0; guard < 100000; guard++) {
     // Go-back-N after an RTO: skip what the receiver SACKed.
     if (seqLt(c.sndNxt, c.sndMax) && c.sackOk && !c.scoreboard.empty) {
@@ -56,13 +82,11 @@ export function transmit(c: Tcb, now: number): void {
     if (c.recovery === REC_NONE && c.dupAcks > 0 && c.dupAcks < 3) cwnd += c.dupAcks * smss; // limited transmit
     const cwndRoom = cwnd - flight;
     const wndRoom = (c.sndUna + c.sndWnd - c.sndNxt) | 0;
+    windowStop = wndRoom < smss && wndRoom < avail && wndRoom <= cwndRoom;
     if (avail <= 0) {
       // A bare FIN (it needs no window, but respects cwnd like Linux).
       if (cwndRoom <= 0 && flight > 0) break;
-      if (bLen > 0) {
-        sendData(c, bSeq, bLen, bFlags, now, smss);
-        bLen = 0;
-      }
+      if (bLen > 0) endUnit(false);
       sendData(c, c.sndNxt, 0, TCP_FIN | TCP_ACK, now);
       c.sndNxt = (c.sndNxt + 1) >>> 0;
       if (seqGt(c.sndNxt, c.sndMax)) c.sndMax = c.sndNxt;
@@ -71,7 +95,12 @@ export function transmit(c: Tcb, now: number): void {
     }
     const len = Math.min(smss, avail, wndRoom, cwndRoom);
     if (len <= 0) break;
-    if (len < smss && len < avail) {
+    // Linux tcp_mss_split_point: a unit that began with a full segment runs up to the window's edge, a partial
+    // segment included, unless Nagle would hold it (a small segment unacknowledged while data was in flight).
+    const fillsWindow =
+      len === wndRoom && len < smss && len < avail && uSegs > 0 && uSegs < uMax && uNew && !seqLt(c.sndNxt, c.sndMax) &&
+      (c.nodelay || uFlight === 0 || !(seqGt(c.sndSml, c.sndUna) && seqLe(c.sndSml, c.sndNxt)));
+    if (len < smss && len < avail && !fillsWindow) {
       // Window- or cwnd-limited partial segment: sender SWS avoidance (RFC 9293 §3.8.6.2.1).
       if (cwndRoom < wndRoom && flight > 0) break;
       if (len < (c.maxSndWnd >> 1) && flight > 0) break;
@@ -86,9 +115,21 @@ export function transmit(c: Tcb, now: number): void {
     const end = (c.sndNxt + len) >>> 0;
     if (!retrans && len < smss) c.sndSml = end; // Linux tcp_minshall_update
     if (c.finQueued && end === c.finSeq) flags |= TCP_FIN;
-    if (bLen > 0 && c.sndNxt !== ((bSeq + bLen) >>> 0)) {
-      sendData(c, bSeq, bLen, bFlags, now, smss);
-      bLen = 0;
+    if (bLen > 0) {
+      if (c.sndNxt !== ((bSeq + bLen) >>> 0) || uSegs >= uMax || retrans === uNew) endUnit(uSegs >= uMax && uAutoCut);
+      else if (bSegs >= emitMax) flush();
+    }
+    if (uSegs === 0) {
+      // A new unit: Linux tcp_write_xmit's limit, min(tcp_tso_autosize, tcp_cwnd_test).
+      uNew = !retrans;
+      uFlight = flight;
+      // Cut by the unit size tcp_tso_autosize gives → PSH. Units the congestion window cuts (half of it, or what
+      // is left) get none here: Linux marks its half-window units too, but its units follow every ACK's cwnd
+      // growth and ours a batch's, so marking them put PSH where the tcp-1mb-transfer capture has none.
+      const auto = tsoAutosizeSegs(c, smss, flight);
+      const quota = cwndQuotaSegs(c, smss, flight);
+      uAutoCut = auto <= quota;
+      uMax = oneSegmentBuffers ? 1 : Math.min(auto, quota);
     }
     if (bLen === 0) {
       bSeq = c.sndNxt;
@@ -98,11 +139,9 @@ export function transmit(c: Tcb, now: number): void {
     bLen += len;
     bFlags |= flags;
     bSegs++;
-    // A short segment, the FIN, or a full super-segment closes the burst.
-    if (len !== smss || flags & TCP_FIN || bSegs >= maxSegs) {
-      sendData(c, bSeq, bLen, bFlags, now, smss);
-      bLen = 0;
-    }
+    uSegs++;
+    // A short segment or the FIN ends the unit.
+    if (len !== smss || flags & TCP_FIN) endUnit(fillsWindow);
     if (retrans) countRetrans(c);
     else if (!c.rttTiming && !c.tsOk) {
       c.rttTiming = true;
@@ -113,7 +152,8 @@ export function transmit(c: Tcb, now: number): void {
     if (seqGt(c.sndNxt, c.sndMax)) c.sndMax = c.sndNxt;
     sent++;
   }
-  if (bLen > 0) sendData(c, bSeq, bLen, bFlags, now, smss);
+  // The loop stopped: a unit the peer's window ended is cut (PSH), one the congestion window ended is not.
+  if (bLen > 0) endUnit(windowStop || (uSegs >= uMax && uAutoCut));
   if (c.ackPending) sendAck(c, now);
   // Timers.
   if (c.sndMax !== c.sndUna) {

@@ -95,4 +95,74 @@ describe('behaviours as Linux', () => {
 +2 > S 0:0(0) <...>
 `);
   });
+
+  const WIDE = `\`sysctl -q net.ipv4.tcp_timestamps=0 net.ipv4.tcp_rmem="4096 540000 15728640"\`
+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 bind(3, ..., ...) = 0
++0 listen(3, 4) = 0
++0 < S 0:0(0) win 65535 <mss 1000,nop,wscale 7>
++0 > S. 0:0(0) ack 1 <mss 1460,nop,wscale 8>
+`;
+
+  it('PSH ends every TSO unit cut from a long write (two segments at a 100 ms RTT, tcp_tso_autosize)', async () => {
+    // Captured on Linux 6.18 behind packetdrill's TUN: five 2000-byte packets, each with PSH.
+    await expectPass(WIDE + `+.1 < . 1:1(0) ack 1 win 1000
++0 accept(3, ..., ...) = 4
++0 write(4, ..., 15000) = 15000
++0 > P. 1:2001(2000) ack 1
++0 > P. 2001:4001(2000) ack 1
++0 > P. 4001:6001(2000) ack 1
++0 > P. 6001:8001(2000) ack 1
++0 > P. 8001:10001(2000) ack 1
+`);
+    // Per segment (offloads off): only each unit's last segment carries PSH.
+    const r = await runScript(WIDE + `+.1 < . 1:1(0) ack 1 win 1000
++0 accept(3, ..., ...) = 4
++0 write(4, ..., 15000) = 15000
++0 > . 1:1001(1000) ack 1
++0 > P. 1001:2001(1000) ack 1
++0 > . 2001:3001(1000) ack 1
++0 > P. 3001:4001(1000) ack 1
+`, { options: ['--strict_segments'] });
+    expect(r.status === 'pass' ? 'pass' : `${r.line} ${r.reason}`).toBe('pass');
+  });
+
+  it('a unit the peer window ends runs to its edge, a partial segment included, and ends with PSH', async () => {
+    await expectPass(WIDE + `+.1 < . 1:1(0) ack 1 win 1000
++0 accept(3, ..., ...) = 4
++0 write(4, ..., 30000) = 30000
++0 > P. 1:10001(10000) ack 1
++.1 < . 1:1(0) ack 10001 win 28
++0 > P. 10001:12001(2000) ack 1
++0 > P. 12001:13585(1584) ack 1
+`);
+  });
+
+  it('with one-segment buffers (half the largest window under two segments) PSH comes from forced_push', async () => {
+    const r = await runScript(WIDE + `+.1 < . 1:1(0) ack 1 win 28
++0 accept(3, ..., ...) = 4
++0 write(4, ..., 15000) = 15000
++0 > . 1:1001(1000) ack 1
++0 > P. 1001:2001(1000) ack 1
++0 > . 2001:3001(1000) ack 1
+`, { options: ['--strict_segments'] });
+    expect(r.status === 'pass' ? 'pass' : `${r.line} ${r.reason}`).toBe('pass');
+  });
+
+  it('the runner glues segments into one line as packetdrill does: the flags are the last segment\'s', async () => {
+    // Two units [1:2001 P] [2001:4001 P] glued; a line without PSH must not match (PSH of the last), and a
+    // line ending inside a unit takes that segment's flags (no PSH on the unit's first segment).
+    const r = await runScript(WIDE + `+.1 < . 1:1(0) ack 1 win 1000
++0 accept(3, ..., ...) = 4
++0 write(4, ..., 15000) = 15000
++0 > . 1:4001(4000) ack 1
+`);
+    expect(r.reason).toBe('outbound packet mismatch: flags: expected . got P.');
+    await expectPass(WIDE + `+.1 < . 1:1(0) ack 1 win 1000
++0 accept(3, ..., ...) = 4
++0 write(4, ..., 15000) = 15000
++0 > . 1:1001(1000) ack 1
++0 > P. 1001:4001(3000) ack 1
+`);
+  });
 });
