@@ -13,6 +13,12 @@ import { seqGt, seqLe, seqLt } from './seq.js';
 import { TcpState } from './state.js';
 import { REC_NONE, REC_SACK, RTX_NONE, RTX_PERSIST, RTX_RTO, RTX_TLP, type Tcb } from './tcb.js';
 
+/**
+ * Linux tcp_mss_split_point sends the partial segment at the window's edge with a unit (captured); off for now:
+ * with it the 1 MiB memory-link transfer (test/unit/tcp-socket.test.ts) retransmits once — cause not found yet.
+ */
+const FILL_WINDOW_EDGE = false;
+
 /** Sends what the windows allow, then a pure ACK if one is still owed; arms the RTO / persist timer. */
 export function transmit(c: Tcb, now: number): void {
   const s = c.state;
@@ -98,6 +104,7 @@ export function transmit(c: Tcb, now: number): void {
     // Linux tcp_mss_split_point: a unit that began with a full segment runs up to the window's edge, a partial
     // segment included, unless Nagle would hold it (a small segment unacknowledged while data was in flight).
     const fillsWindow =
+      FILL_WINDOW_EDGE &&
       len === wndRoom && len < smss && len < avail && uSegs > 0 && uSegs < uMax && uNew && !seqLt(c.sndNxt, c.sndMax) &&
       (c.nodelay || uFlight === 0 || !(seqGt(c.sndSml, c.sndUna) && seqLe(c.sndSml, c.sndNxt)));
     if (len < smss && len < avail && !fillsWindow) {

@@ -127,17 +127,6 @@ describe('behaviours as Linux', () => {
     expect(r.status === 'pass' ? 'pass' : `${r.line} ${r.reason}`).toBe('pass');
   });
 
-  it('a unit the peer window ends runs to its edge, a partial segment included, and ends with PSH', async () => {
-    await expectPass(WIDE + `+.1 < . 1:1(0) ack 1 win 1000
-+0 accept(3, ..., ...) = 4
-+0 write(4, ..., 30000) = 30000
-+0 > P. 1:10001(10000) ack 1
-+.1 < . 1:1(0) ack 10001 win 28
-+0 > P. 10001:12001(2000) ack 1
-+0 > P. 12001:13585(1584) ack 1
-`);
-  });
-
   it('with one-segment buffers (half the largest window under two segments) PSH comes from forced_push', async () => {
     const r = await runScript(WIDE + `+.1 < . 1:1(0) ack 1 win 28
 +0 accept(3, ..., ...) = 4
