@@ -13,7 +13,7 @@
  */
 import { VirtualClock, TimerQueue } from '../clock.js';
 import { Stack, type StackOptions } from '../stack.js';
-import { TCP_ACK, TCP_SYN, TcpOptionKind, TCP_MIN_HEADER, formatTcpFlags, FASTOPEN_EXP_MAGIC } from '../wire/tcp.js';
+import { TCP_ACK, TCP_CWR, TCP_SYN, TcpOptionKind, TCP_MIN_HEADER, formatTcpFlags, FASTOPEN_EXP_MAGIC } from '../wire/tcp.js';
 import { IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP } from '../wire/ipv4.js';
 import { ipToString, read16, read32 } from '../wire/bytes.js';
 import { internetChecksum } from '../wire/checksum.js';
@@ -710,19 +710,20 @@ export class Run implements RunContext {
       q.splice(i, 1);
     }
     if (parts.length === 1) return first;
-    // Rebuild one segment: headers of the last part (flags of all ORed), payload of all.
+    // Rebuild one segment as packetdrill's aggregate_packets does: the headers (flags included) of the last
+    // part, the sequence number and CWR of the first, the payload of all — a TSO packet's PSH and FIN sit on
+    // its last segment, so an earlier segment's PSH is not the line's.
     const last = parts[parts.length - 1]!;
     const lt = last.d.tcp!;
     const hdrLen = last.d.off + lt.headerLength;
     const out = new Uint8Array(hdrLen + total);
     out.set(last.bytes.subarray(0, hdrLen));
     let o = hdrLen;
-    let flags = 0;
+    const flags = (lt.flags & ~TCP_CWR) | (d.tcp!.flags & TCP_CWR);
     for (const part of parts) {
       const t = part.d.tcp!;
       out.set(part.bytes.subarray(part.d.off + t.headerLength, part.d.off + t.headerLength + t.payloadLength), o);
       o += t.payloadLength;
-      flags |= t.flags;
     }
     const seg = out.subarray(last.d.off);
     const src = last.d.ip.src;

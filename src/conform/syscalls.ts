@@ -555,7 +555,9 @@ export class SyscallAdapter {
     const s = fd.tcp.sock;
     const attempt = async (): Promise<CallOutcome | Blocked> => {
       const avail = s.readableLength;
-      if (avail > 0 && !fd.readShut) {
+      // After shutdown(SHUT_RD) Linux still reads what is queued (tcp_recvmsg: RCV_SHUTDOWN ends only a read
+      // that found nothing), and data arriving later is still ACKed and queued.
+      if (avail > 0) {
         if (len > 0 && isNullBuffer(a[1])) return err('EFAULT');
         const n = Math.min(len, avail);
         if (peek) return ok(n);
@@ -570,7 +572,6 @@ export class SyscallAdapter {
         fd.eof = true;
         return { ret: -1, errno: e };
       }
-      if (fd.readShut) return ok(0);
       if (!fd.eof) {
         // Trigger 'end' if the stream has seen the FIN.
         s.read(0);
@@ -578,6 +579,7 @@ export class SyscallAdapter {
       }
       if (fd.eof || s.readableEnded) return ok(0);
       if (s.readableLength > 0) return attempt();
+      if (fd.readShut) return ok(0);
       if (s.destroyed) return ok(0);
       if (s.connecting && !dontwait) return { blocked: true, retry: attempt };
       return dontwait ? err('EAGAIN') : { blocked: true, retry: attempt };

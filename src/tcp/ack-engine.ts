@@ -49,8 +49,20 @@ export function ackSndCheck(c: Tcb, now: number): void {
   if ((((c.rcvNxt - c.lastAckSent) | 0) > c.rcvMss && selectWindow(c) >= c.rcvWnd) || inQuickAckMode(c)) {
     ackNow(c);
   } else if (!c.delackTimer.armed) {
-    c.layer.timers.arm(c.delackTimer, now + c.cfg.delayedAckMs);
+    c.layer.timers.arm(c.delackTimer, now + delackTimeout(c, now));
   }
+}
+
+/**
+ * Linux tcp_send_delayed_ack: the timer runs for the ACK timeout, icsk_ack.ato — 0 until the first data arrives
+ * (inet_csk_delack_init; tcp_event_data_recv sets TCP_ATO_MIN), so a bare FIN on a connection that never
+ * carried data is ACKed at the next tick (captured: 1–5 ms), not after 40 ms — or rides on the application's
+ * answer if it comes within that tick.
+ */
+function delackTimeout(c: Tcb, now: number): number {
+  if (c.ackStarted) return c.cfg.delayedAckMs;
+  const tick = c.cfg.tickMs;
+  return tick - (now % tick);
 }
 
 /** Linux tcp_in_quickack_mode: quick ACKs left and not interactive. */

@@ -5,6 +5,7 @@
  */
 import { TCP_ACK, TCP_FIN } from '../wire/tcp.js';
 import { ERRNO, TcpError, type TcpErrorCode } from './errors.js';
+import { sendActiveReset } from './output.js';
 import { TcpState } from './state.js';
 import { EV_CLOSED, RTX_NONE, type Tcb } from './tcb.js';
 import { TimeWaitEntry } from './time-wait.js';
@@ -65,7 +66,7 @@ export function resetByApplication(c: Tcb, now: number): void {
   const s = c.state;
   if (s === TcpState.CLOSED) return;
   if (s !== TcpState.SYN_SENT && s !== TcpState.TIME_WAIT && s !== TcpState.LISTEN) {
-    c.layer.sendRst(c.localAddr, c.localPort, c.remoteAddr, c.remotePort, c.sndMax, c.rcvNxt, true);
+    sendActiveReset(c, now);
   }
   c.user = null;
   terminate(c, null);
@@ -153,7 +154,7 @@ export function terminate(c: Tcb, err: TcpError | null): void {
 export function abortWithReset(c: Tcb, now: number): void {
   const s = c.state;
   if (s === TcpState.CLOSED || s === TcpState.TIME_WAIT) return;
-  if (s !== TcpState.SYN_SENT && s !== TcpState.LISTEN) c.layer.sendRst(c.localAddr, c.localPort, c.remoteAddr, c.remotePort, c.sndMax, c.rcvNxt, true);
+  if (s !== TcpState.SYN_SENT && s !== TcpState.LISTEN) sendActiveReset(c, now);
   c.pendingError = ERRNO.ECONNABORTED;
   terminate(c, new TcpError('ECONNABORTED', 'read'));
 }

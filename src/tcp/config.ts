@@ -89,13 +89,13 @@ export interface TcpConfig {
   timeWaitMs: number;
   /** FIN_WAIT_2 timeout for closed sockets (net.ipv4.tcp_fin_timeout = 60 s). */
   finTimeoutMs: number;
-  /**
-   * SYN retransmissions before ETIMEDOUT (net.ipv4.tcp_syn_retries = 6). Differs from Linux 6.x: it retransmits
-   * its first SYNs at a linear 1 s (net.ipv4.tcp_syn_linear_timeouts = 4) before backing off; ours back off
-   * exponentially from the first (Linux with tcp_syn_linear_timeouts=0) — the schedule lives in the connection's
-   * timers, not here, and is left for the TCP split.
-   */
+  /** SYN retransmissions before ETIMEDOUT (net.ipv4.tcp_syn_retries = 6). */
   synRetries: number;
+  /**
+   * SYN retransmissions at the initial RTO before the timer backs off (net.ipv4.tcp_syn_linear_timeouts = 4,
+   * Linux 6.x): the SYN goes at 0, 1, 2, 3, 4, 5 s, then 7, 11 … s. 0 gives RFC 6298's doubling from the first.
+   */
+  synLinearTimeouts: number;
   /** SYN-ACK retransmissions before a half-open entry expires (net.ipv4.tcp_synack_retries = 5). */
   synAckRetries: number;
   /** Data retransmissions before ETIMEDOUT (net.ipv4.tcp_retries2 = 15). */
@@ -177,6 +177,7 @@ export const defaultTcpConfig: Readonly<TcpConfig> = {
   timeWaitMs: 60_000,
   finTimeoutMs: 60_000,
   synRetries: 6,
+  synLinearTimeouts: 4,
   synAckRetries: 5,
   retries2: 15,
   keepaliveTimeMs: 7_200_000,

@@ -15,6 +15,7 @@ export function openActive(c: Tcb, now: number): void {
   c.sndNxt = c.iss;
   c.sndMax = c.iss;
   c.sndSml = c.iss;
+  c.pushedSeq = (c.iss + 1) >>> 0;
   c.recover = c.iss;
   c.setState(TcpState.SYN_SENT);
   c.layer.stats.Tcp.ActiveOpens++;
@@ -28,6 +29,7 @@ export function openPassive(c: Tcb, p: PassiveOpen, now: number): void {
   c.iss = p.iss;
   c.sndUna = p.iss;
   c.sndSml = p.iss;
+  c.pushedSeq = (p.iss + 1) >>> 0;
   c.sndNxt = (p.iss + 1) >>> 0;
   c.sndMax = c.sndNxt;
   c.recover = p.iss;

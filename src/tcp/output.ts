@@ -3,7 +3,7 @@
  * blocks), the SYN and SYN-ACK, data segments (one super-segment for TSO), pure ACKs, zero-window and
  * keepalive probes, and single retransmissions. Every segment leaves through the layer's `emit`.
  */
-import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN, type TcpOptions } from '../wire/tcp.js';
+import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, type TcpOptions } from '../wire/tcp.js';
 import { ackSent } from './ack-engine.js';
 import { receiveBufferCeiling, windowScaleFor } from './config.js';
 import { windowField } from './rcv-window.js';
@@ -139,6 +139,16 @@ export function sendAck(c: Tcb, now: number): void {
   // to the peer, whose RCV.NXT may already be past our retransmission point (Linux tcp_acceptable_seq).
   c.layer.emit(c, c.sndMax, c.rcvNxt, TCP_ACK, windowField(c), o, 0, 0);
   ackSent(c);
+}
+
+/**
+ * The RST that ends a synchronized connection from our side (abortive close, keepalive or stack shutdown):
+ * Linux tcp_send_active_reset builds it on the socket, so it carries the connection's options (a fresh
+ * TSval, TSecr = TS.Recent) and its window, with SEQ = SND.NXT and ACK = RCV.NXT.
+ */
+export function sendActiveReset(c: Tcb, now: number): void {
+  const o = fillOptions(c, now, false);
+  c.layer.emit(c, c.sndMax, c.rcvNxt, TCP_RST | TCP_ACK, windowField(c), o, 0, 0);
 }
 
 /** Zero-length probe with SEQ = SND.UNA − 1 (Linux tcp_xmit_probe_skb): the peer must answer with an ACK. */

@@ -15,7 +15,7 @@ import { processAck } from './recovery.js';
 import { oowAckAllowed, tsValTooOld } from './segment-checks.js';
 import { seqGe, seqGt, seqLe, seqLt } from './seq.js';
 import { TcpState } from './state.js';
-import { EV_CONNECTED, EV_DATA, EV_EOF, RTX_NONE, type Tcb } from './tcb.js';
+import { EV_CONNECTED, EV_DATA, EV_EOF, RTX_NONE, RTX_RTO, type Tcb } from './tcb.js';
 
 /** A segment for this connection. `pkt[payloadStart, +h.payloadLength)` is the payload. */
 export function segmentArrives(c: Tcb, h: TcpHeader, pkt: Uint8Array, payloadStart: number, now: number): void {
@@ -43,6 +43,9 @@ function synSentArrives(c: Tcb, h: TcpHeader, pkt: Uint8Array, payloadStart: num
   if (flags & TCP_ACK) {
     if (seqLe(h.ack, c.iss) || seqGt(h.ack, c.sndMax)) {
       stats.drop('tcp.syn-sent-bad-ack');
+      // Linux tcp_rcv_synsent_state_process: an old FIN/ACK or RST/ACK of ours may have been ignored, so
+      // before any retransmission the SYN goes again after TCP_TIMEOUT_MIN (two ticks), not the RTO.
+      if (c.retransmits === 0) c.armRtx(RTX_RTO, now + 2 * c.cfg.tickMs);
       if (!(flags & TCP_RST)) c.layer.sendRst(c.localAddr, c.localPort, c.remoteAddr, c.remotePort, h.ack, 0, false);
       return;
     }
@@ -322,7 +325,8 @@ function textArrives(c: Tcb, h: TcpHeader, seq: number, flags: number, pkt: Uint
 function establishFromSynReceived(c: Tcb, h: TcpHeader, seq: number, now: number): void {
   c.setState(TcpState.ESTABLISHED);
   c.sndWnd = h.window << c.sndWscale;
-  c.maxSndWnd = Math.max(c.maxSndWnd, c.sndWnd);
+  // Linux tcp_create_openreq_child: the largest window starts as the one this ACK offers (not the SYN's).
+  c.maxSndWnd = c.sndWnd;
   c.sndWl1 = seq;
   c.sndWl2 = h.ack;
   if (c.synRetransmitted) c.rtt.fallBackAfterSynLoss();

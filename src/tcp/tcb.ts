@@ -241,6 +241,8 @@ export abstract class Tcb {
   lastOowAck = DOUBLE_ZERO;
   /** End of the last sub-MSS segment sent (Linux tp->snd_sml, for the Minshall Nagle check). */
   sndSml = DOUBLE_ZERO;
+  /** End of the last data segment sent with PSH (Linux tp->pushed_seq, for forced_push). */
+  pushedSeq = DOUBLE_ZERO;
   /**
    * Bytes the socket above took out of the receive buffer that the application has not consumed yet (a
    * stream's buffer): still unread for the window, as in Linux where the window is the free space of the one

@@ -5,7 +5,7 @@
  * TCB's (src/tcp/tcb.ts).
  */
 import { abort, terminate } from './close.js';
-import { countRetrans, retransmitOne, sendProbe, sendSyn } from './output.js';
+import { countRetrans, retransmitOne, sendActiveReset, sendProbe, sendSyn } from './output.js';
 import { rackOnTimeout } from './rack.js';
 import { undoOnTimeout } from './undo.js';
 import { reorderTimerFires, sendLossProbe } from './recovery.js';
@@ -37,7 +37,11 @@ export function rtxTimerFires(c: Tcb, now: number): void {
   else retransmissionTimeout(c, now);
 }
 
-/** Our SYN (or the SYN-ACK of a simultaneous open) went unanswered: again after a backed-off RTO (RFC 6298 §5.7), up to synRetries / synAckRetries. */
+/**
+ * Our SYN (or the SYN-ACK of a simultaneous open) went unanswered: again, up to synRetries / synAckRetries.
+ * The timer backs off (RFC 6298 §5.7) except for a SYN's first synLinearTimeouts retransmissions (Linux
+ * tcp_retransmit_timer: no backoff in SYN-SENT while total_rto ≤ tcp_syn_linear_timeouts).
+ */
 function synRetransmissionTimeout(c: Tcb, now: number): void {
   const s = c.state;
   const cfg = c.cfg;
@@ -55,7 +59,7 @@ function synRetransmissionTimeout(c: Tcb, now: number): void {
   }
   c.synRetransmitted = true;
   x.TCPTimeouts++;
-  c.rtt.backOff();
+  if (s !== TcpState.SYN_SENT || c.retransmits > cfg.synLinearTimeouts) c.rtt.backOff();
   sendSyn(c, s === TcpState.SYN_RECEIVED, now);
   countRetrans(c);
   c.armRtx(RTX_RTO, now + clampRtoToUserTimeout(c, c.rtt.rto, now));
@@ -137,7 +141,7 @@ export function keepaliveTimerFires(c: Tcb, now: number): void {
   if (c.userTimeoutMs > 0 ? keepaliveTimedOut(c, idle) : c.probesOut >= c.keepProbes) {
     // Linux tcp_keepalive_timer: the peer is gone — tcp_send_active_reset (RST with SEQ = SND.NXT, ACK =
     // RCV.NXT) tells any middlebox or half-alive peer, then tcp_write_err reports ETIMEDOUT.
-    c.layer.sendRst(c.localAddr, c.localPort, c.remoteAddr, c.remotePort, c.sndMax, c.rcvNxt, true);
+    sendActiveReset(c, now);
     c.layer.stats.TcpExt.TCPAbortOnTimeout++;
     abort(c, c.softError ?? 'ETIMEDOUT', now);
     return;

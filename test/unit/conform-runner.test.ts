@@ -81,7 +81,6 @@ describe('conform runner and matcher', () => {
       ['0 `tc qdisc add dev tun0 root netem delay 10ms`\n', /shell command 'tc qdisc/],
       ['0 `sysctl -q net.ipv4.tcp_fastopen_blackhole_timeout_sec=3600`\n', /sysctl net\.ipv4\.tcp_fastopen_blackhole_timeout_sec=3600/],
       ['0 `sysctl -q net.ipv4.tcp_frobnicate=1`\n', /sysctl net\.ipv4\.tcp_frobnicate/],
-      ['0 `sysctl -q net.ipv4.tcp_syn_linear_timeouts=4`\n', /tcp_syn_linear_timeouts=4 \(linear first SYN timeouts\)/],
       ['--ip_version=ipv6\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n', /--ip_version=ipv6/],
       ['0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 setsockopt(3, IPPROTO_TCP, TCP_CONGESTION, "bbr", 3) = 0\n', /socket option TCP_CONGESTION/],
       ['0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 splice(3, NULL, 6, NULL, 1, 0) = 1\n', /system call splice/],

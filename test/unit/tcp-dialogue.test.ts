@@ -309,8 +309,8 @@ describe('TCP packet dialogues', () => {
     expect(h.stack.stats.Tcp.RetransSegs).toBe(4);
   });
 
-  it('active open: SYN retransmitted at 1, 2, 4 s …, ETIMEDOUT after tcp_syn_retries; SYN-ACK → ESTABLISHED with Linux options', async () => {
-    const h = new RawHarness({ synRetries: 3 });
+  it('active open (linear SYN timeouts off): SYN retransmitted at 1, 2, 4 s …, ETIMEDOUT after tcp_syn_retries; SYN-ACK → ESTABLISHED with Linux options', async () => {
+    const h = new RawHarness({ synRetries: 3, synLinearTimeouts: 0 });
     const s = h.stack.tcp.connect({ host: '10.77.0.1', port: 80 });
     let err: (Error & { code?: string }) | undefined;
     s.on('error', (e) => (err = e));

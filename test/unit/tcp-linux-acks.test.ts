@@ -180,7 +180,8 @@ describe('Linux ACK and window choices', () => {
     await h.advance(2000);
     const [rst] = h.take();
     expect(rst!.tcp.flags).toBe(TCP_RST | TCP_ACK);
-    expect(fmt(rst)).toBe('R. 1:1(0) ack 1 win 0');
+    // Linux tcp_send_active_reset: the RST goes out on the socket, with its window (captured: win 65535 unscaled).
+    expect(fmt(rst)).toBe('R. 1:1(0) ack 1 win 64240');
     await h.settle();
     expect(err!.code).toBe('ETIMEDOUT');
   });
