@@ -77,7 +77,8 @@ export function transmit(c: Tcb, now: number): void {
   const endUnit = (cut: boolean): void => {
     const e = (bSeq + bLen) >>> 0;
     if (uNew && bLen > 0) {
-      if (oneSegmentBuffers ? forcedPush(c, e) : cut) bFlags |= TCP_PSH;
+      // A write with MSG_MORE (c.morePending) asks for no PSH, cut or not (send-control.ts).
+      if (oneSegmentBuffers ? forcedPush(c, e) : cut && !c.morePending) bFlags |= TCP_PSH;
       if (bFlags & TCP_PSH) c.pushedSeq = e;
     }
     flush();
