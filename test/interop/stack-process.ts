@@ -26,7 +26,8 @@ export function cliBuilt(): boolean {
   return existsSync(CLI);
 }
 
-export async function startStack(ns: NetNs, args: string[] = [], waitMs = 10_000): Promise<StackProcess> {
+// waitMs: the JIT warm-up runs before the TUN comes up (about 1 s on a quiet machine, 6 s or more on a loaded 2-core one).
+export async function startStack(ns: NetNs, args: string[] = [], waitMs = 20_000): Promise<StackProcess> {
   const child = ns.spawn([process.execPath, CLI, 'up', '--tun', 'tun0', '--addr', `${STACK_ADDR}/24`, '--peer', KERNEL_ADDR, '--log-level', 'info', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
