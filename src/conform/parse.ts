@@ -538,11 +538,19 @@ function parseOptions(s: Scanner): TcpOptionSpec[] | 'any' {
         out.push({ kind: 'fastopen', exp: w === 'FOEXP', cookie });
         break;
       }
+      case 'md5': {
+        // packetdrill: `md5` and the 16-byte digest as 32 hex digits.
+        const hex = s.match(/[0-9a-fA-F]*/) ?? '';
+        if (hex.length !== 32) s.fail(`md5 option needs 32 hex digits (16 bytes), found '${hex}'`);
+        const digest = new Uint8Array(16);
+        for (let i = 0; i < 16; i++) digest[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+        out.push({ kind: 'md5', digest });
+        break;
+      }
       default: {
-        // md5 / exp / unknown: skip to the next option and report unsupported.
+        // exp / unknown: skip to the next option and report unsupported.
         s.match(/[^,>]*/);
-        const what = w === 'md5' ? 'TCP MD5 option' : `TCP option '${w}'`;
-        out.push({ kind: 'unsupported', what });
+        out.push({ kind: 'unsupported', what: `TCP option '${w}'` });
       }
     }
     if (s.eat('>')) break;
@@ -572,6 +580,8 @@ export function optionLength(o: TcpOptionSpec): number {
       return 10;
     case 'fastopen':
       return (o.exp ? 4 : 2) + o.cookie.length;
+    case 'md5':
+      return 2 + o.digest.length;
     case 'unsupported':
       return 0;
   }
