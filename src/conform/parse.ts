@@ -539,11 +539,13 @@ function parseOptions(s: Scanner): TcpOptionSpec[] | 'any' {
         break;
       }
       case 'md5': {
-        // packetdrill: `md5` and the 16-byte digest as 32 hex digits.
+        // packetdrill new_md5_option: the digest as hex, up to 16 bytes; a shorter one makes a shorter
+        // (invalid) option, which a receiver ignores (only length 18 counts).
         const hex = s.match(/[0-9a-fA-F]*/) ?? '';
-        if (hex.length !== 32) s.fail(`md5 option needs 32 hex digits (16 bytes), found '${hex}'`);
-        const digest = new Uint8Array(16);
-        for (let i = 0; i < 16; i++) digest[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+        if (hex.length > 32) s.fail('TCP MD5 digest longer than 16 bytes');
+        if (hex.length % 2 !== 0) s.fail(`TCP MD5 digest '${hex}' is not a valid hex string`);
+        const digest = new Uint8Array(hex.length / 2);
+        for (let i = 0; i < digest.length; i++) digest[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
         out.push({ kind: 'md5', digest });
         break;
       }

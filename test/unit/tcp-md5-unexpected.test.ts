@@ -45,8 +45,13 @@ describe('md5 in script packet lines', () => {
     if (a.kind !== 'packet' || a.packet.proto !== 'tcp' || !Array.isArray(a.packet.options)) throw new Error('not a TCP packet line');
     expect(Array.from(encodeOptions(a.packet.options))).toEqual([19, 18, ...DIGEST, 1, 1]);
   });
-  it('rejects a digest that is not 16 bytes', () => {
-    expect(() => parseScript('0 < . 1:1(0) ack 1 win 514 <md5 0102,nop,nop>\n')).toThrow(/32 hex digits/);
+  it('takes a shorter digest as packetdrill does (a shorter option), and rejects a longer or odd one', () => {
+    const s = parseScript('0 < . 1:1(0) ack 1 win 514 <md5 0102>\n');
+    const a = s.events[0]!.action;
+    if (a.kind !== 'packet' || a.packet.proto !== 'tcp' || !Array.isArray(a.packet.options)) throw new Error('not a TCP packet line');
+    expect(Array.from(encodeOptions(a.packet.options))).toEqual([19, 4, 1, 2]);
+    expect(() => parseScript(`0 < . 1:1(0) ack 1 win 514 <md5 ${'00'.repeat(17)},nop,nop>\n`)).toThrow(/longer than 16 bytes/);
+    expect(() => parseScript('0 < . 1:1(0) ack 1 win 514 <md5 012,nop,nop>\n')).toThrow(/not a valid hex string/);
   });
 });
 
