@@ -137,6 +137,7 @@ export const DROP_REASONS = {
   'tcp.bad-data-offset': 'data offset below 5 words or beyond the segment',
   'tcp.bad-checksum': 'TCP checksum wrong',
   'tcp.bad-options': 'malformed TCP options',
+  'tcp.md5-unexpected': 'an MD5 signature option (RFC 2385) to a socket with no MD5 key (TCPMD5Unexpected; Linux tcp_inbound_md5_hash)',
   'tcp.no-socket': 'no connection or listener for the segment (answered with RST unless it is one)',
   'tcp.out-error': 'an outgoing segment the IP layer refused (no route, too big)',
   'tcp.listen-rst': 'a RST to a listener',

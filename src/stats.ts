@@ -167,6 +167,8 @@ export function tcpExtCounters() {
     TCPLossProbes: 0,
     TCPACKSkippedTimeWait: 0,
     IcmpForgedDrops: 0,
+    // Segments signed with a TCP MD5 option (RFC 2385) to a socket without a key (Linux tcp_inbound_md5_hash).
+    TCPMD5Unexpected: 0,
     // TCP Fast Open (RFC 7413), as Linux's TcpExt names them.
     TCPFastOpenActive: 0,
     TCPFastOpenActiveFail: 0,

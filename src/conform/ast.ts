@@ -48,7 +48,9 @@ export type TcpOptionSpec =
   | { kind: 'ts'; val: number; ecr: number }
   /** TCP Fast Open (RFC 7413): `FO [hex]` is kind 34, `FOEXP [hex]` the experimental kind 254 with magic 0xF989; no hex = a cookie request. */
   | { kind: 'fastopen'; exp: boolean; cookie: Uint8Array }
-  /** Parsed but not supported (TFO, MD5, unknown kinds): the script is reported unsupported. */
+  /** TCP MD5 signature (RFC 2385 §3.0): `md5 HEX`, kind 19, up to 16 digest bytes as written (18 bytes in all when 16) (never computed: no keys are modelled). */
+  | { kind: 'md5'; digest: Uint8Array }
+  /** Parsed but not supported (unknown kinds): the script is reported unsupported. */
   | { kind: 'unsupported'; what: string };
 
 export interface TcpPacketLine {

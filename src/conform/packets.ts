@@ -72,6 +72,10 @@ export function encodeOptions(opts: readonly TcpOptionSpec[]): Uint8Array {
         else out.push(TcpOptionKind.FastOpen, 2 + o.cookie.length);
         for (const b of o.cookie) out.push(b);
         break;
+      case 'md5':
+        out.push(TcpOptionKind.Md5Sig, 2 + o.digest.length);
+        for (const b of o.digest) out.push(b);
+        break;
       case 'unsupported':
         break;
     }

@@ -538,11 +538,21 @@ function parseOptions(s: Scanner): TcpOptionSpec[] | 'any' {
         out.push({ kind: 'fastopen', exp: w === 'FOEXP', cookie });
         break;
       }
+      case 'md5': {
+        // packetdrill new_md5_option: the digest as hex, up to 16 bytes; a shorter one makes a shorter
+        // (invalid) option, which a receiver ignores (only length 18 counts).
+        const hex = s.match(/[0-9a-fA-F]*/) ?? '';
+        if (hex.length > 32) s.fail('TCP MD5 digest longer than 16 bytes');
+        if (hex.length % 2 !== 0) s.fail(`TCP MD5 digest '${hex}' is not a valid hex string`);
+        const digest = new Uint8Array(hex.length / 2);
+        for (let i = 0; i < digest.length; i++) digest[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+        out.push({ kind: 'md5', digest });
+        break;
+      }
       default: {
-        // md5 / exp / unknown: skip to the next option and report unsupported.
+        // exp / unknown: skip to the next option and report unsupported.
         s.match(/[^,>]*/);
-        const what = w === 'md5' ? 'TCP MD5 option' : `TCP option '${w}'`;
-        out.push({ kind: 'unsupported', what });
+        out.push({ kind: 'unsupported', what: `TCP option '${w}'` });
       }
     }
     if (s.eat('>')) break;
@@ -572,6 +582,8 @@ export function optionLength(o: TcpOptionSpec): number {
       return 10;
     case 'fastopen':
       return (o.exp ? 4 : 2) + o.cookie.length;
+    case 'md5':
+      return 2 + o.digest.length;
     case 'unsupported':
       return 0;
   }

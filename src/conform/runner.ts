@@ -38,6 +38,7 @@ import {
   type OutPacket,
 } from './packets.js';
 import { SyscallAdapter, type CallOutcome, type Blocked } from './syscalls.js';
+import { procNetTcp, procNetTcp6, runProcGrep } from './proc-net-tcp.js';
 import { ScriptFailure, type RunContext, type SocketUnderTest, type TupleState } from './run-context.js';
 
 export { ScriptFailure } from './run-context.js';
@@ -412,6 +413,7 @@ export class Run implements RunContext {
   // ------------------------------------------------------------ shell
 
   private shell(ev: ScriptEvent, command: string): void {
+    if (this.procGrep(ev, command)) return;
     const outcome = applyShellCommand(this.cfg, command, ev.line);
     for (const d of outcome.done) this.trace(`shell ${d}`);
     for (const w of outcome.warnings) this.result.warnings.push(`line ${ev.line}: ${w}`);
@@ -419,6 +421,24 @@ export class Run implements RunContext {
     if (this.stack) Object.assign(this.stack.tcp.config, this.cfg.tcp);
     // `ip tcp_metrics flush` empties the kernel's metrics, Fast Open cookies included.
     if (this.stack && /\bip\s+tcp_metrics\s+flush\b/.test(command)) this.stack.tcp.fastOpen.cache.clear();
+  }
+
+  /**
+   * A `grep ... /proc/net/tcp /proc/net/tcp6 | grep ...` check of the socket table (proc-net-tcp.ts); false when the
+   * command is something else. packetdrill fails the script when the command's status is not 0 (run.c run_command).
+   */
+  private procGrep(ev: ScriptEvent, command: string): boolean {
+    const tcp = this.stack?.tcp;
+    const read = (path: string): string | undefined => {
+      if (path === '/proc/net/tcp') return procNetTcp(tcp);
+      if (path === '/proc/net/tcp6') return procNetTcp6();
+      return undefined;
+    };
+    const r = runProcGrep(command, read);
+    if (r === undefined) return false;
+    this.trace(`shell ${command}: status ${r.status}${r.output ? '\n' + r.output : ''}`);
+    if (r.status !== 0) this.fail('other', `shell command '${command}' exited with status ${r.status}`, ev.line, [`script: ${ev.text}`]);
+    return true;
   }
 
   // ------------------------------------------------------------ syscalls
@@ -918,6 +938,11 @@ export class Run implements RunContext {
         if ((w.exp && (b.length < 4 || read16(b, 2) !== FASTOPEN_EXP_MAGIC)) || got.length !== w.cookie.length || got.some((x, i) => x !== w.cookie[i])) return `expected ${fmtSpec(w)}, got ${this.fmtActualOpt(b, t)}`;
         return undefined;
       }
+      case 'md5': {
+        const got = b.subarray(2);
+        if (got.length !== w.digest.length || got.some((x, i) => x !== w.digest[i])) return `expected ${fmtSpec(w)}, got ${this.fmtActualOpt(b, t)}`;
+        return undefined;
+      }
       default:
         return undefined;
     }
@@ -948,6 +973,8 @@ export class Run implements RunContext {
         const hex = Buffer.from(b.subarray(exp ? 4 : 2)).toString('hex');
         return `${exp ? 'FOEXP' : 'FO'}${hex ? ' ' + hex : ''}`;
       }
+      case TcpOptionKind.Md5Sig:
+        return b.length === 18 ? `md5 ${Buffer.from(b.subarray(2)).toString('hex')}` : `md5?len${b.length}`;
       case TcpOptionKind.Timestamps: {
         if (b.length !== 10) return `TS?len${b.length}`;
         const real = read32(b, 2);
@@ -1032,6 +1059,8 @@ function specKind(w: TcpOptionSpec): number {
       return TcpOptionKind.Timestamps;
     case 'fastopen':
       return w.exp ? TcpOptionKind.Experimental : TcpOptionKind.FastOpen;
+    case 'md5':
+      return TcpOptionKind.Md5Sig;
     case 'unsupported':
       return -1;
   }
@@ -1052,6 +1081,8 @@ export function fmtSpec(w: TcpOptionSpec): string {
       return `TS val ${w.val} ecr ${w.ecr}`;
     case 'fastopen':
       return `${w.exp ? 'FOEXP' : 'FO'}${w.cookie.length > 0 ? ' ' + Buffer.from(w.cookie).toString('hex') : ''}`;
+    case 'md5':
+      return `md5 ${Buffer.from(w.digest).toString('hex')}`;
     case 'unsupported':
       return w.what;
   }

@@ -148,6 +148,7 @@ export class TcpLayer implements ServerHost {
           return;
         }
       }
+      if (conn.state !== TcpState.TIME_WAIT && this.md5Unexpected(h)) return;
       conn.segmentArrives(h, packet, payloadStart, now);
       return;
     }
@@ -158,10 +159,23 @@ export class TcpLayer implements ServerHost {
     }
     const l = this.findListener(dst, h.dstPort);
     if (l !== undefined) {
+      if (this.md5Unexpected(h)) return;
       l.input(h, packet, payloadStart, dst, src, now, -1);
       return;
     }
     this.noSocketReply(h, dst, src);
+  }
+
+  /**
+   * A segment signed with an MD5 option (RFC 2385) for a listener or connection: no socket here has an MD5 key
+   * (TCP_MD5SIG is not modelled), so it is dropped and counted — Linux tcp_inbound_md5_hash, called from
+   * tcp_v4_rcv for full and request sockets (not TIME-WAIT, not a segment for no socket).
+   */
+  private md5Unexpected(h: TcpHeader): boolean {
+    if (!h.md5Present) return false;
+    this.stats.TcpExt.TCPMD5Unexpected++;
+    this.stats.drop('tcp.md5-unexpected');
+    return true;
   }
 
   private timeWaitArrives(tw: TimeWaitEntry, h: TcpHeader, packet: Uint8Array, payloadStart: number, now: number): void {

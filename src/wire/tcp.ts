@@ -33,6 +33,8 @@ export const TcpOptionKind = {
   SackPermitted: 4,
   Sack: 5,
   Timestamps: 8,
+  /** TCP MD5 signature (RFC 2385 §3.0): kind 19, length 18, a 16-byte digest. */
+  Md5Sig: 19,
   /** TCP Fast Open cookie (RFC 7413 §4.1.1). */
   FastOpen: 34,
   /** Experimental option (RFC 6994); with magic 0xF989 the pre-RFC Fast Open cookie Linux still speaks. */
@@ -41,6 +43,8 @@ export const TcpOptionKind = {
 
 /** RFC 6994 ExID of the experimental Fast Open option (Linux TCPOPT_FASTOPEN_MAGIC). */
 export const FASTOPEN_EXP_MAGIC = 0xf989;
+/** RFC 2385 §3.0: the MD5 signature option is 18 bytes (Linux TCPOLEN_MD5SIG). */
+export const TCPOLEN_MD5SIG = 18;
 /** RFC 7413 §4.1.1: a cookie is 4 to 16 bytes (Linux TCP_FASTOPEN_COOKIE_MIN/MAX). */
 export const FASTOPEN_COOKIE_MIN = 4;
 export const FASTOPEN_COOKIE_MAX = 16;
@@ -90,6 +94,8 @@ export class TcpHeader {
   foLen = -1;
   /** The cookie came in the experimental option (254, magic 0xF989). */
   foExp = false;
+  /** An MD5 signature option (RFC 2385) of the right length is present (Linux tcp_parse_md5sig_option). */
+  md5Present = false;
   readonly foCookie = new Uint8Array(FASTOPEN_COOKIE_MAX);
 
   get fin(): boolean {
@@ -167,6 +173,7 @@ function resetOptions(h: TcpHeader): void {
   h.sackCount = 0;
   h.foLen = -1;
   h.foExp = false;
+  h.md5Present = false;
 }
 
 /** Walks options in b[start, end) into `into`'s option fields. */
@@ -209,6 +216,10 @@ function decodeTcpOptions(b: Uint8Array, start: number, end: number, into: TcpHe
           into.tsVal = read32(b, i + 2);
           into.tsEcr = read32(b, i + 6);
         }
+        break;
+      case TcpOptionKind.Md5Sig:
+        // Linux tcp_parse_md5sig_option: only an 18-byte option counts.
+        if (olen === TCPOLEN_MD5SIG) into.md5Present = true;
         break;
       case TcpOptionKind.FastOpen:
         if (syn) parseFastOpenCookie(b, i + 2, olen - 2, false, into);

@@ -127,10 +127,10 @@ assert tcpi_snd_cwnd == 10   // python, untouched
   });
 
   it('parses unsupported options instead of failing (the runner reports them)', () => {
-    const s = parseScript('0 < S 0:0(0) win 1 <mss 1460,md5 0102,nop,nop>');
+    const s = parseScript('0 < S 0:0(0) win 1 <mss 1460,frob 0102,nop,nop>');
     const a = s.events[0]!.action;
     if (a.kind !== 'packet' || a.packet.proto !== 'tcp' || !Array.isArray(a.packet.options)) throw new Error('bad parse');
-    expect(a.packet.options[1]).toEqual({ kind: 'unsupported', what: 'TCP MD5 option' });
+    expect(a.packet.options[1]).toEqual({ kind: 'unsupported', what: "TCP option 'frob'" });
     expect(a.packet.flags).toBe(TCP_SYN);
   });
 

@@ -85,7 +85,9 @@ describe('conform runner and matcher', () => {
       ['0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 setsockopt(3, IPPROTO_TCP, TCP_CONGESTION, "bbr", 3) = 0\n', /socket option TCP_CONGESTION/],
       ['0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 splice(3, NULL, 6, NULL, 1, 0) = 1\n', /system call splice/],
       ['0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 sendmsg(3, {msg_iov(1)=[{..., 1}]}, MSG_OOB) = 1\n', /sendmsg flag MSG_OOB/],
-      ['0 < S 0:0(0) win 1 <mss 1460,md5 0102,nop,nop,nop>\n', /TCP MD5 option/],
+      ['0 < S 0:0(0) win 1 <mss 1460,frob 0102,nop,nop,nop>\n', /TCP option 'frob'/],
+      ['0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 setsockopt(3, IPPROTO_TCP, TCP_MD5SIG, [0], 4) = 0\n', /TCP_MD5SIG/],
+      ['0 `grep -c " 0A " /proc/net/tcp`\n', /shell command/],
       ['--wire_server_ip=1.2.3.4\n0 < S 0:0(0) win 1\n', /option --wire_server_ip/],
     ];
     for (const [text, re] of cases) {
