@@ -17,6 +17,7 @@ import { icmpErrorArrives } from './icmp-errors.js';
 import { openActive, openPassive } from './open.js';
 import { sendAck } from './output.js';
 import { segmentArrives } from './rcv.js';
+import { lowatWriteLimit } from './write-queue.js';
 import { queueWrite, setCork, setNoDelay, setSendBufferSize, unsentBelowLowat, unsentBytes } from './send-control.js';
 import { seqGt } from './seq.js';
 import { transmit } from './snd.js';
@@ -117,7 +118,10 @@ export class TcpConnection extends Tcb {
   /** Copies up to `len` bytes in; returns how many fit. `flags`: WRITE_MORE / WRITE_EOR (send-control.ts), applied once all `len` are in. */
   write(src: Uint8Array, off: number, len: number, flags = 0): number {
     if (this.finQueued || this.state === TcpState.CLOSED || this.state === TcpState.TIME_WAIT) return 0;
-    const n = queueWrite(this, src, off, len, flags);
+    // TCP_NOTSENT_LOWAT stops the copy at a buffer boundary (write-queue.ts); a cut write is a partial one.
+    const take = lowatWriteLimit(this, len);
+    const n = take < len ? queueWrite(this, src, off, take, 0) : queueWrite(this, src, off, len, flags);
+    if (n < take) this.writeTailSeq = -1;
     if (n > 0) this.requestOutput();
     return n;
   }
