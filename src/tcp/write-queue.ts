@@ -77,6 +77,8 @@ export function lowatWriteLimit(c: Tcb, len: number): number {
     copied += copy;
     tail += copy;
     unsent += copy;
+    // The write is all in: it ends here (tcp_push at `out` sends, not tcp_push_one).
+    if (copied === len) break;
     // A full buffer that is the send head goes out now (tcp_push_one), as far as the windows allow.
     if (tail >= goal && unsent === tail && room > 0) {
       const s = Math.min(room, tail);
