@@ -175,6 +175,9 @@ export class TcpConnection extends Tcb {
     if (!on) this.requestOutput();
   }
 
+  /** A write sleeps until the unsent bytes drop under TCP_NOTSENT_LOWAT (sk_stream_wait_memory). */
+  lowatWaiter = false;
+
   /** TCP_NOTSENT_LOWAT of this connection (0: the stack's tcp_notsent_lowat). */
   setNotSentLowat(bytes: number): void {
     this.notSentLowat = bytes;
@@ -254,6 +257,13 @@ export class TcpConnection extends Tcb {
     if (this.wantOutput || this.ackPending) {
       this.wantOutput = false;
       transmit(this, now);
+    }
+    // Linux tcp_data_snd_check → tcp_check_space: after sending, a writer asleep on TCP_NOTSENT_LOWAT wakes
+    // once twice the unsent bytes are below the mark.
+    if (this.lowatWaiter && unsentBelowLowat(this, true)) {
+      this.lowatWaiter = false;
+      this.post(EV_WRITABLE);
+      this.layer.kick();
     }
     if (this.state === TcpState.TIME_WAIT && this.user === null) retireToTimeWait(this, now);
   }

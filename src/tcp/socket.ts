@@ -192,6 +192,12 @@ export class TcpSocket extends Duplex implements ConnectionUser {
   }
 
   onWritable(): void {
+    // A write waiting for room resumes only once the socket is writable in Linux's sense too: under
+    // TCP_NOTSENT_LOWAT, twice the unsent bytes below the mark (sk_stream_write_space → __sk_stream_is_writeable).
+    if (this.pendingWrite !== null && this.conn !== null && !this.conn.belowNotSentLowat) {
+      this.conn.lowatWaiter = true;
+      return;
+    }
     if (this.pendingWrite !== null) this.flushPending();
     if (this.noSpace && this.pendingWrite === null) {
       this.noSpace = false;

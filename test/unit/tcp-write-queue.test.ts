@@ -74,3 +74,19 @@ describe('TCP_NOTSENT_LOWAT on the write side (write-queue.ts)', () => {
     expect(sock.trySend(Buffer.alloc(59000))).toBe(26000);
   });
 });
+
+describe('a blocking write under TCP_NOTSENT_LOWAT', () => {
+  it('waits until twice the unsent bytes are below the mark, then goes on where Linux would', async () => {
+    const { h, sock, ack } = await established(32000);
+    sock.setNotSentLowat(4000);
+    sock.write(Buffer.alloc(59000));
+    await h.settle();
+    expect(sock.bytesWritten).toBe(26000);
+    await ack(2000); // 12000 unsent: not writable (2 × 12000 ≥ 4000), the write stays asleep
+    expect(sock.bytesWritten).toBe(26000);
+    await ack(4000);
+    await ack(6000);
+    await ack(8000); // everything written has left: writable, the write copies on
+    expect(sock.bytesWritten).toBeGreaterThan(26000);
+  });
+});
