@@ -641,6 +641,15 @@ export class SyscallAdapter {
     if (s.connecting) {
       if (dontwait) return err('EAGAIN');
     }
+    if (dontwait && !s.connecting) {
+      // Linux's non-blocking tcp_sendmsg: what fits now, the rest is the caller's (EAGAIN when nothing fits).
+      const n = s.trySend(data ?? Buffer.alloc(len), sendOptionsOf(flags));
+      if (n >= 0) {
+        await this.run.settle();
+        if (fd.deadErrno) return err('EPIPE');
+        return n === 0 && len > 0 ? err('EAGAIN') : ok(n);
+      }
+    }
     s.send(data ?? Buffer.alloc(len), sendOptionsOf(flags));
     await this.run.settle();
     if (fd.deadErrno) return err('EPIPE');

@@ -17,6 +17,7 @@ import { icmpErrorArrives } from './icmp-errors.js';
 import { openActive, openPassive } from './open.js';
 import { sendAck } from './output.js';
 import { segmentArrives } from './rcv.js';
+import { lowatWriteLimit } from './write-queue.js';
 import { queueWrite, setCork, setNoDelay, setSendBufferSize, unsentBelowLowat, unsentBytes } from './send-control.js';
 import { seqGt } from './seq.js';
 import { transmit } from './snd.js';
@@ -117,7 +118,10 @@ export class TcpConnection extends Tcb {
   /** Copies up to `len` bytes in; returns how many fit. `flags`: WRITE_MORE / WRITE_EOR (send-control.ts), applied once all `len` are in. */
   write(src: Uint8Array, off: number, len: number, flags = 0): number {
     if (this.finQueued || this.state === TcpState.CLOSED || this.state === TcpState.TIME_WAIT) return 0;
-    const n = queueWrite(this, src, off, len, flags);
+    // TCP_NOTSENT_LOWAT stops the copy at a buffer boundary (write-queue.ts); a cut write is a partial one.
+    const take = lowatWriteLimit(this, len);
+    const n = take < len ? queueWrite(this, src, off, take, 0) : queueWrite(this, src, off, len, flags);
+    if (n < take) this.writeTailSeq = -1;
     if (n > 0) this.requestOutput();
     return n;
   }
@@ -170,6 +174,9 @@ export class TcpConnection extends Tcb {
     setCork(this, on);
     if (!on) this.requestOutput();
   }
+
+  /** A write sleeps until the unsent bytes drop under TCP_NOTSENT_LOWAT (sk_stream_wait_memory). */
+  lowatWaiter = false;
 
   /** TCP_NOTSENT_LOWAT of this connection (0: the stack's tcp_notsent_lowat). */
   setNotSentLowat(bytes: number): void {
@@ -250,6 +257,13 @@ export class TcpConnection extends Tcb {
     if (this.wantOutput || this.ackPending) {
       this.wantOutput = false;
       transmit(this, now);
+    }
+    // Linux tcp_data_snd_check → tcp_check_space: after sending, a writer asleep on TCP_NOTSENT_LOWAT wakes
+    // once twice the unsent bytes are below the mark.
+    if (this.lowatWaiter && unsentBelowLowat(this, true)) {
+      this.lowatWaiter = false;
+      this.post(EV_WRITABLE);
+      this.layer.kick();
     }
     if (this.state === TcpState.TIME_WAIT && this.user === null) retireToTimeWait(this, now);
   }

@@ -7,6 +7,7 @@
 import { TCP_ACK, TCP_FIN, TCP_PSH } from '../wire/tcp.js';
 import { abort } from './close.js';
 import { sendDeferredSyn } from './fastopen-active.js';
+import { inMarkedTail } from './write-queue.js';
 import { countRetrans, sackOptionBytes, sendAck, sendData, sendProbe } from './output.js';
 import { rackEnabled } from './rack.js';
 import { armRtoOrProbe, pipe, sackRetransmit } from './recovery.js';
@@ -78,7 +79,7 @@ export function transmit(c: Tcb, now: number): void {
     const e = (bSeq + bLen) >>> 0;
     if (uNew && bLen > 0) {
       // A write with MSG_MORE (c.morePending) asks for no PSH, cut or not (send-control.ts).
-      if (oneSegmentBuffers ? forcedPush(c, e) : cut && !c.morePending) bFlags |= TCP_PSH;
+      if (oneSegmentBuffers ? forcedPush(c, e) : (cut || inMarkedTail(c, e)) && !c.morePending) bFlags |= TCP_PSH;
       if (bFlags & TCP_PSH) c.pushedSeq = e;
     }
     flush();

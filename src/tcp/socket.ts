@@ -192,6 +192,12 @@ export class TcpSocket extends Duplex implements ConnectionUser {
   }
 
   onWritable(): void {
+    // A write waiting for room resumes only once the socket is writable in Linux's sense too: under
+    // TCP_NOTSENT_LOWAT, twice the unsent bytes below the mark (sk_stream_write_space → __sk_stream_is_writeable).
+    if (this.pendingWrite !== null && this.conn !== null && !this.conn.belowNotSentLowat) {
+      this.conn.lowatWaiter = true;
+      return;
+    }
     if (this.pendingWrite !== null) this.flushPending();
     if (this.noSpace && this.pendingWrite === null) {
       this.noSpace = false;
@@ -380,6 +386,25 @@ export class TcpSocket extends Duplex implements ConnectionUser {
     const flags = (opts.more ? WRITE_MORE : 0) | (opts.eor ? WRITE_EOR : 0);
     if (flags !== 0) (this.chunkFlags ??= new WeakMap()).set(buf, flags);
     return cb ? this.write(buf, cb) : this.write(buf);
+  }
+
+  /**
+   * A non-blocking write (write(2) on an O_NONBLOCK socket, MSG_DONTWAIT): copies what the connection takes now
+   * — the send buffer's room, and with TCP_NOTSENT_LOWAT up to the buffer where Linux stops (tcp/write-queue.ts)
+   * — and returns that count; nothing is kept for later. 0: nothing fit (EAGAIN); -1: an earlier write() still
+   * waits in the stream, which must go first.
+   */
+  trySend(data: Uint8Array, opts: SendOptions = {}): number {
+    const c = this.conn;
+    if (c === null || this.connGone || !c.writable) throw new TcpError('EPIPE', 'write');
+    if (this.pendingWrite !== null || this.writableLength > 0) return -1;
+    const flags = (opts.more ? WRITE_MORE : 0) | (opts.eor ? WRITE_EOR : 0);
+    const n = c.write(data, 0, data.length, flags);
+    this.written += n;
+    if (n > 0) this.touch();
+    // Linux sets SOCK_NOSPACE on a cut write; the next room wakes the socket's 'wakeup' listeners.
+    if (n < data.length) this.noSpace = true;
+    return n;
   }
 
   /**

@@ -285,6 +285,8 @@ export abstract class Tcb {
   records: RecordMarks | null = null;
   /** TCP_NOTSENT_LOWAT of this socket; 0: the stack's `notsentLowat` (tcp_notsent_lowat(tp)). */
   notSentLowat = 0;
+  /** Where the last write-queue buffer begins (Linux's tail skb, write-queue.ts); -1: none. */
+  writeTailSeq = -1;
   /** SO_SNDBUF was set on the connection: the send buffer keeps that size (no autotuning, SOCK_SNDBUF_LOCK). */
   sndBufLocked = false;
 
