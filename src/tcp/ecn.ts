@@ -4,7 +4,8 @@
  * mark until the sender's CWR. net.ipv4.tcp_ecn: 0 off, 1 ask on our SYNs and accept, 2 only accept (default).
  */
 import { TCP_CWR, TCP_ECE } from '../wire/tcp.js';
-import type { Tcb } from './tcb.js';
+import { seqLt } from './seq.js';
+import { REC_NONE, type Tcb } from './tcb.js';
 
 /** The IP ECN field's codepoints (RFC 3168 §5). */
 export const ECN_NOT_ECT = 0;
@@ -17,6 +18,8 @@ export const ECN_OK = 1;
 export const ECN_QUEUE_CWR = 2;
 /** Echo ECE on every segment until the peer's CWR (TCP_ECN_DEMAND_CWR). */
 export const ECN_DEMAND_CWR = 4;
+/** A reduction for ECE is in progress until SND.UNA passes `ecnCwrEnd` (Linux's TCP_CA_CWR state). */
+export const ECN_IN_CWR = 8;
 
 /** The ECN flags of our SYN (Linux tcp_ecn_send_syn): ECE|CWR with tcp_ecn=1, and never on a retransmitted SYN (tcp_ecn_clear_syn, ecn_fallback). */
 export function ecnSynFlags(c: Tcb, retransmission: boolean): number {
@@ -85,9 +88,21 @@ export function ecnSegmentArrives(c: Tcb, flags: number, ipEcn: number, dataLeng
   return quick;
 }
 
-/** An ACK with ECE on an ECN connection asks for a window reduction (Linux tcp_ecn_rcv_ecn_echo, FLAG_ECE). */
-export function ecnEchoed(c: Tcb, flags: number): boolean {
-  return (c.ecnFlags & ECN_OK) !== 0 && (flags & TCP_ECE) !== 0;
+/**
+ * An ACK with ECE on an ECN connection (Linux tcp_ecn_rcv_ecn_echo, FLAG_ECE → tcp_enter_cwr): at most once
+ * per window of data (RFC 3168 §6.1.2), and not during loss recovery (which has reduced already), ssthresh
+ * comes from the congestion controller and the window drops to it, CWR goes on the next new data. Linux
+ * walks cwnd down to ssthresh over the window with PRR (tcp_cwnd_reduction); we reduce at once, as RFC 3168
+ * §6.1.2 describes. Runs before the ACK grows the window, so the reduction starts from the prior cwnd.
+ */
+export function ecnEchoArrives(c: Tcb, flags: number, now: number): void {
+  const e = c.ecnFlags;
+  if (!(e & ECN_OK) || !(flags & TCP_ECE) || c.recovery !== REC_NONE) return;
+  if (e & ECN_IN_CWR && seqLt(c.sndUna, c.ecnCwrEnd)) return;
+  c.ssthresh = c.cc.ssthreshOnLoss(c, (c.sndMax - c.sndUna) | 0, now);
+  c.cwnd = Math.min(c.cwnd, c.ssthresh);
+  c.ecnCwrEnd = c.sndMax;
+  c.ecnFlags = e | ECN_IN_CWR | ECN_QUEUE_CWR;
 }
 
 /** After a congestion window reduction (Linux tcp_init_cwnd_reduction → tcp_ecn_queue_cwr): CWR goes on the next new data. */
