@@ -364,7 +364,14 @@ export const SYSCTLS: Readonly<Record<string, SysctlRule>> = {
   'net.ipv4.tcp_wmem': bufRule('wmem', 'wmemMax'),
   'net.inet.tcp.recvspace': bufRule('rmem', 'rmemMax'),
   'net.inet.tcp.sendspace': bufRule('wmem', 'wmemMax'),
-  'net.ipv4.tcp_ecn': onlyRule(['0', '2'], 'net.ipv4.tcp_ecn (ECN)'),
+  'net.ipv4.tcp_ecn': {
+    apply(c, v, line) {
+      const n = Number(v.trim());
+      // 3..5 are AccECN modes (RFC 9768), which we do not model.
+      if (n !== 0 && n !== 1 && n !== 2) throw new Unsupported(`sysctl net.ipv4.tcp_ecn=${v.trim()} (only classic ECN 0/1/2)`, line);
+      c.tcp['ecn'] = n;
+    },
+  },
   'net.inet.tcp.ecn.enable': onlyRule(['0', '2'], 'net.inet.tcp.ecn.enable (ECN)'),
   'net.inet.tcp.insecure_rst': onlyRule(['0'], 'net.inet.tcp.insecure_rst (classic RFC 793 RST rules)'),
   'net.inet.tcp.insecure_syn': onlyRule(['0'], 'net.inet.tcp.insecure_syn (classic RFC 793 SYN rules)'),

@@ -13,7 +13,7 @@
  */
 import { VirtualClock, TimerQueue } from '../clock.js';
 import { Stack, type StackOptions } from '../stack.js';
-import { TCP_ACK, TCP_CWR, TCP_SYN, TcpOptionKind, TCP_MIN_HEADER, formatTcpFlags, FASTOPEN_EXP_MAGIC } from '../wire/tcp.js';
+import { TCP_ACK, TCP_AE, TCP_CWR, TCP_SYN, TcpOptionKind, TCP_MIN_HEADER, formatTcpFlags, FASTOPEN_EXP_MAGIC } from '../wire/tcp.js';
 import { IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP } from '../wire/ipv4.js';
 import { ipToString, read16, read32 } from '../wire/bytes.js';
 import { internetChecksum } from '../wire/checksum.js';
@@ -149,6 +149,9 @@ function fromError(result: ScriptResult, e: unknown): ScriptResult {
   return result;
 }
 
+/** packetdrill's names of the IP ECN field's codepoints (RFC 3168 §5), 4 for `ect01` (either ECT). */
+const ECN_NAMES = ['noecn', 'ect1', 'ect0', 'ce', 'ect01'] as const;
+
 /** Rejects scripts using features we do not have before running anything. */
 function preflight(script: Script, cfg: RunnerConfig): void {
   for (const ev of script.events) {
@@ -157,8 +160,7 @@ function preflight(script: Script, cfg: RunnerConfig): void {
     if (a.kind === 'packet' && a.packet.proto === 'tcp' && Array.isArray(a.packet.options)) {
       for (const o of a.packet.options) if (o.kind === 'unsupported') throw new Unsupported(o.what, ev.line);
     }
-    if (a.kind === 'packet' && a.packet.ip?.ecn !== undefined && a.packet.ip.ecn !== 0) throw new Unsupported('ECN codepoints in IP info', ev.line);
-    if (a.kind === 'packet' && a.packet.proto === 'tcp' && a.packet.flags & 0x1c0) throw new Unsupported('ECN/AccECN TCP flags (E, W, A)', ev.line);
+    if (a.kind === 'packet' && a.packet.proto === 'tcp' && a.packet.flags & TCP_AE) throw new Unsupported('AccECN TCP flag (A / AE)', ev.line);
     if (a.kind === 'syscall') SyscallAdapter.preflight(a.call, ev.line);
   }
 }
@@ -765,6 +767,11 @@ export class Run implements RunContext {
     if (d.ip.headerLength !== 20) m.push(`IP header length ${d.ip.headerLength}, expected 20`);
     if (p.ip?.ttl !== undefined && d.ip.ttl !== p.ip.ttl) m.push(`ttl: expected ${p.ip.ttl}, got ${d.ip.ttl}`);
     if (p.ip?.tos !== undefined && d.ip.tos !== p.ip.tos) m.push(`tos: expected 0x${p.ip.tos.toString(16)}, got 0x${d.ip.tos.toString(16)}`);
+    if (p.ip?.ecn !== undefined) {
+      const got = d.ip.tos & 3;
+      const ok = p.ip.ecn === 'either' ? got === 1 || got === 2 : got === p.ip.ecn;
+      if (!ok) m.push(`ECN field: expected ${ECN_NAMES[p.ip.ecn === 'either' ? 4 : p.ip.ecn]}, got ${ECN_NAMES[got]}`);
+    }
     if (p.proto === 'tcp') {
       if (d.tcpError) return [...m, `TCP header invalid: ${d.tcpError}`];
       this.checkTcp(p, d, got, line, m);

@@ -220,9 +220,9 @@ export class Ipv4Layer {
   /**
    * Sends a datagram we originate: `buf` holds the payload at [20, 20+payloadLength);
    * the header is written into buf[0..20). The buffer's ownership passes to
-   * the link. Returns an error code instead of throwing.
+   * the link. `tos` is the TOS byte (its low two bits the ECN field, RFC 3168 §5). Returns an error code instead of throwing.
    */
-  output(buf: Uint8Array, payloadLength: number, src: number, dst: number, protocol: number, dontFragment = false, ttl = this.options.defaultTtl, meta = 0): IpOutputError | undefined {
+  output(buf: Uint8Array, payloadLength: number, src: number, dst: number, protocol: number, dontFragment = false, ttl = this.options.defaultTtl, meta = 0, tos = 0): IpOutputError | undefined {
     const route = this.routes.lookup(dst);
     if (!route) {
       this.stats.Ip.OutNoRoutes++;
@@ -233,7 +233,7 @@ export class Ipv4Layer {
     const total = IPV4_MIN_HEADER + payloadLength;
     this.stats.Ip.OutRequests++;
     const id = this.nextId;
-    emitIpv4Simple(buf, total, id, dontFragment, ttl, protocol, src === 0 ? iface.address : src, dst);
+    emitIpv4Simple(buf, total, id, dontFragment, ttl, protocol, src === 0 ? iface.address : src, dst, tos);
     const packet = buf.length === total ? buf : buf.subarray(0, total);
     // A super-segment takes one IP ID per wire segment (the segments count up from `id`, as Linux's GSO does).
     this.nextId = (id + ((meta & META_GSO_MASK) === 0 ? 1 : gsoSegmentCount(packet, meta))) & 0xffff;

@@ -75,16 +75,16 @@ function inQuickAckMode(c: Tcb): boolean {
  * segments), at most `quickAcks` (TCP_MAX_QUICKACKS, 16) — a small window gets few, so the sender's
  * ACK clock is every second segment almost at once.
  */
-export function incrQuick(c: Tcb): void {
+export function incrQuick(c: Tcb, max = c.cfg.quickAcks): void {
   let q = Math.floor(c.rcvWnd / (2 * c.rcvMss));
   if (q === 0) q = 2;
-  q = Math.min(q, c.cfg.quickAcks);
+  q = Math.min(q, max);
   if (q > c.quick) c.quick = q;
 }
 
 /** Linux tcp_enter_quickack_mode (duplicate or out-of-window data): quick ACKs again, interactive mode off. */
-export function enterQuickAck(c: Tcb): void {
-  incrQuick(c);
+export function enterQuickAck(c: Tcb, max = c.cfg.quickAcks): void {
+  incrQuick(c, max);
   c.pingpong = false;
 }
 

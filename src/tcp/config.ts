@@ -96,6 +96,11 @@ export interface TcpConfig {
    * Linux 6.x): the SYN goes at 0, 1, 2, 3, 4, 5 s, then 7, 11 … s. 0 gives RFC 6298's doubling from the first.
    */
   synLinearTimeouts: number;
+  /**
+   * Classic ECN, RFC 3168 (net.ipv4.tcp_ecn): 0 off, 1 ask for it on our SYNs and accept it, 2 accept it when
+   * a peer's SYN asks (Linux's default). The rules are in src/tcp/ecn.ts.
+   */
+  ecn: number;
   /** SYN-ACK retransmissions before a half-open entry expires (net.ipv4.tcp_synack_retries = 5). */
   synAckRetries: number;
   /** Data retransmissions before ETIMEDOUT (net.ipv4.tcp_retries2 = 15). */
@@ -178,6 +183,7 @@ export const defaultTcpConfig: Readonly<TcpConfig> = {
   finTimeoutMs: 60_000,
   synRetries: 6,
   synLinearTimeouts: 4,
+  ecn: 2,
   synAckRetries: 5,
   retries2: 15,
   keepaliveTimeMs: 7_200_000,

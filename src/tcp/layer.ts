@@ -119,8 +119,12 @@ export class TcpLayer implements ServerHost {
 
   // ---------------------------------------------------------------- input
 
-  input(packet: Uint8Array, ip: { src: number; dst: number; checksumTrusted?: boolean }, off: number, len: number, now: number): void {
+  /** The IP ECN field of the segment being processed (src/tcp/ecn.ts reads it). */
+  rxIpEcn = 0;
+
+  input(packet: Uint8Array, ip: { src: number; dst: number; tos?: number; checksumTrusted?: boolean }, off: number, len: number, now: number): void {
     const st = this.stats;
+    this.rxIpEcn = (ip.tos ?? 0) & 3;
     st.Tcp.InSegs++;
     const h = this.hdr;
     // A segment the link vouches for (a partial checksum from the local kernel) is not verified.
@@ -414,9 +418,9 @@ export class TcpLayer implements ServerHost {
    * Emits a segment of `conn`, with `len` payload bytes taken from its send buffer at `sbOffset`. With
    * `gsoSize` > 0 and `len` above it, the segment is a super-segment: `len / gsoSize` wire segments (rounded
    * up) that the link or the IP layer cuts (src/wire/offload.ts). The checksum is left partial: the link or
-   * the IP output path completes it.
+   * the IP output path completes it. `ipEcn` is the IP ECN field (RFC 3168 §5; src/tcp/ecn.ts).
    */
-  emit(conn: Tcb, seq: number, ack: number, flags: number, window: number, opts: TcpOptions | undefined, sbOffset: number, len: number, gsoSize = 0): void {
+  emit(conn: Tcb, seq: number, ack: number, flags: number, window: number, opts: TcpOptions | undefined, sbOffset: number, len: number, gsoSize = 0, ipEcn = 0): void {
     const f = this.headerFields(conn.localPort, conn.remotePort, seq, ack, flags, window, opts);
     const hlen = tcpHeaderLength(f);
     const ip = this.host.ip;
@@ -429,7 +433,7 @@ export class TcpLayer implements ServerHost {
     this.stats.Tcp.OutSegs += segs;
     if (flags & TCP_RST) this.stats.Tcp.OutRsts++;
     if (this.probe.segActive) this.probe.tcpOut(conn, seq, f.ack, flags, window, len);
-    if (ip.output(buf, hlen + len, conn.localAddr, conn.remoteAddr, IPPROTO_TCP, true, undefined, META_CSUM_PARTIAL | gso) !== undefined) this.stats.drop('tcp.out-error');
+    if (ip.output(buf, hlen + len, conn.localAddr, conn.remoteAddr, IPPROTO_TCP, true, undefined, META_CSUM_PARTIAL | gso, ipEcn) !== undefined) this.stats.drop('tcp.out-error');
   }
 
   /** Fills the one reused header object for the next segment (no allocation per segment). */

@@ -9,8 +9,9 @@
  * (ListenOverflows, ListenDrops): the peer retries, as with Linux.
  */
 import { Timer } from '../clock.js';
-import { FASTOPEN_COOKIE_MAX, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpFastOpenOption, type TcpHeader, type TcpOptions } from '../wire/tcp.js';
+import { FASTOPEN_COOKIE_MAX, TCP_ACK, TCP_ECE, TCP_FIN, TCP_RST, TCP_SYN, type TcpFastOpenOption, type TcpHeader, type TcpOptions } from '../wire/tcp.js';
 import type { FastOpenContext, FastOpenKeys } from './fastopen.js';
+import { ecnSynAccepted } from './ecn.js';
 import { openFastOpenChild, tryFastOpen, type FastOpenListener } from './fastopen-passive.js';
 import type { FastOpenQueue } from './tcb.js';
 import { receiveBufferCeiling, windowScaleFor } from './config.js';
@@ -29,6 +30,8 @@ class HalfOpen {
   sentAt = DOUBLE_ZERO;
   /** The final ACK came while the accept queue was full. */
   acked = false;
+  /** The SYN asked for ECN and we agree: ECE on the SYN-ACK (Linux inet_rsk(req)->ecn_ok). */
+  ecnOk = false;
   constructor(
     readonly listener: TcpListener,
     readonly key: number,
@@ -177,6 +180,7 @@ export class TcpListener implements FastOpenListener {
             advMss: e.advMss,
             synAckSentAt: e.sentAt,
             retransmitted: e.retries > 0,
+            ecnOk: e.ecnOk,
           },
           local,
           remote,
@@ -285,6 +289,7 @@ export class TcpListener implements FastOpenListener {
       if (v !== null) fastOpenCookie = v;
     }
     const e = new HalfOpen(this, key, local, remote, h.srcPort, iss, h.seq, h.mss, cfg.windowScaling ? h.wscale : -1, cfg.sack && h.sackPermitted, tsOk, h.tsVal, h.window, advMss);
+    e.ecnOk = ecnSynAccepted(cfg.ecn, h.flags, this.layer.rxIpEcn);
     this.synQueue.set(key, e);
     e.sentAt = now;
     this.sendSynAck(e, now, fastOpenCookie);
@@ -314,7 +319,7 @@ export class TcpListener implements FastOpenListener {
   private sendSynAck(e: HalfOpen, now: number, fastOpen?: TcpFastOpenOption): void {
     const o = this.synAckOptions(e.localAddr, e.remoteAddr, e.remotePort, e.advMss, e.peerWscale, e.sackOk, e.tsOk, e.tsRecent, now, false, fastOpen);
     const win = Math.min(this.layer.config.rmem, 0xffff);
-    this.layer.emitRaw(e.localAddr, this.localPort, e.remoteAddr, e.remotePort, e.iss, (e.irs + 1) >>> 0, TCP_SYN | TCP_ACK, win, o);
+    this.layer.emitRaw(e.localAddr, this.localPort, e.remoteAddr, e.remotePort, e.iss, (e.irs + 1) >>> 0, e.ecnOk ? TCP_SYN | TCP_ACK | TCP_ECE : TCP_SYN | TCP_ACK, win, o);
   }
 
   /** A stateless SYN-ACK whose ISN is a cookie. Without timestamps only the MSS survives (Linux clears the other options). */
@@ -398,6 +403,7 @@ export class TcpListener implements FastOpenListener {
       advMss,
       synAckSentAt: now,
       retransmitted: false,
+      ecnOk: ecnSynAccepted(cfg.ecn, h.flags, layer.rxIpEcn),
     };
     layer.hash(c);
     openFastOpenChild(c, p, h, pkt, payloadStart, this.fastOpenQueue, now);

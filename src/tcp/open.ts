@@ -4,6 +4,7 @@
  * window scale and timestamps, RFC 2018 SACK permitted, the MSS of RFC 9293 §3.7.1).
  */
 import { receiveBufferCeiling, windowScaleFor } from './config.js';
+import { ECN_OK } from './ecn.js';
 import { sendSyn } from './output.js';
 import { type PassiveOpen, TcpState } from './state.js';
 import { RTX_RTO, type Tcb } from './tcb.js';
@@ -54,6 +55,7 @@ export function openPassive(c: Tcb, p: PassiveOpen, now: number): void {
     c.rttTime = p.synAckSentAt;
   }
   c.synRetransmitted = p.retransmitted;
+  c.ecnFlags = p.ecnOk === true ? ECN_OK : 0;
   c.setState(TcpState.SYN_RECEIVED);
   c.lastRecv = now;
 }

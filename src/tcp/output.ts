@@ -3,12 +3,13 @@
  * blocks), the SYN and SYN-ACK, data segments (one super-segment for TSO), pure ACKs, zero-window and
  * keepalive probes, and single retransmissions. Every segment leaves through the layer's `emit`.
  */
-import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, type TcpOptions } from '../wire/tcp.js';
+import { TCP_ACK, TCP_ECE, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, type TcpOptions } from '../wire/tcp.js';
 import { ackSent } from './ack-engine.js';
+import { ECN_OK, ecnSegment, ecnSynFlags } from './ecn.js';
 import { receiveBufferCeiling, windowScaleFor } from './config.js';
 import { windowField } from './rcv-window.js';
 import { recordRoom } from './send-control.js';
-import { seqGt, seqLe } from './seq.js';
+import { seqGt, seqLe, seqLt } from './seq.js';
 import type { Tcb } from './tcb.js';
 import { undoCountRetrans } from './undo.js';
 
@@ -75,7 +76,9 @@ export function sendSyn(c: Tcb, withAck: boolean, now: number): void {
   const win = Math.min(c.rb.free, 0xffff);
   c.rcvWnd = win;
   if (withAck) c.rcvAdvRight = (c.rcvNxt + win) >>> 0;
-  c.layer.emit(c, c.iss, withAck ? c.rcvNxt : 0, withAck ? TCP_SYN | TCP_ACK : TCP_SYN, win, o, 0, 0);
+  // ECN (RFC 3168 §6.1.1): ECE|CWR on our SYN when we ask, ECE on the SYN-ACK when we agreed (Linux tcp_ecn_send_syn, tcp_ecn_make_synack).
+  const ecn = withAck ? (c.ecnFlags & ECN_OK ? TCP_ECE : 0) : ecnSynFlags(c, c.synRetransmitted);
+  c.layer.emit(c, c.iss, withAck ? c.rcvNxt : 0, (withAck ? TCP_SYN | TCP_ACK : TCP_SYN) | ecn, win, o, 0, 0);
   if (seqLe(c.sndMax, c.iss)) {
     c.sndNxt = (c.iss + 1) >>> 0;
     c.sndMax = c.sndNxt;
@@ -117,12 +120,16 @@ export function retransmitOne(c: Tcb, seq: number, now: number, max = c.smss): v
   countRetrans(c);
 }
 
-/** Emits a data (or FIN) segment with the current ACK and window; above `gsoSize` bytes a super-segment cut at it. */
-export function sendData(c: Tcb, seq: number, len: number, flags: number, now: number, gsoSize = 0): void {
+/**
+ * Emits a data (or FIN) segment with the current ACK and window; above `gsoSize` bytes a super-segment cut at
+ * it. `isNew`: data never sent before (ECN marks only that, Linux tcp_ecn_send).
+ */
+export function sendData(c: Tcb, seq: number, len: number, flags: number, now: number, gsoSize = 0, isNew = !seqLt(seq, c.sndMax)): void {
   const o = fillOptions(c, now, true);
   const base = c.synUnacked ? 1 : 0;
   const offset = (seq - c.sndUna - base) | 0;
-  c.layer.emit(c, seq, c.rcvNxt, flags, windowField(c), o, offset, len, gsoSize);
+  const marked = ecnSegment(c, len, isNew, flags);
+  c.layer.emit(c, seq, c.rcvNxt, marked & 0xffff, windowField(c), o, offset, len, gsoSize, marked >>> 16);
   if (len > 0 && c.sackOk) c.sent.recordSend(seq, len, gsoSize, now); // per-segment send times (RFC 8985 §5.2)
   c.bytesSent += len;
   c.lastSend = now;
@@ -137,7 +144,7 @@ export function sendAck(c: Tcb, now: number): void {
   const o = fillOptions(c, now, true);
   // SEQ = the highest sequence sent, not a SND.NXT pulled back by go-back-N: a pure ACK must stay acceptable
   // to the peer, whose RCV.NXT may already be past our retransmission point (Linux tcp_acceptable_seq).
-  c.layer.emit(c, c.sndMax, c.rcvNxt, TCP_ACK, windowField(c), o, 0, 0);
+  c.layer.emit(c, c.sndMax, c.rcvNxt, ecnSegment(c, 0, false, TCP_ACK), windowField(c), o, 0, 0);
   ackSent(c);
 }
 
@@ -154,6 +161,6 @@ export function sendActiveReset(c: Tcb, now: number): void {
 /** Zero-length probe with SEQ = SND.UNA − 1 (Linux tcp_xmit_probe_skb): the peer must answer with an ACK. */
 export function sendProbe(c: Tcb, now: number): void {
   const o = fillOptions(c, now, false);
-  c.layer.emit(c, (c.sndUna - 1) >>> 0, c.rcvNxt, TCP_ACK, windowField(c), o, 0, 0);
+  c.layer.emit(c, (c.sndUna - 1) >>> 0, c.rcvNxt, ecnSegment(c, 0, false, TCP_ACK), windowField(c), o, 0, 0);
   ackSent(c);
 }

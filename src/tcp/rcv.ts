@@ -8,6 +8,7 @@ import { ackNow, enterQuickAck, incrQuick, measureRcvMss, setDsack } from './ack
 import { rcvRttMeasure } from './autotune.js';
 import { abortOnData, enterTimeWait, terminate } from './close.js';
 import { ERRNO, TcpError } from './errors.js';
+import { ecnSegmentArrives, ecnSimultaneousSyn, ecnSynAckArrives } from './ecn.js';
 import { applyPeerOptions } from './open.js';
 import { fastOpenSynAckArrives } from './fastopen-active.js';
 import { sendSyn } from './output.js';
@@ -74,6 +75,7 @@ function synSentArrives(c: Tcb, h: TcpHeader, pkt: Uint8Array, payloadStart: num
   }
   if (ackOk) {
     // SYN-ACK: established.
+    ecnSynAckArrives(c, flags);
     c.sndUna = h.ack;
     c.synUnacked = false;
     // RFC 7413 §4.1: the cookie cache learns from the SYN-ACK; SYN data not acknowledged goes again.
@@ -104,6 +106,7 @@ function synSentArrives(c: Tcb, h: TcpHeader, pkt: Uint8Array, payloadStart: num
     return;
   }
   // Simultaneous open: SYN-RECEIVED, SYN-ACK with our ISN.
+  ecnSimultaneousSyn(c, flags);
   c.sndWnd = h.window;
   c.maxSndWnd = c.sndWnd;
   c.sndWl1 = h.seq;
@@ -307,6 +310,8 @@ function textArrives(c: Tcb, h: TcpHeader, seq: number, flags: number, pkt: Uint
       len = Math.max(0, len - cut);
       fin = false;
     }
+    // RFC 3168 §6.1.3: CWR ends our ECE echo, a CE mark starts it (the ACK goes at once).
+    if (ecnSegmentArrives(c, h.flags, c.layer.rxIpEcn, len)) enterQuickAck(c, 2); // Linux tcp_enter_quickack_mode(sk, 2)
     if (len > 0) {
       if (c.cfg.rmemMax > c.rb.capacity) rcvRttMeasure(c, h, len, now);
       acceptData(c, seq, pkt, payloadStart, len, h.flags, h.headerLength, now);

@@ -13,6 +13,7 @@ import { probeTimeout } from './rtt.js';
 import { recordRoom } from './send-control.js';
 import { seqGe, seqGt, seqLe, seqLt } from './seq.js';
 import { undoBegin, undoOnAck } from './undo.js';
+import { ecnEchoArrives, ecnQueueCwr } from './ecn.js';
 import { TcpState } from './state.js';
 import { EV_WRITABLE, REC_NEWRENO, REC_NONE, REC_SACK, RTX_NONE, RTX_PERSIST, RTX_REO, RTX_RTO, RTX_TLP, type Tcb } from './tcb.js';
 
@@ -50,6 +51,7 @@ export function processAck(c: Tcb, h: TcpHeader, seq: number, now: number): bool
     }
   }
   const oldWnd = c.sndWnd;
+  ecnEchoArrives(c, h.flags, now);
   if (seqGt(ack, c.sndUna)) {
     newAck(c, h, ack, now);
     // An ACK that moves SND.UNA can still report loss: its SACK blocks cover DupThresh segments above a hole
@@ -211,6 +213,7 @@ function enterRecovery(c: Tcb, now: number): void {
   const flight = (c.sndMax - c.sndUna) | 0;
   undoBegin(c, false);
   c.ssthresh = c.cc.ssthreshOnLoss(c, flight, now);
+  ecnQueueCwr(c); // Linux tcp_init_cwnd_reduction: the peer learns of our reduction (RFC 3168 §6.1.2)
   c.recover = c.sndMax;
   c.rttTiming = false;
   if (c.sackOk) {

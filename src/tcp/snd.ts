@@ -69,7 +69,7 @@ export function transmit(c: Tcb, now: number): void {
   let uAutoCut = false;
   let windowStop = false;
   const flush = (): void => {
-    sendData(c, bSeq, bLen, bFlags, now, smss);
+    sendData(c, bSeq, bLen, bFlags, now, smss, uNew);
     bLen = 0;
   };
   // The unit ends: PSH on its last segment when new data was `cut` there from more by the unit size or the

@@ -55,6 +55,8 @@ export interface PassiveOpen {
   /** When the first SYN-ACK went out, or -1 if it was retransmitted (Karn: no sample). */
   synAckSentAt: number;
   retransmitted: boolean;
+  /** The SYN asked for ECN and we agreed (RFC 3168 §6.1.1; src/tcp/ecn.ts). */
+  ecnOk?: boolean;
 }
 
 /** `socket.tcpInfo()`: the TCB's variables (like Linux TCP_INFO). Windows and cwnd in bytes, times in ms. */

@@ -43,6 +43,8 @@ import { DOUBLE_ZERO } from '../shape.js';
 /** What a connection needs from its TCP layer (src/tcp/layer.ts implements it). */
 export interface ConnectionHost {
   readonly stats: Stats;
+  /** The IP ECN field of the segment being processed (RFC 3168 §5). */
+  readonly rxIpEcn: number;
   /** Fast Open: the client's cookie cache (src/tcp/fastopen.ts). */
   readonly fastOpen: { readonly cache: FastOpenCookieCache };
   readonly timers: TimerQueue;
@@ -63,7 +65,7 @@ export interface ConnectionHost {
   /** Payload bytes per super-segment at this MSS (1 without TSO). */
   tsoSegments(smss: number): number;
   /** Emits a segment of `c` with `len` bytes of its send buffer from `sbOffset`. */
-  emit(c: Tcb, seq: number, ack: number, flags: number, window: number, opts: TcpOptions | undefined, sbOffset: number, len: number, gsoSize?: number): void;
+  emit(c: Tcb, seq: number, ack: number, flags: number, window: number, opts: TcpOptions | undefined, sbOffset: number, len: number, gsoSize?: number, ipEcn?: number): void;
   sendRst(localAddr: number, localPort: number, remoteAddr: number, remotePort: number, seq: number, ack: number, withAck: boolean): void;
   /** `c` has work for the egress pass. */
   markDirty(c: Tcb): void;
@@ -324,6 +326,10 @@ export abstract class Tcb {
   /** Consecutive retransmission timeouts (or unanswered persist probes). */
   retransmits = 0;
   synRetransmitted = false;
+  /** Classic ECN state, Linux's tp->ecn_flags (ECN_OK, ECN_QUEUE_CWR, ECN_DEMAND_CWR: src/tcp/ecn.ts). */
+  ecnFlags = 0;
+  /** SND.MAX when the last ECE reduction began: no second one before SND.UNA passes it (Linux tp->high_seq in TCP_CA_CWR). */
+  ecnCwrEnd = 0;
   /** Our SYN is not acknowledged yet (it occupies SND.UNA, the buffer starts one later). */
   synUnacked = true;
   readonly delackTimer: Timer;

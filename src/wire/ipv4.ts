@@ -185,9 +185,10 @@ export function emitIpv4Simple(
   protocol: number,
   src: number,
   dst: number,
+  tos = 0,
 ): void {
   b[0] = 0x45;
-  b[1] = 0;
+  b[1] = tos;
   write16(b, 2, totalLength);
   write16(b, 4, id);
   b[6] = dontFragment ? 0x40 : 0;

@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { runScript } from '../../src/conform/runner.js';
+import { ECN_CE, ECN_ECT0, ECN_NOT_ECT, ecnSynAccepted } from '../../src/tcp/ecn.js';
+import { TCP_CWR, TCP_ECE, TCP_SYN } from '../../src/wire/tcp.js';
+
+const ECN_SERVER = `0      socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0     bind(3, ..., ...) = 0
++0     listen(3, 4) = 0
++0     < SEW 0:0(0) win 20000 <mss 1000>
++0     > SE. 0:0(0) ack 1 <mss 1460>
++0.1   < . 1:1(0) ack 1 win 20000
++0     accept(3, ..., ...) = 4
+`;
+
+describe('classic ECN (RFC 3168, src/tcp/ecn.ts)', () => {
+  it('accepts a SYN only with ECE and CWR, not-ECT, and tcp_ecn on', () => {
+    expect(ecnSynAccepted(2, TCP_SYN | TCP_ECE | TCP_CWR, ECN_NOT_ECT)).toBe(true);
+    expect(ecnSynAccepted(1, TCP_SYN | TCP_ECE | TCP_CWR, ECN_NOT_ECT)).toBe(true);
+    expect(ecnSynAccepted(0, TCP_SYN | TCP_ECE | TCP_CWR, ECN_NOT_ECT)).toBe(false);
+    expect(ecnSynAccepted(2, TCP_SYN | TCP_ECE, ECN_NOT_ECT)).toBe(false);
+    expect(ecnSynAccepted(2, TCP_SYN | TCP_ECE | TCP_CWR, ECN_ECT0)).toBe(false);
+    expect(ecnSynAccepted(2, TCP_SYN | TCP_ECE | TCP_CWR, ECN_CE)).toBe(false);
+  });
+
+  it('marks new data ECT(0) and its retransmission not-ECT', async () => {
+    const r = await runScript(ECN_SERVER + '+0 write(4, ..., 1000) = 1000\n+0 > [ect0] P. 1:1001(1000) ack 1\n+0.3 > [noecn] P. 1:1001(1000) ack 1\n');
+    expect(r.status, r.reason).toBe('pass');
+  });
+
+  it('reports a wrong ECN field by name', async () => {
+    const r = await runScript(ECN_SERVER + '+0 write(4, ..., 1000) = 1000\n+0 > [ce] P. 1:1001(1000) ack 1\n');
+    expect(r.status).toBe('fail');
+    expect(r.reason).toContain('ECN field: expected ce, got ect0');
+  });
+
+  it('answers an ECT-marked ECN SYN without ECE (a middlebox rewrites the field)', async () => {
+    const r = await runScript(`0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 bind(3, ..., ...) = 0
++0 listen(3, 4) = 0
++0 < [ect0] SEW 0:0(0) win 20000 <mss 1000>
++0 > S. 0:0(0) ack 1 <mss 1460>
+`);
+    expect(r.status).toBe('pass');
+  });
+
+  it('drops ECN on a retransmitted SYN (Linux tcp_ecn_clear_syn)', async () => {
+    const r = await runScript(`\`sysctl -q net.ipv4.tcp_ecn=1\`
+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
++0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
++0 > SEW 0:0(0) <...>
++1 > S 0:0(0) <...>
+`);
+    expect(r.status, r.reason).toBe('pass');
+  });
+
+  it('keeps AccECN and tcp_ecn modes above 2 unsupported', async () => {
+    const acc = await runScript(ECN_SERVER.replace('< SEW', '< SEWA'));
+    expect(acc.status).toBe('unsupported');
+    const mode = await runScript('`sysctl -q net.ipv4.tcp_ecn=3`\n' + ECN_SERVER);
+    expect(mode.status).toBe('unsupported');
+  });
+});
