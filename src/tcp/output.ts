@@ -6,6 +6,7 @@
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, type TcpOptions } from '../wire/tcp.js';
 import { ackSent } from './ack-engine.js';
 import { receiveBufferCeiling, windowScaleFor } from './config.js';
+import { prrSent } from './prr.js';
 import { windowField } from './rcv-window.js';
 import { recordRoom } from './send-control.js';
 import { seqGt, seqLe } from './seq.js';
@@ -125,6 +126,7 @@ export function sendData(c: Tcb, seq: number, len: number, flags: number, now: n
   c.layer.emit(c, seq, c.rcvNxt, flags, windowField(c), o, offset, len, gsoSize);
   if (len > 0 && c.sackOk) c.sent.recordSend(seq, len, gsoSize, now); // per-segment send times (RFC 8985 §5.2)
   c.bytesSent += len;
+  if (len > 0) prrSent(c, len);
   c.lastSend = now;
   // Linux tcp_event_data_sent: data sent within the delayed-ACK time of the last data received is an answer —
   // interactive (pingpong) mode: the next request's ACK waits for the answer to ride on.
