@@ -10,17 +10,6 @@
  */
 import type { Tcb } from './tcb.js';
 
-/** Per-connection PRR counters (Linux tcp_sock prior_cwnd, prr_delivered, prr_out), in segments. */
-export class PrrState {
-  /** cwnd when recovery began, in segments (RecoverFS in RFC 6937 §3; Linux uses prior_cwnd). */
-  priorCwnd = 0;
-  /** Segments the receiver reported delivered (cumulatively or by SACK) since recovery began. */
-  delivered = 0;
-  /** Segments sent (new or retransmitted) since recovery began. */
-  out = 0;
-  /** A PRR reduction is under way (Linux tcp_in_cwnd_reduction: CA state Recovery). */
-  active = false;
-}
 
 /**
  * Linux tcp_cwnd_reduction's arithmetic (kernel 6.x), all in segments: how many segments this ACK lets out.

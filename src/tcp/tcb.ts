@@ -31,7 +31,7 @@ import type { TcpProbe } from './probe.js';
 import { ReceiveBuffer } from './receive-buffer.js';
 import type { RingPool } from './ring-pool.js';
 import { RttEstimator } from './rtt.js';
-import { PrrState } from './prr.js';
+import { PrrState } from './prr-state.js';
 import { RackState } from './rack-state.js';
 import { SackScoreboard } from './sack-scoreboard.js';
 import type { RecordMarks } from './records.js';
