@@ -10,7 +10,6 @@
  */
 import type { Tcb } from './tcb.js';
 
-
 /**
  * Linux tcp_cwnd_reduction's arithmetic (kernel 6.x), all in segments: how many segments this ACK lets out.
  * `newlyDelivered` is this ACK's delivered count and already included in `prrDelivered`.
