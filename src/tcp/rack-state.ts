@@ -34,6 +34,13 @@ export class RackState {
   // Scratch of one ACK's processing (rack.ts rackOnAck).
   candX = -1;
   candEnd = 0;
+  /**
+   * This ACK's RACK.rtt as Linux sets it (tcp_rack_advance assigns rtt_us for every segment that advances it,
+   * so the last one processed wins — SACKed segments first (tcp_sacktag_write_queue), then the cumulatively
+   * acknowledged (tcp_clean_rtx_queue)): the last SACKed one's and the last cumulatively acknowledged one's.
+   */
+  candRttSack = -1;
+  candRttCum = -1;
   priorFack = 0;
   priorFackValid = false;
   /** After a retransmission timeout until SND.UNA passes what was outstanding then (Linux TCP_CA_Loss). */

@@ -78,6 +78,8 @@ export function rackOnAck(c: Tcb, dsack: number, now: number): void {
   const priorDelivered = r.delivered;
   r.candX = -1;
   r.candEnd = 0;
+  r.candRttSack = -1;
+  r.candRttCum = -1;
   r.priorFack = r.fackValid ? r.fack : c.sndUna;
   r.priorFackValid = r.fackValid;
   const log = c.sent;
@@ -85,7 +87,7 @@ export function rackOnAck(c: Tcb, dsack: number, now: number): void {
   while (log.count > 0) {
     const k = log.slot(0);
     if (!seqLe(log.end(k), c.sndUna)) break;
-    if (!(log.flags(k) & SEG_SACKED)) rackDeliver(c, k, now);
+    if (!(log.flags(k) & SEG_SACKED)) rackDeliver(c, k, now, true);
     log.shift();
   }
   log.trimHead(c.sndUna);
@@ -103,7 +105,7 @@ export function rackOnAck(c: Tcb, dsack: number, now: number): void {
       const f = log.flags(k);
       if (f & SEG_SACKED || seqLt(log.start(k), s)) continue;
       log.setFlags(k, f | SEG_SACKED);
-      rackDeliver(c, k, now);
+      rackDeliver(c, k, now, false);
     }
   }
   rackUpdate(c, now);
@@ -113,7 +115,7 @@ export function rackOnAck(c: Tcb, dsack: number, now: number): void {
 }
 
 /** One newly delivered segment (slot k): its share of RACK_update (step 2) and RACK_detect_reordering (step 3). */
-function rackDeliver(c: Tcb, k: number, now: number): void {
+function rackDeliver(c: Tcb, k: number, now: number, cumulative: boolean): void {
   const r = c.rack;
   const log = c.sent;
   r.delivered++;
@@ -126,6 +128,8 @@ function rackDeliver(c: Tcb, k: number, now: number): void {
   // Step 2: a retransmitted segment acknowledged sooner than min_RTT after its retransmission was delivered by
   // an earlier transmission; its time says nothing (Linux tcp_rack_advance).
   if (ambiguous && rtt < r.minRtt) return;
+  if (cumulative) r.candRttCum = rtt;
+  else r.candRttSack = rtt;
   if (!ambiguous && (rtt <= r.minRtt || now - r.minRttStamp > MIN_RTT_WINDOW_MS)) {
     r.minRtt = rtt;
     r.minRttStamp = now;
@@ -143,7 +147,9 @@ function rackDeliver(c: Tcb, k: number, now: number): void {
 export function rackUpdate(c: Tcb, now: number): void {
   const r = c.rack;
   if (r.candX < 0) return;
-  r.rtt = now - r.candX;
+  // Linux's RACK.rtt: the round trip of the last segment processed, not of the most recently sent one (RFC
+  // 8985 §6.2 step 2) — after a retransmission is acknowledged with older data, the older data's longer RTT.
+  r.rtt = r.candRttCum >= 0 ? r.candRttCum : r.candRttSack >= 0 ? r.candRttSack : now - r.candX;
   r.advanced = true;
   if (r.xmitTs < 0 || rackSentAfter(r.candX, r.candEnd, r.xmitTs, r.endSeq)) {
     r.xmitTs = r.candX;

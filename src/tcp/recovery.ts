@@ -9,6 +9,7 @@ import { expandSendBuffer } from './autotune.js';
 import { enterTimeWait, terminate } from './close.js';
 import { countRetrans, retransmitOne, sackOptionBytes, sendData } from './output.js';
 import { dsackBytes, dsackCredible, rackEnabled, rackLeaveLossState, rackOnAck, rackPipe, rackRecoveryEnded, rackReoTimeout, rackRetransmit } from './rack.js';
+import { prrBegin, prrEnd, prrOnAck } from './prr.js';
 import { probeTimeout } from './rtt.js';
 import { recordRoom } from './send-control.js';
 import { seqGe, seqGt, seqLe, seqLt } from './seq.js';
@@ -40,6 +41,8 @@ export function processAck(c: Tcb, h: TcpHeader, seq: number, now: number): bool
   const rack = rackEnabled(c);
   const wasRecovering = c.recovery !== REC_NONE;
   const priorUna = c.sndUna;
+  const priorSacked = c.scoreboard.sacked;
+  const priorLostMarks = c.sent.lostMarks;
   const dsackRaw = c.sackOk ? dsackBytes(h) : 0;
   if (dsackRaw > 0) stats.TcpExt.TCPDSACKRecv++;
   const dsack = dsackCredible(c, dsackRaw);
@@ -70,6 +73,12 @@ export function processAck(c: Tcb, h: TcpHeader, seq: number, now: number): bool
   else if (c.recovery === REC_SACK && sackNew && c.rtxInFlight.length > 0) markLostRetransmits(c, now);
   undoOnAck(c, h.tsPresent, h.tsEcr, dsack, h.sackBlocks[1]!, wasRecovering && c.recovery === REC_NONE, c.sndUna !== priorUna);
   rackLeaveLossState(c);
+  // PRR after loss detection, as Linux runs tcp_cong_control after tcp_fastretrans_alert: delivered = newly
+  // acknowledged + newly SACKed (SACKed bytes now acknowledged leave the scoreboard and count once).
+  if (c.recovery === REC_SACK) {
+    const delivered = ((c.sndUna - priorUna) | 0) + c.scoreboard.sacked - priorSacked;
+    prrOnAck(c, delivered, pipe(c), c.sndUna !== priorUna, c.sent.lostMarks !== priorLostMarks);
+  }
   // Window update (§3.10.7.4, SND.WL1/WL2 rule).
   if (seqLt(c.sndWl1, seq) || (c.sndWl1 === seq && seqLe(c.sndWl2, ack))) {
     c.sndWnd = newWnd;
@@ -138,7 +147,8 @@ function newAck(c: Tcb, h: TcpHeader, ack: number, now: number): void {
       // Full ACK: leave recovery (RFC 6582 §3.2 step 3; RFC 6675 §5).
       c.recovery = REC_NONE;
       c.rtxInFlight.length = 0;
-      c.cwnd = Math.max(c.ssthresh, c.smss);
+      c.cwnd = Math.max(c.ssthresh, c.smss); // Linux tcp_end_cwnd_reduction
+      prrEnd(c);
       c.cc.onRecoveryEnd(c, now);
       c.dupAcks = 0;
       rackRecoveryEnded(c);
@@ -212,6 +222,7 @@ function enterRecovery(c: Tcb, now: number): void {
   const x = c.layer.stats.TcpExt;
   const flight = (c.sndMax - c.sndUna) | 0;
   undoBegin(c, false);
+  if (c.sackOk) prrBegin(c); // prior_cwnd before the controller cuts (Linux tcp_init_cwnd_reduction)
   c.ssthresh = c.cc.ssthreshOnLoss(c, flight, now);
   ecnQueueCwr(c); // Linux tcp_init_cwnd_reduction: the peer learns of our reduction (RFC 3168 §6.1.2)
   c.recover = c.sndMax;
@@ -222,8 +233,10 @@ function enterRecovery(c: Tcb, now: number): void {
     c.cwnd = c.ssthresh;
     c.rxtNext = c.sndUna;
     if (rackEnabled(c)) {
-      rackRetransmit(c, now, true); // RACK's first lost segment, regardless of pipe
+      // The lost segments go out as PRR's cwnd (set by processAck for this ACK, at least one segment) allows.
       x.TCPFastRetrans++;
+      c.wantOutput = true;
+      c.layer.markDirty(c);
       c.armRtx(RTX_RTO, now + c.rtt.rto);
       return;
     }
@@ -360,7 +373,11 @@ function rackAck(c: Tcb, dsack: number, now: number): void {
 export function reorderTimerFires(c: Tcb, now: number): void {
   if (c.sndMax === c.sndUna) return;
   if (rackReoTimeout(c, now)) {
-    if (c.recovery === REC_NONE && !c.rack.lossState && beyondRecoveryPoint(c)) enterRecovery(c, now);
+    if (c.recovery === REC_NONE && !c.rack.lossState && beyondRecoveryPoint(c)) {
+      enterRecovery(c, now);
+      // Linux tcp_rack_reo_timeout: the timeout counts as one delivered segment for PRR.
+      prrOnAck(c, c.smss, pipe(c), false, false);
+    }
     c.wantOutput = true;
     c.layer.markDirty(c);
   }

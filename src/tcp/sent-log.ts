@@ -35,6 +35,8 @@ export class SentLog {
   count = 0;
   /** Bytes deemed lost and not yet retransmitted (nor SACKed since): Linux lost_out − retrans_out, in bytes. */
   lostPending = 0;
+  /** Entries ever marked lost (Linux tp->lost, in entries): a change across an ACK means it found a new loss. */
+  lostMarks = 0;
 
   /** Ring slot of the i-th entry (0 = lowest sequence). */
   slot(i: number): number {
@@ -57,6 +59,7 @@ export class SentLog {
     const was = this.flagsA[k]!;
     if (isLostPending(was)) this.lostPending -= this.len(k);
     if (isLostPending(f)) this.lostPending += this.len(k);
+    if (f & SEG_LOST && !(was & SEG_LOST && !(was & SEG_RETRANS))) this.lostMarks++;
     this.flagsA[k] = f;
   }
   setXmit(k: number, t: number): void {

@@ -31,6 +31,7 @@ import type { TcpProbe } from './probe.js';
 import { ReceiveBuffer } from './receive-buffer.js';
 import type { RingPool } from './ring-pool.js';
 import { RttEstimator } from './rtt.js';
+import { PrrState } from './prr-state.js';
 import { RackState } from './rack-state.js';
 import { SackScoreboard } from './sack-scoreboard.js';
 import type { RecordMarks } from './records.js';
@@ -315,6 +316,8 @@ export abstract class Tcb {
   readonly sent = new SentLog();
   /** RACK's and undo's connection variables (RFC 8985 §5.3). */
   readonly rack = new RackState();
+  /** Proportional Rate Reduction counters for fast recovery (prr.ts). */
+  readonly prr = new PrrState();
   readonly rtt: RttEstimator;
   rttTiming = false;
   rttSeq = DOUBLE_ZERO;

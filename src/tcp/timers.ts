@@ -4,6 +4,7 @@
  * 1122 §4.2.3.2); keepalive (RFC 1122 §4.2.3.6); TIME-WAIT 2·MSL and the FIN-WAIT-2 timeout. Arming them is the
  * TCB's (src/tcp/tcb.ts).
  */
+import { prrEnd } from './prr.js';
 import { abort, terminate } from './close.js';
 import { countRetrans, retransmitOne, sendActiveReset, sendProbe, sendSyn } from './output.js';
 import { rackOnTimeout } from './rack.js';
@@ -97,6 +98,7 @@ function retransmissionTimeout(c: Tcb, now: number): void {
   c.cwnd = c.smss;
   c.cc.onTimeout(c);
   c.recovery = REC_NONE;
+  prrEnd(c);
   c.recover = c.sndMax;
   c.dupAcks = 0;
   c.scoreboard.clear(); // RFC 2018 §8: forget SACK information after a timeout
