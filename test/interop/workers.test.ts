@@ -78,7 +78,7 @@ describe.skipIf(!ready)(`--workers: stack shards on a multi-queue TUN${ready ? '
     let text = '';
     for (let i = 0; i < 40 && !/ESTAB/.test(text); i++) {
       await new Promise((r) => setTimeout(r, 100));
-      text = cli(['ss']).stdout;
+      text = cli(['ss', '-i']).stdout;
     }
     expect(text).toMatch(/^tcp +ESTAB .*10\.77\.0\.2:9 .*\n\t .*shard:[01]/m);
     held.stdin!.end();
