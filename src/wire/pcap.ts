@@ -9,6 +9,7 @@
  * handler).
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { RecordBuffer } from './record-buffer.js';
 
 export const PCAP_MAGIC_US = 0xa1b2c3d4;
 export const PCAP_MAGIC_NS = 0xa1b23c4d;
@@ -21,7 +22,6 @@ export const LINKTYPE_LINUX_SLL = 113;
 export const LINKTYPE_IPV4 = 228;
 export const LINKTYPE_LINUX_SLL2 = 276;
 
-const CHUNK = 64 * 1024;
 
 /**
  * What a capture tap writes to: PcapWriter (classic pcap) or PcapngWriter (src/wire/pcapng.ts). `direction`
@@ -61,15 +61,13 @@ export interface PcapWriterOptions {
 export class PcapWriter implements CaptureFileWriter {
   readonly linktype: number;
   readonly snaplen: number;
-  private chunk: Uint8Array = new Uint8Array(CHUNK);
-  private view: DataView = new DataView(this.chunk.buffer);
-  private used = 0;
-  private closed = false;
+  private readonly out: RecordBuffer;
 
   constructor(
-    private readonly sink: PcapSink,
+    sink: PcapSink,
     opts: PcapWriterOptions = {},
   ) {
+    this.out = new RecordBuffer(sink);
     this.linktype = opts.linktype ?? LINKTYPE_RAW;
     this.snaplen = opts.snaplen ?? 65535;
     const h = new Uint8Array(PCAP_GLOBAL_HEADER);
@@ -86,16 +84,9 @@ export class PcapWriter implements CaptureFileWriter {
 
   /** Records `data` (truncated to snaplen) with a wall-clock timestamp in milliseconds since the epoch. */
   writePacket(data: Uint8Array, timestampMs: number): void {
-    if (this.closed) return;
+    if (this.out.closed) return;
     const caplen = Math.min(data.length, this.snaplen);
     const need = PCAP_RECORD_HEADER + caplen;
-    if (this.used + need > this.chunk.length) {
-      this.flush();
-      if (need > this.chunk.length) {
-        this.chunk = new Uint8Array(need);
-        this.view = new DataView(this.chunk.buffer);
-      }
-    }
     const ms = Number.isFinite(timestampMs) && timestampMs > 0 ? timestampMs : 0;
     let sec = Math.floor(ms / 1000);
     let usec = Math.round((ms - sec * 1000) * 1000);
@@ -103,32 +94,24 @@ export class PcapWriter implements CaptureFileWriter {
       sec++;
       usec -= 1_000_000;
     }
-    const v = this.view;
-    const p = this.used;
+    const p = this.out.reserve(need);
+    const v = this.out.view;
     v.setUint32(p, sec >>> 0, true);
     v.setUint32(p + 4, usec, true);
     v.setUint32(p + 8, caplen, true);
     v.setUint32(p + 12, data.length, true);
-    this.chunk.set(caplen === data.length ? data : data.subarray(0, caplen), p + PCAP_RECORD_HEADER);
-    this.used = p + need;
+    this.out.chunk.set(caplen === data.length ? data : data.subarray(0, caplen), p + PCAP_RECORD_HEADER);
+    this.out.commit(p, need);
   }
 
   /** Hands whatever is pending to the sink. */
   flush(): void {
-    if (this.used === 0) return;
-    const out = this.chunk.subarray(0, this.used);
-    this.chunk = new Uint8Array(CHUNK);
-    this.view = new DataView(this.chunk.buffer);
-    this.used = 0;
-    this.sink.write(out);
+    this.out.flush();
   }
 
   /** Flushes and closes the sink (if it has `close`); later packets are ignored. Idempotent. */
   close(): void {
-    if (this.closed) return;
-    this.flush();
-    this.closed = true;
-    this.sink.close?.();
+    this.out.close();
   }
 }
 

@@ -13,6 +13,7 @@
  * starts every file with them), records are batched into ~64 KiB chunks, never split across two.
  */
 import type { PcapSink } from './pcap.js';
+import { RecordBuffer } from './record-buffer.js';
 
 export const PCAPNG_SHB = 0x0a0d0d0a;
 export const PCAPNG_IDB = 0x00000001;
@@ -34,7 +35,6 @@ export type PacketDirection = typeof DIRECTION_INBOUND | typeof DIRECTION_OUTBOU
 /** EPB: 28 bytes of header, the data padded, the epb_flags option (12 with its end marker), 4 of trailer. */
 const EPB_FIXED = 28;
 const EPB_FLAGS_OPTION = 12;
-const CHUNK = 64 * 1024;
 
 export interface PcapngWriterOptions {
   /** Link type; default LINKTYPE_RAW (101). */
@@ -150,15 +150,13 @@ export class PcapngWriter {
   readonly linktype: number;
   readonly snaplen: number;
   readonly tsresol: 'us' | 'ns';
-  private chunk: Uint8Array = new Uint8Array(CHUNK);
-  private view: DataView = new DataView(this.chunk.buffer);
-  private used = 0;
-  private closed = false;
+  private readonly out: RecordBuffer;
 
   constructor(
-    private readonly sink: PcapSink,
+    sink: PcapSink,
     opts: PcapngWriterOptions = {},
   ) {
+    this.out = new RecordBuffer(sink);
     this.linktype = opts.linktype ?? 101;
     this.snaplen = opts.snaplen ?? 65535;
     this.tsresol = opts.tsresol ?? 'us';
@@ -167,21 +165,14 @@ export class PcapngWriter {
 
   /** Records `data` (cut to snaplen) at a wall-clock time in ms since the epoch; `direction` sets epb_flags. */
   writePacket(data: Uint8Array, timestampMs: number, direction?: PacketDirection): void {
-    if (this.closed) return;
+    if (this.out.closed) return;
     const caplen = Math.min(data.length, this.snaplen);
     const flags = direction !== undefined ? EPB_FLAGS_OPTION : 0;
     const total = EPB_FIXED + pad4(caplen) + flags + 4;
-    if (this.used + total > this.chunk.length) {
-      this.flush();
-      if (total > this.chunk.length) {
-        this.chunk = new Uint8Array(total);
-        this.view = new DataView(this.chunk.buffer);
-      }
-    }
     const ms = Number.isFinite(timestampMs) && timestampMs > 0 ? timestampMs : 0;
     const [hi, lo] = timestampHalves(ms, this.tsresol === 'ns' ? 1e9 : 1e6);
-    const v = this.view;
-    const p = this.used;
+    const p = this.out.reserve(total);
+    const v = this.out.view;
     v.setUint32(p, PCAPNG_EPB, true);
     v.setUint32(p + 4, total, true);
     v.setUint32(p + 8, 0, true); // interface 0
@@ -189,9 +180,9 @@ export class PcapngWriter {
     v.setUint32(p + 16, lo, true);
     v.setUint32(p + 20, caplen, true);
     v.setUint32(p + 24, data.length, true);
-    this.chunk.set(caplen === data.length ? data : data.subarray(0, caplen), p + EPB_FIXED);
+    this.out.chunk.set(caplen === data.length ? data : data.subarray(0, caplen), p + EPB_FIXED);
     // Zero the padding (the chunk may be reused memory from a larger record).
-    for (let i = p + EPB_FIXED + caplen; i < p + EPB_FIXED + pad4(caplen); i++) this.chunk[i] = 0;
+    for (let i = p + EPB_FIXED + caplen; i < p + EPB_FIXED + pad4(caplen); i++) this.out.chunk[i] = 0;
     let q = p + EPB_FIXED + pad4(caplen);
     if (direction !== undefined) {
       v.setUint16(q, EPB_FLAGS, true);
@@ -201,24 +192,16 @@ export class PcapngWriter {
       q += EPB_FLAGS_OPTION;
     }
     v.setUint32(q, total, true);
-    this.used = p + total;
+    this.out.commit(p, total);
   }
 
   /** Hands whatever is pending to the sink. */
   flush(): void {
-    if (this.used === 0) return;
-    const out = this.chunk.subarray(0, this.used);
-    this.chunk = new Uint8Array(CHUNK);
-    this.view = new DataView(this.chunk.buffer);
-    this.used = 0;
-    this.sink.write(out);
+    this.out.flush();
   }
 
-  /** Flushes and closes the sink; later packets are ignored. Idempotent. */
+  /** Flushes and closes the sink (if it has `close`); later packets are ignored. Idempotent. */
   close(): void {
-    if (this.closed) return;
-    this.flush();
-    this.closed = true;
-    this.sink.close?.();
+    this.out.close();
   }
 }
