@@ -326,7 +326,7 @@ export class TcpLayer implements ServerHost {
   /** RFC 6528: ISN = M + F(4-tuple, secret), M a 4 µs clock. */
   isn(localAddr: number, localPort: number, remoteAddr: number, remotePort: number, now: number): number {
     const f = hsiphash4(this.isnKey, localAddr | 0, remoteAddr | 0, portsWord(localPort, remotePort), 0);
-    return (f + Math.floor(now * 250)) >>> 0;
+    return seqAdd(f, Math.floor(now * 250));
   }
 
   /** Per-connection timestamp offset (as Linux's tsoffset): a keyed hash of the 4-tuple, so SYN cookies and connections agree. */

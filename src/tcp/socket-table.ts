@@ -3,6 +3,7 @@ import { ipToString } from '../wire/bytes.js';
 import type { TcpConnection } from './connection.js';
 import type { TcpListener } from './listener.js';
 import type { TimeWaitEntry } from './time-wait.js';
+import { seqSub } from './seq.js';
 
 /** One row of `socketTable()`, like a line of `ss -tani`. */
 export interface TcpSocketRow {
@@ -123,7 +124,7 @@ const since = (now: number, t: number): number => (t > 0 ? Math.max(0, Math.roun
 
 /** The `ss -ti` extras of one connection (Linux tcp_get_info's fields that this stack keeps). */
 function internalsOf(c: TcpConnection, i: ReturnType<TcpConnection['info']>, now: number, mtu: number): TcpRowInternals {
-  const inFlight = Math.max(0, (i.sndNxt - i.sndUna) | 0);
+  const inFlight = Math.max(0, seqSub(i.sndNxt, i.sndUna));
   return {
     congestionControl: i.congestionControl,
     timestamps: i.timestamps,
