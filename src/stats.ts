@@ -165,6 +165,9 @@ export function tcpExtCounters() {
     TCPSpuriousRTOs: 0,
     TCPSackRecoveryFail: 0,
     TCPLossProbes: 0,
+    // Segments newly acknowledged or SACKed, and those of them whose ACK echoed congestion (ECE): tcp_newly_delivered.
+    TCPDelivered: 0,
+    TCPDeliveredCE: 0,
     TCPACKSkippedTimeWait: 0,
     IcmpForgedDrops: 0,
     // Segments signed with a TCP MD5 option (RFC 2385) to a socket without a key (Linux tcp_inbound_md5_hash).

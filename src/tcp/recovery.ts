@@ -14,7 +14,8 @@ import { probeTimeout } from './rtt.js';
 import { recordRoom } from './send-control.js';
 import { seqGe, seqGt, seqLe, seqLt } from './seq.js';
 import { undoBegin, undoOnAck } from './undo.js';
-import { ecnEchoArrives, ecnQueueCwr } from './ecn.js';
+import { countDelivered } from './delivered.js';
+import { ecnCwrBecomesRecovery, ecnCwrEnds, ecnEchoed, ecnEnterCwr, ecnInCwr, ecnQueueCwr } from './ecn.js';
 import { TcpState } from './state.js';
 import { EV_WRITABLE, REC_NEWRENO, REC_NONE, REC_SACK, RTX_NONE, RTX_PERSIST, RTX_REO, RTX_RTO, RTX_TLP, type Tcb } from './tcb.js';
 
@@ -54,9 +55,9 @@ export function processAck(c: Tcb, h: TcpHeader, seq: number, now: number): bool
     }
   }
   const oldWnd = c.sndWnd;
-  ecnEchoArrives(c, h.flags, now);
+  const ece = ecnEchoed(c, h.flags);
   if (seqGt(ack, c.sndUna)) {
-    newAck(c, h, ack, now);
+    newAck(c, h, ack, now, ece);
     // An ACK that moves SND.UNA can still report loss: its SACK blocks cover DupThresh segments above a hole
     // (RFC 6675 §5: IsLost(SND.UNA); Linux tcp_fastretrans_alert runs for any ACK carrying SACK). A receiver
     // that acknowledges a coalesced batch at once sends no duplicate ACK to wait for.
@@ -73,10 +74,14 @@ export function processAck(c: Tcb, h: TcpHeader, seq: number, now: number): bool
   else if (c.recovery === REC_SACK && sackNew && c.rtxInFlight.length > 0) markLostRetransmits(c, now);
   undoOnAck(c, h.tsPresent, h.tsEcr, dsack, h.sackBlocks[1]!, wasRecovering && c.recovery === REC_NONE, c.sndUna !== priorUna);
   rackLeaveLossState(c);
-  // PRR after loss detection, as Linux runs tcp_cong_control after tcp_fastretrans_alert: delivered = newly
-  // acknowledged + newly SACKed (SACKed bytes now acknowledged leave the scoreboard and count once).
-  if (c.recovery === REC_SACK) {
-    const delivered = ((c.sndUna - priorUna) | 0) + c.scoreboard.sacked - priorSacked;
+  // ECE with no loss to recover from: a window reduction (Linux tcp_fastretrans_alert → tcp_try_to_open).
+  if (ece) ecnEnterCwr(c, now);
+  // Delivered = newly acknowledged + newly SACKed (SACKed bytes now acknowledged leave the scoreboard and count once).
+  const delivered = ((c.sndUna - priorUna) | 0) + c.scoreboard.sacked - priorSacked;
+  countDelivered(c, delivered, ece);
+  // PRR after loss detection, as Linux runs tcp_cong_control after tcp_fastretrans_alert: in SACK recovery and
+  // in CWR (tcp_in_cwnd_reduction).
+  if (c.recovery === REC_SACK || ecnInCwr(c)) {
     prrOnAck(c, delivered, pipe(c), c.sndUna !== priorUna, c.sent.lostMarks !== priorLostMarks);
   }
   // Window update (§3.10.7.4, SND.WL1/WL2 rule).
@@ -114,8 +119,12 @@ export function processAck(c: Tcb, h: TcpHeader, seq: number, now: number): bool
   return true;
 }
 
-/** An ACK that moves SND.UNA: the buffer freed, an RTT sample, recovery advanced or left, the timer restarted (RFC 6298 §5.2/5.3). */
-function newAck(c: Tcb, h: TcpHeader, ack: number, now: number): void {
+/**
+ * An ACK that moves SND.UNA: the buffer freed, an RTT sample, recovery or CWR advanced or left, the timer
+ * restarted (RFC 6298 §5.2/5.3). `ece`: the ACK echoes congestion, so it does not grow the window (Linux
+ * reduces it in tcp_fastretrans_alert before tcp_cong_control could grow it).
+ */
+function newAck(c: Tcb, h: TcpHeader, ack: number, now: number, ece: boolean): void {
   let acked = (ack - c.sndUna) | 0;
   // The SYN and FIN take sequence space but no buffer.
   let dataAcked = acked;
@@ -130,6 +139,7 @@ function newAck(c: Tcb, h: TcpHeader, ack: number, now: number): void {
   }
   c.sndUna = ack;
   if (seqLt(c.sndNxt, ack)) c.sndNxt = ack;
+  ecnCwrEnds(c);
   c.scoreboard.advance(ack);
   // RTT: timestamps when present (RFC 7323 §4), else one timed segment (Karn). After a timeout or during
   // recovery the echoed TSval may be the original transmission's (the receiver does not take timestamps from
@@ -162,7 +172,8 @@ function newAck(c: Tcb, h: TcpHeader, ack: number, now: number): void {
     }
   } else {
     c.dupAcks = 0;
-    if (dataAcked > 0) c.cc.onAck(c, dataAcked, now, c.rtt.srtt);
+    // Linux tcp_cong_control: a window in reduction (CWR) does not grow.
+    if (dataAcked > 0 && !ece && !ecnInCwr(c)) c.cc.onAck(c, dataAcked, now, c.rtt.srtt);
   }
   if (dataAcked > 0) {
     if (c.cfg.wmemMax > c.sb.capacity) expandSendBuffer(c);
@@ -222,9 +233,14 @@ function enterRecovery(c: Tcb, now: number): void {
   const x = c.layer.stats.TcpExt;
   const flight = (c.sndMax - c.sndUna) | 0;
   undoBegin(c, false);
-  if (c.sackOk) prrBegin(c); // prior_cwnd before the controller cuts (Linux tcp_init_cwnd_reduction)
-  c.ssthresh = c.cc.ssthreshOnLoss(c, flight, now);
-  ecnQueueCwr(c); // Linux tcp_init_cwnd_reduction: the peer learns of our reduction (RFC 3168 §6.1.2)
+  // Linux tcp_enter_recovery: a reduction already under way for ECE goes on (its ssthresh, its PRR counts).
+  if (!ecnCwrBecomesRecovery(c)) {
+    if (c.sackOk) prrBegin(c); // prior_cwnd before the controller cuts (Linux tcp_init_cwnd_reduction)
+    c.ssthresh = c.cc.ssthreshOnLoss(c, flight, now);
+    ecnQueueCwr(c); // Linux tcp_init_cwnd_reduction: the peer learns of our reduction (RFC 3168 §6.1.2)
+  } else if (!c.sackOk) {
+    prrEnd(c); // NewReno recovery here has no PRR
+  }
   c.recover = c.sndMax;
   c.rttTiming = false;
   if (c.sackOk) {
