@@ -415,12 +415,20 @@ export function armRtoOrProbe(c: Tcb, now: number): void {
 }
 
 /**
- * The probe timeout fired (RFC 8985 §7.3): the most recent segment goes out again, so that a lost tail is
- * reported by an ACK (and repaired by SACK recovery) rather than after an RTO. Then the RTO runs.
+ * The probe timeout fired (RFC 8985 §7.3; Linux tcp_send_loss_probe): a new segment when unsent data fits the
+ * peer's window (the congestion window does not hold a probe back), else the most recent segment again — so
+ * that a lost tail is reported by an ACK (and repaired by SACK recovery) rather than after an RTO. Then the RTO
+ * runs.
  */
 export function sendLossProbe(c: Tcb, now: number): void {
   if (c.sndMax === c.sndUna) return;
   c.layer.stats.TcpExt.TCPLossProbes++;
+  if (probeWithNewData(c, now)) {
+    c.tlpHighSeq = c.sndMax;
+    c.tlpOut = true;
+    c.armRtx(RTX_RTO, now + c.rtt.rto);
+    return;
+  }
   const finSent = c.finQueued && seqGt(c.sndMax, c.finSeq);
   const dataEnd = finSent ? c.finSeq : c.sndMax;
   const inFlight = Math.max(0, (dataEnd - c.sndUna - (c.synUnacked ? 1 : 0)) | 0);
@@ -429,4 +437,25 @@ export function sendLossProbe(c: Tcb, now: number): void {
   c.tlpHighSeq = c.sndMax;
   c.tlpOut = true;
   c.armRtx(RTX_RTO, now + c.rtt.rto);
+}
+
+/**
+ * RFC 8985 §7.3 "If a previously unsent segment exists AND the receive window allows, send that segment"
+ * (Linux tcp_send_loss_probe → tcp_write_xmit with Nagle off, one segment, cwnd not consulted): returns false
+ * when there is none, or the whole next segment does not fit the peer's window (tcp_snd_wnd_test).
+ */
+function probeWithNewData(c: Tcb, now: number): boolean {
+  if (c.sndNxt !== c.sndMax) return false; // go-back-N after an RTO is under way
+  const offset = (c.sndMax - c.sndUna - (c.synUnacked ? 1 : 0)) | 0;
+  const avail = c.sb.length - offset;
+  if (avail <= 0) return false;
+  const smss = c.smss - sackOptionBytes(c);
+  const len = recordRoom(c, c.sndMax, Math.min(smss, avail));
+  if (len <= 0) return false;
+  const end = (c.sndMax + len) >>> 0;
+  if (seqGt(end, (c.sndUna + c.sndWnd) >>> 0)) return false;
+  const fin = c.finQueued && end === c.finSeq;
+  sendData(c, c.sndMax, len, fin ? TCP_ACK | TCP_FIN : TCP_ACK, now, smss, true);
+  c.sndNxt = c.sndMax = fin ? (end + 1) >>> 0 : end;
+  return true;
 }
