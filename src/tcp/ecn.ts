@@ -122,6 +122,7 @@ export function ecnCwrEnds(c: Tcb): void {
  */
 export function ecnEnterCwr(c: Tcb, now: number): void {
   if (c.ecnFlags & ECN_IN_CWR || c.recovery !== REC_NONE || c.rack.lossState) return; // Linux: only in Open/Disorder
+  c.rack.undoArmed = false; // tp->undo_marker = 0: no undo gives back what the network asked for
   prrBegin(c); // prior_cwnd before the controller cuts
   c.ssthresh = c.cc.ssthreshOnLoss(c, (c.sndMax - c.sndUna) | 0, now);
   c.ecnCwrEnd = c.sndNxt;

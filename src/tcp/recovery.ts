@@ -62,15 +62,15 @@ export function processAck(c: Tcb, h: TcpHeader, seq: number, now: number): bool
     // (RFC 6675 §5: IsLost(SND.UNA); Linux tcp_fastretrans_alert runs for any ACK carrying SACK). A receiver
     // that acknowledges a coalesced batch at once sends no duplicate ACK to wait for.
     if (!rack && c.recovery === REC_NONE && sackNew && c.scoreboard.sacked >= 3 * c.smss && beyondRecoveryPoint(c) && c.sndMax !== c.sndUna) {
-      enterRecovery(c, now);
+      enterRecovery(c, now, ece);
       c.wantOutput = true;
       c.layer.markDirty(c);
     }
   } else if (ack === c.sndUna) {
     const dup = c.sndMax !== c.sndUna && ((h.payloadLength === 0 && !(h.flags & TCP_FIN) && newWnd === oldWnd) || sackNew);
-    if (dup) onDupAck(c, now);
+    if (dup) onDupAck(c, now, ece);
   }
-  if (rack) rackAck(c, dsack, now);
+  if (rack) rackAck(c, dsack, now, ece);
   else if (c.recovery === REC_SACK && sackNew && c.rtxInFlight.length > 0) markLostRetransmits(c, now);
   undoOnAck(c, h.tsPresent, h.tsEcr, dsack, h.sackBlocks[1]!, wasRecovering && c.recovery === REC_NONE, c.sndUna !== priorUna);
   rackLeaveLossState(c);
@@ -204,7 +204,7 @@ function beyondRecoveryPoint(c: Tcb): boolean {
 }
 
 /** A duplicate ACK (RFC 5681 §2): the third — or SACKed data of three segments — starts recovery (§3.2, RFC 6675 §5); fewer allow limited transmit (RFC 3042); during NewReno recovery each inflates the window. */
-function onDupAck(c: Tcb, now: number): void {
+function onDupAck(c: Tcb, now: number, ece: boolean): void {
   c.dupAcks++;
   if (c.recovery === REC_NONE) {
     const sackLoss = c.sackOk && c.scoreboard.sacked >= 3 * c.smss;
@@ -213,7 +213,7 @@ function onDupAck(c: Tcb, now: number): void {
       // RFC 6582 §3.2 step 2: only when the ACK covers more than `recover` (not duplicates from the last episode).
       // After the first retransmission, NextSeg goes on as the pipe allows (RFC 6675 §5 step 4.3): with one
       // coalesced SACK for a whole flight there may be no further duplicate ACK to start it.
-      if (beyondRecoveryPoint(c)) enterRecovery(c, now);
+      if (beyondRecoveryPoint(c)) enterRecovery(c, now, ece);
       c.wantOutput = true;
       c.layer.markDirty(c);
     } else {
@@ -229,12 +229,19 @@ function onDupAck(c: Tcb, now: number): void {
 }
 
 /** Fast retransmit and the start of loss recovery: ssthresh from the congestion controller, SACK recovery (RFC 6675 §5 step 4) or NewReno (RFC 6582 §3.2 step 2), the first lost segment sent at once. */
-function enterRecovery(c: Tcb, now: number): void {
+function enterRecovery(c: Tcb, now: number, ece: boolean): void {
   const x = c.layer.stats.TcpExt;
   const flight = (c.sndMax - c.sndUna) | 0;
   undoBegin(c, false);
   // Linux tcp_enter_recovery: a reduction already under way for ECE goes on (its ssthresh, its PRR counts).
-  if (!ecnCwrBecomesRecovery(c)) {
+  const fromCwr = ecnCwrBecomesRecovery(c);
+  // ...and with it, or with ECE on this ACK, prior_ssthresh is 0: an undo gives nothing back — the network
+  // signalled congestion, whatever the retransmissions prove (tcp_undo_cwnd_reduction).
+  if (fromCwr || ece) {
+    c.rack.priorCwnd = 0;
+    c.rack.priorSsthresh = 0;
+  }
+  if (!fromCwr) {
     if (c.sackOk) prrBegin(c); // prior_cwnd before the controller cuts (Linux tcp_init_cwnd_reduction)
     c.ssthresh = c.cc.ssthreshOnLoss(c, flight, now);
     ecnQueueCwr(c); // Linux tcp_init_cwnd_reduction: the peer learns of our reduction (RFC 3168 §6.1.2)
@@ -376,10 +383,10 @@ function markLostRetransmits(c: Tcb, now: number): void {
  * RACK's part of an ACK (rack.ts): delivered segments, the reordering window, loss marking. Loss found outside
  * recovery starts it (Linux tcp_time_to_recover: lost_out > 0); within, the lost segments go out as the pipe allows.
  */
-function rackAck(c: Tcb, dsack: number, now: number): void {
+function rackAck(c: Tcb, dsack: number, now: number, ece: boolean): void {
   rackOnAck(c, dsack, now);
   if (c.sent.lostPending > 0) {
-    if (c.recovery === REC_NONE && !c.rack.lossState && beyondRecoveryPoint(c)) enterRecovery(c, now);
+    if (c.recovery === REC_NONE && !c.rack.lossState && beyondRecoveryPoint(c)) enterRecovery(c, now, ece);
     c.wantOutput = true;
     c.layer.markDirty(c);
   }
@@ -390,7 +397,7 @@ export function reorderTimerFires(c: Tcb, now: number): void {
   if (c.sndMax === c.sndUna) return;
   if (rackReoTimeout(c, now)) {
     if (c.recovery === REC_NONE && !c.rack.lossState && beyondRecoveryPoint(c)) {
-      enterRecovery(c, now);
+      enterRecovery(c, now, false);
       // Linux tcp_rack_reo_timeout: the timeout counts as one delivered segment for PRR.
       prrOnAck(c, c.smss, pipe(c), false, false);
     }
