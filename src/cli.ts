@@ -84,7 +84,7 @@ program
   .option('--pcap-filter <expr>', "with --pcap: keep only matching packets, e.g. 'tcp port 80' (like tcpdump's expression)")
   .option('--pcap-rotate-size <MB>', 'with --pcap: a new file once one holds this many millions of bytes (like tcpdump -C)', megabytes('--pcap-rotate-size'))
   .option('--pcap-rotate-count <n>', 'with --pcap-rotate-size: keep this many files (like tcpdump -W)', positiveInt('--pcap-rotate-count'))
-  .option('--impair <spec>', 'impairment stage, e.g. loss=5%,delay=10ms,jitter=2ms,reorder=25%,seed=7 (in:/out: prefixes)')
+  .option('--impair <spec>', 'impairment stage, e.g. loss=5%,delay=10ms,jitter=2ms,reorder=25%,seed=7 or out:ce=2% (CE marks), out:ce-queue=20 (in:/out: prefixes)')
   .option('--services <list>', 'built-in services: all, none, or a comma-separated list (default all)')
   .option('--hostname <name>', 'an extra name the DNS service answers for (repeatable)', collect)
   .option('--kernel-route <cidr>', 'a subnet the kernel routes through the TUN (repeatable)', collect)

@@ -176,8 +176,9 @@ export function startStack(opts: UpOptions, logger: Logger): RunningStack {
   if (offload && !tun.vnetHdr) logger.warn({ tun: opts.tun }, 'the kernel refused IFF_VNET_HDR: TUN offloads off (software segmentation and checksums)');
 
   let link: Link = tun;
+  let impaired: ImpairedLink | null = null;
   if (spec && !('error' in spec)) {
-    link = new ImpairedLink(link, spec, clock, timers);
+    link = impaired = new ImpairedLink(link, spec, clock, timers);
     logger.info({ impair: formatImpairSpec(spec) }, 'impairment stage on');
   }
   // The tap is always in the chain so that `tunstack capture --start` can begin a capture on a running stack.
@@ -192,6 +193,10 @@ export function startStack(opts: UpOptions, logger: Logger): RunningStack {
   const tunIface = stack.addInterface(link, opts.addr, { defaultRoute: true, name: opts.tun });
   if (addr6 !== null) stack.addAddress6(tunIface, `${addr6.text}`, { defaultRoute: true });
   tun.onDrop = (reason) => stack.stats.drop(`link.${reason}`);
+  if (impaired !== null) {
+    const st = impaired.stats;
+    stack.stats.impair = () => ({ in: { ...st.in }, out: { ...st.out } });
+  }
   if (opts.observe?.sampleRate !== undefined) stack.feed.sampleMs = 1000 / opts.observe.sampleRate;
   let net: VirtualNetwork | undefined;
   if (topo) {

@@ -165,6 +165,9 @@ export function tcpExtCounters() {
     TCPSpuriousRTOs: 0,
     TCPSackRecoveryFail: 0,
     TCPLossProbes: 0,
+    // Segments newly acknowledged or SACKed, and those of them whose ACK echoed congestion (ECE): tcp_newly_delivered.
+    TCPDelivered: 0,
+    TCPDeliveredCE: 0,
     TCPACKSkippedTimeWait: 0,
     IcmpForgedDrops: 0,
     // Segments signed with a TCP MD5 option (RFC 2385) to a socket without a key (Linux tcp_inbound_md5_hash).
@@ -199,6 +202,8 @@ export class Stats {
    * so soak runs can watch resources through `tunstack stats` / the log.
    */
   gauges: (() => Record<string, number>) | null = null;
+  /** The impairment stage's counters per direction (src/link/impair.ts) when `tunstack up --impair` runs one; reported as the `Impair` group. */
+  impair: (() => Record<string, unknown>) | null = null;
 
   drop(reason: DropReason): void {
     this.drops[reason] = (this.drops[reason] ?? 0) + 1;
@@ -207,6 +212,7 @@ export class Stats {
   toJSON(): Record<string, unknown> {
     const out: Record<string, unknown> = { Ip: this.Ip, Icmp: this.Icmp, Ip6: this.Ip6, Icmp6: this.Icmp6, Udp: this.Udp, Udp6: this.Udp6, Tcp: this.Tcp, TcpExt: this.TcpExt, drops: { ...this.drops } };
     if (this.gauges) out['Gauges'] = this.gauges();
+    if (this.impair) out['Impair'] = this.impair();
     return out;
   }
 }

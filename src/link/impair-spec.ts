@@ -2,6 +2,8 @@
  * The `--impair` spec: a netem replacement's configuration.
  *
  *   loss=5%,delay=10ms,jitter=2ms,reorder=25%,duplicate=1%,corrupt=0.1%,rate=100mbit,limit=1000,seed=7
+ *   out:ce=2%,seed=3                 (mark 2% of the ECN-capable packets CE instead of dropping them)
+ *   out:rate=20mbit,out:ce-queue=20  (mark CE while 20 or more packets wait in the rate queue)
  *
  * Items are `key=value`, separated by commas (spaces around items are
  * ignored). A key may be prefixed with `in:` (packets from the link to the
@@ -11,7 +13,7 @@
  * error. The empty string and `none` mean no impairment.
  *
  * Units (case-insensitive; a bare `0` is accepted for every key):
- *   - probabilities (`loss`, `reorder`, `duplicate`, `corrupt`): a percentage
+ *   - probabilities (`loss`, `reorder`, `duplicate`, `corrupt`, `ce`): a percentage
  *     with `%`, 0%..100% (`%` is required: `0.05` is refused as ambiguous).
  *   - times (`delay`, `jitter`): `us`, `ms`, `s` (unit required), at most 3600s.
  *   - `rate`, as tc: `bit`, `kbit`, `mbit`, `gbit`, `tbit` (powers of 1000) and
@@ -20,6 +22,10 @@
  *     second, as in tc (`kbps` = kilobytes/s = 8 kbit). `0` = unlimited.
  *   - `limit`: queue length in packets for the delay/rate queue (default 1000,
  *     like netem), an integer 1..10,000,000.
+ *   - `ce-queue`: mark CE when the delay/rate queue holds at least this many
+ *     packets (a step-threshold AQM, as DCTCP's switches mark), an integer
+ *     1..10,000,000; `0` (the default) = off. Only a direction with a delay,
+ *     jitter or rate has a queue.
  *   - `seed`: the PRNG seed, an integer 0..2^32-1 (default 1), both directions only.
  *
  * Internally probabilities are fractions 0..1, times milliseconds and rates
@@ -43,6 +49,10 @@ export interface ImpairParams {
   rate: number;
   /** Most packets waiting in the delay/rate queue; more are tail-dropped. */
   limit: number;
+  /** Probability 0..1 that an ECN-capable packet is marked CE (RFC 3168 §5; see ce-mark.ts). */
+  ce: number;
+  /** Mark ECN-capable packets CE when the delay/rate queue holds at least this many packets; 0 = off. */
+  ceQueue: number;
 }
 
 export interface ImpairSpec {
@@ -59,12 +69,12 @@ const MAX_TIME_MS = 3_600_000;
 const MAX_LIMIT = 10_000_000;
 
 export function noImpairment(): ImpairParams {
-  return { loss: 0, delay: 0, jitter: 0, reorder: 0, duplicate: 0, corrupt: 0, rate: 0, limit: DEFAULT_LIMIT };
+  return { loss: 0, delay: 0, jitter: 0, reorder: 0, duplicate: 0, corrupt: 0, rate: 0, limit: DEFAULT_LIMIT, ce: 0, ceQueue: 0 };
 }
 
 /** True when the parameters change anything (`limit` alone does not). */
 export function isImpairing(p: ImpairParams): boolean {
-  return p.loss > 0 || p.delay > 0 || p.jitter > 0 || p.reorder > 0 || p.duplicate > 0 || p.corrupt > 0 || p.rate > 0;
+  return p.loss > 0 || p.delay > 0 || p.jitter > 0 || p.reorder > 0 || p.duplicate > 0 || p.corrupt > 0 || p.rate > 0 || p.ce > 0 || p.ceQueue > 0;
 }
 
 /** Builds a spec from partial parameters (for tests and programmatic use); `both` applies first, then `in`/`out`. */
@@ -79,7 +89,7 @@ export function makeImpairSpec(
 }
 
 type ParamKey = keyof ImpairParams;
-type Kind = 'percent' | 'time' | 'rate' | 'count';
+type Kind = 'percent' | 'time' | 'rate' | 'count' | 'count0';
 
 const KEYS: Record<ParamKey, Kind> = {
   loss: 'percent',
@@ -90,8 +100,14 @@ const KEYS: Record<ParamKey, Kind> = {
   corrupt: 'percent',
   rate: 'rate',
   limit: 'count',
+  ce: 'percent',
+  ceQueue: 'count0',
 };
-const KEY_NAMES = [...Object.keys(KEYS), 'seed'].join(', ');
+/** Spec keys that differ from the parameter's name. */
+const SPEC_KEY: Partial<Record<ParamKey, string>> = { ceQueue: 'ce-queue' };
+const specKey = (k: ParamKey): string => SPEC_KEY[k] ?? k;
+const PARAM_OF = new Map<string, ParamKey>((Object.keys(KEYS) as ParamKey[]).map((k) => [specKey(k), k]));
+const KEY_NAMES = [...PARAM_OF.keys(), 'seed'].join(', ');
 
 /** Milliseconds = value * mul / div (dividing keeps `1876us` exactly 1.876). */
 const TIME_UNITS: Record<string, { mul: number; div: number }> = {
@@ -155,6 +171,7 @@ function parseValue(key: string, kind: Kind, text: string): number | string {
       return bits;
     }
     case 'count':
+    case 'count0':
       if (unit !== '' || !Number.isInteger(num)) return `${key}: expected a whole number of packets (got "${text}")`;
       if (num < 1 || num > MAX_LIMIT) return `${key}: ${text} is out of range (1..${MAX_LIMIT})`;
       return num;
@@ -201,10 +218,10 @@ export function parseImpairSpec(text: string): ImpairSpec | { error: string } {
       seed = Number(value);
       continue;
     }
-    if (!Object.hasOwn(KEYS, key)) return fail(`unknown key "${key}" (known: ${KEY_NAMES})`);
-    const k = key as ParamKey;
-    if (scope[k] !== undefined) return fail(`${scopeName}${k} given twice`);
-    const v = parseValue(scopeName + k, KEYS[k], value);
+    const k = PARAM_OF.get(key);
+    if (k === undefined) return fail(`unknown key "${key}" (known: ${KEY_NAMES})`);
+    if (scope[k] !== undefined) return fail(`${scopeName}${key} given twice`);
+    const v = parseValue(scopeName + key, KEYS[k], value);
     if (typeof v === 'string') return fail(v);
     scope[k] = v;
   }
@@ -231,6 +248,7 @@ function formatValue(kind: Kind, v: number): string {
       }
       return `${fmtNum(v)}bit`;
     case 'count':
+    case 'count0':
       return String(v);
   }
 }
@@ -247,11 +265,12 @@ export function formatImpairSpec(spec: ImpairSpec): string {
     const def = k === 'limit' ? DEFAULT_LIMIT : 0;
     const vi = spec.in[k];
     const vo = spec.out[k];
+    const name = specKey(k);
     if (vi === vo) {
-      if (vi !== def) items.push(`${k}=${formatValue(kind, vi)}`);
+      if (vi !== def) items.push(`${name}=${formatValue(kind, vi)}`);
     } else {
-      if (vi !== def) items.push(`in:${k}=${formatValue(kind, vi)}`);
-      if (vo !== def) items.push(`out:${k}=${formatValue(kind, vo)}`);
+      if (vi !== def) items.push(`in:${name}=${formatValue(kind, vi)}`);
+      if (vo !== def) items.push(`out:${name}=${formatValue(kind, vo)}`);
     }
   }
   // The seed is kept even when nothing is impaired, so that every spec round-trips (`seed=100` stays itself).

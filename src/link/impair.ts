@@ -14,6 +14,12 @@
  *   2. loss — drop with probability `loss`.
  *   3. corrupt — with probability `corrupt`, flip one random bit of one
  *      random byte (any byte, header included) of a copy of the packet.
+ *   3a. CE marking (RFC 3168 §5, ce-mark.ts) — with probability `ce`, or
+ *      when the delay/rate queue already holds `ceQueue` packets, an ECT(0)
+ *      or ECT(1) packet is marked CE instead of being dropped (netem's `ecn`
+ *      option marks where it would drop); not-ECT packets pass unchanged.
+ *      The mark is written in place, on a copy only when another copy of the
+ *      packet (a duplicate) still reads the buffer.
  *   4. timing — the packet is due at `now + delay ± jitter` (uniform, never
  *      below `now`); with a `rate`, it also waits behind the packets queued
  *      before it and occupies the wire for `bytes * 8 / rate` seconds:
@@ -21,6 +27,9 @@
  *      + serialization (netem's formula). Jitter alone can reorder packets,
  *      as in netem. More than `limit` packets waiting ⇒ tail drop
  *      (`rateDropped`).
+ *
+ * A direction draws from its PRNG only for the impairments it has, so
+ * adding `ce` to a spec changes no other decision of a spec without it.
  *
  * Reorder: when the direction has something to wait for (delay, jitter or a
  * rate), a packet picked with probability `reorder` skips the wait and goes
@@ -40,6 +49,7 @@
  */
 import type { Clock, TimerQueue } from '../clock.js';
 import { Timer } from '../clock.js';
+import { CE_ALREADY, CE_MARKED, markCe } from './ce-mark.js';
 import type { ImpairParams, ImpairSpec } from './impair-spec.js';
 import { isImpairing } from './impair-spec.js';
 import type { Link, LinkReceiver } from './link.js';
@@ -62,10 +72,14 @@ export interface ImpairStats {
   delayed: number;
   /** Packets dropped because the queue held `limit` packets. */
   rateDropped: number;
+  /** ECT(0)/ECT(1) packets marked CE (by `ce` or `ceQueue`). */
+  ceMarked: number;
+  /** Packets picked for a CE mark that were not ECN-capable (not-ECT, or not IP): passed unchanged. */
+  ceNotEct: number;
 }
 
 function newStats(): ImpairStats {
-  return { passed: 0, dropped: 0, duplicated: 0, corrupted: 0, reordered: 0, delayed: 0, rateDropped: 0 };
+  return { passed: 0, dropped: 0, duplicated: 0, corrupted: 0, reordered: 0, delayed: 0, rateDropped: 0, ceMarked: 0, ceNotEct: 0 };
 }
 
 /** mulberry32: a tiny, fast 32-bit PRNG; reproducible from its seed. */
@@ -160,10 +174,10 @@ class Direction {
         const dup = p.duplicate > 0 && rng.next() < p.duplicate;
         if (dup) {
           this.stats.duplicated++;
-          this.one(pkt, now, out, false);
-          this.one(pkt, now, out, true);
+          this.one(pkt, now, out, false, true);
+          this.one(pkt, now, out, true, false);
         } else {
-          this.one(pkt, now, out, false);
+          this.one(pkt, now, out, false, false);
         }
       }
       if (out.length > 0) {
@@ -177,8 +191,11 @@ class Direction {
     this.rearm();
   }
 
-  /** One copy of a packet: loss, corrupt, timing. `isCopy` marks the duplicate (always copied). */
-  private one(pkt: Uint8Array, now: number, out: Uint8Array[], isCopy: boolean): void {
+  /**
+   * One copy of a packet: loss, corrupt, CE, timing. `isCopy` marks the duplicate (always copied); `shared`:
+   * the duplicate will still read this buffer, so a change goes on a copy.
+   */
+  private one(pkt: Uint8Array, now: number, out: Uint8Array[], isCopy: boolean, shared: boolean): void {
     const p = this.params;
     const rng = this.prng;
     if (p.loss > 0 && rng.next() < p.loss) {
@@ -199,6 +216,15 @@ class Direction {
       const bit = Math.floor(rng.next() * 8);
       pkt[byte]! ^= 1 << bit;
       this.stats.corrupted++;
+    }
+    if ((p.ce > 0 && rng.next() < p.ce) || (p.ceQueue > 0 && this.heap.length >= p.ceQueue)) {
+      if (shared && !owned) {
+        pkt = pkt.slice();
+        owned = true;
+      }
+      const r = markCe(pkt);
+      if (r === CE_MARKED) this.stats.ceMarked++;
+      else if (r !== CE_ALREADY) this.stats.ceNotEct++; // a CE packet stays CE, uncounted
     }
     const reorder = p.reorder > 0 && rng.next() < p.reorder;
     if (!this.waits) {

@@ -43,9 +43,10 @@ export class NewReno implements CongestionController {
     }
   }
 
-  ssthreshOnLoss(s: CongestionState, flight: number, _now: number): number {
-    // RFC 5681 eq. (4).
-    return Math.max(Math.floor(flight / 2), 2 * s.smss);
+  ssthreshOnLoss(s: CongestionState, _flight: number, _now: number): number {
+    // Linux tcp_reno_ssthresh: half the congestion window in whole segments, at least two (RFC 5681 eq. (4) halves
+    // FlightSize instead; Linux, the oracle, halves cwnd — they differ when the sender is not cwnd-limited).
+    return Math.max(Math.floor(s.cwnd / s.smss / 2), 2) * s.smss;
   }
 
   onTimeout(_s: CongestionState): void {

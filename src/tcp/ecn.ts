@@ -3,8 +3,9 @@
  * tcp_input.c tcp_ecn_*): negotiation on the handshake, ECT(0) on new data, the receiver's ECE echo of a CE
  * mark until the sender's CWR. net.ipv4.tcp_ecn: 0 off, 1 ask on our SYNs and accept, 2 only accept (default).
  */
-import { TCP_CWR, TCP_ECE } from '../wire/tcp.js';
-import { seqLt } from './seq.js';
+import { TCP_CWR, TCP_ECE, TCP_SYN } from '../wire/tcp.js';
+import { prrBegin, prrEnd } from './prr.js';
+import { seqGt } from './seq.js';
 import { REC_NONE, type Tcb } from './tcb.js';
 
 /** The IP ECN field's codepoints (RFC 3168 §5). */
@@ -18,7 +19,7 @@ export const ECN_OK = 1;
 export const ECN_QUEUE_CWR = 2;
 /** Echo ECE on every segment until the peer's CWR (TCP_ECN_DEMAND_CWR). */
 export const ECN_DEMAND_CWR = 4;
-/** A reduction for ECE is in progress until SND.UNA passes `ecnCwrEnd` (Linux's TCP_CA_CWR state). */
+/** A reduction for ECE is in progress until SND.UNA passes `ecnCwrEnd` (Linux's TCP_CA_CWR state; PRR walks cwnd down). */
 export const ECN_IN_CWR = 8;
 
 /** The ECN flags of our SYN (Linux tcp_ecn_send_syn): ECE|CWR with tcp_ecn=1, and never on a retransmitted SYN (tcp_ecn_clear_syn, ecn_fallback). */
@@ -88,21 +89,60 @@ export function ecnSegmentArrives(c: Tcb, flags: number, ipEcn: number, dataLeng
   return quick;
 }
 
+/** Does this ACK echo congestion (Linux tcp_ecn_rcv_ecn_echo → FLAG_ECE): ECE on a non-SYN segment of an ECN connection. */
+export function ecnEchoed(c: Tcb, flags: number): boolean {
+  return (c.ecnFlags & ECN_OK) !== 0 && (flags & TCP_ECE) !== 0 && (flags & TCP_SYN) === 0;
+}
+
+/** A reduction for ECE is under way (Linux icsk_ca_state == TCP_CA_CWR). */
+export function ecnInCwr(c: Tcb): boolean {
+  return (c.ecnFlags & ECN_IN_CWR) !== 0;
+}
+
 /**
- * An ACK with ECE on an ECN connection (Linux tcp_ecn_rcv_ecn_echo, FLAG_ECE → tcp_enter_cwr): at most once
- * per window of data (RFC 3168 §6.1.2), and not during loss recovery (which has reduced already), ssthresh
- * comes from the congestion controller and the window drops to it, CWR goes on the next new data. Linux
- * walks cwnd down to ssthresh over the window with PRR (tcp_cwnd_reduction); we reduce at once, as RFC 3168
- * §6.1.2 describes. Runs before the ACK grows the window, so the reduction starts from the prior cwnd.
+ * The cumulative ACK has passed the point CWR began at (Linux tcp_fastretrans_alert, state CWR: SND.UNA after
+ * high_seq — not equal to it, "CWR is to be held something above high_seq is ACKed for CWR bit to reach
+ * receiver"): the reduction ends with cwnd = ssthresh (tcp_end_cwnd_reduction), the state is Open again.
+ * Runs as SND.UNA moves, before the ACK may grow the window.
  */
-export function ecnEchoArrives(c: Tcb, flags: number, now: number): void {
-  const e = c.ecnFlags;
-  if (!(e & ECN_OK) || !(flags & TCP_ECE) || c.recovery !== REC_NONE) return;
-  if (e & ECN_IN_CWR && seqLt(c.sndUna, c.ecnCwrEnd)) return;
+export function ecnCwrEnds(c: Tcb): void {
+  if (!(c.ecnFlags & ECN_IN_CWR) || !seqGt(c.sndUna, c.ecnCwrEnd)) return;
+  c.ecnFlags &= ~ECN_IN_CWR;
+  c.cwnd = Math.max(c.ssthresh, c.smss);
+  prrEnd(c);
+}
+
+/**
+ * An ACK with ECE outside loss recovery and the Loss state (Linux tcp_try_to_open → tcp_enter_cwr → tcp_init_cwnd_reduction): at
+ * most once per window of data (RFC 3168 §6.1.2: not again before SND.UNA passes the SND.NXT of this moment,
+ * Linux's high_seq), ssthresh from the congestion controller, CWR on the next new data, and the window walked
+ * down to ssthresh by Proportional Rate Reduction over the following ACKs (Linux "tcp: use PRR to reduce cwin
+ * in CWR state", 3.7; recovery.ts runs prrOnAck for this ACK and the next) rather than cut at once. The ACK
+ * that carries ECE does not grow the window (recovery.ts newAck).
+ */
+export function ecnEnterCwr(c: Tcb, now: number): void {
+  if (c.ecnFlags & ECN_IN_CWR || c.recovery !== REC_NONE || c.rack.lossState) return; // Linux: only in Open/Disorder
+  c.rack.undoArmed = false; // tp->undo_marker = 0: no undo gives back what the network asked for
+  prrBegin(c); // prior_cwnd before the controller cuts
   c.ssthresh = c.cc.ssthreshOnLoss(c, (c.sndMax - c.sndUna) | 0, now);
-  c.cwnd = Math.min(c.cwnd, c.ssthresh);
-  c.ecnCwrEnd = c.sndMax;
-  c.ecnFlags = e | ECN_IN_CWR | ECN_QUEUE_CWR;
+  c.ecnCwrEnd = c.sndNxt;
+  c.ecnFlags |= ECN_IN_CWR | ECN_QUEUE_CWR;
+}
+
+/**
+ * Loss recovery begins (Linux tcp_enter_recovery): during CWR the window is being reduced already — the
+ * recovery goes on with the same ssthresh and PRR counts (tcp_init_cwnd_reduction is skipped: one reduction
+ * per window of data, RFC 3168 §6.1.2). Returns true when it was so.
+ */
+export function ecnCwrBecomesRecovery(c: Tcb): boolean {
+  if (!(c.ecnFlags & ECN_IN_CWR)) return false;
+  c.ecnFlags &= ~ECN_IN_CWR;
+  return true;
+}
+
+/** A retransmission timeout ends CWR (Linux tcp_enter_loss: state Loss); the timeout's own reduction follows. */
+export function ecnCwrAbandoned(c: Tcb): void {
+  c.ecnFlags &= ~ECN_IN_CWR;
 }
 
 /** After a congestion window reduction (Linux tcp_init_cwnd_reduction → tcp_ecn_queue_cwr): CWR goes on the next new data. */

@@ -14,7 +14,8 @@ import { probeTimeout } from './rtt.js';
 import { recordRoom } from './send-control.js';
 import { seqAdd, seqGe, seqGt, seqLe, seqLt, seqSub } from './seq.js';
 import { undoBegin, undoOnAck } from './undo.js';
-import { ecnEchoArrives, ecnQueueCwr } from './ecn.js';
+import { countDelivered } from './delivered.js';
+import { ecnCwrBecomesRecovery, ecnCwrEnds, ecnEchoed, ecnEnterCwr, ecnInCwr, ecnQueueCwr } from './ecn.js';
 import { TcpState } from './state.js';
 import { EV_WRITABLE, REC_NEWRENO, REC_NONE, REC_SACK, RTX_NONE, RTX_PERSIST, RTX_REO, RTX_RTO, RTX_TLP, type Tcb } from './tcb.js';
 import { tsDiff } from './ts-clock.js';
@@ -55,29 +56,33 @@ export function processAck(c: Tcb, h: TcpHeader, seq: number, now: number): bool
     }
   }
   const oldWnd = c.sndWnd;
-  ecnEchoArrives(c, h.flags, now);
+  const ece = ecnEchoed(c, h.flags);
   if (seqGt(ack, c.sndUna)) {
-    newAck(c, h, ack, now);
+    newAck(c, h, ack, now, ece);
     // An ACK that moves SND.UNA can still report loss: its SACK blocks cover DupThresh segments above a hole
     // (RFC 6675 §5: IsLost(SND.UNA); Linux tcp_fastretrans_alert runs for any ACK carrying SACK). A receiver
     // that acknowledges a coalesced batch at once sends no duplicate ACK to wait for.
     if (!rack && c.recovery === REC_NONE && sackNew && c.scoreboard.sacked >= 3 * c.smss && beyondRecoveryPoint(c) && c.sndMax !== c.sndUna) {
-      enterRecovery(c, now);
+      enterRecovery(c, now, ece);
       c.wantOutput = true;
       c.layer.markDirty(c);
     }
   } else if (ack === c.sndUna) {
     const dup = c.sndMax !== c.sndUna && ((h.payloadLength === 0 && !(h.flags & TCP_FIN) && newWnd === oldWnd) || sackNew);
-    if (dup) onDupAck(c, now);
+    if (dup) onDupAck(c, now, ece);
   }
-  if (rack) rackAck(c, dsack, now);
+  if (rack) rackAck(c, dsack, now, ece);
   else if (c.recovery === REC_SACK && sackNew && c.rtxInFlight.length > 0) markLostRetransmits(c, now);
   undoOnAck(c, h.tsPresent, h.tsEcr, dsack, h.sackBlocks[1]!, wasRecovering && c.recovery === REC_NONE, c.sndUna !== priorUna);
   rackLeaveLossState(c);
-  // PRR after loss detection, as Linux runs tcp_cong_control after tcp_fastretrans_alert: delivered = newly
-  // acknowledged + newly SACKed (SACKed bytes now acknowledged leave the scoreboard and count once).
-  if (c.recovery === REC_SACK) {
-    const delivered = seqSub(c.sndUna, priorUna) + c.scoreboard.sacked - priorSacked;
+  // ECE with no loss to recover from: a window reduction (Linux tcp_fastretrans_alert → tcp_try_to_open).
+  if (ece) ecnEnterCwr(c, now);
+  // Delivered = newly acknowledged + newly SACKed (SACKed bytes now acknowledged leave the scoreboard and count once).
+  const delivered = seqSub(c.sndUna, priorUna) + c.scoreboard.sacked - priorSacked;
+  countDelivered(c, delivered, ece);
+  // PRR after loss detection, as Linux runs tcp_cong_control after tcp_fastretrans_alert: in SACK recovery and
+  // in CWR (tcp_in_cwnd_reduction).
+  if (c.recovery === REC_SACK || ecnInCwr(c)) {
     prrOnAck(c, delivered, pipe(c), c.sndUna !== priorUna, c.sent.lostMarks !== priorLostMarks);
   }
   // Window update (§3.10.7.4, SND.WL1/WL2 rule).
@@ -115,8 +120,12 @@ export function processAck(c: Tcb, h: TcpHeader, seq: number, now: number): bool
   return true;
 }
 
-/** An ACK that moves SND.UNA: the buffer freed, an RTT sample, recovery advanced or left, the timer restarted (RFC 6298 §5.2/5.3). */
-function newAck(c: Tcb, h: TcpHeader, ack: number, now: number): void {
+/**
+ * An ACK that moves SND.UNA: the buffer freed, an RTT sample, recovery or CWR advanced or left, the timer
+ * restarted (RFC 6298 §5.2/5.3). `ece`: the ACK echoes congestion, so it does not grow the window (Linux
+ * reduces it in tcp_fastretrans_alert before tcp_cong_control could grow it).
+ */
+function newAck(c: Tcb, h: TcpHeader, ack: number, now: number, ece: boolean): void {
   let acked = (ack - c.sndUna) | 0;
   // The SYN and FIN take sequence space but no buffer.
   let dataAcked = acked;
@@ -131,6 +140,7 @@ function newAck(c: Tcb, h: TcpHeader, ack: number, now: number): void {
   }
   c.sndUna = ack;
   if (seqLt(c.sndNxt, ack)) c.sndNxt = ack;
+  ecnCwrEnds(c);
   c.scoreboard.advance(ack);
   // RTT: timestamps when present (RFC 7323 §4), else one timed segment (Karn). After a timeout or during
   // recovery the echoed TSval may be the original transmission's (the receiver does not take timestamps from
@@ -163,7 +173,8 @@ function newAck(c: Tcb, h: TcpHeader, ack: number, now: number): void {
     }
   } else {
     c.dupAcks = 0;
-    if (dataAcked > 0) c.cc.onAck(c, dataAcked, now, c.rtt.srtt);
+    // Linux tcp_cong_control: a window in reduction (CWR) does not grow.
+    if (dataAcked > 0 && !ece && !ecnInCwr(c)) c.cc.onAck(c, dataAcked, now, c.rtt.srtt);
   }
   if (dataAcked > 0) {
     if (c.cfg.wmemMax > c.sb.capacity) expandSendBuffer(c);
@@ -194,7 +205,7 @@ function beyondRecoveryPoint(c: Tcb): boolean {
 }
 
 /** A duplicate ACK (RFC 5681 §2): the third — or SACKed data of three segments — starts recovery (§3.2, RFC 6675 §5); fewer allow limited transmit (RFC 3042); during NewReno recovery each inflates the window. */
-function onDupAck(c: Tcb, now: number): void {
+function onDupAck(c: Tcb, now: number, ece: boolean): void {
   c.dupAcks++;
   if (c.recovery === REC_NONE) {
     const sackLoss = c.sackOk && c.scoreboard.sacked >= 3 * c.smss;
@@ -203,7 +214,7 @@ function onDupAck(c: Tcb, now: number): void {
       // RFC 6582 §3.2 step 2: only when the ACK covers more than `recover` (not duplicates from the last episode).
       // After the first retransmission, NextSeg goes on as the pipe allows (RFC 6675 §5 step 4.3): with one
       // coalesced SACK for a whole flight there may be no further duplicate ACK to start it.
-      if (beyondRecoveryPoint(c)) enterRecovery(c, now);
+      if (beyondRecoveryPoint(c)) enterRecovery(c, now, ece);
       c.wantOutput = true;
       c.layer.markDirty(c);
     } else {
@@ -219,13 +230,25 @@ function onDupAck(c: Tcb, now: number): void {
 }
 
 /** Fast retransmit and the start of loss recovery: ssthresh from the congestion controller, SACK recovery (RFC 6675 §5 step 4) or NewReno (RFC 6582 §3.2 step 2), the first lost segment sent at once. */
-function enterRecovery(c: Tcb, now: number): void {
+function enterRecovery(c: Tcb, now: number, ece: boolean): void {
   const x = c.layer.stats.TcpExt;
   const flight = (c.sndMax - c.sndUna) | 0;
   undoBegin(c, false);
-  if (c.sackOk) prrBegin(c); // prior_cwnd before the controller cuts (Linux tcp_init_cwnd_reduction)
-  c.ssthresh = c.cc.ssthreshOnLoss(c, flight, now);
-  ecnQueueCwr(c); // Linux tcp_init_cwnd_reduction: the peer learns of our reduction (RFC 3168 §6.1.2)
+  // Linux tcp_enter_recovery: a reduction already under way for ECE goes on (its ssthresh, its PRR counts).
+  const fromCwr = ecnCwrBecomesRecovery(c);
+  // ...and with it, or with ECE on this ACK, prior_ssthresh is 0: an undo gives nothing back — the network
+  // signalled congestion, whatever the retransmissions prove (tcp_undo_cwnd_reduction).
+  if (fromCwr || ece) {
+    c.rack.priorCwnd = 0;
+    c.rack.priorSsthresh = 0;
+  }
+  if (!fromCwr) {
+    if (c.sackOk) prrBegin(c); // prior_cwnd before the controller cuts (Linux tcp_init_cwnd_reduction)
+    c.ssthresh = c.cc.ssthreshOnLoss(c, flight, now);
+    ecnQueueCwr(c); // Linux tcp_init_cwnd_reduction: the peer learns of our reduction (RFC 3168 §6.1.2)
+  } else if (!c.sackOk) {
+    prrEnd(c); // NewReno recovery here has no PRR
+  }
   c.recover = c.sndMax;
   c.rttTiming = false;
   if (c.sackOk) {
@@ -361,10 +384,10 @@ function markLostRetransmits(c: Tcb, now: number): void {
  * RACK's part of an ACK (rack.ts): delivered segments, the reordering window, loss marking. Loss found outside
  * recovery starts it (Linux tcp_time_to_recover: lost_out > 0); within, the lost segments go out as the pipe allows.
  */
-function rackAck(c: Tcb, dsack: number, now: number): void {
+function rackAck(c: Tcb, dsack: number, now: number, ece: boolean): void {
   rackOnAck(c, dsack, now);
   if (c.sent.lostPending > 0) {
-    if (c.recovery === REC_NONE && !c.rack.lossState && beyondRecoveryPoint(c)) enterRecovery(c, now);
+    if (c.recovery === REC_NONE && !c.rack.lossState && beyondRecoveryPoint(c)) enterRecovery(c, now, ece);
     c.wantOutput = true;
     c.layer.markDirty(c);
   }
@@ -375,7 +398,7 @@ export function reorderTimerFires(c: Tcb, now: number): void {
   if (c.sndMax === c.sndUna) return;
   if (rackReoTimeout(c, now)) {
     if (c.recovery === REC_NONE && !c.rack.lossState && beyondRecoveryPoint(c)) {
-      enterRecovery(c, now);
+      enterRecovery(c, now, false);
       // Linux tcp_rack_reo_timeout: the timeout counts as one delivered segment for PRR.
       prrOnAck(c, c.smss, pipe(c), false, false);
     }
@@ -400,12 +423,20 @@ export function armRtoOrProbe(c: Tcb, now: number): void {
 }
 
 /**
- * The probe timeout fired (RFC 8985 §7.3): the most recent segment goes out again, so that a lost tail is
- * reported by an ACK (and repaired by SACK recovery) rather than after an RTO. Then the RTO runs.
+ * The probe timeout fired (RFC 8985 §7.3; Linux tcp_send_loss_probe): a new segment when unsent data fits the
+ * peer's window (the congestion window does not hold a probe back), else the most recent segment again — so
+ * that a lost tail is reported by an ACK (and repaired by SACK recovery) rather than after an RTO. Then the RTO
+ * runs.
  */
 export function sendLossProbe(c: Tcb, now: number): void {
   if (c.sndMax === c.sndUna) return;
   c.layer.stats.TcpExt.TCPLossProbes++;
+  if (probeWithNewData(c, now)) {
+    c.tlpHighSeq = c.sndMax;
+    c.tlpOut = true;
+    c.armRtx(RTX_RTO, now + c.rtt.rto);
+    return;
+  }
   const finSent = c.finQueued && seqGt(c.sndMax, c.finSeq);
   const dataEnd = finSent ? c.finSeq : c.sndMax;
   const inFlight = Math.max(0, seqSub(dataEnd, seqAdd(c.sndUna, c.synUnacked ? 1 : 0)));
@@ -414,4 +445,25 @@ export function sendLossProbe(c: Tcb, now: number): void {
   c.tlpHighSeq = c.sndMax;
   c.tlpOut = true;
   c.armRtx(RTX_RTO, now + c.rtt.rto);
+}
+
+/**
+ * RFC 8985 §7.3 "If a previously unsent segment exists AND the receive window allows, send that segment"
+ * (Linux tcp_send_loss_probe → tcp_write_xmit with Nagle off, one segment, cwnd not consulted): returns false
+ * when there is none, or the whole next segment does not fit the peer's window (tcp_snd_wnd_test).
+ */
+function probeWithNewData(c: Tcb, now: number): boolean {
+  if (c.sndNxt !== c.sndMax) return false; // go-back-N after an RTO is under way
+  const offset = seqSub(c.sndMax, seqAdd(c.sndUna, c.synUnacked ? 1 : 0));
+  const avail = c.sb.length - offset;
+  if (avail <= 0) return false;
+  const smss = c.smss - sackOptionBytes(c);
+  const len = recordRoom(c, c.sndMax, Math.min(smss, avail));
+  if (len <= 0) return false;
+  const end = seqAdd(c.sndMax, len);
+  if (seqGt(end, seqAdd(c.sndUna, c.sndWnd))) return false;
+  const fin = c.finQueued && end === c.finSeq;
+  sendData(c, c.sndMax, len, fin ? TCP_ACK | TCP_FIN : TCP_ACK, now, smss, true);
+  c.sndNxt = c.sndMax = fin ? seqAdd(end, 1) : end;
+  return true;
 }

@@ -333,7 +333,7 @@ export abstract class Tcb {
   synRetransmitted = false;
   /** Classic ECN state, Linux's tp->ecn_flags (ECN_OK, ECN_QUEUE_CWR, ECN_DEMAND_CWR: src/tcp/ecn.ts). */
   ecnFlags = 0;
-  /** SND.MAX when the last ECE reduction began: no second one before SND.UNA passes it (Linux tp->high_seq in TCP_CA_CWR). */
+  /** SND.NXT when the last ECE reduction began: it lasts, and no second one starts, until SND.UNA passes it (Linux tp->high_seq in TCP_CA_CWR). */
   ecnCwrEnd = 0;
   /** Our SYN is not acknowledged yet (it occupies SND.UNA, the buffer starts one later). */
   synUnacked = true;

@@ -4,6 +4,7 @@
  * (last_*), cwnd and ssthresh in segments. Only fields the stack really keeps are here; a field that is not
  * is absent (undefined), never made up.
  */
+import { ecnInCwr } from './ecn.js';
 import { TcpState } from './state.js';
 import { INFINITE_SSTHRESH, REC_NONE, type Tcb } from './tcb.js';
 import { seqGt } from './seq.js';
@@ -31,6 +32,7 @@ export const TCPI_OPT_WSCALE = 4;
 /** tcpi_ca_state (enum tcp_ca_state): Open, Disorder, CWR, Recovery, Loss. */
 export const TCP_CA_OPEN = 0;
 export const TCP_CA_DISORDER = 1;
+export const TCP_CA_CWR = 2;
 export const TCP_CA_RECOVERY = 3;
 export const TCP_CA_LOSS = 4;
 
@@ -77,7 +79,7 @@ function dataInFlight(c: Tcb): number {
 /** Linux tcp_get_info for connection `c` at `now` (ms). */
 export function linuxTcpInfo(c: Tcb, now: number): LinuxTcpInfo {
   const mss = Math.max(1, c.smss);
-  const caState = c.recovery !== REC_NONE ? TCP_CA_RECOVERY : c.retransmits > 0 ? TCP_CA_LOSS : c.dupAcks > 0 ? TCP_CA_DISORDER : TCP_CA_OPEN;
+  const caState = c.recovery !== REC_NONE ? TCP_CA_RECOVERY : c.retransmits > 0 ? TCP_CA_LOSS : ecnInCwr(c) ? TCP_CA_CWR : c.dupAcks > 0 ? TCP_CA_DISORDER : TCP_CA_OPEN;
   return {
     tcpi_state: LINUX_STATE[c.state] ?? 7,
     tcpi_ca_state: caState,

@@ -14,7 +14,7 @@ import { persistTimerFires, transmit } from './snd.js';
 import { seqAdd } from './seq.js';
 import { TcpState } from './state.js';
 import { REC_NONE, RTX_NONE, RTX_PERSIST, RTX_REO, RTX_RTO, RTX_TLP, type Tcb } from './tcb.js';
-import { ecnQueueCwr } from './ecn.js';
+import { ecnCwrAbandoned, ecnQueueCwr } from './ecn.js';
 import { clampRtoToUserTimeout, keepaliveTimedOut, noteFirstRetransmission, retransmitsTimedOut, zeroWindowRetransmitsTimedOut } from './user-timeout.js';
 
 /** The retransmission timer fired: a persist probe, a tail loss probe, or a retransmission timeout, by what it was armed for. */
@@ -95,6 +95,7 @@ function retransmissionTimeout(c: Tcb, now: number): void {
   // RFC 5681 §3.1 eq. (4) on the first timeout only; cwnd = loss window.
   if (c.retransmits === 1 || c.recovery !== REC_NONE) c.ssthresh = c.cc.ssthreshOnLoss(c, (c.sndMax - c.sndUna) | 0, now);
   ecnQueueCwr(c); // Linux tcp_enter_loss → tcp_ecn_queue_cwr
+  ecnCwrAbandoned(c);
   c.cwnd = c.smss;
   c.cc.onTimeout(c);
   c.recovery = REC_NONE;

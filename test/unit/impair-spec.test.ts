@@ -34,6 +34,8 @@ describe('parseImpairSpec', () => {
       corrupt: 0.001,
       rate: 100e6,
       limit: DEFAULT_LIMIT,
+      ce: 0,
+      ceQueue: 0,
     };
     expect(s.in).toEqual(want);
     expect(s.out).toEqual(want);
@@ -172,10 +174,39 @@ describe('formatImpairSpec', () => {
       'loss=5%,delay=10ms,jitter=2ms,reorder=25%,duplicate=1%,corrupt=0.1%,rate=100mbit,seed=7',
       'in:loss=0.5%,out:duplicate=3%,limit=7,rate=12.5mbps',
       'delay=1500ms,out:jitter=250us,in:rate=1gibit',
+      'out:ce=2%,seed=3',
+      'rate=20mbit,out:ce-queue=20,in:ce=0.5%',
     ];
     for (const t of specs) {
       const a = ok(t);
       expect(ok(formatImpairSpec(a))).toEqual(a);
     }
+  });
+});
+
+describe('CE marking keys', () => {
+  it('reads ce as a percentage and ce-queue as a packet count, per direction', () => {
+    const s = ok('out:ce=2%,seed=3');
+    expect(s.out.ce).toBe(0.02);
+    expect(s.in.ce).toBe(0);
+    expect(s.seed).toBe(3);
+    const q = ok('rate=10mbit,ce-queue=20,in:ce-queue=5');
+    expect(q.out.ceQueue).toBe(20);
+    expect(q.in.ceQueue).toBe(5);
+    expect(ok('ce-queue=0').out.ceQueue).toBe(0);
+    expect(ok('CE=100%').in.ce).toBe(1);
+  });
+
+  it('refuses bad CE values with the key named as written', () => {
+    expect(err('ce=0.02')).toMatch(/ce: expected a percentage/);
+    expect(err('out:ce=101%')).toMatch(/out:ce: 101% is out of range/);
+    expect(err('ce-queue=2.5')).toMatch(/ce-queue: expected a whole number of packets/);
+    expect(err('ce-queue=-1')).toMatch(/ce-queue: negative value/);
+    expect(err('out:ce-queue=3,out:ce-queue=4')).toMatch(/out:ce-queue given twice/);
+    expect(err('cequeue=3')).toMatch(/unknown key "cequeue" \(known: .*ce, ce-queue, seed\)/);
+  });
+
+  it('formats ce-queue under its spec name', () => {
+    expect(formatImpairSpec(makeImpairSpec({ out: { ce: 0.02, ceQueue: 20 } }))).toBe('out:ce=2%,out:ce-queue=20');
   });
 });

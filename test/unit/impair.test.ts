@@ -381,7 +381,7 @@ describe('ImpairedLink', () => {
     expect(h.link.stats.in.dropped).toBeGreaterThan(150);
     expect(h.link.stats.in.dropped).toBeLessThan(250);
     expect(got).toBe(h.link.stats.in.passed);
-    expect(h.link.stats.out).toEqual({ passed: 0, dropped: 0, duplicated: 0, corrupted: 0, reordered: 0, delayed: 0, rateDropped: 0 });
+    expect(h.link.stats.out).toEqual({ passed: 0, dropped: 0, duplicated: 0, corrupted: 0, reordered: 0, delayed: 0, rateDropped: 0, ceMarked: 0, ceNotEct: 0 });
   });
 
   it('close discards pending packets, disarms its timers and closes the inner link', () => {

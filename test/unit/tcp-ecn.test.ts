@@ -61,3 +61,72 @@ describe('classic ECN (RFC 3168, src/tcp/ecn.ts)', () => {
     expect(mode.status).toBe('unsupported');
   });
 });
+
+describe('the reduction for ECE (Linux tcp_enter_cwr, PRR in CWR)', () => {
+  const SCRIPT = `\`sysctl -q net.ipv4.tcp_congestion_control=reno\`
+0      socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0     bind(3, ..., ...) = 0
++0     listen(3, 1) = 0
++0     < SEW 0:0(0) win 32792 <mss 1000,nop,nop,sackOK,nop,wscale 7>
++0     > SE. 0:0(0) ack 1 <...>
++.1    < . 1:1(0) ack 1 win 500
++0     accept(3, ..., ...) = 4
++0     write(4, ..., 30000) = 30000
++0     > [ect0] P. 1:10001(10000) ack 1
++.1    < E. 1:1(0) ack 1001 win 500
++0     > [ect0] W. 10001:11001(1000) ack 1
++0     getsockopt(4, SOL_TCP, TCP_INFO, {tcpi_ca_state=TCP_CA_CWR, tcpi_snd_cwnd=10, tcpi_snd_ssthresh=5}, [232]) = 0
++.01   < . 1:1(0) ack 2001 win 500
++0     getsockopt(4, SOL_TCP, TCP_INFO, {tcpi_ca_state=TCP_CA_CWR, tcpi_snd_cwnd=9}, [232]) = 0
+`;
+
+  it('enters CWR with ssthresh = cwnd/2 and walks cwnd down by PRR instead of cutting it', async () => {
+    const r = await runScript(SCRIPT);
+    expect(r.status, r.reason).toBe('pass');
+  });
+
+  it('ends CWR once SND.UNA passes the SND.NXT of the ECE, with cwnd = ssthresh', async () => {
+    const acks = [3001, 4001, 5001, 6001, 7001, 8001, 9001, 10001].map((a) => `+.01   < . 1:1(0) ack ${a} win 500\n`).join('');
+    const r = await runScript(
+      SCRIPT +
+        acks.replace('ack 3001 win 500\n', 'ack 3001 win 500\n+0 > [ect0] . 11001:12001(1000) ack 1\n').replace('ack 5001 win 500\n', 'ack 5001 win 500\n+0 > [ect0] . 12001:13001(1000) ack 1\n').replace('ack 7001 win 500\n', 'ack 7001 win 500\n+0 > [ect0] . 13001:14001(1000) ack 1\n') +
+        `+0     > [ect0] . 14001:15001(1000) ack 1
++0     getsockopt(4, SOL_TCP, TCP_INFO, {tcpi_ca_state=TCP_CA_CWR}, [232]) = 0
++.01   < . 1:1(0) ack 11001 win 500
++0     > [ect0] . 15001:16001(1000) ack 1
++0     getsockopt(4, SOL_TCP, TCP_INFO, {tcpi_ca_state=TCP_CA_Open, tcpi_snd_cwnd=5, tcpi_snd_ssthresh=5}, [232]) = 0
+`,
+    );
+    expect(r.status, r.reason).toBe('pass');
+  });
+});
+
+describe('loss recovery inside the CWR window (Linux tcp_enter_recovery from TCP_CA_CWR)', () => {
+  const BASE = `\`sysctl -q net.ipv4.tcp_congestion_control=reno\`
+0      socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0     bind(3, ..., ...) = 0
++0     listen(3, 1) = 0
++0     < SEW 0:0(0) win 32792 <mss 1000,nop,nop,sackOK,nop,wscale 7>
++0     > SE. 0:0(0) ack 1 <...>
++.1    < . 1:1(0) ack 1 win 500
++0     accept(3, ..., ...) = 4
++0     write(4, ..., 30000) = 30000
++0     > [ect0] P. 1:10001(10000) ack 1
++.1    < E. 1:1(0) ack 1001 win 500
++0     > [ect0] W. 10001:11001(1000) ack 1
++.01   < E. 1:1(0) ack 1001 win 500 <sack 2001:5001,nop,nop>
++0     > . 1001:2001(1000) ack 1
++0     getsockopt(4, SOL_TCP, TCP_INFO, {tcpi_ca_state=TCP_CA_Recovery, tcpi_snd_ssthresh=5}, [232]) = 0
+`;
+
+  it('keeps the ssthresh of the ECE, and a D-SACK undo gives nothing back (prior_ssthresh 0)', async () => {
+    const r = await runScript(
+      BASE +
+        `+.01   < . 1:1(0) ack 5001 win 500 <sack 1001:2001,nop,nop>
++0     > [ect0] . 11001:12001(1000) ack 1
++0     getsockopt(4, SOL_TCP, TCP_INFO, {tcpi_snd_ssthresh=5}, [232]) = 0
+`,
+    );
+    expect(r.status, r.reason).toBe('pass');
+  });
+});

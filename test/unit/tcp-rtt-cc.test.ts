@@ -58,7 +58,7 @@ describe('tail loss probe timeout (RFC 8985 §7.2, as Linux tcp_schedule_loss_pr
 });
 
 describe('congestion control', () => {
-  it('NewReno: slow start doubles per RTT, avoidance adds one MSS per window, loss halves', () => {
+  it('NewReno: slow start doubles per RTT, avoidance adds one MSS per window, loss halves cwnd as Linux reno', () => {
     const cc = new NewReno();
     const s = { cwnd: 10 * 1000, ssthresh: 0x7fffffff, smss: 1000 };
     cc.onAck(s, 10_000, 0, 10);
@@ -66,8 +66,10 @@ describe('congestion control', () => {
     s.ssthresh = 20_000;
     for (let i = 0; i < 20; i++) cc.onAck(s, 1000, 0, 10);
     expect(s.cwnd).toBe(21_000);
-    expect(cc.ssthreshOnLoss(s, 21_000, 0)).toBe(10_500);
-    expect(cc.ssthreshOnLoss(s, 1000, 0)).toBe(2000);
+    // Linux tcp_reno_ssthresh: half of cwnd in whole segments (21 → 10), whatever is in flight; at least two.
+    expect(cc.ssthreshOnLoss(s, 21_000, 0)).toBe(10_000);
+    expect(cc.ssthreshOnLoss(s, 1000, 0)).toBe(10_000);
+    expect(cc.ssthreshOnLoss({ ...s, cwnd: 3000 }, 3000, 0)).toBe(2000);
   });
   it('CUBIC: reduces to 0.7·cwnd and regrows towards W_max', () => {
     const cc = new Cubic();
