@@ -30,7 +30,8 @@
  * same direction goes out, or after `REORDER_HOLD_MS` if none comes — at most
  * one packet is held at a time.
  *
- * Packets due now go out in one batch per incoming batch; packets coming due
+ * Packets due now go out in one batch per incoming batch, after any packets
+ * already overdue (their timer late); packets coming due
  * at the same timer firing go out as one batch. One `Timer` per direction,
  * armed at the head of a time-ordered queue. Delayed inbound packets are
  * copied (receiver views are only valid during the call); outbound packets
@@ -153,6 +154,7 @@ class Direction {
     const out = this.depth === 0 ? this.nowBatch : [];
     this.depth++;
     try {
+      this.releaseOverdue(now, out);
       const p = this.params;
       const rng = this.prng;
       for (let i = 0; i < count; i++) {
@@ -175,6 +177,21 @@ class Direction {
       this.depth--;
     }
     this.rearm();
+  }
+
+  /**
+   * Packets whose time has come while the process was busy (their timer not yet run) go out first, before
+   * what arrives now: netem releases each packet at its time, so a newcomer that skips the queue overtakes
+   * only those still waiting. Without this the event loop's lag adds to the reordering (a queue-skipping ACK
+   * handled before the overdue ones it overtook).
+   */
+  private releaseOverdue(now: number, out: Uint8Array[]): void {
+    while (this.heap.length > 0 && this.heap[0]!.due <= now) out.push(this.pop());
+    if (this.held !== null && this.heldUntil <= now) {
+      out.push(this.held);
+      this.held = null;
+      this.heldUntil = Infinity;
+    }
   }
 
   /** One copy of a packet: loss, corrupt, timing. `isCopy` marks the duplicate (always copied). */
@@ -255,12 +272,7 @@ class Direction {
     const out = this.depth === 0 ? this.timerBatch : [];
     this.depth++;
     try {
-      while (this.heap.length > 0 && this.heap[0]!.due <= now) out.push(this.pop());
-      if (this.held !== null && this.heldUntil <= now) {
-        out.push(this.held);
-        this.held = null;
-        this.heldUntil = Infinity;
-      }
+      this.releaseOverdue(now, out);
       this.rearm();
       if (out.length > 0) {
         this.stats.passed += out.length;
