@@ -43,6 +43,8 @@ export class RackState {
   candRttCum = -1;
   priorFack = 0;
   priorFackValid = false;
+  /** This ACK's TSecr when timestamps are on (0: none), for rack.ts rackAckedForOriginal. */
+  ackTsEcr = 0;
   /** After a retransmission timeout until SND.UNA passes what was outstanding then (Linux TCP_CA_Loss). */
   lossState = false;
 

@@ -71,11 +71,13 @@ export function dsackCredible(c: Tcb, bytes: number): number {
 /**
  * One ACK for RACK: the segments it delivers (cumulatively or by SACK) are taken out of play, RACK's most
  * recent delivery and min_RTT advance, reordering and D-SACKs adapt the window, then loss is marked.
- * `dsack` is `dsackBytes(h)`. The caller starts recovery when `c.sent.lostPending` > 0.
+ * `dsack` is `dsackBytes(h)`; `tsEcr` the ACK's TSecr (0: none). The caller starts recovery when
+ * `c.sent.lostPending` > 0.
  */
-export function rackOnAck(c: Tcb, dsack: number, now: number): void {
+export function rackOnAck(c: Tcb, dsack: number, now: number, tsEcr = 0): void {
   const r = c.rack;
   const priorDelivered = r.delivered;
+  r.ackTsEcr = c.tsOk ? tsEcr : 0;
   r.candX = -1;
   r.candEnd = 0;
   r.candRttSack = -1;
@@ -125,6 +127,7 @@ function rackDeliver(c: Tcb, k: number, now: number, cumulative: boolean): void 
   const rtt = now - x;
   const ambiguous = (f & SEG_EVER_RETRANS) !== 0;
   rackDetectReordering(c, end, ambiguous);
+  if (cumulative && ambiguous && rackAckedForOriginal(c, x)) return;
   // Step 2: a retransmitted segment acknowledged sooner than min_RTT after its retransmission was delivered by
   // an earlier transmission; its time says nothing (Linux tcp_rack_advance).
   if (ambiguous && rtt < r.minRtt) return;
@@ -138,6 +141,16 @@ function rackDeliver(c: Tcb, k: number, now: number, cumulative: boolean): void 
     r.candX = x;
     r.candEnd = end;
   }
+}
+
+/**
+ * RFC 8985 §6.2 step 2 with timestamps (Linux tcp_skb_spurious_retrans, applied in tcp_clean_rtx_queue to the
+ * cumulatively acknowledged): the ACK echoes a TSval older than the segment's last transmission at `xmit`, so
+ * it was sent for an earlier one — the retransmission's arrival is unknown and RACK does not advance on it.
+ */
+function rackAckedForOriginal(c: Tcb, xmit: number): boolean {
+  const ecr = c.rack.ackTsEcr;
+  return ecr !== 0 && ((ecr - c.tsNow(xmit)) | 0) < 0;
 }
 
 /**

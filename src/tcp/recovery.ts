@@ -69,7 +69,7 @@ export function processAck(c: Tcb, h: TcpHeader, seq: number, now: number): bool
     const dup = c.sndMax !== c.sndUna && ((h.payloadLength === 0 && !(h.flags & TCP_FIN) && newWnd === oldWnd) || sackNew);
     if (dup) onDupAck(c, now);
   }
-  if (rack) rackAck(c, dsack, now);
+  if (rack) rackAck(c, dsack, now, h.tsPresent ? h.tsEcr : 0);
   else if (c.recovery === REC_SACK && sackNew && c.rtxInFlight.length > 0) markLostRetransmits(c, now);
   undoOnAck(c, h.tsPresent, h.tsEcr, dsack, h.sackBlocks[1]!, wasRecovering && c.recovery === REC_NONE, c.sndUna !== priorUna);
   rackLeaveLossState(c);
@@ -360,8 +360,8 @@ function markLostRetransmits(c: Tcb, now: number): void {
  * RACK's part of an ACK (rack.ts): delivered segments, the reordering window, loss marking. Loss found outside
  * recovery starts it (Linux tcp_time_to_recover: lost_out > 0); within, the lost segments go out as the pipe allows.
  */
-function rackAck(c: Tcb, dsack: number, now: number): void {
-  rackOnAck(c, dsack, now);
+function rackAck(c: Tcb, dsack: number, now: number, tsEcr: number): void {
+  rackOnAck(c, dsack, now, tsEcr);
   if (c.sent.lostPending > 0) {
     if (c.recovery === REC_NONE && !c.rack.lossState && beyondRecoveryPoint(c)) enterRecovery(c, now);
     c.wantOutput = true;
