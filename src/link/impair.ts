@@ -284,6 +284,13 @@ class Direction {
     }
   };
 
+  /** Sends what is overdue now, as the late timer would (see ImpairedLink's inbound path). */
+  releaseDue(): void {
+    if (this.closed || this.passthrough || this.depth > 0) return;
+    const now = this.clock.now();
+    if ((this.heap.length > 0 && this.heap[0]!.due <= now) || this.heldUntil <= now) this.onTimer(now);
+  }
+
   close(): void {
     this.closed = true;
     this.timers.disarm(this.timer);
@@ -374,7 +381,12 @@ export class ImpairedLink implements Link {
       timers,
     );
     this.stats = { in: this.dirIn.stats, out: this.dirOut.stats };
-    inner.setReceiver((p, n) => this.dirIn.accept(p, n));
+    // Outbound packets whose time has passed (their timer late while the process was busy) have left before
+    // anything read now: a reply must not be handled before the packet it answers has gone out.
+    inner.setReceiver((p, n) => {
+      this.dirOut.releaseDue();
+      this.dirIn.accept(p, n);
+    });
   }
 
   /** Packets waiting in a direction's queue (delayed, rate-limited or held back). */

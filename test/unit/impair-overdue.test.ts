@@ -108,3 +108,27 @@ describe('impair: overdue packets leave before a newcomer that skips the queue',
     expect(inner.sent.slice(early).every((x) => x >= 9)).toBe(true);
   });
 });
+
+describe('impair: what was due to leave has left before input is read', () => {
+  it('an inbound packet read while outbound packets are overdue (timer late): the outbound ones go first', () => {
+    const { clock, inner, link, received } = setup('out:delay=5ms,seed=7');
+    const order: string[] = [];
+    const send = inner.send.bind(inner);
+    inner.send = (p, n) => {
+      for (let i = 0; i < n; i++) order.push(`out${p[i]![5]!}`);
+      send(p, n);
+    };
+    link.setReceiver((p, n) => {
+      for (let i = 0; i < n; i++) order.push(`in${p[i]![5]!}`);
+      received.push(p[0]![5]!);
+    });
+    link.send([pkt(1)], 1);
+    link.send([pkt(2)], 1);
+    expect(order).toEqual([]);
+    clock.set(3);
+    inner.receiver!([pkt(50)], 1); // not due yet: the reply overtakes nothing
+    clock.set(20); // the loop is late: both were due at 5 ms
+    inner.receiver!([pkt(51)], 1);
+    expect(order).toEqual(['in50', 'out1', 'out2', 'in51']);
+  });
+});
