@@ -3,6 +3,7 @@
  * tcp_input.c tcp_ecn_*): negotiation on the handshake, ECT(0) on new data, the receiver's ECE echo of a CE
  * mark until the sender's CWR. net.ipv4.tcp_ecn: 0 off, 1 ask on our SYNs and accept, 2 only accept (default).
  */
+import { cwndChanged } from './cwnd-events.js';
 import { TCP_CWR, TCP_ECE } from '../wire/tcp.js';
 import { seqLt } from './seq.js';
 import { REC_NONE, type Tcb } from './tcb.js';
@@ -99,8 +100,11 @@ export function ecnEchoArrives(c: Tcb, flags: number, now: number): void {
   const e = c.ecnFlags;
   if (!(e & ECN_OK) || !(flags & TCP_ECE) || c.recovery !== REC_NONE) return;
   if (e & ECN_IN_CWR && seqLt(c.sndUna, c.ecnCwrEnd)) return;
+  const prevCwnd = c.cwnd;
+  const prevSsthresh = c.ssthresh;
   c.ssthresh = c.cc.ssthreshOnLoss(c, (c.sndMax - c.sndUna) | 0, now);
   c.cwnd = Math.min(c.cwnd, c.ssthresh);
+  cwndChanged(c, 'ece', prevCwnd, prevSsthresh);
   c.ecnCwrEnd = c.sndMax;
   c.ecnFlags = e | ECN_IN_CWR | ECN_QUEUE_CWR;
 }

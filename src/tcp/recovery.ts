@@ -14,6 +14,7 @@ import { probeTimeout } from './rtt.js';
 import { recordRoom } from './send-control.js';
 import { seqGe, seqGt, seqLe, seqLt } from './seq.js';
 import { undoBegin, undoOnAck } from './undo.js';
+import { cwndChanged } from './cwnd-events.js';
 import { ecnEchoArrives, ecnQueueCwr } from './ecn.js';
 import { TcpState } from './state.js';
 import { EV_WRITABLE, REC_NEWRENO, REC_NONE, REC_SACK, RTX_NONE, RTX_PERSIST, RTX_REO, RTX_RTO, RTX_TLP, type Tcb } from './tcb.js';
@@ -145,9 +146,11 @@ function newAck(c: Tcb, h: TcpHeader, ack: number, now: number): void {
   if (c.recovery !== REC_NONE) {
     if (seqGe(ack, c.recover)) {
       // Full ACK: leave recovery (RFC 6582 §3.2 step 3; RFC 6675 §5).
+      const prevCwnd = c.cwnd;
       c.recovery = REC_NONE;
       c.rtxInFlight.length = 0;
       c.cwnd = Math.max(c.ssthresh, c.smss); // Linux tcp_end_cwnd_reduction
+      cwndChanged(c, 'recovery-end', prevCwnd, c.ssthresh);
       prrEnd(c);
       c.cc.onRecoveryEnd(c, now);
       c.dupAcks = 0;
@@ -221,6 +224,10 @@ function onDupAck(c: Tcb, now: number): void {
 function enterRecovery(c: Tcb, now: number): void {
   const x = c.layer.stats.TcpExt;
   const flight = (c.sndMax - c.sndUna) | 0;
+  const prevCwnd = c.cwnd;
+  const prevSsthresh = c.ssthresh;
+  // The cause: the loss probe's ACK revealed the loss (RFC 8985 §7), else RACK's or DupThresh's detection.
+  const cause = c.tlpOut ? 'tlp' : rackEnabled(c) ? 'rack' : 'dupack';
   undoBegin(c, false);
   if (c.sackOk) prrBegin(c); // prior_cwnd before the controller cuts (Linux tcp_init_cwnd_reduction)
   c.ssthresh = c.cc.ssthreshOnLoss(c, flight, now);
@@ -238,6 +245,7 @@ function enterRecovery(c: Tcb, now: number): void {
       c.wantOutput = true;
       c.layer.markDirty(c);
       c.armRtx(RTX_RTO, now + c.rtt.rto);
+      cwndChanged(c, cause, prevCwnd, prevSsthresh);
       return;
     }
     // RFC 6675 §5 step 4.2: the first lost segment goes out regardless of pipe.
@@ -255,6 +263,7 @@ function enterRecovery(c: Tcb, now: number): void {
   }
   if (c.sackOk) x.TCPFastRetrans++;
   c.armRtx(RTX_RTO, now + c.rtt.rto);
+  cwndChanged(c, cause, prevCwnd, prevSsthresh);
 }
 
 /** RFC 6675 pipe: outstanding bytes not SACKed and not deemed lost (holes below the highest SACK not yet retransmitted). */
