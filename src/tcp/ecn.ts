@@ -21,6 +21,8 @@ export const ECN_QUEUE_CWR = 2;
 export const ECN_DEMAND_CWR = 4;
 /** A reduction for ECE is in progress until SND.UNA passes `ecnCwrEnd` (Linux's TCP_CA_CWR state). */
 export const ECN_IN_CWR = 8;
+/** An ECT or CE segment has arrived on this connection (Linux TCP_ECN_SEEN; `ss -i` ecnseen). */
+export const ECN_SEEN = 16;
 
 /** The ECN flags of our SYN (Linux tcp_ecn_send_syn): ECE|CWR with tcp_ecn=1, and never on a retransmitted SYN (tcp_ecn_clear_syn, ecn_fallback). */
 export function ecnSynFlags(c: Tcb, retransmission: boolean): number {
@@ -77,6 +79,7 @@ export function ecnSegment(c: Tcb, len: number, isNew: boolean, flags: number): 
  */
 export function ecnSegmentArrives(c: Tcb, flags: number, ipEcn: number, dataLength: number): boolean {
   if (!(c.ecnFlags & ECN_OK)) return false;
+  if (ipEcn !== ECN_NOT_ECT) c.ecnFlags |= ECN_SEEN; // Linux __tcp_ecn_check_ce: ECT(0), ECT(1) and CE
   let quick = false;
   if (flags & TCP_CWR) {
     c.ecnFlags &= ~ECN_DEMAND_CWR;

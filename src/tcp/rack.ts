@@ -25,6 +25,8 @@ export const TCP_RACK_NO_DUPTHRESH = 0x4;
 
 /** Recoveries a widened reordering window persists for (Linux TCP_RACK_RECOVERY_THRESH). */
 export const RACK_RECOVERY_THRESH = 16;
+/** Linux net.ipv4.tcp_max_reordering: the most `reordering` grows to. */
+const MAX_REORDERING = 300;
 /** Linux's min_rtt filter window (net.ipv4.tcp_min_rtt_wlen = 300 s). */
 const MIN_RTT_WINDOW_MS = 300_000;
 
@@ -126,7 +128,7 @@ function rackDeliver(c: Tcb, k: number, now: number, cumulative: boolean): void 
   const end = log.end(k);
   const rtt = now - x;
   const ambiguous = (f & SEG_EVER_RETRANS) !== 0;
-  rackDetectReordering(c, end, ambiguous);
+  rackDetectReordering(c, end, ambiguous, log.start(k));
   if (cumulative && ambiguous && rackAckedForOriginal(c, x)) return;
   // Step 2: a retransmitted segment acknowledged sooner than min_RTT after its retransmission was delivered by
   // an earlier transmission; its time says nothing (Linux tcp_rack_advance).
@@ -175,11 +177,14 @@ export function rackUpdate(c: Tcb, now: number): void {
  * sequence delivered before this ACK (RACK.fack), arrived out of order — reordering, not loss. Linux counts
  * it in tp->reord_seen (and TcpExt TCPSACKReorder).
  */
-export function rackDetectReordering(c: Tcb, end: number, ambiguous: boolean): void {
+export function rackDetectReordering(c: Tcb, end: number, ambiguous: boolean, start = end): void {
   const r = c.rack;
   if (!ambiguous && r.priorFackValid && seqLt(end, r.priorFack)) {
     r.reordSeen++;
     c.layer.stats.TcpExt.TCPSACKReorder++;
+    // Linux tcp_check_sack_reordering: the reordering distance, in segments, up to tcp_max_reordering (300).
+    const metric = (r.priorFack - start) | 0;
+    if (metric > r.reordering * c.smss) r.reordering = Math.min(Math.ceil(metric / c.smss), MAX_REORDERING);
   }
   if (!r.fackValid || seqGt(end, r.fack)) {
     r.fack = end;

@@ -2,6 +2,7 @@
 import { ipToString } from '../wire/bytes.js';
 import type { TcpConnection } from './connection.js';
 import type { TcpListener } from './listener.js';
+import { recoveryInfo } from './recovery-info.js';
 import type { TimeWaitEntry } from './time-wait.js';
 
 /** One row of `socketTable()`, like a line of `ss -tani`. */
@@ -70,6 +71,13 @@ export interface TcpRowInternals {
   retransNow: number;
   /** Bytes written but not yet sent (tcpi_notsent_bytes). */
   notSent: number;
+  /** ECN agreed / an ECT or CE segment seen; lost, D-SACKed and reordering figures (recovery-info.ts). */
+  ecn: boolean;
+  ecnSeen: boolean;
+  lost: number;
+  dsackDups: number;
+  reordering: number;
+  reordSeen: number;
 }
 
 /** A socket-table row for a listener or a TIME-WAIT pair: no congestion or transfer figures. */
@@ -145,5 +153,6 @@ function internalsOf(c: TcpConnection, i: ReturnType<TcpConnection['info']>, now
     rcvWnd: i.rcvWnd,
     retransNow: i.retransmits,
     notSent: Math.max(0, i.sendQ - inFlight),
+    ...recoveryInfo(c),
   };
 }
