@@ -22,7 +22,7 @@ describe('dashboard: cwnd chart annotations', () => {
   });
 
   it('the page embeds them, handles cwnd events and passes the marks to the cwnd chart', () => {
-    const html = dashboardPage({ address: '10.0.0.2', sampleMs: 100, token: null } as Parameters<typeof dashboardPage>[0]);
+    const html = dashboardPage({ address: '10.0.0.2', sampleMs: 100 });
     const script = html.slice(html.indexOf('<script>') + 8, html.lastIndexOf('</script>'));
     expect(() => new Function(script)).not.toThrow();
     expect(script).toContain('case "cwnd"');
