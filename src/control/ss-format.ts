@@ -66,6 +66,8 @@ export function tcpInfoLine(r: Row): string {
   };
   flag('timestamps', 'ts');
   flag('sack', 'sack');
+  flag('ecn', 'ecn');
+  flag('ecnSeen', 'ecnseen');
   const cc = x['congestionControl'] ?? r['congestionControl'];
   if (typeof cc === 'string' && cc) p.push(cc);
   const ws = r['wscale'];
@@ -95,6 +97,11 @@ export function tcpInfoLine(r: Row): string {
   const total = num(r, 'retrans') ?? 0;
   const now = num(x, 'retransNow') ?? 0;
   if (total || now) p.push(`retrans:${now}/${total}`);
+  field('lost', num(x, 'lost'));
+  field('dsack_dups', num(x, 'dsackDups'));
+  const reordering = num(x, 'reordering');
+  if (reordering !== undefined && reordering !== 3) p.push(`reordering:${reordering}`);
+  field('reord_seen', num(x, 'reordSeen'));
   field('rcv_rtt', num(x, 'rcvRtt'), g);
   field('rcv_space', num(x, 'rcvSpace'));
   field('notsent', num(x, 'notSent'));

@@ -9,6 +9,11 @@
  * a backtick or a dollar-brace sequence.
  */
 
+import { cwndMarkStyle, cwndMarksInRange } from './cwnd-marks.js';
+
+/** The cwnd chart's annotation helpers (cwnd-marks.ts), their source embedded in the script. */
+const SCRIPT_WITH_MARKS_PLACEHOLDER = '/*CWND_MARKS*/';
+
 export interface PageOptions {
   /** The stack's address (shown in the title bar). */
   address: string;
@@ -71,11 +76,12 @@ const SCRIPT = String.raw`
   var pinned = params.get("conn");
   function withToken(u) { return token ? u + (u.indexOf("?") < 0 ? "?" : "&") + "token=" + encodeURIComponent(token) : u; }
   function $(id) { return document.getElementById(id); }
+  /*CWND_MARKS*/
   var NS = "http://www.w3.org/2000/svg";
   var S = {
     conns: new Map(), prevBytes: new Map(), listeners: new Map(), lhist: new Map(),
     counters: null, hist: [], rateHist: [], rates: {},
-    selected: null, segs: [], samples: [], events: 0, evWindow: [], dirty: true
+    selected: null, segs: [], samples: [], marks: [], events: 0, evWindow: [], dirty: true
   };
   var main = null, follow = null, ws = null;
 
@@ -130,6 +136,10 @@ const SCRIPT = String.raw`
         break;
       case "seg":
         if (ev.conn === S.selected) { S.segs.push(ev); if (S.segs.length > 6000) S.segs.splice(0, 1000); }
+        break;
+      case "cwnd":
+        if (fromFollow && ev.conn === S.selected) { S.marks.push({ t: ev.t, cause: ev.cause }); if (S.marks.length > 500) S.marks.shift(); S.dirty = true; }
+        if (!fromFollow) log("cwnd", "#" + ev.conn + " cwnd " + Math.round(ev.prevCwnd / Math.max(1, ev.mss)) + " \u2192 " + Math.round(ev.cwnd / Math.max(1, ev.mss)) + " (" + ev.cause + ")", ev.t);
         break;
       case "retrans": if (!fromFollow) log("retrans", "#" + ev.conn + " retransmission (snd_una " + ev.sndUna + ", " + ev.total + " so far)", ev.t); break;
       case "cookie": log("cookie", "SYN cookie " + ev.what + " " + ev.peer + " \u2192 " + ev.local, ev.t); break;
@@ -206,7 +216,7 @@ const SCRIPT = String.raw`
 
   function select(id) {
     if (S.selected === id) return;
-    S.selected = id; S.segs = []; S.samples = [];
+    S.selected = id; S.segs = []; S.samples = []; S.marks = [];
     $("conn-title").textContent = "#" + id;
     if (follow) { follow.close(); follow = null; }
     if (transport === "ws") { if (ws && ws.readyState === 1) ws.send(JSON.stringify({ follow: id })); }
@@ -300,7 +310,7 @@ const SCRIPT = String.raw`
   }
 
   /** Generic time chart: series of [t, v]. */
-  function lineChart(svg, series, fmt, height) {
+  function lineChart(svg, series, fmt, height, marks) {
     var W = Math.max(200, svg.clientWidth || 300), H = height || 150, L = 46, R = 6, T = 14, B = 16;
     svg.setAttribute("viewBox", "0 0 " + W + " " + H); svg.setAttribute("height", H);
     while (svg.firstChild) svg.removeChild(svg.firstChild);
@@ -315,6 +325,12 @@ const SCRIPT = String.raw`
     svg.appendChild(el("text", { x: 2, y: T + 4 }, fmt(v1)));
     svg.appendChild(el("text", { x: 2, y: H - B }, "0"));
     svg.appendChild(el("text", { x: W - R - 40, y: H - 3 }, ((t1 - t0) / 1000).toFixed(1) + " s"));
+    // Annotations (the cwnd chart): a dashed vertical line per cwnd event, its cause above it.
+    cwndMarksInRange(marks || [], t0, t1, 60).forEach(function (m) {
+      var st = cwndMarkStyle(m.cause), mx = x(m.t).toFixed(1);
+      svg.appendChild(el("line", { x1: mx, y1: T, x2: mx, y2: H - B, stroke: st.color, "stroke-dasharray": "3 2", "class": "cwnd-mark" }));
+      var lt = el("text", { x: +mx + 2, y: T + 10, "class": "cwnd-mark-label" }, st.label); lt.style.fill = st.color; svg.appendChild(lt);
+    });
     var lx = L + 4;
     series.forEach(function (s) {
       if (s.pts.length === 0) return;
@@ -334,7 +350,7 @@ const SCRIPT = String.raw`
     lineChart($("cwnd-chart"), [
       { name: "cwnd", color: "#88c0d0", pts: sm.map(function (s) { return [s.t, s.cwnd]; }) },
       { name: "ssthresh", color: "#d08770", pts: sm.filter(function (s) { return s.ssthresh >= 0 && s.ssthresh < 4 * Math.max(1, s.cwnd) + 1e6; }).map(function (s) { return [s.t, s.ssthresh]; }) }
-    ], fmtBytes);
+    ], fmtBytes, undefined, S.marks);
     lineChart($("rwnd-chart"), [
       { name: "peer rwnd", color: "#a3be8c", pts: sm.map(function (s) { return [s.t, s.rwnd]; }) },
       { name: "our rcv wnd", color: "#b48ead", pts: sm.map(function (s) { return [s.t, s.rcvWnd]; }) },
@@ -462,6 +478,9 @@ const SCRIPT = String.raw`
 })();
 `;
 
+const SCRIPT_WITH_MARKS = SCRIPT.replace(SCRIPT_WITH_MARKS_PLACEHOLDER, `${cwndMarkStyle.toString()}\n  ${cwndMarksInRange.toString()}`);
+
+
 export function dashboardPage(o: PageOptions): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -492,7 +511,7 @@ export function dashboardPage(o: PageOptions): string {
 <figure><figcaption>ladder: the last 24 segments (time since the first shown, flags, relative seq/ack, length, window)</figcaption><svg id="ladder"></svg></figure>
 </section>
 </main>
-<script>${SCRIPT}</script>
+<script>${SCRIPT_WITH_MARKS}</script>
 </body></html>
 `;
 }

@@ -39,7 +39,8 @@
  * same direction goes out, or after `REORDER_HOLD_MS` if none comes — at most
  * one packet is held at a time.
  *
- * Packets due now go out in one batch per incoming batch; packets coming due
+ * Packets due now go out in one batch per incoming batch, after any packets
+ * already overdue (their timer late); packets coming due
  * at the same timer firing go out as one batch. One `Timer` per direction,
  * armed at the head of a time-ordered queue. Delayed inbound packets are
  * copied (receiver views are only valid during the call); outbound packets
@@ -167,6 +168,7 @@ class Direction {
     const out = this.depth === 0 ? this.nowBatch : [];
     this.depth++;
     try {
+      this.releaseOverdue(now, out);
       const p = this.params;
       const rng = this.prng;
       for (let i = 0; i < count; i++) {
@@ -189,6 +191,21 @@ class Direction {
       this.depth--;
     }
     this.rearm();
+  }
+
+  /**
+   * Packets whose time has come while the process was busy (their timer not yet run) go out first, before
+   * what arrives now: netem releases each packet at its time, so a newcomer that skips the queue overtakes
+   * only those still waiting. Without this the event loop's lag adds to the reordering (a queue-skipping ACK
+   * handled before the overdue ones it overtook).
+   */
+  private releaseOverdue(now: number, out: Uint8Array[]): void {
+    while (this.heap.length > 0 && this.heap[0]!.due <= now) out.push(this.pop());
+    if (this.held !== null && this.heldUntil <= now) {
+      out.push(this.held);
+      this.held = null;
+      this.heldUntil = Infinity;
+    }
   }
 
   /**
@@ -281,12 +298,7 @@ class Direction {
     const out = this.depth === 0 ? this.timerBatch : [];
     this.depth++;
     try {
-      while (this.heap.length > 0 && this.heap[0]!.due <= now) out.push(this.pop());
-      if (this.held !== null && this.heldUntil <= now) {
-        out.push(this.held);
-        this.held = null;
-        this.heldUntil = Infinity;
-      }
+      this.releaseOverdue(now, out);
       this.rearm();
       if (out.length > 0) {
         this.stats.passed += out.length;
@@ -297,6 +309,13 @@ class Direction {
       this.depth--;
     }
   };
+
+  /** Sends what is overdue now, as the late timer would (see ImpairedLink's inbound path). */
+  releaseDue(): void {
+    if (this.closed || this.passthrough || this.depth > 0) return;
+    const now = this.clock.now();
+    if ((this.heap.length > 0 && this.heap[0]!.due <= now) || this.heldUntil <= now) this.onTimer(now);
+  }
 
   close(): void {
     this.closed = true;
@@ -388,7 +407,12 @@ export class ImpairedLink implements Link {
       timers,
     );
     this.stats = { in: this.dirIn.stats, out: this.dirOut.stats };
-    inner.setReceiver((p, n) => this.dirIn.accept(p, n));
+    // Outbound packets whose time has passed (their timer late while the process was busy) have left before
+    // anything read now: a reply must not be handled before the packet it answers has gone out.
+    inner.setReceiver((p, n) => {
+      this.dirOut.releaseDue();
+      this.dirIn.accept(p, n);
+    });
   }
 
   /** Packets waiting in a direction's queue (delayed, rate-limited or held back). */

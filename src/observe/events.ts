@@ -10,6 +10,8 @@
  */
 
 /** Counters as `stats.toJSON()` gives them (Ip, Icmp, Udp, Tcp, TcpExt, drops, ...). */
+import type { CwndCause } from '../tcp/probe.js';
+
 export type CounterGroups = Record<string, unknown>;
 
 /** One connection row, like a line of `ss -tani`, with the feed's connection id. */
@@ -69,6 +71,11 @@ export type ObsEvent =
   | ({ type: 'sample'; t: number } & ConnRow)
   /** A connection changed state (RFC 9293 names as `ss` prints them). */
   | { type: 'state'; t: number; conn: number; local: string; peer: string; from: string; to: string }
+  /**
+   * A connection's cwnd or ssthresh changed (bytes; ssthresh −1: still "infinite"), and why (tcp/probe.ts
+   * CwndCause: rack, dupack, tlp, rto, ece, recovery-end, undo-dsack, undo-eifel, idle-restart).
+   */
+  | { type: 'cwnd'; t: number; conn: number; cause: CwndCause; cwnd: number; ssthresh: number; prevCwnd: number; prevSsthresh: number; mss: number }
   /** A segment was sent again (`sndUna`: the oldest unacknowledged sequence number; `total`: the connection's retransmissions so far). */
   | { type: 'retrans'; t: number; conn: number; sndUna: number; total: number }
   /** SYN cookies: sent (stateless SYN-ACK), ok (a returning ACK validated), failed (a forged or stale one). */

@@ -21,7 +21,7 @@
  */
 import { Timer, type Clock, type TimerQueue } from '../clock.js';
 import type { Stats } from '../stats.js';
-import type { ProbedConnection, TcpProbe } from '../tcp/probe.js';
+import type { CwndCause, ProbedConnection, TcpProbe } from '../tcp/probe.js';
 import { STATE_NAMES, TcpState } from '../tcp/state.js';
 import type { TcpHeader } from '../wire/tcp.js';
 import { ipToString } from '../wire/bytes.js';
@@ -71,6 +71,7 @@ const BUDGET_STATE = 400;
 const BUDGET_COOKIE = 64;
 const BUDGET_RETRANS = 256;
 const BUDGET_REASM = 64;
+const BUDGET_CWND = 256;
 /** Segments per tick per following subscriber (10 Hz: 6000 a second). */
 const BUDGET_SEG = 600;
 /** Connections sampled per tick for general subscribers (the busiest; followed ones always). */
@@ -158,6 +159,7 @@ export class EventFeed implements TcpProbe {
   private cookieLeft = BUDGET_COOKIE;
   private retransLeft = BUDGET_RETRANS;
   private reasmLeft = BUDGET_REASM;
+  private cwndLeft = BUDGET_CWND;
   private suppressed: Record<string, number> | null = null;
   private prevDrops: Partial<Record<DropReason, number>> = {};
   private lastConn: ProbedConnection | null = null;
@@ -398,6 +400,7 @@ export class EventFeed implements TcpProbe {
     this.cookieLeft = BUDGET_COOKIE;
     this.retransLeft = BUDGET_RETRANS;
     this.reasmLeft = BUDGET_REASM;
+    this.cwndLeft = BUDGET_CWND;
     for (const s of this.subs) s.segLeft = BUDGET_SEG;
     const anyGeneral = this.subs.some((s) => s.general);
     if (anyGeneral) {
@@ -475,6 +478,24 @@ export class EventFeed implements TcpProbe {
   }
 
   /** A connection retransmitted a segment (from countRetrans in tcp/output.ts: called on retransmissions only). */
+  /** A connection's cwnd or ssthresh changed, with the cause (from tcp/cwnd-events.ts). Bytes; ssthresh −1: "infinite". */
+  cwndChange(c: ProbedConnection, cause: CwndCause, prevCwnd: number, prevSsthresh: number): void {
+    if (this.cwndLeft <= 0) {
+      this.suppress('cwnd');
+      return;
+    }
+    this.cwndLeft--;
+    const id = this.idOf(c);
+    const i = c.info();
+    const inf = (v: number): number => (v >= 0x7fffffff ? -1 : v);
+    this.broadcastConn(
+      { type: 'cwnd', t: this.host.clock.now(), conn: id, cause, cwnd: i.cwnd, ssthresh: inf(i.ssthresh), prevCwnd, prevSsthresh: inf(prevSsthresh), mss: i.mss },
+      id,
+      c.localPort,
+      c.remotePort,
+    );
+  }
+
   retransmitted(c: ProbedConnection): void {
     if (this.retransLeft <= 0) {
       this.suppress('retrans');

@@ -11,6 +11,7 @@
  * the stack sends only that connection's events, bounded like every
  * subscriber of the feed.
  */
+import { formatCwndEvent } from './cwnd-line.js';
 import { createConnection } from 'node:net';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolveControlPath } from '../control/client.js';
@@ -141,6 +142,9 @@ export function traceLive(opts: TraceOptions, out: NodeJS.WritableStream): Promi
         }
         case 'state':
           out.write(`${''.padStart(14)}* #${ev.conn} ${ev.peer}: ${ev.from} -> ${ev.to}\n`);
+          break;
+        case 'cwnd':
+          out.write(`${''.padStart(14)}${formatCwndEvent(ev)}\n`);
           break;
         case 'suppressed':
           out.write(`${''.padStart(14)}* budget: ${Object.entries(ev.counts).map(([k, v]) => `${v} ${k}`).join(', ')} left out\n`);

@@ -4,8 +4,9 @@
  * mark until the sender's CWR. net.ipv4.tcp_ecn: 0 off, 1 ask on our SYNs and accept, 2 only accept (default).
  */
 import { TCP_CWR, TCP_ECE, TCP_SYN } from '../wire/tcp.js';
+import { cwndChanged } from './cwnd-events.js';
 import { prrBegin, prrEnd } from './prr.js';
-import { seqGt } from './seq.js';
+import { seqGt, seqSub } from './seq.js';
 import { REC_NONE, type Tcb } from './tcb.js';
 
 /** The IP ECN field's codepoints (RFC 3168 §5). */
@@ -21,6 +22,8 @@ export const ECN_QUEUE_CWR = 2;
 export const ECN_DEMAND_CWR = 4;
 /** A reduction for ECE is in progress until SND.UNA passes `ecnCwrEnd` (Linux's TCP_CA_CWR state; PRR walks cwnd down). */
 export const ECN_IN_CWR = 8;
+/** An ECT or CE segment has arrived on this connection (Linux TCP_ECN_SEEN; `ss -i` ecnseen). */
+export const ECN_SEEN = 16;
 
 /** The ECN flags of our SYN (Linux tcp_ecn_send_syn): ECE|CWR with tcp_ecn=1, and never on a retransmitted SYN (tcp_ecn_clear_syn, ecn_fallback). */
 export function ecnSynFlags(c: Tcb, retransmission: boolean): number {
@@ -77,6 +80,7 @@ export function ecnSegment(c: Tcb, len: number, isNew: boolean, flags: number): 
  */
 export function ecnSegmentArrives(c: Tcb, flags: number, ipEcn: number, dataLength: number): boolean {
   if (!(c.ecnFlags & ECN_OK)) return false;
+  if (ipEcn !== ECN_NOT_ECT) c.ecnFlags |= ECN_SEEN; // Linux __tcp_ecn_check_ce: ECT(0), ECT(1) and CE
   let quick = false;
   if (flags & TCP_CWR) {
     c.ecnFlags &= ~ECN_DEMAND_CWR;
@@ -108,8 +112,10 @@ export function ecnInCwr(c: Tcb): boolean {
 export function ecnCwrEnds(c: Tcb): void {
   if (!(c.ecnFlags & ECN_IN_CWR) || !seqGt(c.sndUna, c.ecnCwrEnd)) return;
   c.ecnFlags &= ~ECN_IN_CWR;
+  const prevCwnd = c.cwnd;
   c.cwnd = Math.max(c.ssthresh, c.smss);
   prrEnd(c);
+  cwndChanged(c, 'recovery-end', prevCwnd, c.ssthresh);
 }
 
 /**
@@ -124,7 +130,9 @@ export function ecnEnterCwr(c: Tcb, now: number): void {
   if (c.ecnFlags & ECN_IN_CWR || c.recovery !== REC_NONE || c.rack.lossState) return; // Linux: only in Open/Disorder
   c.rack.undoArmed = false; // tp->undo_marker = 0: no undo gives back what the network asked for
   prrBegin(c); // prior_cwnd before the controller cuts
-  c.ssthresh = c.cc.ssthreshOnLoss(c, (c.sndMax - c.sndUna) | 0, now);
+  const prevSsthresh = c.ssthresh;
+  c.ssthresh = c.cc.ssthreshOnLoss(c, seqSub(c.sndMax, c.sndUna), now);
+  cwndChanged(c, 'ece', c.cwnd, prevSsthresh); // the cut itself: ssthresh now, cwnd walked down by PRR
   c.ecnCwrEnd = c.sndNxt;
   c.ecnFlags |= ECN_IN_CWR | ECN_QUEUE_CWR;
 }

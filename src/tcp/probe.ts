@@ -22,6 +22,18 @@ export interface ProbedConnection {
   info(): TcpInfo;
 }
 
+/**
+ * Why a connection's congestion window or slow-start threshold changed (tcp/cwnd-events.ts):
+ *   rack — RACK deemed segments lost (RFC 8985), recovery began; dupack — three duplicate ACKs or DupThresh
+ *   SACKed segments (RFC 5681 / RFC 6675); tlp — the tail loss probe's ACK revealed the loss (RFC 8985 §7);
+ *   rto — a retransmission timeout (RFC 5681 §3.1); ece — the peer echoed congestion experienced (RFC 3168
+ *   §6.1.2); recovery-end — recovery ended, cwnd set to ssthresh; undo-dsack / undo-eifel — the reduction was
+ *   given back, D-SACKs (RFC 3708) or timestamps (RFC 3522) having proved it spurious; idle-restart — the window
+ *   restarted from the initial window after an idle period (RFC 5681 §4.1).
+ */
+export const CWND_CAUSES = ['rack', 'dupack', 'tlp', 'rto', 'ece', 'recovery-end', 'undo-dsack', 'undo-eifel', 'idle-restart'] as const;
+export type CwndCause = (typeof CWND_CAUSES)[number];
+
 export interface TcpProbe {
   /** Something listens: the connection-level hooks (state, retransmission, cookies) are called. */
   readonly active: boolean;
@@ -29,6 +41,8 @@ export interface TcpProbe {
   readonly segActive: boolean;
   /** A connection changed state. */
   stateChange(c: ProbedConnection, from: number, to: number): void;
+  /** A connection's cwnd or ssthresh changed (bytes; `prev*` before the change, the connection has the new ones). */
+  cwndChange(c: ProbedConnection, cause: CwndCause, prevCwnd: number, prevSsthresh: number): void;
   /** A connection retransmitted a segment. */
   retransmitted(c: ProbedConnection): void;
   /** A valid segment arrived, for a connection or not (`len` payload bytes). */

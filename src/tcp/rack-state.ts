@@ -17,6 +17,8 @@ export class RackState {
   minRttStamp = 0;
   /** RACK.reordering_seen (Linux tp->reord_seen, a count). */
   reordSeen = 0;
+  /** How far, in segments, reordering has reached (Linux tp->reordering: net.ipv4.tcp_reordering, 3, raised by tcp_check_sack_reordering). */
+  reordering = 3;
   /** RACK.reo_wnd_mult (Linux rack.reo_wnd_steps): the window in quarters of min_RTT. */
   reoWndSteps = 1;
   /** Recoveries left before the window returns to one step (Linux rack.reo_wnd_persist, TCP_RACK_RECOVERY_THRESH). */
@@ -43,6 +45,8 @@ export class RackState {
   candRttCum = -1;
   priorFack = 0;
   priorFackValid = false;
+  /** This ACK's TSecr when timestamps are on (0: none), for rack.ts rackAckedForOriginal. */
+  ackTsEcr = 0;
   /** After a retransmission timeout until SND.UNA passes what was outstanding then (Linux TCP_CA_Loss). */
   lossState = false;
 

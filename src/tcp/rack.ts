@@ -25,6 +25,8 @@ export const TCP_RACK_NO_DUPTHRESH = 0x4;
 
 /** Recoveries a widened reordering window persists for (Linux TCP_RACK_RECOVERY_THRESH). */
 export const RACK_RECOVERY_THRESH = 16;
+/** Linux net.ipv4.tcp_max_reordering: the most `reordering` grows to. */
+const MAX_REORDERING = 300;
 /** Linux's min_rtt filter window (net.ipv4.tcp_min_rtt_wlen = 300 s). */
 const MIN_RTT_WINDOW_MS = 300_000;
 
@@ -71,11 +73,13 @@ export function dsackCredible(c: Tcb, bytes: number): number {
 /**
  * One ACK for RACK: the segments it delivers (cumulatively or by SACK) are taken out of play, RACK's most
  * recent delivery and min_RTT advance, reordering and D-SACKs adapt the window, then loss is marked.
- * `dsack` is `dsackBytes(h)`. The caller starts recovery when `c.sent.lostPending` > 0.
+ * `dsack` is `dsackBytes(h)`; `tsEcr` the ACK's TSecr (0: none). The caller starts recovery when
+ * `c.sent.lostPending` > 0.
  */
-export function rackOnAck(c: Tcb, dsack: number, now: number): void {
+export function rackOnAck(c: Tcb, dsack: number, now: number, tsEcr = 0): void {
   const r = c.rack;
   const priorDelivered = r.delivered;
+  r.ackTsEcr = c.tsOk ? tsEcr : 0;
   r.candX = -1;
   r.candEnd = 0;
   r.candRttSack = -1;
@@ -124,7 +128,8 @@ function rackDeliver(c: Tcb, k: number, now: number, cumulative: boolean): void 
   const end = log.end(k);
   const rtt = now - x;
   const ambiguous = (f & SEG_EVER_RETRANS) !== 0;
-  rackDetectReordering(c, end, ambiguous);
+  rackDetectReordering(c, end, ambiguous, log.start(k));
+  if (cumulative && ambiguous && rackAckedForOriginal(c, x)) return;
   // Step 2: a retransmitted segment acknowledged sooner than min_RTT after its retransmission was delivered by
   // an earlier transmission; its time says nothing (Linux tcp_rack_advance).
   if (ambiguous && rtt < r.minRtt) return;
@@ -138,6 +143,16 @@ function rackDeliver(c: Tcb, k: number, now: number, cumulative: boolean): void 
     r.candX = x;
     r.candEnd = end;
   }
+}
+
+/**
+ * RFC 8985 §6.2 step 2 with timestamps (Linux tcp_skb_spurious_retrans, applied in tcp_clean_rtx_queue to the
+ * cumulatively acknowledged): the ACK echoes a TSval older than the segment's last transmission at `xmit`, so
+ * it was sent for an earlier one — the retransmission's arrival is unknown and RACK does not advance on it.
+ */
+function rackAckedForOriginal(c: Tcb, xmit: number): boolean {
+  const ecr = c.rack.ackTsEcr;
+  return ecr !== 0 && ((ecr - c.tsNow(xmit)) | 0) < 0;
 }
 
 /**
@@ -162,11 +177,14 @@ export function rackUpdate(c: Tcb, now: number): void {
  * sequence delivered before this ACK (RACK.fack), arrived out of order — reordering, not loss. Linux counts
  * it in tp->reord_seen (and TcpExt TCPSACKReorder).
  */
-export function rackDetectReordering(c: Tcb, end: number, ambiguous: boolean): void {
+export function rackDetectReordering(c: Tcb, end: number, ambiguous: boolean, start = end): void {
   const r = c.rack;
   if (!ambiguous && r.priorFackValid && seqLt(end, r.priorFack)) {
     r.reordSeen++;
     c.layer.stats.TcpExt.TCPSACKReorder++;
+    // Linux tcp_check_sack_reordering: the reordering distance, in segments, up to tcp_max_reordering (300).
+    const metric = (r.priorFack - start) | 0;
+    if (metric > r.reordering * c.smss) r.reordering = Math.min(Math.ceil(metric / c.smss), MAX_REORDERING);
   }
   if (!r.fackValid || seqGt(end, r.fack)) {
     r.fack = end;
@@ -202,7 +220,7 @@ export function rackRecoveryEnded(c: Tcb): void {
 /**
  * The reordering window (Linux tcp_rack_reo_wnd, RFC 8985 §6.2 step 4): zero while no reordering has been
  * seen and either recovery is under way or DupThresh (3) segments are SACKed — as fast as RFC 6675 then — else
- * min_RTT/4 per step, never above SRTT.
+ * min_RTT/4 per step, never above SRTT + 4·RTTVAR (`rackReoWndCap`).
  */
 export function rackReoWnd(c: Tcb): number {
   const r = c.rack;
@@ -216,7 +234,20 @@ export function rackReoWnd(c: Tcb): number {
   // reordering event is a burst of spurious retransmissions (4 MB through delay=5ms,reorder=25%: 17 % of
   // segments). A tick is the finest time Linux's own reordering timer resolves.
   const minRtt = Math.max(r.minRtt === Infinity ? 0 : r.minRtt, c.cfg.tickMs);
-  return Math.min((minRtt / 4) * r.reoWndSteps, c.rtt.srtt);
+  return Math.min((minRtt / 4) * r.reoWndSteps, rackReoWndCap(c));
+}
+
+/**
+ * The most the reordering window may grow to: SRTT + 4·RTTVAR, where RFC 8985 §6.2 step 4 and Linux say SRTT.
+ * Differs from Linux on purpose, and only once D-SACKs have widened the window past SRTT (steps × min_RTT/4 >
+ * SRTT): where reordering comes from a path whose delay varies — packets that skip a queue, both ways — round
+ * trips spread around SRTT, a segment overtaken by one that came back at once is still due for up to the
+ * largest round trip, and SRTT alone leaves every one of them beyond it declared lost (20 MB both ways through
+ * delay=5ms,reorder=25%: 1.6–2 % of segments retransmitted, each D-SACKed). SRTT + 4·RTTVAR is the largest
+ * round trip RFC 6298 §2 reckons with; on a steady path RTTVAR is small and the cap is SRTT's.
+ */
+export function rackReoWndCap(c: Tcb): number {
+  return c.rtt.srtt + 4 * c.rtt.rttvar;
 }
 
 /**

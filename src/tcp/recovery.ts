@@ -15,6 +15,7 @@ import { recordRoom } from './send-control.js';
 import { seqAdd, seqGe, seqGt, seqLe, seqLt, seqSub } from './seq.js';
 import { undoBegin, undoOnAck } from './undo.js';
 import { countDelivered } from './delivered.js';
+import { cwndChanged } from './cwnd-events.js';
 import { ecnCwrBecomesRecovery, ecnCwrEnds, ecnEchoed, ecnEnterCwr, ecnInCwr, ecnQueueCwr } from './ecn.js';
 import { TcpState } from './state.js';
 import { EV_WRITABLE, REC_NEWRENO, REC_NONE, REC_SACK, RTX_NONE, RTX_PERSIST, RTX_REO, RTX_RTO, RTX_TLP, type Tcb } from './tcb.js';
@@ -71,7 +72,7 @@ export function processAck(c: Tcb, h: TcpHeader, seq: number, now: number): bool
     const dup = c.sndMax !== c.sndUna && ((h.payloadLength === 0 && !(h.flags & TCP_FIN) && newWnd === oldWnd) || sackNew);
     if (dup) onDupAck(c, now, ece);
   }
-  if (rack) rackAck(c, dsack, now, ece);
+  if (rack) rackAck(c, dsack, now, ece, h.tsPresent ? h.tsEcr : 0);
   else if (c.recovery === REC_SACK && sackNew && c.rtxInFlight.length > 0) markLostRetransmits(c, now);
   undoOnAck(c, h.tsPresent, h.tsEcr, dsack, h.sackBlocks[1]!, wasRecovering && c.recovery === REC_NONE, c.sndUna !== priorUna);
   rackLeaveLossState(c);
@@ -156,9 +157,11 @@ function newAck(c: Tcb, h: TcpHeader, ack: number, now: number, ece: boolean): v
   if (c.recovery !== REC_NONE) {
     if (seqGe(ack, c.recover)) {
       // Full ACK: leave recovery (RFC 6582 §3.2 step 3; RFC 6675 §5).
+      const prevCwnd = c.cwnd;
       c.recovery = REC_NONE;
       c.rtxInFlight.length = 0;
       c.cwnd = Math.max(c.ssthresh, c.smss); // Linux tcp_end_cwnd_reduction
+      cwndChanged(c, 'recovery-end', prevCwnd, c.ssthresh);
       prrEnd(c);
       c.cc.onRecoveryEnd(c, now);
       c.dupAcks = 0;
@@ -233,6 +236,10 @@ function onDupAck(c: Tcb, now: number, ece: boolean): void {
 function enterRecovery(c: Tcb, now: number, ece: boolean): void {
   const x = c.layer.stats.TcpExt;
   const flight = (c.sndMax - c.sndUna) | 0;
+  const prevCwnd = c.cwnd;
+  const prevSsthresh = c.ssthresh;
+  // The cause: the loss probe's ACK revealed the loss (RFC 8985 §7), else RACK's or DupThresh's detection.
+  const cause = c.tlpOut ? 'tlp' : rackEnabled(c) ? 'rack' : 'dupack';
   undoBegin(c, false);
   // Linux tcp_enter_recovery: a reduction already under way for ECE goes on (its ssthresh, its PRR counts).
   const fromCwr = ecnCwrBecomesRecovery(c);
@@ -262,6 +269,7 @@ function enterRecovery(c: Tcb, now: number, ece: boolean): void {
       c.wantOutput = true;
       c.layer.markDirty(c);
       c.armRtx(RTX_RTO, now + c.rtt.rto);
+      cwndChanged(c, cause, prevCwnd, prevSsthresh);
       return;
     }
     // RFC 6675 §5 step 4.2: the first lost segment goes out regardless of pipe.
@@ -279,6 +287,7 @@ function enterRecovery(c: Tcb, now: number, ece: boolean): void {
   }
   if (c.sackOk) x.TCPFastRetrans++;
   c.armRtx(RTX_RTO, now + c.rtt.rto);
+  cwndChanged(c, cause, prevCwnd, prevSsthresh);
 }
 
 /** RFC 6675 pipe: outstanding bytes not SACKed and not deemed lost (holes below the highest SACK not yet retransmitted). */
@@ -384,8 +393,8 @@ function markLostRetransmits(c: Tcb, now: number): void {
  * RACK's part of an ACK (rack.ts): delivered segments, the reordering window, loss marking. Loss found outside
  * recovery starts it (Linux tcp_time_to_recover: lost_out > 0); within, the lost segments go out as the pipe allows.
  */
-function rackAck(c: Tcb, dsack: number, now: number, ece: boolean): void {
-  rackOnAck(c, dsack, now);
+function rackAck(c: Tcb, dsack: number, now: number, ece: boolean, tsEcr: number): void {
+  rackOnAck(c, dsack, now, tsEcr);
   if (c.sent.lostPending > 0) {
     if (c.recovery === REC_NONE && !c.rack.lossState && beyondRecoveryPoint(c)) enterRecovery(c, now, ece);
     c.wantOutput = true;

@@ -4,6 +4,7 @@
  * Minshall's form (RFC 896, RFC 1122 §4.2.3.4), consecutive full segments as one TSO super-segment — and the
  * persist timer's window probes (RFC 9293 §3.8.6.1).
  */
+import { cwndChanged } from './cwnd-events.js';
 import { TCP_ACK, TCP_FIN, TCP_PSH } from '../wire/tcp.js';
 import { abort } from './close.js';
 import { sendDeferredSyn } from './fastopen-active.js';
@@ -49,7 +50,11 @@ export function transmit(c: Tcb, now: number): void {
   // RFC 5681 §4.1: restart from the initial window after an idle period longer than the RTO.
   if (c.sndMax === c.sndUna && sb.length > 0 && c.lastSend > 0 && now - c.lastSend > c.rtt.rto) {
     const iw = c.cfg.initialCwnd * smss;
-    if (c.cwnd > iw) c.cwnd = iw;
+    if (c.cwnd > iw) {
+      const prevCwnd = c.cwnd;
+      c.cwnd = iw;
+      cwndChanged(c, 'idle-restart', prevCwnd, c.ssthresh);
+    }
   }
   if (c.records !== null) c.records.acked(c.sndUna);
   if (c.recovery === REC_SACK) sent += sackRetransmit(c, now);

@@ -2,6 +2,7 @@
 import { ipToString } from '../wire/bytes.js';
 import type { TcpConnection } from './connection.js';
 import type { TcpListener } from './listener.js';
+import { recoveryInfo } from './recovery-info.js';
 import type { TimeWaitEntry } from './time-wait.js';
 import { seqSub } from './seq.js';
 
@@ -71,6 +72,13 @@ export interface TcpRowInternals {
   retransNow: number;
   /** Bytes written but not yet sent (tcpi_notsent_bytes). */
   notSent: number;
+  /** ECN agreed / an ECT or CE segment seen; lost, D-SACKed and reordering figures (recovery-info.ts). */
+  ecn: boolean;
+  ecnSeen: boolean;
+  lost: number;
+  dsackDups: number;
+  reordering: number;
+  reordSeen: number;
 }
 
 /** A socket-table row for a listener or a TIME-WAIT pair: no congestion or transfer figures. */
@@ -146,5 +154,6 @@ function internalsOf(c: TcpConnection, i: ReturnType<TcpConnection['info']>, now
     rcvWnd: i.rcvWnd,
     retransNow: i.retransmits,
     notSent: Math.max(0, i.sendQ - inFlight),
+    ...recoveryInfo(c),
   };
 }

@@ -4,6 +4,7 @@
  * 1122 §4.2.3.2); keepalive (RFC 1122 §4.2.3.6); TIME-WAIT 2·MSL and the FIN-WAIT-2 timeout. Arming them is the
  * TCB's (src/tcp/tcb.ts).
  */
+import { cwndChanged } from './cwnd-events.js';
 import { prrEnd } from './prr.js';
 import { abort, terminate } from './close.js';
 import { countRetrans, retransmitOne, sendActiveReset, sendProbe, sendSyn } from './output.js';
@@ -92,12 +93,15 @@ function retransmissionTimeout(c: Tcb, now: number): void {
   }
   x.TCPTimeouts++;
   undoOnTimeout(c); // before ssthresh and cwnd change: what an undo gives back
+  const prevCwnd = c.cwnd;
+  const prevSsthresh = c.ssthresh;
   // RFC 5681 §3.1 eq. (4) on the first timeout only; cwnd = loss window.
   if (c.retransmits === 1 || c.recovery !== REC_NONE) c.ssthresh = c.cc.ssthreshOnLoss(c, (c.sndMax - c.sndUna) | 0, now);
   ecnQueueCwr(c); // Linux tcp_enter_loss → tcp_ecn_queue_cwr
   ecnCwrAbandoned(c);
   c.cwnd = c.smss;
   c.cc.onTimeout(c);
+  cwndChanged(c, 'rto', prevCwnd, prevSsthresh);
   c.recovery = REC_NONE;
   prrEnd(c);
   c.recover = c.sndMax;

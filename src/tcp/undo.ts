@@ -9,6 +9,7 @@
  * TCPLossUndo (after a timeout), TCPSackRecoveryFail (a timeout during SACK recovery). CUBIC's own state
  * (W_max, the epoch) is not rolled back — only cwnd and ssthresh, what Linux's undo_cwnd returns.
  */
+import { cwndChanged } from './cwnd-events.js';
 import { seqGt } from './seq.js';
 import { REC_NONE, REC_SACK, type Tcb } from './tcb.js';
 import { tsBefore } from './ts-clock.js';
@@ -63,7 +64,7 @@ export function undoOnAck(c: Tcb, tsPresent: boolean, tsEcr: number, dsack: numb
   if (dsack > 0 && r.undoRetrans > 0 && seqGt(dsackEnd, r.undoMarker)) {
     r.undoRetrans = Math.max(0, r.undoRetrans - Math.ceil(dsack / c.smss));
     if (r.undoRetrans === 0) {
-      undoCwndReduction(c);
+      undoCwndReduction(c, 'undo-dsack');
       if (r.undoAfterRto) x.TCPLossUndo++;
       else x.TCPDSACKUndo++;
       return;
@@ -73,24 +74,27 @@ export function undoOnAck(c: Tcb, tsPresent: boolean, tsEcr: number, dsack: numb
   if (r.undoAfterRto) {
     // Linux tcp_try_undo_loss: an ACK of new data sent for an original ends the timeout's episode.
     if (advanced && c.rack.lossState && eifelSpurious(c, tsPresent, tsEcr)) {
-      undoCwndReduction(c);
+      undoCwndReduction(c, 'undo-eifel');
       x.TCPLossUndo++;
     }
     return;
   }
   if (recoveryEnded && eifelSpurious(c, tsPresent, tsEcr)) {
     // Linux tcp_try_undo_recovery: the hole was filled by the original (RFC 3522).
-    undoCwndReduction(c);
+    undoCwndReduction(c, 'undo-eifel');
     x.TCPFullUndo++;
   }
 }
 
 /** Gives the reduction back (Linux tcp_undo_cwnd_reduction with the controller's undo_cwnd: max(cwnd, prior)). */
-export function undoCwndReduction(c: Tcb): void {
+export function undoCwndReduction(c: Tcb, cause: 'undo-dsack' | 'undo-eifel'): void {
   const r = c.rack;
   r.undoArmed = false;
+  const prevCwnd = c.cwnd;
+  const prevSsthresh = c.ssthresh;
   if (c.cwnd < r.priorCwnd) c.cwnd = r.priorCwnd;
   if (c.ssthresh < r.priorSsthresh) c.ssthresh = r.priorSsthresh;
+  cwndChanged(c, cause, prevCwnd, prevSsthresh);
   if (r.lossState) {
     // Nothing was lost: go-back-N stops (Linux unmarks the loss, tcp_undo_cwnd_reduction(sk, true)).
     r.lossState = false;

@@ -68,7 +68,7 @@ describe('RACK rules', () => {
     return { net, c: conn! };
   }
 
-  it('reo_wnd: 0 before any reordering in recovery or with three segments SACKed (DupThresh), else min_RTT/4 per step up to SRTT', async () => {
+  it('reo_wnd: 0 before any reordering in recovery or with three segments SACKed (DupThresh), else min_RTT/4 per step up to SRTT + 4·RTTVAR', async () => {
     const { net, c } = await connection();
     c.rtt.srtt = 40;
     c.rack.minRtt = 20;
@@ -81,7 +81,12 @@ describe('RACK rules', () => {
     c.rack.reordSeen = 1;
     expect(rackReoWnd(c)).toBe(5);
     c.rack.reoWndSteps = 20;
-    expect(rackReoWnd(c)).toBe(40); // capped at SRTT
+    c.rtt.rttvar = 0;
+    expect(rackReoWnd(c)).toBe(40); // capped at SRTT (+ 4·RTTVAR, 0 on this steady path)
+    c.rtt.rttvar = 5;
+    expect(rackReoWnd(c)).toBe(60); // round trips that spread widen the cap: SRTT + 4·RTTVAR
+    c.rack.reoWndSteps = 40;
+    expect(rackReoWnd(c)).toBe(60);
     c.rack.minRtt = 0; // below a tick: counts as one tick (4 ms), our documented deviation
     c.rack.reoWndSteps = 1;
     expect(rackReoWnd(c)).toBe(1);
