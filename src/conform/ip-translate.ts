@@ -64,7 +64,7 @@ export class Ipv6Translation {
     if ((flagsFrag & 0x3fff) !== 0) return 'IP fragments with --ip_version=ipv6';
     const protocol = p[9]!;
     const at = checksumAt(protocol);
-    if (at < 0) return `IP protocol ${protocol} (ICMP) with --ip_version=ipv6`;
+    if (at < 0) return `IP protocol ${protocol} with --ip_version=ipv6 (TCP and UDP only)`;
     const src = this.to6(read32(p, 12));
     const dst = this.to6(read32(p, 16));
     if (src === null || dst === null) return 'an address other than the local and remote ones with --ip_version=ipv6';
