@@ -442,7 +442,7 @@ export class Run implements RunContext {
     const tcp = this.stack?.tcp;
     const read = (path: string): string | undefined => {
       if (path === '/proc/net/tcp') return procNetTcp(tcp);
-      if (path === '/proc/net/tcp6') return procNetTcp6();
+      if (path === '/proc/net/tcp6') return procNetTcp6(tcp);
       return undefined;
     };
     const r = runProcGrep(command, read);
