@@ -443,6 +443,19 @@ export class TcpLayer implements ServerHost {
     return Math.max(mss, 88);
   }
 
+  /**
+   * A path MTU the IPv6 layer learnt from Packet Too Big (RFC 8201) bounds a new connection from its start, as
+   * Linux's tcp_sync_mss takes the route's cached MTU; IPv4 keeps no such cache here (0xffff: none).
+   */
+  knownPathMss(remote: number): number {
+    if (!isV6(remote) || this.host.ip6 === undefined) return 0xffff;
+    const w = this.addrs.words(remote);
+    const r = w === null ? null : this.host.ip6.route(w);
+    if (w === null || r === null) return 0xffff;
+    const mtu = this.host.ip6.pmtu.mtuFor(w, r.iface.mtu, this.now());
+    return mtu < r.iface.mtu ? mtu - 60 : 0xffff;
+  }
+
   /** RFC 5961 §7 / Linux tcp_challenge_ack_limit: at most N challenge ACKs per second. */
   allowChallengeAck(now: number): boolean {
     if (now - this.challengeWindowStart >= 1000) {

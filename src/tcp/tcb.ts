@@ -62,6 +62,8 @@ export interface ConnectionHost {
   tsOffset(localAddr: number, localPort: number, remoteAddr: number, remotePort: number): number;
   /** MSS we announce towards `remote`. */
   advertisedMss(remote: number): number;
+  /** The path MSS already known towards `remote` (a learnt path MTU less the headers), 0xffff when none. */
+  knownPathMss(remote: number): number;
   /** RFC 5961 §7: may another challenge ACK go out now? */
   allowChallengeAck(now: number): boolean;
   /** Payload bytes per super-segment at this MSS towards `remote` (1 without TSO, and over IPv6). */
@@ -386,6 +388,7 @@ export abstract class Tcb {
     this.keepProbes = cfg.keepaliveProbes;
     this.v6Socket = isV6(localAddr);
     this.advMss = layer.advertisedMss(remoteAddr);
+    this.pmtuMss = layer.knownPathMss(remoteAddr);
     this.tsOffset = layer.tsOffset(localAddr, localPort, remoteAddr, remotePort);
     this.rtxTimer = new Timer((now) => this.rtxTimerFires(now));
     this.delackTimer = new Timer((now) => this.delackTimerFires(now));

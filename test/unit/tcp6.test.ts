@@ -183,6 +183,19 @@ describe('TCP over IPv6', () => {
     expect(got.equals(data)).toBe(true);
   });
 
+  it('a path MTU learnt before the connection bounds its MSS from the start (Linux tcp_sync_mss)', async () => {
+    const n = v6net();
+    const seen = tapA(n);
+    echoServer(n, { port: 7, host: '::' });
+    n.a.ip6.pmtu.learn(parseIpv6(B6) as number[], 1280, n.clock.now());
+    const c = n.a.tcp.connect({ host: B6, port: 7 });
+    const data = Buffer.alloc(50_000, 0x33);
+    c.end(data);
+    expect((await collect(n, c)).equals(data)).toBe(true);
+    expect(Math.max(...seen.map((x) => x.len))).toBe(1280 - 60 - 12);
+    expect(n.a.stats.Ip6.FragCreates).toBe(0);
+  });
+
   it('SYN cookies over IPv6 use Linux IPv6 MSS table and complete the handshake', async () => {
     const n = v6net({ tcpB: { syncookies: 2 } });
     echoServer(n, { port: 7, host: '::' });
