@@ -23,6 +23,7 @@ import { Timer, type Clock, type TimerQueue } from '../clock.js';
 import type { Stats } from '../stats.js';
 import type { ProbedConnection, TcpProbe } from '../tcp/probe.js';
 import { STATE_NAMES, TcpState } from '../tcp/state.js';
+import { isV6 } from '../tcp/addresses.js';
 import type { TcpHeader } from '../wire/tcp.js';
 import { ipToString } from '../wire/bytes.js';
 import type { ConnRow, CounterGroups, ListenerRow, ObsEvent } from './events.js';
@@ -546,7 +547,7 @@ export class EventFeed implements TcpProbe {
 
   /** `a.b.c.d:port` or `[v6]:port`. */
   private endpoint(a: number, port: number): string {
-    const v6 = a >= 2 ** 32;
+    const v6 = isV6(a);
     const text = this.host.tcp.formatAddress(a, v6);
     return v6 ? `[${text}]:${port}` : `${text}:${port}`;
   }
