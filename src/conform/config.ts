@@ -10,6 +10,9 @@ import { basename, resolve } from 'node:path';
 import type { ScriptOption } from './ast.js';
 import { expandArithmetic, isHousekeeping, shellLines } from './shell-file.js';
 import { parseFastOpenKeys } from '../tcp/fastopen.js';
+import { tcpTunables } from '../tcp/tunables.js';
+import type { TcpConfig } from '../tcp/config.js';
+import { parseTunableValue, type Tunable } from '../tunable.js';
 
 /** TCP stack settings a script may change (keys of StackOptions.tcp). */
 export type TcpSettings = Record<string, number | boolean | string>;
@@ -296,26 +299,58 @@ export function applyOption(c: RunnerConfig, o: ScriptOption): void {
 }
 
 // ---------------------------------------------------------------- sysctls
+//
+// A TCP tunable with a Linux sysctl name is set from the one registry (src/tcp/tunables.ts): its kind checks
+// the value, its `put` stores it, as `tunstack sysctl` does. The runner's own rules below are only for what the
+// registry does not hold: Linux sysctls that map onto a tunstack.* tunable or two (tcp_rmem, tcp_early_retrans),
+// Linux spellings the registry does not take (reno, -1, flag bits beyond ours), other kernels' names (net.inet.*,
+// FreeBSD's, in the packetdrill suite), and features we do not model, accepted only at the value that is our
+// fixed behaviour.
 
 interface SysctlRule {
   /** Applies `value`; throws Unsupported when the value is not our behaviour. */
   apply(c: RunnerConfig, value: string, line: number | undefined): void;
 }
 
-function boolRule(key: string): SysctlRule {
+/** Linux's integer sysctls take hexadecimal as well (proc_dointvec reads with base 0); the registry reads decimal. */
+function linuxInteger(text: string): string {
+  const t = text.trim();
+  return /^0x[0-9a-f]+$/i.test(t) ? String(parseInt(t, 16)) : t;
+}
+
+/**
+ * A registry tunable as a script sets it. A value of the right form that the tunable cannot hold (out of our
+ * range: tcp_ecn=3, AccECN) is Linux behaviour we do not model, so `unsupported`; text that is no value at all
+ * is the script's error.
+ */
+function registryRule(t: Tunable<TcpConfig>): SysctlRule {
+  const put = t.put;
+  if (put === undefined) throw new Error(`tunable ${t.name} has no setter`);
   return {
-    apply(c, v) {
-      c.tcp[key] = Number(v) !== 0;
+    apply(c, v, line) {
+      const text = t.kind.type === 'int' ? linuxInteger(v) : v.trim();
+      const parsed = parseTunableValue(t.kind, text);
+      if (parsed instanceof Error) {
+        if (/^-?\d+$/.test(text)) throw new Unsupported(`sysctl ${t.name}=${v.trim()} (${parsed.message})`, line);
+        throw new OptionError(`sysctl ${t.name}: ${parsed.message}`, line);
+      }
+      put(c.tcp as Partial<TcpConfig>, parsed);
     },
   };
 }
 
-function intRule(key: string, scale = 1): SysctlRule {
+/** The registry's TCP tunables that carry a Linux sysctl name (`net.…`), by name. */
+const REGISTRY_SYSCTLS: Readonly<Record<string, SysctlRule>> = Object.fromEntries(
+  tcpTunables.filter((t) => t.name.startsWith('net.') && t.put !== undefined && t.when !== 'build').map((t) => [t.name, registryRule(t)]),
+);
+
+/** The registry's rule for `name`, applied to another spelling of its value. */
+function viaRegistry(name: string, translate: (v: string, line: number | undefined) => string): SysctlRule {
+  const rule = REGISTRY_SYSCTLS[name];
+  if (rule === undefined) throw new Error(`no registry sysctl ${name}`);
   return {
     apply(c, v, line) {
-      const n = Number(v);
-      if (!Number.isFinite(n)) throw new OptionError(`sysctl value '${v}' is not a number`, line);
-      c.tcp[key] = n * scale;
+      rule.apply(c, translate(v, line), line);
     },
   };
 }
@@ -342,73 +377,46 @@ const bufRule = (key: string, maxKey: string): SysctlRule => ({
   },
 });
 
+/** Linux names NewReno `reno`; the other controllers Linux has (bbr, dctcp, ...) we do not model. */
 const ccRule: SysctlRule = {
   apply(c, v, line) {
     const x = v.trim().toLowerCase();
-    if (x === 'reno' || x === 'newreno') c.tcp['congestionControl'] = 'newreno';
-    else if (x === 'cubic') c.tcp['congestionControl'] = 'cubic';
-    else throw new Unsupported(`congestion control '${v}'`, line);
+    if (x !== 'reno' && x !== 'newreno' && x !== 'cubic') throw new Unsupported(`congestion control '${v}'`, line);
+    REGISTRY_SYSCTLS['net.ipv4.tcp_congestion_control']!.apply(c, x === 'reno' ? 'newreno' : x, line);
   },
 };
 
-export const SYSCTLS: Readonly<Record<string, SysctlRule>> = {
-  'net.ipv4.tcp_timestamps': boolRule('timestamps'),
+/** FreeBSD's on/off switches: any non-zero value is on. */
+const freebsdBool = (name: string): SysctlRule => viaRegistry(name, (v) => (Number(v) !== 0 ? '1' : '0'));
+
+/** The runner's own rules, for what the registry does not hold (see above). */
+const RUNNER_SYSCTLS: Readonly<Record<string, SysctlRule>> = {
   'net.inet.tcp.rfc1323': {
-    apply(c, v) {
-      const on = Number(v) !== 0;
-      c.tcp['timestamps'] = on;
-      c.tcp['windowScaling'] = on;
-    },
-  },
-  'net.ipv4.tcp_sack': boolRule('sack'),
-  'net.inet.tcp.sack.enable': boolRule('sack'),
-  'net.ipv4.tcp_window_scaling': boolRule('windowScaling'),
-  'net.ipv4.tcp_syncookies': {
     apply(c, v, line) {
-      const n = Number(v);
-      if (n !== 0 && n !== 1 && n !== 2) throw new OptionError(`tcp_syncookies must be 0, 1 or 2 (got ${v})`, line);
-      c.tcp['syncookies'] = n;
+      freebsdBool('net.ipv4.tcp_timestamps').apply(c, v, line);
+      freebsdBool('net.ipv4.tcp_window_scaling').apply(c, v, line);
     },
   },
-  'net.inet.tcp.syncookies': {
-    apply(c, v) {
-      c.tcp['syncookies'] = Number(v) !== 0 ? 1 : 0;
-    },
-  },
+  'net.inet.tcp.sack.enable': freebsdBool('net.ipv4.tcp_sack'),
+  'net.inet.tcp.syncookies': viaRegistry('net.ipv4.tcp_syncookies', (v) => (Number(v) !== 0 ? '1' : '0')),
   'net.inet.tcp.syncookies_only': {
-    apply(c, v) {
-      if (Number(v) !== 0) c.tcp['syncookies'] = 2;
+    apply(c, v, line) {
+      if (Number(v) !== 0) REGISTRY_SYSCTLS['net.ipv4.tcp_syncookies']!.apply(c, '2', line);
     },
   },
+  // Linux's buffer triples set two tunstack tunables each (tunstack.tcp.rmem and rmem_max, wmem and wmem_max).
   'net.ipv4.tcp_rmem': bufRule('rmem', 'rmemMax'),
   'net.ipv4.tcp_wmem': bufRule('wmem', 'wmemMax'),
   'net.inet.tcp.recvspace': bufRule('rmem', 'rmemMax'),
   'net.inet.tcp.sendspace': bufRule('wmem', 'wmemMax'),
-  'net.ipv4.tcp_ecn': {
-    apply(c, v, line) {
-      const n = Number(v.trim());
-      // 3..5 are AccECN modes (RFC 9768), which we do not model.
-      if (n !== 0 && n !== 1 && n !== 2) throw new Unsupported(`sysctl net.ipv4.tcp_ecn=${v.trim()} (only classic ECN 0/1/2)`, line);
-      c.tcp['ecn'] = n;
-    },
-  },
   'net.inet.tcp.ecn.enable': onlyRule(['0', '2'], 'net.inet.tcp.ecn.enable (ECN)'),
   'net.inet.tcp.insecure_rst': onlyRule(['0'], 'net.inet.tcp.insecure_rst (classic RFC 793 RST rules)'),
   'net.inet.tcp.insecure_syn': onlyRule(['0'], 'net.inet.tcp.insecure_syn (classic RFC 793 SYN rules)'),
   'net.inet.tcp.blackhole': onlyRule(['0'], 'net.inet.tcp.blackhole'),
   'net.ipv4.tcp_congestion_control': ccRule,
   'net.inet.tcp.cc.algorithm': ccRule,
-  'net.ipv4.tcp_syn_retries': intRule('synRetries'),
-  'net.ipv4.tcp_syn_linear_timeouts': intRule('synLinearTimeouts'),
-  'net.ipv4.tcp_synack_retries': intRule('synAckRetries'),
-  'net.ipv4.tcp_retries2': intRule('retries2'),
-  'net.ipv4.tcp_fin_timeout': intRule('finTimeoutMs', 1000),
-  'net.ipv4.tcp_keepalive_time': intRule('keepaliveTimeMs', 1000),
-  'net.ipv4.tcp_keepalive_intvl': intRule('keepaliveIntervalMs', 1000),
-  'net.ipv4.tcp_keepalive_probes': intRule('keepaliveProbes'),
-  'net.ipv4.tcp_challenge_ack_limit': intRule('challengeAckLimit'),
-  'net.ipv4.tcp_max_tw_buckets': intRule('maxTimeWait'),
-  'net.core.somaxconn': intRule('somaxconn'),
+  // Linux keeps any int here; flag bits beyond the ones we know (0x10000, 0x20000 in old scripts) change nothing
+  // on either side, so the value is stored as given rather than checked against the registry's 0..0xfff.
   'net.ipv4.tcp_fastopen': {
     apply(c, v, line) {
       const n = Number(v.trim());
@@ -431,20 +439,13 @@ export const SYSCTLS: Readonly<Record<string, SysctlRule>> = {
   // We send D-SACK blocks (RFC 2883) and cannot turn them off.
   'net.ipv4.tcp_dsack': onlyRule(['1'], 'net.ipv4.tcp_dsack (D-SACK blocks cannot be turned off)'),
   'net.ipv4.tcp_fack': onlyRule(['0'], 'net.ipv4.tcp_fack'),
+  // Linux's 0..4 modes: 0 none, 3 and 4 tail loss probes (tunstack.tcp.tail_loss_probe); 1 and 2 are early retransmit, which we lack.
   'net.ipv4.tcp_early_retrans': {
     apply(c, v, line) {
       const x = v.trim();
       if (x === '0') c.tcp['tailLossProbe'] = false;
       else if (x === '3' || x === '4') c.tcp['tailLossProbe'] = true;
       else throw new Unsupported(`sysctl net.ipv4.tcp_early_retrans=${x} (only 0, and 3 or 4: tail loss probes)`, line);
-    },
-  },
-  // Linux's bit mask: 0x1 RACK loss detection, 0x2 static reordering window, 0x4 no DupThresh shortcut (src/tcp/rack.ts).
-  'net.ipv4.tcp_recovery': {
-    apply(c, v, line) {
-      const x = Number(v.trim());
-      if (!(Number.isInteger(x) && x >= 0 && x <= 7)) throw new Unsupported(`sysctl net.ipv4.tcp_recovery=${v.trim()} (bits 0x1, 0x2, 0x4 only)`, line);
-      c.tcp['recovery'] = x;
     },
   },
   'net.ipv4.tcp_thin_linear_timeouts': onlyRule(['0'], 'net.ipv4.tcp_thin_linear_timeouts'),
@@ -454,18 +455,18 @@ export const SYSCTLS: Readonly<Record<string, SysctlRule>> = {
   'net.ipv4.tcp_slow_start_after_idle': onlyRule(['0', '1'], 'net.ipv4.tcp_slow_start_after_idle'),
   'net.ipv4.tcp_reordering': onlyRule(['3'], 'net.ipv4.tcp_reordering (our duplicate-ACK threshold is 3)'),
   // An int sysctl holding a u32 in Linux: -1 is 0xffffffff, no limit (its default).
-  'net.ipv4.tcp_notsent_lowat': {
-    apply(c, v, line) {
-      const n = Number(v.trim());
-      if (!Number.isInteger(n) || n < -1 || n > 0xffffffff) throw new OptionError(`sysctl value '${v}' is not a number`, line);
-      c.tcp['notsentLowat'] = n === -1 ? 0xffffffff : n;
-    },
-  },
+  'net.ipv4.tcp_notsent_lowat': viaRegistry('net.ipv4.tcp_notsent_lowat', (v) => (v.trim() === '-1' ? String(0xffffffff) : v)),
   'net.ipv4.tcp_ecn_option': onlyRule(['0', '1', '2'], 'net.ipv4.tcp_ecn_option'),
   // Sysctls that do not change what a script observes on our stack.
   'net.ipv4.tcp_no_metrics_save': onlyRule(['0', '1'], 'net.ipv4.tcp_no_metrics_save'),
   'net.ipv4.tcp_min_tso_segs': onlyRule(['0', '1', '2'], 'net.ipv4.tcp_min_tso_segs'),
 };
+
+/** Every sysctl a script may set: the registry's, then the runner's own (which win where both have a name). */
+export const SYSCTLS: Readonly<Record<string, SysctlRule>> = { ...REGISTRY_SYSCTLS, ...RUNNER_SYSCTLS };
+
+/** The names the runner's own rules take over from the registry (each says why above). */
+export const RUNNER_OVERRIDES: readonly string[] = Object.keys(RUNNER_SYSCTLS).filter((n) => n in REGISTRY_SYSCTLS);
 
 /** Names of commands that are housekeeping for a kernel and ignored when they are not found. */
 const IGNORED_COMMANDS = /(^|\/)(defaults\.sh|set_sysctls\.py)\b/;

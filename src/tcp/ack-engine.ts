@@ -9,6 +9,7 @@ import { rcvSpaceAdjust } from './autotune.js';
 import { selectWindow } from './rcv-window.js';
 import { TcpState } from './state.js';
 import type { Tcb } from './tcb.js';
+import { seqSub } from './seq.js';
 
 /**
  * Linux tcp_cleanup_rbuf, after the application consumed `copied` bytes: ACK now if a once-per-two-segments
@@ -17,7 +18,7 @@ import type { Tcb } from './tcb.js';
 export function cleanupRbuf(c: Tcb, copied: number): void {
   if (copied <= 0 || c.state === TcpState.CLOSED) return;
   if (c.cfg.rmemMax > c.rb.capacity) rcvSpaceAdjust(c, copied, c.layer.now());
-  let timeToAck = c.ackScheduled && ((c.rcvNxt - c.lastAckSent) | 0) > c.rcvMss;
+  let timeToAck = c.ackScheduled && seqSub(c.rcvNxt, c.lastAckSent) > c.rcvMss;
   // ... or if this read emptied the receive queue after the end of a write arrived (a small segment), and the
   // connection is not interactive (or two ends of writes came): the sender may be holding its next segment for
   // this ACK (Nagle's algorithm, RFC 896/1122 §4.2.3.4) and no reply will carry it.
@@ -25,7 +26,7 @@ export function cleanupRbuf(c: Tcb, copied: number): void {
     timeToAck = true;
   }
   if (!timeToAck && !c.finReceived) {
-    const cur = Math.max(0, (c.rcvAdvRight - c.rcvNxt) | 0);
+    const cur = Math.max(0, seqSub(c.rcvAdvRight, c.rcvNxt));
     if (2 * cur <= c.windowClamp) {
       const next = selectWindow(c);
       if (next > 0 && next >= 2 * cur) timeToAck = true;
@@ -46,7 +47,7 @@ export function cleanupRbuf(c: Tcb, copied: number): void {
 export function ackSndCheck(c: Tcb, now: number): void {
   if (!c.ackScheduled || c.ackPending) return;
   // The window is computed first: under memory pressure it ends quick-ACK mode (as __tcp_select_window).
-  if ((((c.rcvNxt - c.lastAckSent) | 0) > c.rcvMss && selectWindow(c) >= c.rcvWnd) || inQuickAckMode(c)) {
+  if ((seqSub(c.rcvNxt, c.lastAckSent) > c.rcvMss && selectWindow(c) >= c.rcvWnd) || inQuickAckMode(c)) {
     ackNow(c);
   } else if (!c.delackTimer.armed) {
     c.layer.timers.arm(c.delackTimer, now + delackTimeout(c, now));

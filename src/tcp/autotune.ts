@@ -6,6 +6,7 @@
 import type { TcpHeader } from '../wire/tcp.js';
 import type { Tcb } from './tcb.js';
 import { AUTOTUNE_MIN_RTT_MS } from './tunables.js';
+import { seqSub } from './seq.js';
 
 /**
  * Receive buffer autotuning (Linux tcp_rcv_space_adjust, "dynamic right-sizing"), on paths of
@@ -66,6 +67,6 @@ function onLongPath(c: Tcb): boolean {
 export function expandSendBuffer(c: Tcb): void {
   if (c.sndBufLocked || !onLongPath(c)) return;
   const target = Math.min(2 * c.cwnd, c.cfg.wmemMax);
-  if (target <= c.sb.capacity || ((c.sndNxt - c.sndUna) | 0) >= c.cwnd) return;
+  if (target <= c.sb.capacity || seqSub(c.sndNxt, c.sndUna) >= c.cwnd) return;
   c.sb.growCapacity(target);
 }

@@ -9,6 +9,7 @@ import { sendActiveReset } from './output.js';
 import { TcpState } from './state.js';
 import { EV_CLOSED, RTX_NONE, type Tcb } from './tcb.js';
 import { TimeWaitEntry } from './time-wait.js';
+import { seqAdd, seqSub } from './seq.js';
 
 /** shutdown(SHUT_WR): a FIN after the data written so far. */
 export function shutdownWrite(c: Tcb): void {
@@ -16,7 +17,7 @@ export function shutdownWrite(c: Tcb): void {
   const s = c.state;
   if (s === TcpState.CLOSED || s === TcpState.LISTEN) return;
   c.finQueued = true;
-  c.finSeq = (c.sndUna + (c.synUnacked ? 1 : 0) + c.sb.length) >>> 0;
+  c.finSeq = seqAdd(c.sndUna, (c.synUnacked ? 1 : 0) + c.sb.length);
   if (s === TcpState.ESTABLISHED) c.setState(TcpState.FIN_WAIT_1);
   else if (s === TcpState.CLOSE_WAIT) c.setState(TcpState.LAST_ACK);
   // SYN-SENT / SYN-RECEIVED: the FIN goes out once established (RFC 9293 §3.10.4).
@@ -56,7 +57,7 @@ export function closeByApplication(c: Tcb, now: number): void {
 export function abortOnData(c: Tcb, segSeq: number, segAck: number, flags: number, segLen: number): void {
   c.layer.stats.TcpExt.TCPAbortOnData++;
   if (flags & TCP_ACK) c.layer.sendRst(c.localAddr, c.localPort, c.remoteAddr, c.remotePort, segAck, 0, false);
-  else c.layer.sendRst(c.localAddr, c.localPort, c.remoteAddr, c.remotePort, 0, (segSeq + segLen + (flags & TCP_FIN ? 1 : 0)) >>> 0, true);
+  else c.layer.sendRst(c.localAddr, c.localPort, c.remoteAddr, c.remotePort, 0, seqAdd(segSeq, segLen + (flags & TCP_FIN ? 1 : 0)), true);
   c.user = null;
   terminate(c, null);
 }
@@ -107,7 +108,7 @@ export function retireToTimeWait(c: Tcb, now: number): void {
     c.remotePort,
     c.sndMax,
     c.rcvNxt,
-    Math.max(0, (c.rcvAdvRight - c.rcvNxt) | 0) >> c.rcvWscale,
+    Math.max(0, seqSub(c.rcvAdvRight, c.rcvNxt)) >> c.rcvWscale,
     c.tsOk,
     c.tsRecent,
     c.tsRecentStamp,

@@ -10,6 +10,7 @@ import { receiveBufferCeiling, windowScaleFor } from './config.js';
 import { SYN_DATA_OPTION_RESERVE, TFO_CLIENT_NO_COOKIE, type FastOpenCookieCache } from './fastopen.js';
 import { TcpState } from './state.js';
 import { RTX_RTO, type ActiveFastOpen, type Tcb } from './tcb.js';
+import { seqAdd, seqSub } from './seq.js';
 
 /** Linux tcp_fastopen_cookie_check: is there a cookie for this server (or is none needed)? Fills the option. */
 function loadCookie(c: Tcb, cache: FastOpenCookieCache, fo: ActiveFastOpen): boolean {
@@ -112,7 +113,7 @@ function sendFastOpenSyn(c: Tcb, len: number, now: number): void {
   c.rcvWnd = win;
   c.layer.emit(c, c.iss, 0, TCP_SYN, win, o, 0, len);
   o.fastOpen = undefined;
-  c.sndNxt = (c.iss + 1 + len) >>> 0;
+  c.sndNxt = seqAdd(c.iss, 1 + len);
   c.sndMax = c.sndNxt;
   c.lastSend = now;
   c.rttTime = now;
@@ -128,7 +129,7 @@ export function fastOpenSynAckArrives(c: Tcb, cache: FastOpenCookieCache, h: Tcp
   const fo = c.fastOpen;
   if (fo === null) return;
   const x = c.layer.stats.TcpExt;
-  const acked = Math.max(0, Math.min(fo.synData, (h.ack - c.iss - 1) | 0));
+  const acked = Math.max(0, Math.min(fo.synData, seqSub(h.ack, seqAdd(c.iss, 1))));
   if (acked > 0) {
     c.sb.consume(acked);
     c.bytesAcked += acked;

@@ -13,6 +13,7 @@ import type { PassiveOpen } from './state.js';
 import { EV_DATA, RTX_RTO, type FastOpenQueue } from './tcb.js';
 import type { TcpConfig } from './config.js';
 import type { Stats } from '../stats.js';
+import { seqAdd } from './seq.js';
 
 /** What tcp_try_fastopen needs of a listener. */
 export interface FastOpenListener {
@@ -95,11 +96,11 @@ export function openFastOpenChild(c: TcpConnection, p: PassiveOpen, h: TcpHeader
   const len = h.payloadLength;
   // The SYN-ACK acknowledges the data; its window is the one the request had, before the data took room
   // (Linux req->rsk_rcv_wnd), so reading the data later owes the peer no window update.
-  c.rcvNxt = (p.irs + 1 + len) >>> 0;
+  c.rcvNxt = seqAdd(p.irs, 1 + len);
   sendSyn(c, true, now);
   c.lastAckSent = c.rcvNxt;
   if (len > 0) {
-    c.rb.insert((p.irs + 1) >>> 0, pkt, payloadStart, len);
+    c.rb.insert(seqAdd(p.irs, 1), pkt, payloadStart, len);
     c.bytesReceived += len;
     c.post(EV_DATA);
   }

@@ -398,7 +398,7 @@ export class TcpLayer implements ServerHost {
   isn(localAddr: number, localPort: number, remoteAddr: number, remotePort: number, now: number): number {
     const a = this.addrs;
     const f = hsiphash4(this.isnKey, a.hashWord(localAddr), a.hashWord(remoteAddr), portsWord(localPort, remotePort), 0);
-    return (f + Math.floor(now * 250)) >>> 0;
+    return seqAdd(f, Math.floor(now * 250));
   }
 
   /** Per-connection timestamp offset (as Linux's tsoffset): a keyed hash of the 4-tuple, so SYN cookies and connections agree. */

@@ -20,9 +20,10 @@ import { TcpConnection } from './connection.js';
 import { TcpState, type PassiveOpen } from './state.js';
 import type { TcpConfig } from './config.js';
 import type { ConnectionHost } from './tcb.js';
-import { seqLt } from './seq.js';
+import { seqAdd, seqLt } from './seq.js';
 import { SynCookies, COOKIE_PERIOD_MS } from './syn-cookies.js';
 import { DOUBLE_ZERO } from '../shape.js';
+import { tsClock } from './ts-clock.js';
 
 /** One SYN-queue entry: what the SYN negotiated, nothing more (no buffers, no connection). */
 class HalfOpen {
@@ -131,7 +132,7 @@ export class TcpListener implements FastOpenListener {
     // First: RST (RFC 9293 §3.10.7.2) — it may end a half-open entry (Linux tcp_check_req).
     if (flags & TCP_RST) {
       const e = this.synQueue.get(key);
-      if (e !== undefined && h.seq === ((e.irs + 1) >>> 0)) {
+      if (e !== undefined && h.seq === seqAdd(e.irs, 1)) {
         this.drop(e);
         st.Tcp.AttemptFails++;
       }
@@ -147,12 +148,12 @@ export class TcpListener implements FastOpenListener {
       }
       const e = this.synQueue.get(key);
       if (e !== undefined) {
-        if (h.ack !== ((e.iss + 1) >>> 0)) {
+        if (h.ack !== seqAdd(e.iss, 1)) {
           st.drop('tcp.syn-recv-bad-ack');
           layer.sendRst(local, this.localPort, remote, h.srcPort, h.ack, 0, false);
           return;
         }
-        if (seqLt(h.seq, (e.irs + 1) >>> 0)) {
+        if (seqLt(h.seq, seqAdd(e.irs, 1))) {
           st.drop('tcp.syn-recv-old-seq');
           return;
         }
@@ -196,8 +197,8 @@ export class TcpListener implements FastOpenListener {
       }
       const cfg = layer.config;
       if (cfg.syncookies === 2 || (cfg.syncookies === 1 && now - this.lastCookieSent < 2 * COOKIE_PERIOD_MS)) {
-        const cookie = (h.ack - 1) >>> 0;
-        const peerIsn = (h.seq - 1) >>> 0;
+        const cookie = seqAdd(h.ack, -1);
+        const peerIsn = seqAdd(h.seq, -1);
         const mss = layer.cookies.check(local, this.localPort, remote, h.srcPort, peerIsn, cookie, now);
         if (mss > 0) {
           const tsOk = cfg.timestamps && h.tsPresent && h.tsEcr !== 0;
@@ -310,7 +311,7 @@ export class TcpListener implements FastOpenListener {
     o.wscale = peerWscale >= 0 && cfg.windowScaling ? windowScaleFor(receiveBufferCeiling(cfg)) : undefined;
     o.sackPermitted = sackOk;
     if (tsOk) {
-      const tsNow = (Math.floor(now) + this.layer.tsOffset(local, this.localPort, remote, remotePort)) >>> 0;
+      const tsNow = tsClock(now, this.layer.tsOffset(local, this.localPort, remote, remotePort));
       this.ts.val = cookieTs ? SynCookies.encodeTimestamp(tsNow, { wscale: peerWscale, sackOk }) : tsNow;
       this.ts.ecr = tsEcr;
       o.ts = this.ts;
@@ -322,7 +323,7 @@ export class TcpListener implements FastOpenListener {
   private sendSynAck(e: HalfOpen, now: number, fastOpen?: TcpFastOpenOption): void {
     const o = this.synAckOptions(e.localAddr, e.remoteAddr, e.remotePort, e.advMss, e.peerWscale, e.sackOk, e.tsOk, e.tsRecent, now, false, fastOpen);
     const win = Math.min(this.layer.config.rmem, 0xffff);
-    this.layer.emitRaw(e.localAddr, this.localPort, e.remoteAddr, e.remotePort, e.iss, (e.irs + 1) >>> 0, e.ecnOk ? TCP_SYN | TCP_ACK | TCP_ECE : TCP_SYN | TCP_ACK, win, o);
+    this.layer.emitRaw(e.localAddr, this.localPort, e.remoteAddr, e.remotePort, e.iss, seqAdd(e.irs, 1), e.ecnOk ? TCP_SYN | TCP_ACK | TCP_ECE : TCP_SYN | TCP_ACK, win, o);
   }
 
   /** A stateless SYN-ACK whose ISN is a cookie. Without timestamps only the MSS survives (Linux clears the other options). */
@@ -335,7 +336,7 @@ export class TcpListener implements FastOpenListener {
     const tsOk = cfg.timestamps && h.tsPresent;
     const o = this.synAckOptions(local, remote, h.srcPort, mss, tsOk && cfg.windowScaling ? h.wscale : -1, tsOk && cfg.sack && h.sackPermitted, tsOk, h.tsVal, now, true);
     const win = Math.min(cfg.rmem, 0xffff);
-    layer.emitRaw(local, this.localPort, remote, h.srcPort, cookie, (h.seq + 1) >>> 0, TCP_SYN | TCP_ACK, win, o);
+    layer.emitRaw(local, this.localPort, remote, h.srcPort, cookie, seqAdd(h.seq, 1), TCP_SYN | TCP_ACK, win, o);
     layer.stats.TcpExt.SyncookiesSent++;
     if (layer.probe.active) layer.probe.cookie('sent', local, this.localPort, remote, h.srcPort);
     this.lastCookieSent = now;

@@ -8,6 +8,7 @@ import { ECN_OK } from './ecn.js';
 import { sendSyn } from './output.js';
 import { type PassiveOpen, TcpState } from './state.js';
 import { RTX_RTO, type Tcb } from './tcb.js';
+import { seqAdd } from './seq.js';
 
 /** Active open (RFC 9293 §3.10.1): CLOSED → SYN-SENT, SYN sent. */
 export function openActive(c: Tcb, now: number): void {
@@ -16,7 +17,7 @@ export function openActive(c: Tcb, now: number): void {
   c.sndNxt = c.iss;
   c.sndMax = c.iss;
   c.sndSml = c.iss;
-  c.pushedSeq = (c.iss + 1) >>> 0;
+  c.pushedSeq = seqAdd(c.iss, 1);
   c.recover = c.iss;
   c.setState(TcpState.SYN_SENT);
   c.layer.stats.Tcp.ActiveOpens++;
@@ -30,12 +31,12 @@ export function openPassive(c: Tcb, p: PassiveOpen, now: number): void {
   c.iss = p.iss;
   c.sndUna = p.iss;
   c.sndSml = p.iss;
-  c.pushedSeq = (p.iss + 1) >>> 0;
-  c.sndNxt = (p.iss + 1) >>> 0;
+  c.pushedSeq = seqAdd(p.iss, 1);
+  c.sndNxt = seqAdd(p.iss, 1);
   c.sndMax = c.sndNxt;
   c.recover = p.iss;
   c.irs = p.irs;
-  c.rcvNxt = (p.irs + 1) >>> 0;
+  c.rcvNxt = seqAdd(p.irs, 1);
   c.rb.nxt = c.rcvNxt;
   c.lastAckSent = c.rcvNxt;
   c.advMss = p.advMss;
@@ -48,7 +49,7 @@ export function openPassive(c: Tcb, p: PassiveOpen, now: number): void {
   c.sndWl1 = p.irs;
   c.sndWl2 = p.iss;
   c.rcvWnd = Math.min(c.rb.free, 0xffff);
-  c.rcvAdvRight = (c.rcvNxt + c.rcvWnd) >>> 0;
+  c.rcvAdvRight = seqAdd(c.rcvNxt, c.rcvWnd);
   if (p.synAckSentAt >= 0 && !p.retransmitted) {
     c.rttTiming = true;
     c.rttSeq = p.iss;

@@ -10,7 +10,7 @@ import { receiveBufferCeiling, windowScaleFor } from './config.js';
 import { prrSent } from './prr.js';
 import { windowField } from './rcv-window.js';
 import { recordRoom } from './send-control.js';
-import { seqGt, seqLe, seqLt } from './seq.js';
+import { seqAdd, seqGt, seqLe, seqLt, seqSub } from './seq.js';
 import type { Tcb } from './tcb.js';
 import { undoCountRetrans } from './undo.js';
 
@@ -76,12 +76,12 @@ export function sendSyn(c: Tcb, withAck: boolean, now: number): void {
   }
   const win = Math.min(c.rb.free, 0xffff);
   c.rcvWnd = win;
-  if (withAck) c.rcvAdvRight = (c.rcvNxt + win) >>> 0;
+  if (withAck) c.rcvAdvRight = seqAdd(c.rcvNxt, win);
   // ECN (RFC 3168 §6.1.1): ECE|CWR on our SYN when we ask, ECE on the SYN-ACK when we agreed (Linux tcp_ecn_send_syn, tcp_ecn_make_synack).
   const ecn = withAck ? (c.ecnFlags & ECN_OK ? TCP_ECE : 0) : ecnSynFlags(c, c.synRetransmitted);
   c.layer.emit(c, c.iss, withAck ? c.rcvNxt : 0, (withAck ? TCP_SYN | TCP_ACK : TCP_SYN) | ecn, win, o, 0, 0);
   if (seqLe(c.sndMax, c.iss)) {
-    c.sndNxt = (c.iss + 1) >>> 0;
+    c.sndNxt = seqAdd(c.iss, 1);
     c.sndMax = c.sndNxt;
   }
   c.lastSend = now;
@@ -109,11 +109,11 @@ export function retransmitOne(c: Tcb, seq: number, now: number, max = c.smss): v
   max = Math.min(max, c.smss - sackOptionBytes(c));
   const base = c.synUnacked ? 1 : 0;
   const offset = (seq - c.sndUna - base) | 0;
-  let len = Math.min(max, c.sb.length - offset, (c.sndMax - seq) | 0);
+  let len = Math.min(max, c.sb.length - offset, seqSub(c.sndMax, seq));
   let flags = TCP_ACK;
   if (len < 0) len = 0;
   if (len > 0) len = recordRoom(c, seq, len); // MSG_EOR: never across a record's end (tcp_skb_can_collapse)
-  const end = (seq + len) >>> 0;
+  const end = seqAdd(seq, len);
   if (c.finQueued && end === c.finSeq && seqGt(c.sndMax, c.finSeq)) flags |= TCP_FIN;
   if (len === 0 && !(flags & TCP_FIN)) return;
   if (len > 0 && (offset + len === c.sb.length || (c.records !== null && c.records.endsAt(end)))) flags |= TCP_PSH;
@@ -163,6 +163,6 @@ export function sendActiveReset(c: Tcb, now: number): void {
 /** Zero-length probe with SEQ = SND.UNA − 1 (Linux tcp_xmit_probe_skb): the peer must answer with an ACK. */
 export function sendProbe(c: Tcb, now: number): void {
   const o = fillOptions(c, now, false);
-  c.layer.emit(c, (c.sndUna - 1) >>> 0, c.rcvNxt, ecnSegment(c, 0, false, TCP_ACK), windowField(c), o, 0, 0);
+  c.layer.emit(c, seqAdd(c.sndUna, -1), c.rcvNxt, ecnSegment(c, 0, false, TCP_ACK), windowField(c), o, 0, 0);
   ackSent(c);
 }

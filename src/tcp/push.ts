@@ -9,6 +9,7 @@
  * window written since the last PSH (tcp_mark_push).
  */
 import type { Tcb } from './tcb.js';
+import { seqSub } from './seq.js';
 
 /** Linux's GSO limit for one unit (GSO_LEGACY_MAX_SIZE, the TUN device's gso_max_size). */
 const GSO_MAX_SIZE = 65536;
@@ -59,5 +60,5 @@ export function oneSegmentBuffers(c: Tcb, smss: number): boolean {
 
 /** Linux forced_push: more than half the largest window was written since the last PSH. */
 export function forcedPush(c: Tcb, end: number): boolean {
-  return ((end - c.pushedSeq) | 0) > c.maxSndWnd >> 1;
+  return seqSub(end, c.pushedSeq) > c.maxSndWnd >> 1;
 }

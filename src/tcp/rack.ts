@@ -14,7 +14,7 @@
  */
 import type { TcpHeader } from '../wire/tcp.js';
 import { retransmitOne, sackOptionBytes } from './output.js';
-import { seqGt, seqLe, seqLt } from './seq.js';
+import { seqAdd, seqGt, seqLe, seqLt, seqSub } from './seq.js';
 import { SEG_EVER_RETRANS, SEG_LOST, SEG_RETRANS, SEG_SACKED, isLostPending } from './sent-log.js';
 import { REC_NONE, RTX_REO, type Tcb } from './tcb.js';
 
@@ -278,7 +278,7 @@ export function rackReoTimeout(c: Tcb, now: number): boolean {
 
 /** Bytes in flight (Linux tcp_packets_in_flight = packets_out − sacked_out − lost_out + retrans_out, in bytes). */
 export function rackPipe(c: Tcb): number {
-  return ((c.sndMax - c.sndUna) | 0) - c.scoreboard.sacked - c.sent.lostPending;
+  return seqSub(c.sndMax, c.sndUna) - c.scoreboard.sacked - c.sent.lostPending;
 }
 
 /**
@@ -299,9 +299,9 @@ export function rackRetransmit(c: Tcb, now: number, force = false): number {
     const end = log.end(k);
     // The entry is retransmitted whole (in segments of the current size, should it have shrunk).
     for (let s = start; seqLt(s, end); ) {
-      const len = Math.min(smss, (end - s) | 0);
+      const len = Math.min(smss, seqSub(end, s));
       retransmitOne(c, s, now, len);
-      s = (s + len) >>> 0;
+      s = seqAdd(s, len);
     }
     n++;
   }

@@ -3,7 +3,7 @@
  * §3.8.6.2.2, in Linux's __tcp_select_window form), and the window field of a segment, which never shrinks
  * the window already offered (RFC 7323 §2.4) and moves RCV.ADV right when it grows.
  */
-import { seqAdd, seqGt } from './seq.js';
+import { seqAdd, seqGt, seqSub } from './seq.js';
 import type { Tcb } from './tcb.js';
 
 /**
@@ -39,7 +39,7 @@ export function selectWindow(c: Tcb): number {
 export function windowField(c: Tcb): number {
   let win = selectWindow(c);
   const unit = 1 << c.rcvWscale;
-  const cur = Math.max(0, (c.rcvAdvRight - c.rcvNxt) | 0);
+  const cur = Math.max(0, seqSub(c.rcvAdvRight, c.rcvNxt));
   let field = win >> c.rcvWscale;
   if (field << c.rcvWscale < cur) field = (cur + unit - 1) >> c.rcvWscale;
   if (field > 0xffff) field = 0xffff;

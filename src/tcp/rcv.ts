@@ -14,9 +14,10 @@ import { fastOpenSynAckArrives } from './fastopen-active.js';
 import { sendSyn } from './output.js';
 import { processAck } from './recovery.js';
 import { oowAckAllowed, tsValTooOld } from './segment-checks.js';
-import { seqGe, seqGt, seqLe, seqLt } from './seq.js';
+import { seqAdd, seqGe, seqGt, seqLe, seqLt, seqSub } from './seq.js';
 import { TcpState } from './state.js';
 import { EV_CONNECTED, EV_DATA, EV_EOF, RTX_NONE, RTX_RTO, type Tcb } from './tcb.js';
+import { tsDiff } from './ts-clock.js';
 
 /** A segment for this connection. `pkt[payloadStart, +h.payloadLength)` is the payload. */
 export function segmentArrives(c: Tcb, h: TcpHeader, pkt: Uint8Array, payloadStart: number, now: number): void {
@@ -66,7 +67,7 @@ function synSentArrives(c: Tcb, h: TcpHeader, pkt: Uint8Array, payloadStart: num
     return;
   }
   c.irs = h.seq;
-  c.rcvNxt = (h.seq + 1) >>> 0;
+  c.rcvNxt = seqAdd(h.seq, 1);
   c.rb.nxt = c.rcvNxt;
   applyPeerOptions(c, h.mss, h.wscale, h.sackPermitted, h.tsPresent);
   if (c.tsOk) {
@@ -87,7 +88,7 @@ function synSentArrives(c: Tcb, h: TcpHeader, pkt: Uint8Array, payloadStart: num
     c.layer.timers.disarm(c.rtxTimer);
     c.rtxMode = RTX_NONE;
     c.retransmits = 0;
-    if (c.tsOk && h.tsEcr !== 0) c.rtt.sample(Math.max(0, (c.tsNow(now) - h.tsEcr) | 0));
+    if (c.tsOk && h.tsEcr !== 0) c.rtt.sample(Math.max(0, tsDiff(c.tsNow(now), h.tsEcr)));
     else if (!c.synRetransmitted) c.rtt.sample(now - c.rttTime);
     if (c.synRetransmitted) c.rtt.fallBackAfterSynLoss();
     c.setState(TcpState.ESTABLISHED);
@@ -99,9 +100,9 @@ function synSentArrives(c: Tcb, h: TcpHeader, pkt: Uint8Array, payloadStart: num
     if (c.keepalive) c.armKeepalive(now);
     // Data or FIN in the SYN-ACK (§3.10.7.3: continue with the URG/data/FIN steps).
     if (h.payloadLength > 0 || flags & TCP_FIN) {
-      const seg = (h.seq + 1) >>> 0;
+      const seg = seqAdd(h.seq, 1);
       acceptData(c, seg, pkt, payloadStart, h.payloadLength, flags, h.headerLength, now);
-      if (flags & TCP_FIN) noteFin(c, (seg + h.payloadLength) >>> 0, now);
+      if (flags & TCP_FIN) noteFin(c, seqAdd(seg, h.payloadLength), now);
     }
     return;
   }
@@ -157,7 +158,7 @@ function isSimultaneousOpenSynAck(c: Tcb, h: TcpHeader): boolean {
     c.listener === null &&
     c.fastOpenQueue === null &&
     (h.flags & (TCP_SYN | TCP_ACK | TCP_RST)) === (TCP_SYN | TCP_ACK) &&
-    ((h.seq + 1) >>> 0) === c.rcvNxt &&
+    seqAdd(h.seq, 1) === c.rcvNxt &&
     h.ack === c.sndNxt
   );
 }
@@ -175,7 +176,7 @@ function pawsRejects(c: Tcb, h: TcpHeader, flags: number, now: number): boolean 
   stats.drop('tcp.paws');
   // Linux tcp_send_dupack: old data refused by PAWS is still reported as a D-SACK — the late original of a
   // retransmission is how the sender learns its retransmission was spurious (RFC 3708).
-  const end = (h.seq + h.payloadLength) >>> 0;
+  const end = seqAdd(h.seq, h.payloadLength);
   if (h.payloadLength > 0 && seqLt(h.seq, c.rcvNxt)) setDsack(c, h.seq, seqGt(end, c.rcvNxt) ? c.rcvNxt : end);
   c.ackPending = true;
   c.wantOutput = true;
@@ -192,16 +193,16 @@ function checkSequence(c: Tcb, h: TcpHeader, seq: number, flags: number, now: nu
   const len = h.payloadLength;
   const fin = (flags & TCP_FIN) !== 0;
   const segLen = len + (flags & TCP_SYN ? 1 : 0) + (fin ? 1 : 0);
-  const wnd = Math.max(0, (c.rcvAdvRight - c.rcvNxt) | 0);
+  const wnd = Math.max(0, seqSub(c.rcvAdvRight, c.rcvNxt));
   const rn = c.rcvNxt;
   let acceptable: boolean;
   if (segLen === 0) {
-    acceptable = wnd === 0 ? seq === rn : seqGe(seq, rn) && seqLt(seq, (rn + wnd) >>> 0);
+    acceptable = wnd === 0 ? seq === rn : seqGe(seq, rn) && seqLt(seq, seqAdd(rn, wnd));
   } else if (wnd === 0) {
     acceptable = false;
   } else {
-    const last = (seq + segLen - 1) >>> 0;
-    acceptable = (seqGe(seq, rn) && seqLt(seq, (rn + wnd) >>> 0)) || (seqGe(last, rn) && seqLt(last, (rn + wnd) >>> 0));
+    const last = seqAdd(seq, segLen - 1);
+    acceptable = (seqGe(seq, rn) && seqLt(seq, seqAdd(rn, wnd))) || (seqGe(last, rn) && seqLt(last, seqAdd(rn, wnd)));
   }
   if (acceptable) return SEQ_ACCEPT;
   const stats = c.layer.stats;
@@ -219,7 +220,7 @@ function checkSequence(c: Tcb, h: TcpHeader, seq: number, flags: number, now: nu
   if (len > 0 && seqLt(seq, rn)) {
     // Linux tcp_send_dupack: data received before — quick ACKs again, the old part reported as a D-SACK.
     enterQuickAck(c);
-    const end = (seq + len) >>> 0;
+    const end = seqAdd(seq, len);
     setDsack(c, seq, seqGt(end, rn) ? rn : end);
   }
   // Linux tcp_oow_rate_limited (net.ipv4.tcp_invalid_ratelimit, 500 ms): a segment without data or SYN
@@ -304,7 +305,7 @@ function textArrives(c: Tcb, h: TcpHeader, seq: number, flags: number, pkt: Uint
     }
     // Trim what lies beyond the window we advertised.
     const right = c.rcvAdvRight;
-    const end = (seq + len) >>> 0;
+    const end = seqAdd(seq, len);
     if (seqGt(end, right)) {
       const cut = (end - right) | 0;
       len = Math.max(0, len - cut);
@@ -316,7 +317,7 @@ function textArrives(c: Tcb, h: TcpHeader, seq: number, flags: number, pkt: Uint
       if (c.cfg.rmemMax > c.rb.capacity) rcvRttMeasure(c, h, len, now);
       acceptData(c, seq, pkt, payloadStart, len, h.flags, h.headerLength, now);
     }
-    if (fin) noteFin(c, (h.seq + h.payloadLength) >>> 0, now);
+    if (fin) noteFin(c, seqAdd(h.seq, h.payloadLength), now);
   } else if (fin && (s === TcpState.CLOSE_WAIT || s === TcpState.CLOSING || s === TcpState.LAST_ACK || s === TcpState.TIME_WAIT)) {
     // Eighth, a retransmitted FIN: ACK again; TIME-WAIT restarts its 2·MSL.
     c.ackPending = true;
@@ -438,7 +439,7 @@ function acceptData(c: Tcb, seq: number, pkt: Uint8Array, off: number, len: numb
       // Received before: an ACK at once, the duplicate reported as a D-SACK (RFC 2883), quick ACKs again
       // (Linux tcp_data_queue: tcp_dsack_set + tcp_enter_quickack_mode).
       stats.drop('tcp.duplicate-data');
-      setDsack(c, seq, (seq + len) >>> 0);
+      setDsack(c, seq, seqAdd(seq, len));
       enterQuickAck(c);
       c.ackScheduled = true;
       c.ackCheck = true;
@@ -470,7 +471,7 @@ function noteFin(c: Tcb, finSeq: number, now: number): void {
 /** Eighth: the FIN bit (RFC 9293 §3.10.7.4). */
 function processFin(c: Tcb, now: number): void {
   c.finReceived = true;
-  c.rcvNxt = (c.rb.nxt + 1) >>> 0;
+  c.rcvNxt = seqAdd(c.rb.nxt, 1);
   c.post(EV_EOF);
   switch (c.state) {
     case TcpState.SYN_RECEIVED:

@@ -9,7 +9,7 @@
  * the number of out-of-order ranges is bounded (a segment that would need
  * one more is dropped: TCPOFODrop).
  */
-import { seqAdd, seqGe, seqGt, seqInRange, seqLe, seqLt } from './seq.js';
+import { seqAdd, seqGe, seqGt, seqInRange, seqLe, seqLt, seqSub } from './seq.js';
 
 import { NO_RING_POOL, type RingPool } from './ring-pool.js';
 import { DOUBLE_ZERO } from '../shape.js';
@@ -111,7 +111,7 @@ export class ReceiveBuffer {
   private spanInUse(): number {
     const r = this.ranges;
     if (r.length === 0) return this.length;
-    return this.length + ((r[r.length - 1]! - this.nxt) | 0);
+    return this.length + seqSub(r[r.length - 1]!, this.nxt);
   }
 
   private put(offset: number, src: Uint8Array, off: number, len: number): void {

@@ -12,11 +12,12 @@ import { dsackBytes, dsackCredible, rackEnabled, rackLeaveLossState, rackOnAck, 
 import { prrBegin, prrEnd, prrOnAck } from './prr.js';
 import { probeTimeout } from './rtt.js';
 import { recordRoom } from './send-control.js';
-import { seqGe, seqGt, seqLe, seqLt } from './seq.js';
+import { seqAdd, seqGe, seqGt, seqLe, seqLt, seqSub } from './seq.js';
 import { undoBegin, undoOnAck } from './undo.js';
 import { ecnEchoArrives, ecnQueueCwr } from './ecn.js';
 import { TcpState } from './state.js';
 import { EV_WRITABLE, REC_NEWRENO, REC_NONE, REC_SACK, RTX_NONE, RTX_PERSIST, RTX_REO, RTX_RTO, RTX_TLP, type Tcb } from './tcb.js';
+import { tsDiff } from './ts-clock.js';
 
 /** Step five for synchronized states. Returns false when the segment must be dropped. */
 export function processAck(c: Tcb, h: TcpHeader, seq: number, now: number): boolean {
@@ -30,7 +31,7 @@ export function processAck(c: Tcb, h: TcpHeader, seq: number, now: number): bool
     c.layer.markDirty(c);
     return false;
   }
-  if (seqLt(ack, (c.sndUna - c.maxSndWnd) >>> 0)) {
+  if (seqLt(ack, seqAdd(c.sndUna, -c.maxSndWnd))) {
     stats.drop('tcp.ack-too-old');
     c.ackPending = true;
     c.wantOutput = true;
@@ -76,7 +77,7 @@ export function processAck(c: Tcb, h: TcpHeader, seq: number, now: number): bool
   // PRR after loss detection, as Linux runs tcp_cong_control after tcp_fastretrans_alert: delivered = newly
   // acknowledged + newly SACKed (SACKed bytes now acknowledged leave the scoreboard and count once).
   if (c.recovery === REC_SACK) {
-    const delivered = ((c.sndUna - priorUna) | 0) + c.scoreboard.sacked - priorSacked;
+    const delivered = seqSub(c.sndUna, priorUna) + c.scoreboard.sacked - priorSacked;
     prrOnAck(c, delivered, pipe(c), c.sndUna !== priorUna, c.sent.lostMarks !== priorLostMarks);
   }
   // Window update (§3.10.7.4, SND.WL1/WL2 rule).
@@ -135,7 +136,7 @@ function newAck(c: Tcb, h: TcpHeader, ack: number, now: number): void {
   // recovery the echoed TSval may be the original transmission's (the receiver does not take timestamps from
   // duplicates, RFC 7323 §5.3 R3), so such ACKs give no sample: Karn's rule applied to timestamps.
   if (c.tsOk && h.tsPresent && h.tsEcr !== 0) {
-    if (c.retransmits === 0 && c.recovery === REC_NONE) c.rtt.sample(Math.max(0, (c.tsNow(now) - h.tsEcr) | 0));
+    if (c.retransmits === 0 && c.recovery === REC_NONE) c.rtt.sample(Math.max(0, tsDiff(c.tsNow(now), h.tsEcr)));
   } else if (c.rttTiming && seqGt(ack, c.rttSeq)) {
     c.rttTiming = false;
     c.rtt.sample(now - c.rttTime);
@@ -242,11 +243,11 @@ function enterRecovery(c: Tcb, now: number): void {
     }
     // RFC 6675 §5 step 4.2: the first lost segment goes out regardless of pipe.
     const holeEnd = c.scoreboard.nextSackedStart(c.sndUna);
-    const len = holeEnd === -1 ? c.smss : Math.min(c.smss, (holeEnd - c.sndUna) | 0);
+    const len = holeEnd === -1 ? c.smss : Math.min(c.smss, seqSub(holeEnd, c.sndUna));
     retransmitOne(c, c.sndUna, now, len);
     c.rtxInFlight.length = 0;
     c.rtxInFlight.push(c.sndUna, len, c.sndMax);
-    c.rxtNext = (c.sndUna + len) >>> 0;
+    c.rxtNext = seqAdd(c.sndUna, len);
   } else {
     x.TCPFastRetrans++;
     c.recovery = REC_NEWRENO;
@@ -263,7 +264,7 @@ export function pipe(c: Tcb): number {
   const sbd = c.scoreboard;
   const high = sbd.highest(c.sndUna);
   const from = seqLt(c.rxtNext, c.sndUna) ? c.sndUna : c.rxtNext;
-  return ((c.sndMax - c.sndUna) | 0) - sbd.sacked - sbd.holeBytes(from, high);
+  return seqSub(c.sndMax, c.sndUna) - sbd.sacked - sbd.holeBytes(from, high);
 }
 
 /**
@@ -289,13 +290,13 @@ export function sackRetransmit(c: Tcb, now: number): number {
     const holeEnd = sbd.nextSackedStart(s);
     const limit = holeEnd === -1 ? high : holeEnd;
     // MSG_EOR: a retransmission never spans a record's end either (Linux tcp_skb_can_collapse).
-    const len = recordRoom(c, s, Math.min(smss, (limit - s) | 0));
+    const len = recordRoom(c, s, Math.min(smss, seqSub(limit, s)));
     if (len <= 0) break;
     const offset = (s - c.sndUna - (c.synUnacked ? 1 : 0)) | 0;
-    const end = (s + len) >>> 0;
+    const end = seqAdd(s, len);
     const plain = maxSegs > 1 && len === smss && offset + len < c.sb.length && !(c.finQueued && end === c.finSeq) && !(c.records !== null && c.records.endsAt(end));
     if (plain) {
-      if (bLen > 0 && s !== ((bSeq + bLen) >>> 0)) {
+      if (bLen > 0 && s !== seqAdd(bSeq, bLen)) {
         sendData(c, bSeq, bLen, TCP_ACK, now, smss);
         bLen = 0;
       }
@@ -339,7 +340,7 @@ function markLostRetransmits(c: Tcb, now: number): void {
     const seq = q[i]!;
     const len = q[i + 1]!;
     const mark = q[i + 2]!;
-    const end = (seq + len) >>> 0;
+    const end = seqAdd(seq, len);
     if (seqLe(end, c.sndUna) || sbd.sackedEnd(seq) !== -1) continue; // arrived
     if (seqGt(high, mark)) {
       c.layer.stats.TcpExt.TCPLostRetransmit++;
@@ -407,9 +408,9 @@ export function sendLossProbe(c: Tcb, now: number): void {
   c.layer.stats.TcpExt.TCPLossProbes++;
   const finSent = c.finQueued && seqGt(c.sndMax, c.finSeq);
   const dataEnd = finSent ? c.finSeq : c.sndMax;
-  const inFlight = Math.max(0, (dataEnd - c.sndUna - (c.synUnacked ? 1 : 0)) | 0);
+  const inFlight = Math.max(0, seqSub(dataEnd, seqAdd(c.sndUna, c.synUnacked ? 1 : 0)));
   const len = Math.min(c.smss - sackOptionBytes(c), inFlight);
-  retransmitOne(c, (dataEnd - len) >>> 0, now, Math.max(len, 1));
+  retransmitOne(c, seqAdd(dataEnd, -len), now, Math.max(len, 1));
   c.tlpHighSeq = c.sndMax;
   c.tlpOut = true;
   c.armRtx(RTX_RTO, now + c.rtt.rto);

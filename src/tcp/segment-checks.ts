@@ -4,6 +4,8 @@
  * segments (Linux tcp_oow_rate_limited).
  */
 
+import { tsDiff } from './ts-clock.js';
+
 /** RFC 7323 §5.5: a TS.Recent older than 24 days is no longer trusted for PAWS. */
 const PAWS_IDLE_MS = 24 * 24 * 3600 * 1000;
 /** Linux TCP_PAWS_WINDOW: a TSval one tick older than TS.Recent is tolerated (disorder, not a wrap). */
@@ -20,7 +22,7 @@ const OOW_ACK_INTERVAL_MS = 500;
  * TS.Recent is older than TCP_PAWS_MSL (`timeWaitPawsRejects`).
  */
 export function tsValTooOld(tsRecent: number, tsRecentStamp: number, tsVal: number, now: number): boolean {
-  return ((tsRecent - tsVal) | 0) > PAWS_WINDOW && now - tsRecentStamp < PAWS_IDLE_MS;
+  return tsDiff(tsRecent, tsVal) > PAWS_WINDOW && now - tsRecentStamp < PAWS_IDLE_MS;
 }
 
 /** PAWS for a TIME-WAIT pair (Linux tcp_paws_reject): an old TSval is rejected, an RST only while TS.Recent is recent. */

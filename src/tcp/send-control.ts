@@ -13,6 +13,7 @@
  */
 import { RecordMarks } from './records.js';
 import type { Tcb } from './tcb.js';
+import { seqAdd } from './seq.js';
 
 /** Write flags (sendmsg's): the bytes may be followed by more soon (MSG_MORE). */
 export const WRITE_MORE = 1;
@@ -21,7 +22,7 @@ export const WRITE_EOR = 2;
 
 /** Sequence number just after the last byte written (Linux tp->write_seq). */
 export function writeSeq(c: Tcb): number {
-  return (c.sndUna + (c.synUnacked ? 1 : 0) + c.sb.length) >>> 0;
+  return seqAdd(c.sndUna, (c.synUnacked ? 1 : 0) + c.sb.length);
 }
 
 /** Copies up to `len` bytes of src[off..] into the send buffer; `flags` (WRITE_*) apply once all `len` are in. */

@@ -9,7 +9,7 @@
  * amortised allocation, as Linux allocates skbs; at the cap new data extends the last entry (coarser, never
  * wrong about what is outstanding). Per ACK nothing is allocated.
  */
-import { seqGe, seqGt, seqLe, seqLt } from './seq.js';
+import { seqAdd, seqGe, seqGt, seqLe, seqLt, seqSub } from './seq.js';
 
 /** The receiver holds this segment (a SACK block covers all of it). */
 export const SEG_SACKED = 1;
@@ -152,7 +152,7 @@ export class SentLog {
    * Returns the number of entries marked retransmitted.
    */
   recordSend(seq: number, len: number, segSize: number, t: number): number {
-    const end = (seq + len) >>> 0;
+    const end = seqAdd(seq, len);
     let marked = 0;
     if (this.count > 0) {
       const lastEnd = this.endA[this.slot(this.count - 1)]!;
@@ -171,7 +171,7 @@ export class SentLog {
     }
     const step = segSize > 0 ? segSize : len;
     while (seqLt(seq, end)) {
-      const e = ((end - seq) | 0) > step ? (seq + step) >>> 0 : end;
+      const e = seqSub(end, seq) > step ? seqAdd(seq, step) : end;
       this.append(seq, e, t);
       seq = e;
     }

@@ -13,7 +13,7 @@ import { rackEnabled } from './rack.js';
 import { armRtoOrProbe, pipe, sackRetransmit } from './recovery.js';
 import { holdsLastPartial, pushDone, recordRoom } from './send-control.js';
 import { cwndQuotaSegs, forcedPush, oneSegmentBuffers as oneSegmentBuffersFor, tsoAutosizeSegs } from './push.js';
-import { seqGt, seqLe, seqLt } from './seq.js';
+import { seqAdd, seqGt, seqLe, seqLt, seqSub } from './seq.js';
 import { TcpState } from './state.js';
 import { REC_NONE, REC_SACK, RTX_NONE, RTX_PERSIST, RTX_REO, RTX_RTO, RTX_TLP, type Tcb } from './tcb.js';
 import { clampProbeToUserTimeout, probesTimedOut } from './user-timeout.js';
@@ -76,7 +76,7 @@ export function transmit(c: Tcb, now: number): void {
   // peer's window (Linux 6.18), or, with one-segment buffers, when forced_push marks it; any PSH of new data
   // moves pushed_seq. A unit the congestion window ends gets none (the capture tcp-1mb-transfer).
   const endUnit = (cut: boolean): void => {
-    const e = (bSeq + bLen) >>> 0;
+    const e = seqAdd(bSeq, bLen);
     if (uNew && bLen > 0) {
       // A write with MSG_MORE (c.morePending) asks for no PSH, cut or not (send-control.ts).
       if (oneSegmentBuffers ? forcedPush(c, e) : (cut || inMarkedTail(c, e)) && !c.morePending) bFlags |= TCP_PSH;
@@ -107,7 +107,7 @@ export function transmit(c: Tcb, now: number): void {
       if (cwndRoom <= 0 && flight > 0) break;
       if (bLen > 0) endUnit(false);
       sendData(c, c.sndNxt, 0, TCP_FIN | TCP_ACK, now);
-      c.sndNxt = (c.sndNxt + 1) >>> 0;
+      c.sndNxt = seqAdd(c.sndNxt, 1);
       if (seqGt(c.sndNxt, c.sndMax)) c.sndMax = c.sndNxt;
       sent++;
       break;
@@ -138,11 +138,11 @@ export function transmit(c: Tcb, now: number): void {
     // PSH where a write marked it (Linux tcp_mark_push; not after MSG_MORE), at a record's end, and on a wakeup.
     const recordEnd = len === room && room < avail;
     if ((len === avail && !c.morePending) || recordEnd || c.wakeup) flags |= TCP_PSH;
-    const end = (c.sndNxt + len) >>> 0;
+    const end = seqAdd(c.sndNxt, len);
     if (!retrans && len < smss) c.sndSml = end; // Linux tcp_minshall_update
     if (c.finQueued && end === c.finSeq) flags |= TCP_FIN;
     if (bLen > 0) {
-      if (c.sndNxt !== ((bSeq + bLen) >>> 0) || uSegs >= uMax || retrans === uNew) endUnit(uSegs >= uMax && uAutoCut);
+      if (c.sndNxt !== seqAdd(bSeq, bLen) || uSegs >= uMax || retrans === uNew) endUnit(uSegs >= uMax && uAutoCut);
       else if (bSegs >= emitMax) flush();
     }
     if (uSegs === 0) {
@@ -174,7 +174,7 @@ export function transmit(c: Tcb, now: number): void {
       c.rttSeq = c.sndNxt;
       c.rttTime = now;
     }
-    c.sndNxt = flags & TCP_FIN ? (end + 1) >>> 0 : end;
+    c.sndNxt = flags & TCP_FIN ? seqAdd(end, 1) : end;
     if (seqGt(c.sndNxt, c.sndMax)) c.sndMax = c.sndNxt;
     sent++;
   }
@@ -190,7 +190,7 @@ export function transmit(c: Tcb, now: number): void {
     c.layer.timers.disarm(c.rtxTimer);
     c.rtxMode = RTX_NONE;
   }
-  const unsent = sb.length - ((c.sndNxt - c.sndUna - (c.synUnacked ? 1 : 0)) | 0);
+  const unsent = sb.length - seqSub(c.sndNxt, seqAdd(c.sndUna, c.synUnacked ? 1 : 0));
   if ((unsent > 0 || (c.finQueued && c.sndNxt === c.finSeq)) && c.sndMax === c.sndUna && c.rtxMode === RTX_NONE) {
     // Nothing in flight and nothing allowed out: the persist timer probes the window (RFC 9293 §3.8.6.1).
     c.armRtx(RTX_PERSIST, now + c.rtt.rto);

@@ -4,6 +4,7 @@ import { ANY6, ipHeaderBytes, isV6, type TcpAddresses } from './addresses.js';
 import type { TcpConnection } from './connection.js';
 import type { TcpListener } from './listener.js';
 import type { TimeWaitEntry } from './time-wait.js';
+import { seqSub } from './seq.js';
 
 /** One row of `socketTable()`, like a line of `ss -tani`. */
 export interface TcpSocketRow {
@@ -136,7 +137,7 @@ const since = (now: number, t: number): number => (t > 0 ? Math.max(0, Math.roun
 
 /** The `ss -ti` extras of one connection (Linux tcp_get_info's fields that this stack keeps). */
 function internalsOf(c: TcpConnection, i: ReturnType<TcpConnection['info']>, now: number, mtu: number, headers: number): TcpRowInternals {
-  const inFlight = Math.max(0, (i.sndNxt - i.sndUna) | 0);
+  const inFlight = Math.max(0, seqSub(i.sndNxt, i.sndUna));
   return {
     congestionControl: i.congestionControl,
     timestamps: i.timestamps,

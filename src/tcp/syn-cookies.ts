@@ -15,6 +15,7 @@
  */
 import { HashKey, hsiphash4, portsWord } from './hash.js';
 import { isV6 } from './addresses.js';
+import { tsBefore } from './ts-clock.js';
 
 /** Linux's msstab (net/ipv4/syncookies.c). */
 export const COOKIE_MSS_TABLE: readonly number[] = [536, 1300, 1440, 1460];
@@ -111,7 +112,7 @@ export class SynCookies {
     let opts = o.wscale >= 0 ? o.wscale & TS_OPT_WSCALE_MASK : TS_OPT_WSCALE_MASK;
     if (o.sackOk) opts |= TS_OPT_SACK;
     let ts = ((tsNow & ~TS_OPT_MASK) | opts) >>> 0;
-    if (((ts - tsNow) | 0) > 0) ts = (ts - (TS_OPT_MASK + 1)) >>> 0;
+    if (tsBefore(tsNow, ts)) ts = (ts - (TS_OPT_MASK + 1)) >>> 0;
     return ts;
   }
 

@@ -41,6 +41,8 @@ import { STATE_NAMES, TcpState, type ConnectionUser, type TcpInfo, type TcpState
 import type { TimeWaitEntry } from './time-wait.js';
 import { DOUBLE_ZERO } from '../shape.js';
 import { isV6 } from './addresses.js';
+import { seqSub } from './seq.js';
+import { tsClock } from './ts-clock.js';
 
 /** What a connection needs from its TCP layer (src/tcp/layer.ts implements it). */
 export interface ConnectionHost {
@@ -419,7 +421,7 @@ export abstract class Tcb {
   }
 
   tsNow(now: number): number {
-    return (Math.floor(now) + this.tsOffset) >>> 0;
+    return tsClock(now, this.tsOffset);
   }
 
   updateMss(): void {
@@ -520,7 +522,7 @@ export abstract class Tcb {
       sndWnd: this.sndWnd,
       sndWscale: this.sndWscale,
       rcvNxt: this.rcvNxt,
-      rcvWnd: Math.max(0, (this.rcvAdvRight - this.rcvNxt) | 0),
+      rcvWnd: Math.max(0, seqSub(this.rcvAdvRight, this.rcvNxt)),
       rcvWscale: this.rcvWscale,
       iss: this.iss,
       irs: this.irs,

@@ -6,6 +6,7 @@
  */
 import { TcpState } from './state.js';
 import { INFINITE_SSTHRESH, REC_NONE, type Tcb } from './tcb.js';
+import { seqGt } from './seq.js';
 
 /** Linux include/net/tcp_states.h: TCP_ESTABLISHED = 1 ... TCP_CLOSING = 11. */
 const LINUX_STATE: Readonly<Record<number, number>> = {
@@ -69,7 +70,7 @@ export interface LinuxTcpInfo {
 function dataInFlight(c: Tcb): number {
   let n = (c.sndMax - c.sndUna) | 0;
   if (c.synUnacked && n > 0) n--;
-  if (c.finQueued && ((c.sndMax - c.finSeq) | 0) > 0) n--;
+  if (c.finQueued && seqGt(c.sndMax, c.finSeq)) n--;
   return Math.max(0, n);
 }
 

@@ -14,6 +14,7 @@ import { TCP_ACK, TCP_RST, TCP_SYN, type TcpHeader } from '../wire/tcp.js';
 import { DOUBLE_ZERO } from '../shape.js';
 import type { Stats } from '../stats.js';
 import { oowAckAllowed, timeWaitPawsRejects } from './segment-checks.js';
+import { tsBefore, tsClock } from './ts-clock.js';
 
 /** What the layer does with a segment after the TIME-WAIT pair saw it (Linux enum tcp_tw_status). */
 /**
@@ -61,7 +62,7 @@ export class TimeWaitEntry {
   }
 
   tsNow(now: number): number {
-    return (Math.floor(now) + this.tsOffset) >>> 0;
+    return tsClock(now, this.tsOffset);
   }
 }
 
@@ -162,7 +163,7 @@ export class TimeWaitTable {
       }
       return TW_SUCCESS;
     }
-    if ((flags & (TCP_SYN | TCP_RST | TCP_ACK)) === TCP_SYN && !pawsReject && (seqGt(h.seq, e.rcvNxt) || (h.tsPresent && e.tsOk && ((e.tsRecent - h.tsVal) | 0) < 0))) {
+    if ((flags & (TCP_SYN | TCP_RST | TCP_ACK)) === TCP_SYN && !pawsReject && (seqGt(h.seq, e.rcvNxt) || (h.tsPresent && e.tsOk && tsBefore(e.tsRecent, h.tsVal)))) {
       return TW_SYN;
     }
     if (pawsReject) {

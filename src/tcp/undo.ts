@@ -11,6 +11,7 @@
  */
 import { seqGt } from './seq.js';
 import { REC_NONE, REC_SACK, type Tcb } from './tcb.js';
+import { tsBefore } from './ts-clock.js';
 
 /** An episode begins (Linux tcp_init_undo): what to give back, and from where retransmissions count. */
 export function undoBegin(c: Tcb, afterRto: boolean): void {
@@ -47,7 +48,7 @@ export function undoOnTimeout(c: Tcb): void {
 /** RFC 3522 §3.2 (Linux tcp_packet_delayed): this ACK echoes a TSval older than the first retransmission. */
 function eifelSpurious(c: Tcb, tsPresent: boolean, tsEcr: number): boolean {
   const r = c.rack;
-  return c.tsOk && tsPresent && tsEcr !== 0 && r.retransTsval !== 0 && ((tsEcr - r.retransTsval) | 0) < 0;
+  return c.tsOk && tsPresent && tsEcr !== 0 && r.retransTsval !== 0 && tsBefore(tsEcr, r.retransTsval);
 }
 
 /**

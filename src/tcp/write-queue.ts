@@ -16,6 +16,7 @@
 import { sackOptionBytes } from './output.js';
 import { notSentLowat, unsentBytes, writeSeq } from './send-control.js';
 import { REC_NONE, type Tcb } from './tcb.js';
+import { seqAdd, seqGt, seqSub } from './seq.js';
 
 /** TCP_NOTSENT_LOWAT's "no limit" (tp->notsent_lowat and the sysctl default, UINT_MAX). */
 const NO_LOWAT = 0xffffffff;
@@ -64,7 +65,7 @@ export function lowatWriteLimit(c: Tcb, len: number): number {
   const ws = writeSeq(c);
   let unsent = unsentBytes(c);
   // The tail buffer's unsent part: what was sent of it left the write queue (the retransmit queue holds it).
-  let tail = c.writeTailSeq < 0 ? 0 : Math.min(unsent, Math.max(0, (ws - c.writeTailSeq) | 0));
+  let tail = c.writeTailSeq < 0 ? 0 : Math.min(unsent, Math.max(0, seqSub(ws, c.writeTailSeq)));
   let room = pushRoom(c, mss);
   let copied = 0;
   while (copied < len) {
@@ -87,7 +88,7 @@ export function lowatWriteLimit(c: Tcb, len: number): number {
       tail -= s;
     }
   }
-  c.writeTailSeq = tail > 0 ? (ws + copied - tail) >>> 0 : -1;
+  c.writeTailSeq = tail > 0 ? seqAdd(ws, copied - tail) : -1;
   return copied;
 }
 
@@ -98,5 +99,5 @@ export function lowatWriteLimit(c: Tcb, len: number): number {
  * notsent-lowat scripts carries it.
  */
 export function inMarkedTail(c: Tcb, end: number): boolean {
-  return c.writeTailSeq >= 0 && ((end - c.writeTailSeq) | 0) > 0;
+  return c.writeTailSeq >= 0 && seqGt(end, c.writeTailSeq);
 }
