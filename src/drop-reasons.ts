@@ -138,6 +138,7 @@ export const DROP_REASONS = {
   'tcp.bad-checksum': 'TCP checksum wrong',
   'tcp.bad-options': 'malformed TCP options',
   'tcp.md5-unexpected': 'an MD5 signature option (RFC 2385) to a socket with no MD5 key (TCPMD5Unexpected; Linux tcp_inbound_md5_hash)',
+  'tcp.v4-mapped-over-ipv6': 'a segment over IPv6 from or to an IPv4-mapped address (::ffff:a.b.c.d; Linux tcp_v6_conn_request drops them)',
   'tcp.no-socket': 'no connection or listener for the segment (answered with RST unless it is one)',
   'tcp.out-error': 'an outgoing segment the IP layer refused (no route, too big)',
   'tcp.listen-rst': 'a RST to a listener',

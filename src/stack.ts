@@ -129,6 +129,7 @@ export class Stack {
         timers: this.timers,
         stats: this.stats,
         ip: this.ip,
+        ip6: this.ip6,
         probe: this.feed,
         addEgressHook: (hook) => this.addEgressHook(hook),
         addCloseHook: (hook) => this.addCloseHook(hook),

@@ -3,6 +3,7 @@
  * the sysctl whitelist of section 6, mapped onto runner settings and stack
  * settings. Anything not recognised is reported as `unsupported: ...`.
  */
+import { DEFAULT_LOCAL_IP6, DEFAULT_REMOTE_IP6 } from './ip-translate.js';
 import { applyFileCommand, type ScriptFiles } from './script-files.js';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
@@ -31,6 +32,11 @@ export interface RunnerConfig {
   connectPort: number;
   localIp: string;
   remoteIp: string;
+  /**
+   * packetdrill's --ip_version: `ipv4`; `ipv4-mapped-ipv6` (AF_INET6 sockets on IPv4-mapped addresses, IPv4 on
+   * the wire); `ipv6` (IPv6 on the wire: ip-translate.ts carries the script's packets over it).
+   */
+  ipVersion: 'ipv4' | 'ipv4-mapped-ipv6' | 'ipv6';
   /** Prefix length of the stack's address on the script link. */
   prefix: number;
   mtu: number;
@@ -51,6 +57,16 @@ export interface RunnerConfig {
   files: ScriptFiles;
 }
 
+/** The address the script's sockets bind and listen on, per --ip_version (packetdrill config.c live_bind_ip). */
+export function bindAddress(c: RunnerConfig): string {
+  return c.ipVersion === 'ipv6' ? DEFAULT_LOCAL_IP6 : c.ipVersion === 'ipv4-mapped-ipv6' ? `::ffff:${c.localIp}` : c.localIp;
+}
+
+/** The address the script's sockets connect to, per --ip_version (packetdrill config.c live_connect_ip). */
+export function connectAddress(c: RunnerConfig): string {
+  return c.ipVersion === 'ipv6' ? DEFAULT_REMOTE_IP6 : c.ipVersion === 'ipv4-mapped-ipv6' ? `::ffff:${c.remoteIp}` : c.remoteIp;
+}
+
 export function defaultRunnerConfig(): RunnerConfig {
   return {
     toleranceUsecs: 4000,
@@ -69,6 +85,7 @@ export function defaultRunnerConfig(): RunnerConfig {
     connectPort: 8080,
     localIp: '192.168.0.2',
     remoteIp: '192.0.2.1',
+    ipVersion: 'ipv4',
     prefix: 16,
     mtu: 1500,
     dryRun: false,
@@ -241,8 +258,11 @@ export function applyOption(c: RunnerConfig, o: ScriptOption): void {
       num(o, 1, 65535);
       return;
     case 'ip_version':
-      if (o.value === 'ipv4') return;
-      throw new Unsupported(`--ip_version=${o.value ?? ''} (IPv4 only)`, o.line);
+      if (o.value === 'ipv4' || o.value === 'ipv4-mapped-ipv6' || o.value === 'ipv6') {
+        c.ipVersion = o.value;
+        return;
+      }
+      throw new OptionError(`--ip_version takes ipv4, ipv4-mapped-ipv6 or ipv6 (got ${o.value ?? 'nothing'})`, o.line);
     case 'dry_run':
       c.dryRun = bool(o);
       return;

@@ -4,6 +4,7 @@
  * command's exit status is not 0. The runner writes the stack's table in Linux's format and runs exactly
  * that form of pipeline — `grep` with one literal pattern, no flags — over it; anything else stays unsupported.
  */
+import { ANY6, isV6 } from '../tcp/addresses.js';
 import type { TcpLayer } from '../tcp/layer.js';
 import { TcpState, type TcpStateValue } from '../tcp/state.js';
 
@@ -44,27 +45,56 @@ function socketLine(slot: number, local: number, lport: number, remote: number, 
 /**
  * The text of /proc/net/tcp for the stack's TCP layer: listeners (rx_queue: the accept queue, Linux sk_ack_backlog),
  * half-open connections (SYN_RECV), connections (tx_queue: unacknowledged bytes, rx_queue: unread bytes) and
- * TIME-WAIT pairs (undefined: the stack has not started). The layer is IPv4 only, so /proc/net/tcp6 is the header alone.
+ * TIME-WAIT pairs (undefined: the stack has not started). IPv4 sockets only.
  */
 export function procNetTcp(tcp: TcpLayer | undefined): string {
   const lines = [HEADER];
   if (tcp === undefined) return HEADER + '\n'; // no stack started yet: no sockets
   let slot = 0;
+  // AF_INET6 sockets (IPv6 numbers, src/tcp/addresses.ts) belong to /proc/net/tcp6, not listed here.
   for (const l of tcp.listenerList()) {
+    if (isV6(l.localAddr)) continue;
     lines.push(socketLine(slot++, l.localAddr, l.localPort, 0, 0, LINUX_STATE[TcpState.LISTEN], 0, l.acceptQueueLength));
     for (const h of l.synQueue.values()) lines.push(socketLine(slot++, h.localAddr, l.localPort, h.remoteAddr, h.remotePort, LINUX_STATE[TcpState.SYN_RECEIVED], 0, 0));
   }
   for (const c of tcp.connections()) {
+    if (c.v6Socket) continue;
     const i = c.info();
     lines.push(socketLine(slot++, c.localAddr, c.localPort, c.remoteAddr, c.remotePort, LINUX_STATE[c.state], i.sendQ, i.recvQ));
   }
-  for (const e of tcp.timeWait.entries()) lines.push(socketLine(slot++, e.localAddr, e.localPort, e.remoteAddr, e.remotePort, LINUX_STATE[TcpState.TIME_WAIT], 0, 0));
+  for (const e of tcp.timeWait.entries()) if (!isV6(e.localAddr)) lines.push(socketLine(slot++, e.localAddr, e.localPort, e.remoteAddr, e.remotePort, LINUX_STATE[TcpState.TIME_WAIT], 0, 0));
   return lines.join('\n') + '\n';
 }
 
-/** The text of /proc/net/tcp6: the header (the TCP layer has no IPv6 sockets). */
-export function procNetTcp6(): string {
-  return '  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
+const HEADER6 = '  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode';
+
+/**
+ * The text of /proc/net/tcp6 (Linux tcp6_seq_show): the IPv6 listeners, half-open and full connections and
+ * TIME-WAIT pairs, an address as its four 32-bit words each printed as /proc/net/tcp prints one; an IPv4
+ * peer of an IPv6 socket as ::ffff:a.b.c.d.
+ */
+export function procNetTcp6(tcp: TcpLayer | undefined): string {
+  const lines = [HEADER6];
+  if (tcp === undefined) return HEADER6 + '\n';
+  const addr = (a: number): string => {
+    const w = isV6(a) ? tcp.addrs.words(a) : [0, 0, 0xffff, a];
+    return w === null ? '0'.repeat(32) : w.map(procAddr).join('');
+  };
+  const line = (slot: number, l: number, lp: number, r: number, rp: number, st: number, tx: number, rx: number): string =>
+    `${String(slot).padStart(4)}: ${addr(l)}:${hex(lp, 4)} ${addr(r)}:${hex(rp, 4)} ${hex(st, 2)} ${hex(tx, 8)}:${hex(rx, 8)} 00:00000000 00000000     0        0 0 0 0`;
+  let slot = 0;
+  for (const l of tcp.listenerList()) {
+    if (!isV6(l.localAddr)) continue;
+    lines.push(line(slot++, l.localAddr, l.localPort, ANY6, 0, LINUX_STATE[TcpState.LISTEN], 0, l.acceptQueueLength));
+    for (const h of l.synQueue.values()) lines.push(line(slot++, h.localAddr, l.localPort, h.remoteAddr, h.remotePort, LINUX_STATE[TcpState.SYN_RECEIVED], 0, 0));
+  }
+  for (const c of tcp.connections()) {
+    if (!c.v6Socket) continue;
+    const i = c.info();
+    lines.push(line(slot++, c.localAddr, c.localPort, c.remoteAddr, c.remotePort, LINUX_STATE[c.state], i.sendQ, i.recvQ));
+  }
+  for (const e of tcp.timeWait.entries()) if (isV6(e.localAddr)) lines.push(line(slot++, e.localAddr, e.localPort, e.remoteAddr, e.remotePort, LINUX_STATE[TcpState.TIME_WAIT], 0, 0));
+  return lines.join('\n') + '\n';
 }
 
 /** What a `grep` pipeline printed and its exit status (0: some line matched, 1: none). */

@@ -11,6 +11,8 @@
  * Never throws for a script problem: syntax errors, failures and
  * unsupported features all come back in the result.
  */
+import { DEFAULT_LOCAL_IP6, DEFAULT_REMOTE_IP6, Ipv6Translation } from './ip-translate.js';
+import { parseIpv6, type Ipv6Words } from '../wire/ipv6.js';
 import { VirtualClock, TimerQueue } from '../clock.js';
 import { Stack, type StackOptions } from '../stack.js';
 import { TCP_ACK, TCP_AE, TCP_CWR, TCP_SYN, TcpOptionKind, TCP_MIN_HEADER, formatTcpFlags, FASTOPEN_EXP_MAGIC } from '../wire/tcp.js';
@@ -161,7 +163,8 @@ function preflight(script: Script, cfg: RunnerConfig): void {
       for (const o of a.packet.options) if (o.kind === 'unsupported') throw new Unsupported(o.what, ev.line);
     }
     if (a.kind === 'packet' && a.packet.proto === 'tcp' && a.packet.flags & TCP_AE) throw new Unsupported('AccECN TCP flag (A / AE)', ev.line);
-    if (a.kind === 'syscall') SyscallAdapter.preflight(a.call, ev.line);
+    if (a.kind === 'syscall') SyscallAdapter.preflight(a.call, ev.line, cfg.ipVersion);
+    if (a.kind === 'packet' && a.packet.proto === 'icmp' && cfg.ipVersion === 'ipv6') throw new Unsupported('ICMP packets with --ip_version=ipv6', ev.line);
   }
 }
 
@@ -215,9 +218,13 @@ export class Run implements RunContext {
     readonly cfg: RunnerConfig,
     readonly result: ScriptResult,
   ) {
-    this.link = new ScriptLink(cfg.mtu, this.clock);
     this.local = parseIp(cfg.localIp);
     this.remote = parseIp(cfg.remoteIp);
+    this.link = new ScriptLink(
+      cfg.mtu,
+      this.clock,
+      cfg.ipVersion === 'ipv6' ? new Ipv6Translation(this.local, this.remote, parseIpv6(DEFAULT_LOCAL_IP6) as Ipv6Words, parseIpv6(DEFAULT_REMOTE_IP6) as Ipv6Words) : null,
+    );
     this.nextRemotePort = cfg.remotePortBase;
     this.cut = this.tuple(cfg.bindPort, this.nextRemotePort);
     this.udpLocalPort = cfg.bindPort;
@@ -260,7 +267,9 @@ export class Run implements RunContext {
       ...(this.cfg.reassemblyTimeoutMs !== undefined ? { reassembly: { timeoutMs: this.cfg.reassemblyTimeoutMs } } : {}),
     };
     const stack = new Stack(opts);
-    stack.addInterface(this.link, `${this.cfg.localIp}/${this.cfg.prefix}`, { defaultRoute: true });
+    const iface = stack.addInterface(this.link, `${this.cfg.localIp}/${this.cfg.prefix}`, { defaultRoute: true });
+    // packetdrill's IPv6 local prefix is a /48 (config.c); the remote end lies beyond the default route.
+    if (this.cfg.ipVersion === 'ipv6') stack.addAddress6(iface, `${DEFAULT_LOCAL_IP6}/48`, { defaultRoute: true });
     this.stack = stack;
     return stack;
   }
@@ -433,7 +442,7 @@ export class Run implements RunContext {
     const tcp = this.stack?.tcp;
     const read = (path: string): string | undefined => {
       if (path === '/proc/net/tcp') return procNetTcp(tcp);
-      if (path === '/proc/net/tcp6') return procNetTcp6();
+      if (path === '/proc/net/tcp6') return procNetTcp6(tcp);
       return undefined;
     };
     const r = runProcGrep(command, read);

@@ -22,6 +22,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Stack } from '../stack.js';
 import { ipToString } from '../wire/bytes.js';
+import { formatIpv6 } from '../wire/ipv6.js';
 import type { ObsEvent } from '../observe/events.js';
 import type { Subscriber, SubscribeOptions } from '../observe/feed.js';
 import { dashboardPage } from './dashboard-page.js';
@@ -120,9 +121,11 @@ export function createDashboard(stack: Stack, opts: DashboardOptions = {}): Dash
 
   /** The request reached us on one of the stack's own addresses (never through another local address). */
   const onStackAddress = (req: IncomingMessage): boolean => {
-    const la = req.socket.localAddress;
-    if (la === undefined) return false;
-    return stack.interfaces.some((i) => ipToString(i.address) === la);
+    const sa = req.socket.localAddress;
+    if (sa === undefined) return false;
+    // A dual-stack listener shows an IPv4 address as ::ffff:a.b.c.d.
+    const la = sa.startsWith('::ffff:') && sa.includes('.') ? sa.slice(7) : sa;
+    return stack.interfaces.some((i) => ipToString(i.address) === la) || stack.ip6.addressList.some((a) => formatIpv6(a.address) === la);
   };
 
   /** null when access is granted, else [status, message]. */

@@ -54,7 +54,7 @@ export interface Route6 {
   iface: NetInterface;
 }
 
-/** An upper-layer protocol over IPv6 (UDP). */
+/** An upper-layer protocol over IPv6 (UDP, TCP). */
 export interface Ip6ProtocolHandler {
   /** A datagram for us: the upper-layer header at packet[off], `len` bytes to the payload's end. `h` is reused: copy what you keep. */
   input(packet: Uint8Array, h: Ipv6Header, off: number, len: number, iface: NetInterface, now: number): void;
@@ -505,14 +505,14 @@ export class Ipv6Layer {
    * Sends a packet an upper layer built: `buf` holds `payloadLength` bytes at offset 40; the fixed header is
    * written here. Fragmented beyond the path MTU. Returns an errno name instead of throwing.
    */
-  output(buf: Uint8Array, payloadLength: number, src: readonly number[], dst: readonly number[], nextHeader: number, now: number, hopLimit = HOP_LIMIT6): 'ENETUNREACH' | undefined {
+  output(buf: Uint8Array, payloadLength: number, src: readonly number[], dst: readonly number[], nextHeader: number, now: number, hopLimit = HOP_LIMIT6, trafficClass = 0): 'ENETUNREACH' | undefined {
     const r = this.route(dst);
     if (r === null) {
       this.stats.Ip6.OutNoRoutes++;
       this.stats.drop('ip6.out-no-route');
       return 'ENETUNREACH';
     }
-    emitIpv6(buf, { payloadLength, nextHeader, hopLimit, src, dst });
+    emitIpv6(buf, { trafficClass, payloadLength, nextHeader, hopLimit, src, dst });
     this.transmit(buf.length === IPV6_HEADER + payloadLength ? buf : buf.subarray(0, IPV6_HEADER + payloadLength), r.iface, now);
     return undefined;
   }

@@ -23,6 +23,7 @@ import { Timer, type Clock, type TimerQueue } from '../clock.js';
 import type { Stats } from '../stats.js';
 import type { CwndCause, ProbedConnection, TcpProbe } from '../tcp/probe.js';
 import { STATE_NAMES, TcpState } from '../tcp/state.js';
+import { isV6 } from '../tcp/addresses.js';
 import type { TcpHeader } from '../wire/tcp.js';
 import { ipToString } from '../wire/bytes.js';
 import type { ConnRow, CounterGroups, ListenerRow, ObsEvent } from './events.js';
@@ -36,6 +37,8 @@ export interface FeedHost {
   readonly tcp: {
     connections(): ProbedConnection[];
     listenerList(): readonly ListenerLike[];
+    /** Text of a TCP address of either family (src/tcp/addresses.ts). */
+    formatAddress(a: number, v6Socket: boolean): string;
   };
 }
 
@@ -336,8 +339,8 @@ export class EventFeed implements TcpProbe {
     return {
       id: this.idOf(c),
       state: i.state,
-      local: `${ipToString(c.localAddr)}:${c.localPort}`,
-      peer: `${ipToString(c.remoteAddr)}:${c.remotePort}`,
+      local: this.endpoint(c.localAddr, c.localPort),
+      peer: this.endpoint(c.remoteAddr, c.remotePort),
       recvQ: i.recvQ,
       sendQ: i.sendQ,
       cwnd: i.cwnd,
@@ -366,7 +369,7 @@ export class EventFeed implements TcpProbe {
 
   listenerRows(): ListenerRow[] {
     return this.host.tcp.listenerList().map((l) => ({
-      local: `${l.localAddr === 0 ? '0.0.0.0' : ipToString(l.localAddr)}:${l.localPort}`,
+      local: this.endpoint(l.localAddr, l.localPort),
       port: l.localPort,
       synQ: l.synQueueLength,
       acceptQ: l.acceptQueueLength,
@@ -466,8 +469,8 @@ export class EventFeed implements TcpProbe {
         type: 'state',
         t: this.host.clock.now(),
         conn: id,
-        local: `${ipToString(c.localAddr)}:${c.localPort}`,
-        peer: `${ipToString(c.remoteAddr)}:${c.remotePort}`,
+        local: this.endpoint(c.localAddr, c.localPort),
+        peer: this.endpoint(c.remoteAddr, c.remotePort),
         from: STATE_NAMES[from] ?? String(from),
         to: STATE_NAMES[to] ?? String(to),
       },
@@ -563,6 +566,13 @@ export class EventFeed implements TcpProbe {
     }
   }
 
+  /** `a.b.c.d:port` or `[v6]:port`. */
+  private endpoint(a: number, port: number): string {
+    const v6 = isV6(a);
+    const text = this.host.tcp.formatAddress(a, v6);
+    return v6 ? `[${text}]:${port}` : `${text}:${port}`;
+  }
+
   /** SYN cookies (from the listener). */
   cookie(what: 'sent' | 'ok' | 'failed', la: number, lp: number, ra: number, rp: number): void {
     if (this.cookieLeft <= 0) {
@@ -570,7 +580,7 @@ export class EventFeed implements TcpProbe {
       return;
     }
     this.cookieLeft--;
-    this.broadcastGeneral({ type: 'cookie', t: this.host.clock.now(), what, local: `${ipToString(la)}:${lp}`, peer: `${ipToString(ra)}:${rp}` });
+    this.broadcastGeneral({ type: 'cookie', t: this.host.clock.now(), what, local: this.endpoint(la, lp), peer: this.endpoint(ra, rp) });
   }
 
   /** IP reassembly outcome (from the Reassembler). */

@@ -8,6 +8,7 @@
  *
  * The answers come from the same `DnsResponder` as over UDP.
  */
+import { parseIpv6, type Ipv6Words } from '../wire/ipv6.js';
 import type { Stack } from '../stack.js';
 import type { TcpSocket } from '../tcp/socket.js';
 import { isFormatError, type DnsResponder } from './dns.js';
@@ -50,21 +51,28 @@ export function withLengthPrefix(message: Uint8Array): Buffer {
   return b;
 }
 
-function addressNumber(s: string | undefined): number {
-  const p = (s ?? '0.0.0.0').split('.');
-  return ((Number(p[0]) << 24) | (Number(p[1]) << 16) | (Number(p[2]) << 8) | Number(p[3])) >>> 0;
+/** The querier of a connection: an IPv4 address (an IPv4-mapped one too, as a `::` listener shows it), or an IPv6 one. */
+function querierOf(s: string | undefined): { v4: number; v6: Ipv6Words | null } {
+  const text = s ?? '0.0.0.0';
+  const v4 = text.startsWith('::ffff:') && text.includes('.') ? text.slice(7) : text;
+  if (!v4.includes(':')) {
+    const p = v4.split('.');
+    return { v4: ((Number(p[0]) << 24) | (Number(p[1]) << 16) | (Number(p[2]) << 8) | Number(p[3])) >>> 0, v6: null };
+  }
+  const w = parseIpv6(v4);
+  return { v4: 0, v6: w instanceof Error ? null : w };
 }
 
 /** Serves `responder` over TCP on `port`; returns a function that stops listening. */
 export function startDnsOverTcp(stack: Stack, responder: DnsResponder, port: number, idleTimeoutMs = DNS_TCP_IDLE_MS): () => void {
   const server = stack.tcp.createServer((s: TcpSocket) => {
-    const querier = addressNumber(s.remoteAddress);
+    const querier = querierOf(s.remoteAddress);
     const reader = new LengthPrefixedReader();
     s.setTimeout(idleTimeoutMs, () => s.end());
     s.on('error', (err: Error) => stack.logger.debug({ service: 'dns-tcp', err: err.message }, 'connection error'));
     s.on('data', (chunk: Buffer) => {
       for (const q of reader.push(chunk)) {
-        const r = responder.respond(q, querier);
+        const r = responder.respond(q, querier.v4, querier.v6);
         if (typeof r === 'string') {
           // Not a query we can answer: count it and close, as the RFC lets a server do with a misbehaving client.
           stack.stats.drop(r);

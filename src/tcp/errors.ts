@@ -1,9 +1,10 @@
 /** Node-style errors for TCP sockets: `err.code` like net.Socket's, `err.errno` negative like libuv's. */
 
-export type TcpErrorCode = 'ECONNRESET' | 'ECONNREFUSED' | 'ETIMEDOUT' | 'EADDRINUSE' | 'EPIPE' | 'EHOSTUNREACH' | 'ENETUNREACH' | 'ENOPROTOOPT' | 'EADDRNOTAVAIL' | 'ECONNABORTED' | 'EINVAL';
+export type TcpErrorCode = 'ECONNRESET' | 'ECONNREFUSED' | 'ETIMEDOUT' | 'EADDRINUSE' | 'EPIPE' | 'EHOSTUNREACH' | 'ENETUNREACH' | 'ENOPROTOOPT' | 'EADDRNOTAVAIL' | 'ECONNABORTED' | 'EINVAL' | 'EACCES';
 
 /** Linux errno values (SO_ERROR reports them positive). */
 export const ERRNO: Record<TcpErrorCode, number> = {
+  EACCES: 13,
   EPIPE: 32,
   EINVAL: 22,
   ENOPROTOOPT: 92,
@@ -18,6 +19,7 @@ export const ERRNO: Record<TcpErrorCode, number> = {
 };
 
 const MESSAGES: Record<TcpErrorCode, string> = {
+  EACCES: 'Permission denied',
   EPIPE: 'This socket has been ended by the other party',
   EINVAL: 'Invalid argument',
   ENOPROTOOPT: 'Protocol not available',

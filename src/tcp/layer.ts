@@ -7,9 +7,10 @@
 import type { Stats } from '../stats.js';
 import type { Clock, TimerQueue } from '../clock.js';
 import type { Ipv4Layer } from '../ip/ipv4.js';
+import type { Ipv6Layer } from '../ip/ipv6.js';
+import { IPV6_HEADER, NextHeader, pseudoHeaderSum6, type Ipv6Header } from '../wire/ipv6.js';
 import { pseudoHeaderSum } from '../wire/checksum.js';
-import { ipToString } from '../wire/bytes.js';
-import { TCP_ACK, TCP_RST, TCP_SYN, TcpHeader, decodeTcp, emitTcp, tcpHeaderLength, type TcpEmit, type TcpOptions } from '../wire/tcp.js';
+import { TCP_ACK, TCP_RST, TCP_SYN, TcpHeader, decodeTcp, emitTcp, emitTcp6, tcpHeaderLength, type TcpEmit, type TcpOptions } from '../wire/tcp.js';
 import { read16, read32 } from '../wire/bytes.js';
 import { MAX_IPV4_PACKET, META_CSUM_PARTIAL } from '../wire/offload.js';
 import { IPPROTO_TCP } from '../wire/ipv4.js';
@@ -29,11 +30,12 @@ import { ConnectionTable } from './demux.js';
 import { TcpServer, type ServerOptions } from './server.js';
 import { socketTable, type TcpSocketRow } from './socket-table.js';
 import { TcpSocket, type ConnectOptions } from './socket.js';
-import { parseAddress } from '../ip/address.js';
 import { TcpError } from './errors.js';
 import type { TcpProbe } from './probe.js';
 import type { ServerHost } from './server.js';
 import type { Tcb } from './tcb.js';
+import { ANY6, TcpAddresses, ipHeaderBytes, isV6, type TcpAddr } from './addresses.js';
+import { icmp6ErrorArrives } from './icmp-errors.js';
 
 /**
  * What the TCP layer needs from its stack (src/stack.ts builds it): IP output, routes and local addresses, the
@@ -45,6 +47,8 @@ export interface TcpHost {
   readonly timers: TimerQueue;
   readonly stats: Stats;
   readonly ip: Pick<Ipv4Layer, 'register' | 'routes' | 'allocate' | 'allocateUnzeroed' | 'output' | 'isLocal' | 'sourceFor'>;
+  /** IPv6 (RFC 8200): without it TCP speaks IPv4 only. */
+  readonly ip6?: Pick<Ipv6Layer, 'register' | 'route' | 'output' | 'isLocal' | 'sourceFor' | 'pmtu'>;
   readonly probe: TcpProbe;
   /** Runs `hook` after each input batch and timer run, before the flush. */
   addEgressHook(hook: (now: number) => void): void;
@@ -72,6 +76,8 @@ export class TcpLayer implements ServerHost {
   private readonly isnKey: HashKey;
   private readonly tsKey: HashKey;
   readonly cookies: SynCookies;
+  /** The numbers TCP knows IPv6 addresses by (src/tcp/addresses.ts). */
+  readonly addrs: TcpAddresses;
   /** TCP Fast Open: the server key and the client's cookie cache (RFC 7413). */
   readonly fastOpen: FastOpenContext;
   /** What observers see TCP through: each hook below is one property test unless something subscribes. */
@@ -105,10 +111,20 @@ export class TcpLayer implements ServerHost {
     this.isnKey = seed === undefined ? HashKey.random() : HashKey.fromSeed(seed, 1);
     this.tsKey = seed === undefined ? HashKey.random() : HashKey.fromSeed(seed, 2);
     this.fastOpen = new FastOpenContext(this.config);
-    this.cookies = new SynCookies((g) => (seed === undefined ? HashKey.random() : HashKey.fromSeed(seed, 100 + g)), this.config.cookieSecretRotationMs, host.clock.now());
+    this.addrs = new TcpAddresses(seed === undefined ? HashKey.random() : HashKey.fromSeed(seed, 3));
+    this.cookies = new SynCookies(
+      (g) => (seed === undefined ? HashKey.random() : HashKey.fromSeed(seed, 100 + g)),
+      this.config.cookieSecretRotationMs,
+      host.clock.now(),
+      (a) => this.addrs.hashWord(a),
+    );
     const range = this.config.ephemeralPortHigh - this.config.ephemeralPortLow + 1;
     this.nextEphemeral = seed === undefined ? Math.floor(Math.random() * range) : seed % range;
     host.ip.register(IPPROTO_TCP, this);
+    host.ip6?.register(NextHeader.Tcp, {
+      input: (packet, h, off, len, _iface, now) => this.input6(packet, h, off, len, now),
+      icmpError: (type, code, info, quoted, qOff, l4Off, qEnd, _from, now) => this.icmp6Error(type, code, info, quoted, qOff, l4Off, qEnd, now),
+    });
     host.addEgressHook((now) => this.egress(now));
     host.addCloseHook(() => this.shutdown());
   }
@@ -126,18 +142,47 @@ export class TcpLayer implements ServerHost {
     const st = this.stats;
     this.rxIpEcn = (ip.tos ?? 0) & 3;
     st.Tcp.InSegs++;
-    const h = this.hdr;
     // A segment the link vouches for (a partial checksum from the local kernel) is not verified.
-    const err = decodeTcp(packet, off, len, h, ip.checksumTrusted === true ? undefined : pseudoHeaderSum(ip.src, ip.dst, IPPROTO_TCP, len));
-    if (err !== undefined) {
+    if (!this.decoded(packet, off, len, ip.checksumTrusted === true ? undefined : pseudoHeaderSum(ip.src, ip.dst, IPPROTO_TCP, len))) return;
+    this.deliver(packet, off, len, ip.src, ip.dst, now);
+  }
+
+  /**
+   * A segment over IPv6: the checksum covers the IPv6 pseudo-header (RFC 8200 §8.1), the addresses get their
+   * numbers, then it is demultiplexed like any other. An IPv4-mapped address on the IPv6 wire is dropped
+   * (Linux tcp_v6_conn_request; RFC 4291 §2.5.5.2 keeps them off the wire).
+   */
+  input6(packet: Uint8Array, ip: Ipv6Header, off: number, len: number, now: number): void {
+    const st = this.stats;
+    this.rxIpEcn = ip.trafficClass & 3;
+    st.Tcp.InSegs++;
+    if (!this.decoded(packet, off, len, pseudoHeaderSum6(ip.src, ip.dst, IPPROTO_TCP, len))) return;
+    const src = this.addrs.intern(ip.src);
+    const dst = this.addrs.intern(ip.dst);
+    if (!isV6(src) || !isV6(dst) || src === ANY6) {
       st.Tcp.InErrs++;
-      if (err === 'bad-checksum') st.Tcp.InCsumErrors++;
-      st.drop(`tcp.${err}`);
+      st.drop('tcp.v4-mapped-over-ipv6');
       return;
     }
+    this.deliver(packet, off, len, src, dst, now);
+  }
+
+  /** Decodes packet[off, off + len) into this.hdr, checksum included unless `pseudo` is undefined; false (counted) when malformed. */
+  private decoded(packet: Uint8Array, off: number, len: number, pseudo: number | undefined): boolean {
+    const err = decodeTcp(packet, off, len, this.hdr, pseudo);
+    if (err === undefined) return true;
+    const st = this.stats;
+    st.Tcp.InErrs++;
+    if (err === 'bad-checksum') st.Tcp.InCsumErrors++;
+    st.drop(`tcp.${err}`);
+    return false;
+  }
+
+  /** Demultiplexing of a valid segment (in this.hdr) from `src` to `dst`: connection, TIME-WAIT, listener, or RST. */
+  private deliver(packet: Uint8Array, off: number, len: number, src: TcpAddr, dst: TcpAddr, now: number): void {
+    const st = this.stats;
+    const h = this.hdr;
     const payloadStart = off + h.headerLength;
-    const src = ip.src;
-    const dst = ip.dst;
     const conn = this.lookup(src, h.srcPort, dst, h.dstPort);
     if (this.probe.segActive) this.probe.tcpIn(conn, h, src, dst, len - h.headerLength);
     if (conn !== undefined) {
@@ -258,6 +303,24 @@ export class TcpLayer implements ServerHost {
     conn.icmpError(type, code, info, seq, now);
   }
 
+  /** An ICMPv6 error quoting one of our segments (the IPv6 layer checked its source is ours and learnt any PMTU). */
+  private icmp6Error(type: number, code: number, info: number, quoted: Uint8Array, qOff: number, l4Off: number, qEnd: number, now: number): void {
+    if (qEnd - l4Off < 8) return;
+    const w = this.icmpWords;
+    for (let k = 0; k < 4; k++) w[k] = read32(quoted, qOff + 8 + 4 * k);
+    const src = this.addrs.find(w);
+    for (let k = 0; k < 4; k++) w[k] = read32(quoted, qOff + 24 + 4 * k);
+    const dst = this.addrs.find(w);
+    const conn = src === undefined || dst === undefined ? undefined : this.lookup(dst, read16(quoted, l4Off + 2), src, read16(quoted, l4Off));
+    if (conn === undefined) {
+      this.stats.drop('tcp.icmp-no-socket');
+      return;
+    }
+    icmp6ErrorArrives(conn, type, code, info, read32(quoted, l4Off + 4), now);
+  }
+
+  private readonly icmpWords = [0, 0, 0, 0];
+
   // ---------------------------------------------------------------- tables
 
   lookup(remoteAddr: number, remotePort: number, localAddr: number, localPort: number): TcpConnection | undefined {
@@ -292,22 +355,30 @@ export class TcpLayer implements ServerHost {
     return this.timeWaitConnections + this.timeWait.size;
   }
 
+  /**
+   * The listener for a segment to `localAddr`:`localPort`: one bound to that address, else an IPv4 wildcard
+   * (for IPv4), else an IPv6 wildcard — which takes IPv4 too unless IPV6_V6ONLY (Linux inet_lhash2_lookup's
+   * scores: an exact address first, an AF_INET socket before an AF_INET6 one for IPv4).
+   */
   findListener(localAddr: number, localPort: number): TcpListener | undefined {
     const ls = this.listeners.get(localPort);
     if (ls === undefined) return undefined;
     let wild: TcpListener | undefined;
+    let wild6: TcpListener | undefined;
+    const v6 = isV6(localAddr);
     for (let i = 0; i < ls.length; i++) {
       const l = ls[i]!;
       if (l.localAddr === localAddr) return l;
-      if (l.localAddr === 0) wild = l;
+      if (l.localAddr === 0 && !v6) wild = l;
+      else if (l.localAddr === ANY6 && (v6 || !l.v6only)) wild6 = l;
     }
-    return wild;
+    return wild ?? wild6;
   }
 
   /** Registers a listener; an Error with code EADDRINUSE when the port is taken. */
   addListener(l: TcpListener): TcpError | undefined {
     const ls = this.listeners.get(l.localPort) ?? [];
-    for (const o of ls) if (o.localAddr === l.localAddr || o.localAddr === 0 || l.localAddr === 0) return new TcpError('EADDRINUSE', 'listen', `${ipToString(l.localAddr)}:${l.localPort}`);
+    for (const o of ls) if (listenersOverlap(o, l)) return new TcpError('EADDRINUSE', 'listen', `${this.addrs.format(l.localAddr)}:${l.localPort}`);
     ls.push(l);
     this.listeners.set(l.localPort, ls);
     return undefined;
@@ -325,26 +396,64 @@ export class TcpLayer implements ServerHost {
 
   /** RFC 6528: ISN = M + F(4-tuple, secret), M a 4 µs clock. */
   isn(localAddr: number, localPort: number, remoteAddr: number, remotePort: number, now: number): number {
-    const f = hsiphash4(this.isnKey, localAddr | 0, remoteAddr | 0, portsWord(localPort, remotePort), 0);
+    const a = this.addrs;
+    const f = hsiphash4(this.isnKey, a.hashWord(localAddr), a.hashWord(remoteAddr), portsWord(localPort, remotePort), 0);
     return seqAdd(f, Math.floor(now * 250));
   }
 
   /** Per-connection timestamp offset (as Linux's tsoffset): a keyed hash of the 4-tuple, so SYN cookies and connections agree. */
   tsOffset(localAddr: number, localPort: number, remoteAddr: number, remotePort: number): number {
-    return hsiphash4(this.tsKey, localAddr | 0, remoteAddr | 0, portsWord(localPort, remotePort), 1);
+    const a = this.addrs;
+    return hsiphash4(this.tsKey, a.hashWord(localAddr), a.hashWord(remoteAddr), portsWord(localPort, remotePort), 1);
+  }
+
+  get hasIpv6(): boolean {
+    return this.host.ip6 !== undefined;
+  }
+
+  parseAddress(text: string): TcpAddr | Error {
+    return this.addrs.parse(text);
+  }
+
+  formatAddress(a: TcpAddr, v6Socket: boolean): string {
+    return this.addrs.format(a, v6Socket);
   }
 
   /** Is `addr` one of the stack's own addresses? */
   isLocalAddress(addr: number): boolean {
-    return this.host.ip.isLocal(addr);
+    if (!isV6(addr)) return this.host.ip.isLocal(addr);
+    const w = this.addrs.words(addr);
+    return w !== null && this.host.ip6 !== undefined && this.host.ip6.isLocal(w);
   }
 
-  /** MSS we announce towards `remote`: the outgoing interface's MTU − 40, clamped. */
+  /** The MTU of the outgoing interface towards `remote` (1500 without a route). */
+  routeMtu(remote: number): number {
+    if (!isV6(remote)) return this.host.ip.routes.lookup(remote)?.iface.mtu ?? 1500;
+    const w = this.addrs.words(remote);
+    return (w === null ? null : this.host.ip6?.route(w))?.iface.mtu ?? 1500;
+  }
+
+  /**
+   * MSS we announce towards `remote`: the outgoing interface's MTU less the IP and TCP headers — 40 bytes
+   * over IPv4, 60 over IPv6 (RFC 9293 §3.7.1, RFC 8200 §8.3; Linux tcp_mss_to_mtu) — clamped.
+   */
   advertisedMss(remote: number): number {
-    const r = this.host.ip.routes.lookup(remote);
-    let mss = (r ? r.iface.mtu : 1500) - 40;
+    let mss = this.routeMtu(remote) - ipHeaderBytes(remote) - 20;
     if (this.config.mssClamp > 0 && mss > this.config.mssClamp) mss = this.config.mssClamp;
     return Math.max(mss, 88);
+  }
+
+  /**
+   * A path MTU the IPv6 layer learnt from Packet Too Big (RFC 8201) bounds a new connection from its start, as
+   * Linux's tcp_sync_mss takes the route's cached MTU; IPv4 keeps no such cache here (0xffff: none).
+   */
+  knownPathMss(remote: number): number {
+    if (!isV6(remote) || this.host.ip6 === undefined) return 0xffff;
+    const w = this.addrs.words(remote);
+    const r = w === null ? null : this.host.ip6.route(w);
+    if (w === null || r === null) return 0xffff;
+    const mtu = this.host.ip6.pmtu.mtuFor(w, r.iface.mtu, this.now());
+    return mtu < r.iface.mtu ? mtu - 60 : 0xffff;
   }
 
   /** RFC 5961 §7 / Linux tcp_challenge_ack_limit: at most N challenge ACKs per second. */
@@ -409,8 +518,9 @@ export class TcpLayer implements ServerHost {
    * Payload bytes per super-segment at this MSS (`smss` bytes per wire segment): 1 segment without TSO,
    * else as many as fit a 64 KiB IPv4 datagram with the largest headers.
    */
-  tsoSegments(smss: number): number {
-    if (!this.config.tso || smss <= 0) return 1;
+  tsoSegments(smss: number, remote: number): number {
+    // The IPv6 output path does not cut super-segments: one wire segment at a time there.
+    if (!this.config.tso || smss <= 0 || isV6(remote)) return 1;
     return Math.max(1, Math.floor((MAX_IPV4_PACKET - 20 - 60) / smss));
   }
 
@@ -423,6 +533,16 @@ export class TcpLayer implements ServerHost {
   emit(conn: Tcb, seq: number, ack: number, flags: number, window: number, opts: TcpOptions | undefined, sbOffset: number, len: number, gsoSize = 0, ipEcn = 0): void {
     const f = this.headerFields(conn.localPort, conn.remotePort, seq, ack, flags, window, opts);
     const hlen = tcpHeaderLength(f);
+    if (isV6(conn.remoteAddr)) {
+      const buf = new Uint8Array(IPV6_HEADER + hlen + len);
+      if (len > 0) conn.sb.copyOut(sbOffset, len, buf, IPV6_HEADER + hlen);
+      conn.segsOut++;
+      this.stats.Tcp.OutSegs++;
+      if (flags & TCP_RST) this.stats.Tcp.OutRsts++;
+      if (this.probe.segActive) this.probe.tcpOut(conn, seq, f.ack, flags, window, len);
+      this.output6(buf, f, hlen, len, conn.localAddr, conn.remoteAddr, ipEcn);
+      return;
+    }
     const ip = this.host.ip;
     const buf = ip.allocateUnzeroed(hlen + len); // every header byte is written, the payload copied over
     if (len > 0) conn.sb.copyOut(sbOffset, len, buf, 20 + hlen);
@@ -453,6 +573,13 @@ export class TcpLayer implements ServerHost {
   emitRaw(localAddr: number, localPort: number, remoteAddr: number, remotePort: number, seq: number, ack: number, flags: number, window: number, opts: TcpOptions | undefined): void {
     const f = this.headerFields(localPort, remotePort, seq, ack, flags, window, opts);
     const hlen = tcpHeaderLength(f);
+    if (isV6(remoteAddr)) {
+      this.stats.Tcp.OutSegs++;
+      if (flags & TCP_RST) this.stats.Tcp.OutRsts++;
+      if (this.probe.segActive) this.probe.tcpOutRaw(localAddr, localPort, remoteAddr, remotePort, seq, f.ack, flags, window);
+      this.output6(new Uint8Array(IPV6_HEADER + hlen), f, hlen, 0, localAddr, remoteAddr, 0);
+      return;
+    }
     const ip = this.host.ip;
     const buf = ip.allocate(hlen);
     emitTcp(buf, 20, f, 0, localAddr, remoteAddr);
@@ -460,6 +587,22 @@ export class TcpLayer implements ServerHost {
     if (flags & TCP_RST) this.stats.Tcp.OutRsts++;
     if (this.probe.segActive) this.probe.tcpOutRaw(localAddr, localPort, remoteAddr, remotePort, seq, f.ack, flags, window);
     if (ip.output(buf, hlen, localAddr, remoteAddr, IPPROTO_TCP, true) !== undefined) this.stats.drop('tcp.out-error');
+  }
+
+  /**
+   * Finishes a segment over IPv6: `buf` holds the payload at 40 + `hlen`; the TCP header with its full checksum
+   * (RFC 8200 §8.1 pseudo-header) and the IPv6 header are written, then it goes out.
+   */
+  private output6(buf: Uint8Array, f: TcpEmit, hlen: number, len: number, local: TcpAddr, remote: TcpAddr, ipEcn: number): void {
+    const src = this.addrs.words(local);
+    const dst = this.addrs.words(remote);
+    const ip6 = this.host.ip6;
+    if (src === null || dst === null || ip6 === undefined) {
+      this.stats.drop('tcp.out-error');
+      return;
+    }
+    emitTcp6(buf, IPV6_HEADER, f, len, src, dst);
+    if (ip6.output(buf, hlen + len, src, dst, NextHeader.Tcp, this.now(), undefined, ipEcn) !== undefined) this.stats.drop('tcp.out-error');
   }
 
   /** RST: `withAck` gives Linux's `R.` form (seq as given, ACK set), otherwise `R` with seq only. Window 0, no options. */
@@ -531,6 +674,32 @@ export class TcpLayer implements ServerHost {
       this.servicing = false;
     }
     if (this.deferred.length > 0) this.kick();
+    if (this.addrs.needsSweep) this.sweepAddresses();
+  }
+
+  /** Forgets the IPv6 addresses nothing holds any more (src/tcp/addresses.ts): between segments only. */
+  private sweepAddresses(): void {
+    this.addrs.sweep((mark) => {
+      for (const c of this.connections()) {
+        mark(c.localAddr);
+        mark(c.remoteAddr);
+      }
+      for (const e of this.timeWait.entries()) {
+        mark(e.localAddr);
+        mark(e.remoteAddr);
+      }
+      for (const l of this.listenerList()) {
+        mark(l.localAddr);
+        for (const e of l.synQueue.values()) {
+          mark(e.localAddr);
+          mark(e.remoteAddr);
+        }
+        for (const c of l.acceptQueue) {
+          mark(c.localAddr);
+          mark(c.remoteAddr);
+        }
+      }
+    });
   }
 
   // ---------------------------------------------------------------- API
@@ -548,28 +717,30 @@ export class TcpLayer implements ServerHost {
       process.nextTick(() => sock.destroy(e));
       return sock;
     };
-    const dst = typeof opts.host === 'number' ? opts.host : parseAddress(opts.host ?? '127.0.0.1');
+    const dst = typeof opts.host === 'number' ? opts.host : this.addrs.parse(opts.host ?? '127.0.0.1');
     if (dst instanceof Error) return fail(new TcpError('EINVAL', 'connect', dst.message));
+    if (dst === ANY6 || (isV6(dst) && this.host.ip6 === undefined)) return fail(new TcpError('ENETUNREACH', 'connect', this.addrs.format(dst)));
     const port = opts.port;
     if (!Number.isInteger(port) || port <= 0 || port > 65535) return fail(new TcpError('EINVAL', 'connect', `bad port ${port}`));
     let local = 0;
     if (opts.localAddress !== undefined) {
-      const a = parseAddress(opts.localAddress);
-      if (a instanceof Error || !this.host.ip.isLocal(a)) return fail(new TcpError('EADDRNOTAVAIL', 'connect', opts.localAddress));
+      const a = this.addrs.parse(opts.localAddress);
+      if (a instanceof Error || isV6(a) !== isV6(dst) || !this.isLocalAddress(a)) return fail(new TcpError('EADDRNOTAVAIL', 'connect', opts.localAddress));
       local = a;
     } else {
-      local = this.host.ip.sourceFor(dst);
-      if (local === 0) return fail(new TcpError('EHOSTUNREACH', 'connect', ipToString(dst)));
+      local = this.sourceFor(dst);
+      if (local === 0) return fail(new TcpError(isV6(dst) ? 'ENETUNREACH' : 'EHOSTUNREACH', 'connect', this.addrs.format(dst)));
     }
     let lport: number;
     if (opts.localPort !== undefined && opts.localPort !== 0) {
       lport = opts.localPort;
-      if (this.inUse(dst, port, local, lport)) return fail(new TcpError('EADDRINUSE', 'connect', `${ipToString(local)}:${lport}`));
+      if (this.inUse(dst, port, local, lport)) return fail(new TcpError('EADDRINUSE', 'connect', `${this.addrs.format(local)}:${lport}`));
     } else {
       lport = this.ephemeralPort(local, dst, port);
       if (lport < 0) return fail(new TcpError('EADDRNOTAVAIL', 'connect', 'no ephemeral port'));
     }
     const c = new TcpConnection(this, local, lport, dst, port, this.config);
+    if (typeof opts.host === 'string' && opts.host.includes(':')) c.v6Socket = true; // an AF_INET6 socket, even to a mapped address
     sock.bindConnection(c);
     if (opts.noDelay) c.nodelay = true;
     if (opts.keepAlive) c.setKeepAlive(true, opts.keepAliveInitialDelay, this.now());
@@ -584,6 +755,14 @@ export class TcpLayer implements ServerHost {
     }
     this.host.flush();
     return sock;
+  }
+
+  /** Our source address towards `dst` (0 without a route). */
+  private sourceFor(dst: TcpAddr): TcpAddr {
+    if (!isV6(dst)) return this.host.ip.sourceFor(dst);
+    const w = this.addrs.words(dst);
+    const src = w === null ? null : (this.host.ip6?.sourceFor(w) ?? null);
+    return src === null ? 0 : this.addrs.intern(src);
   }
 
   private ephemeralPort(local: number, remote: number, remotePort: number): number {
@@ -601,7 +780,7 @@ export class TcpLayer implements ServerHost {
 
   /** Every connection and listener, like `ss -tani`. */
   socketTable(): TcpSocketRow[] {
-    return socketTable(this.listenerList(), this.connections(), this.timeWait.entries(), this.now(), (remote) => this.host.ip.routes.lookup(remote)?.iface.mtu ?? 1500);
+    return socketTable(this.listenerList(), this.connections(), this.timeWait.entries(), this.now(), (remote) => this.routeMtu(remote), this.addrs);
   }
 
   /** Every listener (a snapshot), for the observatory's queue gauges. */
@@ -644,4 +823,20 @@ export class TcpLayer implements ServerHost {
     this.rings.clear();
     this.closed = true;
   }
+}
+
+/**
+ * Do two listeners on one port want the same segments? An address each, or a wildcard's family — an IPv6
+ * wildcard without IPV6_V6ONLY covers IPv4 too (Linux inet_bind_conflict, without SO_REUSEADDR/PORT).
+ */
+function listenersOverlap(a: TcpListener, b: TcpListener): boolean {
+  if (a.localAddr === b.localAddr) return true;
+  return covers(a, b) || covers(b, a);
+}
+
+/** Does wildcard listener `w` take segments for `o`'s address (or for some of a wildcard `o`'s)? */
+function covers(w: TcpListener, o: TcpListener): boolean {
+  if (w.localAddr === 0) return !isV6(o.localAddr) || (o.localAddr === ANY6 && !o.v6only);
+  if (w.localAddr === ANY6) return isV6(o.localAddr) || !w.v6only;
+  return false;
 }

@@ -8,6 +8,7 @@
  * before any state exists. A full accept queue drops the final ACK
  * (ListenOverflows, ListenDrops): the peer retries, as with Linux.
  */
+import { isV6 } from './addresses.js';
 import { Timer } from '../clock.js';
 import { FASTOPEN_COOKIE_MAX, TCP_ACK, TCP_ECE, TCP_FIN, TCP_RST, TCP_SYN, type TcpFastOpenOption, type TcpHeader, type TcpOptions } from '../wire/tcp.js';
 import type { FastOpenContext, FastOpenKeys } from './fastopen.js';
@@ -100,6 +101,8 @@ export class TcpListener implements FastOpenListener {
 
   /** TCP_MAXSEG set on the listening socket (Linux tp->rx_opt.user_mss, copied to every child); 0: none. */
   userMss = 0;
+  /** IPV6_V6ONLY on an IPv6 wildcard (`::`) listener: it takes no IPv4 connections. */
+  v6only = false;
 
   /** MSS the SYN-ACK announces (and the child uses) towards `remote`: the layer's, lowered by the listener's TCP_MAXSEG. */
   advertisedMss(remote: number): number {
@@ -371,6 +374,7 @@ export class TcpListener implements FastOpenListener {
   private createChild(p: PassiveOpen, local: number, remote: number, h: TcpHeader, pkt: Uint8Array, payloadStart: number, now: number): void {
     const layer = this.layer;
     const c = new TcpConnection(layer, local, this.localPort, remote, h.srcPort, layer.config);
+    if (isV6(this.localAddr)) c.v6Socket = true; // a child of an AF_INET6 listener: an IPv4 peer shows as ::ffff:a.b.c.d
     c.listener = this;
     c.openPassive(p, now);
     layer.hash(c);
@@ -391,6 +395,7 @@ export class TcpListener implements FastOpenListener {
     const layer = this.layer;
     const cfg = layer.config;
     const c = new TcpConnection(layer, local, this.localPort, remote, h.srcPort, cfg);
+    if (isV6(this.localAddr)) c.v6Socket = true; // a child of an AF_INET6 listener: an IPv4 peer shows as ::ffff:a.b.c.d
     c.listener = this;
     const p: PassiveOpen = {
       iss,

@@ -308,7 +308,7 @@ export function sackRetransmit(c: Tcb, now: number): number {
   if (rackEnabled(c)) return rackRetransmit(c, now);
   const sbd = c.scoreboard;
   const smss = c.smss - sackOptionBytes(c);
-  const maxSegs = c.layer.tsoSegments(smss);
+  const maxSegs = c.layer.tsoSegments(smss, c.remoteAddr);
   let bSeq = 0;
   let bLen = 0;
   let bSegs = 0;

@@ -8,8 +8,7 @@
  * overflow.
  */
 import { EventEmitter } from 'node:events';
-import { parseAddress } from '../ip/address.js';
-import { ipToString } from '../wire/bytes.js';
+import { ANY6, isV6 } from './addresses.js';
 import { TcpError } from './errors.js';
 import type { TcpConfig } from './config.js';
 import type { FastOpenKeys } from './fastopen.js';
@@ -38,6 +37,8 @@ export interface ListenOptions {
    * `tcp.fastOpen`.
    */
   fastOpen?: number;
+  /** IPV6_V6ONLY (Node's `ipv6Only`): a `::` listener takes no IPv4 connections. */
+  ipv6Only?: boolean;
 }
 
 /** What a server needs from its TCP layer (src/tcp/layer.ts implements it). */
@@ -46,6 +47,10 @@ export interface ServerHost extends ListenerHost, SocketHost {
   /** Open servers, closed with the stack. */
   readonly servers: Set<TcpServer>;
   isLocalAddress(addr: number): boolean;
+  /** Does the stack speak IPv6 (then listen() without a host binds `::`, as Node does)? */
+  readonly hasIpv6: boolean;
+  /** An address of either family from text (src/tcp/addresses.ts). */
+  parseAddress(text: string): number | Error;
   findListener(localAddr: number, localPort: number): TcpListener | undefined;
   /** Registers a listener; an error with code EADDRINUSE when the port is taken. */
   addListener(l: TcpListener): TcpError | undefined;
@@ -124,15 +129,17 @@ export class TcpServer extends EventEmitter {
       fail(new TcpError('EINVAL', 'listen', 'already listening'));
       return this;
     }
-    let addr = 0;
-    if (o.host !== undefined && o.host !== '0.0.0.0' && o.host !== '::') {
-      const a = parseAddress(o.host);
+    // Node: without a host the server listens on `::` when IPv6 is available (taking IPv4 too), else 0.0.0.0.
+    const host = o.host ?? (this.layer.hasIpv6 ? '::' : '0.0.0.0');
+    let addr = host === '::' ? ANY6 : 0;
+    if (host !== '0.0.0.0' && host !== '::') {
+      const a = this.layer.parseAddress(host);
       if (a instanceof Error) {
         fail(new TcpError('EINVAL', 'listen', a.message));
         return this;
       }
       if (!this.layer.isLocalAddress(a)) {
-        fail(new TcpError('EADDRNOTAVAIL', 'listen', o.host));
+        fail(new TcpError('EADDRNOTAVAIL', 'listen', host));
         return this;
       }
       addr = a;
@@ -151,10 +158,11 @@ export class TcpServer extends EventEmitter {
     }
     const l = new TcpListener(this.layer, addr, p, backlog);
     l.userMss = this.userMss;
+    l.v6only = addr === ANY6 && o.ipv6Only === true;
     const err = this.layer.addListener(l);
     if (err) {
       err.port = p;
-      err.address = o.host ?? '0.0.0.0';
+      err.address = host;
       fail(err);
       return this;
     }
@@ -222,10 +230,11 @@ export class TcpServer extends EventEmitter {
     if (this.listener !== null) this.listener.fastOpenKeys = keys;
   }
 
-  address(): { address: string; family: 'IPv4'; port: number } | null {
+  address(): { address: string; family: 'IPv4' | 'IPv6'; port: number } | null {
     const l = this.listener;
     if (l === null) return null;
-    return { address: l.localAddr === 0 ? '0.0.0.0' : ipToString(l.localAddr), family: 'IPv4', port: l.localPort };
+    const v6 = isV6(l.localAddr);
+    return { address: this.layer.formatAddress(l.localAddr, v6), family: v6 ? 'IPv6' : 'IPv4', port: l.localPort };
   }
 
   getConnections(cb: (err: Error | null, count: number) => void): this {

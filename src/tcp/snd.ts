@@ -61,7 +61,7 @@ export function transmit(c: Tcb, now: number): void {
   // New data leaves in Linux's units (push.ts): at most uMax segments each; with TSO a unit is one
   // super-segment [bSeq, bSeq + bLen) cut at smss, without it the burst is flushed every segment. The last
   // segment waits until the next one shows whether the unit ends there, which decides its PSH.
-  const emitMax = c.layer.tsoSegments(smss);
+  const emitMax = c.layer.tsoSegments(smss, c.remoteAddr);
   const oneSegmentBuffers = oneSegmentBuffersFor(c, smss);
   let bSeq = 0;
   let bLen = 0;

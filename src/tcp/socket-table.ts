@@ -1,5 +1,6 @@
 /** The socket table (`tunstack ss`, `stack.tcp.socketTable()`): one row per listener, connection and TIME-WAIT pair. */
 import { ipToString } from '../wire/bytes.js';
+import { ANY6, ipHeaderBytes, isV6, type TcpAddresses } from './addresses.js';
 import type { TcpConnection } from './connection.js';
 import type { TcpListener } from './listener.js';
 import { recoveryInfo } from './recovery-info.js';
@@ -82,6 +83,13 @@ export interface TcpRowInternals {
 }
 
 /** A socket-table row for a listener or a TIME-WAIT pair: no congestion or transfer figures. */
+/** `addr:port`, an IPv6 socket's address in brackets (iproute2 ss). */
+function endpoint(text: string, port: number, v6Socket: boolean): string {
+  return v6Socket ? `[${text}]:${port}` : `${text}:${port}`;
+}
+
+const IPV4_ONLY = { format: (a: number): string => ipToString(a) };
+
 function socketRowWithoutTransfer(state: string, recvQ: number, sendQ: number, local: string, peer: string): TcpSocketRow {
   return { state, recvQ, sendQ, local, peer, cwnd: 0, ssthresh: 0, srtt: 0, rttvar: 0, rto: 0, mss: 0, wscale: '', bytesAcked: 0, bytesReceived: 0, retrans: 0, rcvBuf: 0, sndBuf: 0 };
 }
@@ -93,10 +101,15 @@ export function socketTable(
   timeWait: Iterable<TimeWaitEntry>,
   now: number,
   routeMtu: (remote: number) => number,
+  addrs: Pick<TcpAddresses, 'format'> = IPV4_ONLY,
 ): TcpSocketRow[] {
   const rows: TcpSocketRow[] = [];
+  const ep = (a: number, port: number, v6Socket: boolean): string => endpoint(addrs.format(a, v6Socket), port, v6Socket);
   for (const l of listeners) {
-    rows.push(socketRowWithoutTransfer('LISTEN', l.acceptQueueLength, l.backlog, `${l.localAddr === 0 ? '0.0.0.0' : ipToString(l.localAddr)}:${l.localPort}`, '0.0.0.0:*'));
+    // iproute2 ss: a dual-stack `::` listener shows as `*`, a v6-only one as `[::]`.
+    const [local, peer] =
+      l.localAddr === ANY6 && !l.v6only ? [`*:${l.localPort}`, '*:*'] : l.localAddr === ANY6 ? [`[::]:${l.localPort}`, '[::]:*'] : [ep(l.localAddr, l.localPort, isV6(l.localAddr)), '0.0.0.0:*'];
+    rows.push(socketRowWithoutTransfer('LISTEN', l.acceptQueueLength, l.backlog, local, isV6(l.localAddr) && l.localAddr !== ANY6 ? '[::]:*' : peer));
   }
   for (const c of connections) {
     const i = c.info();
@@ -104,8 +117,8 @@ export function socketTable(
       state: i.state,
       recvQ: i.recvQ,
       sendQ: i.sendQ,
-      local: `${ipToString(c.localAddr)}:${c.localPort}`,
-      peer: `${ipToString(c.remoteAddr)}:${c.remotePort}`,
+      local: ep(c.localAddr, c.localPort, c.v6Socket),
+      peer: ep(c.remoteAddr, c.remotePort, c.v6Socket),
       cwnd: Math.round(i.cwnd / Math.max(1, i.mss)),
       ssthresh: i.ssthresh >= 0x7fffffff ? 0 : Math.round(i.ssthresh / Math.max(1, i.mss)),
       srtt: Math.round(i.srtt * 1000) / 1000,
@@ -118,11 +131,11 @@ export function socketTable(
       retrans: i.totalRetrans,
       rcvBuf: i.rcvBuf,
       sndBuf: i.sndBuf,
-      internals: internalsOf(c, i, now, routeMtu(c.remoteAddr)),
+      internals: internalsOf(c, i, now, routeMtu(c.remoteAddr), ipHeaderBytes(c.remoteAddr) + 20),
     });
   }
   for (const e of timeWait) {
-    rows.push(socketRowWithoutTransfer('TIME-WAIT', 0, 0, `${ipToString(e.localAddr)}:${e.localPort}`, `${ipToString(e.remoteAddr)}:${e.remotePort}`));
+    rows.push(socketRowWithoutTransfer('TIME-WAIT', 0, 0, ep(e.localAddr, e.localPort, isV6(e.localAddr)), ep(e.remoteAddr, e.remotePort, isV6(e.remoteAddr))));
   }
   return rows;
 }
@@ -131,7 +144,7 @@ const ms3 = (v: number): number => Math.round(v * 1000) / 1000;
 const since = (now: number, t: number): number => (t > 0 ? Math.max(0, Math.round(now - t)) : 0);
 
 /** The `ss -ti` extras of one connection (Linux tcp_get_info's fields that this stack keeps). */
-function internalsOf(c: TcpConnection, i: ReturnType<TcpConnection['info']>, now: number, mtu: number): TcpRowInternals {
+function internalsOf(c: TcpConnection, i: ReturnType<TcpConnection['info']>, now: number, mtu: number, headers: number): TcpRowInternals {
   const inFlight = Math.max(0, seqSub(i.sndNxt, i.sndUna));
   return {
     congestionControl: i.congestionControl,
@@ -140,7 +153,7 @@ function internalsOf(c: TcpConnection, i: ReturnType<TcpConnection['info']>, now
     backoff: i.backoff,
     advMss: i.advMss,
     rcvMss: c.rcvMss,
-    pmtu: Math.min(mtu, c.pmtuMss + 40),
+    pmtu: Math.min(mtu, c.pmtuMss + headers),
     bytesSent: i.bytesSent,
     segsOut: i.segsOut,
     segsIn: i.segsIn,

@@ -18,7 +18,6 @@
  */
 import { Duplex } from 'node:stream';
 import { Timer } from '../clock.js';
-import { ipToString } from '../wire/bytes.js';
 import type { TcpConnection } from './connection.js';
 import type { Tcb } from './tcb.js';
 import { TcpState, type ConnectionUser, type TcpInfo } from './state.js';
@@ -76,6 +75,8 @@ export interface SocketHost {
   markDirty(c: Tcb): void;
   /** Run the egress pass soon (a microtask). */
   kick(): void;
+  /** Text of an address as a socket of that family shows it (an IPv4 peer of an IPv6 socket: ::ffff:a.b.c.d). */
+  formatAddress(a: number, v6Socket: boolean): string;
 }
 
 /**
@@ -112,7 +113,7 @@ export class TcpSocket extends Duplex implements ConnectionUser {
   private written = DOUBLE_ZERO;
   remoteAddress: string | undefined;
   remotePort: number | undefined;
-  remoteFamily: 'IPv4' | undefined;
+  remoteFamily: 'IPv4' | 'IPv6' | undefined;
   localAddress: string | undefined;
   localPort: number | undefined;
   /** The TcpServer that accepted this socket (like net.Socket#server). */
@@ -131,10 +132,10 @@ export class TcpSocket extends Duplex implements ConnectionUser {
   /** Binds the socket to its connection (done by connect() and by the server on accept). */
   bindConnection(c: TcpConnection): void {
     this.conn = c;
-    this.remoteAddress = ipToString(c.remoteAddr);
+    this.remoteAddress = this.layer.formatAddress(c.remoteAddr, c.v6Socket);
     this.remotePort = c.remotePort;
-    this.remoteFamily = 'IPv4';
-    this.localAddress = ipToString(c.localAddr);
+    this.remoteFamily = c.v6Socket ? 'IPv6' : 'IPv4';
+    this.localAddress = this.layer.formatAddress(c.localAddr, c.v6Socket);
     this.localPort = c.localPort;
     this.connecting = c.state === TcpState.SYN_SENT || (c.state === TcpState.SYN_RECEIVED && c.listener === null && c.fastOpenQueue === null) || c.state === TcpState.CLOSED;
     this.lastActivity = this.layer.now();
@@ -366,9 +367,9 @@ export class TcpSocket extends Duplex implements ConnectionUser {
     return 'closed';
   }
 
-  address(): { address: string; family: 'IPv4'; port: number } | Record<string, never> {
+  address(): { address: string; family: 'IPv4' | 'IPv6'; port: number } | Record<string, never> {
     if (this.localAddress === undefined || this.localPort === undefined) return {};
-    return { address: this.localAddress, family: 'IPv4', port: this.localPort };
+    return { address: this.localAddress, family: this.remoteFamily ?? 'IPv4', port: this.localPort };
   }
 
   setNoDelay(noDelay = true): this {

@@ -14,10 +14,13 @@
  * cookie_init_timestamp), echoed back in the ACK's TSecr.
  */
 import { HashKey, hsiphash4, portsWord } from './hash.js';
+import { isV6 } from './addresses.js';
 import { tsBefore } from './ts-clock.js';
 
 /** Linux's msstab (net/ipv4/syncookies.c). */
 export const COOKIE_MSS_TABLE: readonly number[] = [536, 1300, 1440, 1460];
+/** Linux's IPv6 msstab (net/ipv6/syncookies.c): 1280, 1480, 1500 and 9000-byte paths less 60 bytes of headers. */
+export const COOKIE_MSS_TABLE6: readonly number[] = [1220, 1420, 1440, 8940];
 /** Counter period (Linux's cookie counter moves about once a minute; we use 64 s). */
 export const COOKIE_PERIOD_MS = 64_000;
 
@@ -41,6 +44,8 @@ export class SynCookies {
     private readonly newKey: (generation: number) => HashKey,
     private readonly rotationMs: number,
     now: number,
+    /** 32 bits standing for an address in the MAC (TcpAddresses.hashWord: IPv6 addresses hashed whole). */
+    private readonly addressWord: (a: number) => number = (a) => a | 0,
   ) {
     this.cur = newKey(0);
     this.prev = this.cur;
@@ -62,14 +67,14 @@ export class SynCookies {
   }
 
   /** Index in COOKIE_MSS_TABLE of the largest entry not above `mss`. */
-  static mssIndex(mss: number): number {
-    let i = COOKIE_MSS_TABLE.length - 1;
-    while (i > 0 && COOKIE_MSS_TABLE[i]! > mss) i--;
+  static mssIndex(mss: number, table: readonly number[] = COOKIE_MSS_TABLE): number {
+    let i = table.length - 1;
+    while (i > 0 && table[i]! > mss) i--;
     return i;
   }
 
-  private static mac(key: HashKey, localAddr: number, remoteAddr: number, ports: number, peerIsn: number, counterAndIndex: number): number {
-    const h = hsiphash4(key, remoteAddr | 0, localAddr | 0, ports, peerIsn | 0);
+  private mac(key: HashKey, localAddr: number, remoteAddr: number, ports: number, peerIsn: number, counterAndIndex: number): number {
+    const h = hsiphash4(key, this.addressWord(remoteAddr), this.addressWord(localAddr), ports, peerIsn | 0);
     return hsiphash4(key, h | 0, counterAndIndex, 0x5ca1ab1e, 0) & 0xffffff;
   }
 
@@ -77,8 +82,8 @@ export class SynCookies {
   make(localAddr: number, localPort: number, remoteAddr: number, remotePort: number, peerIsn: number, peerMss: number, now: number): number {
     this.maybeRotate(now);
     const t = Math.floor(now / COOKIE_PERIOD_MS) & 0x3f;
-    const idx = SynCookies.mssIndex(peerMss);
-    const mac = SynCookies.mac(this.cur, localAddr, remoteAddr, portsWord(localPort, remotePort), peerIsn, (t << 2) | idx);
+    const idx = SynCookies.mssIndex(peerMss, isV6(localAddr) ? COOKIE_MSS_TABLE6 : COOKIE_MSS_TABLE);
+    const mac = this.mac(this.cur, localAddr, remoteAddr, portsWord(localPort, remotePort), peerIsn, (t << 2) | idx);
     return ((t << 26) | (idx << 24) | mac) >>> 0;
   }
 
@@ -96,8 +101,8 @@ export class SynCookies {
     const ports = portsWord(localPort, remotePort);
     const want = cookie & 0xffffff;
     const ci = (t << 2) | idx;
-    if (SynCookies.mac(this.cur, localAddr, remoteAddr, ports, peerIsn, ci) === want || (this.prev !== this.cur && SynCookies.mac(this.prev, localAddr, remoteAddr, ports, peerIsn, ci) === want)) {
-      return COOKIE_MSS_TABLE[idx]!;
+    if (this.mac(this.cur, localAddr, remoteAddr, ports, peerIsn, ci) === want || (this.prev !== this.cur && this.mac(this.prev, localAddr, remoteAddr, ports, peerIsn, ci) === want)) {
+      return (isV6(localAddr) ? COOKIE_MSS_TABLE6 : COOKIE_MSS_TABLE)[idx]!;
     }
     return 0;
   }

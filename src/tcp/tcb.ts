@@ -40,6 +40,7 @@ import { SendBuffer } from './send-buffer.js';
 import { STATE_NAMES, TcpState, type ConnectionUser, type TcpInfo, type TcpStateValue } from './state.js';
 import type { TimeWaitEntry } from './time-wait.js';
 import { DOUBLE_ZERO } from '../shape.js';
+import { isV6 } from './addresses.js';
 import { seqSub } from './seq.js';
 import { tsClock } from './ts-clock.js';
 
@@ -63,10 +64,12 @@ export interface ConnectionHost {
   tsOffset(localAddr: number, localPort: number, remoteAddr: number, remotePort: number): number;
   /** MSS we announce towards `remote`. */
   advertisedMss(remote: number): number;
+  /** The path MSS already known towards `remote` (a learnt path MTU less the headers), 0xffff when none. */
+  knownPathMss(remote: number): number;
   /** RFC 5961 §7: may another challenge ACK go out now? */
   allowChallengeAck(now: number): boolean;
-  /** Payload bytes per super-segment at this MSS (1 without TSO). */
-  tsoSegments(smss: number): number;
+  /** Payload bytes per super-segment at this MSS towards `remote` (1 without TSO, and over IPv6). */
+  tsoSegments(smss: number, remote: number): number;
   /** Emits a segment of `c` with `len` bytes of its send buffer from `sbOffset`. */
   emit(c: Tcb, seq: number, ack: number, flags: number, window: number, opts: TcpOptions | undefined, sbOffset: number, len: number, gsoSize?: number, ipEcn?: number): void;
   sendRst(localAddr: number, localPort: number, remoteAddr: number, remotePort: number, seq: number, ack: number, withAck: boolean): void;
@@ -361,6 +364,8 @@ export abstract class Tcb {
   retransTotal = 0;
   segsIn = 0;
   segsOut = 0;
+  /** The socket is an IPv6 one (AF_INET6): its addresses show as IPv6, an IPv4 peer as ::ffff:a.b.c.d. */
+  v6Socket = false;
 
   /** Options emitted with each segment (mutated in place). */
   readonly opts: TcpOptions = {};
@@ -383,7 +388,9 @@ export abstract class Tcb {
     this.keepIdleMs = cfg.keepaliveTimeMs;
     this.keepIntervalMs = cfg.keepaliveIntervalMs;
     this.keepProbes = cfg.keepaliveProbes;
+    this.v6Socket = isV6(localAddr);
     this.advMss = layer.advertisedMss(remoteAddr);
+    this.pmtuMss = layer.knownPathMss(remoteAddr);
     this.tsOffset = layer.tsOffset(localAddr, localPort, remoteAddr, remotePort);
     this.rtxTimer = new Timer((now) => this.rtxTimerFires(now));
     this.delackTimer = new Timer((now) => this.delackTimerFires(now));

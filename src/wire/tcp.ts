@@ -7,6 +7,7 @@
 import { checksumOk, foldSum, internetChecksum, pseudoHeaderSum } from './checksum.js';
 import { read16, read32, write16, write32 } from './bytes.js';
 import { IPPROTO_TCP } from './ipv4.js';
+import { pseudoHeaderSum6 } from './ipv6.js';
 
 export const TCP_MIN_HEADER = 20;
 /** Largest header: data offset 15 words. */
@@ -426,6 +427,23 @@ function writeFastOpen(b: Uint8Array, p: number, fo: TcpFastOpenOption): number 
  * wire completes it (src/wire/offload.ts).
  */
 export function emitTcp(b: Uint8Array, o: number, fields: TcpEmit, payloadLength: number, src: number, dst: number, partialChecksum = false): number {
+  const hlen = writeTcpHeader(b, o, fields);
+  const total = hlen + payloadLength;
+  if (partialChecksum) write16(b, o + 16, foldSum(pseudoHeaderSum(src, dst, IPPROTO_TCP, total)));
+  else write16(b, o + 16, internetChecksum(b, o, total, pseudoHeaderSum(src, dst, IPPROTO_TCP, total)));
+  return hlen;
+}
+
+/** emitTcp over IPv6: the full checksum over the IPv6 pseudo-header (RFC 8200 §8.1). */
+export function emitTcp6(b: Uint8Array, o: number, fields: TcpEmit, payloadLength: number, src: readonly number[], dst: readonly number[]): number {
+  const hlen = writeTcpHeader(b, o, fields);
+  const total = hlen + payloadLength;
+  write16(b, o + 16, internetChecksum(b, o, total, pseudoHeaderSum6(src, dst, IPPROTO_TCP, total)));
+  return hlen;
+}
+
+/** Writes the header and options at b[o..] with a zero checksum field; returns the header length. */
+function writeTcpHeader(b: Uint8Array, o: number, fields: TcpEmit): number {
   let optLen: number;
   if (fields.rawOptions) {
     optLen = fields.rawOptions.length;
@@ -444,9 +462,6 @@ export function emitTcp(b: Uint8Array, o: number, fields: TcpEmit, payloadLength
   b[o + 16] = 0;
   b[o + 17] = 0;
   write16(b, o + 18, fields.urgent ?? 0);
-  const total = hlen + payloadLength;
-  if (partialChecksum) write16(b, o + 16, foldSum(pseudoHeaderSum(src, dst, IPPROTO_TCP, total)));
-  else write16(b, o + 16, internetChecksum(b, o, total, pseudoHeaderSum(src, dst, IPPROTO_TCP, total)));
   return hlen;
 }
 

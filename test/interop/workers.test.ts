@@ -70,7 +70,7 @@ describe.skipIf(!ready)(`--workers: stack shards on a multi-queue TUN${ready ? '
     expect(route.Http.Requests).toBe(42); // 40 + the download + this one, whichever shard served them
 
     const ss = JSON.parse(cli(['ss', '--json']).stdout) as { tcp: Row[] };
-    const listeners80 = ss.tcp.filter((r) => r.state === 'LISTEN' && r.local === '0.0.0.0:80');
+    const listeners80 = ss.tcp.filter((r) => r.state === 'LISTEN' && r.local === '*:80'); // `::` without IPV6_V6ONLY
     expect(listeners80.map((r) => r.shard).sort()).toEqual([0, 1]); // one listener per shard, as SO_REUSEPORT
     // An open connection's detail line names its shard.
     const held = ns.spawn(['nc', STACK_ADDR, '9'], { stdio: ['pipe', 'ignore', 'ignore'] });

@@ -81,7 +81,7 @@ describe('conform runner and matcher', () => {
       ['0 `tc qdisc add dev tun0 root netem delay 10ms`\n', /shell command 'tc qdisc/],
       ['0 `sysctl -q net.ipv4.tcp_fastopen_blackhole_timeout_sec=3600`\n', /sysctl net\.ipv4\.tcp_fastopen_blackhole_timeout_sec=3600/],
       ['0 `sysctl -q net.ipv4.tcp_frobnicate=1`\n', /sysctl net\.ipv4\.tcp_frobnicate/],
-      ['--ip_version=ipv6\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n', /--ip_version=ipv6/],
+      ['--ip_version=ipv6\n0 < icmp unreachable frag_needed mtu 1200 [1:11(10)]\n', /ICMP packets with --ip_version=ipv6/],
       ['0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 setsockopt(3, IPPROTO_TCP, TCP_CONGESTION, "bbr", 3) = 0\n', /socket option TCP_CONGESTION/],
       ['0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 splice(3, NULL, 6, NULL, 1, 0) = 1\n', /system call splice/],
       ['0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 sendmsg(3, {msg_iov(1)=[{..., 1}]}, MSG_OOB) = 1\n', /sendmsg flag MSG_OOB/],

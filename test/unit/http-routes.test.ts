@@ -34,11 +34,12 @@ describe('mounting node:http on the stack', () => {
     await net.run(1);
     expect(listening).toBe(true);
     expect(server.listening).toBe(true);
-    expect(server.address()).toEqual({ address: '0.0.0.0', family: 'IPv4', port: 8080 });
-    expect(net.b.tcp.socketTable().some((r) => r.state === 'LISTEN' && r.local === '0.0.0.0:8080')).toBe(true);
+    // Like Node: without a host the server listens on `::`, taking IPv4 too (ss shows a dual-stack socket as `*`).
+    expect(server.address()).toEqual({ address: '::', family: 'IPv6', port: 8080 });
+    expect(net.b.tcp.socketTable().some((r) => r.state === 'LISTEN' && r.local === '*:8080')).toBe(true);
     const r = await request(net, { port: 8080 });
     expect(r.status).toBe(200);
-    expect(r.body.toString()).toMatch(/^hello 10\.0\.0\.1:\d+$/);
+    expect(r.body.toString()).toMatch(/^hello ::ffff:10\.0\.0\.1:\d+$/);
     expect(server.counters.Requests).toBe(1);
     expect(server.counters.Responses2xx).toBe(1);
   });
@@ -158,7 +159,7 @@ describe('built-in routes', () => {
     expect(stats.Http.Requests).toBe(1);
     const k = await request(net, { path: '/_stack/sockets' });
     const table = JSON.parse(k.body.toString()) as { tcp: { state: string; local: string }[]; udp: unknown[] };
-    expect(table.tcp.some((r) => r.state === 'LISTEN' && r.local === '0.0.0.0:80')).toBe(true);
+    expect(table.tcp.some((r) => r.state === 'LISTEN' && r.local === '*:80')).toBe(true);
     expect(table.tcp.some((r) => r.state === 'ESTAB')).toBe(true);
     expect(Array.isArray(table.udp)).toBe(true);
   });

@@ -28,8 +28,10 @@ async function pair(opts: { allowHalfOpen?: boolean } = {}): Promise<{ net: Vnet
 describe('TcpSocket as node:http sees it', () => {
   it('remote/local address, port and family', async () => {
     const { client, server } = await pair();
-    expect([server.remoteAddress, server.remotePort, server.remoteFamily]).toEqual([A_ADDR, client.localPort, 'IPv4']);
-    expect(server.address()).toEqual({ address: B_ADDR, family: 'IPv4', port: 80 });
+    // listen(80) binds `::` (Node's default): an IPv4 peer shows as IPv4-mapped, the socket's family IPv6.
+    expect([server.remoteAddress, server.remotePort, server.remoteFamily]).toEqual([`::ffff:${A_ADDR}`, client.localPort, 'IPv6']);
+    expect(server.address()).toEqual({ address: `::ffff:${B_ADDR}`, family: 'IPv6', port: 80 });
+    expect([client.remoteAddress, client.remoteFamily]).toEqual([B_ADDR, 'IPv4']);
   });
 
   it("setTimeout: 'timeout' after idle time on the stack clock, pushed back by activity, off with 0", async () => {

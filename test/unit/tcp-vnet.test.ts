@@ -298,7 +298,7 @@ describe('TCP between two stacks', () => {
     s2.listen(80);
     await net.run(1);
     expect(err?.code).toBe('EADDRINUSE');
-    expect(s1.address()).toEqual({ address: '0.0.0.0', family: 'IPv4', port: 80 });
+    expect(s1.address()).toEqual({ address: '::', family: 'IPv6', port: 80 }); // Node's default: `::`, dual-stack
     let closed = false;
     let conn: TcpSocket | undefined;
     s1.on('connection', (s) => (conn = s));
