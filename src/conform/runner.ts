@@ -39,7 +39,7 @@ import {
 } from './packets.js';
 import { SyscallAdapter, type CallOutcome, type Blocked } from './syscalls.js';
 import { procNetTcp, procNetTcp6, runProcGrep } from './proc-net-tcp.js';
-import { ScriptFailure, type RunContext, type SocketUnderTest, type TupleState } from './run-context.js';
+import { ScriptFailure, localSeqOffset, type RunContext, type SocketUnderTest, type TupleState } from './run-context.js';
 
 export { ScriptFailure } from './run-context.js';
 import { errnoName } from './constants.js';
@@ -517,10 +517,12 @@ export class Run implements RunContext {
     if ((p.flags & (TCP_SYN | TCP_ACK)) === TCP_SYN && t.synSeen && this.sut === 'socket') t.relearn = true;
     const rOff = this.cfg.remoteIsnOffset;
     const opts: TcpOptionSpec[] = [];
+    const ackOff = localSeqOffset(t, (p.flags & TCP_SYN) !== 0);
     if (Array.isArray(p.options)) {
       for (const o of p.options) {
-        if (o.kind === 'sack') opts.push({ kind: 'sack', blocks: o.blocks.map(([a, b]) => [(a + t.off) >>> 0, (b + t.off) >>> 0]) });
-        else if (o.kind === 'ts') opts.push({ kind: 'ts', val: o.val, ecr: this.mapEcr(t, o.ecr, ev.line) });
+        if (o.kind === 'sack') opts.push({ kind: 'sack', blocks: o.blocks.map(([a, b]) => [(a + ackOff) >>> 0, (b + ackOff) >>> 0]) });
+        // packetdrill (run_packet.c) maps the TS ecr only on segments with ACK: a pure SYN's goes out as written.
+        else if (o.kind === 'ts') opts.push({ kind: 'ts', val: o.val, ecr: p.flags & TCP_ACK ? this.mapEcr(t, o.ecr, ev.line) : o.ecr });
         else opts.push(o);
       }
     }
@@ -533,7 +535,7 @@ export class Run implements RunContext {
         srcPort: t.remotePort,
         dstPort: t.localPort,
         seq: (p.start + rIsn + rOff) >>> 0,
-        ack: p.ack !== undefined ? (p.ack + t.off) >>> 0 : 0,
+        ack: p.ack !== undefined ? (p.ack + ackOff) >>> 0 : 0,
         flags: p.flags,
         window: p.win ?? 0,
         urgent: p.urg ?? 0,
@@ -560,7 +562,9 @@ export class Run implements RunContext {
     if (q?.proto === 'udp') body = quotedUdp(this.local, this.remote, this.udpLocalPort, this.udpRemotePort, q.len);
     else {
       const t = this.cut;
-      const seq = q ? (q.start + t.off) >>> 0 : t.off;
+      // packetdrill map_inbound_icmp_tcp_packet: the quoted segment counts from the live ISN (is_syn false).
+      const off = localSeqOffset(t, false);
+      const seq = q ? (q.start + off) >>> 0 : off;
       body = quotedTcp(this.local, this.remote, t.localPort, t.remotePort, seq, 0, q?.flags ?? TCP_ACK, q?.len ?? 0);
     }
     const rest = p.type === 3 && p.code === 4 ? (p.mtu ?? 0) & 0xffff : 0;
@@ -833,11 +837,12 @@ export class Run implements RunContext {
     if (h.flags !== p.flags) m.push(`flags: expected ${p.flagsText} got ${formatTcpFlags(h.flags)}`);
     if (p.flags & TCP_SYN && h.flags & TCP_SYN && (!tt.synSeen || tt.relearn)) {
       tt.off = (h.seq - p.start) >>> 0;
+      tt.localIsn = h.seq;
       tt.synSeen = true;
       tt.relearn = false;
       tt.tsFirst = undefined;
     }
-    const seq = (h.seq - tt.off) >>> 0;
+    const seq = (h.seq - localSeqOffset(tt, (h.flags & TCP_SYN) !== 0)) >>> 0;
     if (seq !== p.start) m.push(`seq: expected ${p.start}, got ${seq} (real ${h.seq})`);
     const ackExpected = p.ack === undefined ? 0 : p.ack;
     // Our SYN-ACK's ack is absolute; other segments' count from the peer's ISN (packetdrill).
@@ -1008,7 +1013,7 @@ export class Run implements RunContext {
     if (d.tcp) {
       const h = d.tcp;
       const t = this.tuples.get(`${h.srcPort}>${h.dstPort}`) ?? { off: 0, tsFirst: undefined, tsMap: new Map(), localPort: h.srcPort, remotePort: h.dstPort, synSeen: false, relearn: false };
-      const seq = (h.seq - t.off) >>> 0;
+      const seq = (h.seq - localSeqOffset(t, (h.flags & TCP_SYN) !== 0)) >>> 0;
       let s = `${h.srcPort}>${h.dstPort} ${formatTcpFlags(h.flags)} ${seq}:${(seq + h.payloadLength) >>> 0}(${h.payloadLength})`;
       if (h.flags & TCP_ACK || h.ack !== 0) s += ` ack ${(h.ack - this.cfg.remoteIsnOffset) >>> 0}`;
       s += ` win ${h.window}`;

@@ -69,6 +69,8 @@ type TcpFdState =
 class Fd {
   nonblock = false;
   boundPort: number | undefined;
+  /** SO_REUSEADDR (an accepted socket inherits it, as Linux's sk_clone copies sk_reuse). */
+  reuseAddr = false;
   opts: SockOpts = {};
   tcp: TcpFdState = { s: 'fresh' };
   udp: UdpSocket | undefined;
@@ -109,6 +111,8 @@ function isNullBuffer(e: Expr | undefined): boolean {
 
 export class SyscallAdapter {
   private readonly fds = new Map<number, Fd>();
+  /** Sockets whose script fd number a later accept() took over (packetdrill leaves them open). */
+  private readonly shadowed: Fd[] = [];
   /** Files open(2) opened (syscalls-send.ts). */
   private readonly files: OpenFiles;
 
@@ -158,7 +162,7 @@ export class SyscallAdapter {
 
   dispose(): void {
     this.epollCalls?.dispose();
-    for (const fd of this.fds.values()) {
+    for (const fd of [...this.fds.values(), ...this.shadowed]) {
       try {
         if (fd.udp && !fd.udp.isClosed) fd.udp.close();
         if (fd.tcp.s === 'listening') fd.tcp.server.close();
@@ -322,8 +326,11 @@ export class SyscallAdapter {
     if (!fd) return err('EBADF');
     if (fd.boundPort !== undefined) return err('EINVAL');
     const port = this.run.cfg.bindPort;
-    for (const other of this.fds.values()) {
-      if (other !== fd && other.kind === fd.kind && other.boundPort === port && other.tcp.s !== 'closed') return err('EADDRINUSE');
+    for (const other of [...this.fds.values(), ...this.shadowed]) {
+      if (other === fd || other.kind !== fd.kind || other.boundPort !== port || other.tcp.s === 'closed') continue;
+      // Linux inet_bind_conflict: two sockets with SO_REUSEADDR share a port unless the other one listens.
+      if (fd.kind === 'tcp' && fd.reuseAddr && other.reuseAddr && other.tcp.s !== 'listening') continue;
+      return err('EADDRINUSE');
     }
     fd.boundPort = port;
     if (fd.udp) {
@@ -437,9 +444,13 @@ export class SyscallAdapter {
   /** Binds an accepted socket to the script's fd number (the result written on the line). */
   private accepted(listener: Fd, s: TcpSocketApi, want: number, line: number): CallOutcome {
     const number = want >= 0 ? want : this.freeFd();
-    if (this.fds.has(number)) throw new ScriptFailure(`accept() = ${number}: fd ${number} is already in use in the script`, line);
+    // packetdrill (run_syscall_accept) does not check the number: the newest socket with it answers to it
+    // from now on, the older one stays open unnamed.
+    const older = this.fds.get(number);
+    if (older !== undefined) this.shadowed.push(older);
     const fd = new Fd('tcp', number);
     fd.opts = { ...listener.opts };
+    fd.reuseAddr = listener.reuseAddr;
     fd.tcp = { s: 'conn', sock: s };
     this.watchTcp(s, fd);
     fd.boundPort = listener.boundPort;
@@ -750,6 +761,8 @@ export class SyscallAdapter {
     if (FASTOPEN_SOCKOPTS.has(name)) return setFastOpenOption(name, fd.fastOpen, a[3], a[4] ? this.value(a[4], line) : 0, (e) => this.value(e, line), fd.tcp.s === 'listening' ? fd.tcp.server : undefined, fd.tcp.s === 'fresh' || fd.tcp.s === 'listening', this.tcpApi.config.fastOpen);
     switch (name) {
       case 'SO_REUSEADDR':
+        fd.reuseAddr = this.optValue(a[3], line) !== 0;
+        return ok();
       case 'SO_DEBUG':
       case 'SO_BROADCAST':
         return ok();
