@@ -837,7 +837,8 @@ export class Run implements RunContext {
     if (h.flags !== p.flags) m.push(`flags: expected ${p.flagsText} got ${formatTcpFlags(h.flags)}`);
     if (p.flags & TCP_SYN && h.flags & TCP_SYN && (!tt.synSeen || tt.relearn)) {
       tt.off = (h.seq - p.start) >>> 0;
-      tt.localIsn = h.seq;
+      // packetdrill learns the live ISN once per socket: a SYN-ACK reusing a TIME-WAIT tuple does not move it.
+      if (tt.localIsn === undefined) tt.localIsn = h.seq;
       tt.synSeen = true;
       tt.relearn = false;
       tt.tsFirst = undefined;

@@ -82,6 +82,8 @@ class Fd {
   eof = false;
   /** TCP: the socket was destroyed with this errno. */
   deadErrno = 0;
+  /** The socket's errorAfterData was taken as deadErrno already: its later 'error' event is the same one. */
+  errorNoted = false;
   readShut = false;
   writeShut = false;
   connectStarted = false;
@@ -397,13 +399,26 @@ export class SyscallAdapter {
   private watchTcp(s: TcpSocketApi, fd: Fd | undefined): void {
     const state = { fd };
     const mark = (f: Fd | undefined): Fd | undefined => f ?? this.fdOf(s);
-    s.on('error', (e: Error & { errno?: number; code?: string }) => {
-      const f = mark(state.fd);
+    const dead = (f: Fd | undefined, e: Error & { errno?: number; code?: string }): void => {
       const n = (e.code && ERRNO[e.code]) || Math.abs(e.errno ?? 0) || ERRNO['EIO']!;
       if (f) {
         f.deadErrno = n;
         f.pendingErrno = n;
       }
+    };
+    s.on('error', (e: Error & { errno?: number; code?: string }) => {
+      const f = mark(state.fd);
+      // An error already reported while data was left to read (errorAfterData) is not a second one.
+      if (f?.errorNoted) return;
+      dead(f, e);
+    });
+    // A reset with data still unread: Linux reports the error now (sk_err) and still reads the data.
+    s.on('wakeup', () => {
+      const e = s.errorAfterData;
+      const f = mark(state.fd);
+      if (e === null || f === undefined || f.errorNoted) return;
+      f.errorNoted = true;
+      dead(f, e);
     });
     s.on('end', () => {
       const f = mark(state.fd);

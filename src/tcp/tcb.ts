@@ -87,6 +87,8 @@ export interface ConnectionListener {
   established(c: Tcb, now: number): void;
   /** The connection ended before it was accepted. */
   forget(c: Tcb): void;
+  /** Is the connection in the accept queue? */
+  holds(c: Tcb): boolean;
 }
 
 /** A listener's pending Fast Open children (Linux fastopenq.qlen, bounded by TCP_FASTOPEN's max_qlen). */
