@@ -927,7 +927,9 @@ export class Run implements RunContext {
         return b.length === 2 ? undefined : `sackOK with length ${b.length}`;
       case 'sack': {
         const blocks: string[] = [];
-        for (let i = 2; i + 8 <= b.length; i += 8) blocks.push(`${(read32(b, i) - this.cfg.remoteIsnOffset) >>> 0}:${(read32(b, i + 4) - this.cfg.remoteIsnOffset) >>> 0}`);
+        // As the ack: SACK blocks count from the peer's ISN (packetdrill remote_seq_live_to_script_offset).
+        const off = this.cfg.remoteIsnOffset + (t.remoteIsn ?? 0);
+        for (let i = 2; i + 8 <= b.length; i += 8) blocks.push(`${(read32(b, i) - off) >>> 0}:${(read32(b, i + 4) - off) >>> 0}`);
         const exp = w.blocks.map(([x, y]) => `${x}:${y}`);
         if (blocks.join(' ') !== exp.join(' ')) return `expected sack ${exp.join(' ')}, got sack ${blocks.join(' ')}`;
         return undefined;
@@ -976,7 +978,8 @@ export class Run implements RunContext {
         return 'sackOK';
       case TcpOptionKind.Sack: {
         let s = 'sack';
-        for (let i = 2; i + 8 <= b.length; i += 8) s += ` ${(read32(b, i) - this.cfg.remoteIsnOffset) >>> 0}:${(read32(b, i + 4) - this.cfg.remoteIsnOffset) >>> 0}`;
+        const off = this.cfg.remoteIsnOffset + (t.remoteIsn ?? 0);
+        for (let i = 2; i + 8 <= b.length; i += 8) s += ` ${(read32(b, i) - off) >>> 0}:${(read32(b, i + 4) - off) >>> 0}`;
         return s;
       }
       case TcpOptionKind.FastOpen:

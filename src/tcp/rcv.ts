@@ -126,9 +126,11 @@ function synchronizedArrives(c: Tcb, h: TcpHeader, pkt: Uint8Array, payloadStart
   let flags = h.flags;
   let seq = h.seq;
   if (isSimultaneousOpenSynAck(c, h)) {
-    // Taken as the ACK it carries (Linux tcp_validate_incoming lets exactly this one through).
+    // Taken as the ACK it carries (Linux tcp_validate_incoming lets exactly this one through); its SYN is a
+    // sequence number already received, so tcp_data_queue answers it at once with a D-SACK of it (RFC 2883).
     flags &= ~TCP_SYN;
     seq = c.rcvNxt;
+    setDsack(c, h.seq, c.rcvNxt);
     ackNow(c);
   }
   if (pawsRejects(c, h, flags, now)) return;
