@@ -10,6 +10,8 @@ import { receiveBufferCeiling, windowScaleFor } from './config.js';
 import { SYN_DATA_OPTION_RESERVE, TFO_CLIENT_NO_COOKIE, type FastOpenCookieCache } from './fastopen.js';
 import { TcpState } from './state.js';
 import { RTX_RTO, type ActiveFastOpen, type Tcb } from './tcb.js';
+import { RecordMarks } from './records.js';
+import { seqAdd } from './seq.js';
 
 /** Linux tcp_fastopen_cookie_check: is there a cookie for this server (or is none needed)? Fills the option. */
 function loadCookie(c: Tcb, cache: FastOpenCookieCache, fo: ActiveFastOpen): boolean {
@@ -150,9 +152,14 @@ export function fastOpenSynAckArrives(c: Tcb, cache: FastOpenCookieCache, h: Tcp
   }
   cache.set(c.remoteAddr, h.mss, cookie, cookieLen, h.foExp, synDrop, tryExp, now);
   if (dataLeft) {
-    // The rest of the SYN's data goes again at once (tcp_non_congestion_loss_retransmit).
+    // The rest of the SYN's data goes again at once (tcp_non_congestion_loss_retransmit), as the skb it was
+    // queued in (tcp_send_syn_data): one segment of its own with PSH, never joined to the bytes written after.
     x.TCPFastOpenActiveFail++;
     c.sndNxt = c.sndUna;
+    if (c.sb.length > fo.synData - acked) {
+      if (c.records === null) c.records = new RecordMarks();
+      c.records.insert(seqAdd(c.iss, 1 + fo.synData));
+    }
     return;
   }
   if (fo.synData > 0) {
