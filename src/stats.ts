@@ -148,6 +148,8 @@ export function tcpExtCounters() {
     TCPAbortOnData: 0,
     TCPKeepAlive: 0,
     PAWSEstab: 0,
+    // A SYN-ACK whose TS ecr is not one of our SYN's (Linux tcp_rcv_synsent_state_process): answered with RST.
+    PAWSActive: 0,
     TCPOFOQueue: 0,
     TCPOFODrop: 0,
     TCPZeroWindowDrop: 0,

@@ -118,6 +118,7 @@ function sendFastOpenSyn(c: Tcb, len: number, now: number): void {
   c.sndMax = c.sndNxt;
   c.lastSend = now;
   c.rttTime = now;
+  c.synSentAt = now;
   c.armRtx(RTX_RTO, now + c.rtt.rto);
 }
 

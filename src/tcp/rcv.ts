@@ -51,6 +51,14 @@ function synSentArrives(c: Tcb, h: TcpHeader, pkt: Uint8Array, payloadStart: num
       return;
     }
     ackOk = seqLe(c.sndUna, h.ack);
+    // Linux tcp_rcv_synsent_state_process: a TS ecr that is not between our first SYN's TS val and now cannot
+    // answer our SYN (PAWSActiveRejected); the segment is reset like an unacceptable ACK, RST included.
+    if (h.tsPresent && h.tsEcr !== 0 && c.cfg.timestamps && !tsBetween(h.tsEcr, c.tsNow(c.synSentAt), c.tsNow(now))) {
+      stats.TcpExt.PAWSActive++;
+      stats.drop('tcp.syn-sent-bad-ts-ecr');
+      if (!(flags & TCP_RST)) c.layer.sendRst(c.localAddr, c.localPort, c.remoteAddr, c.remotePort, h.ack, 0, false);
+      return;
+    }
   }
   // Second: RST.
   if (flags & TCP_RST) {
@@ -497,4 +505,9 @@ function processFin(c: Tcb, now: number): void {
     default:
       ackNow(c);
   }
+}
+
+/** Linux between(): lo ≤ v ≤ hi in 32-bit modular order. */
+function tsBetween(v: number, lo: number, hi: number): boolean {
+  return ((v - lo) >>> 0) <= ((hi - lo) >>> 0);
 }

@@ -324,6 +324,8 @@ export abstract class Tcb {
   rttTiming = false;
   rttSeq = DOUBLE_ZERO;
   rttTime = DOUBLE_ZERO;
+  /** When the first SYN of an active open left (Linux retrans_stamp in SYN-SENT). */
+  synSentAt = DOUBLE_ZERO;
 
   // Timers.
   readonly rtxTimer: Timer;
