@@ -661,6 +661,7 @@ export class SyscallAdapter {
     if (fd.deadErrno) {
       const e = fd.deadErrno;
       fd.deadErrno = 0;
+      fd.pendingErrno = 0;
       return { ret: -1, errno: e === ERRNO['ECONNRESET'] ? e : ERRNO['EPIPE']! };
     }
     if (fd.writeShut || s.writableEnded || s.destroyed) return err('EPIPE');
@@ -1002,8 +1003,10 @@ export class SyscallAdapter {
     if (s.readableLength > 0 || (c !== null && c.readable > 0) || peerFin) r |= IN;
     if (peerFin) r |= RDHUP;
     if (!s.connecting && !s.destroyed && !fd.writeShut && s.writableLength === 0 && s.notSentBelowLowat) r |= OUT;
-    if (fd.deadErrno || fd.pendingErrno) r |= ERR;
-    if (s.destroyed && (fd.eof || fd.deadErrno)) r |= HUP | IN;
+    // POLLERR while sk_err is set: SO_ERROR, read() or write() reporting the error clears it.
+    if (fd.pendingErrno) r |= ERR;
+    // Linux tcp_poll after tcp_done (sk_shutdown = SHUTDOWN_MASK): HUP, IN and RDHUP for RCV_SHUTDOWN, OUT for SEND_SHUTDOWN.
+    if (s.destroyed && (fd.eof || fd.deadErrno)) r |= HUP | IN | OUT | RDHUP;
     if (peerFin && fd.writeShut) r |= HUP;
     return r & (events | ERR | HUP);
   }
