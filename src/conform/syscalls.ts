@@ -113,6 +113,8 @@ function isNullBuffer(e: Expr | undefined): boolean {
 
 export class SyscallAdapter {
   private readonly fds = new Map<number, Fd>();
+  /** The stack's MSS clamp before any TCP_MAXSEG (applyBuffers). */
+  private baseMssClamp: number | undefined;
   /** Sockets whose script fd number a later accept() took over (packetdrill leaves them open). */
   private readonly shadowed: Fd[] = [];
   /** Files open(2) opened (syscalls-send.ts). */
@@ -361,6 +363,7 @@ export class SyscallAdapter {
     await this.run.settle();
     if (listenErr) return { ret: -1, errno: listenErr };
     fd.tcp = { s: 'listening', server };
+    if (fd.opts.maxseg !== undefined) server.setMaxSegment(fd.opts.maxseg);
     this.epollCalls?.rewatch(fd.number);
     applyFastOpenToServer(fd.fastOpen, server);
     this.run.sut = 'listener';
@@ -391,8 +394,10 @@ export class SyscallAdapter {
       c.wmem = fd.opts.sndbuf;
       c.wmemMax = 0;
     }
-    // TCP_MAXSEG is per socket in Linux; here the stack-wide MSS clamp, set as the buffers are.
-    if (fd.opts.maxseg !== undefined) c.mssClamp = fd.opts.maxseg;
+    // TCP_MAXSEG is per socket in Linux; here the stack-wide MSS clamp, set as the buffers are, and put back
+    // for a socket without it (a listener keeps its own through setMaxSegment).
+    this.baseMssClamp ??= c.mssClamp;
+    c.mssClamp = fd.opts.maxseg ?? this.baseMssClamp;
   }
 
   /** Error bookkeeping of a TCP socket, attached once. */

@@ -312,6 +312,24 @@ describe('TCP_MAXSEG', () => {
   });
 });
 
+describe('TCP_MAXSEG per socket', () => {
+  it('clamps the SYN of the socket that set it only, not of the next one', async () => {
+    const r = await runScript(`0 \`sysctl -q net.ipv4.tcp_timestamps=0\`
++0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 setsockopt(3, SOL_TCP, TCP_MAXSEG, [1000], 4) = 0
++0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
++0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
++0 > S 0:0(0) <mss 1000,nop,nop,sackOK,nop,wscale 10>
++0 close(3) = 0
++0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 4
++0 fcntl(4, F_SETFL, O_RDWR|O_NONBLOCK) = 0
++0 connect(4, ..., ...) = -1 EINPROGRESS (Operation now in progress)
++0 > S 0:0(0) <mss 1460,nop,nop,sackOK,nop,wscale 10>
+`);
+    expect(r.status, r.reason).toBe('pass');
+  });
+});
+
 describe('NULL buffers', () => {
   it('answer EFAULT on write and on a read with data waiting, and consume nothing', async () => {
     const r = await runScript(PASSIVE + `+0 write(4, NULL, 1000) = -1 EFAULT (Bad address)
