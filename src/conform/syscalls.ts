@@ -664,10 +664,11 @@ export class SyscallAdapter {
       return { blocked: true, retry: attempt };
     }
     if (fd.deadErrno) {
-      const e = fd.deadErrno;
+      // Linux tcp_sendmsg → sk_stream_error: the pending socket error if there is one (reported once), else EPIPE.
+      const e = fd.pendingErrno;
       fd.deadErrno = 0;
       fd.pendingErrno = 0;
-      return { ret: -1, errno: e === ERRNO['ECONNRESET'] ? e : ERRNO['EPIPE']! };
+      return { ret: -1, errno: e || ERRNO['EPIPE']! };
     }
     if (fd.writeShut || s.writableEnded || s.destroyed) return err('EPIPE');
     if (s.connecting) {
