@@ -652,7 +652,15 @@ export class SyscallAdapter {
     if (fd.tcp.s !== 'conn') return err(fd.tcp.s === 'closed' ? 'EBADF' : 'EPIPE');
     const s = fd.tcp.sock;
     // Linux tcp_sendmsg_fastopen: another Fast Open while one is in progress.
-    if (flags & SYMBOLS['MSG_FASTOPEN']! && s.connecting && s.fastOpenInfo() !== null) return err('EALREADY');
+    // (__inet_stream_connect on a socket already connecting; a deferred connect's first write is the SYN.)
+    if (flags & SYMBOLS['MSG_FASTOPEN']! && s.tcpInfo()?.state === 'SYN-SENT' && s.fastOpenInfo()?.deferred !== true) return err('EALREADY');
+    // A write of no bytes after a deferred Fast Open connect still connects (tcp_sendmsg_fastopen): the SYN
+    // without data, then EINPROGRESS (non-blocking) or the wait for the handshake.
+    if (len === 0 && s.fastOpenInfo()?.deferred === true && s.connectDeferred()) {
+      await this.run.settle();
+      if (dontwait) return err('EINPROGRESS');
+      return this.waitConnect(fd, s);
+    }
     // The first write after a deferred Fast Open connect sends the SYN; a blocking one waits for the handshake.
     if (!dontwait && s.fastOpenInfo()?.deferred === true) {
       s.write(Buffer.alloc(len));
@@ -671,8 +679,17 @@ export class SyscallAdapter {
       return { ret: -1, errno: e || ERRNO['EPIPE']! };
     }
     if (fd.writeShut || s.writableEnded || s.destroyed) return err('EPIPE');
-    if (s.connecting) {
-      if (dontwait) return err('EAGAIN');
+    // Linux tcp_sendmsg → sk_stream_wait_connect: a non-blocking write before the handshake completes (a
+    // deferred Fast Open connect's first write excepted: it is the SYN).
+    const synSent = s.connecting || (s.tcpInfo()?.state === 'SYN-SENT' && s.fastOpenInfo()?.deferred !== true);
+    if (synSent && dontwait) return err('EAGAIN');
+    const room = dontwait ? s.deferredSynRoom : 0;
+    if (room > 0 && len > room) {
+      // A non-blocking first write after a deferred Fast Open connect: only what the SYN carries is taken
+      // (tcp_sendmsg_fastopen returns the bytes copied into it).
+      s.send(data ? data.subarray(0, room) : Buffer.alloc(room), sendOptionsOf(flags));
+      await this.run.settle();
+      return ok(room);
     }
     if (dontwait && !s.connecting) {
       // Linux's non-blocking tcp_sendmsg: what fits now, the rest is the caller's (EAGAIN when nothing fits).

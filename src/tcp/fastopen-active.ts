@@ -78,10 +78,13 @@ export function openActiveFastOpen(c: Tcb, cache: FastOpenCookieCache, data: Uin
   return inSyn;
 }
 
-/** The first write after a deferred connect: the SYN with as much of the buffer as fits (tcp_sendmsg_fastopen). */
-export function sendDeferredSyn(c: Tcb, cache: FastOpenCookieCache, now: number): void {
+/**
+ * The first write after a deferred connect: the SYN with as much of the buffer as fits (tcp_sendmsg_fastopen).
+ * `empty`: a write of no bytes still connects (the SYN with the cookie and no data).
+ */
+export function sendDeferredSyn(c: Tcb, cache: FastOpenCookieCache, now: number, empty = false): void {
   const fo = c.fastOpen;
-  if (fo === null || !fo.deferred || c.sb.length === 0) return;
+  if (fo === null || !fo.deferred || (c.sb.length === 0 && !empty)) return;
   fo.deferred = false;
   sendFastOpenSyn(c, Math.min(c.sb.length, synDataSpace(c, cache)), now);
 }

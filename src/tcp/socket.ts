@@ -155,6 +155,24 @@ export class TcpSocket extends Duplex implements ConnectionUser {
     }
   }
 
+  /** Bytes a non-blocking first write after a deferred Fast Open connect takes: what fits the SYN (0: no deferred connect). */
+  get deferredSynRoom(): number {
+    return this.conn?.deferredSynRoom ?? 0;
+  }
+
+  /**
+   * A write of no bytes on a socket whose Fast Open connect was deferred (TCP_FASTOPEN_CONNECT): Linux connects
+   * now, the SYN carrying the cookie and no data. False when there was no deferred connect to start.
+   */
+  connectDeferred(): boolean {
+    const c = this.conn;
+    if (c === null || c.fastOpen === null || !c.fastOpen.deferred) return false;
+    c.connectDeferredNow(this.layer.now());
+    this.connecting = true;
+    this.layer.kick();
+    return true;
+  }
+
   /** Fast Open of this socket's active open: bytes sent in the SYN, whether the SYN-ACK covered them (TCPI_OPT_SYN_DATA), whether the SYN still waits for a write; null without Fast Open. */
   fastOpenInfo(): { synData: number; synDataAcked: boolean; deferred: boolean } | null {
     const fo = this.conn?.fastOpen;
