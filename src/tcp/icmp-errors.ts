@@ -41,8 +41,9 @@ export function icmpErrorArrives(c: Tcb, type: number, code: number, info: numbe
   const e = icmpErrno(type, code)[0];
   if (e === 'EMSGSIZE' || e === 'EPROTO') return;
   const err: TcpErrorCode = e;
-  if (c.state === TcpState.SYN_SENT || (c.state === TcpState.SYN_RECEIVED && c.listener === null)) {
-    // Linux tcp_v4_err: during the handshake an unreachable ends the attempt.
+  if (c.state === TcpState.SYN_SENT || (c.state === TcpState.SYN_RECEIVED && (c.listener === null || c.fastOpenQueue !== null))) {
+    // Linux tcp_v4_err: during the handshake an unreachable ends the attempt — a Fast Open child's too, which
+    // then stays in the accept queue with its data and the error (tcp_done).
     c.pendingError = ERRNO[err];
     terminate(c, new TcpError(err, 'connect'));
     return;
