@@ -39,6 +39,7 @@ import {
 } from './packets.js';
 import { SyscallAdapter, type CallOutcome, type Blocked } from './syscalls.js';
 import { procNetTcp, procNetTcp6, runProcGrep } from './proc-net-tcp.js';
+import { NstatHistory } from './nstat.js';
 import { ScriptFailure, localSeqOffset, type RunContext, type SocketUnderTest, type TupleState } from './run-context.js';
 
 export { ScriptFailure } from './run-context.js';
@@ -183,6 +184,8 @@ export class Run implements RunContext {
   readonly timers = new TimerQueue();
   readonly link: ScriptLink;
   stack: Stack | undefined;
+  /** `nstat` in shell lines (nstat.ts). */
+  private readonly nstat = new NstatHistory();
   readonly local: number;
   readonly remote: number;
   private readonly tuples = new Map<string, TupleState>();
@@ -416,6 +419,12 @@ export class Run implements RunContext {
 
   private shell(ev: ScriptEvent, command: string): void {
     if (this.procGrep(ev, command)) return;
+    const n = this.nstat.run(command, this.stack?.stats ?? null);
+    if (n !== undefined) {
+      this.trace(`shell ${command}: status ${n.status}${n.output ? '\n' + n.output : ''}`);
+      if (n.status !== 0) this.fail('other', `shell command '${command}' exited with status ${n.status}`, ev.line, [`script: ${ev.text}`]);
+      return;
+    }
     const outcome = applyShellCommand(this.cfg, command, ev.line);
     for (const d of outcome.done) this.trace(`shell ${d}`);
     for (const w of outcome.warnings) this.result.warnings.push(`line ${ev.line}: ${w}`);

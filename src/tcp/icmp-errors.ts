@@ -16,6 +16,7 @@ export function icmpErrorArrives(c: Tcb, type: number, code: number, info: numbe
   // RFC 5927 §4.1: believe it only if the quoted sequence number is one we have outstanding.
   if (!(seqGe(seq, c.sndUna) && seqLe(seq, c.sndMax)) || c.state === TcpState.TIME_WAIT) {
     x.IcmpForgedDrops++;
+    x.OutOfWindowIcmps++;
     c.layer.stats.drop('tcp.icmp-out-of-window');
     return;
   }
