@@ -156,6 +156,7 @@ export const DROP_REASONS = {
   'tcp.syn-recv-other-syn': 'a SYN with another ISN for a half-open connection',
   'tcp.syn-recv-timeout': 'a half-open connection given up after net.ipv4.tcp_synack_retries',
   'tcp.syn-sent-bad-ack': 'an ACK in SYN-SENT for a sequence number we did not send (answered with RST)',
+  'tcp.syn-sent-bad-ts-ecr': "a SYN-ACK whose TS ecr is not between our first SYN's TS val and now (PAWSActive, answered with RST)",
   'tcp.syn-sent-no-syn': 'a segment in SYN-SENT with neither SYN nor an acceptable RST',
   'tcp.syn-sent-rst-no-ack': 'a RST in SYN-SENT without an acceptable ACK (RFC 9293 §3.10.7.3)',
   'tcp.paws': 'a timestamp older than the last one (PAWS, RFC 7323 §5)',

@@ -148,6 +148,8 @@ export function tcpExtCounters() {
     TCPAbortOnData: 0,
     TCPKeepAlive: 0,
     PAWSEstab: 0,
+    // A SYN-ACK whose TS ecr is not one of our SYN's (Linux tcp_rcv_synsent_state_process): answered with RST.
+    PAWSActive: 0,
     TCPOFOQueue: 0,
     TCPOFODrop: 0,
     TCPZeroWindowDrop: 0,
@@ -170,6 +172,8 @@ export function tcpExtCounters() {
     TCPDeliveredCE: 0,
     TCPACKSkippedTimeWait: 0,
     IcmpForgedDrops: 0,
+    // An ICMP error quoting a sequence number not in flight (Linux tcp_v4_err, LINUX_MIB_OUTOFWINDOWICMPS).
+    OutOfWindowIcmps: 0,
     // Segments signed with a TCP MD5 option (RFC 2385) to a socket without a key (Linux tcp_inbound_md5_hash).
     TCPMD5Unexpected: 0,
     // TCP Fast Open (RFC 7413), as Linux's TcpExt names them.

@@ -36,6 +36,16 @@ export interface TupleState {
    * acknowledgement numbers of our segments other than SYNs, count from it (packetdrill's remote_isn offset).
    */
   remoteIsn?: number;
+  /** The stack's live ISN, from its SYN or SYN-ACK: our non-SYN segments count from it (packetdrill's local_isn). */
+  localIsn?: number;
+}
+
+/**
+ * packetdrill local_seq_script_to_live_offset: a SYN's sequence number (and the ack of an inbound SYN) maps
+ * through live ISN - script ISN; every other one counts from the live ISN, whatever ISN the script wrote.
+ */
+export function localSeqOffset(t: TupleState, isSyn: boolean): number {
+  return isSyn ? t.off : (t.localIsn ?? t.off);
 }
 
 export type SocketUnderTest = 'none' | 'listener' | 'child' | 'socket';

@@ -41,7 +41,8 @@ import {
 } from './packets.js';
 import { SyscallAdapter, type CallOutcome, type Blocked } from './syscalls.js';
 import { procNetTcp, procNetTcp6, runProcGrep } from './proc-net-tcp.js';
-import { ScriptFailure, type RunContext, type SocketUnderTest, type TupleState } from './run-context.js';
+import { NstatHistory } from './nstat.js';
+import { ScriptFailure, localSeqOffset, type RunContext, type SocketUnderTest, type TupleState } from './run-context.js';
 
 export { ScriptFailure } from './run-context.js';
 import { errnoName } from './constants.js';
@@ -186,6 +187,8 @@ export class Run implements RunContext {
   readonly timers = new TimerQueue();
   readonly link: ScriptLink;
   stack: Stack | undefined;
+  /** `nstat` in shell lines (nstat.ts). */
+  private readonly nstat = new NstatHistory();
   readonly local: number;
   readonly remote: number;
   private readonly tuples = new Map<string, TupleState>();
@@ -425,6 +428,12 @@ export class Run implements RunContext {
 
   private shell(ev: ScriptEvent, command: string): void {
     if (this.procGrep(ev, command)) return;
+    const n = this.nstat.run(command, this.stack?.stats ?? null);
+    if (n !== undefined) {
+      this.trace(`shell ${command}: status ${n.status}${n.output ? '\n' + n.output : ''}`);
+      if (n.status !== 0) this.fail('other', `shell command '${command}' exited with status ${n.status}`, ev.line, [`script: ${ev.text}`]);
+      return;
+    }
     const outcome = applyShellCommand(this.cfg, command, ev.line);
     for (const d of outcome.done) this.trace(`shell ${d}`);
     for (const w of outcome.warnings) this.result.warnings.push(`line ${ev.line}: ${w}`);
@@ -526,10 +535,12 @@ export class Run implements RunContext {
     if ((p.flags & (TCP_SYN | TCP_ACK)) === TCP_SYN && t.synSeen && this.sut === 'socket') t.relearn = true;
     const rOff = this.cfg.remoteIsnOffset;
     const opts: TcpOptionSpec[] = [];
+    const ackOff = localSeqOffset(t, (p.flags & TCP_SYN) !== 0);
     if (Array.isArray(p.options)) {
       for (const o of p.options) {
-        if (o.kind === 'sack') opts.push({ kind: 'sack', blocks: o.blocks.map(([a, b]) => [(a + t.off) >>> 0, (b + t.off) >>> 0]) });
-        else if (o.kind === 'ts') opts.push({ kind: 'ts', val: o.val, ecr: this.mapEcr(t, o.ecr, ev.line) });
+        if (o.kind === 'sack') opts.push({ kind: 'sack', blocks: o.blocks.map(([a, b]) => [(a + ackOff) >>> 0, (b + ackOff) >>> 0]) });
+        // packetdrill (run_packet.c) maps the TS ecr only on segments with ACK: a pure SYN's goes out as written.
+        else if (o.kind === 'ts') opts.push({ kind: 'ts', val: o.val, ecr: p.flags & TCP_ACK ? this.mapEcr(t, o.ecr, ev.line) : o.ecr });
         else opts.push(o);
       }
     }
@@ -542,7 +553,7 @@ export class Run implements RunContext {
         srcPort: t.remotePort,
         dstPort: t.localPort,
         seq: (p.start + rIsn + rOff) >>> 0,
-        ack: p.ack !== undefined ? (p.ack + t.off) >>> 0 : 0,
+        ack: p.ack !== undefined ? (p.ack + ackOff) >>> 0 : 0,
         flags: p.flags,
         window: p.win ?? 0,
         urgent: p.urg ?? 0,
@@ -569,7 +580,9 @@ export class Run implements RunContext {
     if (q?.proto === 'udp') body = quotedUdp(this.local, this.remote, this.udpLocalPort, this.udpRemotePort, q.len);
     else {
       const t = this.cut;
-      const seq = q ? (q.start + t.off) >>> 0 : t.off;
+      // packetdrill map_inbound_icmp_tcp_packet: the quoted segment counts from the live ISN (is_syn false).
+      const off = localSeqOffset(t, false);
+      const seq = q ? (q.start + off) >>> 0 : off;
       body = quotedTcp(this.local, this.remote, t.localPort, t.remotePort, seq, 0, q?.flags ?? TCP_ACK, q?.len ?? 0);
     }
     const rest = p.type === 3 && p.code === 4 ? (p.mtu ?? 0) & 0xffff : 0;
@@ -842,11 +855,13 @@ export class Run implements RunContext {
     if (h.flags !== p.flags) m.push(`flags: expected ${p.flagsText} got ${formatTcpFlags(h.flags)}`);
     if (p.flags & TCP_SYN && h.flags & TCP_SYN && (!tt.synSeen || tt.relearn)) {
       tt.off = (h.seq - p.start) >>> 0;
+      // packetdrill learns the live ISN once per socket: a SYN-ACK reusing a TIME-WAIT tuple does not move it.
+      if (tt.localIsn === undefined) tt.localIsn = h.seq;
       tt.synSeen = true;
       tt.relearn = false;
       tt.tsFirst = undefined;
     }
-    const seq = (h.seq - tt.off) >>> 0;
+    const seq = (h.seq - localSeqOffset(tt, (h.flags & TCP_SYN) !== 0)) >>> 0;
     if (seq !== p.start) m.push(`seq: expected ${p.start}, got ${seq} (real ${h.seq})`);
     const ackExpected = p.ack === undefined ? 0 : p.ack;
     // Our SYN-ACK's ack is absolute; other segments' count from the peer's ISN (packetdrill).
@@ -930,7 +945,9 @@ export class Run implements RunContext {
         return b.length === 2 ? undefined : `sackOK with length ${b.length}`;
       case 'sack': {
         const blocks: string[] = [];
-        for (let i = 2; i + 8 <= b.length; i += 8) blocks.push(`${(read32(b, i) - this.cfg.remoteIsnOffset) >>> 0}:${(read32(b, i + 4) - this.cfg.remoteIsnOffset) >>> 0}`);
+        // As the ack: SACK blocks count from the peer's ISN (packetdrill remote_seq_live_to_script_offset).
+        const off = this.cfg.remoteIsnOffset + (t.remoteIsn ?? 0);
+        for (let i = 2; i + 8 <= b.length; i += 8) blocks.push(`${(read32(b, i) - off) >>> 0}:${(read32(b, i + 4) - off) >>> 0}`);
         const exp = w.blocks.map(([x, y]) => `${x}:${y}`);
         if (blocks.join(' ') !== exp.join(' ')) return `expected sack ${exp.join(' ')}, got sack ${blocks.join(' ')}`;
         return undefined;
@@ -979,7 +996,8 @@ export class Run implements RunContext {
         return 'sackOK';
       case TcpOptionKind.Sack: {
         let s = 'sack';
-        for (let i = 2; i + 8 <= b.length; i += 8) s += ` ${(read32(b, i) - this.cfg.remoteIsnOffset) >>> 0}:${(read32(b, i + 4) - this.cfg.remoteIsnOffset) >>> 0}`;
+        const off = this.cfg.remoteIsnOffset + (t.remoteIsn ?? 0);
+        for (let i = 2; i + 8 <= b.length; i += 8) s += ` ${(read32(b, i) - off) >>> 0}:${(read32(b, i + 4) - off) >>> 0}`;
         return s;
       }
       case TcpOptionKind.FastOpen:
@@ -1017,7 +1035,7 @@ export class Run implements RunContext {
     if (d.tcp) {
       const h = d.tcp;
       const t = this.tuples.get(`${h.srcPort}>${h.dstPort}`) ?? { off: 0, tsFirst: undefined, tsMap: new Map(), localPort: h.srcPort, remotePort: h.dstPort, synSeen: false, relearn: false };
-      const seq = (h.seq - t.off) >>> 0;
+      const seq = (h.seq - localSeqOffset(t, (h.flags & TCP_SYN) !== 0)) >>> 0;
       let s = `${h.srcPort}>${h.dstPort} ${formatTcpFlags(h.flags)} ${seq}:${(seq + h.payloadLength) >>> 0}(${h.payloadLength})`;
       if (h.flags & TCP_ACK || h.ack !== 0) s += ` ack ${(h.ack - this.cfg.remoteIsnOffset) >>> 0}`;
       s += ` win ${h.window}`;

@@ -118,7 +118,8 @@ export function iovLength(msg: Expr | undefined, value: (e: Expr) => number, lin
 /** Preflight of a SEND_CALLS call: the flags it may carry. */
 export function preflightSend(call: SyscallLine, line: number): void {
   if (call.name === 'sendmsg') {
-    for (const f of flagNames(call.args[2])) if (f.startsWith('MSG_') && !SEND_FLAGS.has(f)) throw new Unsupported(`sendmsg flag ${f}`, line);
+    // MSG_FASTOPEN: sendmsg connects with its data in the SYN as sendto does (tcp_sendmsg_fastopen).
+    for (const f of flagNames(call.args[2])) if (f.startsWith('MSG_') && !SEND_FLAGS.has(f) && f !== 'MSG_FASTOPEN') throw new Unsupported(`sendmsg flag ${f}`, line);
   }
   if (call.name === 'open') {
     const flags = flagNames(call.args[1]);

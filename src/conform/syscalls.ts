@@ -70,6 +70,8 @@ type TcpFdState =
 class Fd {
   nonblock = false;
   boundPort: number | undefined;
+  /** SO_REUSEADDR (an accepted socket inherits it, as Linux's sk_clone copies sk_reuse). */
+  reuseAddr = false;
   opts: SockOpts = {};
   tcp: TcpFdState = { s: 'fresh' };
   udp: UdpSocket<number> | UdpSocket<Ipv6Words> | undefined;
@@ -81,6 +83,8 @@ class Fd {
   eof = false;
   /** TCP: the socket was destroyed with this errno. */
   deadErrno = 0;
+  /** The socket's errorAfterData was taken as deadErrno already: its later 'error' event is the same one. */
+  errorNoted = false;
   readShut = false;
   writeShut = false;
   connectStarted = false;
@@ -110,6 +114,10 @@ function isNullBuffer(e: Expr | undefined): boolean {
 
 export class SyscallAdapter {
   private readonly fds = new Map<number, Fd>();
+  /** The stack's MSS clamp before any TCP_MAXSEG (applyBuffers). */
+  private baseMssClamp: number | undefined;
+  /** Sockets whose script fd number a later accept() took over (packetdrill leaves them open). */
+  private readonly shadowed: Fd[] = [];
   /** Files open(2) opened (syscalls-send.ts). */
   private readonly files: OpenFiles;
 
@@ -161,7 +169,7 @@ export class SyscallAdapter {
 
   dispose(): void {
     this.epollCalls?.dispose();
-    for (const fd of this.fds.values()) {
+    for (const fd of [...this.fds.values(), ...this.shadowed]) {
       try {
         if (fd.udp && !fd.udp.isClosed) fd.udp.close();
         if (fd.tcp.s === 'listening') fd.tcp.server.close();
@@ -325,8 +333,11 @@ export class SyscallAdapter {
     if (!fd) return err('EBADF');
     if (fd.boundPort !== undefined) return err('EINVAL');
     const port = this.run.cfg.bindPort;
-    for (const other of this.fds.values()) {
-      if (other !== fd && other.kind === fd.kind && other.boundPort === port && other.tcp.s !== 'closed') return err('EADDRINUSE');
+    for (const other of [...this.fds.values(), ...this.shadowed]) {
+      if (other === fd || other.kind !== fd.kind || other.boundPort !== port || other.tcp.s === 'closed') continue;
+      // Linux inet_bind_conflict: two sockets with SO_REUSEADDR share a port unless the other one listens.
+      if (fd.kind === 'tcp' && fd.reuseAddr && other.reuseAddr && other.tcp.s !== 'listening') continue;
+      return err('EADDRINUSE');
     }
     fd.boundPort = port;
     if (fd.udp) {
@@ -355,6 +366,7 @@ export class SyscallAdapter {
     await this.run.settle();
     if (listenErr) return { ret: -1, errno: listenErr };
     fd.tcp = { s: 'listening', server };
+    if (fd.opts.maxseg !== undefined) server.setMaxSegment(fd.opts.maxseg);
     this.epollCalls?.rewatch(fd.number);
     applyFastOpenToServer(fd.fastOpen, server);
     this.run.sut = 'listener';
@@ -385,21 +397,36 @@ export class SyscallAdapter {
       c.wmem = fd.opts.sndbuf;
       c.wmemMax = 0;
     }
-    // TCP_MAXSEG is per socket in Linux; here the stack-wide MSS clamp, set as the buffers are.
-    if (fd.opts.maxseg !== undefined) c.mssClamp = fd.opts.maxseg;
+    // TCP_MAXSEG is per socket in Linux; here the stack-wide MSS clamp, set as the buffers are, and put back
+    // for a socket without it (a listener keeps its own through setMaxSegment).
+    this.baseMssClamp ??= c.mssClamp;
+    c.mssClamp = fd.opts.maxseg ?? this.baseMssClamp;
   }
 
   /** Error bookkeeping of a TCP socket, attached once. */
   private watchTcp(s: TcpSocketApi, fd: Fd | undefined): void {
     const state = { fd };
     const mark = (f: Fd | undefined): Fd | undefined => f ?? this.fdOf(s);
-    s.on('error', (e: Error & { errno?: number; code?: string }) => {
-      const f = mark(state.fd);
+    const dead = (f: Fd | undefined, e: Error & { errno?: number; code?: string }): void => {
       const n = (e.code && ERRNO[e.code]) || Math.abs(e.errno ?? 0) || ERRNO['EIO']!;
       if (f) {
         f.deadErrno = n;
         f.pendingErrno = n;
       }
+    };
+    s.on('error', (e: Error & { errno?: number; code?: string }) => {
+      const f = mark(state.fd);
+      // An error already reported while data was left to read (errorAfterData) is not a second one.
+      if (f?.errorNoted) return;
+      dead(f, e);
+    });
+    // A reset with data still unread: Linux reports the error now (sk_err) and still reads the data.
+    s.on('wakeup', () => {
+      const e = s.errorAfterData;
+      const f = mark(state.fd);
+      if (e === null || f === undefined || f.errorNoted) return;
+      f.errorNoted = true;
+      dead(f, e);
     });
     s.on('end', () => {
       const f = mark(state.fd);
@@ -440,9 +467,13 @@ export class SyscallAdapter {
   /** Binds an accepted socket to the script's fd number (the result written on the line). */
   private accepted(listener: Fd, s: TcpSocketApi, want: number, line: number): CallOutcome {
     const number = want >= 0 ? want : this.freeFd();
-    if (this.fds.has(number)) throw new ScriptFailure(`accept() = ${number}: fd ${number} is already in use in the script`, line);
+    // packetdrill (run_syscall_accept) does not check the number: the newest socket with it answers to it
+    // from now on, the older one stays open unnamed.
+    const older = this.fds.get(number);
+    if (older !== undefined) this.shadowed.push(older);
     const fd = new Fd('tcp', number);
     fd.opts = { ...listener.opts };
+    fd.reuseAddr = listener.reuseAddr;
     fd.tcp = { s: 'conn', sock: s };
     this.watchTcp(s, fd);
     fd.boundPort = listener.boundPort;
@@ -624,7 +655,15 @@ export class SyscallAdapter {
     if (fd.tcp.s !== 'conn') return err(fd.tcp.s === 'closed' ? 'EBADF' : 'EPIPE');
     const s = fd.tcp.sock;
     // Linux tcp_sendmsg_fastopen: another Fast Open while one is in progress.
-    if (flags & SYMBOLS['MSG_FASTOPEN']! && s.connecting && s.fastOpenInfo() !== null) return err('EALREADY');
+    // (__inet_stream_connect on a socket already connecting; a deferred connect's first write is the SYN.)
+    if (flags & SYMBOLS['MSG_FASTOPEN']! && s.tcpInfo()?.state === 'SYN-SENT' && s.fastOpenInfo()?.deferred !== true) return err('EALREADY');
+    // A write of no bytes after a deferred Fast Open connect still connects (tcp_sendmsg_fastopen): the SYN
+    // without data, then EINPROGRESS (non-blocking) or the wait for the handshake.
+    if (len === 0 && s.fastOpenInfo()?.deferred === true && s.connectDeferred()) {
+      await this.run.settle();
+      if (dontwait) return err('EINPROGRESS');
+      return this.waitConnect(fd, s);
+    }
     // The first write after a deferred Fast Open connect sends the SYN; a blocking one waits for the handshake.
     if (!dontwait && s.fastOpenInfo()?.deferred === true) {
       s.write(Buffer.alloc(len));
@@ -636,13 +675,24 @@ export class SyscallAdapter {
       return { blocked: true, retry: attempt };
     }
     if (fd.deadErrno) {
-      const e = fd.deadErrno;
+      // Linux tcp_sendmsg → sk_stream_error: the pending socket error if there is one (reported once), else EPIPE.
+      const e = fd.pendingErrno;
       fd.deadErrno = 0;
-      return { ret: -1, errno: e === ERRNO['ECONNRESET'] ? e : ERRNO['EPIPE']! };
+      fd.pendingErrno = 0;
+      return { ret: -1, errno: e || ERRNO['EPIPE']! };
     }
     if (fd.writeShut || s.writableEnded || s.destroyed) return err('EPIPE');
-    if (s.connecting) {
-      if (dontwait) return err('EAGAIN');
+    // Linux tcp_sendmsg → sk_stream_wait_connect: a non-blocking write before the handshake completes (a
+    // deferred Fast Open connect's first write excepted: it is the SYN).
+    const synSent = s.connecting || (s.tcpInfo()?.state === 'SYN-SENT' && s.fastOpenInfo()?.deferred !== true);
+    if (synSent && dontwait) return err('EAGAIN');
+    const room = dontwait ? s.deferredSynRoom : 0;
+    if (room > 0 && len > room) {
+      // A non-blocking first write after a deferred Fast Open connect: only what the SYN carries is taken
+      // (tcp_sendmsg_fastopen returns the bytes copied into it).
+      s.send(data ? data.subarray(0, room) : Buffer.alloc(room), sendOptionsOf(flags));
+      await this.run.settle();
+      return ok(room);
     }
     if (dontwait && !s.connecting) {
       // Linux's non-blocking tcp_sendmsg: what fits now, the rest is the caller's (EAGAIN when nothing fits).
@@ -753,6 +803,8 @@ export class SyscallAdapter {
     if (FASTOPEN_SOCKOPTS.has(name)) return setFastOpenOption(name, fd.fastOpen, a[3], a[4] ? this.value(a[4], line) : 0, (e) => this.value(e, line), fd.tcp.s === 'listening' ? fd.tcp.server : undefined, fd.tcp.s === 'fresh' || fd.tcp.s === 'listening', this.tcpApi.config.fastOpen);
     switch (name) {
       case 'SO_REUSEADDR':
+        fd.reuseAddr = this.optValue(a[3], line) !== 0;
+        return ok();
       case 'SO_DEBUG':
       case 'SO_BROADCAST':
         return ok();
@@ -977,8 +1029,10 @@ export class SyscallAdapter {
     if (s.readableLength > 0 || (c !== null && c.readable > 0) || peerFin) r |= IN;
     if (peerFin) r |= RDHUP;
     if (!s.connecting && !s.destroyed && !fd.writeShut && s.writableLength === 0 && s.notSentBelowLowat) r |= OUT;
-    if (fd.deadErrno || fd.pendingErrno) r |= ERR;
-    if (s.destroyed && (fd.eof || fd.deadErrno)) r |= HUP | IN;
+    // POLLERR while sk_err is set: SO_ERROR, read() or write() reporting the error clears it.
+    if (fd.pendingErrno) r |= ERR;
+    // Linux tcp_poll after tcp_done (sk_shutdown = SHUTDOWN_MASK): HUP, IN and RDHUP for RCV_SHUTDOWN, OUT for SEND_SHUTDOWN.
+    if (s.destroyed && (fd.eof || fd.deadErrno)) r |= HUP | IN | OUT | RDHUP;
     if (peerFin && fd.writeShut) r |= HUP;
     return r & (events | ERR | HUP);
   }

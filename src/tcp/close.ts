@@ -141,14 +141,17 @@ export function terminate(c: Tcb, err: TcpError | null): void {
   c.layer.unhash(c);
   c.sb.release(); // both kept while they hold bytes (unsent data, or data the application has yet to read)
   c.rb.release();
-  if (c.listener !== null) {
+  // Linux tcp_done: a child not yet accepted that dies of an error (reset, timeout) stays in the accept queue
+  // in TCP_CLOSE — accept() returns it, its data stays readable, then the error (inet_csk_accept takes any).
+  const stillQueued = err !== null && c.listener !== null && c.listener.holds(c);
+  if (c.listener !== null && !stillQueued) {
     c.listener.forget(c);
     c.listener = null;
   }
   c.closeError = err;
   c.ackPending = false;
   c.wantOutput = false;
-  if (c.user !== null) c.post(EV_CLOSED);
+  if (c.user !== null || stillQueued) c.post(EV_CLOSED);
 }
 
 /** RST to the peer and ECONNRESET-like end for the socket (stack shutdown after the grace period). */

@@ -9,6 +9,7 @@
  * an application call) delivers events to the socket and then transmits — so the ACKs for a batch of segments
  * are coalesced into one.
  */
+import { deferredSynSpace, sendDeferredSyn } from './fastopen-active.js';
 import type { TcpHeader } from '../wire/tcp.js';
 import { ackSndCheck, cleanupRbuf } from './ack-engine.js';
 import { abort, abortWithReset, closeByApplication, resetByApplication, retireToTimeWait, shutdownSilently, shutdownWrite, terminate } from './close.js';
@@ -124,6 +125,16 @@ export class TcpConnection extends Tcb {
     if (n < take) this.writeTailSeq = -1;
     if (n > 0) this.requestOutput();
     return n;
+  }
+
+  /** Bytes the deferred Fast Open SYN can carry (Linux tcp_send_syn_data's size), 0 without a deferred connect. */
+  get deferredSynRoom(): number {
+    return this.fastOpen !== null && this.fastOpen.deferred ? deferredSynSpace(this, this.layer.fastOpen.cache) : 0;
+  }
+
+  /** A write of no bytes after a deferred Fast Open connect: the SYN goes now, without data (tcp_sendmsg_fastopen). */
+  connectDeferredNow(now: number): void {
+    if (this.state === TcpState.SYN_SENT) sendDeferredSyn(this, this.layer.fastOpen.cache, now, true);
   }
 
   /** The socket above held bytes it never read: close() must treat them as unread data. */

@@ -10,6 +10,7 @@ import { receiveBufferCeiling, windowScaleFor } from './config.js';
 import { SYN_DATA_OPTION_RESERVE, TFO_CLIENT_NO_COOKIE, type FastOpenCookieCache } from './fastopen.js';
 import { TcpState } from './state.js';
 import { RTX_RTO, type ActiveFastOpen, type Tcb } from './tcb.js';
+import { RecordMarks } from './records.js';
 import { seqAdd, seqSub } from './seq.js';
 
 /** Linux tcp_fastopen_cookie_check: is there a cookie for this server (or is none needed)? Fills the option. */
@@ -77,10 +78,13 @@ export function openActiveFastOpen(c: Tcb, cache: FastOpenCookieCache, data: Uin
   return inSyn;
 }
 
-/** The first write after a deferred connect: the SYN with as much of the buffer as fits (tcp_sendmsg_fastopen). */
-export function sendDeferredSyn(c: Tcb, cache: FastOpenCookieCache, now: number): void {
+/**
+ * The first write after a deferred connect: the SYN with as much of the buffer as fits (tcp_sendmsg_fastopen).
+ * `empty`: a write of no bytes still connects (the SYN with the cookie and no data).
+ */
+export function sendDeferredSyn(c: Tcb, cache: FastOpenCookieCache, now: number, empty = false): void {
   const fo = c.fastOpen;
-  if (fo === null || !fo.deferred || c.sb.length === 0) return;
+  if (fo === null || !fo.deferred || (c.sb.length === 0 && !empty)) return;
   fo.deferred = false;
   sendFastOpenSyn(c, Math.min(c.sb.length, synDataSpace(c, cache)), now);
 }
@@ -117,6 +121,7 @@ function sendFastOpenSyn(c: Tcb, len: number, now: number): void {
   c.sndMax = c.sndNxt;
   c.lastSend = now;
   c.rttTime = now;
+  c.synSentAt = now;
   c.armRtx(RTX_RTO, now + c.rtt.rto);
 }
 
@@ -151,9 +156,14 @@ export function fastOpenSynAckArrives(c: Tcb, cache: FastOpenCookieCache, h: Tcp
   }
   cache.set(c.remoteAddr, h.mss, cookie, cookieLen, h.foExp, synDrop, tryExp, now);
   if (dataLeft) {
-    // The rest of the SYN's data goes again at once (tcp_non_congestion_loss_retransmit).
+    // The rest of the SYN's data goes again at once (tcp_non_congestion_loss_retransmit), as the skb it was
+    // queued in (tcp_send_syn_data): one segment of its own with PSH, never joined to the bytes written after.
     x.TCPFastOpenActiveFail++;
     c.sndNxt = c.sndUna;
+    if (c.sb.length > fo.synData - acked) {
+      if (c.records === null) c.records = new RecordMarks();
+      c.records.insert(seqAdd(c.iss, 1 + fo.synData));
+    }
     return;
   }
   if (fo.synData > 0) {

@@ -55,6 +55,7 @@ const UNREACH6_ERRNO: readonly (TcpErrorCode | 'EPROTO')[] = ['ENETUNREACH', 'EA
 function believable(c: Tcb, seq: number): boolean {
   if (seqGe(seq, c.sndUna) && seqLe(seq, c.sndMax) && c.state !== TcpState.TIME_WAIT) return true;
   c.layer.stats.TcpExt.IcmpForgedDrops++;
+  c.layer.stats.TcpExt.OutOfWindowIcmps++;
   c.layer.stats.drop('tcp.icmp-out-of-window');
   return false;
 }
@@ -75,8 +76,9 @@ function lowerPathMss(c: Tcb, mss: number): void {
 /** An unreachable: it ends a handshake (Linux tcp_v4_err / tcp_v6_err), otherwise it is kept as a soft error. */
 function hardOrSoftError(c: Tcb, err: TcpErrorCode | 'EPROTO'): void {
   if (err === 'EPROTO') return;
-  if (c.state === TcpState.SYN_SENT || (c.state === TcpState.SYN_RECEIVED && c.listener === null)) {
-    // Linux tcp_v4_err: during the handshake an unreachable ends the attempt.
+  if (c.state === TcpState.SYN_SENT || (c.state === TcpState.SYN_RECEIVED && (c.listener === null || c.fastOpenQueue !== null))) {
+    // Linux tcp_v4_err: during the handshake an unreachable ends the attempt — a Fast Open child's too, which
+    // then stays in the accept queue with its data and the error (tcp_done).
     c.pendingError = ERRNO[err];
     terminate(c, new TcpError(err, 'connect'));
     return;

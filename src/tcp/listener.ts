@@ -425,7 +425,12 @@ export class TcpListener implements FastOpenListener {
     this.layer.markListenerDirty(this);
   }
 
-  /** A child in the accept queue died (reset) before being accepted. */
+  /** Is `c` in the accept queue? */
+  holds(c: TcpConnection): boolean {
+    return this.acceptQueue.includes(c);
+  }
+
+  /** A child leaves the accept queue before being accepted (it ended without an error, or went to TIME-WAIT). */
   forget(c: TcpConnection): void {
     const i = this.acceptQueue.indexOf(c);
     if (i >= 0) this.acceptQueue.splice(i, 1);

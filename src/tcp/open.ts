@@ -22,6 +22,7 @@ export function openActive(c: Tcb, now: number): void {
   c.setState(TcpState.SYN_SENT);
   c.layer.stats.Tcp.ActiveOpens++;
   c.rttTime = now;
+  c.synSentAt = now;
   sendSyn(c, false, now);
   c.armRtx(RTX_RTO, now + c.rtt.rto);
 }

@@ -52,6 +52,14 @@ function synSentArrives(c: Tcb, h: TcpHeader, pkt: Uint8Array, payloadStart: num
       return;
     }
     ackOk = seqLe(c.sndUna, h.ack);
+    // Linux tcp_rcv_synsent_state_process: a TS ecr that is not between our first SYN's TS val and now cannot
+    // answer our SYN (PAWSActiveRejected); the segment is reset like an unacceptable ACK, RST included.
+    if (h.tsPresent && h.tsEcr !== 0 && c.cfg.timestamps && !tsBetween(h.tsEcr, c.tsNow(c.synSentAt), c.tsNow(now))) {
+      stats.TcpExt.PAWSActive++;
+      stats.drop('tcp.syn-sent-bad-ts-ecr');
+      if (!(flags & TCP_RST)) c.layer.sendRst(c.localAddr, c.localPort, c.remoteAddr, c.remotePort, h.ack, 0, false);
+      return;
+    }
   }
   // Second: RST.
   if (flags & TCP_RST) {
@@ -127,9 +135,11 @@ function synchronizedArrives(c: Tcb, h: TcpHeader, pkt: Uint8Array, payloadStart
   let flags = h.flags;
   let seq = h.seq;
   if (isSimultaneousOpenSynAck(c, h)) {
-    // Taken as the ACK it carries (Linux tcp_validate_incoming lets exactly this one through).
+    // Taken as the ACK it carries (Linux tcp_validate_incoming lets exactly this one through); its SYN is a
+    // sequence number already received, so tcp_data_queue answers it at once with a D-SACK of it (RFC 2883).
     flags &= ~TCP_SYN;
     seq = c.rcvNxt;
+    setDsack(c, h.seq, c.rcvNxt);
     ackNow(c);
   }
   if (pawsRejects(c, h, flags, now)) return;
@@ -496,4 +506,9 @@ function processFin(c: Tcb, now: number): void {
     default:
       ackNow(c);
   }
+}
+
+/** Linux between(): lo ≤ v ≤ hi in 32-bit modular order. */
+function tsBetween(v: number, lo: number, hi: number): boolean {
+  return ((v - lo) >>> 0) <= ((hi - lo) >>> 0);
 }

@@ -24,6 +24,15 @@ export class RecordMarks {
     this.ends.push(end >>> 0);
   }
 
+  /** A record end anywhere in the stream (kept in order; an end already there adds nothing). */
+  insert(end: number): void {
+    const e = end >>> 0;
+    let i = this.ends.length;
+    while (i > 0 && seqGt(this.ends[i - 1]!, e)) i--;
+    if (i > 0 && this.ends[i - 1] === e) return;
+    this.ends.splice(i, 0, e);
+  }
+
   /** Bytes from `seq` to the first record end after it, or -1 when no record ends after `seq`. */
   bytesToEnd(seq: number): number {
     for (let i = 0; i < this.ends.length; i++) {

@@ -101,6 +101,11 @@ export class TcpSocket extends Duplex implements ConnectionUser {
   /** Write flags (WRITE_*) of chunks queued by send(), keyed by the chunk the stream hands to _write. */
   private chunkFlags: WeakMap<Buffer, number> | null = null;
   private connGone = false;
+  /**
+   * The error that ended the connection while received data was still unread: raised (destroy) once the
+   * application has read that data — Linux tcp_recvmsg copies what is queued before it reports sk_err.
+   */
+  private errorAfterDataPending: TcpError | null = null;
   private lastErrno = 0;
   private timeoutMs = 0;
   /** TCP_USER_TIMEOUT set before the socket had its connection. */
@@ -149,6 +154,24 @@ export class TcpSocket extends Duplex implements ConnectionUser {
       this.layer.kick();
       process.nextTick(() => this.pull());
     }
+  }
+
+  /** Bytes a non-blocking first write after a deferred Fast Open connect takes: what fits the SYN (0: no deferred connect). */
+  get deferredSynRoom(): number {
+    return this.conn?.deferredSynRoom ?? 0;
+  }
+
+  /**
+   * A write of no bytes on a socket whose Fast Open connect was deferred (TCP_FASTOPEN_CONNECT): Linux connects
+   * now, the SYN carrying the cookie and no data. False when there was no deferred connect to start.
+   */
+  connectDeferred(): boolean {
+    const c = this.conn;
+    if (c === null || c.fastOpen === null || !c.fastOpen.deferred) return false;
+    c.connectDeferredNow(this.layer.now());
+    this.connecting = true;
+    this.layer.kick();
+    return true;
   }
 
   /** Fast Open of this socket's active open: bytes sent in the SYN, whether the SYN-ACK covered them (TCPI_OPT_SYN_DATA), whether the SYN still waits for a write; null without Fast Open. */
@@ -215,6 +238,12 @@ export class TcpSocket extends Duplex implements ConnectionUser {
         err.address = this.remoteAddress;
         err.port = this.remotePort!;
       }
+      this.connecting = false;
+      if (!this.discarding && this.takeAllReceived() && this.readableLength > 0) {
+        this.errorAfterDataPending = err;
+        this.emit('wakeup', 'state');
+        return;
+      }
       this.destroy(err);
       return;
     }
@@ -266,6 +295,24 @@ export class TcpSocket extends Duplex implements ConnectionUser {
     }
   }
 
+  /** Everything still in the connection into the stream, regardless of the high-water mark; true if there was any. */
+  private takeAllReceived(): boolean {
+    const c = this.conn;
+    if (c === null || this.eofPushed || this.destroyed) return false;
+    let any = false;
+    for (let b = c.readToApp(); b !== null; b = c.readToApp()) {
+      any = true;
+      this.bytesRead += b.length;
+      this.push(b);
+    }
+    return any || this.readableLength > 0;
+  }
+
+  /** The error a reset left behind data still unread: it ends the socket once that data is read (null if none). */
+  get errorAfterData(): TcpError | null {
+    return this.errorAfterDataPending;
+  }
+
   override _read(_size: number): void {
     this.readWanted = true;
     this.pull();
@@ -275,6 +322,11 @@ export class TcpSocket extends Duplex implements ConnectionUser {
   override read(size?: number): Buffer | string | null {
     const r = super.read(size) as Buffer | string | null;
     this.conn?.appConsumed(this.readableLength);
+    const e = this.errorAfterDataPending;
+    if (e !== null && this.readableLength === 0) {
+      this.errorAfterDataPending = null;
+      this.destroy(e);
+    }
     return r;
   }
 

@@ -92,6 +92,8 @@ export interface ConnectionListener {
   established(c: Tcb, now: number): void;
   /** The connection ended before it was accepted. */
   forget(c: Tcb): void;
+  /** Is the connection in the accept queue? */
+  holds(c: Tcb): boolean;
 }
 
 /** A listener's pending Fast Open children (Linux fastopenq.qlen, bounded by TCP_FASTOPEN's max_qlen). */
@@ -327,6 +329,8 @@ export abstract class Tcb {
   rttTiming = false;
   rttSeq = DOUBLE_ZERO;
   rttTime = DOUBLE_ZERO;
+  /** When the first SYN of an active open left (Linux retrans_stamp in SYN-SENT). */
+  synSentAt = DOUBLE_ZERO;
 
   // Timers.
   readonly rtxTimer: Timer;

@@ -172,6 +172,84 @@ describe('conform runner and matcher', () => {
     expect(r.reason).toMatch(/TS ecr 777: the stack never sent/);
   });
 
+  it('sends a pure SYN\'s TS ecr as written: packetdrill maps ecr only on segments with ACK (run_packet.c)', async () => {
+    const r = await runScript(`0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 bind(3, ..., ...) = 0
++0 listen(3, 4) = 0
++0 < S 0:0(0) win 65535 <mss 1460,nop,nop,TS val 100 ecr 100>
++0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,TS val 100 ecr 100>
+`);
+    expect(r.status).toBe('pass');
+  });
+
+  it('counts our later segments from the live ISN whatever ISN the script gave our SYN-ACK (packetdrill socket.h)', async () => {
+    // packetdrill maps only SYNs through live ISN - script ISN; every other sequence and ack number of ours
+    // is relative to the live ISN, so after \`S. 1234:1234(0)\` the peer acknowledges 1 and our data starts at 1.
+    const r = await runScript(`0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 bind(3, ..., ...) = 0
++0 listen(3, 4) = 0
++0 < S 0:0(0) win 65535 <mss 1460>
++0 > S. 1234:1234(0) ack 1 <mss 1460>
++0.1 < . 1:1(0) ack 1 win 65535
++0 accept(3, ..., ...) = 4
++0 write(4, ..., 10) = 10
++0 > P. 1:11(10) ack 1
+`);
+    expect(r.status, r.reason).toBe('pass');
+  });
+
+  it('lets a SO_REUSEADDR socket bind the port of an accepted SO_REUSEADDR connection, not of a listener (inet_bind_conflict)', async () => {
+    const head = `0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
++0 bind(3, ..., ...) = 0
++0 listen(3, 4) = 0
++0 < S 0:0(0) win 65535 <mss 1460>
++0 > S. 0:0(0) ack 1 <mss 1460>
++0.1 < . 1:1(0) ack 1 win 65535
++0 accept(3, ..., ...) = 4
+`;
+    const reuse = await runScript(head + `+0 close(3) = 0
++0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
++0 bind(3, ..., ...) = 0
+`);
+    expect(reuse.status, reuse.reason).toBe('pass');
+    const listening = await runScript(head + `+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 5
++0 setsockopt(5, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
++0 bind(5, ..., ...) = -1 EADDRINUSE (Address already in use)
+`);
+    expect(listening.status, listening.reason).toBe('pass');
+    const plain = await runScript(head + `+0 close(3) = 0
++0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 bind(3, ..., ...) = -1 EADDRINUSE (Address already in use)
+`);
+    expect(plain.status, plain.reason).toBe('pass');
+  });
+
+  it('lets accept() reuse a script fd number still open: the newest socket answers to it (packetdrill run_syscall_accept)', async () => {
+    const r = await runScript(`0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
++0 bind(3, ..., ...) = 0
++0 listen(3, 4) = 0
++0 < S 0:0(0) win 65535 <mss 1460>
++0 > S. 0:0(0) ack 1 <mss 1460>
++0.1 < . 1:1(0) ack 1 win 65535
++0 accept(3, ..., ...) = 4
++0 close(3) = 0
++0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
++0 bind(3, ..., ...) = 0
++0 listen(3, 4) = 0
++0 < S 0:0(0) win 65535 <mss 1460>
++0 > S. 0:0(0) ack 1 <mss 1460>
++0.1 < . 1:1(0) ack 1 win 65535
++0 accept(3, ..., ...) = 4
++0 write(4, ..., 10) = 10
++0 > P. 1:11(10) ack 1
+`);
+    expect(r.status, r.reason).toBe('pass');
+  });
+
   it('never throws on garbage', async () => {
     for (const text of ['', '0', '0 <', '0 > S. 1:1(0', '}{', '0 read(', '0 `', '0 %{', '\u0000\u0001']) {
       const r = await runScript(text);
@@ -231,6 +309,24 @@ describe('TCP_MAXSEG', () => {
 `);
     expect(c.status).toBe('unsupported');
     expect(c.reason).toMatch(/TCP_MAXSEG after connect/);
+  });
+});
+
+describe('TCP_MAXSEG per socket', () => {
+  it('clamps the SYN of the socket that set it only, not of the next one', async () => {
+    const r = await runScript(`0 \`sysctl -q net.ipv4.tcp_timestamps=0\`
++0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 setsockopt(3, SOL_TCP, TCP_MAXSEG, [1000], 4) = 0
++0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
++0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
++0 > S 0:0(0) <mss 1000,nop,nop,sackOK,nop,wscale 10>
++0 close(3) = 0
++0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 4
++0 fcntl(4, F_SETFL, O_RDWR|O_NONBLOCK) = 0
++0 connect(4, ..., ...) = -1 EINPROGRESS (Operation now in progress)
++0 > S 0:0(0) <mss 1460,nop,nop,sackOK,nop,wscale 10>
+`);
+    expect(r.status, r.reason).toBe('pass');
   });
 });
 
