@@ -10,7 +10,7 @@ import { decodeIpv4, Ipv4Header } from '../wire/ipv4.js';
 import { parseTcp, TcpHeader } from '../wire/tcp.js';
 import { ipToString } from '../wire/bytes.js';
 import { RtxDetector, type TraceEnds, type TraceSeg } from './ladder.js';
-import { PayloadLabeler, tlsVersionName, type ConnTlsFacts } from './tls-records.js';
+import { joinLabels, PayloadLabeler, tlsVersionName, type ConnTlsFacts } from './tls-records.js';
 import { roundTripsToFirstResponse, type RoundTrips } from './round-trips.js';
 import { fastOpenNote, type SynSeen } from './fast-open-marks.js';
 
@@ -62,7 +62,7 @@ export function connLabel(c: CapturedConn): string {
 /** "TLS 1.3 SNI x, 3 round trips to the first response byte": what the payload and the handshake showed. */
 export function connFacts(c: CapturedConn): string {
   const parts: string[] = [];
-  if (c.tls.version !== null) parts.push(`${tlsVersionName(c.tls.version)}${c.tls.sni !== null ? ` SNI ${c.tls.sni}` : ''}${c.tls.alpn.length > 0 ? ` ALPN ${c.tls.alpn.join(',')}` : ''}`);
+  if (c.tls.version !== null) parts.push(`${tlsVersionName(c.tls.version)}${c.tls.sni !== null ? ` SNI ${c.tls.sni}` : ''}${c.tls.alpn.length > 0 ? ` ALPN ${c.tls.alpnChosen ? '' : 'offered '}${c.tls.alpn.join(',')}` : ''}`);
   if (c.segs.some((s) => s.fromA && s.flags & 0x02 && s.len > 0)) parts.push('Fast Open data on the SYN');
   if (c.rounds !== null) parts.push(`${c.rounds.rounds} round trip${c.rounds.rounds === 1 ? '' : 's'} to the first response byte`);
   return parts.join(', ');
@@ -120,7 +120,7 @@ export function tcpConnectionsOf(bytes: Uint8Array, name = 'the capture'): Captu
     if (fo.note !== null) notes.push(fo.note);
     // Bytes the snaplen cut cannot be named: only whole payloads go to the labeler.
     const seen = payload.length === len ? r.labeler.feed(fromA, h.seq, (h.flags & 0x02) !== 0, payload) : { labels: [`${len - payload.length} bytes cut by the snaplen`], app: len > 0 };
-    notes.push(...seen.labels);
+    if (seen.labels.length > 0) notes.push(joinLabels(seen.labels));
     const ts: TraceSeg = { t: p.timestampMs, fromA, seq: h.seq, ack: h.flags & 0x10 ? h.ack : 0, flags: h.flags, len, win: h.window, rtx: isRtx };
     if (notes.length > 0) ts.note = notes.join('; ');
     if (seen.app) ts.app = true;

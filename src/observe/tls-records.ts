@@ -73,6 +73,8 @@ export interface ConnTlsFacts {
   version: number | null;
   sni: string | null;
   alpn: string[];
+  /** `alpn` is the server's choice (TLS 1.2 ServerHello), not the client's offer (TLS 1.3 encrypts the choice). */
+  alpnChosen: boolean;
 }
 
 class Direction {
@@ -193,7 +195,7 @@ function alpnOf(ext: Uint8Array): string[] {
  */
 export class PayloadLabeler {
   private readonly dirs: [Direction, Direction] = [new Direction(), new Direction()];
-  readonly facts: ConnTlsFacts = { version: null, sni: null, alpn: [] };
+  readonly facts: ConnTlsFacts = { version: null, sni: null, alpn: [], alpnChosen: false };
 
   /** Feeds one segment: its sequence number, whether it carries SYN, and its payload. */
   feed(fromA: boolean, seq: number, syn: boolean, payload: Uint8Array): PayloadNote {
@@ -380,7 +382,7 @@ export class PayloadLabeler {
       if (al) {
         const alpn = alpnOf(al);
         if (alpn.length > 0) parts.push(`ALPN ${alpn.join(',')}`);
-        this.facts.alpn = alpn;
+        if (this.facts.alpn.length === 0) this.facts.alpn = alpn;
       }
       if (ext.has(41)) parts.push('PSK');
       if (ext.has(42)) parts.push('early data');
@@ -398,8 +400,11 @@ export class PayloadLabeler {
       const parts = [tlsVersionName(chosen)];
       const al = ext?.get(16);
       if (al) {
+        // RFC 7301 §3.1: the server's extension names the one protocol it chose.
         const alpn = alpnOf(al);
         if (alpn.length > 0) parts.push(`ALPN ${alpn.join(',')}`);
+        this.facts.alpn = alpn;
+        this.facts.alpnChosen = true;
       }
       if (hex(random) === HRR_RANDOM) return `HelloRetryRequest (${parts.join(', ')})`;
       this.facts.version = chosen;
@@ -486,6 +491,18 @@ export class PayloadLabeler {
     note.labels.push(`h2 ${name}${ack}${stream !== 0 ? ` stream ${stream}` : ''}`);
     note.app = true;
   }
+}
+
+/** Runs of the same label shown once with a count: "encrypted ×4". */
+export function joinLabels(labels: readonly string[]): string {
+  const out: string[] = [];
+  for (let i = 0; i < labels.length; ) {
+    let j = i + 1;
+    while (j < labels.length && labels[j] === labels[i]) j++;
+    out.push(j - i > 1 ? `${labels[i]} \u00d7${j - i}` : labels[i]!);
+    i = j;
+  }
+  return out.join('; ');
 }
 
 /** Offset just past the blank line ending an HTTP head, or -1. */
