@@ -46,7 +46,7 @@ function capture(segs: { fromA: boolean; seq: number; ack: number; flags: number
     const data = new Uint8Array(g.data ?? []);
     const fields: TcpEmit = { srcPort: g.fromA ? 40000 : 80, dstPort: g.fromA ? 80 : 40000, seq: g.seq, ack: g.ack, flags: g.flags, window: 1000 };
     if (g.fo !== undefined) {
-      const cookie = new Uint8Array(g.fo === 'request' ? 0 : g.fo);
+      const cookie = g.fo === 'request' ? new Uint8Array(0) : new Uint8Array(g.fo);
       fields.options = { mss: 1460, fastOpen: { cookie, len: cookie.length, exp: false } };
     }
     const th = tcpHeaderLength(fields);

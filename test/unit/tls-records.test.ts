@@ -106,7 +106,6 @@ describe('TLS records seen in the clear', () => {
     const l = new PayloadLabeler();
     l.feed(true, 99, true, new Uint8Array(0));
     const a = bytes.slice(0, 30);
-    const b = bytes.slice(30, 60);
     const c = bytes.slice(60);
     expect(l.feed(true, 160, false, new Uint8Array(c)).labels).toEqual([]);
     expect(l.feed(true, 100, false, new Uint8Array(a)).labels).toEqual([]);
