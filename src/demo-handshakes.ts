@@ -61,7 +61,7 @@ function curl(ns: string, c: Case, fastOpen: boolean): { port: number; ttfbMs: n
 }
 
 /** Runs the measurement; an Error says what failed (tools missing, the stack not answering, curl failing). */
-export async function measureHandshakes(): Promise<HandshakeRow[] | Error> {
+export async function measureHandshakes(opts: { cli?: string } = {}): Promise<HandshakeRow[] | Error> {
   if (process.getuid?.() !== 0) return new Error('must run as root (it creates a network namespace and a TUN device)');
   for (const t of ['ip', 'ping', 'curl']) if (spawnSync('sh', ['-c', `command -v ${t}`], { stdio: 'ignore' }).status !== 0) return new Error(`tool missing: ${t}`);
   const ns = `tshs${process.pid}`;
@@ -96,7 +96,7 @@ export async function measureHandshakes(): Promise<HandshakeRow[] | Error> {
     // Client-side Fast Open in this namespace only (Linux's default is 1 already; set it so the table does not
     // depend on the host's setting).
     run(['ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv4.tcp_fastopen=1'], 10_000);
-    const cli = fileURLToPath(new URL('./cli.js', import.meta.url));
+    const cli = opts.cli ?? fileURLToPath(new URL('./cli.js', import.meta.url));
     const fd = openSync(log, 'w');
     child = spawn('ip', ['netns', 'exec', ns, process.execPath, cli, 'up', '--tun', 'tun0', '--addr', `${STACK}/24`, '--peer', PEER, '--pcap', pcap, '--fast-open', 'on', '--log-level', 'warn'], { stdio: ['ignore', fd, fd] });
     closeSync(fd);
