@@ -28,6 +28,8 @@ export interface CapturedConn {
   tls: ConnTlsFacts;
   /** Round trips from the client's SYN to the first response byte; null when not in view. */
   rounds: RoundTrips | null;
+  /** Segments whose payload the capture's snaplen cut: not named. */
+  cut: number;
 }
 
 /** Connections being read: the payload labeler and the client's SYN, beside the connection. */
@@ -64,6 +66,7 @@ export function connFacts(c: CapturedConn): string {
   const parts: string[] = [];
   if (c.tls.version !== null) parts.push(`${tlsVersionName(c.tls.version)}${c.tls.sni !== null ? ` SNI ${c.tls.sni}` : ''}${c.tls.alpn.length > 0 ? ` ALPN ${c.tls.alpnChosen ? '' : 'offered '}${c.tls.alpn.join(',')}` : ''}`);
   if (c.segs.some((s) => s.fromA && s.flags & 0x02 && s.len > 0)) parts.push('Fast Open data on the SYN');
+  if (c.cut > 0) parts.push(`${c.cut} payload${c.cut === 1 ? '' : 's'} cut by the snaplen (not named)`);
   if (c.rounds !== null) parts.push(`${c.rounds.rounds} round trip${c.rounds.rounds === 1 ? '' : 's'} to the first response byte`);
   return parts.join(', ');
 }
@@ -103,7 +106,7 @@ export function tcpConnectionsOf(bytes: Uint8Array, name = 'the capture'): Captu
     }
     if (c === undefined) {
       const labeler = new PayloadLabeler();
-      c = { index: order.length + 1, aAddr: ih.src, aPort: h.srcPort, bAddr: ih.dst, bPort: h.dstPort, segs: [], handshake: synOnly, tls: labeler.facts, rounds: null };
+      c = { index: order.length + 1, aAddr: ih.src, aPort: h.srcPort, bAddr: ih.dst, bPort: h.dstPort, segs: [], handshake: synOnly, tls: labeler.facts, rounds: null, cut: 0 };
       conns.set(k1, c);
       order.push(c);
       reading.set(c, { rtx: new RtxDetector(), labeler, syn: null });
@@ -118,8 +121,10 @@ export function tcpConnectionsOf(bytes: Uint8Array, name = 'the capture'): Captu
     const fo = fastOpenNote(h, len, fromA, r.syn);
     if (fo.syn !== undefined) r.syn = fo.syn;
     if (fo.note !== null) notes.push(fo.note);
-    // Bytes the snaplen cut cannot be named: only whole payloads go to the labeler.
-    const seen = payload.length === len ? r.labeler.feed(fromA, h.seq, (h.flags & 0x02) !== 0, payload) : { labels: [`${len - payload.length} bytes cut by the snaplen`], app: len > 0 };
+    // Bytes the snaplen cut cannot be named: only whole payloads go to the labeler (the listing counts the rest).
+    const whole = payload.length === len;
+    if (!whole) c.cut++;
+    const seen = whole ? r.labeler.feed(fromA, h.seq, (h.flags & 0x02) !== 0, payload) : { labels: [], app: len > 0 };
     if (seen.labels.length > 0) notes.push(joinLabels(seen.labels));
     const ts: TraceSeg = { t: p.timestampMs, fromA, seq: h.seq, ack: h.flags & 0x10 ? h.ack : 0, flags: h.flags, len, win: h.window, rtx: isRtx };
     if (notes.length > 0) ts.note = notes.join('; ');
