@@ -89,6 +89,8 @@ class Direction {
   hs: Uint8Array = new Uint8Array(0);
   /** HTTP/1: after a 101 response / an Upgrade request, HTTP/2 follows the header block. */
   upgradeToH2 = false;
+  /** Payload bytes still to pass unbuffered (the rest of an HTTP/2 frame already named). */
+  skip = 0;
   /** HTTP/2 without preface expected (the server side, or after an h2c upgrade). */
   h2NoPreface = false;
   dropped = 0;
@@ -240,6 +242,13 @@ export class PayloadLabeler {
 
   private append(d: Direction, bytes: Uint8Array, fromA: boolean, note: PayloadNote): void {
     d.next = (d.next! + bytes.length) >>> 0;
+    if (d.skip > 0) {
+      const n = Math.min(d.skip, bytes.length);
+      d.skip -= n;
+      bytes = bytes.subarray(n);
+      note.app = true;
+      if (bytes.length === 0) return;
+    }
     if (d.mode === 'opaque') {
       d.dropped += bytes.length;
       note.app = true;
@@ -476,16 +485,14 @@ export class PayloadLabeler {
       }
     }
     if (b.length < 9) return;
+    // Named on its header; the body passes without being held (a frame may be up to 2^24 - 1 bytes).
     const len = (b[0]! << 16) | (b[1]! << 8) | b[2]!;
-    if (len > 1 << 24) {
-      this.giveUp(d, note, 'not an HTTP/2 frame');
-      return;
-    }
-    if (b.length < 9 + len) return;
     const type = b[3]!;
     const flags = b[4]!;
     const stream = ((b[5]! & 0x7f) << 24) | (b[6]! << 16) | (b[7]! << 8) | b[8]!;
-    d.buf = b.subarray(9 + len);
+    const have = Math.min(len, b.length - 9);
+    d.buf = b.subarray(9 + have);
+    d.skip = len - have;
     const name = H2_FRAME_NAMES[type] ?? `frame type ${type}`;
     const ack = (type === 4 || type === 6) && flags & 1 ? ' ACK' : '';
     note.labels.push(`h2 ${name}${ack}${stream !== 0 ? ` stream ${stream}` : ''}`);

@@ -182,6 +182,25 @@ describe('HTTP seen in the clear', () => {
   });
 });
 
+describe('HTTP/2 frames larger than a segment', () => {
+  it('are named on their header and passed without being held; the next frame is named where it starts', () => {
+    const l = new PayloadLabeler();
+    l.feed(false, 0, true, new Uint8Array(0));
+    l.feed(true, 0, true, new Uint8Array(0));
+    l.feed(true, 1, false, new Uint8Array(ascii('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n')));
+    const big = 100_000;
+    expect(l.feed(false, 1, false, new Uint8Array([...u24(big), 0, 0, 0, 0, 0, 3, 1, 2])).labels).toEqual(['h2 DATA stream 3']);
+    let seq = 12;
+    let left = big - 2;
+    while (left > 1000) {
+      expect(l.feed(false, seq, false, new Uint8Array(1000)).labels).toEqual([]);
+      seq += 1000;
+      left -= 1000;
+    }
+    expect(l.feed(false, seq, false, new Uint8Array([...new Array<number>(left).fill(0), ...u24(0), 4, 1, 0, 0, 0, 0])).labels).toEqual(['h2 SETTINGS ACK']);
+  });
+});
+
 describe('labels joined for the ladder', () => {
   it('shows a run of the same label once with its count', () => {
     expect(joinLabels(['ServerHello (TLS 1.3)', 'encrypted', 'encrypted', 'encrypted', 'Alert'])).toBe('ServerHello (TLS 1.3); encrypted \u00d73; Alert');
