@@ -53,3 +53,32 @@ export function fastOpenNote(h: TcpHeader, len: number, fromA: boolean, syn: Syn
   }
   return { note: null };
 }
+
+/**
+ * For the live feed, which sees a SYN arrive and its SYN-ACK leave without a connection row in between:
+ * the SYNs that carried data, by peer endpoint (bounded: the oldest is forgotten first).
+ */
+export class SynDataMemory {
+  private readonly syns = new Map<number, SynSeen>();
+
+  constructor(private readonly max = 64) {}
+
+  /** A SYN (without ACK) arrived from ra:rp. */
+  synIn(ra: number, rp: number, seq: number, len: number): void {
+    const k = ra * 65536 + rp;
+    this.syns.delete(k);
+    if (len === 0) return;
+    if (this.syns.size >= this.max) this.syns.delete(this.syns.keys().next().value!);
+    this.syns.set(k, { seq, len });
+  }
+
+  /** A SYN-ACK left for ra:rp: what it did with the SYN's data, or null when the SYN had none. */
+  synAckOut(ra: number, rp: number, ack: number): string | null {
+    const k = ra * 65536 + rp;
+    const s = this.syns.get(k);
+    if (s === undefined) return null;
+    this.syns.delete(k);
+    const acked = (ack - s.seq - 1) >>> 0;
+    return acked === s.len ? `Fast Open: acks the SYN's ${s.len} B of data` : acked === 0 ? 'Fast Open: acks the SYN only: its data was not accepted' : null;
+  }
+}

@@ -134,7 +134,7 @@ export function traceLive(opts: TraceOptions, out: NodeJS.WritableStream): Promi
           break;
         case 'seg': {
           const l = ladderFor(ev);
-          const s: TraceSeg = { t: ev.t, fromA: ev.out, seq: ev.seq, ack: ev.ack, flags: ev.flags, len: ev.len, win: ev.win, rtx: ev.rtx };
+          const s: TraceSeg = { t: ev.t, fromA: ev.out, seq: ev.seq, ack: ev.ack, flags: ev.flags, len: ev.len, win: ev.win, rtx: ev.rtx, ...(ev.note !== undefined ? { note: ev.note } : {}) };
           out.write(`${opts.port !== undefined ? `:${String(ev.rp).padEnd(6)}` : ''}${l.line(s)}\n`);
           segs++;
           if (opts.count !== undefined && segs >= opts.count) finish(0);

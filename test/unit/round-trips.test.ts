@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { roundTripsToFirstResponse, type RoundSeg } from '../../src/observe/round-trips.js';
 import { connFacts, tcpConnectionsOf } from '../../src/observe/pcap-trace.js';
 import { LadderText } from '../../src/observe/ladder.js';
+import { SynDataMemory } from '../../src/observe/fast-open-marks.js';
 import { PcapWriter, type PcapSink } from '../../src/wire/pcap.js';
 import { emitIpv4Simple } from '../../src/wire/ipv4.js';
 import { emitTcp, tcpHeaderLength, TCP_ACK, TCP_PSH, TCP_SYN, type TcpEmit } from '../../src/wire/tcp.js';
@@ -109,5 +110,23 @@ describe('a capture read for the ladder', () => {
     );
     if (sum instanceof Error) throw sum;
     expect(sum.conns[0]!.segs[1]!.note).toBe('Fast Open: acks the SYN only: its data was not accepted');
+  });
+});
+
+describe('Fast Open on the live ladder (the feed remembers SYN data until its SYN-ACK)', () => {
+  it('names a SYN-ACK that acknowledged the data, one that did not, and forgets the oldest past its bound', () => {
+    const m = new SynDataMemory(2);
+    m.synIn(1, 1000, 100, 50);
+    expect(m.synAckOut(1, 1000, 151)).toBe("Fast Open: acks the SYN's 50 B of data");
+    expect(m.synAckOut(1, 1000, 151)).toBeNull();
+    m.synIn(1, 1001, 100, 50);
+    expect(m.synAckOut(1, 1001, 101)).toBe('Fast Open: acks the SYN only: its data was not accepted');
+    m.synIn(1, 1002, 0, 10);
+    m.synIn(1, 1003, 0, 10);
+    m.synIn(1, 1004, 0, 10);
+    expect(m.synAckOut(1, 1002, 11)).toBeNull();
+    expect(m.synAckOut(1, 1004, 11)).not.toBeNull();
+    m.synIn(1, 1005, 0, 0);
+    expect(m.synAckOut(1, 1005, 1)).toBeNull();
   });
 });
