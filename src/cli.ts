@@ -14,6 +14,7 @@ import { sysctlCommand } from './control/sysctl-command.js';
 import { sysctlMarkdown } from './control/sysctl-doc.js';
 import { dropReasonsMarkdown, formatDropReasons } from './control/drop-reasons-doc.js';
 import { runDemo } from './demo.js';
+import { runHandshakeDemo } from './demo-handshakes.js';
 import { topCommand } from './observe/top.js';
 import { traceCommand } from './observe/trace.js';
 import './services-all.js';
@@ -326,8 +327,9 @@ program
   .command('demo')
   .description('the main job: a network namespace, the stack inside it, pinged (and curled) from the kernel; prints a report')
   .option('--keep-pcap <file>', 'keep the capture of the demo at this path')
-  .action(async (o: { keepPcap?: string }) => {
-    const code = await runDemo({ ...(o.keepPcap ? { keepPcap: o.keepPcap } : {}) });
+  .option('--handshakes', 'instead: a table of round trips and time to the first byte for HTTP, HTTPS (TLS 1.2, 1.3), each with and without Fast Open, curled from the kernel side')
+  .action(async (o: { keepPcap?: string; handshakes?: boolean }) => {
+    const code = o.handshakes ? await runHandshakeDemo() : await runDemo({ ...(o.keepPcap ? { keepPcap: o.keepPcap } : {}) });
     process.exit(code);
   });
 

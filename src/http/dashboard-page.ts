@@ -442,6 +442,7 @@ const SCRIPT = String.raw`
       svg.appendChild(el("path", { d: "M" + xb + " " + y1 + "l" + (dir * 7) + " -5l0 6z", fill: color }));
       var label = (s.rtx ? "RETRANS " : "") + flagStr(s.flags) + " seq " + ((s.seq - base) >>> 0) + (s.flags & 16 ? " ack " + ((s.ack - abase) >>> 0) : "") + " len " + s.len + " win " + s.win;
       var tx = el("text", { x: (LX + RX) / 2 - label.length * 3, y: (y0 + y1) / 2 - 2 }, label); tx.style.fill = color; svg.appendChild(tx);
+      if (s.note) { var nt = el("text", { x: RX + 6, y: y0 + 8, "class": "note" }, s.note); nt.style.fill = "#b48ead"; svg.appendChild(nt); }
       svg.appendChild(el("text", { x: 4, y: y0 + 8 }, "+" + ((s.t - t0)).toFixed(3) + " ms"));
     });
   }

@@ -86,7 +86,7 @@ export type ObsEvent =
    * One TCP segment of a followed connection or port (`out`: sent by the stack).
    * `la:lp` the stack's end, `ra:rp` the peer's; `rtx`: a retransmission.
    */
-  | { type: 'seg'; t: number; conn: number; out: boolean; la: number; lp: number; ra: number; rp: number; seq: number; ack: number; flags: number; len: number; win: number; rtx: boolean }
+  | { type: 'seg'; t: number; conn: number; out: boolean; la: number; lp: number; ra: number; rp: number; seq: number; ack: number; flags: number; len: number; win: number; rtx: boolean; note?: string }
   /** Events the per-tick budgets left out (a flood of state changes, cookies, segments), by type. */
   | { type: 'suppressed'; t: number; counts: Record<string, number> }
   /** Last event of a subscription the feed ends (too slow, replaced at the cap, the stack closing). */

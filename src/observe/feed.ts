@@ -25,6 +25,7 @@ import type { CwndCause, ProbedConnection, TcpProbe } from '../tcp/probe.js';
 import { STATE_NAMES, TcpState } from '../tcp/state.js';
 import { isV6 } from '../tcp/addresses.js';
 import type { TcpHeader } from '../wire/tcp.js';
+import { fastOpenNote, SynDataMemory } from './fast-open-marks.js';
 import { ipToString } from '../wire/bytes.js';
 import type { ConnRow, CounterGroups, ListenerRow, ObsEvent } from './events.js';
 import type { DropReason } from '../drop-reasons.js';
@@ -168,6 +169,8 @@ export class EventFeed implements TcpProbe {
   private lastConn: ProbedConnection | null = null;
   /** Highest sequence number (+1) each connection has sent while the feed was active; one cached in fields. */
   private readonly hiSent = new WeakMap<ProbedConnection, number>();
+  /** SYNs with data seen arriving, to tell whether their SYN-ACK acknowledged it (Fast Open on the ladder). */
+  private readonly synData = new SynDataMemory();
   private hiConn: ProbedConnection | null = null;
   private hiSeq = 0;
   private lastConnId = 0;
@@ -536,10 +539,16 @@ export class EventFeed implements TcpProbe {
 
   /** A valid segment arrived (from TcpLayer.input), for a connection or not. */
   tcpIn(c: ProbedConnection | undefined, h: TcpHeader, src: number, dst: number, len: number): void {
-    this.segment(c ?? null, false, dst, h.dstPort, src, h.srcPort, h.seq, h.flags & 0x10 ? h.ack : 0, h.flags, len, h.window, false);
+    let note: string | undefined;
+    if ((h.flags & 0x12) === 0x02) {
+      this.synData.synIn(src, h.srcPort, h.seq, len);
+      note = fastOpenNote(h, len, true, null).note ?? undefined;
+    }
+    this.segment(c ?? null, false, dst, h.dstPort, src, h.srcPort, h.seq, h.flags & 0x10 ? h.ack : 0, h.flags, len, h.window, false, note);
   }
 
-  private segment(c: ProbedConnection | null, out: boolean, la: number, lp: number, ra: number, rp: number, seq: number, ack: number, flags: number, len: number, win: number, rtx: boolean): void {
+  private segment(c: ProbedConnection | null, out: boolean, la: number, lp: number, ra: number, rp: number, seq: number, ack: number, flags: number, len: number, win: number, rtx: boolean, note?: string): void {
+    if (out && (flags & 0x12) === 0x12) note = this.synData.synAckOut(ra, rp, ack) ?? undefined;
     const subs = this.subs;
     let id = -1;
     let ev: ObsEvent | null = null;
@@ -560,7 +569,7 @@ export class EventFeed implements TcpProbe {
       s.segLeft--;
       if (ev === null) {
         if (id < 0) id = c === null ? 0 : this.idOf(c);
-        ev = { type: 'seg', t: this.host.clock.now(), conn: id, out, la, lp, ra, rp, seq, ack, flags, len, win, rtx };
+        ev = { type: 'seg', t: this.host.clock.now(), conn: id, out, la, lp, ra, rp, seq, ack, flags, len, win, rtx, ...(note !== undefined ? { note } : {}) };
       }
       this.push(s, ev);
     }

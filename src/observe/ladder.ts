@@ -27,6 +27,10 @@ export interface TraceSeg {
   win: number;
   /** A retransmission (data or SYN/FIN below the highest sequence sent by that end). */
   rtx: boolean;
+  /** What the payload and options were seen to carry (TLS records, HTTP lines, Fast Open), for the reader. */
+  note?: string;
+  /** The payload carried application data (for the round-trip count; see round-trips.ts). */
+  app?: boolean;
 }
 
 export interface TraceEnds {
@@ -125,7 +129,8 @@ export class LadderText {
     const right = dashes - left;
     const arrow = s.fromA ? `|${'-'.repeat(left)}${body}${'-'.repeat(right)}>|` : `|<${'-'.repeat(left)}${body}${'-'.repeat(right)}|`;
     const t = `+${(s.t - this.t0).toFixed(3)}`;
-    return `${t.padStart(11)}   ${arrow}`;
+    // What the payload carried goes to the right of the arrow, where it does not shift the ladder.
+    return `${t.padStart(11)}   ${arrow}${s.note !== undefined ? `  ${s.note}` : ''}`;
   }
 }
 
@@ -142,6 +147,8 @@ function fmtBytes(n: number): string {
 
 export interface SvgOptions {
   title?: string;
+  /** A second line under the title (e.g. the TLS version and the round trips to the first response byte). */
+  subtitle?: string;
   /** Segments in the ladder (the first N; default 60). */
   ladderRows?: number;
   width?: number;
@@ -164,6 +171,7 @@ export function traceSvg(segs: readonly TraceSeg[], ends: TraceEnds, o: SvgOptio
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="monospace" font-size="11">`);
   out.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
   out.push(`<text x="10" y="18" font-size="14" font-weight="bold">${xml(o.title ?? `${ends.a}  \u21c4  ${ends.b}`)}</text>`);
+  if (o.subtitle !== undefined) out.push(`<text x="${W - 10}" y="18" text-anchor="end" class="subtitle">${xml(o.subtitle)}</text>`);
 
   // ---- time-sequence
   const bytesA = segs.reduce((n, s) => n + (s.fromA ? s.len : 0), 0);
@@ -251,6 +259,7 @@ export function traceSvg(segs: readonly TraceSeg[], ends: TraceEnds, o: SvgOptio
     out.push(`<path d="M${xb} ${y1}l${dir * 8} -5l0 7z" fill="${color}"/>`);
     out.push(`<text x="${((LX + RX) / 2 - label.length * 3.2).toFixed(1)}" y="${((y0 + y1) / 2 - 2).toFixed(1)}" fill="${color}">${xml(label)}</text>`);
     out.push(`<text x="6" y="${y0 + 8}" fill="#555">+${(s.t - t0).toFixed(3)} ms</text>`);
+    if (s.note !== undefined) out.push(`<text x="${RX + 6}" y="${y0 + 8}" fill="#6c3483" class="note">${xml(s.note.length > 60 ? `${s.note.slice(0, 59)}\u2026` : s.note)}</text>`);
   }
   out.push('</svg>');
   return out.join('\n') + '\n';

@@ -10,6 +10,9 @@ import { decodeIpv4, Ipv4Header } from '../wire/ipv4.js';
 import { parseTcp, TcpHeader } from '../wire/tcp.js';
 import { ipToString } from '../wire/bytes.js';
 import { RtxDetector, type TraceEnds, type TraceSeg } from './ladder.js';
+import { joinLabels, PayloadLabeler, tlsVersionName, type ConnTlsFacts } from './tls-records.js';
+import { roundTripsToFirstResponse, type RoundTrips } from './round-trips.js';
+import { fastOpenNote, type SynSeen } from './fast-open-marks.js';
 
 export interface CapturedConn {
   /** 1-based, in order of first appearance. */
@@ -21,6 +24,19 @@ export interface CapturedConn {
   segs: TraceSeg[];
   /** `a` sent a SYN without ACK (it opened the connection). */
   handshake: boolean;
+  /** What the payload showed of TLS (version chosen, SNI, ALPN). */
+  tls: ConnTlsFacts;
+  /** Round trips from the client's SYN to the first response byte; null when not in view. */
+  rounds: RoundTrips | null;
+  /** Segments whose payload the capture's snaplen cut: not named. */
+  cut: number;
+}
+
+/** Connections being read: the payload labeler and the client's SYN, beside the connection. */
+interface Reading {
+  rtx: RtxDetector;
+  labeler: PayloadLabeler;
+  syn: SynSeen | null;
 }
 
 export interface CaptureSummary {
@@ -41,7 +57,18 @@ export function connEnds(c: CapturedConn): TraceEnds {
 export function connLabel(c: CapturedConn): string {
   const bytes = c.segs.reduce((n, s) => n + s.len, 0);
   const rtx = c.segs.filter((s) => s.rtx).length;
-  return `${String(c.index).padStart(3)}  ${endpoint(c.aAddr, c.aPort)} -> ${endpoint(c.bAddr, c.bPort)}  ${c.segs.length} segments, ${bytes} payload bytes${rtx ? `, ${rtx} retransmitted` : ''}`;
+  const extra = connFacts(c);
+  return `${String(c.index).padStart(3)}  ${endpoint(c.aAddr, c.aPort)} -> ${endpoint(c.bAddr, c.bPort)}  ${c.segs.length} segments, ${bytes} payload bytes${rtx ? `, ${rtx} retransmitted` : ''}${extra ? `; ${extra}` : ''}`;
+}
+
+/** "TLS 1.3 SNI x, 3 round trips to the first response byte": what the payload and the handshake showed. */
+export function connFacts(c: CapturedConn): string {
+  const parts: string[] = [];
+  if (c.tls.version !== null) parts.push(`${tlsVersionName(c.tls.version)}${c.tls.sni !== null ? ` SNI ${c.tls.sni}` : ''}${c.tls.alpn.length > 0 ? ` ALPN ${c.tls.alpnChosen ? '' : 'offered '}${c.tls.alpn.join(',')}` : ''}`);
+  if (c.segs.some((s) => s.fromA && s.flags & 0x02 && s.len > 0)) parts.push('Fast Open data on the SYN');
+  if (c.cut > 0) parts.push(`${c.cut} payload${c.cut === 1 ? '' : 's'} cut by the snaplen (not named)`);
+  if (c.rounds !== null) parts.push(`${c.rounds.rounds} round trip${c.rounds.rounds === 1 ? '' : 's'} to the first response byte`);
+  return parts.join(', ');
 }
 
 /** Reads a capture's TCP connections; an Error with a readable message for a file that is not a capture. */
@@ -54,7 +81,7 @@ export function tcpConnectionsOf(bytes: Uint8Array, name = 'the capture'): Captu
   const ih = new Ipv4Header();
   const conns = new Map<string, CapturedConn>();
   const order: CapturedConn[] = [];
-  const rtx = new Map<CapturedConn, RtxDetector>();
+  const reading = new Map<CapturedConn, Reading>();
   let ipv4 = 0;
   let tcp = 0;
   for (const p of f.packets) {
@@ -78,15 +105,33 @@ export function tcpConnectionsOf(bytes: Uint8Array, name = 'the capture'): Captu
       c = undefined;
     }
     if (c === undefined) {
-      c = { index: order.length + 1, aAddr: ih.src, aPort: h.srcPort, bAddr: ih.dst, bPort: h.dstPort, segs: [], handshake: synOnly };
+      const labeler = new PayloadLabeler();
+      c = { index: order.length + 1, aAddr: ih.src, aPort: h.srcPort, bAddr: ih.dst, bPort: h.dstPort, segs: [], handshake: synOnly, tls: labeler.facts, rounds: null, cut: 0 };
       conns.set(k1, c);
       order.push(c);
-      rtx.set(c, new RtxDetector());
+      reading.set(c, { rtx: new RtxDetector(), labeler, syn: null });
     }
+    const r = reading.get(c)!;
     const fromA = ih.src === c.aAddr && h.srcPort === c.aPort;
-    const len = Math.max(0, seg.length - h.headerLength);
-    c.segs.push({ t: p.timestampMs, fromA, seq: h.seq, ack: h.flags & 0x10 ? h.ack : 0, flags: h.flags, len, win: h.window, rtx: rtx.get(c)!.check(fromA, h.seq, len, h.flags) });
+    const payload = seg.subarray(Math.min(seg.length, h.headerLength));
+    // Lengths from the IP header: a capture cut by its snaplen still counts the bytes that were sent.
+    const len = Math.max(payload.length, ih.totalLength - ih.headerLength - h.headerLength);
+    const isRtx = r.rtx.check(fromA, h.seq, len, h.flags);
+    const notes: string[] = [];
+    const fo = fastOpenNote(h, len, fromA, r.syn);
+    if (fo.syn !== undefined) r.syn = fo.syn;
+    if (fo.note !== null) notes.push(fo.note);
+    // Bytes the snaplen cut cannot be named: only whole payloads go to the labeler (the listing counts the rest).
+    const whole = payload.length === len;
+    if (!whole) c.cut++;
+    const seen = whole ? r.labeler.feed(fromA, h.seq, (h.flags & 0x02) !== 0, payload) : { labels: [], app: len > 0 };
+    if (seen.labels.length > 0) notes.push(joinLabels(seen.labels));
+    const ts: TraceSeg = { t: p.timestampMs, fromA, seq: h.seq, ack: h.flags & 0x10 ? h.ack : 0, flags: h.flags, len, win: h.window, rtx: isRtx };
+    if (notes.length > 0) ts.note = notes.join('; ');
+    if (seen.app) ts.app = true;
+    c.segs.push(ts);
   }
+  for (const c of order) c.rounds = roundTripsToFirstResponse(c.segs);
   return { packets: f.packets.length, ipv4, tcp, conns: order };
 }
 

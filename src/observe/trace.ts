@@ -19,7 +19,7 @@ import { onLines } from '../control/lines.js';
 import type { Target } from '../control/commands.js';
 import type { ConnRow, ObsEvent } from './events.js';
 import { LadderText, traceSvg, type TraceSeg } from './ladder.js';
-import { connEnds, connLabel, pickConnection, tcpConnectionsOf } from './pcap-trace.js';
+import { connEnds, connFacts, connLabel, pickConnection, tcpConnectionsOf } from './pcap-trace.js';
 
 export interface TraceOptions extends Target {
   conn?: string;
@@ -65,11 +65,12 @@ export function tracePcap(opts: TraceOptions, out: NodeJS.WritableStream, err: N
   const ends = connEnds(c);
   const ladder = new LadderText(ends, opts.width ?? 100);
   const limit = opts.count ?? 2000;
-  out.write(`connection ${c.index}: ${ends.a} -> ${ends.b}, ${c.segs.length} segments\n${ladder.header()}\n`);
+  const facts = connFacts(c);
+  out.write(`connection ${c.index}: ${ends.a} -> ${ends.b}, ${c.segs.length} segments${facts ? `\n  ${facts}` : ''}\n${ladder.header()}\n`);
   for (let i = 0; i < c.segs.length && i < limit; i++) out.write(`${ladder.line(c.segs[i]!)}\n`);
   if (c.segs.length > limit) out.write(`... ${c.segs.length - limit} more segments (--count N shows more)\n`);
   if (opts.svg !== undefined) {
-    writeFileSync(opts.svg, traceSvg(c.segs, ends, { title: `${file}: connection ${c.index}  ${ends.a} \u21c4 ${ends.b}` }));
+    writeFileSync(opts.svg, traceSvg(c.segs, ends, { title: `${file}: connection ${c.index}  ${ends.a} \u21c4 ${ends.b}`, ...(facts ? { subtitle: facts } : {}) }));
     out.write(`wrote ${opts.svg} (time-sequence graph and ladder)\n`);
   }
   return 0;
@@ -134,7 +135,7 @@ export function traceLive(opts: TraceOptions, out: NodeJS.WritableStream): Promi
           break;
         case 'seg': {
           const l = ladderFor(ev);
-          const s: TraceSeg = { t: ev.t, fromA: ev.out, seq: ev.seq, ack: ev.ack, flags: ev.flags, len: ev.len, win: ev.win, rtx: ev.rtx };
+          const s: TraceSeg = { t: ev.t, fromA: ev.out, seq: ev.seq, ack: ev.ack, flags: ev.flags, len: ev.len, win: ev.win, rtx: ev.rtx, ...(ev.note !== undefined ? { note: ev.note } : {}) };
           out.write(`${opts.port !== undefined ? `:${String(ev.rp).padEnd(6)}` : ''}${l.line(s)}\n`);
           segs++;
           if (opts.count !== undefined && segs >= opts.count) finish(0);
