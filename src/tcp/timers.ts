@@ -52,10 +52,7 @@ function synRetransmissionTimeout(c: Tcb, now: number): void {
   if (c.retransmits === 0) noteFirstRetransmission(c, c.rtt.rto, now);
   const before = c.retransmits;
   c.retransmits++;
-  // Linux tcp_fastopen_synack_timer: one more SYN-ACK retry for a Fast Open child.
-  const limit = s === TcpState.SYN_SENT ? cfg.synRetries : cfg.synAckRetries + (c.fastOpenQueue !== null ? 1 : 0);
-  // Linux tcp_write_timeout: the SYN retry count, or the user timeout if that comes first.
-  if (c.retransmits > limit || retransmitsTimedOut(c, before, now)) {
+  if (s === TcpState.SYN_SENT ? synSentTimedOut(c, before, now) : synReceivedTimedOut(c) || retransmitsTimedOut(c, before, now)) {
     x.TCPAbortOnTimeout++;
     abort(c, c.softError ?? 'ETIMEDOUT', now);
     return;
@@ -67,6 +64,35 @@ function synRetransmissionTimeout(c: Tcb, now: number): void {
   countRetrans(c);
   c.armRtx(RTX_RTO, now + clampRtoToUserTimeout(c, c.rtt.rto, now));
 }
+
+/**
+ * Linux tcp_write_timeout in SYN-SENT: the SYN has been retransmitted syn_retries + tcp_syn_linear_timeouts
+ * times, or the time since the first SYN has reached what syn_retries exponentially backed-off retransmissions
+ * would take from the initial RTO (retransmits_timed_out → tcp_model_timeout) — so with TCP_SYNCNT 1 the
+ * connect fails at 3 s (SYNs at 0, 1 and 2 s), not after the second SYN. A user timeout replaces the model.
+ */
+function synSentTimedOut(c: Tcb, retransmitsBefore: number, now: number): boolean {
+  const cfg = c.cfg;
+  if (retransmitsBefore >= cfg.synRetries + cfg.synLinearTimeouts) return true;
+  if (retransmitsBefore === 0) return false;
+  const timeout = c.userTimeoutMs > 0 ? c.userTimeoutMs : modelTimeout(cfg.synRetries, cfg.initialRto);
+  return now - c.rtxStamp >= timeout;
+}
+
+/** Linux tcp_model_timeout: the time `boundary` retransmissions take, doubling from `rtoBase` up to TCP_RTO_MAX. */
+export function modelTimeout(boundary: number, rtoBase: number): number {
+  const linearBackoffThresh = Math.floor(Math.log2(TCP_RTO_MAX_MS / rtoBase));
+  if (boundary <= linearBackoffThresh) return ((2 << boundary) - 1) * rtoBase;
+  return ((2 << linearBackoffThresh) - 1) * rtoBase + (boundary - linearBackoffThresh) * TCP_RTO_MAX_MS;
+}
+
+/** SYN-RECEIVED of our own SYN (a simultaneous open) or a Fast Open child: synack_retries (+1 for Fast Open, Linux tcp_fastopen_synack_timer). */
+function synReceivedTimedOut(c: Tcb): boolean {
+  return c.retransmits > c.cfg.synAckRetries + (c.fastOpenQueue !== null ? 1 : 0);
+}
+
+/** Linux TCP_RTO_MAX. */
+const TCP_RTO_MAX_MS = 120_000;
 
 /**
  * The retransmission timeout (RFC 6298 §5.4–5.7): ssthresh and the loss window (RFC 5681 §3.1), the SACK
