@@ -21,7 +21,7 @@ if (why) console.warn(`adversarial fault suite SKIPPED: ${why}`);
 
 const LONG = !!process.env['ADV_LONG'] && process.env['ADV_LONG'] !== '0';
 const OUTAGE_S = Number(process.env['ADV_OUTAGE_S'] ?? '') || (LONG ? 30 : 8);
-const DUR = LONG ? 30 : 6;
+const DUR = LONG ? 30 : 4;
 const PEER = fileURLToPath(new URL('../../scripts/soak/peer.py', import.meta.url));
 
 const rows: ScenarioRow[] = [];

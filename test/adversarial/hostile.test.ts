@@ -16,7 +16,7 @@ if (why) console.warn(`adversarial hostile-traffic suite SKIPPED: ${why}`);
 /** Flood sizes: short in CI; ADV_LONG=1 for ten times more. */
 const LONG = !!process.env['ADV_LONG'] && process.env['ADV_LONG'] !== '0';
 const N = LONG ? 200_000 : 20_000;
-const LEGIT_S = LONG ? 30 : 6;
+const LEGIT_S = LONG ? 30 : 4;
 
 describe.skipIf(!!why)(`hostile traffic against the live stack${why ? ` (SKIPPED: ${why})` : ''}`, () => {
   let live: LiveStack;
