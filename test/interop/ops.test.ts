@@ -79,21 +79,23 @@ describe.skipIf(!ready)(`operating a live stack${ready ? '' : ` (skipped: ${why}
     const stubborn = ns.spawn(['nc', STACK_ADDR, '9'], { stdio: ['pipe', 'ignore', 'ignore'] });
     stubborn.stdin!.write('hello\n');
     let ss = '';
-    for (let i = 0; i < 40 && (ss.match(/ESTAB .*10\.77\.0\.2:9 /g) ?? []).length < 2; i++) {
+    for (let i = 0; i < 40 && (ss.match(/ESTAB .*10\.77\.0\.2\]?:9 /g) ?? []).length < 2; i++) {
       await sleep(100);
       ss = cli(['ss', '-i']).stdout;
     }
-    expect(ss).toMatch(/^Netid State +Recv-Q Send-Q Local Address:Port +Peer Address:Port/);
-    expect(ss).toMatch(/^tcp +LISTEN .*0\.0\.0\.0:9 /m);
-    expect(ss).toMatch(/^tcp +ESTAB +0 +0 +10\.77\.0\.2:9 +10\.77\.0\.1:\d+\n\t .*rto:\d+ .*cwnd:\d+/m);
+    expect(ss).toMatch(/^Netid State +Recv-Q Send-Q +Local Address:Port +Peer Address:Port/);
+    // The services listen on `::` and take IPv4 too (dual stack, as Node's listen() without a host): iproute2 shows
+    // such a listener as *:9 and its IPv4 connections with IPv4-mapped addresses, [::ffff:10.77.0.2]:9.
+    expect(ss).toMatch(/^tcp +LISTEN .*\*:9 /m);
+    expect(ss).toMatch(/^tcp +ESTAB +0 +0 +\[::ffff:10\.77\.0\.2\]:9 +\[::ffff:10\.77\.0\.1\]:\d+\n\t .*rto:\d+ .*cwnd:\d+/m);
     // iproute2's filter and -m: only the two echo connections, with their memory line.
     const filtered = cli(['ss', '-tm', 'state', 'established', 'sport', '=', ':9']).stdout.split('\n').filter(Boolean);
     expect(filtered[0]).toMatch(/^Recv-Q Send-Q +Local Address:Port +Peer Address:Port$/);
-    expect(filtered.filter((l) => /10\.77\.0\.2:9 /.test(l))).toHaveLength(2);
+    expect(filtered.filter((l) => /10\.77\.0\.2\]:9 /.test(l))).toHaveLength(2);
     expect(filtered.filter((l) => /^\t skmem:\(r0,rb\d+,t0,tb\d+,f0,w0,o0,bl0,d0\)$/.test(l))).toHaveLength(2);
     expect(ss).toMatch(/^udp +UNCONN .*0\.0\.0\.0:53 /m);
     const ssJson = JSON.parse(cli(['ss', '--json']).stdout) as { tcp: { state: string; local: string }[] };
-    expect(ssJson.tcp.some((r) => r.state === 'ESTAB' && r.local === `${STACK_ADDR}:9`)).toBe(true);
+    expect(ssJson.tcp.some((r) => r.state === 'ESTAB' && r.local === `[::ffff:${STACK_ADDR}]:9`)).toBe(true);
 
     expect(ns.exec(['ping', '-c', '3', '-i', '0.1', STACK_ADDR]).status).toBe(0);
     const stats = cli(['stats']);
@@ -129,9 +131,9 @@ describe.skipIf(!ready)(`operating a live stack${ready ? '' : ` (skipped: ${why}
     expect(code).toBe(0);
     expect(out).toMatch(/"fin":2,"reset":1/);
     // Per-connection events at debug, each with its connection id.
-    expect(out).toMatch(/"conn":1,"local":"10\.77\.0\.2:9","remote":"10\.77\.0\.1:\d+","msg":"connection accepted"/);
-    expect(out).toMatch(/"conn":2,"local":"10\.77\.0\.2:9".*"msg":"connection accepted"/);
-    expect(out).toMatch(/"conn":\d,"local":"10\.77\.0\.2:9","remote":"10\.77\.0\.1:\d+","ms":\d+,"bytesRead":\d+,"bytesWritten":0,"error":null,"msg":"connection closed"/);
+    expect(out).toMatch(/"conn":1,"local":"::ffff:10\.77\.0\.2:9","remote":"::ffff:10\.77\.0\.1:\d+","msg":"connection accepted"/);
+    expect(out).toMatch(/"conn":2,"local":"::ffff:10\.77\.0\.2:9".*"msg":"connection accepted"/);
+    expect(out).toMatch(/"conn":\d,"local":"::ffff:10\.77\.0\.2:9","remote":"::ffff:10\.77\.0\.1:\d+","ms":\d+,"bytesRead":\d+,"bytesWritten":0,"error":null,"msg":"connection closed"/);
     expect(took).toBeGreaterThanOrEqual(2500); // the stubborn peer held it to the end of the grace period
     await waitForExit(polite, 5000);
     stubborn.stdin!.end();

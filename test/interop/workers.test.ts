@@ -80,7 +80,7 @@ describe.skipIf(!ready)(`--workers: stack shards on a multi-queue TUN${ready ? '
       await new Promise((r) => setTimeout(r, 100));
       text = cli(['ss', '-i']).stdout;
     }
-    expect(text).toMatch(/^tcp +ESTAB .*10\.77\.0\.2:9 .*\n\t .*shard:[01]/m);
+    expect(text).toMatch(/^tcp +ESTAB .*10\.77\.0\.2\]?:9 .*\n\t .*shard:[01]/m);
     held.stdin!.end();
     await waitForExit(held, 5000);
 
