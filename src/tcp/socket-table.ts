@@ -3,7 +3,7 @@ import { ipToString } from '../wire/bytes.js';
 import { ANY6, ipHeaderBytes, isV6, type TcpAddresses } from './addresses.js';
 import type { TcpConnection } from './connection.js';
 import type { TcpListener } from './listener.js';
-import { recoveryInfo } from './recovery-info.js';
+import { recoveryInfo, type RecoveryInfo } from './recovery-info.js';
 import type { TimeWaitEntry } from './time-wait.js';
 import { seqSub } from './seq.js';
 
@@ -42,8 +42,11 @@ export interface TcpSocketRow {
   internals?: TcpRowInternals;
 }
 
-/** The `ss -i` fields beyond the row's own, for a connection (times in ms, windows in bytes). */
-export interface TcpRowInternals {
+/**
+ * The `ss -i` fields beyond the row's own, for a connection (times in ms, windows in bytes), with the ECN, lost,
+ * D-SACKed and reordering figures of recovery-info.ts.
+ */
+export interface TcpRowInternals extends RecoveryInfo {
   congestionControl: string;
   timestamps: boolean;
   sack: boolean;
@@ -73,13 +76,6 @@ export interface TcpRowInternals {
   retransNow: number;
   /** Bytes written but not yet sent (tcpi_notsent_bytes). */
   notSent: number;
-  /** ECN agreed / an ECT or CE segment seen; lost, D-SACKed and reordering figures (recovery-info.ts). */
-  ecn: boolean;
-  ecnSeen: boolean;
-  lost: number;
-  dsackDups: number;
-  reordering: number;
-  reordSeen: number;
 }
 
 /** A socket-table row for a listener or a TIME-WAIT pair: no congestion or transfer figures. */
