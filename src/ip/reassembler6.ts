@@ -17,13 +17,13 @@
  * rebuilt, ReasmFails per datagram given up, ReasmTimeout per expiry; every discarded fragment also has a
  * drop reason (`ip6.frag-*`).
  */
-import { Timer, type TimerQueue } from '../clock.js';
+import type { TimerQueue } from '../clock.js';
 import { read16, read32, write16 } from '../wire/bytes.js';
 import { IPV6_HEADER } from '../wire/ipv6.js';
 import type { Stats } from '../stats.js';
 import type { DropReason } from '../drop-reasons.js';
 import type { NetInterface } from './interface.js';
-import { DATAGRAM_OVERHEAD, FRAGMENT_OVERHEAD, defaultReassemblyOptions, type ReassemblyOptions } from './reassembler.js';
+import { FRAGMENT_OVERHEAD, FragmentDatagram, FragmentQueue, defaultReassemblyOptions, type ReassemblyOptions } from './fragment-queue.js';
 
 /** Linux net.ipv6.ip6frag_time: 60 s (IPv4's is 30 s). */
 export const IPV6_REASSEMBLY_TIMEOUT_MS = 60_000;
@@ -50,31 +50,17 @@ const PARAM_PROBLEM = 4;
 const TIME_EXCEEDED = 3;
 const TIME_EXCEEDED_REASSEMBLY = 1;
 
-class Pending6 {
+/** One IPv6 datagram being put together, keyed by (source, destination, identification). */
+class Pending6 extends FragmentDatagram {
   readonly src = new Uint32Array(4);
   readonly dst = new Uint32Array(4);
   id = 0;
-  chain: Pending6 | null = null;
-  older: Pending6 | null = null;
-  newer: Pending6 | null = null;
-  readonly data: Uint8Array[] = [];
-  readonly offsets: number[] = [];
-  count = 0;
-  received = 0;
-  end = -1;
-  maxEnd = 0;
   /** The first fragment up to and including its fragment header, once offset 0 arrived. */
   first: Uint8Array | null = null;
   /** Offset of the fragment header in `first` (= the unfragmentable part's length) and of its Next Header byte's pointer. */
   unfragLength = 0;
   nhField = 0;
   nextHeader = 0;
-  bytes = 0;
-  iface: NetInterface | null = null;
-  readonly timer: Timer;
-  constructor(fire: (now: number) => void) {
-    this.timer = new Timer(fire);
-  }
 }
 
 function hashKey(p: Uint8Array, id: number): number {
@@ -84,30 +70,28 @@ function hashKey(p: Uint8Array, id: number): number {
   return id * 0x100000 + (m >>> 12);
 }
 
-export class Reassembler6 {
-  readonly options: ReassemblyOptions;
-  private readonly table = new Map<number, Pending6>();
-  private oldest: Pending6 | null = null;
-  private newest: Pending6 | null = null;
-  private inFlight = 0;
-  private totalBytes = 0;
-  private readonly pool: Pending6[] = [];
-
+export class Reassembler6 extends FragmentQueue<Pending6> {
   constructor(
     private readonly host: Reassembly6Host,
-    private readonly timers: TimerQueue,
-    private readonly stats: Stats,
+    timers: TimerQueue,
+    stats: Stats,
     options: Partial<ReassemblyOptions> = {},
   ) {
-    this.options = { ...defaultReassembly6Options, ...options };
-  }
-
-  get pendingCount(): number {
-    return this.inFlight;
-  }
-
-  get memory(): number {
-    return this.totalBytes;
+    super(
+      timers,
+      stats,
+      {
+        duplicate: 'ip6.frag-duplicate',
+        overlap: 'ip6.frag-overlap',
+        badEnd: 'ip6.frag-bad-end',
+        beyondEnd: 'ip6.frag-beyond-end',
+        datagramLimit: 'ip6.frag-datagram-limit',
+        memoryLimit: 'ip6.frag-memory-limit',
+        evictedMemory: 'ip6.frag-evicted-memory',
+        evictedCount: 'ip6.frag-evicted-count',
+      },
+      { ...defaultReassembly6Options, ...options },
+    );
   }
 
   /**
@@ -144,11 +128,7 @@ export class Reassembler6 {
     let q = this.find(p, id);
     let fatal: DropReason | null = null;
     if (len === 0) fatal = 'ip6.frag-empty';
-    else if (q !== null) {
-      if (!more) {
-        if (fragEnd < q.maxEnd || (q.end >= 0 && fragEnd !== q.end)) fatal = 'ip6.frag-bad-end';
-      } else if (q.end >= 0 && fragEnd > q.end) fatal = 'ip6.frag-beyond-end';
-    }
+    else if (q !== null) fatal = this.endConflict(q, fragEnd, !more);
     if (fatal !== null) {
       this.stats.drop(fatal);
       if (q !== null) this.fail(q);
@@ -156,158 +136,45 @@ export class Reassembler6 {
       return;
     }
     if (q === null) {
-      if (this.inFlight >= this.options.maxDatagrams) this.evictOldest('ip6.frag-evicted-count');
-      q = this.create(p, id, now);
-    }
-    const offsets = q.offsets;
-    const data = q.data;
-    let i = q.count;
-    while (i > 0 && offsets[i - 1]! + data[i - 1]!.length > off) i--;
-    if (i < q.count && offsets[i]! < fragEnd) {
-      if (offsets[i] === off && data[i]!.length === len && sameBytes(data[i]!, p, dataStart)) {
-        if (!more && q.end < 0) q.end = fragEnd;
-        this.stats.drop('ip6.frag-duplicate');
-        return;
+      q = this.create(hashKey(p, id), now);
+      for (let k = 0; k < 4; k++) {
+        q.src[k] = read32(p, 8 + 4 * k);
+        q.dst[k] = read32(p, 24 + 4 * k);
       }
-      // RFC 5722 §4: overlapping fragments → the whole datagram is discarded, silently.
-      this.stats.drop('ip6.frag-overlap');
-      this.fail(q);
-      return;
+      q.id = id;
     }
-    let cost = len + FRAGMENT_OVERHEAD;
-    if (off === 0) cost += dataStart;
-    if (q.bytes + cost > this.options.maxDatagramBytes) {
-      this.stats.drop('ip6.frag-datagram-limit');
-      this.fail(q);
-      return;
-    }
-    while (this.totalBytes + cost > this.options.maxTotalBytes && this.oldest !== null && this.oldest !== q) {
-      this.evictOldest('ip6.frag-evicted-memory');
-    }
-    if (this.totalBytes + cost > this.options.maxTotalBytes) {
-      this.stats.drop('ip6.frag-memory-limit');
-      this.fail(q);
-      return;
-    }
-    offsets.splice(i, 0, off);
-    data.splice(i, 0, p.slice(dataStart, end));
-    q.count++;
-    q.received += len;
-    q.bytes += cost;
-    this.totalBytes += cost;
-    if (fragEnd > q.maxEnd) q.maxEnd = fragEnd;
-    if (!more) q.end = fragEnd;
-    q.iface = iface;
+    // The first fragment's headers are kept with it, and accounted.
+    const cost = len + FRAGMENT_OVERHEAD + (off === 0 ? dataStart : 0);
+    // RFC 5722 §4: overlapping fragments → the whole datagram is discarded, silently (in store()).
+    if (!this.store(q, off, len, !more, p, dataStart, cost, iface)) return;
     if (off === 0) {
       q.first = p.slice(0, dataStart);
       q.unfragLength = fragOff;
       q.nhField = nhField;
       q.nextHeader = p[fragOff]!;
     }
-    if (q.end >= 0 && q.first !== null && q.received === q.end) this.complete(q, now);
-  }
-
-  /** Drops everything (stack close), uncounted. */
-  clear(): void {
-    while (this.oldest !== null) this.release(this.oldest);
+    if (q.whole && q.first !== null) this.complete(q, now);
   }
 
   private find(p: Uint8Array, id: number): Pending6 | null {
-    let q = this.table.get(hashKey(p, id)) ?? null;
+    let q = this.lookup(hashKey(p, id));
     while (q !== null && !(q.id === id && sameAddresses(q, p))) q = q.chain;
     return q;
   }
 
-  private create(p: Uint8Array, id: number, now: number): Pending6 {
-    const q = this.pool.pop() ?? this.newPending();
-    for (let k = 0; k < 4; k++) {
-      q.src[k] = read32(p, 8 + 4 * k);
-      q.dst[k] = read32(p, 24 + 4 * k);
-    }
-    q.id = id;
-    q.count = 0;
-    q.received = 0;
-    q.end = -1;
-    q.maxEnd = 0;
+  protected newDatagram(fire: (now: number) => void): Pending6 {
+    return new Pending6(fire);
+  }
+
+  protected released(q: Pending6): void {
     q.first = null;
-    q.bytes = DATAGRAM_OVERHEAD;
-    this.totalBytes += DATAGRAM_OVERHEAD;
-    const key = hashKey(p, id);
-    q.chain = this.table.get(key) ?? null;
-    this.table.set(key, q);
-    q.older = this.newest;
-    q.newer = null;
-    if (this.newest) this.newest.newer = q;
-    else this.oldest = q;
-    this.newest = q;
-    this.inFlight++;
-    this.timers.arm(q.timer, now + this.options.timeoutMs);
-    return q;
   }
 
-  private newPending(): Pending6 {
-    const q: Pending6 = new Pending6((now) => this.expire(q, now));
-    return q;
-  }
-
-  private keyOf(q: Pending6): number {
-    const tmp = this.keyScratch;
-    for (let k = 0; k < 4; k++) {
-      tmp[8 + 4 * k] = q.src[k]! >>> 24;
-      tmp[9 + 4 * k] = (q.src[k]! >>> 16) & 0xff;
-      tmp[10 + 4 * k] = (q.src[k]! >>> 8) & 0xff;
-      tmp[11 + 4 * k] = q.src[k]! & 0xff;
-      tmp[24 + 4 * k] = q.dst[k]! >>> 24;
-      tmp[25 + 4 * k] = (q.dst[k]! >>> 16) & 0xff;
-      tmp[26 + 4 * k] = (q.dst[k]! >>> 8) & 0xff;
-      tmp[27 + 4 * k] = q.dst[k]! & 0xff;
-    }
-    return hashKey(tmp, q.id);
-  }
-  private readonly keyScratch = new Uint8Array(IPV6_HEADER);
-
-  private release(q: Pending6): void {
-    const key = this.keyOf(q);
-    const head = this.table.get(key);
-    if (head === q) {
-      if (q.chain) this.table.set(key, q.chain);
-      else this.table.delete(key);
-    } else {
-      let r = head ?? null;
-      while (r !== null && r.chain !== q) r = r.chain;
-      if (r !== null) r.chain = q.chain;
-    }
-    q.chain = null;
-    if (q.older) q.older.newer = q.newer;
-    else this.oldest = q.newer;
-    if (q.newer) q.newer.older = q.older;
-    else this.newest = q.older;
-    q.older = q.newer = null;
-    this.timers.disarm(q.timer);
-    this.totalBytes -= q.bytes;
-    this.inFlight--;
-    q.data.length = 0;
-    q.offsets.length = 0;
-    q.count = 0;
-    q.first = null;
-    q.iface = null;
-    q.bytes = 0;
-    if (this.pool.length < 64) this.pool.push(q);
-  }
-
-  private fail(q: Pending6): void {
+  protected countFailure(): void {
     this.stats.Ip6.ReasmFails++;
-    this.release(q);
   }
 
-  private evictOldest(reason: DropReason): void {
-    const q = this.oldest;
-    if (q === null) return;
-    this.stats.drop(reason);
-    this.fail(q);
-  }
-
-  private expire(q: Pending6, now: number): void {
+  protected expire(q: Pending6, now: number): void {
     this.stats.Ip6.ReasmTimeout++;
     this.stats.Ip6.ReasmFails++;
     this.stats.drop('ip6.frag-timeout');
@@ -331,7 +198,7 @@ export class Reassembler6 {
     }
     const out = new Uint8Array(unfrag + q.end);
     out.set(first.subarray(0, unfrag), 0);
-    for (let k = 0; k < q.count; k++) out.set(q.data[k]!, unfrag + q.offsets[k]!);
+    q.copyInto(out, unfrag);
     write16(out, 4, out.length - IPV6_HEADER);
     out[q.nhField] = q.nextHeader;
     const iface = q.iface!;
@@ -341,11 +208,6 @@ export class Reassembler6 {
     this.release(q);
     this.host.deliver(out, unfrag, nextHeader, nhField, iface, now);
   }
-}
-
-function sameBytes(a: Uint8Array, p: Uint8Array, start: number): boolean {
-  for (let k = 0; k < a.length; k++) if (a[k] !== p[start + k]) return false;
-  return true;
 }
 
 function sameAddresses(q: Pending6, p: Uint8Array): boolean {
