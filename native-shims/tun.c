@@ -953,6 +953,30 @@ struct tun_in6_ifreq {
   int ifr6_ifindex;
 };
 
+/* /proc/sys/net/ipv6/conf/<name>/disable_ipv6 of the device: 1 when it reads "1". */
+static int ipv6_disabled_on(const char *name) {
+  char path[96];
+  snprintf(path, sizeof path, "/proc/sys/net/ipv6/conf/%s/disable_ipv6", name);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char c = '0';
+  ssize_t n = read(fd, &c, 1);
+  close(fd);
+  return n == 1 && c == '1';
+}
+
+/* Writes disable_ipv6 of the device: 0 when written. */
+static int set_ipv6_disabled(const char *name, int value) {
+  char path[96];
+  snprintf(path, sizeof path, "/proc/sys/net/ipv6/conf/%s/disable_ipv6", name);
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  char c = value ? '1' : '0';
+  ssize_t n = write(fd, &c, 1);
+  close(fd);
+  return n == 1 ? 0 : -1;
+}
+
 /* Adds addr/prefix to the device (SIOCSIFADDR on an AF_INET6 socket); an address already there is fine. */
 static int add_address6(napi_env env, const char *name, const struct in6_addr *addr, uint32_t prefix) {
   int s6 = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -974,8 +998,23 @@ static int add_address6(napi_env env, const char *name, const struct in6_addr *a
   r.ifr6_ifindex = ifr.ifr_ifindex;
   int rc = ioctl(s6, SIOCSIFADDR, &r);
   int err = errno;
+  /* EACCES here means IPv6 is off on the device (addrconf's disable_ipv6; Docker's default for containers):
+   * the device is ours, so turn it on for this device alone and try again. */
+  int disabled = rc != 0 && err == EACCES && ipv6_disabled_on(name);
+  if (disabled && set_ipv6_disabled(name, 0) == 0) {
+    rc = ioctl(s6, SIOCSIFADDR, &r);
+    err = errno;
+    disabled = rc != 0 && err == EACCES && ipv6_disabled_on(name);
+  }
   close(s6);
   if (rc == 0 || err == EEXIST) return 0;
+  if (disabled) {
+    char message[256];
+    snprintf(message, sizeof message,
+             "IPv6 is disabled on device %s (net.ipv6.conf.%s.disable_ipv6 = 1) and could not be turned on", name, name);
+    throw_errno(env, err, "EIPV6DISABLED", "ioctl", name, message);
+    return -1;
+  }
   throw_sys(env, err, "ioctl", name, "SIOCSIFADDR (IPv6) failed for device");
   return -1;
 }

@@ -191,7 +191,11 @@ export function startStack(opts: UpOptions, logger: Logger): RunningStack {
   // Tail loss probes and buffer autotuning on, as Linux has them by default (the library's defaults are off: see TcpConfig).
   const stack = new Stack(applySysctls({ clock, timers, logger, forwarding: opts.forward ?? false, tcp: opts.fastOpen === true ? { ...liveTcpConfig, fastOpen: TFO_CLIENT_ENABLE | TFO_SERVER_ENABLE | TFO_SERVER_WO_SOCKOPT1 } : liveTcpConfig, ...(reassembly ? { reassembly } : {}) }, sysctls));
   const tunIface = stack.addInterface(link, opts.addr, { defaultRoute: true, name: opts.tun });
-  if (addr6 !== null) stack.addAddress6(tunIface, `${addr6.text}`, { defaultRoute: true });
+  if (addr6 !== null && tun.ipv6Unavailable !== null) {
+    logger.warn({ tun: opts.tun }, `${tun.ipv6Unavailable}: serving IPv4 only (--addr6 off says so and silences this)`);
+  } else if (addr6 !== null) {
+    stack.addAddress6(tunIface, `${addr6.text}`, { defaultRoute: true });
+  }
   tun.onDrop = (reason) => stack.stats.drop(`link.${reason}`);
   if (impaired !== null) {
     const st = impaired.stats;

@@ -168,6 +168,11 @@ export class TunLink implements Link {
   readonly offloadFlags: number;
   /** What the link finishes for the stack: with a virtio header the kernel checksums and cuts super-segments. */
   readonly offloads: LinkOffloads | undefined;
+  /**
+   * Why the kernel side got no IPv6 address (IPv6 disabled for the device and not ours to turn on, as in a
+   * container started without IPv6), or null. The stack then serves IPv4 only.
+   */
+  ipv6Unavailable: string | null = null;
   /** Every packet is written (copied by the kernel) inside `send`. */
   readonly sendsSynchronously = true;
   /** Super-segments written (cut by the kernel) / received (the kernel's own, left whole). */
@@ -233,11 +238,7 @@ export class TunLink implements Link {
     );
     try {
       const wantUp = opts.up ?? (opts.kernelAddress !== undefined || (opts.routes?.length ?? 0) > 0 ? true : undefined);
-      const conf: { address?: string; prefixLength?: number; mtu?: number; up?: boolean; address6?: string; prefixLength6?: number } = {};
-      if (opts.kernelAddress6 !== undefined) {
-        conf.address6 = opts.kernelAddress6;
-        conf.prefixLength6 = opts.prefixLength6 ?? 64;
-      }
+      const conf: { address?: string; prefixLength?: number; mtu?: number; up?: boolean } = {};
       if (opts.kernelAddress !== undefined) {
         conf.address = opts.kernelAddress;
         conf.prefixLength = opts.prefixLength ?? 24;
@@ -245,9 +246,11 @@ export class TunLink implements Link {
       if (opts.mtu !== undefined) conf.mtu = opts.mtu;
       if (wantUp !== undefined) conf.up = wantUp;
       if (Object.keys(conf).length > 0) native.configure(dev.name, conf);
+      const ipv6Off = opts.kernelAddress6 !== undefined ? addKernelAddress6(native, dev.name, opts.kernelAddress6, opts.prefixLength6 ?? 64) : null;
       for (const cidr of opts.routes ?? []) native.addRoute(dev.name, cidr);
       const mtu = opts.mtu ?? native.getMtu(dev.name);
       link = new TunLink(dev, mtu > 0 ? mtu : 1500, native.VNET_SLOT ?? 12);
+      link.ipv6Unavailable = ipv6Off;
       return link;
     } catch (e) {
       dev.close();
@@ -367,5 +370,21 @@ export class TunLink implements Link {
       if (this.onError) this.onError(error);
       else throw error;
     }
+  }
+}
+
+/**
+ * Gives the kernel side of the device its IPv6 address (after the device is up: a TUN is IFF_NOARP, so no
+ * duplicate address detection delays it). IPv6 may be off for the device (net.ipv6.conf.NAME.disable_ipv6,
+ * Docker's default in containers): the shim turns it on for this device when it may, and when it may not,
+ * the reason is returned rather than thrown, so that the stack still serves IPv4.
+ */
+function addKernelAddress6(native: NativeShim, name: string, address6: string, prefixLength6: number): string | null {
+  try {
+    native.configure(name, { address6, prefixLength6 });
+    return null;
+  } catch (e) {
+    if ((e as { code?: unknown }).code === 'EIPV6DISABLED') return (e as Error).message;
+    throw e;
   }
 }

@@ -27,8 +27,9 @@ export function cliBuilt(): boolean {
 }
 
 // waitMs: the JIT warm-up runs before the TUN comes up (about 1 s on a quiet machine, 6 s or more on a loaded 2-core one).
-export async function startStack(ns: NetNs, args: string[] = [], waitMs = 20_000): Promise<StackProcess> {
-  const child = ns.spawn([process.execPath, CLI, 'up', '--tun', 'tun0', '--addr', `${STACK_ADDR}/24`, '--peer', KERNEL_ADDR, '--log-level', 'info', ...args], {
+// launcher: a command that execs the rest of its arguments (the stack keeps its PID), e.g. to start it in a mount namespace.
+export async function startStack(ns: NetNs, args: string[] = [], waitMs = 20_000, launcher: string[] = []): Promise<StackProcess> {
+  const child = ns.spawn([...launcher, process.execPath, CLI, 'up', '--tun', 'tun0', '--addr', `${STACK_ADDR}/24`, '--peer', KERNEL_ADDR, '--log-level', 'info', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
