@@ -12,15 +12,9 @@
  * Traffic goes only to the stack's own address inside the namespace; the
  * namespace and the stack are removed on every exit path.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync, readFileSync } from 'node:fs';
 import { tcpConnectionsOf } from './observe/pcap-trace.js';
-
-const STACK = '10.77.0.2';
-const PEER = '10.77.0.1';
+import { DEMO_PEER as PEER, DEMO_STACK as STACK, DemoStack, have } from './demo-stack.js';
 
 export interface HandshakeRow {
   name: string;
@@ -47,14 +41,9 @@ const CASES: Case[] = [
   { name: 'HTTPS TLS 1.3', url: `https://${STACK}/`, args: ['-k', '--tlsv1.3'] },
 ];
 
-function run(cmd: string[], timeoutMs: number): { status: number; stdout: string; out: string } {
-  const r = spawnSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8', timeout: timeoutMs });
-  return { status: r.status ?? -1, stdout: r.stdout ?? '', out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
-}
-
 /** One curl from the kernel side: the local port (to find the connection in the capture) and the time to first byte. */
-function curl(ns: string, c: Case, fastOpen: boolean): { port: number; ttfbMs: number } | Error {
-  const r = run(['ip', 'netns', 'exec', ns, 'curl', '-s', '-m', '10', '--http1.1', ...c.args, ...(fastOpen ? ['--tcp-fastopen'] : []), '-o', '/dev/null', '-w', '%{http_code} %{local_port} %{time_starttransfer}', c.url], 20_000);
+function curl(demo: DemoStack, c: Case, fastOpen: boolean): { port: number; ttfbMs: number } | Error {
+  const r = demo.exec(['curl', '-s', '-m', '10', '--http1.1', ...c.args, ...(fastOpen ? ['--tcp-fastopen'] : []), '-o', '/dev/null', '-w', '%{http_code} %{local_port} %{time_starttransfer}', c.url], 20_000);
   const m = /^(\d{3}) (\d+) ([\d.]+)$/.exec(r.stdout.trim());
   if (m === null || m[1] !== '200') return new Error(`curl ${c.url}${fastOpen ? ' --tcp-fastopen' : ''}: ${r.out.trim() || `exit ${r.status}`}`);
   return { port: Number(m[2]), ttfbMs: Number(m[3]) * 1000 };
@@ -63,53 +52,18 @@ function curl(ns: string, c: Case, fastOpen: boolean): { port: number; ttfbMs: n
 /** Runs the measurement; an Error says what failed (tools missing, the stack not answering, curl failing). */
 export async function measureHandshakes(opts: { cli?: string } = {}): Promise<HandshakeRow[] | Error> {
   if (process.getuid?.() !== 0) return new Error('must run as root (it creates a network namespace and a TUN device)');
-  for (const t of ['ip', 'ping', 'curl']) if (spawnSync('sh', ['-c', `command -v ${t}`], { stdio: 'ignore' }).status !== 0) return new Error(`tool missing: ${t}`);
-  const ns = `tshs${process.pid}`;
-  const dir = mkdtempSync(join(tmpdir(), 'tunstack-handshakes-'));
-  const pcap = join(dir, 'handshakes.pcap');
-  const log = join(dir, 'stack.log');
-  let child: ChildProcess | null = null;
-  let nsCreated = false;
-  const cleanup = (): void => {
-    if (child && child.exitCode === null && child.pid) {
-      try {
-        process.kill(child.pid, 'SIGTERM');
-      } catch {
-        /* already gone */
-      }
-    }
-    if (nsCreated) run(['ip', 'netns', 'del', ns], 10_000);
-    nsCreated = false;
-  };
-  const onSignal = (): void => {
-    cleanup();
-    rmSync(dir, { recursive: true, force: true });
-    process.exit(130);
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  for (const t of ['ip', 'ping', 'curl']) if (!have(t)) return new Error(`tool missing: ${t}`);
+  let demo: DemoStack | null = null;
   try {
-    const add = run(['ip', 'netns', 'add', ns], 10_000);
-    if (add.status !== 0) return new Error(`ip netns add failed: ${add.out.trim()}`);
-    nsCreated = true;
-    run(['ip', '-n', ns, 'link', 'set', 'lo', 'up'], 10_000);
+    demo = DemoStack.create('tshs', 'tunstack-handshakes-');
     // Client-side Fast Open in this namespace only (Linux's default is 1 already; set it so the table does not
     // depend on the host's setting).
-    run(['ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv4.tcp_fastopen=1'], 10_000);
-    const cli = opts.cli ?? fileURLToPath(new URL('./cli.js', import.meta.url));
-    const fd = openSync(log, 'w');
-    child = spawn('ip', ['netns', 'exec', ns, process.execPath, cli, 'up', '--tun', 'tun0', '--addr', `${STACK}/24`, '--peer', PEER, '--pcap', pcap, '--fast-open', 'on', '--log-level', 'warn'], { stdio: ['ignore', fd, fd] });
-    closeSync(fd);
-    const exited = new Promise<void>((resolve) => child!.once('exit', () => resolve()));
-    let up = false;
-    for (let i = 0; i < 40 && !up && child.exitCode === null; i++) {
-      up = run(['ip', 'netns', 'exec', ns, 'ping', '-c', '1', '-W', '1', STACK], 5000).status === 0;
-      if (!up) await new Promise((r) => setTimeout(r, 250));
-    }
-    if (!up) return new Error(`the stack did not answer; log: ${readFileSync(log, 'utf8').trim().split('\n').slice(-3).join(' | ')}`);
+    demo.exec(['sysctl', '-qw', 'net.ipv4.tcp_fastopen=1'], 10_000);
+    demo.start(['--fast-open', 'on', '--log-level', 'warn'], opts.cli);
+    if (!(await demo.answering())) return new Error(`the stack did not answer; log: ${demo.logTail()}`);
     // The HTTPS listener may come up a little after the address answers: wait for it (bounded).
     for (let i = 0; i < 20; i++) {
-      if (run(['ip', 'netns', 'exec', ns, 'curl', '-s', '-k', '-m', '2', '-o', '/dev/null', `https://${STACK}/`], 5000).status === 0) break;
+      if (demo.exec(['curl', '-s', '-k', '-m', '2', '-o', '/dev/null', `https://${STACK}/`], 5000).status === 0) break;
       await new Promise((r) => setTimeout(r, 250));
     }
     const measured: { c: Case; fastOpen: boolean; port: number; ttfbMs: number }[] = [];
@@ -117,19 +71,18 @@ export async function measureHandshakes(opts: { cli?: string } = {}): Promise<Ha
       for (const fastOpen of [false, true]) {
         // With Fast Open the first connection fetches the cookie (RFC 7413 §3); the second one is measured.
         if (fastOpen) {
-          const warm = curl(ns, c, true);
+          const warm = curl(demo, c, true);
           if (warm instanceof Error) return warm;
         }
-        const r = curl(ns, c, fastOpen);
+        const r = curl(demo, c, fastOpen);
         if (r instanceof Error) return r;
         measured.push({ c, fastOpen, ...r });
       }
     }
     // Stop the stack (SIGTERM), which flushes its capture, then read the connections back from it.
-    if (child.pid && child.exitCode === null) process.kill(child.pid, 'SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-    if (!existsSync(pcap)) return new Error('the stack wrote no capture');
-    const sum = tcpConnectionsOf(new Uint8Array(readFileSync(pcap)), pcap);
+    await demo.stop();
+    if (!existsSync(demo.pcap)) return new Error('the stack wrote no capture');
+    const sum = tcpConnectionsOf(new Uint8Array(readFileSync(demo.pcap)), demo.pcap);
     if (sum instanceof Error) return sum;
     return measured.map((m) => {
       const conn = sum.conns.filter((k) => k.aPort === m.port && k.handshake).pop();
@@ -143,11 +96,10 @@ export async function measureHandshakes(opts: { cli?: string } = {}): Promise<Ha
         tls: v === undefined || v === null ? null : v === 0x0304 ? 'TLS 1.3' : v === 0x0303 ? 'TLS 1.2' : `0x${v.toString(16)}`,
       };
     });
+  } catch (e) {
+    return e as Error;
   } finally {
-    cleanup();
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
-    rmSync(dir, { recursive: true, force: true });
+    demo?.dispose(false);
   }
 }
 

@@ -6,14 +6,8 @@
  *
  * Traffic goes only to the stack's own address inside the namespace.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, copyFileSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const STACK = '10.77.0.2';
-const PEER = '10.77.0.1';
+import { existsSync, copyFileSync } from 'node:fs';
+import { DEMO_PEER as PEER, DEMO_STACK as STACK, DemoStack, have, run } from './demo-stack.js';
 
 export interface DemoOptions {
   keepPcap?: string;
@@ -23,15 +17,6 @@ interface Check {
   name: string;
   ok: boolean;
   detail: string;
-}
-
-function have(tool: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
-}
-
-function run(cmd: string[], timeoutMs = 60_000): { status: number; out: string; stdout: string } {
-  const r = spawnSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 256 << 20 });
-  return { status: r.status ?? -1, out: `${r.stdout ?? ''}${r.stderr ?? ''}`, stdout: r.stdout ?? '' };
 }
 
 function lines(text: string): number {
@@ -89,59 +74,18 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
     return 1;
   }
 
-  const ns = `tsdemo${process.pid}`;
-  const dir = mkdtempSync(join(tmpdir(), 'tunstack-demo-'));
-  const pcap = join(dir, 'demo.pcap');
-  const log = join(dir, 'stack.log');
-  let child: ChildProcess | null = null;
-  let nsCreated = false;
-
-  const cleanup = () => {
-    if (child && child.exitCode === null && child.pid) {
-      try {
-        process.kill(child.pid, 'SIGTERM');
-      } catch {
-        /* already gone */
-      }
-    }
-    if (nsCreated) run(['ip', 'netns', 'del', ns]);
-    nsCreated = false;
-  };
-  const onSignal = () => {
-    cleanup();
-    rmSync(dir, { recursive: true, force: true });
-    process.exit(130);
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-
   const checks: Check[] = [];
+  let demo: DemoStack | null = null;
+  let ns = `tsdemo${process.pid}`;
+  let failed = 0;
   try {
-    const add = run(['ip', 'netns', 'add', ns]);
-    if (add.status !== 0) throw new Error(`ip netns add failed: ${add.out.trim()}`);
-    nsCreated = true;
-    run(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
-
-    const cli = fileURLToPath(new URL('./cli.js', import.meta.url));
-    const { openSync } = await import('node:fs');
-    const logFd = openSync(log, 'w');
-    child = spawn(
-      'ip',
-      ['netns', 'exec', ns, process.execPath, cli, 'up', '--tun', 'tun0', '--addr', `${STACK}/24`, '--peer', PEER, '--pcap', pcap, '--log-level', 'info'],
-      { stdio: ['ignore', logFd, logFd] },
-    );
-    const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
-
-    // Wait for the stack to answer (bounded: 40 tries).
-    let up = false;
-    for (let i = 0; i < 40 && !up; i++) {
-      if (child.exitCode !== null) break;
-      up = run(['ip', 'netns', 'exec', ns, 'ping', '-c', '1', '-W', '1', STACK], 5000).status === 0;
-      if (!up) await new Promise((r) => setTimeout(r, 250));
-    }
-    checks.push({ name: 'stack up on tun0', ok: up, detail: up ? `${STACK} answers` : `no answer; log: ${readFileSync(log, 'utf8').trim().split('\n').slice(-3).join(' | ')}` });
+    demo = DemoStack.create('tsdemo', 'tunstack-demo-');
+    ns = demo.ns;
+    demo.start(['--log-level', 'info']);
+    const up = await demo.answering();
+    checks.push({ name: 'stack up on tun0', ok: up, detail: up ? `${STACK} answers` : `no answer; log: ${demo.logTail()}` });
     if (up) {
-      // -w: wait for every reply up to a deadline. Without one, ping gives the last reply only max(2·RTT max,
+    // -w: wait for every reply up to a deadline. Without one, ping gives the last reply only max(2·RTT max,
       // interval) — 10 ms here — and a machine busy enough to hold either process off the CPU that long
       // (2 demo runs of 20 on a loaded 2-core machine) turns a reply sent 0.1 ms after its request into "loss".
       checks.push(pingCheck(ns, 'ping (100 x 56 B, 10 ms apart)', ['-c', '100', '-i', '0.01', '-w', '20']));
@@ -163,10 +107,10 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
     }
 
     // Stop the stack (SIGTERM), which flushes its capture.
-    if (child.pid && child.exitCode === null) process.kill(child.pid, 'SIGTERM');
-    const code = await Promise.race([exited, new Promise<null>((r) => setTimeout(() => r(null), 5000))]);
+    const code = await demo.stop();
     checks.push({ name: 'clean shutdown on SIGTERM', ok: code === 0, detail: `exit code ${code}` });
 
+    const pcap = demo.pcap;
     if (have('tshark') && existsSync(pcap)) {
       const total = lines(run(['tshark', '-r', pcap]).stdout);
       const warn = lines(
@@ -180,16 +124,15 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
   } catch (e) {
     checks.push({ name: 'demo set-up', ok: false, detail: (e as Error).message });
   } finally {
-    cleanup();
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
+    failed = checks.filter((c) => !c.ok).length;
+    // The log and capture stay when something failed, for the message below.
+    demo?.dispose(failed > 0);
   }
 
   const width = Math.max(...checks.map((c) => c.name.length));
   process.stdout.write(`\ntunstack demo — stack ${STACK} on tun0 in netns ${ns}, kernel side ${PEER}\n\n`);
   for (const c of checks) process.stdout.write(`  ${c.ok ? 'ok  ' : 'FAIL'}  ${c.name.padEnd(width)}  ${c.detail}\n`);
-  const failed = checks.filter((c) => !c.ok).length;
-  process.stdout.write(`\n${failed === 0 ? 'all checks passed' : `${failed} check(s) failed (stack log: ${log})`}\n`);
-  if (failed === 0) rmSync(dir, { recursive: true, force: true });
+  const where = demo !== null ? ` (stack log: ${demo.log})` : '';
+  process.stdout.write(`\n${failed === 0 ? 'all checks passed' : `${failed} check(s) failed${where}`}\n`);
   return failed === 0 ? 0 : 1;
 }
