@@ -1,0 +1,93 @@
+/**
+ * TCP internal pacing, as Linux does it when no fq qdisc paces for it (tcp_output.c tcp_internal_pacing,
+ * tcp_pacing_check, tcp_update_skb_after_send; tcp_input.c tcp_update_pacing_rate). Each data unit (one
+ * TSO/GSO super-segment, about a millisecond of the rate: push.ts tsoAutosizeSegs) moves the connection's
+ * departure time on by its length at the pacing rate; a unit whose departure time has not come waits for the
+ * pacing timer. The rate is a multiple of what the congestion window delivers per round trip:
+ *
+ *   rate = ratio · max(cwnd, in flight) / SRTT,   ratio = tcp_pacing_ss_ratio (200%) while cwnd < ssthresh/2,
+ *                                                  tcp_pacing_ca_ratio (120%) after
+ *
+ * so slow start's doubling spreads over the round trip instead of leaving as a burst that overflows a
+ * bottleneck queue. Pure ACKs, RSTs, SYNs, window probes and RTO retransmissions are not paced (Linux paces
+ * only tcp_write_xmit's and tcp_xmit_retransmit_queue's skbs).
+ *
+ * Linux paces a CUBIC flow internally only when something asks for it (SO_MAX_PACING_RATE, a congestion
+ * control such as BBR that needs it); behind fq the qdisc paces at the same rate. Here it is a setting,
+ * `tunstack.tcp.pacing`: off in the library (the conformance dialogues keep Linux-without-fq timing), on in
+ * `tunstack up`.
+ */
+import { Timer } from '../clock.js';
+import type { Tcb } from './tcb.js';
+
+/** Linux: the first ten data segments are never paced (tcp_update_skb_after_send, "Original sch_fq does not pace first 10 MSS"). */
+const UNPACED_SEGMENTS = 10;
+
+/**
+ * How far behind its departure time a connection may fall and still send the difference at once. Linux's
+ * hrtimer fires within microseconds and forgives at most half a unit (the `credit`); Node's timers fire on a
+ * millisecond grid, late by a millisecond or more under load, so a strict schedule would lose a unit's worth
+ * of rate on every firing. The lateness within this bound is made up; beyond it, forgotten (as Linux).
+ */
+export const PACING_SLACK_MS = 2;
+
+/** Linux tcp_update_pacing_rate: bytes per ms, Infinity before the first RTT sample (Linux does not divide then). */
+export function pacingRate(c: Tcb, flight: number): number {
+  const srtt = c.rtt.srtt;
+  if (!(srtt > 0)) return Infinity;
+  // "If snd_cwnd >= snd_ssthresh / 2, we are approaching the end of slow start and should slow down."
+  const ratio = c.cwnd < c.ssthresh / 2 ? c.cfg.pacingSsRatio : c.cfg.pacingCaRatio;
+  return ((ratio / 100) * Math.max(c.cwnd, flight)) / srtt;
+}
+
+/**
+ * Linux tcp_pacing_check: whether the next data unit must wait for its departure time; if so the pacing timer
+ * is armed for it (when it fires, the egress pass transmits again).
+ */
+export function pacingHolds(c: Tcb, now: number): boolean {
+  if (!c.cfg.pacing) return false;
+  const p = c.pacing;
+  if (p.next <= now) return false;
+  if (p.timer === null) p.timer = new Timer(() => pacingTimerFires(c));
+  if (!p.timer.armed) {
+    p.holds++;
+    c.layer.stats.TcpExt.TCPPacingHold++;
+  }
+  if (!p.timer.armed || p.timer.deadline !== p.next) c.layer.timers.arm(p.timer, p.next);
+  return true;
+}
+
+/** The pacing timer (Linux tcp_pace_kick → tcp_tsq_handler): the connection transmits again. */
+function pacingTimerFires(c: Tcb): void {
+  c.wantOutput = true;
+  c.layer.markDirty(c);
+}
+
+/**
+ * Linux tcp_update_skb_after_send (with tcp_transmit_skb's `tcp_wstamp_ns = max(tcp_wstamp_ns, now)`): a data
+ * unit of `bytes` (`segs` segments) left now; the next may leave `bytes / rate` later, less a credit for
+ * having been late (at most half the unit).
+ */
+export function pacingSent(c: Tcb, bytes: number, segs: number, flight: number, now: number): void {
+  if (!c.cfg.pacing) return;
+  const p = c.pacing;
+  const prior = p.next;
+  // Late by no more than the slack: the schedule holds (see PACING_SLACK_MS); later than that, it restarts now.
+  const wstamp = Math.max(prior, now - PACING_SLACK_MS);
+  p.dataSegsOut += segs;
+  const rate = pacingRate(c, flight);
+  if (rate === Infinity || p.dataSegsOut < UNPACED_SEGMENTS) {
+    p.next = wstamp;
+    return;
+  }
+  let len = bytes / rate;
+  const credit = wstamp - prior;
+  len -= Math.min(len / 2, Math.max(0, credit));
+  p.next = wstamp + len;
+}
+
+/** The connection ends: its pacing timer is off. */
+export function pacingStop(c: Tcb): void {
+  const t = c.pacing.timer;
+  if (t !== null && t.armed) c.layer.timers.disarm(t);
+}
