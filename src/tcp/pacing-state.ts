@@ -11,6 +11,10 @@ export class PacingState {
   dataSegsOut = 0;
   /** Times the connection waited for a departure time (TcpExt.TCPPacingHold, ours; Linux counts none). */
   holds = 0;
+  /** SO_MAX_PACING_RATE in bytes per ms (Linux sk_max_pacing_rate; Infinity: none). */
+  maxRate = Infinity;
+  /** SO_MAX_PACING_RATE asked for pacing on this socket (Linux SK_PACING_NEEDED), whatever tunstack.tcp.pacing says. */
+  requested = false;
   /** The pacing timer (Linux tp->pacing_timer), made the first time a unit has to wait. */
   timer: Timer | null = null;
 }

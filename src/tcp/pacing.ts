@@ -15,7 +15,8 @@
  * Linux paces a CUBIC flow internally only when something asks for it (SO_MAX_PACING_RATE, a congestion
  * control such as BBR that needs it); behind fq the qdisc paces at the same rate. Here it is a setting,
  * `tunstack.tcp.pacing`: off in the library (the conformance dialogues keep Linux-without-fq timing), on in
- * `tunstack up`.
+ * `tunstack up`; and a socket's SO_MAX_PACING_RATE turns it on for that socket, as in Linux, with the rate
+ * capped at the value (bytes per second).
  */
 import { Timer } from '../clock.js';
 import type { Tcb } from './tcb.js';
@@ -31,13 +32,44 @@ const UNPACED_SEGMENTS = 10;
  */
 export const PACING_SLACK_MS = 2;
 
-/** Linux tcp_update_pacing_rate: bytes per ms, Infinity before the first RTT sample (Linux does not divide then). */
+/** Pacing applies to this connection: the stack's setting, or the socket's SO_MAX_PACING_RATE (Linux tcp_needs_internal_pacing). */
+export function pacingOn(c: Tcb): boolean {
+  return c.cfg.pacing || c.pacing.requested;
+}
+
+/**
+ * Linux tcp_update_pacing_rate: bytes per ms, capped at SO_MAX_PACING_RATE; Infinity before the first RTT
+ * sample and without a cap (Linux does not divide then).
+ */
 export function pacingRate(c: Tcb, flight: number): number {
   const srtt = c.rtt.srtt;
-  if (!(srtt > 0)) return Infinity;
+  if (!(srtt > 0)) return c.pacing.maxRate;
   // "If snd_cwnd >= snd_ssthresh / 2, we are approaching the end of slow start and should slow down."
   const ratio = c.cwnd < c.ssthresh / 2 ? c.cfg.pacingSsRatio : c.cfg.pacingCaRatio;
-  return ((ratio / 100) * Math.max(c.cwnd, flight)) / srtt;
+  return Math.min(((ratio / 100) * Math.max(c.cwnd, flight)) / srtt, c.pacing.maxRate);
+}
+
+/** Linux's "unlimited" SO_MAX_PACING_RATE (~0U as an int: -1). */
+const MAX_PACING_RATE_NONE = 0xffffffff;
+
+/**
+ * SO_MAX_PACING_RATE (Linux sk_setsockopt): the most bytes per second this socket sends; any value but ~0U
+ * also asks for internal pacing (SK_PACING_NEEDED), which stays asked for. 0 leaves data unpaced (Linux
+ * skips a zero rate).
+ */
+export function setMaxPacingRate(c: Tcb, bytesPerSecond: number): void {
+  const v = bytesPerSecond >>> 0;
+  if (v === MAX_PACING_RATE_NONE) {
+    c.pacing.maxRate = Infinity;
+    return;
+  }
+  c.pacing.requested = true;
+  c.pacing.maxRate = v / 1000;
+}
+
+/** getsockopt(SO_MAX_PACING_RATE): bytes per second, ~0U for none. */
+export function maxPacingRate(c: Tcb): number {
+  return c.pacing.maxRate === Infinity ? MAX_PACING_RATE_NONE : Math.round(c.pacing.maxRate * 1000);
 }
 
 /**
@@ -45,7 +77,7 @@ export function pacingRate(c: Tcb, flight: number): number {
  * is armed for it (when it fires, the egress pass transmits again).
  */
 export function pacingHolds(c: Tcb, now: number): boolean {
-  if (!c.cfg.pacing) return false;
+  if (!pacingOn(c)) return false;
   const p = c.pacing;
   if (p.next <= now) return false;
   if (p.timer === null) p.timer = new Timer(() => pacingTimerFires(c));
@@ -69,14 +101,14 @@ function pacingTimerFires(c: Tcb): void {
  * having been late (at most half the unit).
  */
 export function pacingSent(c: Tcb, bytes: number, segs: number, flight: number, now: number): void {
-  if (!c.cfg.pacing) return;
+  if (!pacingOn(c)) return;
   const p = c.pacing;
   const prior = p.next;
   // Late by no more than the slack: the schedule holds (see PACING_SLACK_MS); later than that, it restarts now.
   const wstamp = Math.max(prior, now - PACING_SLACK_MS);
   p.dataSegsOut += segs;
   const rate = pacingRate(c, flight);
-  if (rate === Infinity || p.dataSegsOut < UNPACED_SEGMENTS) {
+  if (rate === Infinity || rate === 0 || p.dataSegsOut < UNPACED_SEGMENTS) {
     p.next = wstamp;
     return;
   }
