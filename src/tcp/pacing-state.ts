@@ -7,6 +7,8 @@ import type { Timer } from '../clock.js';
 export class PacingState {
   /** Earliest time the next data unit may leave, ms on the stack's clock (Linux tp->tcp_wstamp_ns). */
   next = 0;
+  /** The last unit found its departure time ahead and the pacing timer armed for it (pacing.ts PACING_SLACK_MS). */
+  waiting = false;
   /** Data segments sent so far (Linux tp->data_segs_out): the first ten are not paced. */
   dataSegsOut = 0;
   /** Times the connection waited for a departure time (TcpExt.TCPPacingHold, ours; Linux counts none). */

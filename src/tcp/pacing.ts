@@ -25,12 +25,21 @@ import type { Tcb } from './tcb.js';
 const UNPACED_SEGMENTS = 10;
 
 /**
- * How far behind its departure time a connection may fall and still send the difference at once. Linux's
- * hrtimer fires within microseconds and forgives at most half a unit (the `credit`); Node's timers fire on a
- * millisecond grid, late by a millisecond or more under load, so a strict schedule would lose a unit's worth
- * of rate on every firing. The lateness within this bound is made up; beyond it, forgotten (as Linux).
+ * How far behind its departure time a connection that was waiting for the pacing timer may fall and still
+ * send the difference at once. Linux's hrtimer fires within microseconds and forgives at most half a unit
+ * (the `credit`); Node's timers fire on a millisecond grid, late by a millisecond or more under load, so a
+ * strict schedule would lose a unit's worth of rate on every firing. The lateness within this bound is made
+ * up; beyond it, forgotten (as Linux). A connection that was not waiting (idle, or cwnd-limited) makes up
+ * nothing: its next unit is due from now.
  */
 export const PACING_SLACK_MS = 2;
+
+/**
+ * The shortest wait worth a timer. Linux's hrtimer waits microseconds; the stack's timers fire on Node's
+ * millisecond grid (a wait of 0.01 ms would last a whole millisecond or more), so a unit due in less than
+ * this leaves now: the rate holds to within a millisecond's worth, about one TSO unit (push.ts).
+ */
+export const PACING_GRANULARITY_MS = 1;
 
 /** Pacing applies to this connection: the stack's setting, or the socket's SO_MAX_PACING_RATE (Linux tcp_needs_internal_pacing). */
 export function pacingOn(c: Tcb): boolean {
@@ -79,7 +88,8 @@ export function maxPacingRate(c: Tcb): number {
 export function pacingHolds(c: Tcb, now: number): boolean {
   if (!pacingOn(c)) return false;
   const p = c.pacing;
-  if (p.next <= now) return false;
+  if (p.next - now < PACING_GRANULARITY_MS) return false;
+  p.waiting = true;
   if (p.timer === null) p.timer = new Timer(() => pacingTimerFires(c));
   if (!p.timer.armed) {
     p.holds++;
@@ -104,8 +114,9 @@ export function pacingSent(c: Tcb, bytes: number, segs: number, flight: number, 
   if (!pacingOn(c)) return;
   const p = c.pacing;
   const prior = p.next;
-  // Late by no more than the slack: the schedule holds (see PACING_SLACK_MS); later than that, it restarts now.
-  const wstamp = Math.max(prior, now - PACING_SLACK_MS);
+  // Late for the timer by no more than the slack: the schedule holds (see PACING_SLACK_MS); otherwise it restarts now.
+  const wstamp = Math.max(prior, p.waiting ? now - PACING_SLACK_MS : now);
+  p.waiting = false;
   p.dataSegsOut += segs;
   const rate = pacingRate(c, flight);
   if (rate === Infinity || rate === 0 || p.dataSegsOut < UNPACED_SEGMENTS) {

@@ -20,7 +20,7 @@ const RTT = 10;
 const SEG = MSS - 12;
 
 /** A connection with a 10 ms RTT sample from the handshake and `bytes` written; returns the first flight. */
-async function established(tcp: Partial<TcpConfig>, bytes: number) {
+async function established(tcp: Partial<TcpConfig>, bytes: number, rtt = RTT) {
   const h = new RawHarness({ tso: false, ...tcp });
   const accepted: TcpSocket[] = [];
   h.stack.tcp.createServer((s) => accepted.push(s)).listen(PORT);
@@ -32,7 +32,7 @@ async function established(tcp: Partial<TcpConfig>, bytes: number) {
   const ack = async (n: number) => {
     await h.inject({ srcPort: PEER, dstPort: PORT, seq: ISN + 1, ack: iss + 1 + n, flags: TCP_ACK, window: 4000, options: { ts: { val: tsVal++, ecr: synAck!.tcp.tsVal } } });
   };
-  await h.advance(RTT);
+  await h.advance(rtt);
   await ack(0);
   accepted[0]!.write(new Uint8Array(bytes));
   await h.settle();
@@ -105,6 +105,24 @@ describe('TCP internal pacing', () => {
     expect(pacingRate(conn, 0)).toBeCloseTo(conn.cwnd / srtt, 6);
     conn.ssthresh = conn.cwnd;
     expect(pacingRate(conn, 0)).toBeCloseTo((0.5 * conn.cwnd) / srtt, 6);
+  });
+
+  it('a unit due in less than the timer granularity (1 ms) leaves at once: small answers on a fast path are never held', async () => {
+    const { h, ack, first, conn } = await established({ pacing: true }, 12 * 100, 0.2);
+    expect(first.length).toBeGreaterThan(0);
+    let acked = first.reduce((n, c) => n + c.payload.length, 0);
+    await ack(acked);
+    // Twenty more small writes, each acknowledged 0.2 ms later: 100 bytes at ~2·cwnd/0.2 ms is due in microseconds.
+    for (let i = 0; i < 20; i++) {
+      conn.write(new Uint8Array(100), 0, 100);
+      await h.settle();
+      const sent = h.take().filter((c) => c.payload.length > 0);
+      expect(sent).toHaveLength(1);
+      acked += 100;
+      await h.advance(0.2);
+      await ack(acked);
+    }
+    expect(h.stack.stats.TcpExt.TCPPacingHold).toBe(0);
   });
 
   it('a pure ACK is not held by pacing, and closing the connection disarms the pacing timer', async () => {
