@@ -25,6 +25,9 @@
 // handshake per request), h2load req/s over h2 (10 connections x 10 streams), and a 200 MB download
 // over TLS — tunstack's `https` service beside Node's http2 secure server (allowHTTP1) on the kernel,
 // the same self-signed EC P-256 certificate kind on both.
+// Recovery (group recovery, scripts/bench-recovery.mjs): 20 MB downloads with 1% loss each way, with 25%
+// reordering over a 5 ms delay (tunstack's --impair stage; for the kernel the same stage as a userspace
+// wire between two TUNs), and with 2% CE marks (client tcp_ecn=1): MB/s and the server's retransmitted segments.
 // Every load runs for a fixed, short time (BENCH_SECS, default 5 s). BENCH_ONLY=spurious (or any
 // comma list of icmp,http,loss,spurious) measures only those groups.
 // Traffic stays inside the two namespaces this script creates; every load is
@@ -35,6 +38,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ceFigure, kernelReorderFigure, lossFigure, recoveryLine, REORDER_SPEC, stackReorderFigure } from './bench-recovery.mjs';
 
 const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const A = `tsbenchA${process.pid}`;
@@ -53,7 +57,7 @@ const CONFIGS = [
 ];
 const MODES = CONFIGS.map((c) => c.key);
 const LOSS_BYTES = 20_000_000;
-const GROUPS = new Set((process.env.BENCH_ONLY ?? 'icmp,http,loss,spurious,https').split(','));
+const GROUPS = new Set((process.env.BENCH_ONLY ?? 'icmp,http,loss,spurious,https,recovery').split(','));
 
 function sh(cmd, timeout = 120_000) {
   const r = spawnSync(cmd[0], cmd.slice(1), { encoding: 'utf8', timeout, maxBuffer: 64 << 20 });
@@ -182,6 +186,22 @@ function serverTcp(addr) {
   }
 }
 
+/** The server's retransmissions, segments and CE deliveries, for the recovery group. */
+function recoveryCounters(addr) {
+  if (addr !== '10.77.0.2') {
+    const c = netCounters(B);
+    return { RetransSegs: c['Tcp.RetransSegs'] ?? 0, OutSegs: c['Tcp.OutSegs'] ?? 0, DeliveredCE: c['TcpExt.TCPDeliveredCE'] ?? 0 };
+  }
+  const r = inA(['curl', '-s', '-m', '5', `http://${addr}/_stack/stats`]);
+  try {
+    const j = JSON.parse(r.out);
+    return { RetransSegs: j.Tcp?.RetransSegs ?? 0, OutSegs: j.Tcp?.OutSegs ?? 0, DeliveredCE: j.TcpExt?.TCPDeliveredCE ?? 0 };
+  } catch {
+    return { RetransSegs: 0, OutSegs: 0, DeliveredCE: 0 };
+  }
+}
+const recoveryCtx = { A, B, inA, sh, tmp, want: patternSha(20_000_000), counters: recoveryCounters };
+
 /**
  * Spurious retransmissions on a lossless link, under load: wrk with 64 KiB responses, one 200 MB download,
  * four slow readers. Counted by the receiver, the client's kernel in namespace A: duplicates it reported with
@@ -270,6 +290,7 @@ function measure(addr, iface) {
   }
   if (have('curl') && have('iptables') && GROUPS.has('loss')) f.lossDl = lossDownload(base, iface);
   if (have('curl') && GROUPS.has('https')) f.https = httpsFigures(addr);
+  if (have('curl') && have('iptables') && GROUPS.has('recovery')) f.recovery = { loss: lossFigure(recoveryCtx, addr, iface), ce: ceFigure(recoveryCtx, addr, iface) };
   return f;
 }
 
@@ -317,6 +338,7 @@ await new Promise((resolve) => {
   });
 });
 const kernel = measure('10.78.0.2', VETH);
+if (kernel.recovery) kernel.recovery.reorder = await kernelReorderFigure(recoveryCtx, '10.78.0.2', '10.78.0.1');
 kernel.rssPeakKb = vmHwmKb(kernelHttp.pid);
 
 // ---------------------------------------------------------------- the stack, offloads on and off
@@ -386,6 +408,17 @@ for (const { key: mode, offload, workers } of CONFIGS) {
   tunstack[mode] = f;
   await stopStack();
 }
+// Recovery, reordering: the stack again, behind its impairment stage (which turns TUN offloads off).
+if (GROUPS.has('recovery') && have('curl') && MODES.length > 0 && tunstack[MODES[0]]?.recovery) {
+  stack = spawn('ip', ['netns', 'exec', A, process.execPath, cli, 'up', '--tun', 'tun0', '--addr', '10.77.0.2/24', '--peer', '10.77.0.1', '--impair', REORDER_SPEC, '--control', 'off', '--log-level', 'warn'], { stdio: 'inherit' });
+  let up = false;
+  for (let i = 0; i < 60 && !up; i++) {
+    up = inA(['ping', '-c', '1', '-W', '1', '10.77.0.2'], 5000).status === 0;
+    if (!up) await sleep(250);
+  }
+  tunstack[MODES[0]].recovery.reorder = up ? stackReorderFigure(recoveryCtx, '10.77.0.2') : { error: 'the stack behind --impair never answered' };
+  await stopStack();
+}
 
 // ---------------------------------------------------------------- tables, JSON, chart
 const FIGS = [
@@ -404,6 +437,12 @@ const FIGS = [
   ['HTTPS new connection per request', 'req/s', (f) => f.https?.close?.rps],
   ['h2 GET / (h2load -c10 -m10)', 'req/s', (f) => f.https?.h2?.rps],
   ['200 MB download over TLS', 'MB/s', (f) => f.https?.download?.MBps],
+  ['20 MB, 1% loss each way (recovery)', 'MB/s', (f) => f.recovery?.loss?.MBps],
+  ['  retransmitted segments', 'segs', (f) => f.recovery?.loss?.retrans, true],
+  ['20 MB, 25% reordered, 5 ms delay', 'MB/s', (f) => f.recovery?.reorder?.MBps],
+  ['  retransmitted segments', 'segs', (f) => f.recovery?.reorder?.retrans, true],
+  ['20 MB, 2% CE-marked (tcp_ecn=1)', 'MB/s', (f) => f.recovery?.ce?.MBps],
+  ['  retransmitted segments', 'segs', (f) => f.recovery?.ce?.retrans, true],
   ['spurious rtx per 10k segs (D-SACKed, lossless)', '/10k', (f) => f.spurious?.per10k, true],
   ['peak RSS (VmHWM)', 'MiB', (f) => (f.rssPeakKb ? Math.round(f.rssPeakKb / 102.4) / 10 : null), true],
 ];
@@ -432,6 +471,14 @@ if (GROUPS.has('spurious')) {
   console.log('spurious retransmissions on a lossless link (wrk 64 KiB, 200 MB download, 4 readers at 3 MB/s; counted by the client kernel):');
   console.log(`  kernel: ${spur(kernel)}`);
   for (const m of MODES) console.log(`  tunstack ${m}: ${spur(tunstack[m])}`);
+}
+if (GROUPS.has('recovery')) {
+  console.log(`recovery downloads (20 MB; reorder: ${REORDER_SPEC}, the kernel's through scripts/impair-forward.mjs):`);
+  for (const [name, f] of [['kernel', kernel], ...MODES.map((m) => [`tunstack ${m}`, tunstack[m]])]) {
+    const r = f?.recovery;
+    if (!r) continue;
+    console.log(`  ${name}: loss ${recoveryLine(r.loss)}; reorder ${r.reorder ? recoveryLine(r.reorder) : '- (measured on the first configuration only)'}; CE ${recoveryLine(r.ce)}`);
+  }
 }
 if (observatory) {
   const o = observatory;

@@ -167,6 +167,8 @@ export function tcpExtCounters() {
     TCPSpuriousRTOs: 0,
     TCPSackRecoveryFail: 0,
     TCPLossProbes: 0,
+    // Data units that waited for their departure time (src/tcp/pacing.ts; ours: Linux counts no such event).
+    TCPPacingHold: 0,
     // Segments newly acknowledged or SACKed, and those of them whose ACK echoed congestion (ECE): tcp_newly_delivered.
     TCPDelivered: 0,
     TCPDeliveredCE: 0,

@@ -100,8 +100,8 @@ const SUPPORTED_CALLS = new Set(['socket', 'bind', 'listen', 'accept', 'connect'
 /** ioctl requests the runner answers (Linux: SIOCINQ = FIONREAD, SIOCOUTQ = TIOCOUTQ). */
 const IOCTLS = new Set(['SIOCINQ', 'FIONREAD', 'SIOCOUTQ', 'TIOCOUTQ']);
 
-const SKIPPED_OPTS = new Set(['TCP_CONGESTION', 'TCP_NOTSENT_LOWAT', 'TCP_CORK', 'SO_ZEROCOPY', 'SO_TIMESTAMPING', 'IP_RECVERR', 'TCP_MD5SIG', 'TCP_REPAIR', 'TCP_SAVE_SYN', 'TCP_SAVED_SYN', 'TCP_ZEROCOPY_RECEIVE', 'TCP_TX_DELAY', 'TCP_QUICKACK', 'TCP_WINDOW_CLAMP', 'TCP_DEFER_ACCEPT', 'TCP_LINGER2', 'SO_MAX_PACING_RATE', 'TCP_TIMESTAMP', 'TCP_CC_INFO', 'TCP_THIN_LINEAR_TIMEOUTS', 'SO_RCVLOWAT', 'SO_SNDLOWAT', 'SO_RCVTIMEO', 'SO_SNDTIMEO', 'IP_MTU_DISCOVER', 'IP_TOS', 'IP_TTL', 'SO_REUSEPORT', 'SO_OOBINLINE', 'SO_TIMESTAMP', 'TCP_NOPUSH']);
-const HANDLED_OPTS = new Set(['SO_REUSEADDR', 'SO_RCVBUF', 'SO_SNDBUF', 'SO_LINGER', 'SO_ERROR', 'SO_KEEPALIVE', 'TCP_NODELAY', 'TCP_MAXSEG', 'TCP_KEEPIDLE', 'TCP_KEEPINTVL', 'TCP_KEEPCNT', 'SO_TYPE', 'SO_DEBUG', 'SO_BROADCAST', 'TCP_SYNCNT', ...EXTRA_SOCKOPTS]);
+const SKIPPED_OPTS = new Set(['TCP_CONGESTION', 'TCP_NOTSENT_LOWAT', 'TCP_CORK', 'SO_ZEROCOPY', 'SO_TIMESTAMPING', 'IP_RECVERR', 'TCP_MD5SIG', 'TCP_REPAIR', 'TCP_SAVE_SYN', 'TCP_SAVED_SYN', 'TCP_ZEROCOPY_RECEIVE', 'TCP_TX_DELAY', 'TCP_QUICKACK', 'TCP_WINDOW_CLAMP', 'TCP_DEFER_ACCEPT', 'TCP_LINGER2', 'TCP_TIMESTAMP', 'TCP_CC_INFO', 'TCP_THIN_LINEAR_TIMEOUTS', 'SO_RCVLOWAT', 'SO_SNDLOWAT', 'SO_RCVTIMEO', 'SO_SNDTIMEO', 'IP_MTU_DISCOVER', 'IP_TOS', 'IP_TTL', 'SO_REUSEPORT', 'SO_OOBINLINE', 'SO_TIMESTAMP', 'TCP_NOPUSH']);
+const HANDLED_OPTS = new Set(['SO_REUSEADDR', 'SO_RCVBUF', 'SO_SNDBUF', 'SO_LINGER', 'SO_ERROR', 'SO_KEEPALIVE', 'TCP_NODELAY', 'TCP_MAXSEG', 'TCP_KEEPIDLE', 'TCP_KEEPINTVL', 'TCP_KEEPCNT', 'SO_TYPE', 'SO_DEBUG', 'SO_BROADCAST', 'TCP_SYNCNT', 'SO_MAX_PACING_RATE', ...EXTRA_SOCKOPTS]);
 
 function identOf(e: Expr | undefined): string | undefined {
   return e?.t === 'ident' ? e.name : undefined;
@@ -856,6 +856,14 @@ export class SyscallAdapter {
       case 'TCP_KEEPINTVL':
       case 'TCP_KEEPCNT':
         throw new Unsupported(`${name} (the socket API has no per-socket ${name === 'TCP_KEEPINTVL' ? 'interval' : 'probe count'}; use --keepalive_intvl_ms / --keepalive_probes)`, line);
+      case 'SO_MAX_PACING_RATE': {
+        // Linux sk_setsockopt: any socket takes it; TCP paces by it (src/tcp/pacing.ts), UDP without fq ignores it.
+        const v = this.optValue(a[3], line);
+        if (fd.kind === 'udp') return ok();
+        if (!sock) throw new Unsupported('SO_MAX_PACING_RATE before the connection exists', line);
+        sock.setMaxPacingRate(v);
+        return ok();
+      }
       case 'TCP_SYNCNT': {
         // Linux: 1..MAX_TCP_SYNCNT (127). Per socket in Linux; here the stack-wide tcp_syn_retries, set at once
         // (connections read it when their SYN times out), as TCP_MAXSEG sets the stack-wide clamp.
@@ -929,6 +937,8 @@ export class SyscallAdapter {
         return ok(0, { optval: fd.kind === 'udp' ? 2 : 1 });
       case 'TCP_NODELAY':
         return ok(0, { optval: fd.opts.nodelay ? 1 : 0 });
+      case 'SO_MAX_PACING_RATE':
+        return ok(0, { optval: sock?.maxPacingRate ?? 0xffffffff });
       case 'SO_KEEPALIVE':
         return ok(0, { optval: fd.opts.keepalive ? 1 : 0 });
       case 'TCP_MAXSEG': {

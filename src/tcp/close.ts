@@ -8,6 +8,7 @@ import { ERRNO, TcpError, type TcpErrorCode } from './errors.js';
 import { sendActiveReset } from './output.js';
 import { TcpState } from './state.js';
 import { EV_CLOSED, RTX_NONE, type Tcb } from './tcb.js';
+import { pacingStop } from './pacing.js';
 import { TimeWaitEntry } from './time-wait.js';
 import { seqAdd, seqSub } from './seq.js';
 
@@ -83,6 +84,7 @@ export function enterTimeWait(c: Tcb, now: number): void {
   t.disarm(c.rtxTimer);
   t.disarm(c.keepTimer);
   t.disarm(c.delackTimer);
+  pacingStop(c);
   c.rtxMode = RTX_NONE;
   c.post(EV_CLOSED);
   // Retired to a TimeWaitEntry by the egress pass, after the ACK of the peer's FIN went out.
@@ -137,6 +139,7 @@ export function terminate(c: Tcb, err: TcpError | null): void {
   t.disarm(c.delackTimer);
   t.disarm(c.keepTimer);
   t.disarm(c.waitTimer);
+  pacingStop(c);
   c.rtxMode = RTX_NONE;
   c.layer.unhash(c);
   c.sb.release(); // both kept while they hold bytes (unsent data, or data the application has yet to read)

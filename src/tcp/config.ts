@@ -70,6 +70,16 @@ export interface TcpConfig {
    * DupThresh shortcut (the window stays min_RTT/4 even with three segments SACKed). 0: DupThresh SACK recovery.
    */
   recovery: number;
+  /**
+   * Internal pacing (src/tcp/pacing.ts): data leaves at a rate derived from cwnd and SRTT instead of in bursts.
+   * Linux paces so when something asks for it (SO_MAX_PACING_RATE, BBR) or fq paces for it; off in the library,
+   * whose dialogues are Linux's without fq; `tunstack up` turns it on.
+   */
+  pacing: boolean;
+  /** net.ipv4.tcp_pacing_ss_ratio: the pacing rate in percent of cwnd/SRTT while cwnd < ssthresh/2 (default 200). */
+  pacingSsRatio: number;
+  /** net.ipv4.tcp_pacing_ca_ratio: the pacing rate in percent of cwnd/SRTT after that (default 120). */
+  pacingCaRatio: number;
   /** net.ipv4.tcp_window_scaling (RFC 7323). */
   windowScaling: boolean;
   /**
@@ -175,6 +185,9 @@ export const defaultTcpConfig: Readonly<TcpConfig> = {
   sack: true,
   tailLossProbe: false,
   recovery: 1,
+  pacing: false,
+  pacingSsRatio: 200,
+  pacingCaRatio: 120,
   windowScaling: true,
   tickMs: 4,
   delayedAckMs: 40,
@@ -234,6 +247,7 @@ export const liveTcpConfig: Readonly<Partial<TcpConfig>> = {
   // longer to answer than the operations test allows (30 s, 25.5 s before).
   rmem: 1 << 20,
   tailLossProbe: true,
+  pacing: true,
   congestionControl: 'cubic',
   rmemMax: 6 * 1024 * 1024,
   wmemMax: 4 * 1024 * 1024,

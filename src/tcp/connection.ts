@@ -17,6 +17,7 @@ import type { TcpError, TcpErrorCode } from './errors.js';
 import { icmpErrorArrives } from './icmp-errors.js';
 import { openActive, openPassive } from './open.js';
 import { sendAck } from './output.js';
+import { maxPacingRate, setMaxPacingRate } from './pacing.js';
 import { segmentArrives } from './rcv.js';
 import { lowatWriteLimit } from './write-queue.js';
 import { queueWrite, setCork, setNoDelay, setSendBufferSize, unsentBelowLowat, unsentBytes } from './send-control.js';
@@ -220,6 +221,16 @@ export class TcpConnection extends Tcb {
   /** TCP_USER_TIMEOUT in ms (0: off); the timers read it when they fire (user-timeout.ts). */
   setUserTimeout(ms: number): void {
     this.userTimeoutMs = ms;
+  }
+
+  /** SO_MAX_PACING_RATE in bytes per second (pacing.ts). */
+  setMaxPacingRate(bytesPerSecond: number): void {
+    setMaxPacingRate(this, bytesPerSecond);
+  }
+
+  /** getsockopt(SO_MAX_PACING_RATE). */
+  get maxPacingRate(): number {
+    return maxPacingRate(this);
   }
 
   /** SO_ERROR: the pending error's errno (0 for none), cleared by the read. */

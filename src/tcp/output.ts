@@ -7,6 +7,7 @@ import { TCP_ACK, TCP_ECE, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, type TcpOptions }
 import { ackSent } from './ack-engine.js';
 import { ECN_OK, ecnSegment, ecnSynFlags } from './ecn.js';
 import { receiveBufferCeiling, windowScaleFor } from './config.js';
+import { pacingSent } from './pacing.js';
 import { prrSent } from './prr.js';
 import { windowField } from './rcv-window.js';
 import { recordRoom } from './send-control.js';
@@ -133,7 +134,11 @@ export function sendData(c: Tcb, seq: number, len: number, flags: number, now: n
   c.layer.emit(c, seq, c.rcvNxt, marked & 0xffff, windowField(c), o, offset, len, gsoSize, marked >>> 16);
   if (len > 0 && c.sackOk) c.sent.recordSend(seq, len, gsoSize, now); // per-segment send times (RFC 8985 §5.2)
   c.bytesSent += len;
-  if (len > 0) prrSent(c, len);
+  if (len > 0) {
+    prrSent(c, len);
+    // Every data segment moves the departure time on, retransmissions too (Linux tcp_transmit_skb).
+    pacingSent(c, len, Math.ceil(len / c.smss), (c.sndMax - c.sndUna) | 0, now);
+  }
   c.lastSend = now;
   // Linux tcp_event_data_sent: data sent within the delayed-ACK time of the last data received is an answer —
   // interactive (pingpong) mode: the next request's ACK waits for the answer to ride on.

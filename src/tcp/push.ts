@@ -35,6 +35,9 @@ export function tsoAutosizeSegs(c: Tcb, smss: number, flight: number): number {
     const r = Math.floor(minRtt * 1000) >> TSO_RTT_LOG;
     if (r < 32) bytes += GSO_MAX_SIZE >>> r;
   }
+  // sk_pacing_rate is capped by SO_MAX_PACING_RATE (pacing.ts), and so is the unit.
+  const cap = c.pacing.maxRate;
+  if (cap !== Infinity) bytes = Math.min(bytes, (cap * 1000) / (1 << PACING_SHIFT));
   bytes = Math.min(bytes, GSO_MAX_SIZE);
   return Math.max(MIN_TSO_SEGS, Math.floor(bytes / smss));
 }

@@ -10,6 +10,7 @@ import { abort } from './close.js';
 import { sendDeferredSyn } from './fastopen-active.js';
 import { inMarkedTail } from './write-queue.js';
 import { countRetrans, sackOptionBytes, sendAck, sendData, sendProbe } from './output.js';
+import { pacingHolds } from './pacing.js';
 import { rackEnabled } from './rack.js';
 import { armRtoOrProbe, pipe, sackRetransmit } from './recovery.js';
 import { holdsLastPartial, pushDone, recordRoom } from './send-control.js';
@@ -57,7 +58,8 @@ export function transmit(c: Tcb, now: number): void {
     }
   }
   if (c.records !== null) c.records.acked(c.sndUna);
-  if (c.recovery === REC_SACK) sent += sackRetransmit(c, now);
+  // Retransmissions wait for their departure time as new data does (Linux tcp_xmit_retransmit_queue).
+  if (c.recovery === REC_SACK && !pacingHolds(c, now)) sent += sackRetransmit(c, now);
   // New data leaves in Linux's units (push.ts): at most uMax segments each; with TSO a unit is one
   // super-segment [bSeq, bSeq + bLen) cut at smss, without it the burst is flushed every segment. The last
   // segment waits until the next one shows whether the unit ends there, which decides its PSH.
@@ -151,6 +153,8 @@ export function transmit(c: Tcb, now: number): void {
       else if (bSegs >= emitMax) flush();
     }
     if (uSegs === 0) {
+      // A new unit leaves at its departure time (pacing.ts; Linux tcp_write_xmit → tcp_pacing_check).
+      if (pacingHolds(c, now)) break;
       // A new unit: Linux tcp_write_xmit's limit, min(tcp_tso_autosize, tcp_cwnd_test).
       uNew = !retrans;
       uFlight = flight;

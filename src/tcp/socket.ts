@@ -527,6 +527,20 @@ export class TcpSocket extends Duplex implements ConnectionUser {
     return this;
   }
 
+  /**
+   * SO_MAX_PACING_RATE: at most `bytesPerSecond` bytes per second leave, paced (src/tcp/pacing.ts) — Linux
+   * turns internal pacing on for the socket with any value but 0xffffffff, which removes the cap.
+   */
+  setMaxPacingRate(bytesPerSecond: number): this {
+    this.conn?.setMaxPacingRate(bytesPerSecond);
+    return this;
+  }
+
+  /** The SO_MAX_PACING_RATE in bytes per second (0xffffffff: none). */
+  get maxPacingRate(): number {
+    return this.conn?.maxPacingRate ?? 0xffffffff;
+  }
+
   /** The TCP_USER_TIMEOUT in ms (0: off). */
   get userTimeout(): number {
     return this.userTimeoutMs;

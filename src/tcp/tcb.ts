@@ -33,6 +33,7 @@ import type { RingPool } from './ring-pool.js';
 import { RttEstimator } from './rtt.js';
 import { PrrState } from './prr-state.js';
 import { RackState } from './rack-state.js';
+import { PacingState } from './pacing-state.js';
 import { SackScoreboard } from './sack-scoreboard.js';
 import type { RecordMarks } from './records.js';
 import { SentLog } from './sent-log.js';
@@ -325,6 +326,8 @@ export abstract class Tcb {
   readonly rack = new RackState();
   /** Proportional Rate Reduction counters for fast recovery (prr.ts). */
   readonly prr = new PrrState();
+  /** Internal pacing: the next departure time and the pacing timer (pacing.ts). */
+  readonly pacing = new PacingState();
   readonly rtt: RttEstimator;
   rttTiming = false;
   rttSeq = DOUBLE_ZERO;
