@@ -210,7 +210,7 @@ export function accEcnThirdAck(c: Tcb, h: TcpHeader): void {
 /**
  * A segment of an AccECN connection arrives (Linux tcp_ecn_received_counters): ECT or CE counts — CE in r.cep
  * for every segment, pure ACKs too; payload bytes per field. A change of the ECN field, or CE, demands the option
- * on the next two ACKs, and a change ACKs at once. Returns true when the ACK must go now.
+ * on the next two ACKs, and a change makes the ACK of the segment's data go at once. Returns true when it must.
  */
 export function accEcnSegmentArrives(c: Tcb, ipEcn: number, payloadLength: number): boolean {
   const st = c.accecn;
@@ -233,7 +233,8 @@ export function accEcnSegmentArrives(c: Tcb, ipEcn: number, payloadLength: numbe
   st.prevEcnField = ipEcn;
   if (st.mode !== ACCECN_MODE_ACCECN) return false;
   st.optDemand = 2;
-  return edge;
+  // Linux sets ICSK_ACK_NOW: the ACK this segment's data schedules goes at once; a pure ACK schedules none.
+  return edge && payloadLength > 0;
 }
 
 /**
@@ -324,7 +325,8 @@ export function accEcnAckArrives(c: Tcb, h: TcpHeader, deliveredPkts: number, de
   const optValid = processOption(st, h, deliveredBytes, c.bytesSent);
   st.pktsAckedEwma = nextPktsAckedEwma(st.pktsAckedEwma, deliveredPkts);
   if (ackedSyn) return 0; // the ACE field is not feedback during the handshake (FLAG_SYN_ACKED)
-  if (st.receivedCePending >= ACE_MAX_DELTA) ackNow(c);
+  // Unreported CE marks near the ACE field's range: the ACK due for this segment's data goes at once (ICSK_ACK_NOW).
+  if (st.receivedCePending >= ACE_MAX_DELTA && h.payloadLength > 0) ackNow(c);
   const delta = aceDelta(st.deliveredCe, {
     ace: aceOf(h.flags),
     deliveredPkts,

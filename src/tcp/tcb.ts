@@ -339,6 +339,8 @@ export abstract class Tcb {
   /** Consecutive retransmission timeouts (or unanswered persist probes). */
   retransmits = 0;
   synRetransmitted = false;
+  /** Segments delivered while the peer echoed ECE (classic ECN; Linux tp->delivered_ce, tcpi_delivered_ce). */
+  deliveredCe = 0;
   /** Accurate ECN state (src/tcp/accecn.ts), only on connections that ask for or agreed to AccECN. */
   accecn: AccEcnState | null = null;
   /** Classic ECN state, Linux's tp->ecn_flags (ECN_OK, ECN_QUEUE_CWR, ECN_DEMAND_CWR: src/tcp/ecn.ts). */
