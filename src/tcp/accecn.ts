@@ -218,8 +218,10 @@ export function accEcnSegmentArrives(c: Tcb, ipEcn: number, payloadLength: numbe
   const isCe = ipEcn === ECN_CE ? 1 : 0;
   if (ipEcn !== ECN_NOT_ECT) {
     c.ecnFlags |= ECN_SEEN;
-    st.receivedCe = (st.receivedCe + isCe) >>> 0;
-    st.receivedCePending = Math.min(st.receivedCePending + isCe, 15);
+    // A super-segment (GRO, or a TSO one from the loopback) counts as the segments it holds (Linux: gso_segs).
+    const pcount = isCe * (payloadLength > c.rcvMss ? Math.ceil(payloadLength / Math.max(1, c.rcvMss)) : 1);
+    st.receivedCe = (st.receivedCe + pcount) >>> 0;
+    st.receivedCePending = Math.min(st.receivedCePending + pcount, 15);
     if (payloadLength > 0) {
       const before = st.receivedBytes[ipEcn - 1]!;
       const after = (before + payloadLength) >>> 0;
