@@ -225,4 +225,22 @@ describe('AccECN on a connection (Linux 6.18 tcp_ecn.h)', () => {
     );
     expect(r.status, r.reason).toBe('pass');
   });
+
+  it('ignores AE, CWR and ECE on a connection that negotiated no ECN (Linux: tcp_ecn_mode off, the flags mean nothing)', async () => {
+    const r = await runScript(`0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0     bind(3, ..., ...) = 0
++0     listen(3, 1) = 0
++0     < S 0:0(0) win 32792 <mss 1000,nop,nop,sackOK,nop,wscale 7>
++0     > S. 0:0(0) ack 1 <...>
++.1    < .7 1:1(0) ack 1 win 500
++0     accept(3, ..., ...) = 4
++0     write(4, ..., 1000) = 1000
++0     > [noecn] P. 1:1001(1000) ack 1
++.01   < [ce] P.7 1:1001(1000) ack 1001 win 500
++0     > [noecn] . 1001:1001(0) ack 1001
++0     getsockopt(4, SOL_TCP, TCP_INFO, {tcpi_ca_state=TCP_CA_Open, tcpi_snd_cwnd=11, tcpi_received_ce=0, tcpi_delivered_ce=0}, [232]) = 0
++0     read(4, ..., 1000) = 1000
+`);
+    expect(r.status, r.reason).toBe('pass');
+  });
 });
