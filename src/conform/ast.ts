@@ -50,6 +50,8 @@ export type TcpOptionSpec =
   | { kind: 'fastopen'; exp: boolean; cookie: Uint8Array }
   /** TCP MD5 signature (RFC 2385 §3.0): `md5 HEX`, kind 19, up to 16 digest bytes as written (18 bytes in all when 16) (never computed: no keys are modelled). */
   | { kind: 'md5'; digest: Uint8Array }
+  /** Accurate ECN (RFC 9768 §3.2.3), packetdrill's `ECN e0b N ceb N e1b N` (order 0, kind 172) or `ECN e1b N ceb N e0b N` (order 1, kind 174), 1 to 3 fields in wire order. */
+  | { kind: 'accecn'; order: 0 | 1; fields: number[] }
   /** Parsed but not supported (unknown kinds): the script is reported unsupported. */
   | { kind: 'unsupported'; what: string };
 

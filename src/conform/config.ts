@@ -320,7 +320,7 @@ function linuxInteger(text: string): string {
 
 /**
  * A registry tunable as a script sets it. A value of the right form that the tunable cannot hold (out of our
- * range: tcp_ecn=3, AccECN) is Linux behaviour we do not model, so `unsupported`; text that is no value at all
+ * range, e.g. tcp_ecn=6) is Linux behaviour we do not model, so `unsupported`; text that is no value at all
  * is the script's error.
  */
 function registryRule(t: Tunable<TcpConfig>): SysctlRule {
@@ -456,7 +456,6 @@ const RUNNER_SYSCTLS: Readonly<Record<string, SysctlRule>> = {
   'net.ipv4.tcp_reordering': onlyRule(['3'], 'net.ipv4.tcp_reordering (our duplicate-ACK threshold is 3)'),
   // An int sysctl holding a u32 in Linux: -1 is 0xffffffff, no limit (its default).
   'net.ipv4.tcp_notsent_lowat': viaRegistry('net.ipv4.tcp_notsent_lowat', (v) => (v.trim() === '-1' ? String(0xffffffff) : v)),
-  'net.ipv4.tcp_ecn_option': onlyRule(['0', '1', '2'], 'net.ipv4.tcp_ecn_option'),
   // Sysctls that do not change what a script observes on our stack.
   'net.ipv4.tcp_no_metrics_save': onlyRule(['0', '1'], 'net.ipv4.tcp_no_metrics_save'),
   'net.ipv4.tcp_min_tso_segs': onlyRule(['0', '1', '2'], 'net.ipv4.tcp_min_tso_segs'),

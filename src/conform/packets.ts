@@ -76,6 +76,10 @@ export function encodeOptions(opts: readonly TcpOptionSpec[]): Uint8Array {
         out.push(TcpOptionKind.Md5Sig, 2 + o.digest.length);
         for (const b of o.digest) out.push(b);
         break;
+      case 'accecn':
+        out.push(o.order === 1 ? TcpOptionKind.AccEcn1 : TcpOptionKind.AccEcn0, 2 + 3 * o.fields.length);
+        for (const v of o.fields) out.push((v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff);
+        break;
       case 'unsupported':
         break;
     }

@@ -538,6 +538,22 @@ function parseOptions(s: Scanner): TcpOptionSpec[] | 'any' {
         out.push({ kind: 'fastopen', exp: w === 'FOEXP', cookie });
         break;
       }
+      case 'ECN': {
+        // packetdrill's AccECN option: the first label picks the order (e0b: kind 172, e1b: kind 174), then ceb, then the other.
+        const labels: string[] = [];
+        const fields: number[] = [];
+        while (s.peekRe(/[ec][0-9a-z]*b\b/)) {
+          labels.push(s.ident() ?? '');
+          const v = s.u32('an AccECN field value');
+          if (v > 0xffffff) s.fail('TCP AccECN field value out of range');
+          fields.push(v);
+        }
+        const order = labels[0] === 'e1b' ? 1 : 0;
+        const want = order === 1 ? ['e1b', 'ceb', 'e0b'] : ['e0b', 'ceb', 'e1b'];
+        if (fields.length === 0 || labels.some((l, i) => l !== want[i])) s.fail(`expected 'ECN e0b N [ceb N [e1b N]]' or 'ECN e1b N [ceb N [e0b N]]' but found ${s.near()}`);
+        out.push({ kind: 'accecn', order, fields });
+        break;
+      }
       case 'md5': {
         // packetdrill new_md5_option: the digest as hex, up to 16 bytes; a shorter one makes a shorter
         // (invalid) option, which a receiver ignores (only length 18 counts).
@@ -584,6 +600,8 @@ export function optionLength(o: TcpOptionSpec): number {
       return (o.exp ? 4 : 2) + o.cookie.length;
     case 'md5':
       return 2 + o.digest.length;
+    case 'accecn':
+      return 2 + 3 * o.fields.length;
     case 'unsupported':
       return 0;
   }

@@ -15,7 +15,7 @@ import { DEFAULT_LOCAL_IP6, DEFAULT_REMOTE_IP6, Ipv6Translation } from './ip-tra
 import { parseIpv6, type Ipv6Words } from '../wire/ipv6.js';
 import { VirtualClock, TimerQueue } from '../clock.js';
 import { Stack, type StackOptions } from '../stack.js';
-import { TCP_ACK, TCP_AE, TCP_CWR, TCP_SYN, TcpOptionKind, TCP_MIN_HEADER, formatTcpFlags, FASTOPEN_EXP_MAGIC } from '../wire/tcp.js';
+import { TCP_ACK, TCP_CWR, TCP_SYN, TcpOptionKind, TCP_MIN_HEADER, formatTcpFlags, FASTOPEN_EXP_MAGIC } from '../wire/tcp.js';
 import { IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP } from '../wire/ipv4.js';
 import { ipToString, read16, read32 } from '../wire/bytes.js';
 import { internetChecksum } from '../wire/checksum.js';
@@ -163,7 +163,6 @@ function preflight(script: Script, cfg: RunnerConfig): void {
     if (a.kind === 'packet' && a.packet.proto === 'tcp' && Array.isArray(a.packet.options)) {
       for (const o of a.packet.options) if (o.kind === 'unsupported') throw new Unsupported(o.what, ev.line);
     }
-    if (a.kind === 'packet' && a.packet.proto === 'tcp' && a.packet.flags & TCP_AE) throw new Unsupported('AccECN TCP flag (A / AE)', ev.line);
     if (a.kind === 'syscall') SyscallAdapter.preflight(a.call, ev.line, cfg.ipVersion);
     if (a.kind === 'packet' && a.packet.proto === 'icmp' && cfg.ipVersion === 'ipv6') throw new Unsupported('ICMP packets with --ip_version=ipv6', ev.line);
   }
@@ -971,6 +970,11 @@ export class Run implements RunContext {
         if ((w.exp && (b.length < 4 || read16(b, 2) !== FASTOPEN_EXP_MAGIC)) || got.length !== w.cookie.length || got.some((x, i) => x !== w.cookie[i])) return `expected ${fmtSpec(w)}, got ${this.fmtActualOpt(b, t)}`;
         return undefined;
       }
+      case 'accecn': {
+        let same = b.length === 2 + 3 * w.fields.length;
+        for (let k = 0; same && k < w.fields.length; k++) same = ((b[2 + 3 * k]! << 16) | (b[3 + 3 * k]! << 8) | b[4 + 3 * k]!) === w.fields[k];
+        return same ? undefined : `expected ${fmtSpec(w)}, got ${this.fmtActualOpt(b, t)}`;
+      }
       case 'md5': {
         const got = b.subarray(2);
         if (got.length !== w.digest.length || got.some((x, i) => x !== w.digest[i])) return `expected ${fmtSpec(w)}, got ${this.fmtActualOpt(b, t)}`;
@@ -1006,6 +1010,13 @@ export class Run implements RunContext {
         if (exp && (b.length < 4 || read16(b, 2) !== FASTOPEN_EXP_MAGIC)) return `kind ${kind} len ${b.length}`;
         const hex = Buffer.from(b.subarray(exp ? 4 : 2)).toString('hex');
         return `${exp ? 'FOEXP' : 'FO'}${hex ? ' ' + hex : ''}`;
+      }
+      case TcpOptionKind.AccEcn0:
+      case TcpOptionKind.AccEcn1: {
+        const labels = kind === TcpOptionKind.AccEcn1 ? ['e1b', 'ceb', 'e0b'] : ['e0b', 'ceb', 'e1b'];
+        let s = 'ECN';
+        for (let k = 0; k < 3 && 5 + 3 * k <= b.length; k++) s += ` ${labels[k]!} ${(b[2 + 3 * k]! << 16) | (b[3 + 3 * k]! << 8) | b[4 + 3 * k]!}`;
+        return s;
       }
       case TcpOptionKind.Md5Sig:
         return b.length === 18 ? `md5 ${Buffer.from(b.subarray(2)).toString('hex')}` : `md5?len${b.length}`;
@@ -1095,6 +1106,8 @@ function specKind(w: TcpOptionSpec): number {
       return w.exp ? TcpOptionKind.Experimental : TcpOptionKind.FastOpen;
     case 'md5':
       return TcpOptionKind.Md5Sig;
+    case 'accecn':
+      return w.order === 1 ? TcpOptionKind.AccEcn1 : TcpOptionKind.AccEcn0;
     case 'unsupported':
       return -1;
   }
@@ -1117,6 +1130,10 @@ export function fmtSpec(w: TcpOptionSpec): string {
       return `${w.exp ? 'FOEXP' : 'FO'}${w.cookie.length > 0 ? ' ' + Buffer.from(w.cookie).toString('hex') : ''}`;
     case 'md5':
       return `md5 ${Buffer.from(w.digest).toString('hex')}`;
+    case 'accecn': {
+      const labels = w.order === 1 ? ['e1b', 'ceb', 'e0b'] : ['e0b', 'ceb', 'e1b'];
+      return `ECN ${w.fields.map((v, i) => `${labels[i]!} ${v}`).join(' ')}`;
+    }
     case 'unsupported':
       return w.what;
   }

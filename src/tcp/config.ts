@@ -107,10 +107,21 @@ export interface TcpConfig {
    */
   synLinearTimeouts: number;
   /**
-   * Classic ECN, RFC 3168 (net.ipv4.tcp_ecn): 0 off, 1 ask for it on our SYNs and accept it, 2 accept it when
-   * a peer's SYN asks (Linux's default). The rules are in src/tcp/ecn.ts.
+   * ECN (net.ipv4.tcp_ecn), Linux's tcp_ecn_mode: 0 off, 1 ask for classic ECN (RFC 3168) on our SYNs and accept
+   * it, 2 accept classic ECN when a peer's SYN asks (Linux's default); Accurate ECN (RFC 9768): 3 ask for AccECN
+   * and accept it (or classic ECN), 4 ask for classic ECN and accept AccECN, 5 accept AccECN (or classic ECN) only.
+   * Linux 6.18 carries the AccECN code but caps the sysctl at 2; mainline opens 3..5 (tcp_ecn_mode_max = 5).
+   * The rules are in src/tcp/ecn.ts and src/tcp/accecn.ts.
    */
   ecn: number;
+  /**
+   * When an AccECN connection sends the AccECN option (net.ipv4.tcp_ecn_option, Linux 6.18): 0 never, 1 only
+   * when demanded (handshake, CE or ECN-field changes, 2^22-byte counter steps) or by the beacon, 2 on every
+   * segment it fits in (Linux's default). src/tcp/accecn-option.ts.
+   */
+  ecnOption: number;
+  /** With tcp_ecn_option=1, also send the option when 1/N of an RTT passed since the last one (net.ipv4.tcp_ecn_option_beacon; 0 never). */
+  ecnOptionBeacon: number;
   /** SYN-ACK retransmissions before a half-open entry expires (net.ipv4.tcp_synack_retries = 5). */
   synAckRetries: number;
   /** Data retransmissions before ETIMEDOUT (net.ipv4.tcp_retries2 = 15). */
@@ -197,6 +208,8 @@ export const defaultTcpConfig: Readonly<TcpConfig> = {
   synRetries: 6,
   synLinearTimeouts: 4,
   ecn: 2,
+  ecnOption: 2,
+  ecnOptionBeacon: 3,
   synAckRetries: 5,
   retries2: 15,
   keepaliveTimeMs: 7_200_000,

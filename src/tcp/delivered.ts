@@ -14,5 +14,8 @@ export function countDelivered(c: Tcb, bytes: number, ece: boolean): void {
   const segs = Math.ceil(bytes / Math.max(1, c.smss));
   const x = c.layer.stats.TcpExt;
   x.TCPDelivered += segs;
-  if (ece) x.TCPDeliveredCE += segs;
+  if (ece) {
+    x.TCPDeliveredCE += segs;
+    c.deliveredCe += segs;
+  }
 }

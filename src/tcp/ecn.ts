@@ -1,7 +1,8 @@
 /**
  * Classic Explicit Congestion Notification (RFC 3168) as Linux runs it (net/ipv4/tcp_output.c tcp_ecn_send*,
  * tcp_input.c tcp_ecn_*): negotiation on the handshake, ECT(0) on new data, the receiver's ECE echo of a CE
- * mark until the sender's CWR. net.ipv4.tcp_ecn: 0 off, 1 ask on our SYNs and accept, 2 only accept (default).
+ * mark until the sender's CWR. net.ipv4.tcp_ecn: 0 off, 1 ask on our SYNs and accept, 2 only accept (default); 3..5 are Accurate
+ * ECN's (src/tcp/accecn.ts), which falls back to these rules when the peer answers classic ECN.
  */
 import { TCP_CWR, TCP_ECE, TCP_SYN } from '../wire/tcp.js';
 import { cwndChanged } from './cwnd-events.js';
@@ -31,7 +32,7 @@ export function ecnSynFlags(c: Tcb, retransmission: boolean): number {
     c.ecnFlags = 0;
     return 0;
   }
-  if (c.cfg.ecn !== 1) return 0;
+  if (c.cfg.ecn !== 1 && c.cfg.ecn !== 4) return 0; // 4: ask for classic ECN, accept AccECN (Linux TCP_ECN_IN_ACCECN_OUT_ECN)
   c.ecnFlags = ECN_OK;
   return TCP_ECE | TCP_CWR;
 }

@@ -13,6 +13,8 @@ import { Timer } from '../clock.js';
 import { FASTOPEN_COOKIE_MAX, TCP_ACK, TCP_ECE, TCP_FIN, TCP_RST, TCP_SYN, type TcpFastOpenOption, type TcpHeader, type TcpOptions } from '../wire/tcp.js';
 import type { FastOpenContext, FastOpenKeys } from './fastopen.js';
 import { ecnSynAccepted } from './ecn.js';
+import { accEcnSynAccepted, accEcnSynAck } from './accecn.js';
+import type { AccEcnOption } from '../wire/tcp.js';
 import { openFastOpenChild, tryFastOpen, type FastOpenListener } from './fastopen-passive.js';
 import type { FastOpenQueue } from './tcb.js';
 import { receiveBufferCeiling, windowScaleFor } from './config.js';
@@ -34,6 +36,8 @@ class HalfOpen {
   acked = false;
   /** The SYN asked for ECN and we agree: ECE on the SYN-ACK (Linux inet_rsk(req)->ecn_ok). */
   ecnOk = false;
+  /** The SYN asked for AccECN and we agree (Linux tcp_rsk(req)->accecn_ok): the SYN's ECN field, echoed in the SYN-ACK's ACE; -1 = no AccECN. */
+  accecnSynEct = -1;
   constructor(
     readonly listener: TcpListener,
     readonly key: number,
@@ -88,6 +92,8 @@ export class TcpListener implements FastOpenListener {
   onAcceptable: (() => void) | null = null;
   private lastCookieSent = -Infinity;
   private readonly opts: TcpOptions = {};
+  /** The AccECN option of our SYN-ACKs (reused). */
+  private readonly accecnOpt: AccEcnOption = { fields: 0, e1b: 0, ceb: 0, e0b: 0 };
   private readonly ts = { val: 0, ecr: 0 };
 
   constructor(
@@ -185,6 +191,7 @@ export class TcpListener implements FastOpenListener {
             synAckSentAt: e.sentAt,
             retransmitted: e.retries > 0,
             ecnOk: e.ecnOk,
+            accecnSynEct: e.accecnSynEct,
           },
           local,
           remote,
@@ -260,7 +267,7 @@ export class TcpListener implements FastOpenListener {
     if (existing !== undefined) {
       if (existing.irs === h.seq) {
         // A retransmitted SYN: the SYN-ACK again.
-        this.sendSynAck(existing, now);
+        this.sendSynAck(existing, now, undefined, existing.retries);
       } else st.drop('tcp.syn-recv-other-syn');
       return;
     }
@@ -294,6 +301,7 @@ export class TcpListener implements FastOpenListener {
     }
     const e = new HalfOpen(this, key, local, remote, h.srcPort, iss, h.seq, h.mss, cfg.windowScaling ? h.wscale : -1, cfg.sack && h.sackPermitted, tsOk, h.tsVal, h.window, advMss);
     e.ecnOk = ecnSynAccepted(cfg.ecn, h.flags, this.layer.rxIpEcn);
+    if (accEcnSynAccepted(cfg.ecn, h.flags)) e.accecnSynEct = this.layer.rxIpEcn;
     this.synQueue.set(key, e);
     e.sentAt = now;
     this.sendSynAck(e, now, fastOpenCookie);
@@ -306,6 +314,7 @@ export class TcpListener implements FastOpenListener {
     const o = this.opts;
     o.mss = mss;
     o.fastOpen = fastOpen;
+    o.accecn = undefined;
     o.sack = undefined;
     o.sackCount = 0;
     o.wscale = peerWscale >= 0 && cfg.windowScaling ? windowScaleFor(receiveBufferCeiling(cfg)) : undefined;
@@ -319,11 +328,16 @@ export class TcpListener implements FastOpenListener {
     return o;
   }
 
-  /** The SYN-ACK of a SYN-queue entry; the first may carry a Fast Open cookie (retransmissions do not, as Linux's tcp_rtx_synack). */
-  private sendSynAck(e: HalfOpen, now: number, fastOpen?: TcpFastOpenOption): void {
+  /**
+   * The SYN-ACK of a SYN-queue entry; the first may carry a Fast Open cookie (retransmissions do not, as Linux's
+   * tcp_rtx_synack). `numTimeout`: Linux's req->num_timeout for a retransmission (undefined for the first).
+   */
+  private sendSynAck(e: HalfOpen, now: number, fastOpen?: TcpFastOpenOption, numTimeout?: number): void {
     const o = this.synAckOptions(e.localAddr, e.remoteAddr, e.remotePort, e.advMss, e.peerWscale, e.sackOk, e.tsOk, e.tsRecent, now, false, fastOpen);
     const win = Math.min(this.layer.config.rmem, 0xffff);
-    this.layer.emitRaw(e.localAddr, this.localPort, e.remoteAddr, e.remotePort, e.iss, seqAdd(e.irs, 1), e.ecnOk ? TCP_SYN | TCP_ACK | TCP_ECE : TCP_SYN | TCP_ACK, win, o);
+    let flags = e.ecnOk ? TCP_SYN | TCP_ACK | TCP_ECE : TCP_SYN | TCP_ACK;
+    if (e.accecnSynEct >= 0) flags = accEcnSynAck(this.layer.config, o, this.accecnOpt, e.accecnSynEct, numTimeout);
+    this.layer.emitRaw(e.localAddr, this.localPort, e.remoteAddr, e.remotePort, e.iss, seqAdd(e.irs, 1), flags, win, o);
   }
 
   /** A stateless SYN-ACK whose ISN is a cookie. Without timestamps only the MSS survives (Linux clears the other options). */
@@ -352,7 +366,7 @@ export class TcpListener implements FastOpenListener {
       return;
     }
     e.retries++;
-    this.sendSynAck(e, now);
+    this.sendSynAck(e, now, undefined, e.retries - 1);
     this.layer.stats.Tcp.RetransSegs++;
     this.layer.timers.arm(e.timer, now + this.layer.config.initialRto * 2 ** e.retries);
   }
@@ -410,6 +424,7 @@ export class TcpListener implements FastOpenListener {
       synAckSentAt: now,
       retransmitted: false,
       ecnOk: ecnSynAccepted(cfg.ecn, h.flags, layer.rxIpEcn),
+      accecnSynEct: accEcnSynAccepted(cfg.ecn, h.flags) ? layer.rxIpEcn : -1,
     };
     layer.hash(c);
     openFastOpenChild(c, p, h, pkt, payloadStart, this.fastOpenQueue, now);

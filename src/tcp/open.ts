@@ -5,6 +5,7 @@
  */
 import { receiveBufferCeiling, windowScaleFor } from './config.js';
 import { ECN_OK } from './ecn.js';
+import { accEcnPassiveOpen } from './accecn.js';
 import { sendSyn } from './output.js';
 import { type PassiveOpen, TcpState } from './state.js';
 import { RTX_RTO, type Tcb } from './tcb.js';
@@ -58,6 +59,7 @@ export function openPassive(c: Tcb, p: PassiveOpen, now: number): void {
   }
   c.synRetransmitted = p.retransmitted;
   c.ecnFlags = p.ecnOk === true ? ECN_OK : 0;
+  if (p.accecnSynEct !== undefined && p.accecnSynEct >= 0) accEcnPassiveOpen(c, p.accecnSynEct);
   c.setState(TcpState.SYN_RECEIVED);
   c.lastRecv = now;
 }

@@ -6,6 +6,8 @@
 import { TCP_ACK, TCP_ECE, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, type TcpOptions } from '../wire/tcp.js';
 import { ackSent } from './ack-engine.js';
 import { ECN_OK, ecnSegment, ecnSynFlags } from './ecn.js';
+import { accEcnOn, accEcnSegment, accEcnSynAck, accEcnSynFlags } from './accecn.js';
+import { fillAccEcnOption } from './accecn-option.js';
 import { receiveBufferCeiling, windowScaleFor } from './config.js';
 import { pacingSent } from './pacing.js';
 import { prrSent } from './prr.js';
@@ -48,7 +50,15 @@ function fillOptions(c: Tcb, now: number, withSack: boolean): TcpOptions {
     o.sack = out;
     o.sackCount = n;
   }
+  // The AccECN option after the SACK blocks are chosen (Linux tcp_established_options); it may take a block's room.
+  o.accecn = undefined;
+  if (c.accecn !== null && accEcnOn(c)) fillAccEcnOption(c.accecn, o, c.cfg.ecnOption, c.cfg.ecnOptionBeacon, c.rtt.srtt, now, true);
   return o;
+}
+
+/** The ECN of a non-SYN segment: AccECN's ACE and ECT on every segment, or classic ECN's rules (flags | IP ECN << 16). */
+function segmentEcn(c: Tcb, len: number, isNew: boolean, flags: number): number {
+  return c.accecn !== null ? accEcnSegment(c, flags) : ecnSegment(c, len, isNew, flags);
 }
 
 /** SYN (active open) or SYN-ACK (simultaneous open / retransmission in SYN-RECEIVED). */
@@ -78,8 +88,12 @@ export function sendSyn(c: Tcb, withAck: boolean, now: number): void {
   const win = Math.min(c.rb.free, 0xffff);
   c.rcvWnd = win;
   if (withAck) c.rcvAdvRight = seqAdd(c.rcvNxt, win);
-  // ECN (RFC 3168 §6.1.1): ECE|CWR on our SYN when we ask, ECE on the SYN-ACK when we agreed (Linux tcp_ecn_send_syn, tcp_ecn_make_synack).
-  const ecn = withAck ? (c.ecnFlags & ECN_OK ? TCP_ECE : 0) : ecnSynFlags(c, c.synRetransmitted);
+  // ECN (RFC 3168 §6.1.1): ECE|CWR on our SYN when we ask, ECE on the SYN-ACK when we agreed (Linux tcp_ecn_send_syn, tcp_ecn_make_synack);
+  // AccECN (RFC 9768 §3.1): AE|CWR|ECE on our SYN, the SYN's ECN field echoed on the SYN-ACK (src/tcp/accecn.ts).
+  o.accecn = undefined;
+  let ecn: number;
+  if (withAck) ecn = accEcnOn(c) ? accEcnSynAck(cfg, o, c.accecn!.opt, c.accecn!.synEctRcv, c.synRetransmitted ? 1 : undefined) & ~(TCP_SYN | TCP_ACK) : c.ecnFlags & ECN_OK ? TCP_ECE : 0;
+  else ecn = cfg.ecn === 3 ? accEcnSynFlags(c, c.synRetransmitted) : ecnSynFlags(c, c.synRetransmitted);
   c.layer.emit(c, c.iss, withAck ? c.rcvNxt : 0, (withAck ? TCP_SYN | TCP_ACK : TCP_SYN) | ecn, win, o, 0, 0);
   if (seqLe(c.sndMax, c.iss)) {
     c.sndNxt = seqAdd(c.iss, 1);
@@ -99,11 +113,20 @@ export function countRetrans(c: Tcb): void {
 
 /** Option bytes the SACK blocks we would send now take (a full segment must shrink by as much, like Linux's tcp_current_mss). */
 export function sackOptionBytes(c: Tcb): number {
-  if (!c.sackOk) return 0;
-  const n = c.rb.rangeCount + (c.dsackOn ? 1 : 0);
-  if (n === 0) return 0;
-  return 4 + 8 * Math.min(n, c.tsOk ? 3 : 4);
+  const n = c.sackOk ? c.rb.rangeCount + (c.dsackOn ? 1 : 0) : 0;
+  const sack = n === 0 ? 0 : 4 + 8 * Math.min(n, c.tsOk ? 3 : 4);
+  if (c.accecn === null || !accEcnOn(c)) return sack;
+  // Linux tcp_current_mss sizes the header with tcp_established_options: the AccECN option shrinks segments too.
+  const o = sizingOpts;
+  o.ts = c.tsOk ? c.tsPair : undefined;
+  o.sack = n > 0 ? c.sackOut : undefined;
+  o.sackCount = Math.min(n, c.tsOk ? 3 : 4);
+  const extra = fillAccEcnOption(c.accecn, o, c.cfg.ecnOption, c.cfg.ecnOptionBeacon, c.rtt.srtt, c.layer.now(), false);
+  const blocks = o.sackCount;
+  return (blocks > 0 ? 4 + 8 * blocks : 0) + extra;
 }
+/** Scratch options for sizing only (never emitted). */
+const sizingOpts: TcpOptions = {};
 
 /** Retransmits one segment at `seq` (at most `max` bytes, default one MSS). */
 export function retransmitOne(c: Tcb, seq: number, now: number, max = c.smss): void {
@@ -130,7 +153,7 @@ export function sendData(c: Tcb, seq: number, len: number, flags: number, now: n
   const o = fillOptions(c, now, true);
   const base = c.synUnacked ? 1 : 0;
   const offset = (seq - c.sndUna - base) | 0;
-  const marked = ecnSegment(c, len, isNew, flags);
+  const marked = segmentEcn(c, len, isNew, flags);
   c.layer.emit(c, seq, c.rcvNxt, marked & 0xffff, windowField(c), o, offset, len, gsoSize, marked >>> 16);
   if (len > 0 && c.sackOk) c.sent.recordSend(seq, len, gsoSize, now); // per-segment send times (RFC 8985 §5.2)
   c.bytesSent += len;
@@ -151,7 +174,8 @@ export function sendAck(c: Tcb, now: number): void {
   const o = fillOptions(c, now, true);
   // SEQ = the highest sequence sent, not a SND.NXT pulled back by go-back-N: a pure ACK must stay acceptable
   // to the peer, whose RCV.NXT may already be past our retransmission point (Linux tcp_acceptable_seq).
-  c.layer.emit(c, c.sndMax, c.rcvNxt, ecnSegment(c, 0, false, TCP_ACK), windowField(c), o, 0, 0);
+  const marked = segmentEcn(c, 0, false, TCP_ACK); // AccECN: ECT on pure ACKs too
+  c.layer.emit(c, c.sndMax, c.rcvNxt, marked & 0xffff, windowField(c), o, 0, 0, 0, marked >>> 16);
   ackSent(c);
 }
 
@@ -168,6 +192,7 @@ export function sendActiveReset(c: Tcb, now: number): void {
 /** Zero-length probe with SEQ = SND.UNA − 1 (Linux tcp_xmit_probe_skb): the peer must answer with an ACK. */
 export function sendProbe(c: Tcb, now: number): void {
   const o = fillOptions(c, now, false);
-  c.layer.emit(c, seqAdd(c.sndUna, -1), c.rcvNxt, ecnSegment(c, 0, false, TCP_ACK), windowField(c), o, 0, 0);
+  const marked = segmentEcn(c, 0, false, TCP_ACK);
+  c.layer.emit(c, seqAdd(c.sndUna, -1), c.rcvNxt, marked & 0xffff, windowField(c), o, 0, 0, 0, marked >>> 16);
   ackSent(c);
 }

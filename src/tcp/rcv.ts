@@ -9,6 +9,7 @@ import { rcvRttMeasure } from './autotune.js';
 import { abortOnData, enterTimeWait, terminate } from './close.js';
 import { ERRNO, TcpError } from './errors.js';
 import { ecnSegmentArrives, ecnSimultaneousSyn, ecnSynAckArrives } from './ecn.js';
+import { accEcnSegmentArrives, accEcnSimultaneousSyn, accEcnSynAckArrives, accEcnThirdAck } from './accecn.js';
 import { applyPeerOptions } from './open.js';
 import { fastOpenSynAckArrives } from './fastopen-active.js';
 import { sendSyn } from './output.js';
@@ -84,7 +85,8 @@ function synSentArrives(c: Tcb, h: TcpHeader, pkt: Uint8Array, payloadStart: num
   }
   if (ackOk) {
     // SYN-ACK: established.
-    ecnSynAckArrives(c, flags);
+    // AccECN's answer table first (RFC 9768 §3.1.2); a classic answer leaves the RFC 3168 check to run.
+    if (!accEcnSynAckArrives(c, h, c.layer.rxIpEcn)) ecnSynAckArrives(c, flags);
     c.sndUna = h.ack;
     c.synUnacked = false;
     // RFC 7413 §4.1: the cookie cache learns from the SYN-ACK; SYN data not acknowledged goes again.
@@ -115,7 +117,7 @@ function synSentArrives(c: Tcb, h: TcpHeader, pkt: Uint8Array, payloadStart: num
     return;
   }
   // Simultaneous open: SYN-RECEIVED, SYN-ACK with our ISN.
-  ecnSimultaneousSyn(c, flags);
+  if (!accEcnSimultaneousSyn(c, flags, c.layer.rxIpEcn)) ecnSimultaneousSyn(c, flags);
   c.sndWnd = h.window;
   c.maxSndWnd = c.sndWnd;
   c.sndWl1 = h.seq;
@@ -154,6 +156,8 @@ function synchronizedArrives(c: Tcb, h: TcpHeader, pkt: Uint8Array, payloadStart
     synArrives(c, seq, flags, now);
     return;
   }
+  // AccECN counts every segment past the sequence check, pure ACKs too (Linux tcp_ecn_received_counters before tcp_ack).
+  if (c.accecn !== null && accEcnSegmentArrives(c, c.layer.rxIpEcn, h.payloadLength)) ackNow(c);
   if (!ackArrives(c, h, seq, flags, now)) return;
   updateTsRecent(c, h, seq, now);
   // Sixth, the URG bit: the urgent pointer is not supported (RFC 6093 §6 discourages its use).
@@ -340,6 +344,7 @@ function textArrives(c: Tcb, h: TcpHeader, seq: number, flags: number, pkt: Uint
 /** SYN-RECEIVED → ESTABLISHED on an acceptable ACK (§3.10.7.4 fifth step): the listener's accept queue, or the socket told. */
 function establishFromSynReceived(c: Tcb, h: TcpHeader, seq: number, now: number): void {
   c.setState(TcpState.ESTABLISHED);
+  if (c.accecn !== null) accEcnThirdAck(c, h);
   c.sndWnd = h.window << c.sndWscale;
   // Linux tcp_create_openreq_child: the largest window starts as the one this ACK offers (not the SYN's).
   c.maxSndWnd = c.sndWnd;

@@ -3,6 +3,7 @@
  * `ecnseen`, `lost:N`, `dsack_dups:N`, `reordering:N` (printed when not 3), `reord_seen:N`.
  */
 import { ECN_OK, ECN_SEEN } from './ecn.js';
+import { ACCECN_MODE_ACCECN } from './accecn-state.js';
 import { SEG_LOST, SEG_RETRANS, SEG_SACKED } from './sent-log.js';
 import type { Tcb } from './tcb.js';
 
@@ -34,7 +35,8 @@ export function recoveryInfo(c: Tcb): RecoveryInfo {
   }
   const r = c.rack;
   return {
-    ecn: (c.ecnFlags & ECN_OK) !== 0,
+    // Linux sets TCPI_OPT_ECN for classic ECN and for AccECN alike (tcp_ecn_mode_any).
+    ecn: (c.ecnFlags & ECN_OK) !== 0 || (c.accecn !== null && c.accecn.mode === ACCECN_MODE_ACCECN),
     ecnSeen: (c.ecnFlags & ECN_SEEN) !== 0,
     lost,
     dsackDups: r.dsackDups,

@@ -16,6 +16,7 @@ import { seqAdd, seqGe, seqGt, seqLe, seqLt, seqSub } from './seq.js';
 import { undoBegin, undoOnAck } from './undo.js';
 import { countDelivered } from './delivered.js';
 import { cwndChanged } from './cwnd-events.js';
+import { accEcnEchoed } from './accecn.js';
 import { ecnCwrBecomesRecovery, ecnCwrEnds, ecnEchoed, ecnEnterCwr, ecnInCwr, ecnQueueCwr } from './ecn.js';
 import { TcpState } from './state.js';
 import { EV_WRITABLE, REC_NEWRENO, REC_NONE, REC_SACK, RTX_NONE, RTX_PERSIST, RTX_REO, RTX_RTO, RTX_TLP, type Tcb } from './tcb.js';
@@ -57,7 +58,8 @@ export function processAck(c: Tcb, h: TcpHeader, seq: number, now: number): bool
     }
   }
   const oldWnd = c.sndWnd;
-  const ece = ecnEchoed(c, h.flags);
+  // Congestion echoed: ECE (RFC 3168), or newly CE-marked segments in AccECN's ACE field (src/tcp/accecn.ts).
+  const ece = c.accecn !== null ? accEcnEchoed(c, h, ack, c.scoreboard.sacked - priorSacked) : ecnEchoed(c, h.flags);
   if (seqGt(ack, c.sndUna)) {
     newAck(c, h, ack, now, ece);
     // An ACK that moves SND.UNA can still report loss: its SACK blocks cover DupThresh segments above a hole
@@ -80,7 +82,7 @@ export function processAck(c: Tcb, h: TcpHeader, seq: number, now: number): bool
   if (ece) ecnEnterCwr(c, now);
   // Delivered = newly acknowledged + newly SACKed (SACKed bytes now acknowledged leave the scoreboard and count once).
   const delivered = seqSub(c.sndUna, priorUna) + c.scoreboard.sacked - priorSacked;
-  countDelivered(c, delivered, ece);
+  countDelivered(c, delivered, ece && c.accecn === null); // AccECN counts its CE-marked segments itself
   // PRR after loss detection, as Linux runs tcp_cong_control after tcp_fastretrans_alert: in SACK recovery and
   // in CWR (tcp_in_cwnd_reduction).
   if (c.recovery === REC_SACK || ecnInCwr(c)) {

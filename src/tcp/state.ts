@@ -57,6 +57,8 @@ export interface PassiveOpen {
   retransmitted: boolean;
   /** The SYN asked for ECN and we agreed (RFC 3168 §6.1.1; src/tcp/ecn.ts). */
   ecnOk?: boolean;
+  /** The SYN asked for AccECN and we agreed: its IP ECN field (RFC 9768 §3.1; src/tcp/accecn.ts); absent or -1 = no AccECN. */
+  accecnSynEct?: number;
 }
 
 /** `socket.tcpInfo()`: the TCB's variables (like Linux TCP_INFO). Windows and cwnd in bytes, times in ms. */

@@ -20,6 +20,7 @@
  *
  * The fields are public so that those modules can reach them; only the modules of `tcp/` touch them.
  */
+import type { AccEcnState } from './accecn-state.js';
 import { Timer, type TimerQueue } from '../clock.js';
 import type { Stats } from '../stats.js';
 import type { TcpFastOpenOption, TcpOptions } from '../wire/tcp.js';
@@ -341,6 +342,10 @@ export abstract class Tcb {
   /** Consecutive retransmission timeouts (or unanswered persist probes). */
   retransmits = 0;
   synRetransmitted = false;
+  /** Segments delivered while the peer echoed ECE (classic ECN; Linux tp->delivered_ce, tcpi_delivered_ce). */
+  deliveredCe = 0;
+  /** Accurate ECN state (src/tcp/accecn.ts), only on connections that ask for or agreed to AccECN. */
+  accecn: AccEcnState | null = null;
   /** Classic ECN state, Linux's tp->ecn_flags (ECN_OK, ECN_QUEUE_CWR, ECN_DEMAND_CWR: src/tcp/ecn.ts). */
   ecnFlags = 0;
   /** SND.NXT when the last ECE reduction began: it lasts, and no second one starts, until SND.UNA passes it (Linux tp->high_seq in TCP_CA_CWR). */

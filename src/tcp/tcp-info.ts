@@ -66,6 +66,20 @@ export interface LinuxTcpInfo {
   tcpi_segs_in: number;
   tcpi_notsent_bytes: number;
   tcpi_min_rtt: number;
+  /** Segments the peer reported CE-marked: ECE-echoed deliveries (RFC 3168) or the ACE field's count (AccECN). */
+  tcpi_delivered_ce: number;
+  /** AccECN (Linux 6.18 tcp_info): CE-marked segments received (r.cep − 5). */
+  tcpi_received_ce: number;
+  /** AccECN: payload bytes per ECN field the peer reported (its option) and we received. */
+  tcpi_delivered_e1_bytes: number;
+  tcpi_delivered_e0_bytes: number;
+  tcpi_delivered_ce_bytes: number;
+  tcpi_received_e1_bytes: number;
+  tcpi_received_e0_bytes: number;
+  tcpi_received_ce_bytes: number;
+  /** AccECN: the peer's options so far (0 none, 1 empty, 2 counters, 3 zeroed) and the failure bits (ACE/option, send/receive). */
+  tcpi_accecn_opt_seen: number;
+  tcpi_accecn_fail_mode: number;
 }
 
 /** Data bytes sent and not yet acknowledged (the SYN and FIN take sequence space, not buffer). */
@@ -79,6 +93,7 @@ function dataInFlight(c: Tcb): number {
 /** Linux tcp_get_info for connection `c` at `now` (ms). */
 export function linuxTcpInfo(c: Tcb, now: number): LinuxTcpInfo {
   const mss = Math.max(1, c.smss);
+  const a = c.accecn;
   const caState = c.recovery !== REC_NONE ? TCP_CA_RECOVERY : c.retransmits > 0 ? TCP_CA_LOSS : ecnInCwr(c) ? TCP_CA_CWR : c.dupAcks > 0 ? TCP_CA_DISORDER : TCP_CA_OPEN;
   return {
     tcpi_state: LINUX_STATE[c.state] ?? 7,
@@ -110,5 +125,15 @@ export function linuxTcpInfo(c: Tcb, now: number): LinuxTcpInfo {
     tcpi_segs_in: c.segsIn,
     tcpi_notsent_bytes: Math.max(0, c.sb.length - dataInFlight(c)),
     tcpi_min_rtt: Number.isFinite(c.rtt.minRtt) ? Math.round(c.rtt.minRtt * 1000) : 0,
+    tcpi_delivered_ce: a !== null ? a.deliveredCe : c.deliveredCe,
+    tcpi_received_ce: a !== null ? a.receivedCe : 0,
+    tcpi_delivered_e1_bytes: a !== null ? a.deliveredBytes[0]! : 0,
+    tcpi_delivered_e0_bytes: a !== null ? a.deliveredBytes[1]! : 0,
+    tcpi_delivered_ce_bytes: a !== null ? a.deliveredBytes[2]! : 0,
+    tcpi_received_e1_bytes: a !== null ? a.receivedBytes[0]! : 0,
+    tcpi_received_e0_bytes: a !== null ? a.receivedBytes[1]! : 0,
+    tcpi_received_ce_bytes: a !== null ? a.receivedBytes[2]! : 0,
+    tcpi_accecn_opt_seen: a !== null ? a.sawOpt : 0,
+    tcpi_accecn_fail_mode: a !== null ? a.failMode : 0,
   };
 }

@@ -38,6 +38,10 @@ export const TcpOptionKind = {
   Md5Sig: 19,
   /** TCP Fast Open cookie (RFC 7413 §4.1.1). */
   FastOpen: 34,
+  /** Accurate ECN option, order 0: EE0B, ECEB, EE1B byte counters (RFC 9768 §3.2.3; Linux TCPOPT_ACCECN0). */
+  AccEcn0: 172,
+  /** Accurate ECN option, order 1: EE1B, ECEB, EE0B (RFC 9768 §3.2.3; Linux TCPOPT_ACCECN1, the order Linux sends). */
+  AccEcn1: 174,
   /** Experimental option (RFC 6994); with magic 0xF989 the pre-RFC Fast Open cookie Linux still speaks. */
   Experimental: 254,
 } as const;
@@ -98,6 +102,12 @@ export class TcpHeader {
   /** An MD5 signature option (RFC 2385) of the right length is present (Linux tcp_parse_md5sig_option). */
   md5Present = false;
   readonly foCookie = new Uint8Array(FASTOPEN_COOKIE_MAX);
+  /** AccECN option (RFC 9768 §3.2.3): -1 absent, 0 order 0 (kind 172), 1 order 1 (kind 174); the last one wins, as Linux's rx_opt.accecn. */
+  accecnOrder = -1;
+  /** Whole 24-bit fields the AccECN option carries (0..3; Linux reads floor((len − 2) / 3), at most 3). */
+  accecnFields = 0;
+  /** The option's 24-bit fields in wire order (order 0: EE0B, ECEB, EE1B; order 1: EE1B, ECEB, EE0B). */
+  readonly accecnField = new Uint32Array(3);
 
   get fin(): boolean {
     return (this.flags & TCP_FIN) !== 0;
@@ -175,6 +185,8 @@ function resetOptions(h: TcpHeader): void {
   h.foLen = -1;
   h.foExp = false;
   h.md5Present = false;
+  h.accecnOrder = -1;
+  h.accecnFields = 0;
 }
 
 /** Walks options in b[start, end) into `into`'s option fields. */
@@ -225,6 +237,15 @@ function decodeTcpOptions(b: Uint8Array, start: number, end: number, into: TcpHe
       case TcpOptionKind.FastOpen:
         if (syn) parseFastOpenCookie(b, i + 2, olen - 2, false, into);
         break;
+      case TcpOptionKind.AccEcn0:
+      case TcpOptionKind.AccEcn1: {
+        // Linux tcp_parse_options keeps any length; tcp_accecn_process_option reads the whole fields present.
+        const n = Math.min(3, Math.floor((olen - 2) / 3));
+        into.accecnOrder = kind === TcpOptionKind.AccEcn1 ? 1 : 0;
+        into.accecnFields = n;
+        for (let k = 0; k < n; k++) into.accecnField[k] = (b[i + 2 + 3 * k]! << 16) | (b[i + 3 + 3 * k]! << 8) | b[i + 4 + 3 * k]!;
+        break;
+      }
       case TcpOptionKind.Experimental:
         if (syn && olen >= 4 && read16(b, i + 2) === FASTOPEN_EXP_MAGIC) parseFastOpenCookie(b, i + 4, olen - 4, true, into);
         break;
@@ -278,6 +299,37 @@ export interface TcpOptions {
   sackCount?: number | undefined;
   /** Fast Open cookie or request (SYN and SYN-ACK only), written last and NOP-padded as Linux tcp_options_write does. */
   fastOpen?: TcpFastOpenOption | undefined;
+  /** An AccECN option (kind 174, order 1) after the timestamps, as Linux tcp_options_write; undefined = absent. */
+  accecn?: AccEcnOption | undefined;
+}
+
+/**
+ * The AccECN option to send (RFC 9768 §3.2.3) in Linux's order 1: EE1B, ECEB, EE0B, `fields` of them (0..3),
+ * each a 24-bit byte counter already carrying its initial offset. A 1-field option leaves one byte and a
+ * 0-field option two bytes that Linux folds into the NOPs of a following option (tcp_options_write's leftover bytes).
+ */
+export interface AccEcnOption {
+  fields: number;
+  e1b: number;
+  ceb: number;
+  e0b: number;
+}
+
+/** Can the leftover bytes of a short AccECN option fill the NOP pair of a following option (Linux tcp_options_write)? */
+function accecnLeftoverFolds(opts: TcpOptions, leftover: number, sackBlocks: number): boolean {
+  if (opts.sackPermitted && !opts.ts) return true; // NOP,NOP,sackOK
+  if (leftover === 1 && opts.wscale !== undefined && opts.wscale >= 0) return true; // NOP,wscale: one byte only
+  return sackBlocks > 0; // NOP,NOP,SACK
+}
+
+/** Bytes the AccECN option adds to the options (Linux tcp_options_fit_accecn's size): 12, 8, or 4/0 when short ones fold. */
+export function accecnOptionBytes(opts: TcpOptions, sackBlocks: number): number {
+  const a = opts.accecn;
+  if (!a) return 0;
+  if (a.fields >= 3) return 12;
+  if (a.fields === 2) return 8;
+  const leftover = a.fields === 1 ? 1 : 2;
+  return (a.fields === 1 ? 4 : 0) + (accecnLeftoverFolds(opts, leftover, sackBlocks) ? 0 : 4);
 }
 
 /** Bytes a Fast Open option takes, padded to 32 bits (Linux tcp_syn_options' `need`). */
@@ -330,8 +382,8 @@ function sackBlocksToSend(opts: TcpOptions, base: number): number {
 export function tcpOptionsLength(opts: TcpOptions | undefined): number {
   if (!opts) return 0;
   const base = baseOptionsLength(opts);
-  const n = sackBlocksToSend(opts, base);
-  return base + (n > 0 ? 4 + 8 * n : 0) + (opts.fastOpen ? fastOpenOptionLength(opts.fastOpen) : 0);
+  const n = sackBlocksToSend(opts, base + accecnOptionBytes(opts, sackPairs(opts)));
+  return base + accecnOptionBytes(opts, n) + (n > 0 ? 4 + 8 * n : 0) + (opts.fastOpen ? fastOpenOptionLength(opts.fastOpen) : 0);
 }
 
 /** Header length `emitTcp` will write for `fields` (20 + options): the payload goes at b[o + this]. */
@@ -339,7 +391,7 @@ export function tcpHeaderLength(fields: TcpEmit): number {
   return TCP_MIN_HEADER + (fields.rawOptions ? fields.rawOptions.length : tcpOptionsLength(fields.options));
 }
 
-/** Writes options at b[p..] in Linux's layout; returns the bytes written. */
+/** Writes options at b[p..] in Linux's layout (tcp_options_write); returns the bytes written. */
 function writeOptions(b: Uint8Array, p: number, opts: TcpOptions): number {
   const start = p;
   if (opts.mss !== undefined) {
@@ -348,10 +400,12 @@ function writeOptions(b: Uint8Array, p: number, opts: TcpOptions): number {
     write16(b, p + 2, opts.mss);
     p += 4;
   }
+  let sackPermDone = false;
   if (opts.ts) {
     if (opts.sackPermitted) {
       b[p] = TcpOptionKind.SackPermitted;
       b[p + 1] = 2;
+      sackPermDone = true;
     } else {
       b[p] = TcpOptionKind.Nop;
       b[p + 1] = TcpOptionKind.Nop;
@@ -361,15 +415,51 @@ function writeOptions(b: Uint8Array, p: number, opts: TcpOptions): number {
     write32(b, p + 4, opts.ts.val >>> 0);
     write32(b, p + 8, opts.ts.ecr >>> 0);
     p += 12;
-  } else if (opts.sackPermitted) {
-    b[p] = TcpOptionKind.Nop;
-    b[p + 1] = TcpOptionKind.Nop;
+  }
+  // AccECN after the timestamps; a short one leaves bytes for the NOPs of what follows (Linux's leftover bytes).
+  let leftHigh: number = TcpOptionKind.Nop;
+  let leftLow: number = TcpOptionKind.Nop;
+  const a = opts.accecn;
+  if (a) {
+    const len = 2 + 3 * Math.min(a.fields, 3);
+    const e1b = a.e1b & 0xffffff;
+    if (a.fields === 0) {
+      leftHigh = TcpOptionKind.AccEcn1;
+      leftLow = len;
+    } else {
+      b[p] = TcpOptionKind.AccEcn1;
+      b[p + 1] = len;
+      b[p + 2] = e1b >>> 16;
+      b[p + 3] = (e1b >>> 8) & 0xff;
+      p += 4;
+      if (a.fields === 1) leftHigh = e1b & 0xff;
+      else {
+        b[p] = e1b & 0xff;
+        write24(b, p + 1, a.ceb);
+        p += 4;
+        if (a.fields >= 3) {
+          write24(b, p, a.e0b);
+          b[p + 3] = TcpOptionKind.Nop;
+          p += 4;
+        }
+      }
+    }
+  }
+  if (opts.sackPermitted && !sackPermDone) {
+    b[p] = leftHigh;
+    b[p + 1] = leftLow;
     b[p + 2] = TcpOptionKind.SackPermitted;
     b[p + 3] = 2;
     p += 4;
+    leftHigh = leftLow = TcpOptionKind.Nop;
   }
   if (opts.wscale !== undefined && opts.wscale >= 0) {
-    b[p] = TcpOptionKind.Nop;
+    let high: number = TcpOptionKind.Nop;
+    if (leftHigh !== TcpOptionKind.Nop && leftLow === TcpOptionKind.Nop) {
+      high = leftHigh; // one leftover byte fits the NOP before wscale; two never split
+      leftHigh = TcpOptionKind.Nop;
+    }
+    b[p] = high;
     b[p + 1] = TcpOptionKind.WindowScale;
     b[p + 2] = 3;
     b[p + 3] = opts.wscale;
@@ -378,8 +468,8 @@ function writeOptions(b: Uint8Array, p: number, opts: TcpOptions): number {
   const n = sackBlocksToSend(opts, p - start);
   if (n > 0) {
     const s = opts.sack!;
-    b[p] = TcpOptionKind.Nop;
-    b[p + 1] = TcpOptionKind.Nop;
+    b[p] = leftHigh;
+    b[p + 1] = leftLow;
     b[p + 2] = TcpOptionKind.Sack;
     b[p + 3] = 2 + 8 * n;
     p += 4;
@@ -388,9 +478,21 @@ function writeOptions(b: Uint8Array, p: number, opts: TcpOptions): number {
       write32(b, p + 4, s[2 * k + 1]! >>> 0);
       p += 8;
     }
+  } else if (leftHigh !== TcpOptionKind.Nop || leftLow !== TcpOptionKind.Nop) {
+    b[p] = leftHigh;
+    b[p + 1] = leftLow;
+    b[p + 2] = TcpOptionKind.Nop;
+    b[p + 3] = TcpOptionKind.Nop;
+    p += 4;
   }
   if (opts.fastOpen) p += writeFastOpen(b, p, opts.fastOpen);
   return p - start;
+}
+
+function write24(b: Uint8Array, p: number, v: number): void {
+  b[p] = (v >>> 16) & 0xff;
+  b[p + 1] = (v >>> 8) & 0xff;
+  b[p + 2] = v & 0xff;
 }
 
 /** Linux tcp_options_write: kind 34 (or 254 + magic), the cookie, two NOPs when the length is 2 mod 4. */
@@ -514,6 +616,12 @@ export function formatTcpOptionBytes(b: Uint8Array, start: number, end: number):
       let s = 'sack';
       for (let k = i + 2; k + 8 <= i + olen; k += 8) s += ` ${read32(b, k)}:${read32(b, k + 4)}`;
       parts.push(s);
+    } else if (kind === TcpOptionKind.AccEcn0 || kind === TcpOptionKind.AccEcn1) {
+      // packetdrill's notation: ECN and the whole 24-bit fields present, labelled by the option's order.
+      const labels = kind === TcpOptionKind.AccEcn1 ? ACCECN1_LABELS : ACCECN0_LABELS;
+      let t = 'ECN';
+      for (let k = 0; k < 3 && 2 + 3 * (k + 1) <= olen; k++) t += ` ${labels[k]!} ${(b[i + 2 + 3 * k]! << 16) | (b[i + 3 + 3 * k]! << 8) | b[i + 4 + 3 * k]!}`;
+      parts.push(t);
     } else if (kind === TcpOptionKind.FastOpen || (kind === TcpOptionKind.Experimental && olen >= 4 && read16(b, i + 2) === FASTOPEN_EXP_MAGIC)) {
       const exp = kind === TcpOptionKind.Experimental;
       let hex = '';
@@ -529,6 +637,9 @@ export function formatTcpOptionBytes(b: Uint8Array, start: number, end: number):
   return parts.join(',');
 }
 
+const ACCECN0_LABELS = ['e0b', 'ceb', 'e1b'] as const;
+const ACCECN1_LABELS = ['e1b', 'ceb', 'e0b'] as const;
+
 /** Options of a decoded header in packetdrill notation, in Linux's layout order (used when no bytes are at hand). */
 function formatDecodedOptions(h: TcpHeader): string {
   const parts: string[] = [];
@@ -536,6 +647,12 @@ function formatDecodedOptions(h: TcpHeader): string {
   if (h.sackPermitted) parts.push('sackOK');
   if (h.tsPresent) parts.push(`TS val ${h.tsVal} ecr ${h.tsEcr}`);
   if (h.wscale >= 0) parts.push(`wscale ${h.wscale}`);
+  if (h.accecnOrder >= 0) {
+    const labels = h.accecnOrder === 1 ? ACCECN1_LABELS : ACCECN0_LABELS;
+    let t = 'ECN';
+    for (let k = 0; k < h.accecnFields; k++) t += ` ${labels[k]!} ${h.accecnField[k]!}`;
+    parts.push(t);
+  }
   if (h.sackCount > 0) {
     let s = 'sack';
     for (let k = 0; k < h.sackCount; k++) s += ` ${h.sackBlocks[2 * k]!}:${h.sackBlocks[2 * k + 1]!}`;

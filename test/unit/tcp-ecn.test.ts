@@ -54,11 +54,11 @@ describe('classic ECN (RFC 3168, src/tcp/ecn.ts)', () => {
     expect(r.status, r.reason).toBe('pass');
   });
 
-  it('keeps AccECN and tcp_ecn modes above 2 unsupported', async () => {
+  it('answers an AccECN SYN with classic ECN under tcp_ecn=2, as Linux 6.18 (AccECN needs tcp_ecn 3..5)', async () => {
     const acc = await runScript(ECN_SERVER.replace('< SEW', '< SEWA'));
-    expect(acc.status).toBe('unsupported');
-    const mode = await runScript('`sysctl -q net.ipv4.tcp_ecn=3`\n' + ECN_SERVER);
-    expect(mode.status).toBe('unsupported');
+    expect(acc.status, acc.reason).toBe('pass');
+    const mode = await runScript('`sysctl -q net.ipv4.tcp_ecn=3`\n' + ECN_SERVER.replace('< SEW', '< SEWA').replace('> SE. 0:0(0) ack 1 <mss 1460>', '> S.2 0:0(0) ack 1 <mss 1460,ECN e1b 1 ceb 0 e0b 1,nop>'));
+    expect(mode.status, mode.reason).toBe('pass');
   });
 });
 
