@@ -36,6 +36,8 @@ export class Ipv6Header {
   hopLimit = 0;
   src: Ipv6Words = [0, 0, 0, 0];
   dst: Ipv6Words = [0, 0, 0, 0];
+  /** The link vouched for the transport checksum (src/wire/offload.ts CSUM_TRUSTED); set by the IP layer, not decoded. */
+  checksumTrusted = false;
 }
 
 /** Parses and validates the fixed header at bytes[0..] (§3); the extension headers are walked by the IP layer. */
