@@ -28,6 +28,7 @@ import {
   NextHeader,
   decodeIpv6,
   emitIpv6,
+  writeIpv6Header,
   isMulticast6,
   isUnspecified6,
   parseIpv6Cidr,
@@ -121,6 +122,7 @@ export class Ipv6Layer {
     if (isMulticast6(address) || isUnspecified6(address)) return new Error(`'${cidr}' cannot be an interface address`);
     this.addresses.push({ iface, address, prefixLength });
     this.routes.push({ prefix: maskWords(address, prefixLength), prefixLength, iface });
+    this.lastRoute = null;
     return undefined;
   }
 
@@ -130,6 +132,7 @@ export class Ipv6Layer {
     if (c instanceof Error) return c;
     const prefixLength = cidr.endsWith('/0') ? 0 : c.prefixLength;
     this.routes.push({ prefix: maskWords(c.address, prefixLength), prefixLength, iface });
+    this.lastRoute = null;
     return undefined;
   }
 
@@ -148,14 +151,27 @@ export class Ipv6Layer {
     return false;
   }
 
-  /** The longest-prefix route towards `dst`, or null. */
+  /**
+   * The longest-prefix route towards `dst`, or null. The last answer is kept with its destination: a
+   * connection's segments ask for the same one again and again (routes are only ever added, which clears it).
+   */
   route(dst: readonly number[]): Route6 | null {
+    const last = this.lastRouteDst;
+    if (this.lastRoute !== null && last[0] === dst[0] && last[1] === dst[1] && last[2] === dst[2] && last[3] === dst[3]) return this.lastRoute;
     let best: Route6 | null = null;
-    for (const r of this.routes) {
+    const routes = this.routes;
+    for (let i = 0; i < routes.length; i++) {
+      const r = routes[i]!;
       if ((best === null || r.prefixLength > best.prefixLength) && prefixMatches(dst, r.prefix, r.prefixLength)) best = r;
+    }
+    if (best !== null) {
+      for (let k = 0; k < 4; k++) last[k] = dst[k]! >>> 0;
+      this.lastRoute = best;
     }
     return best;
   }
+  private lastRoute: Route6 | null = null;
+  private readonly lastRouteDst: Ipv6Words = [0, 0, 0, 0];
 
   /** The source address towards `dst`: an address on the outgoing interface (RFC 6724, simplified: the first), or null without a route. */
   sourceFor(dst: readonly number[]): Ipv6Words | null {
@@ -525,7 +541,7 @@ export class Ipv6Layer {
       this.stats.drop('ip6.out-no-route');
       return 'ENETUNREACH';
     }
-    emitIpv6(buf, { trafficClass, payloadLength, nextHeader, hopLimit, src, dst });
+    writeIpv6Header(buf, trafficClass, 0, payloadLength, nextHeader, hopLimit, src, dst);
     this.transmit(buf.length === IPV6_HEADER + payloadLength ? buf : buf.subarray(0, IPV6_HEADER + payloadLength), r.iface, now, meta);
     return undefined;
   }
@@ -541,9 +557,13 @@ export class Ipv6Layer {
       meta = this.offloadOrFinish(packet, iface, meta);
       if (meta < 0) return;
     }
-    const dst = this.outDst;
-    for (let k = 0; k < 4; k++) dst[k] = read32(packet, 24 + 4 * k);
-    const mtu = this.pmtu.mtuFor(dst, iface.mtu, now);
+    let mtu = iface.mtu;
+    if (this.pmtu.size > 0) {
+      // Only a path that sent Packet Too Big has an entry: without any, the link MTU (no address to read).
+      const dst = this.outDst;
+      for (let k = 0; k < 4; k++) dst[k] = read32(packet, 24 + 4 * k);
+      mtu = this.pmtu.mtuFor(dst, iface.mtu, now);
+    }
     if (packet.length <= mtu) {
       iface.enqueue(packet, meta);
       this.onOutput();
