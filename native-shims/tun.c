@@ -26,7 +26,7 @@
  *       error's `.written` says how many of the batch went out before it.
  *       On a vnetHdr device every packet goes out with writev behind a
  *       virtio_net_hdr built from meta[i] (a Uint32Array indexed like packets:
- *       bits 0-15 gso_size for a TCP/IPv4 super-segment, bit 16 the TCP/UDP
+ *       bits 0-15 gso_size for a TCP super-segment over IPv4 or IPv6, bit 16 the TCP/UDP
  *       checksum holds only the pseudo-header sum, NEEDS_CSUM) and the
  *       packet's own IP/TCP header lengths; without meta, an all-zero header.
  *   device.close()          idempotent; stops the watcher, resets the offloads it set, closes the fd.
@@ -69,6 +69,7 @@
 #define VNET_SLOT 12u /* bytes per packet in device.rxVnet */
 #define VNET_F_NEEDS_CSUM 1u
 #define VNET_GSO_TCPV4 1u
+#define VNET_GSO_TCPV6 4u
 #define META_GSO_MASK 0xffffu
 #define META_CSUM_PARTIAL 0x10000u
 #ifndef TUN_F_USO4
@@ -474,17 +475,31 @@ static void put16le(uint8_t *p, uint32_t v) {
 
 /*
  * The virtio_net_hdr for one outgoing packet from its meta word and its own
- * headers. NEEDS_CSUM: csum_start = the IP header length, csum_offset 16 (TCP)
- * or 6 (UDP). GSO TCPV4: hdr_len = IP + TCP header lengths, gso_size from
- * meta. Anything inconsistent (not IPv4/TCP for GSO, a header running past
- * the packet) leaves the header all zero: the kernel then takes the packet as
- * it is (and drops a super-segment larger than the MTU), never a wrong offload.
+ * headers. NEEDS_CSUM: csum_start = the IP header length (40 for IPv6: the
+ * stack offloads only TCP/UDP right after a bare IPv6 header), csum_offset 16
+ * (TCP) or 6 (UDP). GSO TCPV4 / TCPV6: hdr_len = IP + TCP header lengths,
+ * gso_size from meta. Anything inconsistent (not TCP for GSO, a header running
+ * past the packet) leaves the header all zero: the kernel then takes the
+ * packet as it is (and drops a super-segment larger than the MTU), never a
+ * wrong offload.
  */
 static void build_vnet_hdr(uint8_t *h, const uint8_t *p, size_t len, uint32_t meta) {
   memset(h, 0, VNET_HDR_LEN);
-  if (meta == 0 || len < 20 || (p[0] >> 4) != 4) return;
-  uint32_t ihl = (uint32_t)(p[0] & 0x0f) * 4u;
-  uint8_t proto = p[9];
+  if (meta == 0 || len < 20) return;
+  uint32_t ihl;
+  uint8_t proto;
+  uint8_t gso_type;
+  if ((p[0] >> 4) == 4) {
+    ihl = (uint32_t)(p[0] & 0x0f) * 4u;
+    proto = p[9];
+    gso_type = VNET_GSO_TCPV4;
+  } else if ((p[0] >> 4) == 6 && len >= 40) {
+    ihl = 40u;
+    proto = p[6];
+    gso_type = VNET_GSO_TCPV6;
+  } else {
+    return;
+  }
   if (ihl < 20 || ihl + 8 > len) return;
   if (meta & META_CSUM_PARTIAL) {
     uint32_t off = proto == 6 ? 16u : proto == 17 ? 6u : 0u;
@@ -497,7 +512,7 @@ static void build_vnet_hdr(uint8_t *h, const uint8_t *p, size_t len, uint32_t me
   if (gso != 0 && proto == 6 && ihl + 20 <= len) {
     uint32_t thl = (uint32_t)(p[ihl + 12] >> 4) * 4u;
     if (thl >= 20 && ihl + thl < len && len - ihl - thl > gso) {
-      h[1] = VNET_GSO_TCPV4;
+      h[1] = gso_type;
       put16le(h + 2, ihl + thl);
       put16le(h + 4, gso);
     }
@@ -1303,6 +1318,8 @@ static napi_value init(napi_env env, napi_value exports) {
   NAPI_CALL(env, napi_set_named_property(env, exports, "TUN_F_CSUM", v));
   NAPI_CALL(env, napi_create_uint32(env, TUN_F_TSO4, &v));
   NAPI_CALL(env, napi_set_named_property(env, exports, "TUN_F_TSO4", v));
+  NAPI_CALL(env, napi_create_uint32(env, TUN_F_TSO6, &v));
+  NAPI_CALL(env, napi_set_named_property(env, exports, "TUN_F_TSO6", v));
   NAPI_CALL(env, napi_create_uint32(env, TUN_F_USO4, &v));
   NAPI_CALL(env, napi_set_named_property(env, exports, "TUN_F_USO4", v));
   return exports;

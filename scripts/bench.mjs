@@ -28,8 +28,13 @@
 // Recovery (group recovery, scripts/bench-recovery.mjs): 20 MB downloads with 1% loss each way, with 25%
 // reordering over a 5 ms delay (tunstack's --impair stage; for the kernel the same stage as a userspace
 // wire between two TUNs), and with 2% CE marks (client tcp_ecn=1): MB/s and the server's retransmitted segments.
+// IPv6 (group ipv6): tunstack over IPv6 beside IPv4 in the same run, on the same stack — wrk keep-alive
+// req/s to http://[fd77::2]/ and http://10.77.0.2/, and a 200 MB download (curl -6 / -4 /bytes), in
+// alternating rounds (BENCH_V6_ROUNDS, default 3: v4, v6, v4, v6 …), medians with the spread, and the stack's
+// CPU time (utime+stime of its process from /proc) per request and per MB, the figure that compares best on
+// a shared machine.
 // Every load runs for a fixed, short time (BENCH_SECS, default 5 s). BENCH_ONLY=spurious (or any
-// comma list of icmp,http,loss,spurious) measures only those groups.
+// comma list of icmp,http,loss,spurious,https,recovery,ipv6) measures only those groups.
 // Traffic stays inside the two namespaces this script creates; every load is
 // bounded in count and time; everything is torn down on every exit path.
 import { spawn, spawnSync } from 'node:child_process';
@@ -57,7 +62,9 @@ const CONFIGS = [
 ];
 const MODES = CONFIGS.map((c) => c.key);
 const LOSS_BYTES = 20_000_000;
-const GROUPS = new Set((process.env.BENCH_ONLY ?? 'icmp,http,loss,spurious,https,recovery').split(','));
+const GROUPS = new Set((process.env.BENCH_ONLY ?? 'icmp,http,loss,spurious,https,recovery,ipv6').split(','));
+const V6_ROUNDS = Math.max(1, Math.min(9, Number(process.env.BENCH_V6_ROUNDS ?? 3) || 3));
+const V6_DOWNLOAD = 200_000_000;
 
 function sh(cmd, timeout = 120_000) {
   const r = spawnSync(cmd[0], cmd.slice(1), { encoding: 'utf8', timeout, maxBuffer: 64 << 20 });
@@ -258,6 +265,73 @@ function httpsFigures(addr) {
   return out;
 }
 
+/** CPU seconds (user + system, every thread) the process has used so far, from /proc/PID/stat. */
+function cpuSecs(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(rest[11]) + Number(rest[12])) / CLK_TCK;
+  } catch {
+    return null;
+  }
+}
+const CLK_TCK = Number(sh(['getconf', 'CLK_TCK']).out.trim()) || 100;
+
+const median = (xs) => {
+  const s = xs.filter((x) => x != null).sort((a, b) => a - b);
+  if (s.length === 0) return null;
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const spread = (xs) => {
+  const s = xs.filter((x) => x != null);
+  return s.length ? [Math.min(...s), Math.max(...s)] : null;
+};
+const round = (x, d = 0) => (x == null ? null : Math.round(x * 10 ** d) / 10 ** d);
+
+/**
+ * tunstack over IPv6 beside IPv4 (group ipv6): the same stack (process `pid`) measured in alternating rounds —
+ * wrk keep-alive req/s, then a 200 MB download — v4 then v6 in each round; medians, spreads, and the stack's
+ * CPU per request and per MB over each measurement.
+ */
+function ipv6BesideIpv4(pid, addr4, addr6) {
+  const url = { v4: `http://${addr4}`, v6: `http://[${addr6}]` };
+  const runs = { v4: { rps: [], cpuUsPerReq: [], MBps: [], cpuMsPerMB: [] }, v6: { rps: [], cpuUsPerReq: [], MBps: [], cpuMsPerMB: [] } };
+  const errors = [];
+  if (have('wrk')) for (const fam of ['v4', 'v6']) wrk(`${url[fam]}/`, ['-d1s']); // warm-up of both paths
+  for (let r = 0; r < V6_ROUNDS; r++) {
+    for (const fam of ['v4', 'v6']) {
+      const o = runs[fam];
+      if (have('wrk')) {
+        const c0 = cpuSecs(pid);
+        const w = wrk(`${url[fam]}/`);
+        const c1 = cpuSecs(pid);
+        if (w.rps) {
+          o.rps.push(w.rps);
+          if (c0 != null && c1 != null) o.cpuUsPerReq.push(((c1 - c0) * 1e6) / (w.rps * SECS));
+        } else errors.push(`${fam} wrk: ${w.error}`);
+      }
+      const c0 = cpuSecs(pid);
+      const d = inA(['curl', `-${fam.slice(1)}`, '-s', '-m', '60', '-o', '/dev/null', '-w', '%{size_download} %{time_total}', `${url[fam]}/bytes?n=${V6_DOWNLOAD}`], 70_000);
+      const c1 = cpuSecs(pid);
+      const m = /^(\d+) ([\d.]+)$/.exec(d.out.trim());
+      if (m && Number(m[1]) === V6_DOWNLOAD) {
+        o.MBps.push(Number(m[1]) / Number(m[2]) / 1e6);
+        if (c0 != null && c1 != null) o.cpuMsPerMB.push(((c1 - c0) * 1e3) / (Number(m[1]) / 1e6));
+      } else errors.push(`${fam} download: ${d.out.trim() || `curl exit ${d.status}`}`);
+    }
+  }
+  const sum = (o) => ({
+    rps: round(median(o.rps)),
+    rpsSpread: spread(o.rps),
+    cpuUsPerReq: round(median(o.cpuUsPerReq), 1),
+    MBps: round(median(o.MBps), 1),
+    MBpsSpread: spread(o.MBps)?.map((x) => round(x, 1)) ?? null,
+    cpuMsPerMB: round(median(o.cpuMsPerMB), 3),
+    rounds: o,
+  });
+  return { rounds: V6_ROUNDS, v4: sum(runs.v4), v6: sum(runs.v6), errors };
+}
+
 function vmHwmKb(pid) {
   try {
     const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -402,6 +476,14 @@ for (const { key: mode, offload, workers } of CONFIGS) {
   }
   const rssReadyKb = vmHwmKb(stack.pid);
   const f = measure('10.77.0.2', 'tun0');
+  if (have('curl') && GROUPS.has('ipv6')) {
+    let up6 = false;
+    for (let i = 0; i < 20 && !up6; i++) {
+      up6 = inA(['ping', '-6', '-c', '1', '-W', '1', 'fd77::2'], 5000).status === 0;
+      if (!up6) await sleep(250);
+    }
+    f.ipv6 = up6 ? ipv6BesideIpv4(stack.pid, '10.77.0.2', 'fd77::2') : { error: 'fd77::2 never answered ping -6' };
+  }
   if (observatory === null && have('wrk') && have('curl')) observatory = subscriberOverhead();
   f.rssReadyKb = rssReadyKb;
   f.rssPeakKb = vmHwmKb(stack.pid);
@@ -479,6 +561,27 @@ if (GROUPS.has('recovery')) {
     if (!r) continue;
     console.log(`  ${name}: loss ${recoveryLine(r.loss)}; reorder ${r.reorder ? recoveryLine(r.reorder) : '- (measured on the first configuration only)'}; CE ${recoveryLine(r.ce)}`);
   }
+}
+if (GROUPS.has('ipv6')) {
+  console.log('');
+  console.log(`tunstack over IPv6 beside IPv4, same stack (${V6_ROUNDS} alternating rounds; medians [min–max]; stack CPU from /proc):`);
+  const t6 = [['config', 'figure', 'IPv4', 'IPv6', 'IPv6/IPv4']];
+  const fmt = (v, sp) => (v == null ? '-' : sp ? `${v} [${sp[0]}–${sp[1]}]` : String(v));
+  const rat = (a, b, inv) => (a && b ? (inv ? a / b : b / a).toFixed(2) : '-');
+  for (const m of MODES) {
+    const x = tunstack[m]?.ipv6;
+    if (!x || x.error) {
+      t6.push([m, x?.error ?? 'not measured', '-', '-', '-']);
+      continue;
+    }
+    t6.push([m, 'GET / keep-alive req/s (wrk -c50)', fmt(x.v4.rps, x.v4.rpsSpread), fmt(x.v6.rps, x.v6.rpsSpread), rat(x.v4.rps, x.v6.rps)]);
+    t6.push([m, '  stack CPU µs per request', fmt(x.v4.cpuUsPerReq), fmt(x.v6.cpuUsPerReq), rat(x.v4.cpuUsPerReq, x.v6.cpuUsPerReq, true)]);
+    t6.push([m, `${V6_DOWNLOAD / 1e6} MB download MB/s (curl)`, fmt(x.v4.MBps, x.v4.MBpsSpread), fmt(x.v6.MBps, x.v6.MBpsSpread), rat(x.v4.MBps, x.v6.MBps)]);
+    t6.push([m, '  stack CPU ms per MB', fmt(x.v4.cpuMsPerMB), fmt(x.v6.cpuMsPerMB), rat(x.v4.cpuMsPerMB, x.v6.cpuMsPerMB, true)]);
+    for (const e of x.errors) t6.push([m, `error: ${e}`, '', '', '']);
+  }
+  print(t6);
+  console.log('(IPv6/IPv4: above 1 is IPv6 better; CPU rows inverted; target within 10%: 0.90 or more)');
 }
 if (observatory) {
   const o = observatory;

@@ -12,6 +12,7 @@ export const DROP_REASONS = {
   'link.vnet-bad-hdr-len': 'a virtio-net header whose header length does not fit the packet',
   'link.vnet-bad-csum-range': 'a virtio-net header whose checksum start/offset lie outside the packet',
   'link.vnet-gso-not-tcp4': 'a GSO packet from the kernel that is not TCP over IPv4',
+  'link.vnet-gso-not-tcp6': 'a GSO TCPV6 packet from the kernel that is not TCP right after a bare IPv6 header',
 
   // ---- IPv4 input (src/ip/ipv4.ts; RFC 791, RFC 1122 §3.2.1)
   'ip.truncated': 'shorter than an IPv4 header or than its total length says',

@@ -248,7 +248,7 @@ export function startStack(opts: UpOptions, logger: Logger): RunningStack {
       capture.stop();
       logger.info({ stats: stack.stats.toJSON() }, 'stack down');
       logger.info(
-        { tx: tun.txPackets, txGso: tun.txGsoPackets, txDrops: tun.txDrops, rx: tun.rxPackets, rxBatches: tun.rxBatches, rxGso: tun.rxGsoPackets, rxPartialCsum: tun.rxPartialCsum, vnetDrops: tun.vnetDrops, gsoSoftware: stack.ip.gsoFallbackPackets },
+        { tx: tun.txPackets, txGso: tun.txGsoPackets, txDrops: tun.txDrops, rx: tun.rxPackets, rxBatches: tun.rxBatches, rxGso: tun.rxGsoPackets, rxPartialCsum: tun.rxPartialCsum, vnetDrops: tun.vnetDrops, gsoSoftware: stack.ip.gsoFallbackPackets, gsoSoftware6: stack.ip6.gsoFallbackPackets },
         'tun counters',
       );
     },

@@ -98,6 +98,8 @@ export class Stack {
     this.ip.onOutput = this.requestFlush;
     this.ip6 = new Ipv6Layer(this.stats, this.timers, opts.icmp, opts.reassembly);
     this.ip6.onOutput = this.requestFlush;
+    // Software GSO pieces over IPv6 come from the same transmit slab as IPv4's (recycled after each flush).
+    this.ip6.allocatePacket = (n) => this.ip.allocateUnzeroed(n - 20);
     this.icmp = new IcmpLayer(this.ip, this.stats, { ...defaultIcmpOptions, ...opts.icmp });
     // RFC 1122 §3.2.2.1: a host SHOULD answer a datagram for an unknown protocol with Protocol Unreachable.
     this.ip.onUnknownProtocol = (packet, h, _iface, now) => {
@@ -220,7 +222,7 @@ export class Stack {
       for (let i = 0; i < count; i++) {
         const p = packets[i]!;
         // The TUN carries both families (IFF_NO_PI): the version nibble tells them apart.
-        if (p.length > 0 && p[0]! >> 4 === 6) this.ip6.input(p, iface, now);
+        if (p.length > 0 && p[0]! >> 4 === 6) this.ip6.input(p, iface, now, meta === undefined ? 0 : meta[i]!);
         else if (meta === undefined) this.ip.input(p, iface, now);
         else this.ip.input(p, iface, now, meta[i]!);
       }

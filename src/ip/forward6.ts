@@ -5,6 +5,7 @@
  * the next link's MTU (an IPv6 router never fragments: Packet Too Big with that MTU, RFC 8201 §4), then
  * copied with the hop limit decremented (no header checksum in IPv6) and sent on.
  */
+import { META_GSO_MASK } from '../wire/offload.js';
 import { Ipv6Header, isUnspecified6 } from '../wire/ipv6.js';
 import { Icmp6Type, Unreach6Code } from '../wire/icmp6.js';
 import type { Stats } from '../stats.js';
@@ -33,7 +34,7 @@ export class Forwarder6 {
   }
 
   /** A unicast packet addressed elsewhere (`packet` valid only during the call, cut to its payload length). */
-  readonly forward = (packet: Uint8Array, h: Ipv6Header, from: NetInterface, now: number): void => {
+  readonly forward = (packet: Uint8Array, h: Ipv6Header, from: NetInterface, now: number, meta = 0): void => {
     const s = this.stats.Ip6;
     // An unspecified source cannot be answered nor forwarded (RFC 4291 §2.5.2).
     if (isUnspecified6(h.src)) {
@@ -56,7 +57,8 @@ export class Forwarder6 {
       return;
     }
     const out = route.iface;
-    if (packet.length > out.mtu) {
+    // A TCP super-segment from the kernel (meta's GSO size) goes out in wire segments that fit: not too big.
+    if (packet.length > out.mtu && (meta & META_GSO_MASK) === 0) {
       s.InTooBigErrors++;
       s.FragFails++;
       this.stats.drop('ip6.forward-too-big');
@@ -68,6 +70,6 @@ export class Forwarder6 {
     const copy = packet.slice();
     copy[7] = h.hopLimit - 1;
     s.OutForwDatagrams++;
-    this.ip6.enqueueForwarded(copy, out);
+    this.ip6.enqueueForwarded(copy, out, meta);
   };
 }

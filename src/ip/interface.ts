@@ -70,4 +70,4 @@ export class NetInterface {
 }
 
 const EMPTY = new Uint8Array(0);
-const NO_OFFLOADS: LinkOffloads = { txChecksum: false, tso4: false };
+const NO_OFFLOADS: LinkOffloads = { txChecksum: false, tso4: false, tso6: false };

@@ -28,6 +28,7 @@ import {
   NextHeader,
   decodeIpv6,
   emitIpv6,
+  writeIpv6Header,
   isMulticast6,
   isUnspecified6,
   parseIpv6Cidr,
@@ -37,6 +38,8 @@ import {
 } from '../wire/ipv6.js';
 import { Icmp6Type, ParamProblemCode, finishIcmp6, icmp6ChecksumOk, isIcmp6Error, isLinkLayerIcmp6 } from '../wire/icmp6.js';
 import type { DropReason } from '../drop-reasons.js';
+import { META_CSUM_PARTIAL, META_CSUM_TRUSTED, META_GSO_MASK } from '../wire/offload.js';
+import { completeL4Checksum6, gsoSegment6 } from '../wire/offload6.js';
 
 /** RFC 4443 §3.4 code 3 (RFC 7112): the first fragment does not hold the whole header chain. */
 const PARAM_PROBLEM_INCOMPLETE_CHAIN = 3;
@@ -66,8 +69,8 @@ export interface Ip6ProtocolHandler {
   icmpError?(type: number, code: number, info: number, quoted: Uint8Array, qOff: number, l4Off: number, qEnd: number, from: Ipv6Words, now: number): void;
 }
 
-/** Hands a datagram not addressed to us to the forwarder (router mode). */
-export type Forward6Sink = (packet: Uint8Array, h: Ipv6Header, iface: NetInterface, now: number) => void;
+/** Hands a datagram not addressed to us to the forwarder (router mode); `meta` is the link's offload word for it. */
+export type Forward6Sink = (packet: Uint8Array, h: Ipv6Header, iface: NetInterface, now: number, meta: number) => void;
 
 export class Ipv6Layer {
   private readonly h = new Ipv6Header();
@@ -88,6 +91,10 @@ export class Ipv6Layer {
   onOutput: () => void = () => {};
   /** Router mode: datagrams for others go here; without one they are dropped (a host does not forward). */
   forwardSink: Forward6Sink | null = null;
+  /** A buffer for a whole packet (software GSO pieces); the stack hands in its transmit slab. */
+  allocatePacket: (n: number) => Uint8Array = (n) => new Uint8Array(n);
+  /** Super-segments cut in software because the link has no TSO for IPv6. */
+  gsoFallbackPackets = 0;
 
   constructor(
     private readonly stats: Stats,
@@ -115,6 +122,7 @@ export class Ipv6Layer {
     if (isMulticast6(address) || isUnspecified6(address)) return new Error(`'${cidr}' cannot be an interface address`);
     this.addresses.push({ iface, address, prefixLength });
     this.routes.push({ prefix: maskWords(address, prefixLength), prefixLength, iface });
+    this.lastRoute = null;
     return undefined;
   }
 
@@ -124,6 +132,7 @@ export class Ipv6Layer {
     if (c instanceof Error) return c;
     const prefixLength = cidr.endsWith('/0') ? 0 : c.prefixLength;
     this.routes.push({ prefix: maskWords(c.address, prefixLength), prefixLength, iface });
+    this.lastRoute = null;
     return undefined;
   }
 
@@ -142,14 +151,27 @@ export class Ipv6Layer {
     return false;
   }
 
-  /** The longest-prefix route towards `dst`, or null. */
+  /**
+   * The longest-prefix route towards `dst`, or null. The last answer is kept with its destination: a
+   * connection's segments ask for the same one again and again (routes are only ever added, which clears it).
+   */
   route(dst: readonly number[]): Route6 | null {
+    const last = this.lastRouteDst;
+    if (this.lastRoute !== null && last[0] === dst[0] && last[1] === dst[1] && last[2] === dst[2] && last[3] === dst[3]) return this.lastRoute;
     let best: Route6 | null = null;
-    for (const r of this.routes) {
+    const routes = this.routes;
+    for (let i = 0; i < routes.length; i++) {
+      const r = routes[i]!;
       if ((best === null || r.prefixLength > best.prefixLength) && prefixMatches(dst, r.prefix, r.prefixLength)) best = r;
+    }
+    if (best !== null) {
+      for (let k = 0; k < 4; k++) last[k] = dst[k]! >>> 0;
+      this.lastRoute = best;
     }
     return best;
   }
+  private lastRoute: Route6 | null = null;
+  private readonly lastRouteDst: Ipv6Words = [0, 0, 0, 0];
 
   /** The source address towards `dst`: an address on the outgoing interface (RFC 6724, simplified: the first), or null without a route. */
   sourceFor(dst: readonly number[]): Ipv6Words | null {
@@ -169,8 +191,12 @@ export class Ipv6Layer {
     return null;
   }
 
-  /** One received IPv6 packet (the version nibble said 6). Never throws; every discard is counted. */
-  input(packet: Uint8Array, iface: NetInterface, now: number): void {
+  /**
+   * One received IPv6 packet (the version nibble said 6). Never throws; every discard is counted. `meta` is
+   * the link's offload word (src/wire/offload.ts): CSUM_TRUSTED spares the transport its checksum check, a
+   * GSO size says the kernel handed over a TCP super-segment (taken whole, as Linux's GRO'd skb).
+   */
+  input(packet: Uint8Array, iface: NetInterface, now: number, meta = 0): void {
     const s = this.stats.Ip6;
     s.InReceives++;
     const h = this.h;
@@ -181,6 +207,7 @@ export class Ipv6Layer {
       this.stats.drop(`ip6.${e}`);
       return;
     }
+    h.checksumTrusted = (meta & META_CSUM_TRUSTED) !== 0;
     const end = IPV6_HEADER + h.payloadLength;
     const p = end < packet.length ? packet.subarray(0, end) : packet;
     // RFC 4291 §2.7: a multicast address is never a source.
@@ -193,7 +220,7 @@ export class Ipv6Layer {
     const local = multicast ? this.firstAddress(iface) : this.ownAddress(h.dst);
     if (local === null) {
       if (!multicast && this.forwardSink !== null) {
-        this.forwardSink(p, h, iface, now);
+        this.forwardSink(p, h, iface, now, meta);
         return;
       }
       // A host does not forward (RFC 8200 §1: only routers do).
@@ -324,6 +351,7 @@ export class Ipv6Layer {
       this.stats.drop('ip6.frag-rebuild-failed');
       return;
     }
+    h.checksumTrusted = false; // a reassembled datagram is checked whole
     const multicast = isMulticast6(h.dst);
     const local = multicast ? this.firstAddress(iface) : this.ownAddress(h.dst);
     if (local === null) {
@@ -503,31 +531,45 @@ export class Ipv6Layer {
 
   /**
    * Sends a packet an upper layer built: `buf` holds `payloadLength` bytes at offset 40; the fixed header is
-   * written here. Fragmented beyond the path MTU. Returns an errno name instead of throwing.
+   * written here. Fragmented beyond the path MTU. `meta` is its offload word (src/wire/offload.ts: a partial
+   * checksum, a TCP super-segment's gso_size). Returns an errno name instead of throwing.
    */
-  output(buf: Uint8Array, payloadLength: number, src: readonly number[], dst: readonly number[], nextHeader: number, now: number, hopLimit = HOP_LIMIT6, trafficClass = 0): 'ENETUNREACH' | undefined {
+  output(buf: Uint8Array, payloadLength: number, src: readonly number[], dst: readonly number[], nextHeader: number, now: number, hopLimit = HOP_LIMIT6, trafficClass = 0, meta = 0): 'ENETUNREACH' | undefined {
     const r = this.route(dst);
     if (r === null) {
       this.stats.Ip6.OutNoRoutes++;
       this.stats.drop('ip6.out-no-route');
       return 'ENETUNREACH';
     }
-    emitIpv6(buf, { trafficClass, payloadLength, nextHeader, hopLimit, src, dst });
-    this.transmit(buf.length === IPV6_HEADER + payloadLength ? buf : buf.subarray(0, IPV6_HEADER + payloadLength), r.iface, now);
+    writeIpv6Header(buf, trafficClass, 0, payloadLength, nextHeader, hopLimit, src, dst);
+    this.transmit(buf.length === IPV6_HEADER + payloadLength ? buf : buf.subarray(0, IPV6_HEADER + payloadLength), r.iface, now, meta);
     return undefined;
   }
 
-  /** Queues a finished packet we originate on `iface`, in fragments when it exceeds the path MTU (RFC 8200 §4.5, §5). */
-  transmit(packet: Uint8Array, iface: NetInterface, now: number): void {
+  /**
+   * Queues a finished packet we originate on `iface`, in fragments when it exceeds the path MTU (RFC 8200
+   * §4.5, §5). `meta`: its offload word; what the link cannot do is done here (as ipv4.ts transmit does) — a
+   * super-segment cut in software (Linux's GSO fallback), a partial checksum completed.
+   */
+  transmit(packet: Uint8Array, iface: NetInterface, now: number, meta = 0): void {
     this.stats.Ip6.OutRequests++;
-    const dst = this.outDst;
-    for (let k = 0; k < 4; k++) dst[k] = read32(packet, 24 + 4 * k);
-    const mtu = this.pmtu.mtuFor(dst, iface.mtu, now);
+    if (meta !== 0) {
+      meta = this.offloadOrFinish(packet, iface, meta);
+      if (meta < 0) return;
+    }
+    let mtu = iface.mtu;
+    if (this.pmtu.size > 0) {
+      // Only a path that sent Packet Too Big has an entry: without any, the link MTU (no address to read).
+      const dst = this.outDst;
+      for (let k = 0; k < 4; k++) dst[k] = read32(packet, 24 + 4 * k);
+      mtu = this.pmtu.mtuFor(dst, iface.mtu, now);
+    }
     if (packet.length <= mtu) {
-      iface.enqueue(packet);
+      iface.enqueue(packet, meta);
       this.onOutput();
       return;
     }
+    if (meta & META_CSUM_PARTIAL) completeL4Checksum6(packet); // fragments carry a finished checksum
     const id = this.nextFragmentId;
     this.nextFragmentId = (id + 1) >>> 0;
     if (fragmentDatagram6(packet, mtu, id, this.stats, (piece) => iface.enqueue(piece)) === 0) {
@@ -537,11 +579,46 @@ export class Ipv6Layer {
     this.onOutput();
   }
 
-  /** Queues a packet we forward (already checked against the outgoing MTU). */
-  enqueueForwarded(packet: Uint8Array, iface: NetInterface): void {
-    iface.enqueue(packet);
+  /** Queues a packet we forward (already checked against the outgoing MTU); `meta` its offload word from the link it came in on. */
+  enqueueForwarded(packet: Uint8Array, iface: NetInterface, meta = 0): void {
+    if (meta !== 0) {
+      meta = this.offloadOrFinish(packet, iface, meta & ~META_CSUM_TRUSTED);
+      if (meta < 0) return;
+    }
+    iface.enqueue(packet, meta);
     this.onOutput();
   }
+
+  /**
+   * The offload work of a packet leaving on `iface`: a super-segment goes down whole to a link with TSO for
+   * IPv6, else is cut here and its pieces queued (then -1: nothing left to send); a partial checksum stays
+   * partial for a link that completes it, else is completed. Returns the meta word to send the packet with.
+   */
+  private offloadOrFinish(packet: Uint8Array, iface: NetInterface, meta: number): number {
+    const off = iface.offloads;
+    const partial = (meta & META_CSUM_PARTIAL) !== 0;
+    const gso = meta & META_GSO_MASK;
+    if (gso !== 0) {
+      if (off.tso6 === true && off.txChecksum) {
+        iface.enqueue(packet, meta);
+        this.onOutput();
+        return -1;
+      }
+      this.gsoFallbackPackets++;
+      this.gsoIface = iface;
+      gsoSegment6(packet, gso, partial, this.allocatePacket, this.enqueueGsoPiece);
+      this.gsoIface = null;
+      this.onOutput();
+      return -1;
+    }
+    if (partial && !off.txChecksum) {
+      completeL4Checksum6(packet);
+      return 0;
+    }
+    return meta & META_CSUM_PARTIAL;
+  }
+  private gsoIface: NetInterface | null = null;
+  private readonly enqueueGsoPiece = (piece: Uint8Array): void => this.gsoIface!.enqueue(piece);
 }
 
 function readWords(b: Uint8Array, o: number): Ipv6Words {

@@ -17,6 +17,8 @@ export interface LinkOffloads {
   readonly txChecksum: boolean;
   /** Takes TCP/IPv4 super-segments (up to 64 KiB, gso_size in the meta word) and cuts them itself (TSO). */
   readonly tso4: boolean;
+  /** Takes TCP/IPv6 super-segments (a bare 40-byte header, gso_size in the meta word) and cuts them itself. */
+  readonly tso6?: boolean;
 }
 
 export interface Link {

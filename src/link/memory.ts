@@ -79,7 +79,7 @@ export class MemoryLink implements Link {
     this.mtu = mtu;
     this.autoDeliver = autoDeliver;
     this.batchLimit = batchLimit;
-    this.offloads = offloads ? { txChecksum: true, tso4: true } : undefined;
+    this.offloads = offloads ? { txChecksum: true, tso4: true, tso6: true } : undefined;
     this.batchMeta = offloads ? new Uint32Array(batchLimit) : null;
   }
 

@@ -21,8 +21,8 @@ import { FifoCopyArena } from './copy-arena.js';
 const SLOT_SIZE = 65536;
 /** Bytes per packet in the virtio header area (the shim's VNET_SLOT). */
 const VNET_SLOT = 12;
-/** TUN_F_CSUM | TUN_F_TSO4: what the kernel accepts from `tunstack up`. */
-const OFFLOAD_FLAGS = 0x01 | 0x02;
+/** TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6: what the kernel accepts from `tunstack up`. */
+const OFFLOAD_FLAGS = 0x01 | 0x02 | 0x04;
 
 class LoopbackDevice implements TunDevice {
   readonly fd = -1;

@@ -9,13 +9,13 @@
  * a drop — the packet path never throws.
  *
  * Offloads (`offload: true`, the default): the device is attached with
- * IFF_VNET_HDR and TUNSETOFFLOAD(TUN_F_CSUM | TUN_F_TSO4), so every packet
+ * IFF_VNET_HDR and TUNSETOFFLOAD(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6), so every packet
  * crosses with a virtio_net_hdr. Inbound, the kernel hands over TCP
- * super-segments of up to 64 KiB (its own TSO, no longer cut) and TCP/UDP
+ * super-segments (IPv4 and IPv6) of up to 64 KiB (its own TSO, no longer cut) and TCP/UDP
  * with partial checksums; each header is validated (src/wire/offload.ts
  * vnetMeta: lies are dropped and counted as `link.vnet-*`) and becomes the
  * packet's meta word for the stack. Outbound, the link declares
- * `offloads = { txChecksum, tso4 }`: the stack hands down super-segments
+ * `offloads = { txChecksum, tso4, tso6 }`: the stack hands down super-segments
  * with partial checksums and the shim writes the matching header — the kernel
  * cuts and checksums them. When the kernel refuses IFF_VNET_HDR the link
  * runs plain (`offloads` undefined) and the stack does that work itself.
@@ -24,6 +24,9 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Link, LinkOffloads, LinkReceiver } from './link.js';
 import { META_CSUM_PARTIAL, META_GSO_MASK, vnetMeta, type VnetError } from '../wire/offload.js';
+
+/** TUN_F_TSO6 (linux/if_tun.h): the reader takes and writes TCP/IPv6 super-segments. */
+const TUN_F_TSO6 = 0x04;
 
 export interface TunOptions {
   /** Device name (`tun0`). Created if missing; an existing TUN of that name (also a persistent one) is attached as is. */
@@ -105,6 +108,7 @@ interface NativeShim {
   readonly VNET_SLOT?: number;
   readonly TUN_F_CSUM?: number;
   readonly TUN_F_TSO4?: number;
+  readonly TUN_F_TSO6?: number;
 }
 
 /** Where the addon lives: `$TUNSTACK_TUNSHIM`, else build/Release two levels above this module (src/link, dist/link). */
@@ -214,7 +218,8 @@ export class TunLink implements Link {
     this.vnetSlot = vnetSlot;
     this.rxMeta = new Uint32Array(dev.batchSize);
     // Writing with a virtio header is all it takes for the kernel to cut and checksum what we send.
-    this.offloads = this.vnetHdr ? { txChecksum: true, tso4: true } : undefined;
+    // TSO6 when the kernel took TUN_F_TSO6 (it then also hands us TCPV6 super-segments).
+    this.offloads = this.vnetHdr ? { txChecksum: true, tso4: true, tso6: (this.offloadFlags & TUN_F_TSO6) !== 0 } : undefined;
   }
 
   /**
@@ -227,7 +232,7 @@ export class TunLink implements Link {
     const name = opts.name;
     let link: TunLink | null = null;
     const offload = opts.offload ?? true;
-    const flags = (native.TUN_F_CSUM ?? 1) | (native.TUN_F_TSO4 ?? 2);
+    const flags = (native.TUN_F_CSUM ?? 1) | (native.TUN_F_TSO4 ?? 2) | (native.TUN_F_TSO6 ?? TUN_F_TSO6);
     const dev = native.open(
       name,
       opts.batchSize,

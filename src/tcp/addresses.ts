@@ -74,14 +74,25 @@ export class TcpAddresses {
     return this.byId.size;
   }
 
-  /** The number of `w`, assigned when it has none; IPv4-mapped addresses give their IPv4 number. */
+  /**
+   * The number of `w`, assigned when it has none; IPv4-mapped addresses give their IPv4 number. The last two
+   * answers are kept (a segment's source and destination, the same for a connection's every segment), so the
+   * receive path mostly compares four words instead of hashing and looking up.
+   */
   intern(w: readonly number[]): TcpAddr {
+    const a = this.recentA;
+    if (a !== null && a.words[0] === w[0] && a.words[1] === w[1] && a.words[2] === w[2] && a.words[3] === w[3]) return a.id;
+    const b = this.recentB;
+    if (b !== null && b.words[0] === w[0] && b.words[1] === w[1] && b.words[2] === w[2] && b.words[3] === w[3]) return b.id;
     if (w[0] === 0 && w[1] === 0) {
       if (w[2] === 0xffff) return w[3]! >>> 0;
       if (w[2] === 0 && w[3] === 0) return ANY6;
     }
-    const found = this.find(w);
-    if (found !== undefined) return found;
+    const known = this.findEntry(w);
+    if (known !== null) {
+      this.remember(known);
+      return known.id;
+    }
     if (this.nextId > LAST_NUMBER) this.nextId = ANY6 + 1; // after 1.3·10^11 addresses: not reached in practice
     const words: Ipv6Words = [w[0]! >>> 0, w[1]! >>> 0, w[2]! >>> 0, w[3]! >>> 0];
     const e = new Entry(this.nextId++, words, hsiphash4(this.key, words[0], words[1], words[2], words[3]));
@@ -89,7 +100,16 @@ export class TcpAddresses {
     e.next = this.byWords.get(f) ?? null;
     this.byWords.set(f, e);
     this.byId.set(e.id, e);
+    this.remember(e);
     return e.id;
+  }
+
+  /** Two most recent entries intern answered with (the older one is replaced). */
+  private recentA: Entry | null = null;
+  private recentB: Entry | null = null;
+  private remember(e: Entry): void {
+    this.recentB = this.recentA;
+    this.recentA = e;
   }
 
   /** The number `w` has, without assigning one (an address without one has no connection). */
@@ -98,11 +118,15 @@ export class TcpAddresses {
       if (w[2] === 0xffff) return w[3]! >>> 0;
       if (w[2] === 0 && w[3] === 0) return ANY6;
     }
+    return this.findEntry(w)?.id;
+  }
+
+  private findEntry(w: readonly number[]): Entry | null {
     for (let e = this.byWords.get(fold(w)) ?? null; e !== null; e = e.next) {
       const x = e.words;
-      if (x[0] === w[0]! >>> 0 && x[1] === w[1]! >>> 0 && x[2] === w[2]! >>> 0 && x[3] === w[3]! >>> 0) return e.id;
+      if (x[0] === w[0]! >>> 0 && x[1] === w[1]! >>> 0 && x[2] === w[2]! >>> 0 && x[3] === w[3]! >>> 0) return e;
     }
-    return undefined;
+    return null;
   }
 
   /** The 128 bits of an IPv6 number (shared: do not modify), or null for an IPv4 or unknown one. */
@@ -173,5 +197,8 @@ export class TcpAddresses {
       }
     }
     this.liveAtSweep = this.byId.size;
+    // A forgotten number must not come back from the recent answers.
+    this.recentA = null;
+    this.recentB = null;
   }
 }

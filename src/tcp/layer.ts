@@ -156,7 +156,8 @@ export class TcpLayer implements ServerHost {
     const st = this.stats;
     this.rxIpEcn = ip.trafficClass & 3;
     st.Tcp.InSegs++;
-    if (!this.decoded(packet, off, len, pseudoHeaderSum6(ip.src, ip.dst, IPPROTO_TCP, len))) return;
+    // A segment the link vouches for (a partial checksum from the local kernel) is not verified.
+    if (!this.decoded(packet, off, len, ip.checksumTrusted ? undefined : pseudoHeaderSum6(ip.src, ip.dst, IPPROTO_TCP, len))) return;
     const src = this.addrs.intern(ip.src);
     const dst = this.addrs.intern(ip.dst);
     if (!isV6(src) || !isV6(dst) || src === ANY6) {
@@ -516,11 +517,11 @@ export class TcpLayer implements ServerHost {
 
   /**
    * Payload bytes per super-segment at this MSS (`smss` bytes per wire segment): 1 segment without TSO,
-   * else as many as fit a 64 KiB IPv4 datagram with the largest headers.
+   * else as many as fit a 64 KiB IPv4 datagram with the largest headers — over IPv6 too (Linux's
+   * gso_max_size is the same for both families; the IPv6 payload-length field bounds it a little higher).
    */
-  tsoSegments(smss: number, remote: number): number {
-    // The IPv6 output path does not cut super-segments: one wire segment at a time there.
-    if (!this.config.tso || smss <= 0 || isV6(remote)) return 1;
+  tsoSegments(smss: number, _remote: number): number {
+    if (!this.config.tso || smss <= 0) return 1;
     return Math.max(1, Math.floor((MAX_IPV4_PACKET - 20 - 60) / smss));
   }
 
@@ -533,22 +534,23 @@ export class TcpLayer implements ServerHost {
   emit(conn: Tcb, seq: number, ack: number, flags: number, window: number, opts: TcpOptions | undefined, sbOffset: number, len: number, gsoSize = 0, ipEcn = 0): void {
     const f = this.headerFields(conn.localPort, conn.remotePort, seq, ack, flags, window, opts);
     const hlen = tcpHeaderLength(f);
+    const ip = this.host.ip;
+    const gso = gsoSize > 0 && len > gsoSize ? gsoSize : 0;
+    const segs = gso === 0 ? 1 : Math.ceil(len / gso);
     if (isV6(conn.remoteAddr)) {
-      const buf = new Uint8Array(IPV6_HEADER + hlen + len);
+      // From the same transmit slab as IPv4 (20 bytes more of IP header); every header byte is written.
+      const buf = ip.allocateUnzeroed(IPV6_HEADER - 20 + hlen + len);
       if (len > 0) conn.sb.copyOut(sbOffset, len, buf, IPV6_HEADER + hlen);
-      conn.segsOut++;
-      this.stats.Tcp.OutSegs++;
+      conn.segsOut += segs;
+      this.stats.Tcp.OutSegs += segs;
       if (flags & TCP_RST) this.stats.Tcp.OutRsts++;
       if (this.probe.segActive) this.probe.tcpOut(conn, seq, f.ack, flags, window, len);
-      this.output6(buf, f, hlen, len, conn.localAddr, conn.remoteAddr, ipEcn);
+      this.output6(buf, f, hlen, len, conn.localAddr, conn.remoteAddr, ipEcn, META_CSUM_PARTIAL | gso);
       return;
     }
-    const ip = this.host.ip;
     const buf = ip.allocateUnzeroed(hlen + len); // every header byte is written, the payload copied over
     if (len > 0) conn.sb.copyOut(sbOffset, len, buf, 20 + hlen);
     emitTcp(buf, 20, f, len, conn.localAddr, conn.remoteAddr, true);
-    const gso = gsoSize > 0 && len > gsoSize ? gsoSize : 0;
-    const segs = gso === 0 ? 1 : Math.ceil(len / gso);
     conn.segsOut += segs;
     this.stats.Tcp.OutSegs += segs;
     if (flags & TCP_RST) this.stats.Tcp.OutRsts++;
@@ -577,7 +579,7 @@ export class TcpLayer implements ServerHost {
       this.stats.Tcp.OutSegs++;
       if (flags & TCP_RST) this.stats.Tcp.OutRsts++;
       if (this.probe.segActive) this.probe.tcpOutRaw(localAddr, localPort, remoteAddr, remotePort, seq, f.ack, flags, window);
-      this.output6(new Uint8Array(IPV6_HEADER + hlen), f, hlen, 0, localAddr, remoteAddr, 0);
+      this.output6(this.host.ip.allocate(IPV6_HEADER - 20 + hlen), f, hlen, 0, localAddr, remoteAddr, 0, 0);
       return;
     }
     const ip = this.host.ip;
@@ -590,10 +592,11 @@ export class TcpLayer implements ServerHost {
   }
 
   /**
-   * Finishes a segment over IPv6: `buf` holds the payload at 40 + `hlen`; the TCP header with its full checksum
-   * (RFC 8200 §8.1 pseudo-header) and the IPv6 header are written, then it goes out.
+   * Finishes a segment over IPv6: `buf` holds the payload at 40 + `hlen`; the TCP header with its checksum
+   * (RFC 8200 §8.1 pseudo-header: only its sum when `meta` says CSUM_PARTIAL, for the link or the IP layer to
+   * complete) and the IPv6 header are written, then it goes out with `meta` (a super-segment's gso_size).
    */
-  private output6(buf: Uint8Array, f: TcpEmit, hlen: number, len: number, local: TcpAddr, remote: TcpAddr, ipEcn: number): void {
+  private output6(buf: Uint8Array, f: TcpEmit, hlen: number, len: number, local: TcpAddr, remote: TcpAddr, ipEcn: number, meta: number): void {
     const src = this.addrs.words(local);
     const dst = this.addrs.words(remote);
     const ip6 = this.host.ip6;
@@ -601,8 +604,8 @@ export class TcpLayer implements ServerHost {
       this.stats.drop('tcp.out-error');
       return;
     }
-    emitTcp6(buf, IPV6_HEADER, f, len, src, dst);
-    if (ip6.output(buf, hlen + len, src, dst, NextHeader.Tcp, this.now(), undefined, ipEcn) !== undefined) this.stats.drop('tcp.out-error');
+    emitTcp6(buf, IPV6_HEADER, f, len, src, dst, (meta & META_CSUM_PARTIAL) !== 0);
+    if (ip6.output(buf, hlen + len, src, dst, NextHeader.Tcp, this.now(), undefined, ipEcn, meta) !== undefined) this.stats.drop('tcp.out-error');
   }
 
   /** RST: `withAck` gives Linux's `R.` form (seq as given, ACK set), otherwise `R` with seq only. Window 0, no options. */

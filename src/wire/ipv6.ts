@@ -36,6 +36,8 @@ export class Ipv6Header {
   hopLimit = 0;
   src: Ipv6Words = [0, 0, 0, 0];
   dst: Ipv6Words = [0, 0, 0, 0];
+  /** The link vouched for the transport checksum (src/wire/offload.ts CSUM_TRUSTED); set by the IP layer, not decoded. */
+  checksumTrusted = false;
 }
 
 /** Parses and validates the fixed header at bytes[0..] (§3); the extension headers are walked by the IP layer. */
@@ -63,13 +65,18 @@ export function decodeIpv6(bytes: Uint8Array, into: Ipv6Header): Ipv6ParseError 
 
 /** Writes a fixed header at bytes[0..40). */
 export function emitIpv6(bytes: Uint8Array, h: { trafficClass?: number; flowLabel?: number; payloadLength: number; nextHeader: number; hopLimit: number; src: readonly number[]; dst: readonly number[] }): void {
-  write32(bytes, 0, ((6 << 28) | (((h.trafficClass ?? 0) & 0xff) << 20) | ((h.flowLabel ?? 0) & 0xfffff)) >>> 0);
-  write16(bytes, 4, h.payloadLength);
-  bytes[6] = h.nextHeader;
-  bytes[7] = h.hopLimit;
+  writeIpv6Header(bytes, h.trafficClass ?? 0, h.flowLabel ?? 0, h.payloadLength, h.nextHeader, h.hopLimit, h.src, h.dst);
+}
+
+/** emitIpv6 with the fields as arguments: what the output path calls per packet (no header object to build). */
+export function writeIpv6Header(bytes: Uint8Array, trafficClass: number, flowLabel: number, payloadLength: number, nextHeader: number, hopLimit: number, src: readonly number[], dst: readonly number[]): void {
+  write32(bytes, 0, ((6 << 28) | ((trafficClass & 0xff) << 20) | (flowLabel & 0xfffff)) >>> 0);
+  write16(bytes, 4, payloadLength);
+  bytes[6] = nextHeader;
+  bytes[7] = hopLimit;
   for (let i = 0; i < 4; i++) {
-    write32(bytes, 8 + 4 * i, h.src[i]! >>> 0);
-    write32(bytes, 24 + 4 * i, h.dst[i]! >>> 0);
+    write32(bytes, 8 + 4 * i, src[i]! >>> 0);
+    write32(bytes, 24 + 4 * i, dst[i]! >>> 0);
   }
 }
 

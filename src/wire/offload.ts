@@ -5,7 +5,8 @@
  * bytes (`Link.send(packets, count, meta)`, `LinkReceiver(packets, count,
  * meta)`):
  *
- *   bits 0–15  gso_size: the packet is a TCP/IPv4 super-segment whose payload
+ *   bits 0–15  gso_size: the packet is a TCP super-segment (IPv4, or IPv6 —
+ *              ./offload6.ts) whose payload
  *              is cut into gso_size-byte segments on the wire (all but the
  *              last exactly gso_size), each with the same headers, the
  *              sequence number advanced, FIN/PSH on the last only, CWR on the
@@ -25,6 +26,7 @@
 import { foldSum, sumWords, pseudoHeaderSum } from './checksum.js';
 import { read16, read32, write16, write32 } from './bytes.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from './ipv4.js';
+import { VNET_GSO_TCPV6, completeL4Checksum6, gsoSegment6, gsoSegmentCount6, isGsoTcp6, l4ChecksumOffset6, writeVnetHeader6 } from './offload6.js';
 
 export const META_GSO_MASK = 0xffff;
 export const META_CSUM_PARTIAL = 0x10000;
@@ -40,7 +42,7 @@ export const VNET_GSO_ECN = 0x80;
 /** Largest IPv4 datagram: a super-segment never exceeds it. */
 export const MAX_IPV4_PACKET = 65535;
 
-export type VnetError = 'vnet-truncated' | 'vnet-bad-gso-type' | 'vnet-bad-gso-size' | 'vnet-bad-hdr-len' | 'vnet-bad-csum-range' | 'vnet-gso-not-tcp4';
+export type VnetError = 'vnet-truncated' | 'vnet-bad-gso-type' | 'vnet-bad-gso-size' | 'vnet-bad-hdr-len' | 'vnet-bad-csum-range' | 'vnet-gso-not-tcp4' | 'vnet-gso-not-tcp6';
 
 /** Where a protocol keeps its checksum, from the start of its header (0: not a protocol we offload). */
 function l4ChecksumOffset(protocol: number): number {
@@ -51,7 +53,8 @@ function l4ChecksumOffset(protocol: number): number {
  * Validates the virtio_net_hdr at hdr[o, o+10) the kernel wrote in front of
  * `packet` and returns the packet's meta word, or a VnetError when the header
  * lies: an unknown gso_type, gso_size 0, hdr_len beyond the packet, a
- * checksum start/offset outside the packet, GSO on something not TCP/IPv4.
+ * checksum start/offset outside the packet, GSO TCPV4 on something not
+ * TCP/IPv4, GSO TCPV6 on something not TCP right after a bare IPv6 header.
  *
  * A NEEDS_CSUM packet whose checksum sits where TCP/UDP keep it gets
  * CSUM_PARTIAL | CSUM_TRUSTED; one anywhere else (in range) is completed here
@@ -66,10 +69,16 @@ export function vnetMeta(hdr: Uint8Array, o: number, packet: Uint8Array): number
   const csumStart = hdr[o + 6]! | (hdr[o + 7]! << 8);
   const csumOffset = hdr[o + 8]! | (hdr[o + 9]! << 8);
   let meta = 0;
+  const v6 = len > 0 && packet[0]! >> 4 === 6;
   if (gsoType !== VNET_GSO_NONE) {
-    if (gsoType !== VNET_GSO_TCPV4) return 'vnet-bad-gso-type';
+    if (gsoType !== VNET_GSO_TCPV4 && gsoType !== VNET_GSO_TCPV6) return 'vnet-bad-gso-type';
     if (gsoSize === 0) return 'vnet-bad-gso-size';
     if (hdrLen > len) return 'vnet-bad-hdr-len';
+    if (gsoType === VNET_GSO_TCPV6) {
+      if (!isGsoTcp6(packet)) return 'vnet-gso-not-tcp6';
+      meta = gsoSize;
+      return partialOrLie(flags, packet, csumStart, csumOffset, meta, true);
+    }
     if (len < 40 || packet[0]! >> 4 !== 4 || packet[9] !== IPPROTO_TCP) return 'vnet-gso-not-tcp4';
     const ihl = (packet[0]! & 0x0f) * 4;
     if (ihl < 20 || ihl + 20 > len) return 'vnet-gso-not-tcp4';
@@ -79,10 +88,16 @@ export function vnetMeta(hdr: Uint8Array, o: number, packet: Uint8Array): number
   } else if (hdrLen > len) {
     return 'vnet-bad-hdr-len';
   }
+  return partialOrLie(flags, packet, csumStart, csumOffset, meta, v6);
+}
+
+/** vnetMeta's checksum half: what NEEDS_CSUM / DATA_VALID add to `meta` (the GSO size, if any), or the lie. */
+function partialOrLie(flags: number, packet: Uint8Array, csumStart: number, csumOffset: number, meta: number, v6: boolean): number | VnetError {
+  const len = packet.length;
   if (flags & VNET_F_NEEDS_CSUM) {
     if (csumStart + csumOffset + 2 > len) return 'vnet-bad-csum-range';
-    const ihl = len >= 20 && packet[0]! >> 4 === 4 ? (packet[0]! & 0x0f) * 4 : -1;
-    const at = ihl > 0 ? l4ChecksumOffset(packet[9]!) : 0;
+    const ihl = v6 ? 40 : len >= 20 && packet[0]! >> 4 === 4 ? (packet[0]! & 0x0f) * 4 : -1;
+    const at = v6 ? l4ChecksumOffset6(packet) : ihl > 0 ? l4ChecksumOffset(packet[9]!) : 0;
     if (ihl >= 20 && at !== 0 && csumStart === ihl && csumOffset === at && ihl + at + 2 <= len) {
       meta |= META_CSUM_PARTIAL | META_CSUM_TRUSTED;
     } else {
@@ -101,6 +116,10 @@ export function vnetMeta(hdr: Uint8Array, o: number, packet: Uint8Array): number
 /** Writes a virtio_net_hdr for an outgoing packet from its meta word (what the native shim does, for tests and tools). */
 export function writeVnetHeader(out: Uint8Array, o: number, packet: Uint8Array, meta: number): void {
   out.fill(0, o, o + VNET_HDR_LEN);
+  if (meta !== 0 && packet.length > 0 && packet[0]! >> 4 === 6) {
+    writeVnetHeader6(out, o, packet, (meta & META_CSUM_PARTIAL) !== 0, meta & META_GSO_MASK);
+    return;
+  }
   if (meta === 0 || packet.length < 20 || packet[0]! >> 4 !== 4) return;
   const ihl = (packet[0]! & 0x0f) * 4;
   if (meta & META_CSUM_PARTIAL) {
@@ -137,8 +156,12 @@ export function completeChecksumAt(packet: Uint8Array, start: number, offset: nu
   packet[at + 1] = c & 0xff;
 }
 
-/** Completes the TCP/UDP checksum of an IPv4 packet that carries CSUM_PARTIAL (a UDP result of 0 is sent as 0xffff). */
+/** Completes the TCP/UDP checksum of an IPv4 or IPv6 packet that carries CSUM_PARTIAL (a UDP result of 0 is sent as 0xffff). */
 export function completeL4Checksum(packet: Uint8Array): void {
+  if (packet.length > 0 && packet[0]! >> 4 === 6) {
+    completeL4Checksum6(packet);
+    return;
+  }
   const ihl = (packet[0]! & 0x0f) * 4;
   const protocol = packet[9]!;
   const at = l4ChecksumOffset(protocol);
@@ -158,6 +181,7 @@ export function partialChecksum(src: number, dst: number, protocol: number, l4Le
 /** Number of wire segments a packet with this meta word becomes (1 unless it is a super-segment). */
 export function gsoSegmentCount(packet: Uint8Array, meta: number): number {
   const gso = meta & META_GSO_MASK;
+  if (gso !== 0 && packet.length > 0 && packet[0]! >> 4 === 6) return gsoSegmentCount6(packet, gso);
   if (gso === 0 || packet.length < 40) return 1;
   const ihl = (packet[0]! & 0x0f) * 4;
   const thl = (packet[ihl + 12]! >> 4) * 4;
@@ -172,9 +196,11 @@ export function gsoSegmentCount(packet: Uint8Array, meta: number): number {
  * checksum) and the TCP header (sequence number, FIN/PSH only on the last,
  * CWR only on the first) rewritten and a full TCP checksum; `emit` gets them
  * in order. Returns the number of pieces. A packet that needs no cutting is
- * handed to `emit` as it is (its checksum completed when `partial`).
+ * handed to `emit` as it is (its checksum completed when `partial`). An IPv6
+ * packet is cut by gsoSegment6 (./offload6.ts).
  */
 export function gsoSegment(packet: Uint8Array, gsoSize: number, partial: boolean, alloc: (n: number) => Uint8Array, emit: (piece: Uint8Array) => void): number {
+  if (packet.length > 0 && packet[0]! >> 4 === 6) return gsoSegment6(packet, gsoSize, partial, alloc, emit);
   const ihl = (packet[0]! & 0x0f) * 4;
   const thl = (packet[ihl + 12]! >> 4) * 4;
   const hl = ihl + thl;
@@ -233,13 +259,19 @@ export function wireCopies(packet: Uint8Array, meta: number, emit: (p: Uint8Arra
     emit(packet);
     return;
   }
-  if (gso !== 0 && packet.length >= 40 && packet[9] === IPPROTO_TCP) {
+  if (gso !== 0 && isTcp(packet)) {
     gsoSegment(packet.slice(), gso, partial, allocPlain, emit);
     return;
   }
   const copy = packet.slice();
   if (partial) completeL4Checksum(copy);
   emit(copy);
+}
+
+/** Does the packet hold a TCP segment long enough to cut (IPv4, or TCP right after a bare IPv6 header)? */
+function isTcp(packet: Uint8Array): boolean {
+  if (packet.length < 40) return false;
+  return packet[0]! >> 4 === 6 ? packet[6] === IPPROTO_TCP && packet.length >= 60 : packet[9] === IPPROTO_TCP;
 }
 
 function allocPlain(n: number): Uint8Array {
@@ -275,7 +307,7 @@ export function wireViews(packet: Uint8Array, meta: number, scratch: WireScratch
   }
   const copy = scratch.copy.subarray(0, packet.length);
   copy.set(packet);
-  if (gso !== 0 && packet.length >= 40 && packet[9] === IPPROTO_TCP) {
+  if (gso !== 0 && isTcp(copy)) {
     gsoSegment(copy, gso, partial, (n) => scratch.piece.subarray(0, n), emit);
     return;
   }

@@ -536,11 +536,15 @@ export function emitTcp(b: Uint8Array, o: number, fields: TcpEmit, payloadLength
   return hlen;
 }
 
-/** emitTcp over IPv6: the full checksum over the IPv6 pseudo-header (RFC 8200 §8.1). */
-export function emitTcp6(b: Uint8Array, o: number, fields: TcpEmit, payloadLength: number, src: readonly number[], dst: readonly number[]): number {
+/**
+ * emitTcp over IPv6: the checksum over the IPv6 pseudo-header (RFC 8200 §8.1) — with `partialChecksum`, only
+ * the folded pseudo-header sum, for the link or the IP output path to complete (CHECKSUM_PARTIAL).
+ */
+export function emitTcp6(b: Uint8Array, o: number, fields: TcpEmit, payloadLength: number, src: readonly number[], dst: readonly number[], partialChecksum = false): number {
   const hlen = writeTcpHeader(b, o, fields);
   const total = hlen + payloadLength;
-  write16(b, o + 16, internetChecksum(b, o, total, pseudoHeaderSum6(src, dst, IPPROTO_TCP, total)));
+  if (partialChecksum) write16(b, o + 16, foldSum(pseudoHeaderSum6(src, dst, IPPROTO_TCP, total)));
+  else write16(b, o + 16, internetChecksum(b, o, total, pseudoHeaderSum6(src, dst, IPPROTO_TCP, total)));
   return hlen;
 }
 

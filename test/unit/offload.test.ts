@@ -75,7 +75,7 @@ describe('virtio-net header from the kernel', () => {
   it('drops headers that lie', () => {
     expect(vnetMeta(vnet(VNET_F_NEEDS_CSUM, VNET_GSO_TCPV4, hl, 0, 20, 16), 0, p)).toBe('vnet-bad-gso-size');
     expect(vnetMeta(vnet(VNET_F_NEEDS_CSUM, 3, hl, 1448, 20, 16), 0, p)).toBe('vnet-bad-gso-type'); // UDP (UFO)
-    expect(vnetMeta(vnet(VNET_F_NEEDS_CSUM, 4, hl, 1448, 20, 16), 0, p)).toBe('vnet-bad-gso-type'); // TCPV6
+    expect(vnetMeta(vnet(VNET_F_NEEDS_CSUM, 4, hl, 1448, 20, 16), 0, p)).toBe('vnet-gso-not-tcp6'); // TCPV6 on an IPv4 packet
     expect(vnetMeta(vnet(VNET_F_NEEDS_CSUM, 9, hl, 1448, 20, 16), 0, p)).toBe('vnet-bad-gso-type');
     expect(vnetMeta(vnet(VNET_F_NEEDS_CSUM, VNET_GSO_TCPV4, p.length + 1, 1448, 20, 16), 0, p)).toBe('vnet-bad-hdr-len');
     expect(vnetMeta(vnet(0, 0, p.length + 1, 0, 0, 0), 0, p)).toBe('vnet-bad-hdr-len');

@@ -26,7 +26,7 @@ describe('TUN loopback pair', () => {
   it('carries a super-segment with a partial checksum through the virtio header, as a TUN with offloads', async () => {
     const { a, b } = new TunLoopback();
     expect(a.vnetHdr).toBe(true);
-    expect(a.offloads).toEqual({ txChecksum: true, tso4: true });
+    expect(a.offloads).toEqual({ txChecksum: true, tso4: true, tso6: true });
     const got: { len: number; meta: number; first: number }[] = [];
     b.setReceiver((pkts, n, meta) => {
       for (let i = 0; i < n; i++) got.push({ len: pkts[i]!.length, meta: meta ? meta[i]! : -1, first: pkts[i]![40]! });
@@ -73,7 +73,7 @@ describe('MemoryLink offloads', () => {
     b.setReceiver((pkts, n, meta) => {
       for (let i = 0; i < n; i++) got.push({ len: pkts[i]!.length, meta: meta ? meta[i]! : -1 });
     });
-    expect(a.offloads).toEqual({ txChecksum: true, tso4: true });
+    expect(a.offloads).toEqual({ txChecksum: true, tso4: true, tso6: true });
     a.send([new Uint8Array(30000), new Uint8Array(30000), new Uint8Array(100)], 3, Uint32Array.of(1448 | META_CSUM_PARTIAL, 0, 0));
     b.deliver();
     // the second is too big without a GSO size: dropped as on a real link
