@@ -380,7 +380,8 @@ for (const { key: mode, offload, workers } of CONFIGS) {
   }
   const rssReadyKb = vmHwmKb(stack.pid);
   const f = measure('10.77.0.2', 'tun0');
-  if (observatory === null && have('wrk') && have('curl')) observatory = subscriberOverhead();
+  // The observatory's cost is a cleartext keep-alive figure: measured with the http group only.
+  if (observatory === null && GROUPS.has('http') && have('wrk') && have('curl')) observatory = subscriberOverhead();
   f.rssReadyKb = rssReadyKb;
   f.rssPeakKb = vmHwmKb(stack.pid);
   tunstack[mode] = f;
