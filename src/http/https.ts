@@ -15,6 +15,7 @@ import { countStatus, newCounters, type HttpCounters, type HttpServerView } from
 import { countedHttp2Handler } from './http2-handler.js';
 import { resolveHttpLimits, type HttpLimits } from './limits.js';
 import type { TlsIdentity } from './tls-identity.js';
+import { YoungBufferCollector } from './young-buffers.js';
 
 export const DEFAULT_HTTPS_PORT = 443;
 
@@ -28,6 +29,8 @@ export class StackHttpsServer extends EventEmitter implements HttpServerView {
   readonly secure: http2.Http2SecureServer;
   private readonly acceptor: CappedAcceptor;
   private readonly sockets = new Set<TcpSocket>();
+  /** Frees the encrypted records node:tls copies out for each write (young-buffers.ts). */
+  readonly recordCollector = new YoungBufferCollector();
 
   constructor(
     readonly stack: Stack,
@@ -58,6 +61,7 @@ export class StackHttpsServer extends EventEmitter implements HttpServerView {
         s.setTimeout(idle, () => s.destroy());
         this.sockets.add(s);
         s.once('close', () => this.sockets.delete(s));
+        s.onWriteBatch = this.recordCollector.note;
         this.secure.emit('connection', s);
       },
       listening: () => this.emit('listening'),

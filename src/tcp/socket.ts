@@ -123,6 +123,12 @@ export class TcpSocket extends Duplex implements ConnectionUser {
   localPort: number | undefined;
   /** The TcpServer that accepted this socket (like net.Socket#server). */
   server: EventEmitter | undefined;
+  /**
+   * Told the byte count of each batch the stream hands to _write/_writev, once it is in the send buffer — set by a
+   * writer whose chunks are fresh copies that die there (node:tls's encrypted records, src/http/young-buffers.ts);
+   * null: nobody asks.
+   */
+  onWriteBatch: ((bytes: number) => void) | null = null;
 
   constructor(
     private readonly layer: SocketHost,
@@ -347,6 +353,11 @@ export class TcpSocket extends Duplex implements ConnectionUser {
     if (c === null || this.connGone || !c.writable) {
       cb(new TcpError('EPIPE', 'write'));
       return;
+    }
+    if (this.onWriteBatch !== null) {
+      let n = 0;
+      for (let i = 0; i < chunks.length; i++) n += chunks[i]!.length;
+      this.onWriteBatch(n);
     }
     this.pendingWrite = { chunks, index: 0, offset: 0, cb };
     this.flushPending();
