@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, rmSync, copyFileSync, readFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tsharkVerdict, verdictDetail } from './demo-capture.js';
 
 const STACK = '10.77.0.2';
 const PEER = '10.77.0.1';
@@ -32,10 +33,6 @@ function have(tool: string): boolean {
 function run(cmd: string[], timeoutMs = 60_000): { status: number; out: string; stdout: string } {
   const r = spawnSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 256 << 20 });
   return { status: r.status ?? -1, out: `${r.stdout ?? ''}${r.stderr ?? ''}`, stdout: r.stdout ?? '' };
-}
-
-function lines(text: string): number {
-  return text.split('\n').filter((l) => l.trim().length > 0).length;
 }
 
 function pingCheck(ns: string, name: string, args: string[]): Check {
@@ -168,11 +165,12 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
     checks.push({ name: 'clean shutdown on SIGTERM', ok: code === 0, detail: `exit code ${code}` });
 
     if (have('tshark') && existsSync(pcap)) {
-      const total = lines(run(['tshark', '-r', pcap]).stdout);
-      const warn = lines(
-        run(['tshark', '-r', pcap, '-o', 'ip.check_checksum:TRUE', '-o', 'tcp.check_checksum:TRUE', '-o', 'udp.check_checksum:TRUE', '-Y', '_ws.expert.severity >= warning']).stdout,
+      const v = tsharkVerdict(pcap);
+      checks.push(
+        v instanceof Error
+          ? { name: 'capture clean in tshark', ok: false, detail: v.message }
+          : { name: 'capture clean in tshark', ok: v.warnings === 0 && v.packets > 0, detail: verdictDetail(v) },
       );
-      checks.push({ name: 'capture clean in tshark', ok: warn === 0 && total > 0, detail: `${total} packets, ${warn} warnings` });
     } else {
       checks.push({ name: 'capture written', ok: existsSync(pcap), detail: have('tshark') ? pcap : `tshark not installed; ${pcap}` });
     }
