@@ -133,21 +133,30 @@ describe.skipIf(why !== null)('observe: dashboard in headless Chromium over the 
     const opened = await b.cmd<{ status: number }>({ cmd: 'open', url: `http://${STACK_ADDR}/_stack/` });
     expect(opened.status).toBe(200);
     // Far more than 12 s can carry, read at a steady ~6 MB/s (64 KiB every 10 ms) so the bytes keep moving
-    // between the samples; -m 12 ends it. (curl --limit-rate let a first burst of 34 MB through, then read
+    // between the samples; it is stopped once measured (-m 20 bounds it). (curl --limit-rate let a first burst of 34 MB through, then read
     // nothing for seconds: no progress between the two samples.)
-    const dl = background(ns, ['sh', '-c', `curl -s -m 12 http://${STACK_ADDR}/bytes?n=100000000000 | while [ "$(dd bs=64k count=1 status=none | wc -c)" -gt 0 ]; do sleep 0.01; done`], 15_000);
+    const dl = background(ns, ['sh', '-c', `curl -s -m 20 http://${STACK_ADDR}/bytes?n=100000000000 | while [ "$(dd bs=64k count=1 status=none | wc -c)" -gt 0 ]; do sleep 0.01; done`], 25_000);
     await sleep(2500);
     const m1 = await b.check();
-    await sleep(2000);
-    const m2 = await b.check();
+    const sel1 = m1.rows.find((r) => Number(r[0]) === m1.selected)!;
+    // The second look comes once the bytes have moved 1 MB (2 s on a quiet machine; a machine at load 20 held the
+    // reader off the CPU for longer): at most 8 s.
+    let m2 = m1;
+    let sel2 = sel1;
+    for (let waited = 0; waited < 8000; ) {
+      const step = waited === 0 ? 2000 : 1000;
+      await sleep(step);
+      waited += step;
+      m2 = await b.check();
+      sel2 = m2.rows.find((r) => Number(r[0]) === m2.selected)!;
+      if (sel1 && sel2 && Number(sel2[11]) > Number(sel1[11]) + 1_000_000) break;
+    }
     expect(m2.errors).toEqual([]);
     expect(m2.status).toBe('live over SSE');
     // The socket table: the download's connection, ESTAB, its bytes moving.
     const e1 = estabRows(m1);
     expect(e1.length).toBeGreaterThan(0);
     expect(m2.selected).not.toBeNull();
-    const sel1 = m1.rows.find((r) => Number(r[0]) === m1.selected)!;
-    const sel2 = m2.rows.find((r) => Number(r[0]) === m2.selected)!;
     expect(sel2[1]).toBe('ESTAB');
     expect(Number(sel2[11])).toBeGreaterThan(Number(sel1[11]) + 1_000_000); // bytes_acked grew by > 1 MB
     // The charts: segments of the followed connection drawn, and more of them later.
@@ -160,7 +169,7 @@ describe.skipIf(why !== null)('observe: dashboard in headless Chromium over the 
     expect(m2.samples).toBeGreaterThan(m1.samples);
     expect(m2.ladderArrows).toBe(24);
     expect(m2.events).toBeGreaterThan(m1.events);
-    await dl.stop(); // measured: no need to let -m 12 run out
+    await dl.stop(); // measured: no need to let -m 20 run out
 
     // SYN flood against :80 while the page is open (and a slow download goes on): bounded count, spoofed
     // source that exists nowhere (its SYN-ACKs die in the namespace's kernel).

@@ -37,8 +37,9 @@ export function withoutWarmup(args: string[]): string[] {
   return args.includes('--warmup') ? args : ['--warmup', 'off', ...args];
 }
 
-// waitMs: start-up takes about a second on a quiet machine, 6 s or more on a loaded 2-core one.
-export async function startStack(ns: NetNs, args: string[] = [], waitMs = 20_000): Promise<StackProcess> {
+// waitMs bounds the start-up: about a second on a quiet machine, 6 s at load 15 on 2 cores and past 20 s at load 20
+// (a fresh clone's `npm test` lost tests to "never answered ping" at 20 s). A bound, not a timing assertion.
+export async function startStack(ns: NetNs, args: string[] = [], waitMs = 45_000): Promise<StackProcess> {
   const child = ns.spawn([process.execPath, CLI, 'up', '--tun', 'tun0', '--addr', `${STACK_ADDR}/24`, '--peer', KERNEL_ADDR, '--log-level', 'info', ...withoutWarmup(args)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
