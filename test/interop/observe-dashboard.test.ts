@@ -143,10 +143,9 @@ describe.skipIf(why !== null)('observe: dashboard in headless Chromium over the 
     // reader off the CPU for longer): at most 8 s.
     let m2 = m1;
     let sel2 = sel1;
-    for (let waited = 0; waited < 8000; ) {
-      const step = waited === 0 ? 2000 : 1000;
+    const until = Date.now() + 8000;
+    for (let step = 2000; Date.now() < until; step = 1000) {
       await sleep(step);
-      waited += step;
       m2 = await b.check();
       sel2 = m2.rows.find((r) => Number(r[0]) === m2.selected)!;
       if (sel1 && sel2 && Number(sel2[11]) > Number(sel1[11]) + 1_000_000) break;
