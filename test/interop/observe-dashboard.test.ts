@@ -109,11 +109,18 @@ describe.skipIf(why !== null)('observe: dashboard in headless Chromium over the 
     mkdirSync(DOCS, { recursive: true });
   });
   afterAll(async () => {
+    if (browser) await browser.cmd({ cmd: 'quit' }).catch(() => undefined);
     await stack?.stop();
     ns?.destroy();
   });
 
   async function up(args: string[]): Promise<Browser> {
+    // A test that failed before its down() left its stack and namespace: they go before the next one is made.
+    if (browser) await browser.cmd({ cmd: 'quit' }).catch(() => undefined);
+    browser = null;
+    await stack?.stop();
+    stack = null;
+    ns?.destroy();
     ns = NetNs.create('obsdash');
     stack = await startStack(ns, ['--log-level', 'warn', ...args]);
     browser = new Browser(ns);
