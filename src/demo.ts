@@ -8,6 +8,7 @@
  */
 import { existsSync, copyFileSync } from 'node:fs';
 import { DEMO_PEER as PEER, DEMO_STACK as STACK, DemoStack, have, run } from './demo-stack.js';
+import { tsharkVerdict, verdictDetail } from './demo-capture.js';
 
 export interface DemoOptions {
   keepPcap?: string;
@@ -17,10 +18,6 @@ interface Check {
   name: string;
   ok: boolean;
   detail: string;
-}
-
-function lines(text: string): number {
-  return text.split('\n').filter((l) => l.trim().length > 0).length;
 }
 
 function pingCheck(ns: string, name: string, args: string[]): Check {
@@ -112,11 +109,12 @@ export async function runDemo(opts: DemoOptions = {}): Promise<number> {
 
     const pcap = demo.pcap;
     if (have('tshark') && existsSync(pcap)) {
-      const total = lines(run(['tshark', '-r', pcap]).stdout);
-      const warn = lines(
-        run(['tshark', '-r', pcap, '-o', 'ip.check_checksum:TRUE', '-o', 'tcp.check_checksum:TRUE', '-o', 'udp.check_checksum:TRUE', '-Y', '_ws.expert.severity >= warning']).stdout,
+      const v = tsharkVerdict(pcap);
+      checks.push(
+        v instanceof Error
+          ? { name: 'capture clean in tshark', ok: false, detail: v.message }
+          : { name: 'capture clean in tshark', ok: v.warnings === 0 && v.packets > 0, detail: verdictDetail(v) },
       );
-      checks.push({ name: 'capture clean in tshark', ok: warn === 0 && total > 0, detail: `${total} packets, ${warn} warnings` });
     } else {
       checks.push({ name: 'capture written', ok: existsSync(pcap), detail: have('tshark') ? pcap : `tshark not installed; ${pcap}` });
     }

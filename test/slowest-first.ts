@@ -9,16 +9,17 @@
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 const SLOWEST = [
-  'test/adversarial/faults.test.ts', // 187 s
-  'test/adversarial/hostile.test.ts', // 79 s
-  'test/adversarial/soak.test.ts', // 65 s
-  'test/interop/observe-dashboard.test.ts', // 60 s
-  'test/interop/ops.test.ts', // 36 s
-  'test/interop/workers.test.ts', // 31 s
-  'test/interop/frag-ping.test.ts', // 18 s
-  'test/interop/http-server.test.ts', // 17 s
-  'test/interop/ops-http.test.ts', // 14 s
-  'test/property/fuzz-input-path.test.ts', // 14 s
+  'test/adversarial/faults-impair.test.ts', // 80 s
+  'test/adversarial/faults.test.ts', // 65 s
+  'test/adversarial/soak.test.ts', // 66 s
+  'test/adversarial/hostile.test.ts', // 63 s
+  'test/interop/observe-dashboard.test.ts', // 54 s
+  'test/interop/ops.test.ts', // 41 s
+  'test/interop/ops-http.test.ts', // 21 s
+  'test/interop/workers.test.ts', // 21 s
+  'test/interop/frag-ping.test.ts', // 15 s
+  'test/interop/http-server.test.ts', // 15 s
+  'test/property/fuzz-input-path.test.ts', // 9 s
 ];
 
 export class SlowestFirstSequencer extends BaseSequencer {

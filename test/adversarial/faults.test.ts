@@ -1,11 +1,11 @@
 /**
  * Faults (issue 9, item 3) against the real CLI in a namespace of our own:
- * the stack's own `--impair` stage (loss 1/5/20 %, delay 100 ms with
- * jitter, reorder, duplicate, corrupt, rate), kernel-side faults (`tc tbf`
- * rate limit, `iptables -m statistic` random drops, a link outage by
- * iptables DROP), misbehaving peers (never reads, vanishes mid-transfer),
- * an application that stops reading, and SIGTERM under load. Every
- * completed transfer must be byte-exact (sha256 / RFC 864 pattern).
+ * a link outage by iptables DROP, misbehaving peers (never reads, vanishes
+ * mid-transfer), an application that stops reading, and SIGTERM under load.
+ * Every completed transfer must be byte-exact (sha256 / RFC 864 pattern).
+ * The impairments (the stack's `--impair` stage, `tc tbf`, iptables random
+ * drops) are in faults-impair.test.ts: two files, so the two test workers
+ * share them.
  *
  * Short in CI; ADV_LONG=1 for longer runs, ADV_OUTAGE_S=30 for the issue's
  * 30-second outage.
@@ -21,7 +21,6 @@ if (why) console.warn(`adversarial fault suite SKIPPED: ${why}`);
 
 const LONG = !!process.env['ADV_LONG'] && process.env['ADV_LONG'] !== '0';
 const OUTAGE_S = Number(process.env['ADV_OUTAGE_S'] ?? '') || (LONG ? 30 : 8);
-const DUR = LONG ? 30 : 4;
 const PEER = fileURLToPath(new URL('../../scripts/soak/peer.py', import.meta.url));
 
 const rows: ScenarioRow[] = [];
@@ -41,75 +40,6 @@ function parse<T>(r: { stdout: string; stderr: string; code: number | null }): T
 }
 
 describe.skipIf(!!why)(`faults against the live stack${why ? ` (SKIPPED: ${why})` : ''}`, () => {
-  const impairments: [string, string, number][] = [
-    // name, --impair spec, minimum legitimate success ratio (what the impairment cannot explain)
-    ['loss 1%', 'loss=1%,seed=11', 0.9],
-    ['loss 5%', 'loss=5%,seed=12', 0.75],
-    ['loss 20%', 'loss=20%,seed=13', 0.3],
-    ['delay 100ms jitter 20ms', 'delay=100ms,jitter=20ms,seed=14', 0.9],
-    ['reorder 25% + duplicate 5%', 'delay=5ms,reorder=25%,duplicate=5%,seed=15', 0.9],
-    ['corrupt 2%', 'corrupt=2%,seed=16', 0.85],
-    ['rate 4mbit', 'rate=4mbit,seed=17', 0.9],
-  ];
-
-  for (const [name, spec, minRatio] of impairments) {
-    it(`--impair ${spec}: completed transfers byte-exact, legitimate traffic keeps working`, async () => {
-      const live = await startLive('advimp', ['--impair', spec]);
-      try {
-        const before = await live.counters();
-        const heavy = name.startsWith('loss 20') || name.startsWith('delay');
-        const lr = await legit(live.ns, ['--tcp-workers', '2', '--tcp-bytes', heavy ? '16384' : '65536', '--chargen-bytes', heavy ? '50000' : '200000', '--ping-interval', '0.2', '--udp-interval', '0.2', '--op-timeout', heavy ? '30' : '60'], DUR).done;
-        const d = diff(before, await live.counters());
-        const sr = successRatio(lr);
-        const sockets = JSON.stringify((await live.sockets()).tcp.filter((r) => r['state'] !== 'LISTEN').slice(0, 6));
-        const { code } = await live.stop();
-        const why = `legit ${JSON.stringify(lr)}; counters ${JSON.stringify(d)}; sockets ${sockets}; stack output ${live.proc.output().slice(-1500)}`;
-        rows.push({
-          scenario: `--impair ${name}`,
-          sent: `${DUR}s legit: TCP echo ×2, chargen, ping, UDP echo`,
-          did: pickCounters(d, ['TcpRetransSegs', 'TcpExtTCPTimeouts', 'TcpExtTCPFastRetrans', 'TcpExtTCPSACKRecovery', 'TcpExtTCPOFOQueue', 'TcpInCsumErrors', 'IpInHdrErrors', 'UdpInCsumErrors', 'IcmpInCsumErrors']) + `; exit ${code}`,
-          success: `${sr.ok}/${sr.total} (${(sr.ratio * 100).toFixed(1)}%)`,
-          bytesLost: lr.tcp.corrupt + lr.chargen.corrupt,
-          peakRssMb: live.rss.peakKb / 1024,
-        });
-        expect(lr.tcp.corrupt + lr.chargen.corrupt, 'a completed transfer differed').toBe(0);
-        expect(lr.ping.bad + lr.udp.bad).toBe(0);
-        expect(lr.tcp.ok + lr.chargen.ok, why).toBeGreaterThan(0);
-        expect(sr.ratio, why).toBeGreaterThanOrEqual(minRatio);
-        expect(code).toBe(0);
-      } finally {
-        live.destroy();
-      }
-    }, 120_000);
-  }
-
-  it('kernel side: tc tbf 3mbit and iptables -m statistic 5% random drops both ways', async () => {
-    const live = await startLive('advkern');
-    try {
-      live.ns.run(['tc', 'qdisc', 'add', 'dev', 'tun0', 'root', 'tbf', 'rate', '3mbit', 'burst', '32kbit', 'latency', '400ms']);
-      live.ns.run(['iptables', '-A', 'INPUT', '-i', 'tun0', '-m', 'statistic', '--mode', 'random', '--probability', '0.05', '-j', 'DROP']);
-      live.ns.run(['iptables', '-A', 'OUTPUT', '-o', 'tun0', '-m', 'statistic', '--mode', 'random', '--probability', '0.05', '-j', 'DROP']);
-      const before = await live.counters();
-      const lr = await legit(live.ns, ['--tcp-workers', '2', '--tcp-bytes', '65536', '--chargen-bytes', '100000', '--ping-interval', '0.2', '--udp-interval', '0.2', '--op-timeout', '60'], DUR).done;
-      const d = diff(before, await live.counters());
-      const sr = successRatio(lr);
-      rows.push({
-        scenario: 'kernel tbf 3mbit + iptables statistic 5% each way',
-        sent: `${DUR}s legit`,
-        did: pickCounters(d, ['TcpRetransSegs', 'TcpExtTCPTimeouts', 'TcpExtTCPFastRetrans', 'TcpExtTCPSACKRecovery', 'TcpExtTCPOFOQueue']),
-        success: `${sr.ok}/${sr.total} (${(sr.ratio * 100).toFixed(1)}%)`,
-        bytesLost: lr.tcp.corrupt + lr.chargen.corrupt,
-        peakRssMb: live.rss.peakKb / 1024,
-      });
-      expect(lr.tcp.corrupt + lr.chargen.corrupt).toBe(0);
-      expect(lr.tcp.ok).toBeGreaterThan(0);
-      expect(sr.ratio).toBeGreaterThanOrEqual(0.7);
-      expect(d['TcpRetransSegs'] ?? 0).toBeGreaterThan(0);
-    } finally {
-      live.destroy(); // the namespace's qdisc and iptables rules go with it
-    }
-  }, 120_000);
-
   it(`the link goes away for ${OUTAGE_S}s (iptables DROP all on tun0) mid-transfer and comes back: transfers resume and complete byte-exact`, async () => {
     const live = await startLive('advout');
     const rules: string[][] = [
@@ -216,7 +146,8 @@ describe.skipIf(!!why)(`faults against the live stack${why ? ` (SKIPPED: ${why})
       await v.done;
       const row = async () => (await live.sockets()).tcp.find((r) => String(r['peer']).endsWith(`:${port}`));
       const first = await row();
-      const waitS = LONG ? 60 : 10;
+      // Six seconds of backoff from a 200 ms RTO is five retransmissions, the RTO then 3.2 s: enough to see both grow.
+      const waitS = LONG ? 60 : 6;
       await sleep(waitS * 1000);
       const later = await row();
       const d = diff(before, await live.counters());
@@ -251,7 +182,7 @@ describe.skipIf(!!why)(`faults against the live stack${why ? ` (SKIPPED: ${why})
   it('SIGTERM under load: the stack stops within its grace period with exit code 0, clients see the end (no hang), nothing corrupt', async () => {
     const live = await startLive('advterm', ['--log-level', 'info']);
     try {
-      const lg = legit(live.ns, ['--tcp-workers', '3', '--tcp-bytes', '262144', '--chargen-bytes', '1000000', '--chargen-workers', '2', '--ping-interval', '0.1', '--udp-interval', '0.1', '--op-timeout', '15'], 8);
+      const lg = legit(live.ns, ['--tcp-workers', '3', '--tcp-bytes', '262144', '--chargen-bytes', '1000000', '--chargen-workers', '2', '--ping-interval', '0.1', '--udp-interval', '0.1', '--op-timeout', '15'], 6);
       await sleep(3000);
       const t0 = Date.now();
       const { code, final } = await live.stop();

@@ -219,7 +219,7 @@ export async function startLive(prefix: string, args: string[] = []): Promise<Li
   const control = join(dir, 'ctl.sock');
   let proc: StackProcess;
   try {
-    proc = await startStack(ns, ['--control', control, '--log-level', 'warn', ...args], 20_000);
+    proc = await startStack(ns, ['--control', control, '--log-level', 'warn', ...args]);
   } catch (e) {
     ns.destroy();
     rmSync(dir, { recursive: true, force: true });

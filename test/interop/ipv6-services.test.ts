@@ -23,7 +23,7 @@ describe.skipIf(!!why)(`IPv6 fragments, UDP, DNS and traceroute on a real TUN${w
 
   beforeAll(async () => {
     ns = NetNs.create('ip6svc');
-    stack = await startStack(ns, ['--topology', 'router'], 25_000);
+    stack = await startStack(ns, ['--topology', 'router']);
   }, 40_000);
 
   afterAll(async () => {

@@ -77,14 +77,22 @@ class Browser {
   }
 }
 
-/** A command in the namespace, in the background, bounded by its own timeout. */
-function background(ns: NetNs, cmd: string[], timeoutMs: number): Promise<ExecResult> {
+/**
+ * A command in the namespace, in the background, bounded by its own timeout; `stop()` ends it early (SIGTERM to
+ * timeout(1), which passes it on to the command's process group) once a test has measured what it needed.
+ */
+function background(ns: NetNs, cmd: string[], timeoutMs: number): Promise<ExecResult> & { stop(): Promise<ExecResult> } {
   const child = ns.spawn(['timeout', '-s', 'KILL', String(Math.ceil(timeoutMs / 1000)), ...cmd], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ status: code, signal, stdout, stderr, timedOut: signal === 'SIGKILL' })));
+  const done = new Promise<ExecResult>((resolve) => child.once('exit', (code, signal) => resolve({ status: code, signal, stdout, stderr, timedOut: signal === 'SIGKILL' })));
+  const stop = (): Promise<ExecResult> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    return done;
+  };
+  return Object.assign(done, { stop });
 }
 
 function estabRows(m: Measure): string[][] {
@@ -101,11 +109,18 @@ describe.skipIf(why !== null)('observe: dashboard in headless Chromium over the 
     mkdirSync(DOCS, { recursive: true });
   });
   afterAll(async () => {
+    if (browser) await browser.cmd({ cmd: 'quit' }).catch(() => undefined);
     await stack?.stop();
     ns?.destroy();
   });
 
   async function up(args: string[]): Promise<Browser> {
+    // A test that failed before its down() left its stack and namespace: they go before the next one is made.
+    if (browser) await browser.cmd({ cmd: 'quit' }).catch(() => undefined);
+    browser = null;
+    await stack?.stop();
+    stack = null;
+    ns?.destroy();
     ns = NetNs.create('obsdash');
     stack = await startStack(ns, ['--log-level', 'warn', ...args]);
     browser = new Browser(ns);
@@ -125,21 +140,29 @@ describe.skipIf(why !== null)('observe: dashboard in headless Chromium over the 
     const opened = await b.cmd<{ status: number }>({ cmd: 'open', url: `http://${STACK_ADDR}/_stack/` });
     expect(opened.status).toBe(200);
     // Far more than 12 s can carry, read at a steady ~6 MB/s (64 KiB every 10 ms) so the bytes keep moving
-    // between the samples; -m 12 ends it. (curl --limit-rate let a first burst of 34 MB through, then read
+    // between the samples; it is stopped once measured (-m 20 bounds it). (curl --limit-rate let a first burst of 34 MB through, then read
     // nothing for seconds: no progress between the two samples.)
-    const dl = background(ns, ['sh', '-c', `curl -s -m 12 http://${STACK_ADDR}/bytes?n=100000000000 | while [ "$(dd bs=64k count=1 status=none | wc -c)" -gt 0 ]; do sleep 0.01; done`], 15_000);
+    const dl = background(ns, ['sh', '-c', `curl -s -m 20 http://${STACK_ADDR}/bytes?n=100000000000 | while [ "$(dd bs=64k count=1 status=none | wc -c)" -gt 0 ]; do sleep 0.01; done`], 25_000);
     await sleep(2500);
     const m1 = await b.check();
-    await sleep(2000);
-    const m2 = await b.check();
+    const sel1 = m1.rows.find((r) => Number(r[0]) === m1.selected)!;
+    // The second look comes once the bytes have moved 1 MB (2 s on a quiet machine; a machine at load 20 held the
+    // reader off the CPU for longer): at most 8 s.
+    let m2 = m1;
+    let sel2 = sel1;
+    const until = Date.now() + 8000;
+    for (let step = 2000; Date.now() < until; step = 1000) {
+      await sleep(step);
+      m2 = await b.check();
+      sel2 = m2.rows.find((r) => Number(r[0]) === m2.selected)!;
+      if (sel1 && sel2 && Number(sel2[11]) > Number(sel1[11]) + 1_000_000) break;
+    }
     expect(m2.errors).toEqual([]);
     expect(m2.status).toBe('live over SSE');
     // The socket table: the download's connection, ESTAB, its bytes moving.
     const e1 = estabRows(m1);
     expect(e1.length).toBeGreaterThan(0);
     expect(m2.selected).not.toBeNull();
-    const sel1 = m1.rows.find((r) => Number(r[0]) === m1.selected)!;
-    const sel2 = m2.rows.find((r) => Number(r[0]) === m2.selected)!;
     expect(sel2[1]).toBe('ESTAB');
     expect(Number(sel2[11])).toBeGreaterThan(Number(sel1[11]) + 1_000_000); // bytes_acked grew by > 1 MB
     // The charts: segments of the followed connection drawn, and more of them later.
@@ -152,7 +175,7 @@ describe.skipIf(why !== null)('observe: dashboard in headless Chromium over the 
     expect(m2.samples).toBeGreaterThan(m1.samples);
     expect(m2.ladderArrows).toBe(24);
     expect(m2.events).toBeGreaterThan(m1.events);
-    await dl;
+    await dl.stop(); // measured: no need to let -m 20 run out
 
     // SYN flood against :80 while the page is open (and a slow download goes on): bounded count, spoofed
     // source that exists nowhere (its SYN-ACKs die in the namespace's kernel).
@@ -179,7 +202,7 @@ describe.skipIf(why !== null)('observe: dashboard in headless Chromium over the 
     expect(w.events).toBeGreaterThan(5);
     expect(estabRows(w).length).toBeGreaterThan(0);
     expect(w.segs).toBeGreaterThan(0);
-    await dl2;
+    await dl2.stop();
     await down();
   }, 60_000);
 
@@ -200,7 +223,7 @@ describe.skipIf(why !== null)('observe: dashboard in headless Chromium over the 
     expect(m!.tseqRtx).toBeGreaterThan(0);
     expect(m!.log).toMatch(/retransmission \(snd_una/);
     expect(Number(m!.counters!['Tcp RetransSegs'])).toBeGreaterThan(0);
-    await dl;
+    await dl.stop();
     await down();
   }, 60_000);
 });

@@ -4,7 +4,7 @@
  * child `node` (test/interop/fixtures/tun-echo.mjs) started with
  * `ip netns exec`, so the device lives in the test's namespace.
  */
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,6 +39,7 @@ describe.skipIf(!can.ok)(`TUN shim interop${can.ok ? '' : ` (SKIPPED: ${can.reas
   let tmp = '';
   let env: NodeJS.ProcessEnv = {};
   let ns: NetNs | null = null;
+  let fixture = FIXTURE;
 
   beforeAll(() => {
     if (!existsSync(ADDON)) {
@@ -64,8 +65,15 @@ describe.skipIf(!can.ok)(`TUN shim interop${can.ok ? '' : ` (SKIPPED: ${can.reas
       writeFileSync(join(tmp, `${rel}.js`), js);
       chmodSync(join(tmp, `${rel}.js`), 0o644);
     }
+    // The fixture and the addon too: the unprivileged-user case must read every file it runs, and a checkout
+    // may sit in a directory only root can enter (a fresh clone under mktemp -d is mode 0700).
+    for (const [from, to] of [[FIXTURE, 'tun-echo.mjs'], [ADDON, 'tunshim.node']] as const) {
+      copyFileSync(from, join(tmp, to));
+      chmodSync(join(tmp, to), 0o644);
+    }
+    fixture = join(tmp, 'tun-echo.mjs');
     const modulePath = join(tmp, 'link/tun.js');
-    env = { TUNSTACK_TUN_MODULE: modulePath, TUNSTACK_TUNSHIM: ADDON };
+    env = { TUNSTACK_TUN_MODULE: modulePath, TUNSTACK_TUNSHIM: join(tmp, 'tunshim.node') };
   });
 
   afterEach(() => {
@@ -78,7 +86,7 @@ describe.skipIf(!can.ok)(`TUN shim interop${can.ok ? '' : ` (SKIPPED: ${can.reas
   });
 
   const startFixture = async (n: NetNs, args: string[]): Promise<{ out: ChildOutput; ready: Ready }> => {
-    const child = n.spawnNode(FIXTURE, args, { env: { ...process.env, ...env } });
+    const child = n.spawnNode(fixture, args, { env: { ...process.env, ...env } });
     const out = new ChildOutput(child);
     const first = await out.nextJson<Ready | OpenError>((o) => o['event'] === 'ready' || o['event'] === 'error', 15_000);
     if (first.event === 'error') throw new Error(`fixture could not open the TUN: ${first.code} ${first.message}`);
@@ -86,7 +94,7 @@ describe.skipIf(!can.ok)(`TUN shim interop${can.ok ? '' : ` (SKIPPED: ${can.reas
   };
 
   const probe = (n: NetNs, name: string, prefix: string[] = []): { status: number | null; result: Ready | OpenError } => {
-    const r = n.exec([...prefix, process.execPath, FIXTURE, '--name', name, '--probe'], { env, timeoutMs: 15_000 });
+    const r = n.exec([...prefix, process.execPath, fixture, '--name', name, '--probe'], { env, timeoutMs: 15_000 });
     const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
     if (!line) throw new Error(`probe printed nothing (status ${r.status}); stderr: ${r.stderr}`);
     return { status: r.status, result: JSON.parse(line) as Ready | OpenError };

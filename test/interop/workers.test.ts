@@ -45,7 +45,7 @@ describe.skipIf(!ready)(`--workers: stack shards on a multi-queue TUN${ready ? '
   });
 
   it('spreads connections over two shards; stats, ss and /_stack/stats cover both; captures per shard; SIGTERM exits 0', async () => {
-    stack = await startStack(ns, ['--workers', '2', '--warmup', 'off'], 20_000);
+    stack = await startStack(ns, ['--workers', '2', '--warmup', 'off']);
     await stack.waitForOutput(/2 shards up/, 10_000);
     const cap = join(dir, 'w.pcap');
     const start = cli(['capture', '--start', cap]);
