@@ -24,7 +24,8 @@
  * error when it lies (never trusted: dropped and counted by the caller).
  */
 import { foldSum, sumWords, pseudoHeaderSum } from './checksum.js';
-import { read16, read32, write16, write32 } from './bytes.js';
+import { read16, read32, write16 } from './bytes.js';
+import { finishTcpPiece } from './gso-piece.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from './ipv4.js';
 import { VNET_GSO_TCPV6, completeL4Checksum6, gsoSegment6, gsoSegmentCount6, isGsoTcp6, l4ChecksumOffset6, writeVnetHeader6 } from './offload6.js';
 
@@ -231,15 +232,7 @@ export function gsoSegment(packet: Uint8Array, gsoSize: number, partial: boolean
     const ipc = ~foldSum(sumWords(p, 0, ihl)) & 0xffff;
     write16(p, 10, ipc);
     // TCP: sequence number, flags, checksum.
-    write32(p, ihl + 4, (seq0 + off) >>> 0);
-    let f = flags0;
-    if (k !== n - 1) f &= ~0x09; // FIN, PSH on the last segment only
-    if (k !== 0) f &= ~0x80; // CWR on the first only
-    p[ihl + 13] = f;
-    p[ihl + 16] = 0;
-    p[ihl + 17] = 0;
-    const tc = ~foldSum(sumWords(p, ihl, thl + plen, pseudoHeaderSum(src, dst, IPPROTO_TCP, thl + plen))) & 0xffff;
-    write16(p, ihl + 16, tc);
+    finishTcpPiece(p, ihl, thl + plen, pseudoHeaderSum(src, dst, IPPROTO_TCP, thl + plen), seq0 + off, flags0, k, n);
     emit(p);
   }
   return n;

@@ -9,8 +9,9 @@
  * and no identification field to advance.
  */
 import { foldSum, sumWords } from './checksum.js';
-import { read16, read32, write16, write32 } from './bytes.js';
+import { read16, read32, write16 } from './bytes.js';
 import { IPV6_HEADER } from './ipv6.js';
+import { finishTcpPiece } from './gso-piece.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from './ip-protocols.js';
 
 /** virtio_net_hdr gso_type for TCP over IPv6 (VIRTIO_NET_HDR_GSO_TCPV6). */
@@ -78,14 +79,7 @@ export function gsoSegment6(packet: Uint8Array, gsoSize: number, partial: boolea
     p.set(packet.subarray(0, hl), 0);
     p.set(packet.subarray(hl + off, hl + off + plen), hl);
     write16(p, 4, l4);
-    write32(p, IPV6_HEADER + 4, (seq0 + off) >>> 0);
-    let f = flags0;
-    if (k !== n - 1) f &= ~0x09; // FIN, PSH on the last segment only
-    if (k !== 0) f &= ~0x80; // CWR on the first only
-    p[IPV6_HEADER + 13] = f;
-    p[IPV6_HEADER + 16] = 0;
-    p[IPV6_HEADER + 17] = 0;
-    write16(p, IPV6_HEADER + 16, ~foldSum(sumWords(p, IPV6_HEADER, l4, addrSum + l4)) & 0xffff);
+    finishTcpPiece(p, IPV6_HEADER, l4, addrSum + l4, seq0 + off, flags0, k, n);
     emit(p);
   }
   return n;

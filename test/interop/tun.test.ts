@@ -52,7 +52,7 @@ describe.skipIf(!can.ok)(`TUN shim interop${can.ok ? '' : ` (SKIPPED: ${can.reas
     chmodSync(tmp, 0o755); // readable by the unprivileged-user case
     writeFileSync(join(tmp, 'package.json'), '{"type":"module"}\n');
     chmodSync(join(tmp, 'package.json'), 0o644);
-    for (const rel of ['link/tun', 'wire/offload', 'wire/offload6', 'wire/ipv4', 'wire/ipv6', 'wire/ip-protocols', 'wire/checksum', 'wire/bytes']) {
+    for (const rel of ['link/tun', 'wire/offload', 'wire/offload6', 'wire/gso-piece', 'wire/ipv4', 'wire/ipv6', 'wire/ip-protocols', 'wire/checksum', 'wire/bytes']) {
       const js = ts.transpileModule(readFileSync(join(ROOT, `src/${rel}.ts`), 'utf8'), {
         compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 },
         fileName: `${rel}.ts`,
