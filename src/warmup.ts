@@ -132,20 +132,35 @@ function keepAliveRequests(s: TcpSocket, count: number, budget: Budget, onFirst:
   });
 }
 
+/**
+ * Keeps both ends of every connection open now, under `kind`: a bulk transfer's connections are the objects whose
+ * hidden classes the bulk path's optimized code was specialised on (fields added by RACK, pacing and autotuning,
+ * numbers grown past small integers). Keeping only the keep-alive connections was not enough: their classes
+ * are older ones, and when the bulk connections were collected `transmit`, `processAck` and the RACK functions
+ * lost their code ("weak objects") and were compiled again during the first real download (~400 ms of
+ * compiler time, the download at a third of its speed).
+ */
+function keepConnections(kind: string, ...stacks: Stack[]): void {
+  keep(kind, ...stacks.flatMap((st) => st.tcp.connections()));
+}
+
 /** A socket to the HTTP server that sends `GET path` with `Connection: close` once connected. */
-function getRequest(client: Stack, path: string, kind: string, budget: Budget): TcpSocket {
+function getRequest(client: Stack, path: string, kind: string, budget: Budget, server?: Stack): TcpSocket {
   const s = client.tcp.connect({ host: SERVER, port: 80 });
   keep(kind, s);
   budget.guard(s);
-  s.on('connect', () => s.write(`GET ${path} HTTP/1.1\r\nHost: warmup\r\nConnection: close\r\n\r\n`));
+  s.on('connect', () => {
+    if (server !== undefined) keepConnections(`${kind} connections`, client, server);
+    s.write(`GET ${path} HTTP/1.1\r\nHost: warmup\r\nConnection: close\r\n\r\n`);
+  });
   s.on('error', () => {});
   return s;
 }
 
 /** A request with `Connection: close`; resolves with the bytes received once the connection has closed. */
-function closeRequest(client: Stack, path: string, budget: Budget): Promise<number> {
+function closeRequest(client: Stack, path: string, budget: Budget, bulk?: { kind: string; server: Stack }): Promise<number> {
   return new Promise((resolve) => {
-    const s = getRequest(client, path, 'discarding socket', budget);
+    const s = getRequest(client, path, bulk?.kind ?? 'discarding socket', budget, bulk?.server);
     s.discard().resume(); // counted, never copied into Buffers (as the discard service)
     s.on('close', () => resolve(s.bytesRead));
   });
@@ -155,9 +170,9 @@ function closeRequest(client: Stack, path: string, budget: Budget): Promise<numb
  * A download read by a slow application: the socket pauses every few chunks, so the receive window closes and
  * reopens and the sender meets window-limited, partial and zero-window sends, as against a busy client.
  */
-function slowDownload(client: Stack, bytes: number, budget: Budget): Promise<number> {
+function slowDownload(client: Stack, server: Stack, bytes: number, budget: Budget): Promise<number> {
   return new Promise((resolve) => {
-    const s = getRequest(client, `/bytes?n=${bytes}`, 'reading socket', budget);
+    const s = getRequest(client, `/bytes?n=${bytes}`, 'reading socket', budget, server);
     let got = 0;
     let chunks = 0;
     s.on('data', (b: Buffer) => {
@@ -172,10 +187,11 @@ function slowDownload(client: Stack, bytes: number, budget: Budget): Promise<num
 }
 
 /** Sends `bytes` to the discard service; resolves with the bytes written once the connection has closed. */
-function upload(client: Stack, bytes: number, budget: Budget): Promise<number> {
+function upload(client: Stack, server: Stack, kind: string, bytes: number, budget: Budget): Promise<number> {
   return new Promise((resolve) => {
     const s = client.tcp.connect({ host: SERVER, port: 9 });
-    keep('writing socket', s);
+    keep(kind, s);
+    s.once('connect', () => keepConnections(`${kind} connections`, client, server));
     budget.guard(s);
     const chunk = Buffer.alloc(256 * 1024, 0x5a);
     let sent = 0;
@@ -232,17 +248,21 @@ export async function warmUp(opts: WarmupOptions = {}): Promise<WarmupResult> {
     // fast retransmit, tail loss probes, retransmitted retransmissions) — and the plain bulk transfers last:
     // the new feedback and object layouts the rare paths bring throw optimized code away ("code dependencies"),
     // and what is optimized when live traffic starts must be the common path, with all of that feedback in.
-    if (!budget.over) result.downloaded += await slowDownload(client, bytes >> 2, budget);
+    if (!budget.over) result.downloaded += await slowDownload(client, server, bytes >> 2, budget);
     collectGarbage();
     loop.loss = 0.01;
-    if (!budget.over) result.downloaded += await closeRequest(client, `/bytes?n=${bytes >> 2}`, budget);
+    if (!budget.over) result.downloaded += await closeRequest(client, `/bytes?n=${bytes >> 2}`, budget, { kind: 'lossy download', server });
     collectGarbage();
-    if (!budget.over) result.uploaded += await upload(client, bytes >> 2, budget);
+    if (!budget.over) result.uploaded += await upload(client, server, 'lossy upload', bytes >> 2, budget);
     loop.loss = 0;
     collectGarbage();
-    if (!budget.over) result.downloaded += await closeRequest(client, `/bytes?n=${bytes}`, budget);
-    collectGarbage();
-    if (!budget.over) result.uploaded += await upload(client, bytes, budget);
+    // The plain transfers twice: functions the first round deoptimized (a branch or a type met for the first
+    // time there) run unoptimized until they are hot again, which the second round makes them.
+    for (let round = 0; round < 2; round++) {
+      if (!budget.over) result.downloaded += await closeRequest(client, `/bytes?n=${bytes}`, budget, { kind: 'download', server });
+      collectGarbage();
+      if (!budget.over) result.uploaded += await upload(client, server, 'upload', bytes, budget);
+    }
   } finally {
     stopDiscard();
     http.close();
