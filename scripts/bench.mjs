@@ -367,8 +367,35 @@ function measure(addr, iface) {
   }
   if (have('curl') && have('iptables') && GROUPS.has('loss')) f.lossDl = lossDownload(base, iface);
   if (have('curl') && GROUPS.has('https')) f.https = httpsFigures(addr);
-  if (have('curl') && have('iptables') && GROUPS.has('recovery')) f.recovery = { loss: lossFigure(recoveryCtx, addr, iface), ce: ceFigure(recoveryCtx, addr, iface) };
+  if (have('curl') && have('iptables') && GROUPS.has('recovery')) {
+    const recovery = () => ({ loss: lossFigure(recoveryCtx, addr, iface), ce: ceFigure(recoveryCtx, addr, iface) });
+    if (addr === '10.77.0.2') f.recovery = recovery();
+    else {
+      // The kernel's figures of record use CUBIC, Linux's default and the algorithm tunstack implements; a
+      // namespace default that differs (this machine's is bbr, which neither backs off on random loss nor
+      // reacts to CE) is measured too, and shown beside them, outside the ratios.
+      f.recoveryCcDefault = kernelCc();
+      withKernelCc('cubic', () => (f.recovery = recovery()));
+      if (f.recoveryCcDefault !== 'cubic') f.recoveryOtherCc = recovery();
+    }
+  }
   return f;
+}
+
+/** The congestion control new connections of the kernel's server namespace (B) use. */
+function kernelCc() {
+  return sh(['ip', 'netns', 'exec', B, 'sysctl', '-n', 'net.ipv4.tcp_congestion_control']).out.trim();
+}
+
+/** Runs fn with B's congestion control set to `cc` (per namespace), then puts the previous one back. */
+function withKernelCc(cc, fn) {
+  const prev = kernelCc();
+  sh(['ip', 'netns', 'exec', B, 'sysctl', '-qw', `net.ipv4.tcp_congestion_control=${cc}`]);
+  try {
+    return fn();
+  } finally {
+    if (prev) sh(['ip', 'netns', 'exec', B, 'sysctl', '-qw', `net.ipv4.tcp_congestion_control=${prev}`]);
+  }
 }
 
 // ---------------------------------------------------------------- namespaces, the kernel's side
@@ -415,7 +442,16 @@ await new Promise((resolve) => {
   });
 });
 const kernel = measure('10.78.0.2', VETH);
-if (kernel.recovery) kernel.recovery.reorder = await kernelReorderFigure(recoveryCtx, '10.78.0.2', '10.78.0.1');
+if (kernel.recovery) {
+  const prevCc = kernelCc();
+  sh(['ip', 'netns', 'exec', B, 'sysctl', '-qw', 'net.ipv4.tcp_congestion_control=cubic']);
+  try {
+    kernel.recovery.reorder = await kernelReorderFigure(recoveryCtx, '10.78.0.2', '10.78.0.1');
+  } finally {
+    sh(['ip', 'netns', 'exec', B, 'sysctl', '-qw', `net.ipv4.tcp_congestion_control=${prevCc}`]);
+  }
+  if (kernel.recoveryOtherCc) kernel.recoveryOtherCc.reorder = await kernelReorderFigure(recoveryCtx, '10.78.0.2', '10.78.0.1');
+}
 kernel.rssPeakKb = vmHwmKb(kernelHttp.pid);
 
 // ---------------------------------------------------------------- the stack, offloads on and off
@@ -560,8 +596,9 @@ if (GROUPS.has('spurious')) {
 }
 if (GROUPS.has('recovery')) {
   console.log(`recovery downloads (20 MB; reorder: ${REORDER_SPEC}, the kernel's through scripts/impair-forward.mjs):`);
-  for (const [name, f] of [['kernel', kernel], ...MODES.map((m) => [`tunstack ${m}`, tunstack[m]])]) {
-    const r = f?.recovery;
+  const rows = [['kernel (cubic)', kernel.recovery], ...MODES.map((m) => [`tunstack ${m} (cubic)`, tunstack[m]?.recovery])];
+  if (kernel.recoveryOtherCc) rows.push([`kernel (${kernel.recoveryCcDefault}, this machine's default; not in the ratios)`, kernel.recoveryOtherCc]);
+  for (const [name, r] of rows) {
     if (!r) continue;
     console.log(`  ${name}: loss ${recoveryLine(r.loss)}; reorder ${r.reorder ? recoveryLine(r.reorder) : '- (measured on the first configuration only)'}; CE ${recoveryLine(r.ce)}`);
   }
