@@ -19,7 +19,7 @@
  * code was discarded ("weak objects") before the first real packet.
  */
 import { Stack } from './stack.js';
-import { liveTcpConfig } from './tcp/config.js';
+import { defaultTcpConfig, liveTcpConfig } from './tcp/config.js';
 import { PcapTap } from './link/pcap-tap.js';
 import { TunLoopback } from './link/tun-loopback.js';
 import { startBundledHttp } from './http/bundled.js';
@@ -186,6 +186,24 @@ function slowDownload(client: Stack, server: Stack, bytes: number, budget: Budge
   });
 }
 
+/**
+ * Runs `fn` with the client's connections starting at Linux's receive window (the library's 64240, autotuned
+ * from there), as the kernel's clients do: the sender then meets the peer's window as the limit, partial
+ * segments at its edge and, with a slow reader, a closed window, persist probes and the window update. The
+ * warm-up's client otherwise starts at 1 MiB and shows none of it; live, the first such send deoptimized
+ * `transmit` mid-download (~100 ms to compile it again).
+ */
+async function withLinuxWindow<T>(client: Stack, fn: () => Promise<T>): Promise<T> {
+  const cfg = client.tcp.config;
+  const rmem = cfg.rmem;
+  cfg.rmem = defaultTcpConfig.rmem;
+  try {
+    return await fn();
+  } finally {
+    cfg.rmem = rmem;
+  }
+}
+
 /** Sends `bytes` to the discard service; resolves with the bytes written once the connection has closed. */
 function upload(client: Stack, server: Stack, kind: string, bytes: number, budget: Budget): Promise<number> {
   return new Promise((resolve) => {
@@ -248,7 +266,7 @@ export async function warmUp(opts: WarmupOptions = {}): Promise<WarmupResult> {
     // fast retransmit, tail loss probes, retransmitted retransmissions) — and the plain bulk transfers last:
     // the new feedback and object layouts the rare paths bring throw optimized code away ("code dependencies"),
     // and what is optimized when live traffic starts must be the common path, with all of that feedback in.
-    if (!budget.over) result.downloaded += await slowDownload(client, server, bytes >> 2, budget);
+    if (!budget.over) result.downloaded += await withLinuxWindow(client, () => slowDownload(client, server, bytes >> 2, budget));
     collectGarbage();
     loop.loss = 0.01;
     if (!budget.over) result.downloaded += await closeRequest(client, `/bytes?n=${bytes >> 2}`, budget, { kind: 'lossy download', server });
@@ -259,6 +277,7 @@ export async function warmUp(opts: WarmupOptions = {}): Promise<WarmupResult> {
     // The plain transfers twice: functions the first round deoptimized (a branch or a type met for the first
     // time there) run unoptimized until they are hot again, which the second round makes them.
     for (let round = 0; round < 2; round++) {
+      if (!budget.over) result.downloaded += await withLinuxWindow(client, () => closeRequest(client, `/bytes?n=${bytes >> 2}`, budget, { kind: 'linux-window download', server }));
       if (!budget.over) result.downloaded += await closeRequest(client, `/bytes?n=${bytes}`, budget, { kind: 'download', server });
       collectGarbage();
       if (!budget.over) result.uploaded += await upload(client, server, 'upload', bytes, budget);

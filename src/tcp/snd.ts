@@ -108,7 +108,12 @@ export function transmit(c: Tcb, now: number): void {
     if (c.recovery === REC_NONE && c.dupAcks > 0 && c.dupAcks < 3) cwnd += c.dupAcks * smss; // limited transmit
     const cwndRoom = cwnd - flight;
     const wndRoom = (c.sndUna + c.sndWnd - c.sndNxt) | 0;
-    windowStop = wndRoom < smss && wndRoom < avail && wndRoom <= cwndRoom;
+    // Each comparison runs every time (no short circuit): one that had never run before, on the first send the
+    // peer's window limited, deoptimized the whole of transmit mid-download (~100 ms to compile it again).
+    const underSegment = wndRoom < smss;
+    const underAvail = wndRoom < avail;
+    const withinCwnd = wndRoom <= cwndRoom;
+    windowStop = underSegment && underAvail && withinCwnd;
     if (avail <= 0) {
       // A bare FIN (it needs no window, but respects cwnd like Linux).
       if (cwndRoom <= 0 && flight > 0) break;
@@ -130,10 +135,16 @@ export function transmit(c: Tcb, now: number): void {
       len === wndRoom && len < smss && len < room && uSegs > 0 && uSegs < uMax && uNew && !seqLt(c.sndNxt, c.sndMax) &&
       (c.nodelay || uFlight === 0 || !(seqGt(c.sndSml, c.sndUna) && seqLe(c.sndSml, c.sndNxt)));
     if (len < smss && len < room && !fillsWindow) {
-      // Window- or cwnd-limited partial segment: sender SWS avoidance (RFC 9293 §3.8.6.2.1).
-      if (cwndRoom < wndRoom && flight > 0) break;
-      if (len < (c.maxSndWnd >> 1) && flight > 0) break;
-      if (len < (c.maxSndWnd >> 1) && flight === 0 && c.rtxMode !== RTX_PERSIST) break;
+      // Window- or cwnd-limited partial segment: sender SWS avoidance (RFC 9293 §3.8.6.2.1). Every comparison
+      // runs each time, for the reason given at windowStop.
+      const cwndLimited = cwndRoom < wndRoom;
+      const inFlight = flight > 0;
+      const underHalfWindow = len < (c.maxSndWnd >> 1);
+      const persisting = c.rtxMode === RTX_PERSIST;
+      const idle = flight === 0 && !persisting;
+      if (cwndLimited && inFlight) break;
+      if (underHalfWindow && inFlight) break;
+      if (underHalfWindow && idle) break;
     }
     const retrans = seqLt(c.sndNxt, c.sndMax);
     // Nagle (RFC 896) in Minshall's form, as Linux (tcp_nagle_check / tcp_minshall_check): the last, partial
