@@ -288,6 +288,7 @@ export class Stack {
       if (f.link.sendsSynchronously !== true) sync = false;
     }
     if (sync) this.ip.recycleTx();
+    else this.ip.forgetFilledTx();
   }
 
   private readonly requestFlush = (): void => {

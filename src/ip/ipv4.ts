@@ -40,6 +40,8 @@ const IP_INPUT_ERRORS: Record<Ipv4ParseError, DropReason> = {
 /** Transmit slab size and the largest packet cut from it (larger ones get their own buffer). */
 export const TX_SLAB_BYTES = 1024 * 1024;
 export const TX_SLAB_MAX_PACKET = 65536;
+/** Whole transmit slabs kept for reuse after a synchronous flush (a bulk sender fills several per batch). */
+export const TX_SPARE_SLABS = 4;
 
 export interface Ipv4Options {
   /** TTL for datagrams we originate (Linux ip_default_ttl = 64). */
@@ -173,8 +175,8 @@ export class Ipv4Layer {
 
   /**
    * A zeroed buffer with room for an option-less IP header before `payloadLength` bytes of payload (at offset 20).
-   * Small packets are cut from a transmit slab (a bump allocator over one ArrayBuffer, 8-byte aligned, never
-   * reused: a slab is freed by the GC when its last packet is gone), which spares an ArrayBuffer allocation and
+   * Small packets are cut from a transmit slab (a bump allocator over one ArrayBuffer, 8-byte aligned; reused
+   * after a flush whose links were done with their buffers, else freed by the GC when its last packet is gone), which spares an ArrayBuffer allocation and
    * its zero-fill per packet and keeps the IP/TCP headers 4-byte aligned for the checksum's word loop.
    */
   allocate(payloadLength: number): Uint8Array {
@@ -189,8 +191,13 @@ export class Ipv4Layer {
     if (n > TX_SLAB_MAX_PACKET) return new Uint8Array(n);
     let off = this.slabUsed;
     if (off + n > this.slab.length) {
-      this.slab = new Uint8Array(TX_SLAB_BYTES);
-      this.slabRecycled = false;
+      if (this.slab.length > 0 && !this.slabHeld && this.filledSlabs.length < TX_SPARE_SLABS) this.filledSlabs.push(this.slab);
+      this.slabHeld = false;
+      const spare = this.spareSlabs.pop();
+      // A fresh slab is zeroed by the allocation (and faulted in page by page): ~20 ms per 2 GB sent when a
+      // bulk sender's batches outgrew one slab, which is why full ones are reused after a synchronous flush.
+      this.slab = spare ?? new Uint8Array(TX_SLAB_BYTES);
+      this.slabRecycled = spare !== undefined;
       off = 0;
     }
     this.slabUsed = (off + n + 7) & ~7;
@@ -203,11 +210,36 @@ export class Ipv4Layer {
    * used again from the start instead of growing garbage (no GC pressure per packet or per slab).
    */
   recycleTx(): void {
+    const filled = this.filledSlabs;
+    for (let i = 0; i < filled.length && this.spareSlabs.length < TX_SPARE_SLABS; i++) this.spareSlabs.push(filled[i]!);
+    filled.length = 0;
+    if (this.slabHeld) {
+      // Packets of an earlier flush may still sit in a link: the slab is left to them and the GC.
+      this.slab = new Uint8Array(0);
+      this.slabUsed = 0;
+      this.slabHeld = false;
+      return;
+    }
     if (this.slabUsed === 0) return;
     this.slabUsed = 0;
     this.slabRecycled = true;
   }
+
+  /**
+   * Called by the stack after a flush in which some link kept its buffers (a delay queue, a memory link): the
+   * slabs filled so far may still be referenced, so they are left to the GC rather than reused.
+   */
+  forgetFilledTx(): void {
+    this.filledSlabs.length = 0;
+    if (this.slabUsed > 0) this.slabHeld = true;
+  }
   private slab = new Uint8Array(0);
+  /** Slabs filled since the last flush (reusable once a synchronous flush has sent their packets). */
+  private readonly filledSlabs: Uint8Array<ArrayBuffer>[] = [];
+  /** The current slab holds packets a link may still have (a flush that was not synchronous): never reset. */
+  private slabHeld = false;
+  /** Whole slabs free for reuse. */
+  private readonly spareSlabs: Uint8Array<ArrayBuffer>[] = [];
   private slabUsed = 0;
   private slabRecycled = false;
 
