@@ -23,6 +23,13 @@ import { fileURLToPath } from 'node:url';
 
 export const RECOVERY_BYTES = 20_000_000;
 export const REORDER_SPEC = 'reorder=25%,delay=5ms,seed=3';
+/**
+ * The equal-round-trip figures: loss and CE again with the same stage adding 1 ms each way in both paths
+ * (tunstack behind `--impair`, the kernel behind scripts/impair-forward.mjs). Over the bare links the kernel's
+ * round trip over the veth is ~15 times shorter than any TUN stack's, and a window-limited sender's rate under
+ * loss or CE is its window over the round trip; with 2 ms added to both, the two congestion controls compare.
+ */
+export const DELAY_SPEC = 'delay=1ms';
 const forwarder = fileURLToPath(new URL('./impair-forward.mjs', import.meta.url));
 
 /**
@@ -102,9 +109,28 @@ export function stackReorderFigure(ctx, addr) {
  * the veth for the one download.
  */
 export async function kernelReorderFigure(ctx, kernelAddr, clientAddr) {
+  return kernelThroughWire(ctx, kernelAddr, clientAddr, REORDER_SPEC, () => download(ctx, kernelAddr));
+}
+
+/** The kernel behind the stage with DELAY_SPEC: the loss and CE figures, their rules on the wire's client end. */
+export async function kernelDelayedFigures(ctx, kernelAddr, clientAddr) {
+  return kernelThroughWire(ctx, kernelAddr, clientAddr, DELAY_SPEC, (dev) => ({ loss: lossFigure(ctx, kernelAddr, dev), ce: ceFigure(ctx, kernelAddr, dev) }));
+}
+
+/** The stack behind `--impair DELAY_SPEC` (the caller started it so): the loss and CE figures. */
+export function stackDelayedFigures(ctx, addr, iface) {
+  return { loss: lossFigure(ctx, addr, iface), ce: ceFigure(ctx, addr, iface) };
+}
+
+/**
+ * Runs measure(clientDev) with the kernel's traffic through the stage with `spec`: the forwarder opens fwa/fwb
+ * in A, fwb moves to B, and /32 routes send the client's traffic to the kernel server through the wire instead
+ * of the veth.
+ */
+async function kernelThroughWire(ctx, kernelAddr, clientAddr, spec, measure) {
   const fwa = `fwa${process.pid % 100000}`;
   const fwb = `fwb${process.pid % 100000}`;
-  const p = spawn('ip', ['netns', 'exec', ctx.A, process.execPath, forwarder, fwa, fwb, REORDER_SPEC], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const p = spawn('ip', ['netns', 'exec', ctx.A, process.execPath, forwarder, fwa, fwb, spec], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   p.stdout.on('data', (d) => (out += d));
   const ready = await new Promise((resolve) => {
@@ -128,8 +154,7 @@ export async function kernelReorderFigure(ctx, kernelAddr, clientAddr) {
       ['ip', '-n', ctx.B, 'route', 'add', `${clientAddr}/32`, 'dev', fwb, 'src', kernelAddr],
     ];
     for (const s of steps) if (ctx.sh(s).status !== 0) return { error: `failed: ${s.join(' ')}` };
-    const r = download(ctx, kernelAddr);
-    return r;
+    return measure(fwa);
   } finally {
     ctx.sh(['ip', '-n', ctx.A, 'route', 'del', `${kernelAddr}/32`, 'dev', fwa]);
     inB(['ip', 'route', 'del', `${clientAddr}/32`, 'dev', fwb]);

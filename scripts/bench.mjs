@@ -44,7 +44,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ceFigure, kernelReorderFigure, lossFigure, recoveryLine, REORDER_SPEC, stackReorderFigure } from './bench-recovery.mjs';
+import { ceFigure, DELAY_SPEC, kernelDelayedFigures, kernelReorderFigure, lossFigure, recoveryLine, REORDER_SPEC, stackDelayedFigures, stackReorderFigure } from './bench-recovery.mjs';
 
 const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const A = `tsbenchA${process.pid}`;
@@ -447,6 +447,7 @@ if (kernel.recovery) {
   sh(['ip', 'netns', 'exec', B, 'sysctl', '-qw', 'net.ipv4.tcp_congestion_control=cubic']);
   try {
     kernel.recovery.reorder = await kernelReorderFigure(recoveryCtx, '10.78.0.2', '10.78.0.1');
+    kernel.recoveryDelayed = await kernelDelayedFigures(recoveryCtx, '10.78.0.2', '10.78.0.1');
   } finally {
     sh(['ip', 'netns', 'exec', B, 'sysctl', '-qw', `net.ipv4.tcp_congestion_control=${prevCc}`]);
   }
@@ -540,6 +541,15 @@ if (GROUPS.has('recovery') && have('curl') && MODES.length > 0 && tunstack[MODES
   }
   tunstack[MODES[0]].recovery.reorder = up ? stackReorderFigure(recoveryCtx, '10.77.0.2') : { error: 'the stack behind --impair never answered' };
   await stopStack();
+  // Loss and CE at an equal round trip: the same stage adds 1 ms each way in front of the stack.
+  stack = spawn('ip', ['netns', 'exec', A, process.execPath, cli, 'up', '--tun', 'tun0', '--addr', '10.77.0.2/24', '--peer', '10.77.0.1', '--impair', DELAY_SPEC, '--control', 'off', '--log-level', 'warn'], { stdio: 'inherit' });
+  up = false;
+  for (let i = 0; i < 60 && !up; i++) {
+    up = inA(['ping', '-c', '1', '-W', '1', '10.77.0.2'], 5000).status === 0;
+    if (!up) await sleep(250);
+  }
+  tunstack[MODES[0]].recoveryDelayed = up ? stackDelayedFigures(recoveryCtx, '10.77.0.2', 'tun0') : { error: 'the stack behind --impair never answered' };
+  await stopStack();
 }
 
 // ---------------------------------------------------------------- tables, JSON, chart
@@ -565,6 +575,8 @@ const FIGS = [
   ['  retransmitted segments', 'segs', (f) => f.recovery?.reorder?.retrans, true],
   ['20 MB, 2% CE-marked (tcp_ecn=1)', 'MB/s', (f) => f.recovery?.ce?.MBps],
   ['  retransmitted segments', 'segs', (f) => f.recovery?.ce?.retrans, true],
+  ['20 MB, 1% loss, +2 ms RTT on both paths', 'MB/s', (f) => f.recoveryDelayed?.loss?.MBps],
+  ['20 MB, 2% CE, +2 ms RTT on both paths', 'MB/s', (f) => f.recoveryDelayed?.ce?.MBps],
   ['spurious rtx per 10k segs (D-SACKed, lossless)', '/10k', (f) => f.spurious?.per10k, true],
   ['peak RSS (VmHWM)', 'MiB', (f) => (f.rssPeakKb ? Math.round(f.rssPeakKb / 102.4) / 10 : null), true],
 ];
@@ -601,6 +613,11 @@ if (GROUPS.has('recovery')) {
   for (const [name, r] of rows) {
     if (!r) continue;
     console.log(`  ${name}: loss ${recoveryLine(r.loss)}; reorder ${r.reorder ? recoveryLine(r.reorder) : '- (measured on the first configuration only)'}; CE ${recoveryLine(r.ce)}`);
+  }
+  console.log(`  at an equal round trip (${DELAY_SPEC} each way through the same stage in both paths):`);
+  for (const [name, r] of [['kernel (cubic)', kernel.recoveryDelayed], [`tunstack ${MODES[0]} (cubic)`, tunstack[MODES[0]]?.recoveryDelayed]]) {
+    if (!r) continue;
+    console.log(`    ${name}: ${r.error ? r.error : `loss ${recoveryLine(r.loss)}; CE ${recoveryLine(r.ce)}`}`);
   }
 }
 if (GROUPS.has('ipv6')) {
