@@ -34,9 +34,13 @@ const forwarder = fileURLToPath(new URL('./impair-forward.mjs', import.meta.url)
 
 /**
  * ctx: { A, B, inA(args, timeout), sh(cmd, timeout), tmp, want (sha256 of the pattern), counters(addr) →
- * { RetransSegs, OutSegs, DeliveredCE } of the server at addr }.
+ * { RetransSegs, OutSegs, DeliveredCE } of the server at addr, forgetMetrics() → flushes both kernels'
+ * tcp_metrics }.
  */
 function download(ctx, addr) {
+  // Every download starts clean: Linux caches per-destination metrics (ssthresh, reordering, RTT) in
+  // tcp_metrics, and a figure must not inherit what the previous impairment taught the kernel.
+  ctx.forgetMetrics?.();
   const out = join(ctx.tmp, 'recovery.bin');
   const before = ctx.counters(addr);
   const r = ctx.inA(['curl', '-s', '-m', '110', '-o', out, '-w', '%{size_download} %{time_total}', `http://${addr}/bytes?n=${RECOVERY_BYTES}`], 120_000);

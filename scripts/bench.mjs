@@ -208,7 +208,10 @@ function recoveryCounters(addr) {
     return { RetransSegs: 0, OutSegs: 0, DeliveredCE: 0 };
   }
 }
-const recoveryCtx = { A, B, inA, sh, tmp, want: patternSha(20_000_000), counters: recoveryCounters };
+const forgetMetrics = () => {
+  for (const ns of [A, B]) sh(['ip', '-n', ns, 'tcp_metrics', 'flush', 'all']);
+};
+const recoveryCtx = { A, B, inA, sh, tmp, want: patternSha(20_000_000), counters: recoveryCounters, forgetMetrics };
 
 /**
  * Spurious retransmissions on a lossless link, under load: wrk with 64 KiB responses, one 200 MB download,
