@@ -78,6 +78,7 @@ function cleanup() {
   sh(['ip', 'netns', 'exec', A, 'iptables', '-F']);
   sh(['ip', 'netns', 'del', A]);
   sh(['ip', 'netns', 'del', B]);
+  if (allowedCcBefore !== null) sh(['sysctl', '-qw', `net.ipv4.tcp_allowed_congestion_control=${allowedCcBefore}`]);
 }
 process.on('exit', cleanup);
 for (const s of ['SIGINT', 'SIGTERM']) process.on(s, () => process.exit(130));
@@ -372,15 +373,8 @@ function measure(addr, iface) {
   if (have('curl') && GROUPS.has('https')) f.https = httpsFigures(addr);
   if (have('curl') && have('iptables') && GROUPS.has('recovery')) {
     const recovery = () => ({ loss: lossFigure(recoveryCtx, addr, iface), ce: ceFigure(recoveryCtx, addr, iface) });
+    // The kernel's are measured after measure() returns (kernelRecovery): with its congestion control set.
     if (addr === '10.77.0.2') f.recovery = recovery();
-    else {
-      // The kernel's figures of record use CUBIC, Linux's default and the algorithm tunstack implements; a
-      // namespace default that differs (this machine's is bbr, which neither backs off on random loss nor
-      // reacts to CE) is measured too, and shown beside them, outside the ratios.
-      f.recoveryCcDefault = kernelCc();
-      withKernelCc('cubic', () => (f.recovery = recovery()));
-      if (f.recoveryCcDefault !== 'cubic') f.recoveryOtherCc = recovery();
-    }
   }
   return f;
 }
@@ -390,12 +384,29 @@ function kernelCc() {
   return sh(['ip', 'netns', 'exec', B, 'sysctl', '-n', 'net.ipv4.tcp_congestion_control']).out.trim();
 }
 
-/** Runs fn with B's congestion control set to `cc` (per namespace), then puts the previous one back. */
-function withKernelCc(cc, fn) {
+/**
+ * A namespace other than the host's may only select a congestion control the host allows
+ * (net.ipv4.tcp_allowed_congestion_control; this machine allows "reno bbr", and setting cubic in B failed with
+ * EPERM — silently, so the first "cubic" figures were bbr's). The control is added to the host's list for the
+ * run; cleanup() puts the list back.
+ */
+let allowedCcBefore = null;
+function allowKernelCc(cc) {
+  const cur = sh(['sysctl', '-n', 'net.ipv4.tcp_allowed_congestion_control']).out.trim();
+  if (cur.split(/\s+/).includes(cc)) return;
+  if (sh(['sysctl', '-qw', `net.ipv4.tcp_allowed_congestion_control=${cur} ${cc}`]).status === 0) allowedCcBefore ??= cur;
+}
+
+/**
+ * Runs fn(actual) with B's congestion control set to `cc` (per namespace), then puts the previous one back.
+ * `actual` is what B uses while fn runs, read back: the figures are labelled with it, whatever was asked.
+ */
+async function withKernelCc(cc, fn) {
   const prev = kernelCc();
+  allowKernelCc(cc);
   sh(['ip', 'netns', 'exec', B, 'sysctl', '-qw', `net.ipv4.tcp_congestion_control=${cc}`]);
   try {
-    return fn();
+    return await fn(kernelCc());
   } finally {
     if (prev) sh(['ip', 'netns', 'exec', B, 'sysctl', '-qw', `net.ipv4.tcp_congestion_control=${prev}`]);
   }
@@ -445,16 +456,25 @@ await new Promise((resolve) => {
   });
 });
 const kernel = measure('10.78.0.2', VETH);
-if (kernel.recovery) {
-  const prevCc = kernelCc();
-  sh(['ip', 'netns', 'exec', B, 'sysctl', '-qw', 'net.ipv4.tcp_congestion_control=cubic']);
-  try {
-    kernel.recovery.reorder = await kernelReorderFigure(recoveryCtx, '10.78.0.2', '10.78.0.1');
+if (have('curl') && have('iptables') && GROUPS.has('recovery')) {
+  // The kernel's figures of record use CUBIC, Linux's default and the algorithm tunstack implements; a
+  // namespace default that differs (this machine's is bbr, which neither backs off on random loss nor reacts
+  // to CE) is measured too, and shown beside them, outside the ratios.
+  const kernelRecovery = async () => ({
+    loss: lossFigure(recoveryCtx, '10.78.0.2', VETH),
+    ce: ceFigure(recoveryCtx, '10.78.0.2', VETH),
+    reorder: await kernelReorderFigure(recoveryCtx, '10.78.0.2', '10.78.0.1'),
+  });
+  const defaultCc = kernelCc();
+  await withKernelCc('cubic', async (actual) => {
+    kernel.recoveryCc = actual;
+    kernel.recovery = await kernelRecovery();
     kernel.recoveryDelayed = await kernelDelayedFigures(recoveryCtx, '10.78.0.2', '10.78.0.1');
-  } finally {
-    sh(['ip', 'netns', 'exec', B, 'sysctl', '-qw', `net.ipv4.tcp_congestion_control=${prevCc}`]);
+  });
+  if (defaultCc !== kernel.recoveryCc) {
+    kernel.recoveryCcDefault = defaultCc;
+    kernel.recoveryOtherCc = await kernelRecovery();
   }
-  if (kernel.recoveryOtherCc) kernel.recoveryOtherCc.reorder = await kernelReorderFigure(recoveryCtx, '10.78.0.2', '10.78.0.1');
 }
 kernel.rssPeakKb = vmHwmKb(kernelHttp.pid);
 
@@ -611,14 +631,14 @@ if (GROUPS.has('spurious')) {
 }
 if (GROUPS.has('recovery')) {
   console.log(`recovery downloads (20 MB; reorder: ${REORDER_SPEC}, the kernel's through scripts/impair-forward.mjs):`);
-  const rows = [['kernel (cubic)', kernel.recovery], ...MODES.map((m) => [`tunstack ${m} (cubic)`, tunstack[m]?.recovery])];
+  const rows = [[`kernel (${kernel.recoveryCc})`, kernel.recovery], ...MODES.map((m) => [`tunstack ${m} (cubic)`, tunstack[m]?.recovery])];
   if (kernel.recoveryOtherCc) rows.push([`kernel (${kernel.recoveryCcDefault}, this machine's default; not in the ratios)`, kernel.recoveryOtherCc]);
   for (const [name, r] of rows) {
     if (!r) continue;
     console.log(`  ${name}: loss ${recoveryLine(r.loss)}; reorder ${r.reorder ? recoveryLine(r.reorder) : '- (measured on the first configuration only)'}; CE ${recoveryLine(r.ce)}`);
   }
   console.log(`  at an equal round trip (${DELAY_SPEC} each way through the same stage in both paths):`);
-  for (const [name, r] of [['kernel (cubic)', kernel.recoveryDelayed], [`tunstack ${MODES[0]} (cubic)`, tunstack[MODES[0]]?.recoveryDelayed]]) {
+  for (const [name, r] of [[`kernel (${kernel.recoveryCc})`, kernel.recoveryDelayed], [`tunstack ${MODES[0]} (cubic)`, tunstack[MODES[0]]?.recoveryDelayed]]) {
     if (!r) continue;
     console.log(`    ${name}: ${r.error ? r.error : `loss ${recoveryLine(r.loss)}; CE ${recoveryLine(r.ce)}`}`);
   }
