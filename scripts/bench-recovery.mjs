@@ -13,8 +13,9 @@
 //
 // Each download is sha256-checked. Retransmitted segments are the server's own count (Tcp RetransSegs: the
 // kernel's in its namespace, tunstack's from /_stack/stats) over the download; CE deliveries likewise
-// (TcpExt TCPDeliveredCE). The kernel here runs its namespace default congestion control (bbr, which
-// paces); tunstack runs CUBIC with internal pacing (`tunstack up`).
+// (TcpExt TCPDeliveredCE). The kernel's figures of record run CUBIC, as tunstack does (internal pacing on, as
+// `tunstack up` has it); a namespace default that differs (bbr on this machine) is measured beside them
+// (scripts/bench.mjs). The loss and CE downloads run again at an equal round trip (DELAY_SPEC).
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
