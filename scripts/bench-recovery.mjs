@@ -119,11 +119,11 @@ export async function kernelReorderFigure(ctx, kernelAddr, clientAddr) {
 
 /** The kernel behind the stage with DELAY_SPEC: the loss and CE figures, their rules on the wire's client end. */
 export async function kernelDelayedFigures(ctx, kernelAddr, clientAddr) {
-  return kernelThroughWire(ctx, kernelAddr, clientAddr, DELAY_SPEC, (dev) => ({ loss: lossFigure(ctx, kernelAddr, dev), ce: ceFigure(ctx, kernelAddr, dev) }));
+  return kernelThroughWire(ctx, kernelAddr, clientAddr, DELAY_SPEC, (dev) => lossAndCeFigures(ctx, kernelAddr, dev));
 }
 
-/** The stack behind `--impair DELAY_SPEC` (the caller started it so): the loss and CE figures. */
-export function stackDelayedFigures(ctx, addr, iface) {
+/** The 1%-loss and the CE download from the server at addr, their rules on the client's `iface`. */
+export function lossAndCeFigures(ctx, addr, iface) {
   return { loss: lossFigure(ctx, addr, iface), ce: ceFigure(ctx, addr, iface) };
 }
 

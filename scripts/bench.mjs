@@ -44,7 +44,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ceFigure, DELAY_SPEC, kernelDelayedFigures, kernelReorderFigure, lossFigure, recoveryLine, REORDER_SPEC, stackDelayedFigures, stackReorderFigure } from './bench-recovery.mjs';
+import { DELAY_SPEC, kernelDelayedFigures, kernelReorderFigure, lossAndCeFigures, recoveryLine, REORDER_SPEC, stackReorderFigure } from './bench-recovery.mjs';
 
 const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const A = `tsbenchA${process.pid}`;
@@ -184,35 +184,20 @@ function netCounters(ns) {
 function serverTcp(addr) {
   if (addr !== '10.77.0.2') {
     const c = netCounters(B);
-    return { OutSegs: c['Tcp.OutSegs'] ?? 0, RetransSegs: c['Tcp.RetransSegs'] ?? 0, LossProbes: c['TcpExt.TCPLossProbes'] ?? 0 };
+    return { OutSegs: c['Tcp.OutSegs'] ?? 0, RetransSegs: c['Tcp.RetransSegs'] ?? 0, LossProbes: c['TcpExt.TCPLossProbes'] ?? 0, DeliveredCE: c['TcpExt.TCPDeliveredCE'] ?? 0 };
   }
   const r = inA(['curl', '-s', '-m', '5', `http://${addr}/_stack/stats`]);
   try {
     const j = JSON.parse(r.out);
-    return { OutSegs: j.Tcp?.OutSegs ?? 0, RetransSegs: j.Tcp?.RetransSegs ?? 0, LossProbes: j.TcpExt?.TCPLossProbes ?? 0 };
+    return { OutSegs: j.Tcp?.OutSegs ?? 0, RetransSegs: j.Tcp?.RetransSegs ?? 0, LossProbes: j.TcpExt?.TCPLossProbes ?? 0, DeliveredCE: j.TcpExt?.TCPDeliveredCE ?? 0 };
   } catch {
-    return { OutSegs: 0, RetransSegs: 0, LossProbes: 0 };
-  }
-}
-
-/** The server's retransmissions, segments and CE deliveries, for the recovery group. */
-function recoveryCounters(addr) {
-  if (addr !== '10.77.0.2') {
-    const c = netCounters(B);
-    return { RetransSegs: c['Tcp.RetransSegs'] ?? 0, OutSegs: c['Tcp.OutSegs'] ?? 0, DeliveredCE: c['TcpExt.TCPDeliveredCE'] ?? 0 };
-  }
-  const r = inA(['curl', '-s', '-m', '5', `http://${addr}/_stack/stats`]);
-  try {
-    const j = JSON.parse(r.out);
-    return { RetransSegs: j.Tcp?.RetransSegs ?? 0, OutSegs: j.Tcp?.OutSegs ?? 0, DeliveredCE: j.TcpExt?.TCPDeliveredCE ?? 0 };
-  } catch {
-    return { RetransSegs: 0, OutSegs: 0, DeliveredCE: 0 };
+    return { OutSegs: 0, RetransSegs: 0, LossProbes: 0, DeliveredCE: 0 };
   }
 }
 const forgetMetrics = () => {
   for (const ns of [A, B]) sh(['ip', '-n', ns, 'tcp_metrics', 'flush', 'all']);
 };
-const recoveryCtx = { A, B, inA, sh, tmp, want: patternSha(20_000_000), counters: recoveryCounters, forgetMetrics };
+const recoveryCtx = { A, B, inA, sh, tmp, want: patternSha(20_000_000), counters: serverTcp, forgetMetrics };
 
 /**
  * Spurious retransmissions on a lossless link, under load: wrk with 64 KiB responses, one 200 MB download,
@@ -371,11 +356,8 @@ function measure(addr, iface) {
   }
   if (have('curl') && have('iptables') && GROUPS.has('loss')) f.lossDl = lossDownload(base, iface);
   if (have('curl') && GROUPS.has('https')) f.https = httpsFigures(addr);
-  if (have('curl') && have('iptables') && GROUPS.has('recovery')) {
-    const recovery = () => ({ loss: lossFigure(recoveryCtx, addr, iface), ce: ceFigure(recoveryCtx, addr, iface) });
-    // The kernel's are measured after measure() returns (kernelRecovery): with its congestion control set.
-    if (addr === '10.77.0.2') f.recovery = recovery();
-  }
+  // The kernel's recovery figures are measured after measure() returns (kernelRecovery), with its congestion control set.
+  if (have('curl') && have('iptables') && GROUPS.has('recovery') && addr === '10.77.0.2') f.recovery = lossAndCeFigures(recoveryCtx, addr, iface);
   return f;
 }
 
@@ -461,8 +443,7 @@ if (have('curl') && have('iptables') && GROUPS.has('recovery')) {
   // namespace default that differs (this machine's is bbr, which neither backs off on random loss nor reacts
   // to CE) is measured too, and shown beside them, outside the ratios.
   const kernelRecovery = async () => ({
-    loss: lossFigure(recoveryCtx, '10.78.0.2', VETH),
-    ce: ceFigure(recoveryCtx, '10.78.0.2', VETH),
+    ...lossAndCeFigures(recoveryCtx, '10.78.0.2', VETH),
     reorder: await kernelReorderFigure(recoveryCtx, '10.78.0.2', '10.78.0.1'),
   });
   const defaultCc = kernelCc();
@@ -571,7 +552,7 @@ if (GROUPS.has('recovery') && have('curl') && MODES.length > 0 && tunstack[MODES
     up = inA(['ping', '-c', '1', '-W', '1', '10.77.0.2'], 5000).status === 0;
     if (!up) await sleep(250);
   }
-  tunstack[MODES[0]].recoveryDelayed = up ? stackDelayedFigures(recoveryCtx, '10.77.0.2', 'tun0') : { error: 'the stack behind --impair never answered' };
+  tunstack[MODES[0]].recoveryDelayed = up ? lossAndCeFigures(recoveryCtx, '10.77.0.2', 'tun0') : { error: 'the stack behind --impair never answered' };
   await stopStack();
 }
 
