@@ -106,7 +106,7 @@ program
   .option('--grace <duration>', 'graceful-shutdown budget: FIN, then RST after it (default 5s)')
   .option('--offload <on|off>', 'TUN offloads: virtio-net header, checksum offload, TSO both ways (default on when the kernel accepts them; off with --impair)', onOff('--offload'))
   .option('--busy-poll <us>', 'after a batch, keep reading the TUN this many microseconds before sleeping (0 = never spin; default 50)', busyPoll)
-  .option('--fast-open <on|off>', 'TCP Fast Open (RFC 7413) for every listener and client, as Linux net.ipv4.tcp_fastopen=0x403 (default off: client only, as Linux)', onOff('--fast-open'))
+  .option('--fast-open <on|off>', 'TCP Fast Open (RFC 7413) for every listener and client, as Linux net.ipv4.tcp_fastopen=0x403 (default on; off: client only, Linux\'s default 1)', onOff('--fast-open'))
   .option('--warmup <on|off>', 'JIT warm-up before taking traffic: a 32 MiB transfer each way between two in-process stacks, no packets (default on)', onOff('--warmup'))
   .option('--dashboard-token <token>', 'the dashboard (/_stack/ on the HTTP server) requires this token (?token=, Bearer, or its cookie)')
   .option('--sample-rate <n>', `observatory samples per second, 1..100 (default ${DEFAULTS.sampleRate})`)

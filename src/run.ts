@@ -6,8 +6,7 @@
 import type { Logger } from 'pino';
 import { RealClock, TimerQueue } from './clock.js';
 import { Stack } from './stack.js';
-import { liveTcpConfig } from './tcp/config.js';
-import { TFO_CLIENT_ENABLE, TFO_SERVER_ENABLE, TFO_SERVER_WO_SOCKOPT1 } from './tcp/fastopen.js';
+import { defaultTcpConfig, liveTcpConfig } from './tcp/config.js';
 import { TunLink } from './link/tun.js';
 import type { Link } from './link/link.js';
 import { ImpairedLink } from './link/impair.js';
@@ -61,7 +60,7 @@ export interface UpOptions {
   sysctl?: readonly string[];
   /** JIT warm-up before taking traffic (`--warmup on|off`, default on): see src/warmup.ts. */
   warmup?: boolean;
-  /** TCP Fast Open on every listener (`--fast-open on`): net.ipv4.tcp_fastopen = 0x403, each listener's queue its backlog. */
+  /** TCP Fast Open on every listener (`--fast-open on`, the default): net.ipv4.tcp_fastopen = 0x403, each listener's queue its backlog; off: Linux's default 1 (client only). */
   fastOpen?: boolean;
   /**
    * The bundled HTTP server (`--http PORT`, `--static DIR`, `--http-limit`): given, it runs even when
@@ -189,7 +188,7 @@ export function startStack(opts: UpOptions, logger: Logger): RunningStack {
 
   const reassembly = opts.reasmTimeoutMs !== undefined ? { timeoutMs: opts.reasmTimeoutMs } : undefined;
   // Tail loss probes and buffer autotuning on, as Linux has them by default (the library's defaults are off: see TcpConfig).
-  const stack = new Stack(applySysctls({ clock, timers, logger, forwarding: opts.forward ?? false, tcp: opts.fastOpen === true ? { ...liveTcpConfig, fastOpen: TFO_CLIENT_ENABLE | TFO_SERVER_ENABLE | TFO_SERVER_WO_SOCKOPT1 } : liveTcpConfig, ...(reassembly ? { reassembly } : {}) }, sysctls));
+  const stack = new Stack(applySysctls({ clock, timers, logger, forwarding: opts.forward ?? false, tcp: opts.fastOpen === false ? { ...liveTcpConfig, fastOpen: defaultTcpConfig.fastOpen } : liveTcpConfig, ...(reassembly ? { reassembly } : {}) }, sysctls));
   const tunIface = stack.addInterface(link, opts.addr, { defaultRoute: true, name: opts.tun });
   if (addr6 !== null && tun.ipv6Unavailable !== null) {
     logger.warn({ tun: opts.tun }, `${tun.ipv6Unavailable}: serving IPv4 only (--addr6 off says so and silences this)`);

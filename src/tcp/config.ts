@@ -4,7 +4,7 @@
  */
 import { EPHEMERAL_HIGH, EPHEMERAL_LOW } from '../ip/local-port-range.js';
 
-import { parseFastOpenKeys } from './fastopen.js';
+import { parseFastOpenKeys, TFO_CLIENT_ENABLE, TFO_SERVER_ENABLE, TFO_SERVER_WO_SOCKOPT1 } from './fastopen.js';
 
 export type CongestionControlName = 'newreno' | 'cubic';
 
@@ -264,6 +264,10 @@ export const liveTcpConfig: Readonly<Partial<TcpConfig>> = {
   congestionControl: 'cubic',
   rmemMax: 6 * 1024 * 1024,
   wmemMax: 4 * 1024 * 1024,
+  // Differs from Linux on purpose: `tunstack up` is the host people send their first Fast Open SYN to, so it
+  // serves Fast Open on every listener (net.ipv4.tcp_fastopen=0x403, each listener's queue its backlog) where
+  // Linux's default (1) is client only. `--fast-open off` gives Linux's default.
+  fastOpen: TFO_CLIENT_ENABLE | TFO_SERVER_ENABLE | TFO_SERVER_WO_SOCKOPT1,
 };
 
 /** The largest receive buffer a connection may reach: what its window scale must be able to express. */
