@@ -20,8 +20,12 @@
  *       start of its slot (so IP headers stay aligned). Without vnetHdr (or
  *       when it was refused) TUNSETOFFLOAD(0) is issued, so a device left with
  *       offloads on by an earlier owner never hands over unsegmented frames.
- *   device.write(packets, start, count[, meta]) -> number written
- *       Writes packets[start .. start+count) (Uint8Array/Buffer each). Stops at
+ *   device.write(packets, start, count[, meta[, tails]]) -> number written
+ *       Writes packets[start .. start+count) (Uint8Array/Buffer each). tails,
+ *       an array indexed like packets, may hold the rest of packet i
+ *       (tails[i], a Uint8Array, empty when none): the packet is then
+ *       packets[i] followed by tails[i], written with one writev (the TCP
+ *       payload straight from its send buffer, no copy in JS). Stops at
  *       EAGAIN/ENOBUFS and returns the number written; other errors throw, the
  *       error's `.written` says how many of the batch went out before it.
  *       On a vnetHdr device every packet goes out with writev behind a
@@ -519,10 +523,28 @@ static void build_vnet_hdr(uint8_t *h, const uint8_t *p, size_t len, uint32_t me
   }
 }
 
-/* device.write(packets, start, count[, meta]) -> number */
+/* tails[idx] as bytes (data, len), or 0 bytes when absent or empty; false (an exception pending) when it is not a Uint8Array. */
+static bool get_tail(napi_env env, napi_value tails, uint32_t idx, uint32_t tails_len, void **data, size_t *len) {
+  *data = NULL;
+  *len = 0;
+  if (tails == NULL || idx >= tails_len) return true;
+  napi_value el;
+  bool is_ta = false;
+  if (napi_get_element(env, tails, idx, &el) != napi_ok || napi_is_typedarray(env, el, &is_ta) != napi_ok) return false;
+  napi_typedarray_type type = napi_int8_array;
+  if (is_ta && napi_get_typedarray_info(env, el, &type, len, data, NULL, NULL) != napi_ok) return false;
+  if (!is_ta || type != napi_uint8_array) {
+    *len = 0;
+    throw_type(env, "write(packets, start, count, meta, tails): every tail must be a Uint8Array");
+    return false;
+  }
+  return true;
+}
+
+/* device.write(packets, start, count[, meta[, tails]]) -> number */
 static napi_value dev_write(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 5;
+  napi_value argv[5];
   tun_dev *d = unwrap_this(env, info, &argc, argv);
   if (!d) return NULL;
   bool is_array = false;
@@ -574,6 +596,23 @@ static napi_value dev_write(napi_env env, napi_callback_info info) {
       meta = (const uint32_t *)data;
     }
   }
+  /* tails: an array indexed like packets (optional): packet i continues with tails[i]. */
+  napi_value tails = NULL;
+  uint32_t tails_len = 0;
+  if (argc >= 5) {
+    napi_valuetype t;
+    NAPI_CALL(env, napi_typeof(env, argv[4], &t));
+    if (t != napi_undefined && t != napi_null) {
+      bool is_arr = false;
+      NAPI_CALL(env, napi_is_array(env, argv[4], &is_arr));
+      if (!is_arr) {
+        throw_type(env, "write(packets, start, count, meta, tails): tails must be an array");
+        return NULL;
+      }
+      tails = argv[4];
+      NAPI_CALL(env, napi_get_array_length(env, tails, &tails_len));
+    }
+  }
   uint32_t written = 0;
   for (; written < count; written++) {
     napi_value el;
@@ -593,15 +632,29 @@ static napi_value dev_write(napi_env env, napi_callback_info info) {
       return NULL;
     }
     ssize_t r;
+    uint32_t idx = start + written;
+    void *tail;
+    size_t tail_len;
+    if (!get_tail(env, tails, idx, tails_len, &tail, &tail_len)) return NULL;
     if (d->vnet_hdr) {
       uint8_t h[VNET_HDR_LEN];
-      uint32_t idx = start + written;
-      build_vnet_hdr(h, (const uint8_t *)data, len, meta && idx < meta_len ? meta[idx] : 0u);
-      struct iovec iov[2];
+      build_vnet_hdr(h, (const uint8_t *)data, len + tail_len, meta && idx < meta_len ? meta[idx] : 0u);
+      struct iovec iov[3];
       iov[0].iov_base = h;
       iov[0].iov_len = VNET_HDR_LEN;
       iov[1].iov_base = data;
       iov[1].iov_len = len;
+      iov[2].iov_base = tail;
+      iov[2].iov_len = tail_len;
+      do {
+        r = writev(d->fd, iov, tail_len > 0 ? 3 : 2);
+      } while (r < 0 && errno == EINTR);
+    } else if (tail_len > 0) {
+      struct iovec iov[2];
+      iov[0].iov_base = data;
+      iov[0].iov_len = len;
+      iov[1].iov_base = tail;
+      iov[1].iov_len = tail_len;
       do {
         r = writev(d->fd, iov, 2);
       } while (r < 0 && errno == EINTR);
@@ -614,7 +667,7 @@ static napi_value dev_write(napi_env env, napi_callback_info info) {
       int err = errno;
       if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) break;
       char message[256];
-      snprintf(message, sizeof message, "write of a %zu-byte packet to TUN device %s failed: %s", len,
+      snprintf(message, sizeof message, "write of a %zu-byte packet to TUN device %s failed: %s", len + tail_len,
                d->name, strerror(err));
       throw_errno(env, err, NULL, "write", d->name, message);
       /* tell the caller where the batch stopped */

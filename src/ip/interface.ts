@@ -11,6 +11,9 @@ export class NetInterface {
   /** Offload words of the queued packets (src/wire/offload.ts), same index; sent along only when one is non-zero. */
   private txMeta = new Uint32Array(64);
   private txMetaUsed = false;
+  /** The rest of each queued packet still in a TCP send buffer (same index; empty when none): Link `tails`. */
+  private readonly txTails: Uint8Array[] = [];
+  private txTailsUsed = false;
 
   constructor(
     readonly name: string,
@@ -39,11 +42,22 @@ export class NetInterface {
     return this.link.offloads ?? NO_OFFLOADS;
   }
 
-  /** Queues a packet; `meta` is its offload word (0 = a complete wire packet). */
-  enqueue(packet: Uint8Array, meta = 0): void {
+  /** True when the link takes packets in two pieces (headers, then a view of the payload): see Link `takesTails`. */
+  get takesTails(): boolean {
+    return this.link.takesTails === true && this.link.sendsSynchronously === true;
+  }
+
+  /**
+   * Queues a packet; `meta` is its offload word (0 = a complete wire packet); `tail`, only when `takesTails`,
+   * the rest of the packet (a view the link reads during the flush).
+   */
+  enqueue(packet: Uint8Array, meta = 0, tail: Uint8Array = EMPTY): void {
     const i = this.txCount;
     if (i < this.txQueue.length) this.txQueue[i] = packet;
     else this.txQueue.push(packet);
+    if (i < this.txTails.length) this.txTails[i] = tail;
+    else this.txTails.push(tail);
+    if (tail.length !== 0) this.txTailsUsed = true;
     if (i >= this.txMeta.length) {
       const m = new Uint32Array(this.txMeta.length * 2);
       m.set(this.txMeta);
@@ -58,14 +72,23 @@ export class NetInterface {
     const n = this.txCount;
     if (n === 0) return;
     this.txCount = 0;
-    if (this.txMetaUsed) {
+    if (this.txTailsUsed) {
+      this.txTailsUsed = false;
+      this.txMetaUsed = false;
+      this.link.send(this.txQueue, n, this.txMeta, this.txTails);
+    } else if (this.txMetaUsed) {
       this.txMetaUsed = false;
       this.link.send(this.txQueue, n, this.txMeta);
     } else {
       this.link.send(this.txQueue, n);
     }
-    // Drop references so sent buffers can be collected (the link owns them now).
-    for (let i = 0; i < n; i++) this.txQueue[i] = EMPTY;
+    // Drop references so sent buffers can be collected (the link owns them now; the send buffers' views are done).
+    const q = this.txQueue;
+    const t = this.txTails;
+    for (let i = 0; i < n; i++) {
+      q[i] = EMPTY;
+      t[i] = EMPTY;
+    }
   }
 }
 

@@ -52,6 +52,8 @@ export interface Ipv4Options {
 /** `meta`: the link's offload word for the packet (partial checksum, GSO size), 0 when none. */
 export type DatagramSink = (packet: Uint8Array, ip: Ipv4Header, iface: NetInterface, now: number, meta?: number) => void;
 
+/** No tail: the whole packet is in the buffer handed to `output`. */
+const NO_TAIL = new Uint8Array(0);
 export class Ipv4Layer {
   readonly routes = new RouteTable();
   readonly interfaces: NetInterface[] = [];
@@ -252,9 +254,11 @@ export class Ipv4Layer {
   /**
    * Sends a datagram we originate: `buf` holds the payload at [20, 20+payloadLength);
    * the header is written into buf[0..20). The buffer's ownership passes to
-   * the link. `tos` is the TOS byte (its low two bits the ECN field, RFC 3168 §5). Returns an error code instead of throwing.
+   * the link. `tos` is the TOS byte (its low two bits the ECN field, RFC 3168 §5). `tail`, when not empty, is
+   * the end of the payload kept where it is (a view of a TCP send buffer): `buf` then holds the first
+   * `payloadLength - tail.length` payload bytes. Returns an error code instead of throwing.
    */
-  output(buf: Uint8Array, payloadLength: number, src: number, dst: number, protocol: number, dontFragment = false, ttl = this.options.defaultTtl, meta = 0, tos = 0): IpOutputError | undefined {
+  output(buf: Uint8Array, payloadLength: number, src: number, dst: number, protocol: number, dontFragment = false, ttl = this.options.defaultTtl, meta = 0, tos = 0, tail: Uint8Array = NO_TAIL): IpOutputError | undefined {
     const route = this.routes.lookup(dst);
     if (!route) {
       this.stats.Ip.OutNoRoutes++;
@@ -266,10 +270,24 @@ export class Ipv4Layer {
     this.stats.Ip.OutRequests++;
     const id = this.nextId;
     emitIpv4Simple(buf, total, id, dontFragment, ttl, protocol, src === 0 ? iface.address : src, dst, tos);
-    const packet = buf.length === total ? buf : buf.subarray(0, total);
+    const head = total - tail.length;
+    const packet = buf.length === head ? buf : buf.subarray(0, head);
     // A super-segment takes one IP ID per wire segment (the segments count up from `id`, as Linux's GSO does).
-    this.nextId = (id + ((meta & META_GSO_MASK) === 0 ? 1 : gsoSegmentCount(packet, meta))) & 0xffff;
-    return this.transmit(packet, iface, dontFragment, meta);
+    this.nextId = (id + ((meta & META_GSO_MASK) === 0 ? 1 : gsoSegmentCount(packet, meta, total))) & 0xffff;
+    if (tail.length === 0) return this.transmit(packet, iface, dontFragment, meta);
+    // Headers and payload go to the link as two pieces (one writev, no copy) when it takes them and has
+    // nothing to do to the bytes — no segmenting, checksumming or fragmenting here; else they are joined.
+    const off = iface.offloads;
+    const gso = meta & META_GSO_MASK;
+    if (iface.takesTails && off.txChecksum && (gso !== 0 ? off.tso4 : total <= iface.mtu)) {
+      iface.enqueue(packet, meta, tail);
+      this.onOutput();
+      return undefined;
+    }
+    const whole = this.allocateUnzeroed(total - IPV4_MIN_HEADER);
+    whole.set(packet);
+    whole.set(tail, head);
+    return this.transmit(whole, iface, dontFragment, meta);
   }
 
   /**

@@ -18,14 +18,16 @@ export class CopyArena {
     private readonly doubling: boolean,
   ) {}
 
-  copy(p: Uint8Array): Uint8Array {
-    const n = p.length;
+  /** A copy of `p` followed by `tail` (the rest of a packet in two pieces: src/link/link.ts `tails`). */
+  copy(p: Uint8Array, tail: Uint8Array = EMPTY): Uint8Array {
+    const n = p.length + tail.length;
     if (this.used + n > this.area.length) {
       this.area = new Uint8Array(Math.max(this.minBytes, this.doubling ? this.area.length * 2 : this.area.length, n));
       this.used = 0;
     }
     const v = this.area.subarray(this.used, this.used + n);
     v.set(p);
+    if (tail.length > 0) v.set(tail, p.length);
     this.used = (this.used + n + 7) & ~7; // 8-byte aligned copies (IP/TCP headers stay word-aligned)
     return v;
   }
@@ -65,8 +67,9 @@ export class FifoCopyArena {
     private readonly keepFree = 2,
   ) {}
 
-  copy(p: Uint8Array): Uint8Array {
-    const n = p.length;
+  /** A copy of `p` followed by `tail` (the rest of a packet in two pieces: src/link/link.ts `tails`). */
+  copy(p: Uint8Array, tail: Uint8Array = EMPTY): Uint8Array {
+    const n = p.length + tail.length;
     let a = this.current;
     if (a === null || a.used + n > a.bytes.length) {
       if (a !== null && a.live === 0 && n <= a.bytes.length) a.used = 0;
@@ -77,6 +80,7 @@ export class FifoCopyArena {
     }
     const v = a.bytes.subarray(a.used, a.used + n);
     v.set(p);
+    if (tail.length > 0) v.set(tail, p.length);
     a.used = (a.used + n + 7) & ~7; // 8-byte aligned copies (IP/TCP headers stay word-aligned)
     a.live++;
     return v;

@@ -31,9 +31,17 @@ export interface Link {
   /**
    * Sends `count` packets (`packets[0..count)`) as one batch. `meta`, when
    * given, holds one offload word per packet (same index); the stack passes
-   * non-zero words only to a link whose `offloads` asks for them.
+   * non-zero words only to a link whose `offloads` asks for them. `tails`, when given (only to a link with
+   * `takesTails`), holds the rest of each packet (same index; empty when none): packet i is `packets[i]`
+   * followed by `tails[i]`, a view of a TCP send buffer that the link must be done with when `send` returns.
    */
-  send(packets: readonly Uint8Array[], count: number, meta?: Uint32Array): void;
+  send(packets: readonly Uint8Array[], count: number, meta?: Uint32Array, tails?: readonly Uint8Array[]): void;
+  /**
+   * True when `send` takes `tails`: a packet in two pieces, its headers and its payload still in the TCP send
+   * buffer, written with one writev and no copy (only with `sendsSynchronously`). Absent = false: the stack
+   * joins the pieces before it hands the packet over.
+   */
+  readonly takesTails?: boolean | undefined;
   /** Offloads this link performs; absent = none. */
   readonly offloads?: LinkOffloads | undefined;
   /**

@@ -30,7 +30,8 @@ export interface MemoryLinkOptions {
   offloads?: boolean;
   /**
    * Copy each sent packet into the peer's reusable inbox area, so the sender may reuse its buffers at once
-   * (`sendsSynchronously`, as a TUN write): no transmit slab becomes garbage. Default false (queued as they are).
+   * (`sendsSynchronously`, as a TUN write): no transmit slab becomes garbage; packets in two pieces (`takesTails`)
+   * are copied whole. Default false (queued as they are).
    */
   copyOnSend?: boolean;
 }
@@ -65,6 +66,10 @@ export class MemoryLink implements Link {
   private readonly batchMeta: Uint32Array | null;
   readonly offloads: LinkOffloads | undefined;
   readonly sendsSynchronously: boolean;
+  /** With copyOnSend: a packet may come in two pieces (headers, payload still in a send buffer), copied whole. */
+  readonly takesTails: boolean;
+  /** Packets that came in two pieces. */
+  tailsTaken = 0;
   /** With copyOnSend: the area the inbox packets are copied into, reused once the inbox is empty. */
   private readonly arena = new CopyArena(1 << 20, true);
   private arenaReset = false;
@@ -75,6 +80,7 @@ export class MemoryLink implements Link {
 
   private constructor(name: string, mtu: number, autoDeliver: boolean, batchLimit: number, offloads: boolean, copyOnSend: boolean) {
     this.sendsSynchronously = copyOnSend;
+    this.takesTails = copyOnSend;
     this.name = name;
     this.mtu = mtu;
     this.autoDeliver = autoDeliver;
@@ -117,7 +123,7 @@ export class MemoryLink implements Link {
     this.receiver = receiver;
   }
 
-  send(packets: readonly Uint8Array[], count: number, meta?: Uint32Array): void {
+  send(packets: readonly Uint8Array[], count: number, meta?: Uint32Array, tails?: readonly Uint8Array[]): void {
     const peer = this.peer;
     if (this.closed || peer === null || peer.closed) {
       this.stats.closedDrops += count;
@@ -127,12 +133,14 @@ export class MemoryLink implements Link {
     let queued = 0;
     for (let i = 0; i < count; i++) {
       const p = packets[i]!;
+      const tail = tails === undefined || !this.takesTails ? EMPTY : tails[i]!;
       const m = this.offloads !== undefined && meta !== undefined ? meta[i]! : 0;
-      if (p.length > mtu && (m & META_GSO_MASK) === 0) {
+      if (p.length + tail.length > mtu && (m & META_GSO_MASK) === 0) {
         this.stats.mtuDrops++;
         continue;
       }
-      peer.inbox.push(this.sendsSynchronously ? peer.arena.copy(p) : p);
+      if (tail.length > 0) this.tailsTaken++;
+      peer.inbox.push(this.sendsSynchronously ? peer.arena.copy(p, tail) : p);
       // As the kernel hands them to a TUN reader: a partial checksum arrives partial and trusted.
       if (this.offloads !== undefined) peer.inboxMeta.push(m & META_CSUM_PARTIAL ? m | META_CSUM_TRUSTED : m);
       queued++;

@@ -81,6 +81,11 @@ export class PcapTap implements Link {
     return this.inner.sendsSynchronously;
   }
 
+  /** Packets in two pieces pass through while nothing is recorded (a capture wants them whole: the stack joins them). */
+  get takesTails(): boolean {
+    return this.writer === null && this.inner.takesTails === true;
+  }
+
   /** The inner link's offloads: the tap passes offload metadata through untouched. */
   get offloads(): LinkOffloads | undefined {
     return this.inner.offloads;
@@ -91,10 +96,12 @@ export class PcapTap implements Link {
    * a super-segment as the segments it is cut into (by the kernel or in software — the same segments),
    * a partial checksum completed; the packets themselves are not touched.
    */
-  private record(w: CaptureFileWriter, packets: readonly Uint8Array[], count: number, meta: Uint32Array | undefined, dir: 1 | 2): void {
+  private record(w: CaptureFileWriter, packets: readonly Uint8Array[], count: number, meta: Uint32Array | undefined, dir: 1 | 2, tails?: readonly Uint8Array[]): void {
     const ts = this.timestamp();
     for (let i = 0; i < count; i++) {
-      const packet = packets[i]!;
+      // A packet in two pieces (a capture started between its queueing and the flush) is recorded whole.
+      const tail = tails === undefined ? EMPTY : tails[i]!;
+      const packet = tail.length === 0 ? packets[i]! : joined(packets[i]!, tail);
       // The filter sees the packet before it is cut: every wire segment of it has the same addresses and ports.
       if (w.keeps !== undefined && !w.keeps(packet)) continue;
       const m = meta === undefined ? 0 : meta[i]! & ~META_CSUM_TRUSTED;
@@ -113,10 +120,11 @@ export class PcapTap implements Link {
     });
   }
 
-  send(packets: readonly Uint8Array[], count: number, meta?: Uint32Array): void {
+  send(packets: readonly Uint8Array[], count: number, meta?: Uint32Array, tails?: readonly Uint8Array[]): void {
     const w = this.writer;
-    if (w !== null && !this.closed) this.record(w, packets, count, meta, OUTBOUND);
-    if (meta === undefined) this.inner.send(packets, count);
+    if (w !== null && !this.closed) this.record(w, packets, count, meta, OUTBOUND, tails);
+    if (tails !== undefined) this.inner.send(packets, count, meta, tails);
+    else if (meta === undefined) this.inner.send(packets, count);
     else this.inner.send(packets, count, meta);
   }
 
@@ -137,4 +145,13 @@ export class PcapTap implements Link {
     this.inner.close();
     this.stop();
   }
+}
+
+const EMPTY = new Uint8Array(0);
+
+function joined(head: Uint8Array, tail: Uint8Array): Uint8Array {
+  const p = new Uint8Array(head.length + tail.length);
+  p.set(head);
+  p.set(tail, head.length);
+  return p;
 }

@@ -58,12 +58,12 @@ class LoopbackDevice implements TunDevice {
     this.rxVnet = new Uint8Array(batchSize * VNET_SLOT);
   }
 
-  write(packets: readonly Uint8Array[], start: number, count: number, meta?: Uint32Array): number {
+  write(packets: readonly Uint8Array[], start: number, count: number, meta?: Uint32Array, tails?: readonly Uint8Array[]): number {
     const peer = this.peer;
     if (this.closed || peer === null || peer.closed) return count; // the kernel takes it and drops it
     for (let i = start; i < start + count; i++) {
       if (this.loss > 0 && this.random() < this.loss) continue;
-      peer.queue.push(peer.arena.copy(packets[i]!));
+      peer.queue.push(tails === undefined ? peer.arena.copy(packets[i]!) : peer.arena.copy(packets[i]!, tails[i]!));
       peer.queueMeta.push(meta !== undefined ? meta[i]! : 0);
     }
     peer.schedule();

@@ -89,7 +89,7 @@ export interface TunDevice {
   readonly rxVnet?: Uint8Array;
   readonly vnetHdr?: boolean;
   readonly offloadFlags?: number;
-  write(packets: readonly Uint8Array[], start: number, count: number, meta?: Uint32Array): number;
+  write(packets: readonly Uint8Array[], start: number, count: number, meta?: Uint32Array, tails?: readonly Uint8Array[]): number;
   /** Reads what is waiting (one batch, non-blocking) and delivers it through onReceive before returning the count; older shims lack it. */
   readPending?(): number;
   close(): void;
@@ -179,6 +179,8 @@ export class TunLink implements Link {
   ipv6Unavailable: string | null = null;
   /** Every packet is written (copied by the kernel) inside `send`. */
   readonly sendsSynchronously = true;
+  /** A packet in two pieces (headers, then its payload in the send buffer) goes out with one writev. */
+  readonly takesTails = true;
   /** Super-segments written (cut by the kernel) / received (the kernel's own, left whole). */
   txGsoPackets = 0;
   rxGsoPackets = 0;
@@ -277,7 +279,7 @@ export class TunLink implements Link {
     this.receiver = receiver;
   }
 
-  send(packets: readonly Uint8Array[], count: number, meta?: Uint32Array): void {
+  send(packets: readonly Uint8Array[], count: number, meta?: Uint32Array, tails?: readonly Uint8Array[]): void {
     if (count <= 0) return;
     if (this.closed) {
       this.txDrops += count;
@@ -290,7 +292,7 @@ export class TunLink implements Link {
     let i = 0;
     while (i < count) {
       try {
-        const n = this.dev.write(packets, i, count - i, m);
+        const n = this.dev.write(packets, i, count - i, m, tails);
         this.txPackets += n;
         i += n;
         // A short count means the device queue is full: the rest is dropped.

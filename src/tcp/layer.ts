@@ -21,7 +21,7 @@ import { seqAdd } from './seq.js';
 import { HashKey, hsiphash4, portsWord } from './hash.js';
 import { TcpListener } from './listener.js';
 import { RingPool } from './ring-pool.js';
-import { RING_POOL_BYTES } from './tunables.js';
+import { RING_POOL_BYTES, TAIL_MIN_BYTES } from './tunables.js';
 import { TimeWaitEntry, TimeWaitTable, TW_ACK, TW_SYN } from './time-wait.js';
 import { SynCookies } from './syn-cookies.js';
 import { FastOpenContext, TFO_CLIENT_ENABLE } from './fastopen.js';
@@ -548,14 +548,17 @@ export class TcpLayer implements ServerHost {
       this.output6(buf, f, hlen, len, conn.localAddr, conn.remoteAddr, ipEcn, META_CSUM_PARTIAL | gso);
       return;
     }
-    const buf = ip.allocateUnzeroed(hlen + len); // every header byte is written, the payload copied over
-    if (len > 0) conn.sb.copyOut(sbOffset, len, buf, 20 + hlen);
+    // A large payload stays in the send buffer: the link writes headers and payload as two pieces (no copy).
+    const tail = len >= TAIL_MIN_BYTES ? conn.sb.view(sbOffset, len) : null;
+    const copied = tail === null ? len : 0;
+    const buf = ip.allocateUnzeroed(hlen + copied); // every header byte is written, the payload copied over
+    if (copied > 0) conn.sb.copyOut(sbOffset, len, buf, 20 + hlen);
     emitTcp(buf, 20, f, len, conn.localAddr, conn.remoteAddr, true);
     conn.segsOut += segs;
     this.stats.Tcp.OutSegs += segs;
     if (flags & TCP_RST) this.stats.Tcp.OutRsts++;
     if (this.probe.segActive) this.probe.tcpOut(conn, seq, f.ack, flags, window, len);
-    if (ip.output(buf, hlen + len, conn.localAddr, conn.remoteAddr, IPPROTO_TCP, true, undefined, META_CSUM_PARTIAL | gso, ipEcn) !== undefined) this.stats.drop('tcp.out-error');
+    if (ip.output(buf, hlen + len, conn.localAddr, conn.remoteAddr, IPPROTO_TCP, true, undefined, META_CSUM_PARTIAL | gso, ipEcn, tail ?? undefined) !== undefined) this.stats.drop('tcp.out-error');
   }
 
   /** Fills the one reused header object for the next segment (no allocation per segment). */
@@ -650,6 +653,8 @@ export class TcpLayer implements ServerHost {
   egress(now: number): void {
     if (this.servicing) return;
     this.servicing = true;
+    // What the last pass queued has been flushed: rings given back since are free for reuse.
+    this.rings.settle();
     const held = this.deferred;
     if (held.length > 0) {
       for (let i = 0; i < held.length; i++) this.markDirty(held[i]!);

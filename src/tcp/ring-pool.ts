@@ -7,10 +7,16 @@
  * request rate. The pool hands the same rings round; what it keeps is capped (`maxBytes`), the rest is left
  * to the collector. A ring taken from the pool still holds an old connection's bytes: the buffers only ever
  * read back what they wrote themselves.
+ *
+ * A ring given back is not handed out again until `settle()`, which the layer calls at the start of each egress
+ * pass: a segment queued in the pass may still point into a send ring that was given back later in the same
+ * pass (a grow, an abort) — its payload is read by the link at the flush that ends the pass (`tails`).
  */
 export class RingPool {
   /** Free rings by log2(size). */
   private readonly free: Uint8Array[][] = [];
+  /** Given back since the last `settle()`. */
+  private readonly resting: Uint8Array[] = [];
   private held = 0;
 
   constructor(readonly maxBytes: number) {}
@@ -34,14 +40,24 @@ export class RingPool {
   give(ring: Uint8Array): void {
     const size = ring.length;
     if (size === 0 || (size & (size - 1)) !== 0 || this.held + size > this.maxBytes) return;
-    const k = 31 - Math.clz32(size);
-    (this.free[k] ??= []).push(ring);
+    this.resting.push(ring);
     this.held += size;
+  }
+
+  /** Rings given back since the last call may be handed out again (nothing queued for the links points into them). */
+  settle(): void {
+    const r = this.resting;
+    for (let i = 0; i < r.length; i++) {
+      const ring = r[i]!;
+      (this.free[31 - Math.clz32(ring.length)] ??= []).push(ring);
+    }
+    r.length = 0;
   }
 
   /** Lets go of every free ring (a closed layer keeps no memory for connections it will not have). */
   clear(): void {
     this.free.length = 0;
+    this.resting.length = 0;
     this.held = 0;
   }
 }

@@ -101,6 +101,17 @@ export class SendBuffer {
     if (first < len) dst.set(this.buf.subarray(0, len - first), dstOff + first);
   }
 
+  /**
+   * The `len` bytes starting `offset` bytes after SND.UNA as a view of the ring, or null when they wrap round
+   * its end. The view is valid until the bytes are acknowledged or the ring is given back (`grow`, `release`):
+   * the link reads it in the same flush (src/link/link.ts `tails`), and the layer's ring pool keeps a ring
+   * given back out of use until the next egress pass (src/tcp/ring-pool.ts).
+   */
+  view(offset: number, len: number): Uint8Array | null {
+    const start = (this.head + offset) & this.mask;
+    return start + len <= this.buf.length ? this.buf.subarray(start, start + len) : null;
+  }
+
   /** Drops `n` acknowledged bytes from the front. */
   consume(n: number): void {
     if (n >= this.length) {

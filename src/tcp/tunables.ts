@@ -8,6 +8,12 @@ import { defaultTcpConfig as d, type TcpConfig } from './config.js';
 
 /** Most bytes of free rings kept for reuse (src/tcp/ring-pool.ts). */
 export const RING_POOL_BYTES = 16 * 1024 * 1024;
+/**
+ * A segment with at least this many payload bytes leaves them in the send buffer: the link writes its headers
+ * and a view of the payload with one writev (src/link/link.ts `tails`). Smaller ones are copied next to their
+ * headers, which costs less than a second piece.
+ */
+export const TAIL_MIN_BYTES = 4096;
 
 /** Largest chunk handed to the application in one push. */
 export const READ_CHUNK = 256 * 1024;
@@ -146,6 +152,7 @@ export const tcpTunables: readonly Tunable<TcpConfig>[] = [
 ];
 
 export const tcpConstants: readonly Tunable<unknown>[] = [
+  buildConstant({ name: 'tunstack.tcp.zero_copy_min_bytes', unit: 'bytes', default: TAIL_MIN_BYTES, text: 'a segment with this much payload or more is written from the send buffer without a copy (headers and payload as two pieces of one writev)' }),
   buildConstant({ name: 'tunstack.tcp.ring_pool_bytes', unit: 'bytes', default: RING_POOL_BYTES, text: 'most bytes of free buffer rings kept for reuse by new connections' }),
   buildConstant({ name: 'tunstack.tcp.read_chunk_bytes', unit: 'bytes', default: READ_CHUNK, text: "largest chunk handed to the application in one 'data' event" }),
   buildConstant({ name: 'tunstack.tcp.autotune_min_rtt_ms', unit: 'ms', default: AUTOTUNE_MIN_RTT_MS, text: 'buffers autotune only on paths whose smallest RTT is at least this', differs: 'Linux autotunes on any path; below 4 ms growth only made rings outgrow the CPU caches (measured)' }),

@@ -179,14 +179,14 @@ export function partialChecksum(src: number, dst: number, protocol: number, l4Le
   return foldSum(pseudoHeaderSum(src, dst, protocol, l4Length));
 }
 
-/** Number of wire segments a packet with this meta word becomes (1 unless it is a super-segment). */
-export function gsoSegmentCount(packet: Uint8Array, meta: number): number {
+/** Number of wire segments a packet with this meta word becomes (1 unless it is a super-segment); `length`, its whole length when `packet` holds only its first bytes. */
+export function gsoSegmentCount(packet: Uint8Array, meta: number, length = packet.length): number {
   const gso = meta & META_GSO_MASK;
   if (gso !== 0 && packet.length > 0 && packet[0]! >> 4 === 6) return gsoSegmentCount6(packet, gso);
   if (gso === 0 || packet.length < 40) return 1;
   const ihl = (packet[0]! & 0x0f) * 4;
   const thl = (packet[ihl + 12]! >> 4) * 4;
-  const payload = packet.length - ihl - thl;
+  const payload = length - ihl - thl;
   return payload > gso ? Math.ceil(payload / gso) : 1;
 }
 

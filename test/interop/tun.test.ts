@@ -147,6 +147,18 @@ describe.skipIf(!can.ok)(`TUN shim interop${can.ok ? '' : ` (SKIPPED: ${can.reas
     expect(ns.exec(['ip', 'link', 'show', 'tun0']).status).not.toBe(0);
   }, 60_000);
 
+  it('writes a packet handed over in two pieces (headers, then a tail) as one: large pings come back intact', async () => {
+    ns = NetNs.create('tuntest');
+    // Each echo reply goes out as its first 28 bytes (IP + ICMP headers) and the rest as a tail: one writev.
+    const { out } = await startFixture(ns, ['--name', 'tun0', '--addr', '10.77.0.1', '--prefix', '24', '--up', '--split', '28']);
+    const ping = ns.exec(['ping', '-n', '-c', '10', '-i', '0.01', '-W', '2', '-s', '1400', '-p', 'a5c3', '10.77.0.2'], { timeoutMs: 20_000 });
+    expect(ping.stdout).toMatch(/10 packets transmitted, 10 received, 0% packet loss/);
+    expect(ping.stdout).not.toMatch(/wrong data|BAD CHECKSUM|truncated/i);
+    const closed = await stopFixture(out);
+    expect(closed['echoes']).toBe(10);
+    expect(closed['txDrops']).toBe(0);
+  }, 60_000);
+
   it('attaches to an existing persistent device without reconfiguring it', async () => {
     ns = NetNs.create('tuntest');
     ns.run(['ip', 'tuntap', 'add', 'dev', 'tun1', 'mode', 'tun']);

@@ -175,14 +175,42 @@ class TsoLink implements Link {
   }
 }
 
-async function bulk(tcpA: Partial<TcpConfig>, tso: boolean, n = 400_000): Promise<{ wire: Uint8Array[]; got: Buffer; link: TsoLink | null }> {
+/**
+ * A TSO link that also takes packets in two pieces, as the TUN link does: the headers, then a view of the TCP
+ * send buffer (`tails`), read before `send` returns. It joins them and cuts as TsoLink does.
+ */
+class TailTsoLink extends TsoLink {
+  readonly takesTails = true;
+  readonly sendsSynchronously = true;
+  tails = 0;
+  override send(packets: readonly Uint8Array[], count: number, meta?: Uint32Array, tails?: readonly Uint8Array[]): void {
+    const whole: Uint8Array[] = [];
+    for (let i = 0; i < count; i++) {
+      const t = tails?.[i];
+      if (t === undefined || t.length === 0) whole.push(packets[i]!);
+      else {
+        this.tails++;
+        const p = new Uint8Array(packets[i]!.length + t.length);
+        p.set(packets[i]!);
+        p.set(t, packets[i]!.length);
+        whole.push(p);
+      }
+    }
+    super.send(whole, count, meta);
+  }
+}
+
+async function bulk(tcpA: Partial<TcpConfig>, tso: boolean | 'tails', n = 400_000, lose = 0): Promise<{ wire: Uint8Array[]; got: Buffer; link: TsoLink | null }> {
   const wire: Uint8Array[] = [];
-  const net = new Vnet({ tcpA: { seed: 5, ...tcpA }, tcpB: { seed: 6 }, dropA: (p) => (wire.push(p.slice()), false) });
+  let k = 0;
+  // `lose`: every lose-th data segment from A is dropped on the wire (retransmissions come from the send buffer again).
+  const dropA = (p: Uint8Array): boolean => (wire.push(p.slice()), lose > 0 && p.length > 1000 && ++k % lose === 0);
+  const net = new Vnet({ tcpA: { seed: 5, ...tcpA }, tcpB: { seed: 6 }, dropA });
   let link: TsoLink | null = null;
-  if (tso) {
+  if (tso !== false) {
     // Put a TSO link between A's stack and its wire (A's interface link is replaced before any traffic).
     const iface = net.a.interfaces[0]!;
-    link = new TsoLink(iface.link);
+    link = tso === 'tails' ? new TailTsoLink(iface.link) : new TsoLink(iface.link);
     (iface as unknown as { link: Link }).link = link;
   }
   const chunks: Buffer[] = [];
@@ -216,6 +244,22 @@ describe('TSO in the TCP output path', () => {
     const off = await bulk({ tso: false }, false);
     expect(r.wire.length).toBe(off.wire.length);
     for (let i = 0; i < r.wire.length; i++) expect(Buffer.from(r.wire[i]!).equals(Buffer.from(off.wire[i]!))).toBe(true);
+  });
+
+  it('hands a link that takes tails each large segment as headers plus a view of the send buffer: the same wire, byte for byte', async () => {
+    const r = await bulk({}, 'tails');
+    expect(r.got.equals(Buffer.from(bytes(400_000, 3)))).toBe(true);
+    expect((r.link as TailTsoLink).tails).toBeGreaterThan(3);
+    const copied = await bulk({}, true);
+    expect(r.wire.length).toBe(copied.wire.length);
+    for (let i = 0; i < r.wire.length; i++) expect(Buffer.from(r.wire[i]!).equals(Buffer.from(copied.wire[i]!))).toBe(true);
+  });
+
+  it('with 1 data segment in 40 lost, recovery over a link that takes tails still delivers every byte exactly', async () => {
+    const r = await bulk({ sack: true }, 'tails', 1_000_000, 40);
+    expect(r.got.length).toBe(1_000_000);
+    expect(r.got.equals(Buffer.from(bytes(1_000_000, 3)))).toBe(true);
+    expect((r.link as TailTsoLink).tails).toBeGreaterThan(3);
   });
 });
 

@@ -21,6 +21,19 @@ describe('send buffer', () => {
     sb.copyOut(0, 3000, all, 0);
     expect([...all]).toEqual([...bytes(3000, 2500)]);
   });
+
+  it('gives a view of held bytes in place, or null where they wrap round the ring end', () => {
+    const sb = new SendBuffer(4096, 4096);
+    sb.write(bytes(3000), 0, 3000);
+    const v = sb.view(100, 2000)!;
+    expect([...v]).toEqual([...bytes(2000, 100)]);
+    sb.consume(2500); // head at 2500 of a 4096-byte ring
+    sb.write(bytes(3000, 3000), 0, 3000); // 500 held + 3000: runs over the end
+    expect(sb.view(0, 1500)).not.toBeNull();
+    expect([...sb.view(0, 1500)!]).toEqual([...bytes(1500, 2500)]);
+    expect(sb.view(1000, 1000)).toBeNull(); // bytes 3500..4500 of the stream: 3500..4096 and 0..404 of the ring
+    expect([...sb.view(2000, 1000)!]).toEqual([...bytes(1000, 4500)]);
+  });
 });
 
 describe('receive buffer and out-of-order assembler', () => {

@@ -111,11 +111,22 @@ describe('RingPool', () => {
     pool.give(r2);
     pool.give(new Uint8Array(16384)); // over the cap: left to the collector
     expect(pool.pooledBytes).toBe(48 * 1024);
+    pool.settle();
     expect(pool.take(16384)).toBe(r1);
     expect(pool.take(32768)).toBe(r2);
     expect(pool.take(16384)).not.toBe(r1);
     pool.give(new Uint8Array(3000)); // not a power of two: never pooled
     expect(pool.pooledBytes).toBe(0);
+  });
+
+  it('hands a ring given back out again only after settle(): a queued packet may still point into it', () => {
+    const pool = new RingPool(1 << 20);
+    const r1 = pool.take(16384);
+    pool.give(r1);
+    const r2 = pool.take(16384);
+    expect(r2).not.toBe(r1);
+    pool.settle();
+    expect(pool.take(16384)).toBe(r1);
   });
 
   it('a send buffer gives its ring back when released and takes it again on the next write', () => {
@@ -129,6 +140,7 @@ describe('RingPool', () => {
     sb.release();
     expect(sb.allocated).toBe(0);
     expect(pool.pooledBytes).toBe(16384);
+    pool.settle(); // the layer's next egress pass
     sb.write(Uint8Array.of(1, 2, 3), 0, 3);
     expect(pool.pooledBytes).toBe(0);
     const out = new Uint8Array(3);
