@@ -89,32 +89,60 @@ export function parseBytesCount(v: string | null): number | Error {
   return n;
 }
 
-/** Writes exactly `n` pattern bytes to `res`, waiting for 'drain' whenever write() says so; stops when the client goes. */
+/**
+ * Writes exactly `n` pattern bytes to `res`, waiting for 'drain' whenever write() says so; stops when the client goes.
+ * The state is a class and the loop its method, not a closure made per response: V8 keeps a closure's optimized
+ * code only while a closure of it lives, so what the warm-up compiled for a per-response closure went with the
+ * warm-up's last response, and the first live download paid for compiling it again.
+ */
 export function streamBytes(res: ServerResponse, n: number): void {
-  let left = n;
-  let stopped = false;
-  const stop = (): void => {
-    stopped = true;
-  };
-  res.once('close', stop);
-  const pump = (): void => {
-    while (!stopped && left > 0) {
-      const k = left >= BLOCK.length ? BLOCK.length : left;
+  const stream = new BytesStream(res, n);
+  // The stream lives as long as its response: the warm-up keeps some responses, and with them the shape of a
+  // stream that V8's optimized `pump` and its feedback name (an object shape nothing holds is collected, and
+  // the code that relied on it thrown away).
+  streams.set(res, stream);
+  stream.pump();
+}
+
+const streams = new WeakMap<ServerResponse, BytesStream>();
+
+class BytesStream {
+  private left: number;
+  private stopped = false;
+  /** `pump` bound to this stream: the 'drain' listener. */
+  private readonly onDrain: () => void;
+
+  constructor(
+    private readonly res: ServerResponse,
+    n: number,
+  ) {
+    this.left = n;
+    this.onDrain = this.pump.bind(this);
+    res.once('close', this.stop.bind(this));
+  }
+
+  private stop(): void {
+    this.stopped = true;
+  }
+
+  pump(): void {
+    const res = this.res;
+    while (!this.stopped && this.left > 0) {
+      const k = this.left >= BLOCK.length ? BLOCK.length : this.left;
       // Every block starts at a multiple of 251, so the pattern runs on seamlessly.
       const chunk = k === BLOCK.length ? BLOCK : BLOCK.subarray(0, k);
-      left -= k;
-      if (left === 0) {
+      this.left -= k;
+      if (this.left === 0) {
         res.end(chunk);
         return;
       }
       if (!res.write(chunk)) {
-        res.once('drain', pump);
+        res.once('drain', this.onDrain);
         return;
       }
     }
-    if (!stopped && left === 0) res.end();
-  };
-  pump();
+    if (!this.stopped && this.left === 0) res.end();
+  }
 }
 
 function homePage(stack: Stack, server: HttpServerView | undefined, opts: RouteOptions): string {
