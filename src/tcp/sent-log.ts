@@ -23,13 +23,17 @@ export const SEG_EVER_RETRANS = 8;
 /** Most entries a connection logs (a 64 MiB flight of 1448-byte segments; beyond, entries coarsen). */
 export const SENT_LOG_MAX = 1 << 16;
 const SENT_LOG_INITIAL = 64;
+// A connection that never sends data allocates nothing: every log starts on these shared empty arrays.
+const NO_U32 = new Uint32Array(0);
+const NO_F64 = new Float64Array(0);
+const NO_U8 = new Uint8Array(0);
 
 export class SentLog {
   private cap = 0;
-  private startA = new Uint32Array(0);
-  private endA = new Uint32Array(0);
-  private xmitA = new Float64Array(0);
-  private flagsA = new Uint8Array(0);
+  private startA = NO_U32;
+  private endA = NO_U32;
+  private xmitA = NO_F64;
+  private flagsA = NO_U8;
   private head = 0;
   /** Entries held. */
   count = 0;
@@ -79,10 +83,12 @@ export class SentLog {
   private grow(): boolean {
     if (this.cap >= SENT_LOG_MAX) return false;
     const ncap = this.cap === 0 ? SENT_LOG_INITIAL : this.cap * 2;
-    const s = new Uint32Array(ncap);
-    const e = new Uint32Array(ncap);
-    const x = new Float64Array(ncap);
-    const f = new Uint8Array(ncap);
+    // The four columns share one buffer: one allocation per growth (times first, 8-byte aligned).
+    const buf = new ArrayBuffer(ncap * 17);
+    const x = new Float64Array(buf, 0, ncap);
+    const s = new Uint32Array(buf, ncap * 8, ncap);
+    const e = new Uint32Array(buf, ncap * 12, ncap);
+    const f = new Uint8Array(buf, ncap * 16, ncap);
     for (let i = 0; i < this.count; i++) {
       const k = this.slot(i);
       s[i] = this.startA[k]!;
