@@ -1,8 +1,9 @@
 /**
  * The send buffer (SO_SNDBUF): bytes from SND.UNA on — sent-but-unacked,
  * then not yet sent — in a ring that grows (powers of two) up to its
- * capacity. Application bytes are copied in once; segments copy them out once
- * into the output buffer; an ACK just moves the head.
+ * capacity. Application bytes are copied in once; a small segment copies its
+ * payload out next to its headers, a large one is written to the link from the
+ * ring itself (`view`: no second copy); an ACK just moves the head.
  *
  * The ring is allocated on the first write (`initial` bytes or more) and
  * given back by `release()` once empty (a connection in TIME-WAIT, or closed,
