@@ -72,6 +72,9 @@ export interface Ip6ProtocolHandler {
 /** Hands a datagram not addressed to us to the forwarder (router mode); `meta` is the link's offload word for it. */
 export type Forward6Sink = (packet: Uint8Array, h: Ipv6Header, iface: NetInterface, now: number, meta: number) => void;
 
+
+/** No tail: the whole packet is in the buffer handed to `output`. */
+const NO_TAIL = new Uint8Array(0);
 export class Ipv6Layer {
   private readonly h = new Ipv6Header();
   private readonly addresses: Address6[] = [];
@@ -532,9 +535,11 @@ export class Ipv6Layer {
   /**
    * Sends a packet an upper layer built: `buf` holds `payloadLength` bytes at offset 40; the fixed header is
    * written here. Fragmented beyond the path MTU. `meta` is its offload word (src/wire/offload.ts: a partial
-   * checksum, a TCP super-segment's gso_size). Returns an errno name instead of throwing.
+   * checksum, a TCP super-segment's gso_size). `tail`, when not empty, is the end of the payload kept where it
+   * is (a view of a TCP send buffer; `buf` then holds the rest), as in ipv4.ts `output`. Returns an errno name
+   * instead of throwing.
    */
-  output(buf: Uint8Array, payloadLength: number, src: readonly number[], dst: readonly number[], nextHeader: number, now: number, hopLimit = HOP_LIMIT6, trafficClass = 0, meta = 0): 'ENETUNREACH' | undefined {
+  output(buf: Uint8Array, payloadLength: number, src: readonly number[], dst: readonly number[], nextHeader: number, now: number, hopLimit = HOP_LIMIT6, trafficClass = 0, meta = 0, tail: Uint8Array = NO_TAIL): 'ENETUNREACH' | undefined {
     const r = this.route(dst);
     if (r === null) {
       this.stats.Ip6.OutNoRoutes++;
@@ -542,7 +547,29 @@ export class Ipv6Layer {
       return 'ENETUNREACH';
     }
     writeIpv6Header(buf, trafficClass, 0, payloadLength, nextHeader, hopLimit, src, dst);
-    this.transmit(buf.length === IPV6_HEADER + payloadLength ? buf : buf.subarray(0, IPV6_HEADER + payloadLength), r.iface, now, meta);
+    const total = IPV6_HEADER + payloadLength;
+    const head = total - tail.length;
+    const packet = buf.length === head ? buf : buf.subarray(0, head);
+    if (tail.length === 0) {
+      this.transmit(packet, r.iface, now, meta);
+      return undefined;
+    }
+    // Headers and payload go to the link as two pieces (one writev, no copy) when it takes them and nothing is
+    // to be done to the bytes here — a super-segment it cuts itself, or a packet within the link MTU on a path
+    // with no smaller one learned; else they are joined.
+    const iface = r.iface;
+    const off = iface.offloads;
+    const gso = meta & META_GSO_MASK;
+    if (iface.takesTails && off.txChecksum && (gso !== 0 ? off.tso6 === true : total <= iface.mtu && this.pmtu.size === 0)) {
+      this.stats.Ip6.OutRequests++;
+      iface.enqueue(packet, meta, tail);
+      this.onOutput();
+      return undefined;
+    }
+    const whole = this.allocatePacket(total);
+    whole.set(packet);
+    whole.set(tail, head);
+    this.transmit(whole, iface, now, meta);
     return undefined;
   }
 

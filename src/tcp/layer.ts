@@ -537,20 +537,20 @@ export class TcpLayer implements ServerHost {
     const ip = this.host.ip;
     const gso = gsoSize > 0 && len > gsoSize ? gsoSize : 0;
     const segs = gso === 0 ? 1 : Math.ceil(len / gso);
+    // A large payload stays in the send buffer: the link writes headers and payload as two pieces (no copy).
+    const tail = len >= TAIL_MIN_BYTES ? conn.sb.view(sbOffset, len) : null;
+    const copied = tail === null ? len : 0;
     if (isV6(conn.remoteAddr)) {
       // From the same transmit slab as IPv4 (20 bytes more of IP header); every header byte is written.
-      const buf = ip.allocateUnzeroed(IPV6_HEADER - 20 + hlen + len);
-      if (len > 0) conn.sb.copyOut(sbOffset, len, buf, IPV6_HEADER + hlen);
+      const buf = ip.allocateUnzeroed(IPV6_HEADER - 20 + hlen + copied);
+      if (copied > 0) conn.sb.copyOut(sbOffset, len, buf, IPV6_HEADER + hlen);
       conn.segsOut += segs;
       this.stats.Tcp.OutSegs += segs;
       if (flags & TCP_RST) this.stats.Tcp.OutRsts++;
       if (this.probe.segActive) this.probe.tcpOut(conn, seq, f.ack, flags, window, len);
-      this.output6(buf, f, hlen, len, conn.localAddr, conn.remoteAddr, ipEcn, META_CSUM_PARTIAL | gso);
+      this.output6(buf, f, hlen, len, conn.localAddr, conn.remoteAddr, ipEcn, META_CSUM_PARTIAL | gso, tail ?? undefined);
       return;
     }
-    // A large payload stays in the send buffer: the link writes headers and payload as two pieces (no copy).
-    const tail = len >= TAIL_MIN_BYTES ? conn.sb.view(sbOffset, len) : null;
-    const copied = tail === null ? len : 0;
     const buf = ip.allocateUnzeroed(hlen + copied); // every header byte is written, the payload copied over
     if (copied > 0) conn.sb.copyOut(sbOffset, len, buf, 20 + hlen);
     emitTcp(buf, 20, f, len, conn.localAddr, conn.remoteAddr, true);
@@ -599,7 +599,7 @@ export class TcpLayer implements ServerHost {
    * (RFC 8200 §8.1 pseudo-header: only its sum when `meta` says CSUM_PARTIAL, for the link or the IP layer to
    * complete) and the IPv6 header are written, then it goes out with `meta` (a super-segment's gso_size).
    */
-  private output6(buf: Uint8Array, f: TcpEmit, hlen: number, len: number, local: TcpAddr, remote: TcpAddr, ipEcn: number, meta: number): void {
+  private output6(buf: Uint8Array, f: TcpEmit, hlen: number, len: number, local: TcpAddr, remote: TcpAddr, ipEcn: number, meta: number, tail?: Uint8Array): void {
     const src = this.addrs.words(local);
     const dst = this.addrs.words(remote);
     const ip6 = this.host.ip6;
@@ -608,7 +608,7 @@ export class TcpLayer implements ServerHost {
       return;
     }
     emitTcp6(buf, IPV6_HEADER, f, len, src, dst, (meta & META_CSUM_PARTIAL) !== 0);
-    if (ip6.output(buf, hlen + len, src, dst, NextHeader.Tcp, this.now(), undefined, ipEcn, meta) !== undefined) this.stats.drop('tcp.out-error');
+    if (ip6.output(buf, hlen + len, src, dst, NextHeader.Tcp, this.now(), undefined, ipEcn, meta, tail) !== undefined) this.stats.drop('tcp.out-error');
   }
 
   /** RST: `withAck` gives Linux's `R.` form (seq as given, ACK set), otherwise `R` with seq only. Window 0, no options. */

@@ -163,15 +163,34 @@ class Tso6Link implements Link {
   }
 }
 
-async function bulk6(tcpA: Partial<TcpConfig>, tso: boolean, n = 400_000): Promise<{ wire: Uint8Array[]; got: Buffer; link: Tso6Link | null; fallback: number }> {
+/** A TSO6 link that also takes packets in two pieces (headers, then a view of the send buffer), as the TUN link does. */
+class TailTso6Link extends Tso6Link {
+  readonly takesTails = true;
+  readonly sendsSynchronously = true;
+  tails = 0;
+  override send(packets: readonly Uint8Array[], count: number, meta?: Uint32Array, tails?: readonly Uint8Array[]): void {
+    const whole = packets.slice(0, count).map((p, i) => {
+      const t = tails?.[i];
+      if (t === undefined || t.length === 0) return p;
+      this.tails++;
+      const j = new Uint8Array(p.length + t.length);
+      j.set(p);
+      j.set(t, p.length);
+      return j;
+    });
+    super.send(whole, count, meta);
+  }
+}
+
+async function bulk6(tcpA: Partial<TcpConfig>, tso: boolean | 'tails', n = 400_000): Promise<{ wire: Uint8Array[]; got: Buffer; link: Tso6Link | null; fallback: number }> {
   const wire: Uint8Array[] = [];
   const net = new Vnet({ tcpA: { seed: 5, ...tcpA }, tcpB: { seed: 6 }, dropA: (p) => (wire.push(p.slice()), false) });
   net.a.addAddress6(net.a.interfaces[0]!, 'fd00::1/64');
   net.b.addAddress6(net.b.interfaces[0]!, 'fd00::2/64');
   let link: Tso6Link | null = null;
-  if (tso) {
+  if (tso !== false) {
     const iface = net.a.interfaces[0]!;
-    link = new Tso6Link(iface.link);
+    link = tso === 'tails' ? new TailTso6Link(iface.link) : new Tso6Link(iface.link);
     (iface as unknown as { link: Link }).link = link;
   }
   const chunks: Buffer[] = [];
@@ -209,6 +228,15 @@ describe('TSO over IPv6 in the TCP output path', () => {
     const off = await bulk6({ tso: false }, false);
     expect(r.wire.length).toBe(off.wire.length);
     for (let i = 0; i < r.wire.length; i++) expect(Buffer.from(r.wire[i]!).equals(Buffer.from(off.wire[i]!))).toBe(true);
+  });
+
+  it('hands a link that takes tails each large segment as headers plus a view of the send buffer: the same wire, byte for byte', async () => {
+    const r = await bulk6({}, 'tails');
+    expect(r.got.equals(Buffer.from(bytes(400_000, 3)))).toBe(true);
+    expect((r.link as TailTso6Link).tails).toBeGreaterThan(3);
+    const copied = await bulk6({}, true);
+    expect(r.wire.length).toBe(copied.wire.length);
+    for (let i = 0; i < r.wire.length; i++) expect(Buffer.from(r.wire[i]!).equals(Buffer.from(copied.wire[i]!))).toBe(true);
   });
 });
 
