@@ -47,18 +47,32 @@ describe.skipIf(!!why)(`hostile traffic against the live stack${why ? ` (SKIPPED
     ratio: number;
   }
 
+  /**
+   * The stack's counters and the kernel's TUN counters at one moment: a packet the kernel hands over between the
+   * two reads (a late retransmission, the kernel's own IPv6 neighbour traffic) would be counted on one side only,
+   * so the pair is read again until the TUN's count did not move across the stack's read.
+   */
+  async function snapshot(): Promise<{ counters: Counters; tun: ReturnType<typeof tunCounters> }> {
+    for (let i = 0; ; i++) {
+      const t1 = tunCounters(live.ns);
+      const counters = await live.counters();
+      const tun = tunCounters(live.ns);
+      if (tun.txPackets === t1.txPackets || i >= 20) return { counters, tun };
+      await sleep(50);
+    }
+  }
+
   /** Runs `attack` while legit traffic flows; returns the counter deltas, the legit result and the attack's output. */
   async function scenario<T>(name: string, sent: string, attack: () => Promise<T>, show: string[], legitArgs: string[] = []): Promise<Outcome<T>> {
     live.rss.reset();
-    const before = await live.counters();
-    const tunBefore = tunCounters(live.ns);
+    const { counters: before, tun: tunBefore } = await snapshot();
     const lg = legit(live.ns, ['--tcp-workers', '2', '--tcp-bytes', '32768', ...legitArgs], LEGIT_S);
     await sleep(300);
     const out = await attack();
     const lr = await lg.done;
     await sleep(300);
-    const d = diff(before, await live.counters());
-    const tunAfter = tunCounters(live.ns);
+    const { counters: after, tun: tunAfter } = await snapshot();
+    const d = diff(before, after);
     const tunDropped = tunAfter.txDropped - tunBefore.txDropped;
     const delivered = tunAfter.txPackets - tunBefore.txPackets;
     const sr = successRatio(lr);
