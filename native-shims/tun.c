@@ -636,33 +636,24 @@ static napi_value dev_write(napi_env env, napi_callback_info info) {
     void *tail;
     size_t tail_len;
     if (!get_tail(env, tails, idx, tails_len, &tail, &tail_len)) return NULL;
+    /* [virtio header,] the packet [, its tail]: one writev. */
+    uint8_t h[VNET_HDR_LEN];
+    struct iovec iov[3];
+    int n = 0;
     if (d->vnet_hdr) {
-      uint8_t h[VNET_HDR_LEN];
       build_vnet_hdr(h, (const uint8_t *)data, len + tail_len, meta && idx < meta_len ? meta[idx] : 0u);
-      struct iovec iov[3];
-      iov[0].iov_base = h;
-      iov[0].iov_len = VNET_HDR_LEN;
-      iov[1].iov_base = data;
-      iov[1].iov_len = len;
-      iov[2].iov_base = tail;
-      iov[2].iov_len = tail_len;
-      do {
-        r = writev(d->fd, iov, tail_len > 0 ? 3 : 2);
-      } while (r < 0 && errno == EINTR);
-    } else if (tail_len > 0) {
-      struct iovec iov[2];
-      iov[0].iov_base = data;
-      iov[0].iov_len = len;
-      iov[1].iov_base = tail;
-      iov[1].iov_len = tail_len;
-      do {
-        r = writev(d->fd, iov, 2);
-      } while (r < 0 && errno == EINTR);
-    } else {
-      do {
-        r = write(d->fd, data, len);
-      } while (r < 0 && errno == EINTR);
+      iov[n].iov_base = h;
+      iov[n++].iov_len = VNET_HDR_LEN;
     }
+    iov[n].iov_base = data;
+    iov[n++].iov_len = len;
+    if (tail_len > 0) {
+      iov[n].iov_base = tail;
+      iov[n++].iov_len = tail_len;
+    }
+    do {
+      r = writev(d->fd, iov, n);
+    } while (r < 0 && errno == EINTR);
     if (r < 0) {
       int err = errno;
       if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) break;

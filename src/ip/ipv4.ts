@@ -9,6 +9,7 @@ import type { Stats } from '../stats.js';
 import type { NetInterface } from './interface.js';
 import { RouteTable } from './routes.js';
 import { META_CSUM_PARTIAL, META_CSUM_TRUSTED, META_GSO_MASK, completeL4Checksum, gsoSegment, gsoSegmentCount } from '../wire/offload.js';
+import { joinTail } from '../link/link.js';
 import type { DropReason } from '../drop-reasons.js';
 
 /** A transport (ICMP, UDP, TCP) registered for an IP protocol number. */
@@ -284,10 +285,7 @@ export class Ipv4Layer {
       this.onOutput();
       return undefined;
     }
-    const whole = this.allocateUnzeroed(total - IPV4_MIN_HEADER);
-    whole.set(packet);
-    whole.set(tail, head);
-    return this.transmit(whole, iface, dontFragment, meta);
+    return this.transmit(joinTail(packet, tail, this.allocateUnzeroed(total - IPV4_MIN_HEADER)), iface, dontFragment, meta);
   }
 
   /**

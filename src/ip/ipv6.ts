@@ -39,6 +39,7 @@ import {
 import { Icmp6Type, ParamProblemCode, finishIcmp6, icmp6ChecksumOk, isIcmp6Error, isLinkLayerIcmp6 } from '../wire/icmp6.js';
 import type { DropReason } from '../drop-reasons.js';
 import { META_CSUM_PARTIAL, META_CSUM_TRUSTED, META_GSO_MASK } from '../wire/offload.js';
+import { joinTail } from '../link/link.js';
 import { completeL4Checksum6, gsoSegment6 } from '../wire/offload6.js';
 
 /** RFC 4443 §3.4 code 3 (RFC 7112): the first fragment does not hold the whole header chain. */
@@ -566,10 +567,7 @@ export class Ipv6Layer {
       this.onOutput();
       return undefined;
     }
-    const whole = this.allocatePacket(total);
-    whole.set(packet);
-    whole.set(tail, head);
-    this.transmit(whole, iface, now, meta);
+    this.transmit(joinTail(packet, tail, this.allocatePacket(total)), iface, now, meta);
     return undefined;
   }
 

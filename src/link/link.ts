@@ -67,4 +67,15 @@ export interface Link {
  * (src/wire/offload.ts: gso_size of a super-segment from the kernel,
  * CSUM_PARTIAL, CSUM_TRUSTED); like the packets it is valid only during the call.
  */
+/**
+ * Packet `head` followed by its `tail` (see `Link.send`'s `tails`) in one buffer, written into `dst` (a fresh
+ * one by default): where the two pieces must become one — a link or a capture that keeps them, software GSO,
+ * checksum completion, fragmentation.
+ */
+export function joinTail(head: Uint8Array, tail: Uint8Array, dst: Uint8Array = new Uint8Array(head.length + tail.length)): Uint8Array {
+  dst.set(head);
+  dst.set(tail, head.length);
+  return dst;
+}
+
 export type LinkReceiver = (packets: readonly Uint8Array[], count: number, meta?: Uint32Array) => void;

@@ -18,7 +18,7 @@
  */
 import type { Clock } from '../clock.js';
 import type { CaptureFileWriter } from '../wire/pcap.js';
-import type { Link, LinkOffloads, LinkReceiver } from './link.js';
+import { joinTail, type Link, type LinkOffloads, type LinkReceiver } from './link.js';
 import { META_CSUM_TRUSTED, WireScratch, wireViews } from '../wire/offload.js';
 
 /** The packet's direction as pcapng's epb_flags say it (a classic pcap file has no room for it). */
@@ -101,7 +101,7 @@ export class PcapTap implements Link {
     for (let i = 0; i < count; i++) {
       // A packet in two pieces (a capture started between its queueing and the flush) is recorded whole.
       const tail = tails === undefined ? EMPTY : tails[i]!;
-      const packet = tail.length === 0 ? packets[i]! : joined(packets[i]!, tail);
+      const packet = tail.length === 0 ? packets[i]! : joinTail(packets[i]!, tail);
       // The filter sees the packet before it is cut: every wire segment of it has the same addresses and ports.
       if (w.keeps !== undefined && !w.keeps(packet)) continue;
       const m = meta === undefined ? 0 : meta[i]! & ~META_CSUM_TRUSTED;
@@ -148,10 +148,3 @@ export class PcapTap implements Link {
 }
 
 const EMPTY = new Uint8Array(0);
-
-function joined(head: Uint8Array, tail: Uint8Array): Uint8Array {
-  const p = new Uint8Array(head.length + tail.length);
-  p.set(head);
-  p.set(tail, head.length);
-  return p;
-}

@@ -63,7 +63,7 @@ class LoopbackDevice implements TunDevice {
     if (this.closed || peer === null || peer.closed) return count; // the kernel takes it and drops it
     for (let i = start; i < start + count; i++) {
       if (this.loss > 0 && this.random() < this.loss) continue;
-      peer.queue.push(tails === undefined ? peer.arena.copy(packets[i]!) : peer.arena.copy(packets[i]!, tails[i]!));
+      peer.queue.push(peer.arena.copy(packets[i]!, tails?.[i]));
       peer.queueMeta.push(meta !== undefined ? meta[i]! : 0);
     }
     peer.schedule();

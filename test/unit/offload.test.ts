@@ -21,7 +21,7 @@ import { checksumOk, pseudoHeaderSum } from '../../src/wire/checksum.js';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN } from '../../src/wire/tcp.js';
 import { RawHarness, Vnet, parseSent, tcpPacket, type RawSeg } from '../helpers/vnet.js';
 import { ip } from '../helpers/packets.js';
-import type { Link, LinkOffloads, LinkReceiver } from '../../src/link/link.js';
+import { joinTail, type Link, type LinkOffloads, type LinkReceiver } from '../../src/link/link.js';
 import type { TcpSocket } from '../../src/tcp/socket.js';
 import type { TcpConfig } from '../../src/tcp/config.js';
 
@@ -184,18 +184,12 @@ class TailTsoLink extends TsoLink {
   readonly sendsSynchronously = true;
   tails = 0;
   override send(packets: readonly Uint8Array[], count: number, meta?: Uint32Array, tails?: readonly Uint8Array[]): void {
-    const whole: Uint8Array[] = [];
-    for (let i = 0; i < count; i++) {
+    const whole = packets.slice(0, count).map((p, i) => {
       const t = tails?.[i];
-      if (t === undefined || t.length === 0) whole.push(packets[i]!);
-      else {
-        this.tails++;
-        const p = new Uint8Array(packets[i]!.length + t.length);
-        p.set(packets[i]!);
-        p.set(t, packets[i]!.length);
-        whole.push(p);
-      }
-    }
+      if (t === undefined || t.length === 0) return p;
+      this.tails++;
+      return joinTail(p, t);
+    });
     super.send(whole, count, meta);
   }
 }

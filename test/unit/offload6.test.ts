@@ -11,7 +11,7 @@ import { checksumOk } from '../../src/wire/checksum.js';
 import { IPV6_HEADER, Ipv6Header, NextHeader, decodeIpv6, emitIpv6, parseIpv6, pseudoHeaderSum6, type Ipv6Words } from '../../src/wire/ipv6.js';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TcpHeader, decodeTcp, emitTcp6 } from '../../src/wire/tcp.js';
 import { Vnet } from '../helpers/vnet.js';
-import type { Link, LinkOffloads, LinkReceiver } from '../../src/link/link.js';
+import { joinTail, type Link, type LinkOffloads, type LinkReceiver } from '../../src/link/link.js';
 import type { TcpSocket } from '../../src/tcp/socket.js';
 import type { TcpConfig } from '../../src/tcp/config.js';
 
@@ -173,10 +173,7 @@ class TailTso6Link extends Tso6Link {
       const t = tails?.[i];
       if (t === undefined || t.length === 0) return p;
       this.tails++;
-      const j = new Uint8Array(p.length + t.length);
-      j.set(p);
-      j.set(t, p.length);
-      return j;
+      return joinTail(p, t);
     });
     super.send(whole, count, meta);
   }
